@@ -1,0 +1,163 @@
+"""Finding the tables of an extract in a folder and reading their headers.
+
+A folder is a dataset when it holds one file per table, named after the table:
+``users.csv`` (or ``users.csv.gz``, ``users.parquet``) and so on. Required
+tables must be present; optional ones may be missing (they are then empty).
+Nothing here reads data rows: that is the engine's job.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import gzip
+import io
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from attrs import frozen
+
+from threeml.data.report import Problem, ProblemKind
+from threeml.schema import TABLES, Table
+
+__all__ = ["SourceFile", "find_tables", "read_header"]
+
+_SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@frozen
+class SourceFile:
+    """One table's file in a dataset folder."""
+
+    table: str
+    path: Path
+    format: str  # "csv" or "parquet"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _split_suffix(path: Path) -> tuple[str, str | None]:
+    name = path.name
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)], _SUFFIXES[suffix]
+    return name, None
+
+
+def find_tables(folder: Path) -> tuple[dict[str, SourceFile], list[Problem]]:
+    """Match the files of ``folder`` to tables; report missing, doubled and unknown files."""
+    found: dict[str, list[SourceFile]] = {}
+    problems: list[Problem] = []
+    for path in sorted(folder.iterdir()):
+        stem, fmt = _split_suffix(path)
+        if fmt is None or not path.is_file():
+            continue
+        if stem in TABLES:
+            found.setdefault(stem, []).append(SourceFile(stem, path, fmt))
+            continue
+        close = difflib.get_close_matches(stem.lower(), list(TABLES), n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}{path.name[len(stem) :]}?" if close else ""
+        problems.append(
+            Problem(
+                table=stem,
+                kind=ProblemKind.UNKNOWN_FILE,
+                file=path.name,
+                message=f"{path.name} is not a threeml table and was ignored{hint} "
+                f"(tables are {', '.join(TABLES)})",
+            )
+        )
+    sources: dict[str, SourceFile] = {}
+    for name, spec in TABLES.items():
+        files = found.get(name, [])
+        if len(files) > 1:
+            names = " and ".join(f.name for f in files)
+            problems.append(
+                Problem(
+                    table=name,
+                    kind=ProblemKind.AMBIGUOUS_TABLE,
+                    file=files[0].name,
+                    message=f"{names} both hold table {name}; keep only one of them",
+                )
+            )
+        elif files:
+            sources[name] = files[0]
+        elif spec.required:
+            problems.append(
+                Problem(
+                    table=name,
+                    kind=ProblemKind.MISSING_TABLE,
+                    message=f"required table {name} is missing: add {name}.csv or "
+                    f"{name}.parquet to {folder}",
+                )
+            )
+    return sources, problems
+
+
+def read_header(source: SourceFile) -> list[str] | None:
+    """The column names of a file as written, or ``None`` when the file has no header at all."""
+    if source.format == "parquet":
+        return list(pq.read_schema(source.path).names)
+    opener = gzip.open if source.path.name.lower().endswith(".gz") else open
+    with opener(source.path, "rb") as handle:
+        first = handle.readline()
+    text = first.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        return None
+    return [name.strip() for name in next(csv.reader(io.StringIO(text)))]
+
+
+def check_header(source: SourceFile, spec: Table, header: list[str]) -> list[Problem]:
+    """Problems with a header: duplicated, missing or unknown columns (with case hints)."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(
+                Problem(
+                    spec.name,
+                    ProblemKind.DUPLICATE_COLUMN,
+                    file=source.name,
+                    row=1,
+                    column=name,
+                    message=f"column {name} appears more than once",
+                )
+            )
+        seen.add(name)
+    known = set(spec.column_names)
+    lowered = {name.lower(): name for name in header}
+    for col in spec.columns:
+        if col.name in seen:
+            continue
+        if col.required:
+            written = lowered.get(col.name.lower())
+            hint = (
+                f"; the file has {written!r}, which differs only in case"
+                if written
+                else f"; the header is {', '.join(header) or '(empty)'}"
+            )
+            problems.append(
+                Problem(
+                    spec.name,
+                    ProblemKind.MISSING_COLUMN,
+                    file=source.name,
+                    row=1,
+                    column=col.name,
+                    message=f"required column {col.name} is missing{hint}",
+                )
+            )
+    for name in header:
+        if name not in known:
+            problems.append(
+                Problem(
+                    spec.name,
+                    ProblemKind.UNKNOWN_COLUMN,
+                    file=source.name,
+                    row=1,
+                    column=name,
+                    message=f"column {name!r} is not part of table {spec.name} and was "
+                    f"ignored (columns are {', '.join(spec.column_names)})",
+                )
+            )
+    return problems

@@ -1,0 +1,397 @@
+"""The record types of the interchange schema: the single source of its columns.
+
+Each class below is one table of an extract. Its attrs fields are the table's
+columns, in file order; the annotation gives the column's type and whether it
+may be empty (``X | None``); :func:`column` metadata gives the rest (a
+description, references to other tables, numeric bounds, whether it is the
+table's key). Cross-column rules are class-level ``rules``. Everything else —
+the Arrow schemas, the validator, the docs' column reference, the synthetic
+generator — is derived from these classes by :mod:`threeml.schema`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar
+
+import attrs
+from attrs import field, frozen
+
+from threeml.codes import (
+    ADMISSION_KINDS,
+    Arm,
+    ContactKind,
+    EndReason,
+    OutcomeKind,
+    Sector,
+    ServiceKind,
+)
+from threeml.periods import parse_date
+
+__all__ = [
+    "Allocation",
+    "ColumnInfo",
+    "Contact",
+    "DateOrder",
+    "Enrolment",
+    "MatchesReference",
+    "MinimumWhen",
+    "Outcome",
+    "Service",
+    "Target",
+    "User",
+    "column",
+]
+
+_META = "threeml"
+
+
+@frozen
+class ColumnInfo:
+    """What the type annotation cannot say about a column."""
+
+    doc: str
+    key: bool = False
+    references: str | None = None  # "table.column"
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+# Cross-column rules, declared once and checked both on Python records and in the engine.
+
+
+@frozen
+class DateOrder:
+    """``later`` may not be before ``earlier`` when both are present."""
+
+    earlier: str
+    later: str
+
+    def describe(self) -> str:
+        return f"{self.later} must not be before {self.earlier}"
+
+    def holds(self, record: Any) -> bool:
+        first, second = getattr(record, self.earlier), getattr(record, self.later)
+        return first is None or second is None or second >= first
+
+
+@frozen
+class MinimumWhen:
+    """``column`` must be at least ``minimum`` on rows whose ``when_column`` is in ``when_in``."""
+
+    column: str
+    minimum: float
+    when_column: str
+    when_in: frozenset[str]
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.column} must be at least {self.minimum:g} ({self.reason})"
+
+    def holds(self, record: Any) -> bool:
+        value = getattr(record, self.column)
+        return (
+            value is None
+            or getattr(record, self.when_column) not in self.when_in
+            or (value >= self.minimum)
+        )
+
+
+@frozen
+class MatchesReference:
+    """The row's ``columns`` must equal those of the row it references in ``table``.
+
+    Used for a contact whose enrolment must belong to the same user.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    via: str  # the column holding the reference, e.g. "enrolment_id"
+    reason: str
+
+    def describe(self) -> str:
+        return self.reason
+
+
+def column(
+    doc: str,
+    *,
+    default: Any = attrs.NOTHING,
+    key: bool = False,
+    references: str | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    converter: Any = None,
+    factory: Any = None,
+) -> Any:
+    """Declare a column: an attrs field carrying :class:`ColumnInfo` metadata.
+
+    Validation of the value itself (non-empty ids, bounds) is attached here so
+    that Python records obey the same constraints as loaded files.
+    """
+    info = ColumnInfo(doc=doc, key=key, references=references, minimum=minimum, maximum=maximum)
+    validators = [_bounds(minimum, maximum)] if minimum is not None or maximum is not None else []
+    kwargs: dict[str, Any] = {"metadata": {_META: info}, "validator": validators}
+    if converter is not None:
+        kwargs["converter"] = converter
+    if factory is not None:
+        kwargs["factory"] = factory
+    elif default is not attrs.NOTHING:
+        kwargs["default"] = default
+    return field(**kwargs)
+
+
+def column_info(attribute: attrs.Attribute) -> ColumnInfo:
+    """The :class:`ColumnInfo` of a record field."""
+    return attribute.metadata[_META]
+
+
+def _bounds(minimum: float | None, maximum: float | None) -> Any:
+    def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value is None:
+            return
+        if minimum is not None and value < minimum:
+            raise ValueError(f"{attribute.name} must be at least {minimum:g}, got {value!r}")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"{attribute.name} must be at most {maximum:g}, got {value!r}")
+
+    return check
+
+
+def _identifier(value: Any) -> str:
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        raise ValueError("an id must be a non-empty string")
+    return text
+
+
+def _optional_identifier(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return str(value).strip()
+
+
+def _date(value: Any) -> date:
+    return parse_date(value)
+
+
+def _optional_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    return parse_date(value)
+
+
+def _code(enum: type) -> Any:
+    def convert(value: Any) -> Any:
+        try:
+            return enum(value)
+        except ValueError:
+            allowed = ", ".join(member.value for member in enum)
+            raise ValueError(
+                f"{value!r} is not a known {enum.__name__} code; expected one of {allowed}"
+            ) from None
+
+    return convert
+
+
+def _optional_code(enum: type) -> Any:
+    convert = _code(enum)
+    return lambda value: None if value is None or value == "" else convert(value)
+
+
+def _optional_number(kind: type) -> Any:
+    return lambda value: None if value is None or value == "" else kind(value)
+
+
+def _conditions(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(";")
+    return tuple(sorted({str(item).strip() for item in value if str(item).strip()}))
+
+
+def _check_rules(record: Any) -> None:
+    for rule in type(record).rules:
+        if hasattr(rule, "holds") and not rule.holds(record):
+            raise ValueError(f"{type(record).__name__}: {rule.describe()}")
+
+
+@frozen
+class User:
+    """A person who may receive technology-enabled care."""
+
+    table: ClassVar[str] = "users"
+    rules: ClassVar[tuple[Any, ...]] = ()
+
+    user_id: str = column("Pseudonymous id of the person.", key=True, converter=_identifier)
+    area: str = column(
+        "The area (for example a local authority) the person lives in.", converter=_identifier
+    )
+    birth_year: int | None = column(
+        "Year of birth.",
+        default=None,
+        minimum=1880,
+        maximum=2100,
+        converter=_optional_number(int),
+    )
+    sex: str | None = column(
+        "Sex as recorded by the source system.", default=None, converter=_optional_identifier
+    )
+    conditions: tuple[str, ...] = column(
+        "Long-term condition codes (for example copd, diabetes, heart_failure); "
+        "`;`-separated in CSV, a list in Parquet.",
+        factory=tuple,
+        converter=_conditions,
+    )
+    risk_score: float | None = column(
+        "Risk of an adverse outcome from a stratification tool, 0 to 1.",
+        default=None,
+        minimum=0,
+        maximum=1,
+        converter=_optional_number(float),
+    )
+
+
+@frozen
+class Service:
+    """A technology-enabled care service offered by a provider in an area."""
+
+    table: ClassVar[str] = "services"
+    rules: ClassVar[tuple[Any, ...]] = ()
+
+    service_id: str = column("Id of the service.", key=True, converter=_identifier)
+    kind: ServiceKind = column(
+        "What kind of care the service delivers.", converter=_code(ServiceKind)
+    )
+    sector: Sector = column("Which sector provides the service.", converter=_code(Sector))
+    area: str = column("The area the service covers.", converter=_identifier)
+    provider: str | None = column(
+        "Who provides the service.", default=None, converter=_optional_identifier
+    )
+    annual_cost: float | None = column(
+        "Cost of the service per user per year.",
+        default=None,
+        minimum=0,
+        converter=_optional_number(float),
+    )
+
+
+@frozen
+class Enrolment:
+    """One user's referral to, installation of and exit from one service."""
+
+    table: ClassVar[str] = "enrolments"
+    rules: ClassVar[tuple[Any, ...]] = (
+        DateOrder("referred_on", "installed_on"),
+        DateOrder("installed_on", "ended_on"),
+        DateOrder("referred_on", "ended_on"),
+    )
+
+    enrolment_id: str = column("Id of the enrolment.", key=True, converter=_identifier)
+    user_id: str = column("The enrolled user.", references="users.user_id", converter=_identifier)
+    service_id: str = column(
+        "The service enrolled in.", references="services.service_id", converter=_identifier
+    )
+    referred_on: date | None = column("Day of referral.", default=None, converter=_optional_date)
+    installed_on: date | None = column(
+        "Day the service was installed; empty when it never was.",
+        default=None,
+        converter=_optional_date,
+    )
+    ended_on: date | None = column(
+        "Last day of service, inclusive; empty while the enrolment is open.",
+        default=None,
+        converter=_optional_date,
+    )
+    end_reason: EndReason | None = column(
+        "Why the enrolment ended.", default=None, converter=_optional_code(EndReason)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _check_rules(self)
+
+
+@frozen
+class Contact:
+    """One recorded use of a service (a reading, an alarm call, a heartbeat …)."""
+
+    table: ClassVar[str] = "contacts"
+    rules: ClassVar[tuple[Any, ...]] = (
+        MatchesReference(
+            table="enrolments",
+            columns=("user_id",),
+            via="enrolment_id",
+            reason="a contact's enrolment must belong to the same user",
+        ),
+    )
+
+    user_id: str = column(
+        "The user the contact is about.", references="users.user_id", converter=_identifier
+    )
+    enrolment_id: str = column(
+        "The enrolment the contact was made under.",
+        references="enrolments.enrolment_id",
+        converter=_identifier,
+    )
+    date: date = column("Day of the contact.", converter=_date)
+    kind: ContactKind = column("What kind of contact it was.", converter=_code(ContactKind))
+
+
+@frozen
+class Outcome:
+    """An event or measurement for a user: an admission, an attendance, a death, a score."""
+
+    table: ClassVar[str] = "outcomes"
+    rules: ClassVar[tuple[Any, ...]] = (
+        MinimumWhen(
+            column="value",
+            minimum=0,
+            when_column="kind",
+            when_in=frozenset(kind.value for kind in ADMISSION_KINDS),
+            reason="a length of stay cannot be negative",
+        ),
+    )
+
+    user_id: str = column("The user.", references="users.user_id", converter=_identifier)
+    date: date = column("Day of the event.", converter=_date)
+    kind: OutcomeKind = column("What happened.", converter=_code(OutcomeKind))
+    value: float | None = column(
+        "Length of stay in days for admissions; the score for qol.",
+        default=None,
+        converter=_optional_number(float),
+    )
+    cost: float | None = column(
+        "Cost of the event.", default=None, minimum=0, converter=_optional_number(float)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _check_rules(self)
+
+
+@frozen
+class Allocation:
+    """A user's allocation to an arm of a trial."""
+
+    table: ClassVar[str] = "allocations"
+    rules: ClassVar[tuple[Any, ...]] = ()
+
+    user_id: str = column("The allocated user.", references="users.user_id", converter=_identifier)
+    trial: str = column("Name of the trial.", converter=_identifier)
+    arm: Arm = column("The arm the user was allocated to.", converter=_code(Arm))
+    allocated_on: date = column("Day of allocation.", converter=_date)
+
+
+@frozen
+class Target:
+    """An area's target count under a named definition, due on a date."""
+
+    table: ClassVar[str] = "targets"
+    rules: ClassVar[tuple[Any, ...]] = ()
+
+    definition: str = column(
+        "Name of the counting definition the target is set in.", converter=_identifier
+    )
+    area: str = column("The area, or `all` for the whole extract.", converter=_identifier)
+    value: float = column("The target count.", minimum=0, converter=float)
+    due: date = column("Day by which the target should be met.", converter=_date)
