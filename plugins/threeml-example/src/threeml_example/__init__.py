@@ -1,0 +1,1 @@
+"""An example threeml plugin: the template for plugin authors."""

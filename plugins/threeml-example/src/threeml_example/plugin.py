@@ -1,0 +1,1 @@
+"""The example plugin's hook implementations."""

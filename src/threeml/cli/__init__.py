@@ -1,0 +1,57 @@
+"""The ``threeml`` command line.
+
+Every command lives in its own module and is attached to :data:`cli` here.
+:func:`main` translates user errors into one line on standard error and a
+non-zero exit, so bad input never shows a Python traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from threeml.cli.app import cli
+from threeml.errors import ThreemlError
+
+__all__ = ["cli", "main"]
+
+# Importing the command modules attaches their commands to ``cli``.
+from threeml.cli import demo as _demo  # noqa: F401
+from threeml.cli import validate as _validate  # noqa: F401
+
+#: Exit status for a user error (bad data, bad option); 1 is kept for "validation found errors".
+USAGE_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return its exit status instead of raising."""
+    try:
+        status = cli.main(args=argv, prog_name="threeml", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return USAGE_ERROR
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except ThreemlError as error:
+        click.echo(f"error: {error}", err=True)
+        return USAGE_ERROR
+    except Exception as error:
+        if os.environ.get("THREEML_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "This is a bug in threeml; run again with THREEML_DEBUG=1 to see the traceback "
+            "and report it.",
+            err=True,
+        )
+        return 3
+    return status if isinstance(status, int) else 0
+
+
+def run() -> None:  # pragma: no cover - console-script entry
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""``threeml validate``: check an extract and print what is wrong, where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from threeml.cli.app import cli
+from threeml.data import Mode, ValidationReport, report_to_dict, validate_folder
+from threeml.data.report import ProblemKind, Severity
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="How to print the report.",
+)
+@click.option(
+    "--max-per-kind",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many problems of each kind to list before the totals.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in Mode]),
+    default=Mode.STRICT.value,
+    show_default=True,
+    help="lenient also shows how many rows would be set aside, and why.",
+)
+def validate(folder: Path, fmt: str, max_per_kind: int, mode: str) -> None:
+    """Check the extract in FOLDER against the interchange schema.
+
+    Lists the first problems of each kind (file, row as numbered in the file
+    with the header as row 1, column, value and what was expected), then the
+    totals. Exits 0 when there are no errors (warnings allowed), 1 otherwise.
+    """
+    report = validate_folder(folder, mode=mode)
+    if fmt == "json":
+        click.echo(json.dumps(report_to_dict(report), indent=2, default=str))
+    else:
+        print_report(report, max_per_kind=max_per_kind, console=Console(highlight=False))
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+def print_report(report: ValidationReport, *, max_per_kind: int, console: Console) -> None:
+    """Print a validation report for people: examples per kind, then totals."""
+    rows = ", ".join(f"{name} {n:,}" for name, n in report.rows.items())
+    console.print(f"[bold]{report.source}[/bold]: rows read: {rows or 'none'}")
+    shown: dict[tuple[str, ProblemKind], int] = {}
+    for problem in sorted(
+        report.examples,
+        key=lambda p: (p.severity != Severity.ERROR, list(ProblemKind).index(p.kind)),
+    ):
+        key = (problem.table, problem.kind)
+        if shown.get(key, 0) >= max_per_kind:
+            continue
+        shown[key] = shown.get(key, 0) + 1
+        value = f" (value {problem.value!r})" if problem.value is not None else ""
+        style = "red" if problem.severity is Severity.ERROR else "yellow"
+        console.print(
+            f"[{style}]{problem.severity.value}[/{style}] {problem.location()}: "
+            f"{problem.kind.value}{value}: {problem.message}",
+            soft_wrap=True,
+        )
+    if report.counts:
+        totals = RichTable(title="Problems by table and kind", title_justify="left")
+        for name in ("table", "kind", "severity", "count"):
+            totals.add_column(name, justify="right" if name == "count" else "left")
+        for (table, kind), n in sorted(
+            report.counts.items(),
+            key=lambda item: (item[0][0], list(ProblemKind).index(item[0][1])),
+        ):
+            totals.add_row(table, kind.value, kind.severity.value, f"{n:,}")
+        console.print(totals)
+    if report.set_aside:
+        aside = RichTable(title="Rows set aside (lenient mode)", title_justify="left")
+        for name in ("table", "first problem", "rows"):
+            aside.add_column(name, justify="right" if name == "rows" else "left")
+        for (table, kind), n in sorted(report.set_aside.items(), key=lambda item: item[0]):
+            aside.add_row(table, kind.value, f"{n:,}")
+        console.print(aside)
+    verdict = "[green]valid[/green]" if report.ok else "[red]not valid[/red]"
+    console.print(f"{verdict}: {report.errors:,} error(s), {report.warnings:,} warning(s)")
