@@ -1,0 +1,58 @@
+"""Definitions as data: criteria, counting and metric definitions, and their serialisation."""
+
+from threeml.definitions.criteria import (
+    CRITERIA,
+    ContactsAtLeast,
+    Criterion,
+    EnrolmentOverlaps,
+    FirstInstalledIn,
+    HasCondition,
+    InstalledIn,
+    MemberOf,
+    Query,
+    ReferredIn,
+    RiskAtLeast,
+    RiskInTopPercent,
+    SectorsAtLeast,
+    Window,
+)
+from threeml.definitions.definitions import CountingDefinition, Measure, MetricDefinition, Source
+from threeml.definitions.serialise import (
+    DefinitionFileError,
+    from_data,
+    from_json,
+    from_toml,
+    load_definition,
+    to_data,
+    to_json,
+    to_toml,
+)
+
+__all__ = [
+    "CRITERIA",
+    "ContactsAtLeast",
+    "CountingDefinition",
+    "Criterion",
+    "DefinitionFileError",
+    "EnrolmentOverlaps",
+    "FirstInstalledIn",
+    "HasCondition",
+    "InstalledIn",
+    "Measure",
+    "MemberOf",
+    "MetricDefinition",
+    "Query",
+    "ReferredIn",
+    "RiskAtLeast",
+    "RiskInTopPercent",
+    "SectorsAtLeast",
+    "Source",
+    "Window",
+    "from_data",
+    "from_json",
+    "from_toml",
+    "load_definition",
+    "to_data",
+    "to_json",
+    "to_toml",
+]

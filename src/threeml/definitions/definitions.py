@@ -1,0 +1,166 @@
+"""Counting and metric definitions: named, versioned, frozen values.
+
+A :class:`CountingDefinition` says who counts as a user (or which enrolments
+count as connections) as an ordered list of criteria, so its attrition reads in
+order. A :class:`MetricDefinition` names its population (a counting definition,
+by name) and a :class:`Measure` that says what is measured over it.
+
+Definitions are data: they list, render, compare, serialise to JSON and TOML and
+load from files. Where a definition came from (plugin, distribution, version)
+is recorded by the registry in :attr:`CountingDefinition.source`, which is not
+part of its identity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+from threeml.codes import Unit
+from threeml.definitions.criteria import Criterion
+
+__all__ = ["CountingDefinition", "Measure", "MetricDefinition", "Source", "check_name"]
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$")
+
+
+def check_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    """Names are lower case words joined by dots or hyphens, such as ``active-telehealth``."""
+    if not _NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid definition name: use lower-case letters and digits, "
+            "joined by '-' or '.' (for example 'active-telehealth' or 'acme.heartbeat-7d')"
+        )
+
+
+def _criteria(values: Any) -> tuple[Criterion, ...]:
+    values = tuple(values)
+    for value in values:
+        if not isinstance(value, Criterion):
+            raise TypeError(f"a definition's criteria must be criteria, got {value!r}")
+    return values
+
+
+@frozen
+class Source:
+    """Where a registered definition came from."""
+
+    plugin: str
+    distribution: str | None = None
+    version: str | None = None
+
+    def describe(self) -> str:
+        if self.distribution:
+            return f"{self.distribution} {self.version or ''}".strip() + f" (plugin {self.plugin})"
+        return f"plugin {self.plugin}"
+
+
+@frozen
+class CountingDefinition:
+    """Who counts: an ordered list of criteria, all of which a unit must pass.
+
+    ``unit`` is ``users`` (distinct people) or ``enrolments`` (connections, the
+    2012 headline's unit). ``parameters`` names the numbers a reader may want to
+    vary (the 28 days of *active*), for display; :meth:`with_criterion` makes a
+    variant without copying the rest.
+    """
+
+    name: str = field(validator=check_name)
+    version: str = field(converter=str)
+    title: str
+    description: str
+    criteria: tuple[Criterion, ...] = field(converter=_criteria)
+    unit: Unit = field(default=Unit.USERS, converter=Unit)
+    origin: str = ""
+    parameters: Mapping[str, Any] = field(factory=dict, converter=dict, eq=False, hash=False)
+    source: Source | None = field(default=None, eq=False, hash=False, repr=False)
+
+    @criteria.validator
+    def _check_criteria(self, attribute: attrs.Attribute, value: tuple[Criterion, ...]) -> None:
+        if not value:
+            raise ValueError(f"definition {self.name!r} needs at least one criterion")
+
+    def with_criterion(
+        self,
+        index: int,
+        criterion: Criterion,
+        *,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> CountingDefinition:
+        """A variant with criterion ``index`` replaced (and, optionally, a new name)."""
+        criteria = list(self.criteria)
+        criteria[index] = criterion
+        return attrs.evolve(
+            self,
+            criteria=tuple(criteria),
+            name=name or self.name,
+            version=version or self.version,
+            source=None,
+        )
+
+    def variant(self, *, name: str, **changes: Any) -> CountingDefinition:
+        """A variant with the criteria's parameters changed by keyword, e.g. ``count=6``.
+
+        Every criterion that has an attribute of that name gets the new value, so
+        ``active_telehealth.variant(name="active-telehealth-6", count=6)`` needs no copying.
+        """
+        criteria = []
+        used: set[str] = set()
+        for criterion in self.criteria:
+            fields = {f.name for f in attrs.fields(type(criterion))}
+            mine = {k: v for k, v in changes.items() if k in fields}
+            used.update(mine)
+            criteria.append(attrs.evolve(criterion, **mine) if mine else criterion)
+        unknown = set(changes) - used
+        if unknown:
+            raise ValueError(
+                f"no criterion of {self.name} has a parameter {', '.join(sorted(unknown))}"
+            )
+        return attrs.evolve(self, name=name, criteria=tuple(criteria), source=None)
+
+    def describe(self) -> str:
+        """The definition as readable text, criteria numbered in order."""
+        lines = [f"{self.name} (version {self.version}, counts {self.unit.value}): {self.title}"]
+        lines += [f"  {i}. {c.describe()}" for i, c in enumerate(self.criteria, start=1)]
+        return "\n".join(lines)
+
+
+@frozen
+class Measure:
+    """What a metric measures: a measure kind (registered by the metrics plugin) and its options.
+
+    The kinds are ``proportion``, ``rate``, ``before-after``, ``median``, ``share``,
+    ``progress-to-target`` and ``arm-comparison``; their exact semantics live
+    with the plugin that evaluates them.
+    """
+
+    kind: str
+    options: Mapping[str, Any] = field(factory=dict, converter=dict, hash=False)
+
+
+@frozen
+class MetricDefinition:
+    """What changed for a population: a measure over a counting definition, by name."""
+
+    name: str = field(validator=check_name)
+    version: str = field(converter=str)
+    title: str
+    description: str
+    population: str
+    measure: Measure
+    higher_is_better: bool | None = None
+    origin: str = ""
+    source: Source | None = field(default=None, eq=False, hash=False, repr=False)
+
+    def describe(self) -> str:
+        direction = {True: "higher is better", False: "lower is better", None: "no direction"}
+        return (
+            f"{self.name} (version {self.version}): {self.title}\n"
+            f"  population: {self.population}\n  measure: {self.measure.kind}"
+            f" {dict(self.measure.options) or ''}\n  {direction[self.higher_is_better]}"
+        )
