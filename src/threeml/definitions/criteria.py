@@ -143,7 +143,10 @@ class EnrolmentOverlaps(Criterion):
 
 @frozen
 class ReferredIn(Criterion):
-    """Has an enrolment (of the given kinds / sectors) referred within the window, installed or not."""
+    """Has an enrolment (of the given kinds / sectors) referred within the window.
+
+    Installed or not: a referral counts even when nothing was ever installed.
+    """
 
     kind: ClassVar[str] = "referred-in"
     about_enrolments: ClassVar[bool] = True
