@@ -73,6 +73,10 @@ def _positive(instance: Any, attribute: attrs.Attribute, value: int) -> None:
         raise ValueError(f"{attribute.name} must be at least 1, got {value}")
 
 
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
+
+
 def _words(values: frozenset, noun: str) -> str:
     return " or ".join(sorted(str(v) for v in values)) + f" {noun}" if values else noun
 
@@ -135,8 +139,9 @@ class EnrolmentOverlaps(Criterion):
 
     def describe(self) -> str:
         where = f" with a {_words(self.sectors, 'sector')} service" if self.sectors else ""
+        noun = _words(self.service_kinds, "enrolment")
         return (
-            f"has a {_words(self.service_kinds, 'enrolment')}{where} whose installed window "
+            f"has {_article(noun)} {noun}{where} whose installed window "
             f"overlaps {self.window.describe()}"
         )
 
