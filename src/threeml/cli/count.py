@@ -1,0 +1,188 @@
+"""``threeml count`` and ``threeml explain``: one definition over one extract."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from threeml.cli.app import cli
+from threeml.data import Dataset
+from threeml.definitions import CountingDefinition, load_definition
+from threeml.disclosure import policy_named
+from threeml.errors import ThreemlError
+from threeml.evaluate import count as count_definition
+from threeml.explain import explain as explain_user
+from threeml.outputs import count_rows, count_to_dict
+from threeml.periods import Period
+
+
+def _period(ctx: click.Context, param: click.Parameter, value: str) -> Period:
+    try:
+        return Period.parse(value)
+    except ThreemlError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def data_option(function):
+    return click.option(
+        "--data",
+        "data",
+        required=True,
+        type=click.Path(path_type=Path),
+        help="Folder holding the extract (users.csv, services.csv … or .parquet).",
+    )(function)
+
+
+def period_option(function):
+    return click.option(
+        "--period",
+        required=True,
+        callback=_period,
+        help="Evaluation period: 2013, 2013-Q2, 2013-05, FY2013/14 or START:END.",
+    )(function)
+
+
+def load_dataset(folder: Path, lenient: bool) -> Dataset:
+    return Dataset.from_folder(folder, mode="lenient" if lenient else "strict")
+
+
+def resolve_definition(name: str | None, definition_file: Path | None):
+    """The definition named, or read from a file; returns it and a registry that knows it."""
+    from threeml.registry import default_registry
+
+    registry = default_registry()
+    if definition_file is not None:
+        loaded = load_definition(definition_file)
+        if not isinstance(loaded, CountingDefinition):
+            raise ThreemlError(f"{definition_file} holds a metric, not a counting definition")
+        if name and name != loaded.name:
+            raise ThreemlError(f"{definition_file} defines {loaded.name!r}, not {name!r}")
+        registry = registry.with_definitions(loaded)
+        return loaded, registry
+    if not name:
+        raise click.UsageError("name a definition, or give one with --definition FILE")
+    return registry.counting(name), registry
+
+
+@cli.command()
+@click.argument("name", required=False)
+@data_option
+@period_option
+@click.option(
+    "--definition",
+    "definition_file",
+    type=click.Path(path_type=Path, exists=True),
+    help="Read the counting definition from a TOML or JSON file instead of a plugin.",
+)
+@click.option(
+    "--by",
+    multiple=True,
+    default=("area",),
+    show_default=True,
+    help="Break down by a users column, service_kind or sector (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--disclosure",
+    default="default",
+    show_default=True,
+    help="Disclosure policy for breakdowns below all areas: default or none.",
+)
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Set rows that fail validation aside instead of "
+    "refusing the extract (the report says how many).",
+)
+def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> None:
+    """Count NAME (a registered definition) on an extract, with attrition and breakdowns.
+
+    `count` is the unrounded total over all areas; breakdowns below all areas go
+    through disclosure control (counts 1-7 suppressed, others rounded to 5).
+    """
+    definition, registry = resolve_definition(name, definition_file)
+    policy = policy_named(disclosure)
+    dataset = load_dataset(data, lenient)
+    result = count_definition(definition, dataset, period, by=by, registry=registry)
+    if fmt == "json":
+        click.echo(json.dumps(count_to_dict(result, policy), indent=2, default=str))
+        return
+    if fmt == "csv":
+        rows = count_rows(result, policy)
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]{definition.name}[/bold] (version {definition.version}) — {definition.title}\n"
+        f"period {period}: [bold]{result.count:,}[/bold] {definition.unit.value} "
+        f"({result.users:,} people, {result.records:,} enrolments) "
+        f"of {result.considered:,} considered"
+    )
+    attrition = RichTable(title="Attrition", title_justify="left")
+    for column in ("#", "criterion", "remaining", "excluded", "would add if dropped"):
+        attrition.add_column(column, justify="left" if column == "criterion" else "right")
+    for step in result.attrition:
+        attrition.add_row(
+            str(step.index),
+            step.criterion,
+            f"{step.remaining:,}",
+            f"{step.excluded:,}",
+            f"{step.leave_one_out:,}",
+        )
+    console.print(attrition)
+    for name_, rows in result.breakdowns.items():
+        table = RichTable(title=f"By {name_}", title_justify="left")
+        table.add_column(name_)
+        table.add_column(definition.unit.value, justify="right")
+        for row in rows:
+            published = policy.apply(row.count)
+            table.add_row(str(row.value), "suppressed" if published is None else f"{published:,}")
+        console.print(table)
+    console.print(f"disclosure control: {policy.describe()}")
+    if dataset.report.set_aside:
+        aside = sum(dataset.report.set_aside.values())
+        console.print(
+            f"[yellow]{aside:,} row(s) were set aside by validation; "
+            f"see `threeml validate {data}`[/yellow]"
+        )
+
+
+@cli.command()
+@click.argument("words", nargs=-1, metavar="NAME USER_ID")
+@data_option
+@period_option
+@click.option(
+    "--definition",
+    "definition_file",
+    type=click.Path(path_type=Path, exists=True),
+    help="Read the counting definition from a TOML or JSON file instead of a plugin.",
+)
+@click.option("--lenient", is_flag=True, help="Set rows that fail validation aside.")
+def explain(words, data, period, definition_file, lenient) -> None:
+    """Say why USER_ID is or is not counted by NAME, criterion by criterion.
+
+    With --definition FILE, NAME may be left out: `threeml explain USER_ID --definition FILE …`.
+    """
+    if len(words) == 2:
+        name, user_id = words
+    elif len(words) == 1 and definition_file is not None:
+        name, user_id = None, words[0]
+    else:
+        raise click.UsageError("give a definition NAME and a USER_ID")
+    definition, registry = resolve_definition(name, definition_file)
+    dataset = load_dataset(data, lenient)
+    click.echo(explain_user(definition, user_id, dataset, period, resolve=registry.counting).text())
