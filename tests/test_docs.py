@@ -1,0 +1,223 @@
+"""The Sphinx docs build without warnings, and the generated pages hold the real content.
+
+The docs are built once per test session, in a subprocess (``python -m sphinx``) so the build
+cannot disturb, or be disturbed by, other tests. The checks then read the built HTML and compare
+it with the schema registry, the click command group and the problem kinds.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import click
+import pytest
+
+import threeml.cli  # noqa: F401  (attaches every command to the group)
+from threeml.cli.app import cli
+from threeml.data.report import ProblemKind
+from threeml.schema import TABLES
+from threeml.sphinxext import column_constraints, walk_commands
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+pytestmark = pytest.mark.skipif(
+    not (DOCS / "conf.py").exists(), reason="the docs sources are not in this checkout"
+)
+
+
+_STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def _squash(text: str) -> str:
+    """Text with whitespace collapsed and Sphinx's curly quotes made straight again."""
+    return " ".join(unescape(text).translate(_STRAIGHT).split())
+
+
+def _plain(text: str) -> str:
+    """Docstring text as rendered: code spans lose their backticks."""
+    return _squash(text.replace("``", "").replace("`", ""))
+
+
+class _Page(HTMLParser):
+    """The text of a built page, and its table rows grouped by the innermost section id."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sections: list[str] = []
+        self.rows: dict[str, list[list[str]]] = {}
+        self.section_text: dict[str, list[str]] = {}
+        self.text: list[str] = []
+        self._stack: list[str | None] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def _current(self) -> str | None:
+        return next((sid for sid in reversed(self._stack) if sid), None)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "section":
+            sid = dict(attrs).get("id")
+            self._stack.append(sid)
+            if sid:
+                self.sections.append(sid)
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "section" and self._stack:
+            self._stack.pop()
+        elif tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append(_squash("".join(self._cell)))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.setdefault(self._current() or "", []).append(self._row)
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        section = self._current()
+        if section:
+            self.section_text.setdefault(section, []).append(data)
+
+    def section(self, sid: str) -> str:
+        return _squash("".join(self.section_text.get(sid, [])))
+
+
+@pytest.fixture(scope="session")
+def built_docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("docs-html")
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", DOCS, out],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"docs build failed:\n{result.stdout}\n{result.stderr}"
+    return out
+
+
+def _page(built_docs: Path, name: str) -> _Page:
+    path = built_docs / f"{name}.html"
+    assert path.exists(), f"{name}.html was not built"
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_docs_build_with_warnings_as_errors(built_docs: Path) -> None:
+    for name in (
+        "index",
+        "tutorial",
+        "howto/validate",
+        "reference/schema",
+        "reference/cli",
+        "reference/api",
+        "explanation/why",
+    ):
+        assert (built_docs / f"{name}.html").exists(), name
+
+
+def test_schema_page_has_a_section_per_table_in_order(built_docs: Path) -> None:
+    page = _page(built_docs, "reference/schema")
+    table_sections = [sid for sid in page.sections if sid.startswith("threeml-table-")]
+    assert table_sections == [f"threeml-table-{name}" for name in TABLES]
+
+
+def test_schema_page_lists_every_column_of_every_table(built_docs: Path) -> None:
+    page = _page(built_docs, "reference/schema")
+    for name, spec in TABLES.items():
+        sid = f"threeml-table-{name}"
+        text = page.section(sid)
+        assert name in text
+        assert _plain(spec.doc) in text, f"description of {name} missing"
+        assert ("Required: yes" if spec.required else "Required: no") in text, name
+        rows = page.rows.get(sid, [])
+        assert rows, f"no column table for {name}"
+        assert rows[0] == ["Column", "Type", "Required", "Constraints", "Description"]
+        expected = [
+            [
+                col.name,
+                _squash(col.describe_type()),
+                "yes" if col.required else "no",
+                _squash(column_constraints(col)),
+                _plain(col.doc),
+            ]
+            for col in spec.columns
+        ]
+        assert rows[1:] == expected, f"column table of {name}"
+        for rule in spec.rules:
+            assert _squash(rule.describe()) in text
+
+
+def test_schema_page_shows_constraints_in_words(built_docs: Path) -> None:
+    page = _page(built_docs, "reference/schema")
+    enrolments = {row[0]: row for row in page.rows["threeml-table-enrolments"][1:]}
+    assert enrolments["user_id"][3] == "references users.user_id"
+    assert enrolments["enrolment_id"][3].startswith("key")
+    users = {row[0]: row for row in page.rows["threeml-table-users"][1:]}
+    assert users["risk_score"][3] == "from 0 to 1"
+    assert users["conditions"][1] == "codes separated by ';'"
+
+
+def _commands() -> list[tuple[click.Command, click.Context]]:
+    return [(command, ctx) for command, ctx in walk_commands(cli) if ctx.parent is not None]
+
+
+def test_cli_page_documents_every_command_and_option(built_docs: Path) -> None:
+    page = _page(built_docs, "reference/cli")
+    commands = _commands()
+    names = {ctx.info_name for _, ctx in commands}
+    assert names >= {"validate", "demo"}
+    assert names >= {name for name, command in cli.commands.items() if not command.hidden}
+    for command, ctx in commands:
+        sid = "threeml-cli-" + "-".join(ctx.command_path.split()[1:])
+        assert sid in page.sections, f"no section for {ctx.command_path}"
+        text = page.section(sid)
+        assert ctx.command_path in text
+        first_line = (command.help or "").strip().splitlines()[0]
+        assert _squash(first_line) in text, f"help of {ctx.command_path}"
+        for param in command.get_params(ctx):
+            if isinstance(param, click.Option):
+                for opt in param.opts:
+                    assert opt in text, f"{opt} of {ctx.command_path}"
+                if param.help:
+                    assert _squash(param.help) in text
+            else:
+                assert param.make_metavar(ctx) in text
+
+
+def test_cli_page_shows_option_defaults(built_docs: Path) -> None:
+    page = _page(built_docs, "reference/cli")
+    rows = {row[0].split()[0]: row for row in page.rows["threeml-cli-validate"][1:]}
+    assert rows["--format"][2] == "table"
+    assert rows["--mode"][2] == "strict"
+    assert rows["--max-per-kind"][2] == "5"
+
+
+def test_howto_explains_every_problem_kind(built_docs: Path) -> None:
+    page = _page(built_docs, "howto/validate")
+    kinds = {row[0] for rows in page.rows.values() for row in rows[1:]}
+    missing = [kind.value for kind in ProblemKind if kind.value not in kinds]
+    assert not missing, f"problem kinds not explained in howto/validate.rst: {missing}"
+
+
+def test_api_page_documents_the_public_types(built_docs: Path) -> None:
+    text = (built_docs / "reference/api.html").read_text(encoding="utf-8")
+    for name in (
+        "threeml.records.User",
+        "threeml.periods.Period",
+        "threeml.codes.ServiceKind",
+        "threeml.schema.TABLES",
+        "threeml.data.Dataset",
+        "threeml.data.ValidationReport",
+    ):
+        assert re.search(rf'id="{re.escape(name)}"', text), name
