@@ -95,6 +95,13 @@ def main(users: int = 400, seed: int = 2012) -> None:
                 t += max(1, int(rng.expovariate(per_week / 7)))
                 if t <= (EXTRACT - START).days:
                     rows["contacts"].append([user_id, enrolment_id, day(t), contact_kind])
+            if kind == "telecare" and rng.random() < 0.7:
+                # Pendant units report a heartbeat every few days; the extract keeps the last 90.
+                t = max(installed, (EXTRACT - START).days - 90)
+                silent_from = last - rng.choice([0, 0, 0, 5, 12, 30])
+                while t <= min(last, silent_from):
+                    rows["contacts"].append([user_id, enrolment_id, day(t), "heartbeat"])
+                    t += rng.choice([2, 3, 3, 4])
             if kind == "telehealth" and rng.random() < 0.4:
                 rows["allocations"].append(
                     [user_id, "wsd-demo", rng.choice(["intervention", "control"]), day(installed)]

@@ -2,6 +2,7 @@
 
 from threeml.codes import Arm, ContactKind, EndReason, OutcomeKind, Sector, ServiceKind, Unit
 from threeml.errors import DataError, PeriodError, ThreemlError
+from threeml.hookspecs import hookimpl
 from threeml.periods import Period
 from threeml.records import Allocation, Contact, Enrolment, Outcome, Service, Target, User
 
@@ -27,4 +28,5 @@ __all__ = [
     "Unit",
     "User",
     "__version__",
+    "hookimpl",
 ]

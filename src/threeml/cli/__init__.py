@@ -18,7 +18,9 @@ from threeml.errors import ThreemlError
 __all__ = ["cli", "main"]
 
 # Importing the command modules attaches their commands to ``cli``.
+from threeml.cli import count as _count  # noqa: F401
 from threeml.cli import demo as _demo  # noqa: F401
+from threeml.cli import plugins as _plugins  # noqa: F401
 from threeml.cli import validate as _validate  # noqa: F401
 
 #: Exit status for a user error (bad data, bad option); 1 is kept for "validation found errors".

@@ -1,1 +1,95 @@
-"""The example plugin's hook implementations."""
+"""The example plugin's hook implementations: the definitions it supplies.
+
+threeml finds this module through the entry point in ``pyproject.toml``
+(``[project.entry-points.threeml] example = "threeml_example.plugin"``) and calls
+the two ``@hookimpl`` functions below. Each returns definitions and does
+nothing else; threeml records this plugin, its distribution and version as each
+definition's source.
+
+Definitions come from two places, to show both ways of writing one:
+
+- in Python, as values (:data:`PENDANT_HEARTBEAT_7D`);
+- in TOML files in the package's ``definitions/`` folder, one definition per
+  file; drop another ``.toml`` file there and it is supplied too (counting or
+  metric, by its ``type``).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from threeml.definitions import (
+    ContactsAtLeast,
+    CountingDefinition,
+    EnrolmentOverlaps,
+    MetricDefinition,
+    Window,
+    load_definition,
+)
+from threeml.hookspecs import hookimpl
+
+__all__ = [
+    "PENDANT_HEARTBEAT_7D",
+    "file_definitions",
+    "threeml_counting_definitions",
+    "threeml_metric_definitions",
+]
+
+#: "We supply pendant alarms; our active means a heartbeat in the last 7 days."
+PENDANT_HEARTBEAT_7D = CountingDefinition(
+    name="example.pendant-heartbeat-7d",
+    version="1",
+    title="Pendant alarm users with a heartbeat in the last 7 days",
+    description=(
+        "We supply pendant alarms; our active means a heartbeat in the last 7 days. "
+        "A person counts when they have a telecare enrolment in place (installed and not "
+        "yet ended) at some time in the period, and their pendant sent at least one "
+        "heartbeat (the automatic signal a working alarm sends) in the last 7 days of the "
+        "period, on a telecare enrolment and while that enrolment was installed. A pendant "
+        "in a drawer, never switched on, does not count; nor does one whose last heartbeat "
+        "was earlier in the period."
+    ),
+    criteria=(
+        EnrolmentOverlaps(service_kinds={"telecare"}),
+        ContactsAtLeast(
+            count=1,
+            contact_kinds={"heartbeat"},
+            service_kinds={"telecare"},
+            window=Window(last_days=7),
+        ),
+    ),
+    origin="threeml-example: a template for a telecare provider's own definition of 'active'",
+    parameters={"days": 7},
+)
+
+#: The folder (inside this package) holding definitions written as TOML files.
+DEFINITIONS_FOLDER = "definitions"
+
+
+def file_definitions() -> list[CountingDefinition | MetricDefinition]:
+    """Every definition in the package's ``definitions/*.toml`` files, in file-name order."""
+    folder = resources.files(__package__).joinpath(DEFINITIONS_FOLDER)
+    found = []
+    for resource in sorted(folder.iterdir(), key=lambda r: r.name):
+        if resource.name.endswith(".toml"):
+            # as_file gives a real path even when the package is installed zipped.
+            with resources.as_file(resource) as path:
+                found.append(load_definition(path))
+    return found
+
+
+@hookimpl
+def threeml_counting_definitions() -> list[CountingDefinition]:
+    """The counting definitions this plugin supplies."""
+    from_files = [d for d in file_definitions() if isinstance(d, CountingDefinition)]
+    return [PENDANT_HEARTBEAT_7D, *from_files]
+
+
+@hookimpl
+def threeml_metric_definitions() -> list[MetricDefinition]:
+    """The metric definitions this plugin supplies (from TOML files; none are shipped yet).
+
+    Kept so that a copy of this template supplies metrics as soon as a metric
+    ``.toml`` file (``type = "metric"``) is added to ``definitions/``.
+    """
+    return [d for d in file_definitions() if isinstance(d, MetricDefinition)]

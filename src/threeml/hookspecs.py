@@ -1,0 +1,95 @@
+"""The hooks through which plugin distributions supply definitions to threeml.
+
+A plugin is a module (or class, or object) with functions marked
+``@hookimpl`` whose names are the hooks below. A distribution makes its plugin
+known by naming it in the ``threeml`` entry-point group of its
+``pyproject.toml``::
+
+    [project.entry-points.threeml]
+    acme = "acme_threeml.plugin"
+
+The entry point's name (``acme``) is the plugin's name: it is what
+``threeml plugins`` lists, what every definition's
+:class:`~threeml.definitions.Source` records, and what a user puts in
+``THREEML_DISABLE_PLUGINS`` to switch the plugin off.
+
+Hooks *return* definitions and do nothing else: no registering, no side
+effects. The registry (:mod:`threeml.registry`) calls each plugin's hooks on
+their own, so every definition is attributed to the plugin and distribution
+that returned it, and one broken plugin is reported without stopping the others.
+Definitions are chosen by name, never by the order plugins were loaded in; two
+plugins that return different definitions under one name are an error.
+
+A minimal plugin::
+
+    from threeml.hookspecs import hookimpl
+    from threeml.definitions import CountingDefinition, EnrolmentOverlaps
+
+    @hookimpl
+    def threeml_counting_definitions():
+        return [
+            CountingDefinition(
+                name="acme.telecare",
+                version="1",
+                title="People with a telecare service in the period",
+                description="...",
+                criteria=[EnrolmentOverlaps(service_kinds={"telecare"})],
+            )
+        ]
+
+See ``plugins/threeml-example`` in the threeml repository for a complete,
+tested template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pluggy
+
+from threeml.definitions import CountingDefinition, MetricDefinition
+
+__all__ = [
+    "PROJECT",
+    "hookimpl",
+    "hookspec",
+    "threeml_counting_definitions",
+    "threeml_metric_definitions",
+]
+
+#: The pluggy project name, which is also the entry-point group plugins register in.
+PROJECT = "threeml"
+
+#: Marks the hook specifications below (for threeml itself).
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+#: Marks a plugin's hook implementations: ``@hookimpl def threeml_counting_definitions(): ...``.
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def threeml_counting_definitions() -> Sequence[CountingDefinition]:  # type: ignore[empty-body]
+    """Return the counting definitions this plugin supplies ("who counts as a user").
+
+    Return a list or tuple of :class:`~threeml.definitions.CountingDefinition`
+    (empty when the plugin supplies none). Prefix the names with something
+    that identifies your organisation or plugin (``acme.heartbeat-7d``) so they
+    cannot collide with another plugin's. Leave ``source`` unset: the registry
+    records the plugin, distribution and version that returned each definition.
+
+    Called once per registry that is built; return the same definitions every
+    time, and do nothing else (no I/O beyond reading your own package's data
+    files, no registering).
+    """
+
+
+@hookspec
+def threeml_metric_definitions() -> Sequence[MetricDefinition]:  # type: ignore[empty-body]
+    """Return the metric definitions this plugin supplies ("what changed for them").
+
+    Return a list or tuple of :class:`~threeml.definitions.MetricDefinition`
+    (empty when the plugin supplies none). A metric's ``population`` names a
+    counting definition, which this plugin or another one must supply: a metric
+    whose population is not registered stops the registry from being built.
+    Leave ``source`` unset, as for :func:`threeml_counting_definitions`.
+    """
