@@ -1,0 +1,15 @@
+"""Hook implementations: supply the standard counting definitions to threeml's registry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from threeml.definitions import CountingDefinition
+from threeml.hookspecs import hookimpl
+from threeml_counting.definitions import STANDARD
+
+
+@hookimpl
+def threeml_counting_definitions() -> Sequence[CountingDefinition]:
+    """The eleven standard counting definitions."""
+    return STANDARD
