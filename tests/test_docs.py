@@ -2,26 +2,43 @@
 
 The docs are built once per test session, in a subprocess (``python -m sphinx``) so the build
 cannot disturb, or be disturbed by, other tests. The checks then read the built HTML and compare
-it with the schema registry, the click command group and the problem kinds.
+it with the schema registry, the click command group, the problem kinds, the criteria
+vocabulary, the plugin hook specifications and the registered definitions — each listed from
+the code independently of the directives that render them, so a hook, a definition, a command
+or a criterion kind that the docs leave out fails a test.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
+import textwrap
+import typing
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import attrs
 import click
 import pytest
+from docutils.nodes import make_id
 
 import threeml.cli  # noqa: F401  (attaches every command to the group)
+from threeml import hookspecs
 from threeml.cli.app import cli
 from threeml.data.report import ProblemKind
+from threeml.definitions import CRITERIA, CountingDefinition, from_toml
+from threeml.registry import (
+    DISABLE_VARIABLE,
+    ENTRY_POINT_GROUP,
+    NO_PLUGINS_VARIABLE,
+    Registry,
+    load_registry,
+)
 from threeml.schema import TABLES
-from threeml.sphinxext import column_constraints, walk_commands
+from threeml.sphinxext import column_constraints, criterion_default, criterion_type, walk_commands
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -121,7 +138,12 @@ def test_docs_build_with_warnings_as_errors(built_docs: Path) -> None:
         "reference/schema",
         "reference/cli",
         "reference/api",
+        "reference/catalogue",
+        "reference/hooks",
+        "howto/toml-definition",
+        "howto/plugin",
         "explanation/why",
+        "explanation/counting",
     ):
         assert (built_docs / f"{name}.html").exists(), name
 
@@ -221,3 +243,191 @@ def test_api_page_documents_the_public_types(built_docs: Path) -> None:
         "threeml.data.ValidationReport",
     ):
         assert re.search(rf'id="{re.escape(name)}"', text), name
+
+
+def _first_line(doc: str | None) -> str:
+    return _plain(inspect.cleandoc(doc or "").split("\n\n")[0])
+
+
+# Every CLI command, hookspec, registered definition and criterion kind is documented.
+
+
+def test_cli_page_has_a_section_for_every_command(built_docs: Path) -> None:
+    page = _page(built_docs, "reference/cli")
+    missing = [
+        name
+        for name, command in cli.commands.items()
+        if not command.hidden and f"threeml-cli-{name}" not in page.sections
+    ]
+    assert not missing, f"commands missing from reference/cli: {missing}"
+
+
+def _hook_names() -> list[str]:
+    return [
+        name
+        for name, value in vars(hookspecs).items()
+        if name.startswith("threeml_") and callable(value)
+    ]
+
+
+def test_hooks_page_documents_every_hookspec(built_docs: Path) -> None:
+    names = _hook_names()
+    assert {"threeml_counting_definitions", "threeml_metric_definitions"} <= set(names)
+    html = (built_docs / "reference/hooks.html").read_text(encoding="utf-8")
+    page = _page(built_docs, "reference/hooks")
+    missing = [name for name in names if f'id="threeml.hookspecs.{name}"' not in html]
+    assert not missing, f"hookspecs missing from reference/hooks: {missing}"
+    for name in names:
+        sid = make_id(f"threeml-hook-{name}")
+        assert sid in page.sections, f"no section for hook {name}"
+        text = page.section(sid)
+        assert _first_line(getattr(hookspecs, name).__doc__) in text, f"docstring of {name}"
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    """The registry as the docs build saw it: installed plugins, this environment's switches."""
+    return load_registry()
+
+
+def test_catalogue_documents_every_registered_definition(
+    built_docs: Path, registry: Registry
+) -> None:
+    page = _page(built_docs, "reference/catalogue")
+    missing = [
+        name
+        for name in registry.names()
+        if make_id(f"threeml-definition-{name}") not in page.sections
+    ]
+    assert not missing, f"definitions missing from reference/catalogue: {missing}"
+    for definition in registry.definitions():
+        text = page.section(make_id(f"threeml-definition-{definition.name}"))
+        assert definition.name in text
+        assert _squash(definition.title) in text
+        assert f"Version: {definition.version}" in text
+        source = registry.sources(definition.name)[0]
+        assert _squash(source.describe()) in text
+        if definition.origin:
+            assert _squash(definition.origin) in text
+        if isinstance(definition, CountingDefinition):
+            assert f"counts {definition.unit.value}" in text
+            # The criteria, in order.
+            position = 0
+            for criterion in definition.criteria:
+                found = text.find(_squash(criterion.describe()), position)
+                assert found >= 0, f"{definition.name}: {criterion.describe()}"
+                position = found
+        else:
+            assert definition.population in text
+            assert definition.measure.kind in text
+
+
+def test_catalogue_lists_the_example_plugin_when_installed(
+    built_docs: Path, registry: Registry
+) -> None:
+    if not any(p.name == "example" and p.entry_point for p in registry.plugins):
+        pytest.skip("the example plugin is not installed, or is switched off")
+    page = _page(built_docs, "reference/catalogue")
+    for name in ("example.pendant-heartbeat-7d", "example.telehealth-referrals"):
+        assert make_id(f"threeml-definition-{name}") in page.sections, name
+
+
+def test_toml_howto_lists_every_criterion_kind_with_its_fields(built_docs: Path) -> None:
+    page = _page(built_docs, "howto/toml-definition")
+    missing = [kind for kind in CRITERIA if f"threeml-criterion-{kind}" not in page.sections]
+    assert not missing, f"criterion kinds missing from howto/toml-definition: {missing}"
+    for kind, cls in CRITERIA.items():
+        sid = f"threeml-criterion-{kind}"
+        text = page.section(sid)
+        assert kind in text
+        assert _first_line(cls.__doc__) in text, f"docstring of {kind}"
+        hints = typing.get_type_hints(cls)
+        expected = [
+            [attribute.name, criterion_type(hints[attribute.name]), criterion_default(attribute)]
+            for attribute in attrs.fields(cls)
+        ]
+        rows = page.rows.get(sid, [])
+        assert rows and rows[0] == ["Field", "Type", "Default"], kind
+        assert rows[1:] == [[_squash(cell) for cell in row] for row in expected], kind
+
+
+def test_criterion_fields_are_described_for_a_file() -> None:
+    fields = {a.name: a for a in attrs.fields(CRITERIA["contacts-at-least"])}
+    assert criterion_default(fields["count"]) == "1"
+    assert criterion_default(fields["contact_kinds"]) == "[] (any)"
+    assert criterion_default(fields["window"]) == "the whole period"
+    assert criterion_default(attrs.fields(CRITERIA["risk-at-least"]).threshold) == "required"
+    hints = typing.get_type_hints(CRITERIA["contacts-at-least"])
+    assert "heartbeat" in criterion_type(hints["contact_kinds"])
+    assert criterion_type(hints["count"]) == "integer"
+
+
+def _code_blocks(name: str, language: str) -> list[str]:
+    """The bodies of the ``.. code-block:: <language>`` blocks of a docs source page."""
+    lines = (DOCS / f"{name}.rst").read_text(encoding="utf-8").splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        if line.strip() == f".. code-block:: {language}":
+            body = []
+            for following in lines[i + 1 :]:
+                if following.strip() and not following.startswith("   "):
+                    break
+                body.append(following)
+            blocks.append(textwrap.dedent("\n".join(body)).strip() + "\n")
+    return blocks
+
+
+def test_toml_howto_example_is_a_valid_definition() -> None:
+    text = _code_blocks("howto/toml-definition", "toml")[0]
+    definition = from_toml(text)
+    assert isinstance(definition, CountingDefinition)
+    assert definition.name == "acme.heartbeat-7d"
+    plugin = pytest.importorskip("threeml_example.plugin")
+    assert definition.criteria == plugin.PENDANT_HEARTBEAT_7D.criteria
+
+
+def test_plugin_howto_names_the_entry_point_group_and_switches(built_docs: Path) -> None:
+    text = _squash("".join(_page(built_docs, "howto/plugin").text))
+    for word in (
+        f"[project.entry-points.{ENTRY_POINT_GROUP}]",
+        DISABLE_VARIABLE,
+        NO_PLUGINS_VARIABLE,
+        "threeml plugins",
+        "threeml definitions NAME",
+        "from threeml.hookspecs import hookimpl",
+    ):
+        assert word in text, word
+
+
+def test_api_page_documents_the_definitions_evaluator_and_plugins(built_docs: Path) -> None:
+    text = (built_docs / "reference/api.html").read_text(encoding="utf-8")
+    for name in (
+        "threeml.definitions.CountingDefinition",
+        "threeml.definitions.MetricDefinition",
+        "threeml.definitions.EnrolmentOverlaps",
+        "threeml.definitions.load_definition",
+        "threeml.definitions.to_toml",
+        "threeml.evaluate.count",
+        "threeml.evaluate.count_many",
+        "threeml.results.CountResult",
+        "threeml.results.AttritionStep",
+        "threeml.explain.explain",
+        "threeml.reference.reference_count",
+        "threeml.measures.evaluate_metric",
+        "threeml.disclosure.DisclosurePolicy",
+        "threeml.registry.Registry",
+        "threeml.registry.load_registry",
+        "threeml.registry.default_registry",
+        "threeml.registry.RegistryConflict",
+        "threeml.registry.UnknownDefinition",
+    ):
+        assert re.search(rf'id="{re.escape(name)}"', text), name
+    for kind, cls in CRITERIA.items():
+        assert f'id="threeml.definitions.{cls.__name__}"' in text, kind
+
+
+def test_no_page_shows_the_build_environment(built_docs: Path) -> None:
+    """A default of ``os.environ`` must not be rendered as the environment's contents."""
+    for path in built_docs.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert "environ({" not in text, path.relative_to(built_docs)

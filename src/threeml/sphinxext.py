@@ -8,29 +8,64 @@ required, a table of its columns and its cross-column rules.
 its usage, help text, arguments and options, read from click itself, so a new
 command or option appears in the docs without anyone writing about it twice.
 
-Enable it with ``extensions = ["threeml.sphinxext"]`` in ``conf.py``. Each table
-section carries the label ``threeml-table-<name>`` and each command section the
-label ``threeml-cli-<name>`` (for example ``:ref:`threeml-table-users```), so use
-each directive once per project.
+``.. threeml-criteria::`` renders every criterion kind of
+:data:`threeml.definitions.CRITERIA`: its ``kind`` (the name a TOML or JSON file
+uses), its class docstring, whether it is an enrolment criterion, and a table of
+its fields with their types and defaults, read from :func:`attrs.fields`.
+
+``.. threeml-hooks::`` renders every hook specification in :mod:`threeml.hookspecs`
+(the functions whose names start with ``threeml_``) with its signature and docstring.
+
+``.. threeml-catalogue::`` renders every definition registered in
+:func:`threeml.registry.default_registry` — the installed plugins' definitions —
+with its title, unit, version, source, description, origin, criteria in order,
+parameters (and, for a metric, its population and measure) and its TOML form.
+Pages that use it are re-read on every build, since installing a plugin changes
+them without changing any file of the project.
+
+Enable it with ``extensions = ["threeml.sphinxext"]`` in ``conf.py``. Sections carry
+labels, so each directive is used once per project: ``threeml-table-<name>``,
+``threeml-cli-<command>``, ``threeml-criterion-<kind>``, ``threeml-hook-<name>`` and
+``threeml-definition-<name>`` (for example ``:ref:`threeml-table-users```).
 """
 
 from __future__ import annotations
 
+import enum
 import inspect
+import json
 import re
 import sys
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import attrs
 import click
 from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from threeml import __version__
 from threeml.schema import TABLES, Column, Table
 
-__all__ = ["CliDirective", "SchemaDirective", "setup"]
+__all__ = [
+    "CatalogueDirective",
+    "CliDirective",
+    "CriteriaDirective",
+    "HooksDirective",
+    "SchemaDirective",
+    "criterion_default",
+    "criterion_type",
+    "hookspecs",
+    "setup",
+]
+
+logger = logging.getLogger(__name__)
 
 _CODE = re.compile(r"``(.+?)``|`([^`]+)`")
 
@@ -132,6 +167,16 @@ class _SectionDirective(SphinxDirective):
         # An explicit target: the section gets the id ``label`` and ``:ref:`label``` works.
         self.state.document.note_explicit_target(section, section)
         return section
+
+    def rst(self, text: str, source: str) -> list[nodes.Node]:
+        """``text`` (reStructuredText from threeml's own code, already dedented) parsed."""
+        lines = StringList()
+        for number, line in enumerate(text.splitlines()):
+            lines.append(line, source, number)
+        holder = nodes.Element()
+        holder.document = self.state.document
+        self.state.nested_parse(lines, 0, holder)
+        return list(holder.children)
 
     def depend_on(self, objects: Iterable[Any]) -> None:
         """Rebuild the page when the source of any of ``objects`` changes."""
@@ -350,7 +395,305 @@ class CliDirective(_SectionDirective):
         return body
 
 
+# The criteria vocabulary.
+
+
+def _words_of(name: str) -> str:
+    """``ServiceKind`` -> ``service kind``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
+
+
+def criterion_type(hint: Any) -> str:
+    """How a criterion field is written in a TOML or JSON file, in words."""
+    from threeml.definitions import Window
+
+    if typing.get_origin(hint) in (frozenset, set, list, tuple):
+        (item,) = typing.get_args(hint)[:1]
+        if isinstance(item, type) and issubclass(item, enum.Enum):
+            values = ", ".join(member.value for member in item)
+            return f"list of {_words_of(item.__name__)}s, each one of: {values}"
+        if item is str:
+            return "list of strings"
+        return f"list of {getattr(item, '__name__', item)}"
+    if hint is Window:
+        return "table { last_days = N }, N at least 1"
+    names = {int: "integer", float: "number", str: "string", bool: "true or false"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _literal(value: Any) -> str:
+    """A plain value written as in a TOML file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k} = {_literal(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    return str(value)
+
+
+def criterion_default(attribute: attrs.Attribute) -> str:
+    """A criterion field's default in words: ``required``, or its value when left out."""
+    from threeml.definitions import Window
+
+    default = attribute.default
+    if default is attrs.NOTHING:
+        return "required"
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        default = default.factory()
+    if isinstance(default, Window) and default.last_days is None:
+        return "the whole period"
+    if isinstance(default, frozenset | set):
+        if not default:
+            return "[] (any)"
+        default = sorted(getattr(v, "value", v) for v in default)
+    if isinstance(default, Window):
+        default = {"last_days": default.last_days}
+    return _literal(getattr(default, "value", default))
+
+
+class CriteriaDirective(_SectionDirective):
+    """``.. threeml-criteria::``: one section per kind in :data:`threeml.definitions.CRITERIA`."""
+
+    has_content = False
+    required_arguments = 0
+    optional_arguments = 0
+
+    def run(self) -> list[nodes.Node]:
+        from threeml.definitions import CRITERIA
+
+        self.depend_on([sys.modules["threeml.definitions.criteria"], sys.modules["threeml.codes"]])
+        return [self.render(kind, cls) for kind, cls in CRITERIA.items()]
+
+    def render(self, kind: str, cls: type) -> nodes.section:
+        section = self.section(f"threeml-criterion-{kind}", [nodes.literal(kind, kind)])
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        section += self.rst(doc, f"docstring of threeml.definitions.{cls.__name__}")
+        if cls.about_enrolments:  # type: ignore[attr-defined]
+            role = "an enrolment criterion: the enrolments that contribute to it are records"
+        else:
+            role = "about the user alone: no enrolment contributes to it"
+        section += self.rst(
+            f"Python: :class:`threeml.definitions.{cls.__name__}`; {role}.",
+            f"threeml-criteria {kind}",
+        )
+        fields = attrs.fields(cls)
+        if all(attribute.default is not attrs.NOTHING for attribute in fields):
+            words = cls().describe()
+            section += nodes.paragraph(
+                "",
+                "",
+                nodes.Text("With every field left out it reads: "),
+                nodes.emphasis(words, words),
+                nodes.Text("."),
+            )
+        hints = typing.get_type_hints(cls)
+        rows = [
+            (
+                [nodes.literal(attribute.name, attribute.name)],
+                [
+                    nodes.inline(
+                        "", criterion_type(hints[attribute.name]), support_smartquotes=False
+                    )
+                ],
+                [nodes.inline("", criterion_default(attribute), support_smartquotes=False)],
+            )
+            for attribute in fields
+        ]
+        section += _table(
+            ["Field", "Type", "Default"], rows, widths=[20, 55, 25], classes=["threeml-fields"]
+        )
+        return section
+
+
+# The hook specifications.
+
+
+def hookspecs() -> list[Any]:
+    """Every hook specification in :mod:`threeml.hookspecs`, in source order."""
+    from threeml import hookspecs as module
+
+    marker = f"{module.PROJECT}_spec"
+    found = [
+        value
+        for name, value in vars(module).items()
+        if name.startswith("threeml_") and inspect.isfunction(value) and hasattr(value, marker)
+    ]
+    return sorted(found, key=lambda f: f.__code__.co_firstlineno)
+
+
+def _signature(function: Any) -> str:
+    """``name(params) -> Return``, annotations as written in the source."""
+    signature = inspect.signature(function)
+    params = []
+    for param in signature.parameters.values():
+        text = param.name
+        if param.annotation is not inspect.Parameter.empty:
+            text += f": {param.annotation}"
+        params.append(text)
+    result = f"{function.__name__}({', '.join(params)})"
+    if signature.return_annotation is not inspect.Signature.empty:
+        result += f" -> {signature.return_annotation}"
+    return result
+
+
+class HooksDirective(_SectionDirective):
+    """``.. threeml-hooks::``: every hook specification, with signature and docstring."""
+
+    has_content = False
+    required_arguments = 0
+    optional_arguments = 0
+
+    def run(self) -> list[nodes.Node]:
+        from threeml import hookspecs as module
+
+        self.depend_on([module])
+        return [self.render(spec, module) for spec in hookspecs()]
+
+    def render(self, spec: Any, module: Any) -> nodes.section:
+        name = spec.__name__
+        section = self.section(f"threeml-hook-{name}", [nodes.literal(name, name)])
+        options = getattr(spec, f"{module.PROJECT}_spec", {}) or {}
+        notes = [flag for flag in ("firstresult", "historic") if options.get(flag)]
+        body = inspect.cleandoc(spec.__doc__ or "")
+        if notes:
+            body += "\n\nSpecification options: " + ", ".join(f"``{n}``" for n in notes) + "."
+        text = f".. py:function:: {_signature(spec)}\n   :module: {module.__name__}\n\n"
+        text += "\n".join(f"   {line}" if line else "" for line in body.splitlines())
+        section += self.rst(text, f"docstring of {module.__name__}.{name}")
+        return section
+
+
+# The catalogue of registered definitions.
+
+
+def _source_text(source: Any) -> str:
+    return source.describe() if source is not None else "unknown"
+
+
+class CatalogueDirective(_SectionDirective):
+    """``.. threeml-catalogue::``: every definition in the default registry, by name."""
+
+    has_content = False
+    required_arguments = 0
+    optional_arguments = 0
+
+    def run(self) -> list[nodes.Node]:
+        from threeml.registry import RegistryError, default_registry
+
+        documents = getattr(self.env, "threeml_catalogue_docs", set())
+        documents.add(self.env.docname)
+        self.env.threeml_catalogue_docs = documents  # type: ignore[attr-defined]
+        try:
+            registry = default_registry()
+        except RegistryError as error:
+            raise self.error(f"the definitions catalogue cannot be built: {error}") from None
+        for failure in registry.failures:
+            logger.warning(
+                "threeml-catalogue: %s; its definitions are missing from the catalogue",
+                failure.describe(),
+                location=(self.env.docname, self.lineno),
+            )
+        self.depend_on(
+            sys.modules[p.entry_point.partition(":")[0]]
+            for p in registry.plugins
+            if p.entry_point and p.entry_point.partition(":")[0] in sys.modules
+        )
+        if not registry.names():
+            return [_paragraph("No definitions were registered when these pages were built.")]
+        return [self.render(registry, definition) for definition in registry.definitions()]
+
+    def render(self, registry: Any, definition: Any) -> nodes.section:
+        from threeml.definitions import CountingDefinition, to_toml
+
+        name = definition.name
+        section = self.section(f"threeml-definition-{name}", [nodes.literal(name, name)])
+        section += nodes.paragraph("", "", nodes.strong(definition.title, definition.title))
+        sources = registry.sources(name)
+        fields: list[tuple[str, str | Sequence[nodes.Node]]] = []
+        if isinstance(definition, CountingDefinition):
+            unit = definition.unit.value
+            counts = "distinct people" if unit == "users" else "enrolments (connections)"
+            fields.append(("Type", f"counting definition; counts {unit}: {counts}"))
+        else:
+            fields.append(("Type", "metric definition"))
+        fields.append(("Version", [nodes.literal(definition.version, definition.version)]))
+        fields.append(("Source", _source_text(sources[0] if sources else definition.source)))
+        if len(sources) > 1:
+            also = "; ".join(_source_text(s) for s in sources[1:])
+            fields.append(("Also supplied (identically) by", also))
+        if definition.origin:
+            fields.append(("Origin", [nodes.Text(definition.origin)]))
+        if isinstance(definition, CountingDefinition):
+            if definition.parameters:
+                values = ", ".join(f"{k} = {v}" for k, v in definition.parameters.items())
+                fields.append(("Parameters", [nodes.Text(values)]))
+        else:
+            label = f"threeml-definition-{definition.population}"
+            link = addnodes.pending_xref(
+                "",
+                nodes.literal(definition.population, definition.population),
+                refdomain="std",
+                reftype="ref",
+                reftarget=label,
+                refexplicit=True,
+                refwarn=True,
+            )
+            fields.append(("Population", [link]))
+            measure = definition.measure
+            words = [nodes.literal(measure.kind, measure.kind)]
+            if measure.options:
+                options = ", ".join(f"{k} = {v}" for k, v in measure.options.items())
+                words.append(nodes.Text(f" ({options})"))
+            fields.append(("Measure", words))
+            direction = {True: "higher is better", False: "lower is better", None: "not stated"}
+            fields.append(("Direction", direction[definition.higher_is_better]))
+        section += _field_list(fields)
+        # Descriptions are plugin data, not reStructuredText: shown as plain paragraphs.
+        for block in re.split(r"\n\s*\n", definition.description.strip()):
+            if block.strip():
+                section += nodes.paragraph("", "", nodes.Text(" ".join(block.split())))
+        if isinstance(definition, CountingDefinition):
+            section += _paragraph("Criteria, in order (a unit must pass all of them):")
+            steps = nodes.enumerated_list(enumtype="arabic", prefix="", suffix=".")
+            for criterion in definition.criteria:
+                steps += nodes.list_item(
+                    "", nodes.paragraph("", "", nodes.Text(criterion.describe()))
+                )
+            section += steps
+        section += _paragraph("As a definition file (``threeml definitions NAME --format toml``):")
+        text = to_toml(definition)
+        section += nodes.literal_block(text, text, language="toml")
+        return section
+
+
+def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    getattr(env, "threeml_catalogue_docs", set()).discard(docname)
+
+
+def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment) -> None:
+    mine = getattr(env, "threeml_catalogue_docs", set())
+    mine |= getattr(other, "threeml_catalogue_docs", set()) & set(docnames)
+    env.threeml_catalogue_docs = mine  # type: ignore[attr-defined]
+
+
+def _always_outdated(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """Pages with the catalogue depend on the installed plugins, so re-read them every build."""
+    return sorted(getattr(env, "threeml_catalogue_docs", set()) - removed - added - changed)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("threeml-schema", SchemaDirective)
     app.add_directive("threeml-cli", CliDirective)
+    app.add_directive("threeml-criteria", CriteriaDirective)
+    app.add_directive("threeml-hooks", HooksDirective)
+    app.add_directive("threeml-catalogue", CatalogueDirective)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("env-get-outdated", _always_outdated)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

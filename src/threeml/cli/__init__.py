@@ -18,6 +18,7 @@ from threeml.errors import ThreemlError
 __all__ = ["cli", "main"]
 
 # Importing the command modules attaches their commands to ``cli``.
+from threeml.cli import compare as _compare  # noqa: F401
 from threeml.cli import count as _count  # noqa: F401
 from threeml.cli import demo as _demo  # noqa: F401
 from threeml.cli import plugins as _plugins  # noqa: F401
