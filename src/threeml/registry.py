@@ -301,7 +301,7 @@ class _Failed(Exception):
 def load_registry(
     *,
     entry_points: Iterable[EntryPointLike] | None = None,
-    environ: Mapping[str, str] = os.environ,
+    environ: Mapping[str, str] | None = None,
     extra_plugins: Iterable[Any] = (),
 ) -> Registry:
     """Load the plugins and build a :class:`Registry` of their definitions.
@@ -317,6 +317,7 @@ def load_registry(
     Broken plugins are recorded in :attr:`Registry.failures`; a name conflict
     or a metric with an unknown population raises a :class:`RegistryError`.
     """
+    environ = os.environ if environ is None else environ
     no_plugins = environ.get(NO_PLUGINS_VARIABLE, "").strip().lower() in _TRUE
     switched_off = {n.strip() for n in environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()}
     manager = pluggy.PluginManager(hookspecs.PROJECT)

@@ -104,8 +104,6 @@ class Window:
     def describe(self) -> str:
         if self.last_days is None:
             return "the period"
-        if self.last_days == 7:
-            return "the census week (the last 7 days of the period)"
         return f"the last {self.last_days} days of the period"
 
 
@@ -191,8 +189,9 @@ class InstalledIn(Criterion):
 class FirstInstalledIn(Criterion):
     """The user's earliest ``installed_on`` (over enrolments of the given kinds) lies in the window.
 
-    Always about the user: for an enrolment-unit definition it still looks at
-    all of that user's enrolments.
+    The test is about the user: for an enrolment-unit definition it still looks
+    at all of that user's enrolments. The enrolments that contribute to it (its
+    records) are those of the given kinds installed in the window.
     """
 
     kind: ClassVar[str] = "first-installed-in"
@@ -237,7 +236,8 @@ class ContactsAtLeast(Criterion):
 
 @frozen
 class SectorsAtLeast(Criterion):
-    """Enrolments installed during the window are with services in at least ``count`` sectors."""
+    """Enrolments whose installed windows overlap the window are with services in at least
+    ``count`` distinct sectors."""
 
     kind: ClassVar[str] = "sectors-at-least"
     about_enrolments: ClassVar[bool] = True
@@ -309,7 +309,11 @@ class RiskInTopPercent(Criterion):
 
 @frozen
 class MemberOf(Criterion):
-    """Is counted by another (user-unit) counting definition, named."""
+    """Is counted by another counting definition, named.
+
+    For an enrolment-unit definition, a user is a member when any of their
+    enrolments counts. Not an enrolment criterion: it contributes no records.
+    """
 
     kind: ClassVar[str] = "member-of"
 
