@@ -228,12 +228,3 @@ def test_unknown_breakdown_is_reported(capsys) -> None:
     )
     assert status == 2
     assert "cannot break down by 'postcode'" in capsys.readouterr().err
-
-
-def test_demo_counts_every_registered_definition(capsys) -> None:
-    from threeml.registry import default_registry
-
-    assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    for definition in default_registry().counting_definitions():
-        assert definition.name in out

@@ -91,7 +91,7 @@ def compare(names, data, period, by, show_diff, fmt, disclosure, lenient) -> Non
         writer.writeheader()
         writer.writerows(flat)
         return
-    _print_table(comparison, rows, policy, by)
+    print_comparison(comparison, policy, by, Console(highlight=False))
 
 
 def _rows(comparison: Comparison, policy: DisclosurePolicy) -> list[dict]:
@@ -116,8 +116,11 @@ def _rows(comparison: Comparison, policy: DisclosurePolicy) -> list[dict]:
     return rows
 
 
-def _print_table(comparison: Comparison, rows: list[dict], policy, by) -> None:
-    console = Console(highlight=False)
+def print_comparison(
+    comparison: Comparison, policy: DisclosurePolicy, by, console: Console
+) -> None:
+    """Print definitions side by side (and per-group cells under ``policy``)."""
+    rows = _rows(comparison, policy)
     table = RichTable(
         title=f"Definitions compared, {comparison.period} (all areas, unrounded)",
         title_justify="left",

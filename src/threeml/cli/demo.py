@@ -1,55 +1,52 @@
-"""``threeml demo``: the main job on the built-in demo extract."""
+"""``threeml demo``: the main job on the built-in synthetic demo extract."""
 
 from __future__ import annotations
 
 import click
 from rich.console import Console
-from rich.table import Table as RichTable
 
 from threeml.cli.app import cli
-from threeml.cli.validate import print_report
+from threeml.cli.compare import print_comparison
+from threeml.compare import compare
 from threeml.data import Dataset
-from threeml.demo import demo_folder
-from threeml.evaluate import count_many
+from threeml.demo import DEMO_SEED, DEMO_USERS, demo_extract
+from threeml.disclosure import DEFAULT_POLICY
 from threeml.periods import Period
 
 
 @cli.command()
-@click.option("--period", default="2013", show_default=True, help="Evaluation period.")
-def demo(period: str) -> None:
-    """Validate the built-in demo extract and count it under every registered definition.
+@click.option("--period", default="FY2013/14", show_default=True, help="Evaluation period.")
+@click.option(
+    "--users",
+    default=DEMO_USERS,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Size of the synthetic demo extract.",
+)
+def demo(period: str, users: int) -> None:
+    """Run the main job on a synthetic demo extract: validate it, then count it under every
+    installed definition, side by side.
 
-    Use it to see what threeml does before pointing it at your own folder.
+    The extract is generated on first use (a second or two) and cached; see
+    `threeml synth` to make your own.
     """
     from threeml.registry import default_registry
 
     console = Console(highlight=False)
-    folder = demo_folder()
+    folder = demo_extract(users=users, seed=DEMO_SEED)
     dataset = Dataset.from_folder(folder)
-    print_report(dataset.report, max_per_kind=5, console=console)
-    console.print(f"extract date: {dataset.extract_date}")
+    rows = ", ".join(f"{name} {n:,}" for name, n in dataset.report.rows.items())
+    console.print(
+        f"demo extract {folder}\n  validated: {rows}; "
+        f"{dataset.report.errors} errors; extract date {dataset.extract_date}"
+    )
     registry = default_registry()
     definitions = registry.counting_definitions()
     if not definitions:
         console.print("no counting definitions are installed; see `threeml plugins`")
         return
-    chosen = Period.parse(period)
-    results = count_many(definitions, dataset, chosen, by=(), registry=registry)
-    table = RichTable(title=f"Counts for {chosen} (all areas, unrounded)", title_justify="left")
-    for column in ("definition", "unit", "count", "people", "enrolments", "source"):
-        table.add_column(
-            column, justify="right" if column in ("count", "people", "enrolments") else "left"
-        )
-    for definition in definitions:
-        result = results[definition.name]
-        table.add_row(
-            definition.name,
-            definition.unit.value,
-            f"{result.count:,}",
-            f"{result.users:,}",
-            f"{result.records:,}",
-            definition.source.plugin if definition.source else "",
-        )
-    console.print(table)
-    click.echo(f"demo data folder: {folder}")
-    click.echo("next: threeml count NAME --data <folder> --period 2013 (see threeml definitions)")
+    comparison = compare(definitions, dataset, Period.parse(period), registry=registry)
+    print_comparison(comparison, DEFAULT_POLICY, (), console)
+    click.echo(
+        f"next: threeml compare in-receipt ltc-telehealth --diff --data {folder} --period {period}"
+    )
