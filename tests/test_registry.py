@@ -536,3 +536,226 @@ def test_default_registry_is_cached_and_can_be_reset(monkeypatch) -> None:
         assert not default_registry().no_plugins
     finally:
         reset_default_registry()
+
+
+# Measure kinds.
+
+
+class FakeKind:
+    """A measure kind that evaluates nothing: enough to be registered."""
+
+    def __init__(self, kind: str, flavour: str = "plain") -> None:
+        self.kind = kind
+        self.flavour = flavour
+
+    def evaluate(self, context: Any) -> Any:  # pragma: no cover - never evaluated here
+        raise NotImplementedError
+
+
+def measured_metric(name: str, population: str, kind: str) -> MetricDefinition:
+    return attrs.evolve(metric(name, population), measure=Measure(kind))
+
+
+def kinds_plugin(kinds: Any, counting_: Any = (), metrics: Any = None) -> Any:
+    return plugin(counting_, metrics, threeml_measure_kinds=returning(kinds))
+
+
+def test_the_builtin_proportion_kind_is_always_registered() -> None:
+    from threeml.measures import Proportion
+
+    for registry in (Registry(), load_registry(entry_points=[], environ={})):
+        assert isinstance(registry.measure_kind("proportion"), Proportion)
+        assert registry.measure_kind_sources("proportion")[0].distribution == "threeml"
+        assert list(registry.measure_kinds()) == ["proportion"]
+
+
+def test_measure_kinds_are_attributed_to_their_plugin() -> None:
+    registry = load_registry(
+        entry_points=[
+            ep(
+                "acme",
+                kinds_plugin(
+                    [FakeKind("acme-rate"), FakeKind("acme-share")],
+                    [counting("acme.pop")],
+                    [measured_metric("acme.rate", "acme.pop", "acme-rate")],
+                ),
+                "acme-metrics",
+                "2.0",
+            )
+        ],
+        environ={},
+    )
+    assert registry.failures == ()
+    assert list(registry.measure_kinds()) == ["acme-rate", "acme-share", "proportion"]
+    assert registry.measure_kind_sources("acme-rate") == (Source("acme", "acme-metrics", "2.0"),)
+    assert registry.plugins[0].measure_kinds == ("acme-rate", "acme-share")
+    assert registry.metric("acme.rate").measure.kind == "acme-rate"
+
+
+def test_a_metric_may_use_a_kind_from_another_plugin() -> None:
+    registry = load_registry(
+        entry_points=[
+            ep("kinds", kinds_plugin([FakeKind("shared-rate")])),
+            ep(
+                "metrics",
+                plugin([counting("m.pop")], [measured_metric("m.r", "m.pop", "shared-rate")]),
+            ),
+        ],
+        environ={},
+    )
+    assert registry.metric("m.r").measure.kind == "shared-rate"
+
+
+def test_metric_whose_kind_is_not_installed_fails_naming_metric_and_plugin() -> None:
+    from threeml.registry import UnknownMeasureKind
+
+    with pytest.raises(UnknownMeasureKind) as raised:
+        load_registry(
+            entry_points=[
+                ep("kinds", kinds_plugin([FakeKind("before-after")])),
+                ep(
+                    "metrics",
+                    plugin(
+                        [counting("m.pop")], [measured_metric("m.ba", "m.pop", "before-afterr")]
+                    ),
+                    "m-dist",
+                    "0.2",
+                ),
+            ],
+            environ={},
+        )
+    message = str(raised.value)
+    assert isinstance(raised.value, ThreemlError)
+    assert "metric 'm.ba'" in message
+    assert "plugin 'metrics'" in message
+    assert "m-dist 0.2" in message
+    assert "'before-afterr'" in message
+    assert "did you mean 'before-after'" in message
+
+
+def test_unknown_kind_mentions_the_plugin_that_failed_to_load_and_disabled_ones() -> None:
+    from threeml.registry import UnknownMeasureKind
+
+    with pytest.raises(UnknownMeasureKind, match=r"failed to load.*'kinds'.*ImportError"):
+        load_registry(
+            entry_points=[
+                ep("kinds", ImportError("boom")),
+                ep("metrics", plugin([counting("m.pop")], [measured_metric("m.x", "m.pop", "x")])),
+            ],
+            environ={},
+        )
+    with pytest.raises(UnknownMeasureKind, match="THREEML_DISABLE_PLUGINS switched off kinds"):
+        load_registry(
+            entry_points=[
+                ep("kinds", kinds_plugin([FakeKind("x")])),
+                ep("metrics", plugin([counting("m.pop")], [measured_metric("m.x", "m.pop", "x")])),
+            ],
+            environ={"THREEML_DISABLE_PLUGINS": "kinds"},
+        )
+
+
+def test_two_plugins_with_different_kinds_under_one_name_is_an_error_naming_both() -> None:
+    with pytest.raises(RegistryConflict) as raised:
+        load_registry(
+            entry_points=[
+                ep("acme", kinds_plugin([FakeKind("rate", "a")]), "acme-metrics", "1.1"),
+                ep("bravo", kinds_plugin([FakeKind("rate", "b")]), "bravo-metrics", "0.3"),
+            ],
+            environ={},
+        )
+    message = str(raised.value)
+    assert "measure kinds are named 'rate'" in message
+    assert "acme-metrics 1.1" in message
+    assert "bravo-metrics 0.3" in message
+    assert "THREEML_DISABLE_PLUGINS=acme" in message
+    assert "THREEML_DISABLE_PLUGINS=bravo" in message
+
+
+def test_equal_kinds_from_two_plugins_are_accepted_and_both_sources_remembered() -> None:
+    same = FakeKind("rate")
+    registry = load_registry(
+        entry_points=[
+            ep("zulu", kinds_plugin([same]), "zulu-dist"),
+            ep("alpha", kinds_plugin([FakeKind("rate")]), "alpha-dist"),
+        ],
+        environ={},
+    )
+    assert [s.plugin for s in registry.measure_kind_sources("rate")] == ["alpha", "zulu"]
+
+
+def test_a_plugin_may_not_replace_the_builtin_proportion() -> None:
+    with pytest.raises(RegistryConflict, match=r"'proportion'.*threeml .*built in.*acme-dist"):
+        load_registry(
+            entry_points=[ep("acme", kinds_plugin([FakeKind("proportion")]), "acme-dist")],
+            environ={},
+        )
+
+
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        (None, "returned None"),
+        ("rate", "returned str"),
+        ([object()], "not a measure kind"),
+        ([types.SimpleNamespace(kind="rate")], "not a measure kind"),
+        ([FakeKind("Not A Name")], "not a valid name"),
+        ([FakeKind("rate", "a"), FakeKind("rate", "b")], "two different measure kinds"),
+    ],
+)
+def test_kind_hook_returning_something_wrong_leaves_the_whole_plugin_out(
+    returned: Any, expected: str
+) -> None:
+    registry = load_registry(
+        entry_points=[
+            ep("bad", kinds_plugin(returned, [counting("bad.one")])),
+            ep("good", plugin([counting("good.one")])),
+        ],
+        environ={},
+    )
+    assert (
+        "threeml_measure_kinds" in failure(registry, "bad").error
+        or expected in failure(registry, "bad").error
+    )
+    assert expected in failure(registry, "bad").error
+    assert registry.names() == ("good.one",)
+    assert list(registry.measure_kinds()) == ["proportion"]
+
+
+def test_kind_hook_that_raises_is_reported() -> None:
+    def explode() -> Any:
+        raise RuntimeError("no kinds today")
+
+    registry = load_registry(
+        entry_points=[ep("flaky", plugin([counting("f.one")], threeml_measure_kinds=explode))],
+        environ={},
+    )
+    assert (
+        "threeml_measure_kinds raised RuntimeError: no kinds today"
+        in failure(registry, "flaky").error
+    )
+
+
+def test_misspelled_kind_hook_suggests_the_right_name() -> None:
+    typo = types.SimpleNamespace(threeml_measure_kind=hookimpl(returning([FakeKind("x")])))
+    registry = load_registry(entry_points=[ep("typo", typo)], environ={})
+    assert "did you mean 'threeml_measure_kinds'" in failure(registry, "typo").error
+
+
+def test_unknown_kind_lookup_suggests_the_closest() -> None:
+    from threeml.registry import UnknownMeasureKind
+
+    with pytest.raises(UnknownMeasureKind, match="did you mean 'proportion'"):
+        Registry().measure_kind("proportio")
+
+
+def test_with_definitions_checks_measure_kinds_and_with_measure_kinds_adds_them() -> None:
+    from threeml.registry import UnknownMeasureKind
+
+    base = Registry().with_definitions(counting("x.pop"))
+    with pytest.raises(UnknownMeasureKind, match=re.escape("metric 'x.m' from a definition file")):
+        base.with_definitions(measured_metric("x.m", "x.pop", "x-rate"))
+    extended = base.with_measure_kinds(FakeKind("x-rate"))
+    assert extended.measure_kind_sources("x-rate") == (Source("file"),)
+    assert extended.with_definitions(measured_metric("x.m", "x.pop", "x-rate")).metric("x.m")
+    with pytest.raises(RegistryConflict, match="measure kinds are named 'x-rate'"):
+        extended.with_measure_kinds(FakeKind("x-rate", "other"), source=Source("nb"))

@@ -13,7 +13,8 @@ The entry point's name (``acme``) is the plugin's name: it is what
 :class:`~threeml.definitions.Source` records, and what a user puts in
 ``THREEML_DISABLE_PLUGINS`` to switch the plugin off.
 
-Hooks *return* definitions and do nothing else: no registering, no side
+Hooks *return* definitions (or, for :func:`threeml_measure_kinds`, the measure
+kinds that evaluate metrics) and do nothing else: no registering, no side
 effects. The registry (:mod:`threeml.registry`) calls each plugin's hooks on
 their own, so every definition is attributed to the plugin and distribution
 that returned it, and one broken plugin is reported without stopping the others.
@@ -44,16 +45,21 @@ tested template.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from threeml.definitions import CountingDefinition, MetricDefinition
+
+if TYPE_CHECKING:  # measures imports the engine; plugins need not load it to be listed
+    from threeml.measures import MeasureKind
 
 __all__ = [
     "PROJECT",
     "hookimpl",
     "hookspec",
     "threeml_counting_definitions",
+    "threeml_measure_kinds",
     "threeml_metric_definitions",
 ]
 
@@ -92,4 +98,24 @@ def threeml_metric_definitions() -> Sequence[MetricDefinition]:  # type: ignore[
     counting definition, which this plugin or another one must supply: a metric
     whose population is not registered stops the registry from being built.
     Leave ``source`` unset, as for :func:`threeml_counting_definitions`.
+    """
+
+
+@hookspec
+def threeml_measure_kinds() -> Sequence[MeasureKind]:  # type: ignore[empty-body]
+    """Return the measure kinds this plugin supplies (how a metric's measure is computed).
+
+    Return a list or tuple of objects following the
+    :class:`~threeml.measures.MeasureKind` protocol: a ``kind`` name (lower-case
+    words joined by ``-``, such as ``before-after``) and an
+    ``evaluate(context)`` method returning a
+    :class:`~threeml.measures.MetricResult`. A metric names its kind in
+    ``Measure(kind=...)``; a metric whose kind no loaded plugin supplies stops
+    the registry from being built, naming the metric and its plugin. threeml
+    itself supplies ``proportion``, which is always registered.
+
+    Kinds are chosen by name like definitions: two plugins supplying different
+    kinds under one name (or a plugin reusing ``proportion``) is an error naming
+    both distributions. Called once per registry that is built; return the same
+    kinds every time, and do nothing else.
     """

@@ -17,7 +17,14 @@ definitions. What it builds is a :class:`Registry`, an immutable value:
   two that supply *equal* definitions are fine (the first is kept, both sources
   are remembered in :meth:`Registry.sources`);
 - a metric whose ``population`` is not a registered counting definition stops
-  the registry from being built (:class:`UnknownPopulation`).
+  the registry from being built (:class:`UnknownPopulation`);
+- plugins also supply *measure kinds* (the code that evaluates a metric's
+  measure, see :mod:`threeml.measures`) through the ``threeml_measure_kinds``
+  hook, with the same care: each is attributed to its plugin, a broken hook
+  leaves its whole plugin out, two different kinds under one name are a
+  :class:`RegistryConflict` naming both distributions, and a metric whose kind
+  no loaded plugin supplies stops the registry from being built
+  (:class:`UnknownMeasureKind`). threeml's own ``proportion`` is always there.
 
 Counting and metric definitions share one namespace, so ``threeml definitions
 NAME`` is never ambiguous.
@@ -49,11 +56,14 @@ import attrs
 import pluggy
 from attrs import field, frozen
 
-from threeml import hookspecs
+from threeml import __version__, hookspecs
 from threeml.definitions import CountingDefinition, MetricDefinition, Source
+from threeml.definitions.definitions import check_name
 from threeml.errors import ThreemlError
+from threeml.measures import MEASURES, MeasureKind
 
 __all__ = [
+    "BUILTIN_SOURCE",
     "DISABLE_VARIABLE",
     "ENTRY_POINT_GROUP",
     "FILE_PLUGIN",
@@ -65,6 +75,7 @@ __all__ = [
     "RegistryConflict",
     "RegistryError",
     "UnknownDefinition",
+    "UnknownMeasureKind",
     "UnknownPopulation",
     "default_registry",
     "load_registry",
@@ -82,12 +93,17 @@ NO_PLUGINS_VARIABLE = "THREEML_NO_PLUGINS"
 #: The plugin name recorded for ad-hoc definitions added with :meth:`Registry.with_definitions`.
 FILE_PLUGIN = "file"
 
+#: Where threeml's built-in measure kinds (``proportion``) are recorded as coming from.
+BUILTIN_SOURCE = Source("threeml", "threeml", __version__)
+
 #: Each hook, the type of definition it returns, and what a reader calls that type.
 _HOOKS: tuple[tuple[str, type, str], ...] = (
     ("threeml_counting_definitions", CountingDefinition, "counting definition"),
     ("threeml_metric_definitions", MetricDefinition, "metric definition"),
 )
-_HOOK_NAMES = tuple(name for name, _, _ in _HOOKS)
+#: The hook that returns measure kinds rather than definitions.
+_KINDS_HOOK = "threeml_measure_kinds"
+_HOOK_NAMES = (*(name for name, _, _ in _HOOKS), _KINDS_HOOK)
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -105,6 +121,10 @@ class UnknownPopulation(RegistryError):
 
 class UnknownDefinition(RegistryError, LookupError):
     """No definition of that name (and kind) is registered."""
+
+
+class UnknownMeasureKind(RegistryError, LookupError):
+    """A metric's measure kind is not supplied by any loaded plugin (or threeml itself)."""
 
 
 class EntryPointLike(Protocol):
@@ -150,6 +170,8 @@ class PluginInfo:
     entry_point: str | None = None
     counting: tuple[str, ...] = field(default=(), converter=tuple)
     metrics: tuple[str, ...] = field(default=(), converter=tuple)
+    #: The measure kinds the plugin supplies, in name order.
+    measure_kinds: tuple[str, ...] = field(default=(), converter=tuple)
 
     @property
     def definitions(self) -> tuple[str, ...]:
@@ -165,6 +187,14 @@ def _readonly(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
+def _builtin_kinds() -> dict[str, MeasureKind]:
+    return dict(MEASURES)
+
+
+def _builtin_kind_sources() -> dict[str, tuple[Source, ...]]:
+    return {name: (BUILTIN_SOURCE,) for name in MEASURES}
+
+
 @frozen(eq=False)
 class Registry:
     """Counting and metric definitions by name, with the plugins that supplied them.
@@ -177,6 +207,10 @@ class Registry:
     _counting: Mapping[str, CountingDefinition] = field(factory=dict, converter=_readonly)
     _metrics: Mapping[str, MetricDefinition] = field(factory=dict, converter=_readonly)
     _sources: Mapping[str, tuple[Source, ...]] = field(factory=dict, converter=_readonly)
+    _measure_kinds: Mapping[str, MeasureKind] = field(factory=_builtin_kinds, converter=_readonly)
+    _kind_sources: Mapping[str, tuple[Source, ...]] = field(
+        factory=_builtin_kind_sources, converter=_readonly
+    )
     #: The plugins that loaded, in name order.
     plugins: tuple[PluginInfo, ...] = field(default=(), converter=tuple)
     #: The plugins that were left out because they are broken.
@@ -236,6 +270,29 @@ class Registry:
         """Every registered name, in order."""
         return tuple(sorted((*self._counting, *self._metrics)))
 
+    # Measure kinds.
+
+    def measure_kind(self, name: str) -> MeasureKind:
+        """The measure kind called ``name``; :class:`UnknownMeasureKind` if none."""
+        try:
+            return self._measure_kinds[name]
+        except KeyError:
+            message = f"no measure kind named {name!r}"
+            close = _closest(name, self._measure_kinds)
+            if close:
+                message += f"; did you mean {_either(close)}?"
+            message += f" (installed: {', '.join(sorted(self._measure_kinds))})"
+            raise UnknownMeasureKind(message) from None
+
+    def measure_kinds(self) -> dict[str, MeasureKind]:
+        """Every measure kind by name, in name order (``proportion`` is always there)."""
+        return {name: self._measure_kinds[name] for name in sorted(self._measure_kinds)}
+
+    def measure_kind_sources(self, name: str) -> tuple[Source, ...]:
+        """Every source that supplied the measure kind ``name``; the first is the one used."""
+        self.measure_kind(name)
+        return self._kind_sources[name]
+
     # Extending.
 
     def with_definitions(self, *definitions: Definition, source: Source | None = None) -> Registry:
@@ -256,6 +313,16 @@ class Registry:
                 definition = attrs.evolve(definition, source=source or Source(FILE_PLUGIN))
             stamped.append(definition)
         return _assemble(self, stamped)
+
+    def with_measure_kinds(self, *kinds: MeasureKind, source: Source | None = None) -> Registry:
+        """A new registry with these measure kinds added (this one is unchanged).
+
+        They are recorded as coming from ``source`` (default: plugin ``"file"``);
+        the same rules as for plugins apply (a different kind under a registered
+        name is a :class:`RegistryConflict`).
+        """
+        checked = _check_kinds(list(kinds), "with_measure_kinds")
+        return _assemble(self, (), [(k, source or Source(FILE_PLUGIN)) for k in checked])
 
     # Messages.
 
@@ -362,17 +429,27 @@ def load_registry(
 
     plugins: list[PluginInfo] = []
     definitions: list[Definition] = []
+    kinds: list[tuple[MeasureKind, Source]] = []
     for entry in loaded:
         try:
             supplied = _call_hooks(manager, entry)
+            measure_kinds = _call_kind_hook(manager, entry)
         except _Failed as error:
             manager.unregister(entry.plugin)
             failures.append(_failure(entry.info, str(error)))
             continue
         counting = [d.name for d in supplied if isinstance(d, CountingDefinition)]
         metrics = [d.name for d in supplied if isinstance(d, MetricDefinition)]
-        plugins.append(attrs.evolve(entry.info, counting=counting, metrics=metrics))
+        plugins.append(
+            attrs.evolve(
+                entry.info,
+                counting=counting,
+                metrics=metrics,
+                measure_kinds=sorted(k.kind for k in measure_kinds),
+            )
+        )
         definitions.extend(supplied)
+        kinds.extend((kind, entry.info.source) for kind in measure_kinds)
 
     base = Registry(
         plugins=sorted(plugins, key=lambda p: p.name),
@@ -380,7 +457,7 @@ def load_registry(
         disabled=disabled,
         no_plugins=no_plugins,
     )
-    return _assemble(base, definitions)
+    return _assemble(base, definitions, kinds)
 
 
 def _dist(entry_point: Any) -> tuple[str | None, str | None]:
@@ -494,6 +571,66 @@ def _call_hooks(manager: pluggy.PluginManager, entry: _Loaded) -> list[Definitio
     return list(supplied.values())
 
 
+def _call_kind_hook(manager: pluggy.PluginManager, entry: _Loaded) -> list[MeasureKind]:
+    """Call one plugin's ``threeml_measure_kinds`` (if it has one) and check what it returns."""
+    found: list[MeasureKind] = []
+    for impl in getattr(manager.hook, _KINDS_HOOK).get_hookimpls():
+        if impl.plugin is not entry.plugin:
+            continue
+        if impl.hookwrapper or impl.wrapper:
+            raise _Failed(f"{_KINDS_HOOK} is a hook wrapper; it should return measure kinds")
+        try:
+            result = impl.function()
+        except (Exception, SystemExit) as error:
+            raise _Failed(f"{_KINDS_HOOK} raised {_text(error)}") from None
+        found.extend(_check_kinds(result, _KINDS_HOOK))
+    return found
+
+
+def _check_kinds(result: Any, hook_name: str) -> list[MeasureKind]:
+    expected = "a list of measure kinds"
+    if result is None:
+        raise _Failed(f"{hook_name} returned None, not {expected} (is its return missing?)")
+    if not isinstance(result, Sequence) or isinstance(result, str | bytes):
+        raise _Failed(f"{hook_name} returned {type(result).__name__}, not {expected}")
+    kinds: dict[str, MeasureKind] = {}
+    for index, item in enumerate(result):
+        name = getattr(item, "kind", None)
+        what = repr(item)
+        what = what if len(what) <= 60 else what[:57] + "..."
+        if not isinstance(name, str) or not callable(getattr(item, "evaluate", None)):
+            raise _Failed(
+                f"{hook_name} returned {type(item).__name__} {what} at position {index}, not a "
+                "measure kind (an object with a 'kind' name and an 'evaluate(context)' method)"
+            )
+        try:
+            check_name(None, None, name)  # type: ignore[arg-type]
+        except ValueError:
+            raise _Failed(
+                f"{hook_name} returned a measure kind named {name!r}, which is not a valid name "
+                "(lower-case words joined by '-', such as 'before-after')"
+            ) from None
+        earlier = kinds.get(name)
+        if earlier is not None and not _same_kind(earlier, item):
+            raise _Failed(f"supplies two different measure kinds named {name!r}")
+        kinds.setdefault(name, item)
+    return list(kinds.values())
+
+
+def _same_kind(first: Any, second: Any) -> bool:
+    """Two measure kinds are the same when they are one object, or equal objects of one class."""
+    if first is second:
+        return True
+    if type(first) is not type(second):
+        return False
+    try:
+        if first == second:
+            return True
+    except Exception:  # an odd __eq__ must not stop the registry
+        return False
+    return getattr(first, "__dict__", None) == getattr(second, "__dict__", None)
+
+
 def _check_result(result: Any, hook_name: str, kind: type, noun: str) -> Sequence[Definition]:
     expected = f"a list of {kind.__name__}"
     if result is None:
@@ -514,7 +651,25 @@ def _check_result(result: Any, hook_name: str, kind: type, noun: str) -> Sequenc
 # Assembling: names, conflicts and populations.
 
 
-def _assemble(base: Registry, definitions: Iterable[Definition]) -> Registry:
+def _assemble(
+    base: Registry,
+    definitions: Iterable[Definition],
+    kinds: Iterable[tuple[MeasureKind, Source]] = (),
+) -> Registry:
+    measure_kinds = dict(base._measure_kinds)
+    kind_sources = {name: list(found) for name, found in base._kind_sources.items()}
+    for kind, source in kinds:
+        existing = measure_kinds.get(kind.kind)
+        if existing is None:
+            measure_kinds[kind.kind] = kind
+            kind_sources[kind.kind] = [source]
+        elif _same_kind(existing, kind):
+            if source not in kind_sources[kind.kind]:
+                kind_sources[kind.kind].append(source)
+        else:
+            raise RegistryConflict(
+                _kind_conflict(base, kind.kind, kind_sources[kind.kind][0], source)
+            )
     counting = dict(base._counting)
     metrics: dict[str, MetricDefinition] = dict(base._metrics)
     sources = {name: list(found) for name, found in base._sources.items()}
@@ -533,11 +688,14 @@ def _assemble(base: Registry, definitions: Iterable[Definition]) -> Registry:
         else:
             raise RegistryConflict(_conflict(base, existing, definition))
     _check_populations(base, counting, metrics)
+    _check_measure_kinds(base, measure_kinds, metrics)
     return attrs.evolve(
         base,
         counting=counting,
         metrics=metrics,
         sources={name: tuple(found) for name, found in sources.items()},
+        measure_kinds=measure_kinds,
+        kind_sources={name: tuple(found) for name, found in kind_sources.items()},
     )
 
 
@@ -555,9 +713,11 @@ def _describe_source(source: Source | None) -> str:
     return f"{_distribution(source.distribution, source.version)} (plugin {source.plugin!r})"
 
 
-def _how_to_drop(base: Registry, source: Source | None) -> str:
+def _how_to_drop(base: Registry, source: Source | None, what: str = "definition") -> str:
     if source is None or (source.plugin == FILE_PLUGIN and source.distribution is None):
-        return "rename the definition in the file"
+        return f"rename the {what} in the file"
+    if source == BUILTIN_SOURCE:
+        return f"keep threeml's built-in {what}"
     entry_points = {p.name for p in base.plugins if p.entry_point is not None}
     if source.plugin in entry_points:
         return f"{DISABLE_VARIABLE}={source.plugin}"
@@ -588,6 +748,55 @@ def _conflict(base: Registry, existing: Definition, new: Definition) -> str:
         f"({_differences(existing, new)}); definitions are chosen by name, so use only one: "
         f"{_how_to_drop(base, first)}, or {_how_to_drop(base, second)}"
     )
+
+
+def _kind_conflict(base: Registry, name: str, first: Source, second: Source) -> str:
+    def describe(source: Source) -> str:
+        if source == BUILTIN_SOURCE:
+            return f"threeml {source.version} (built in)"
+        if source.plugin == FILE_PLUGIN and source.distribution is None:
+            return "with_measure_kinds"
+        return _describe_source(source)
+
+    if first == second:
+        return f"{describe(first)} supplies two different measure kinds named {name!r}"
+    return (
+        f"two different measure kinds are named {name!r}: one from {describe(first)}, one from "
+        f"{describe(second)}; measure kinds are chosen by name, so use only one: "
+        f"{_how_to_drop(base, first, 'measure kind')}, or "
+        f"{_how_to_drop(base, second, 'measure kind')}"
+    )
+
+
+def _check_measure_kinds(
+    base: Registry, kinds: Mapping[str, MeasureKind], metrics: Mapping[str, MetricDefinition]
+) -> None:
+    problems = []
+    for name in sorted(metrics):
+        metric = metrics[name]
+        kind = metric.measure.kind
+        if kind in kinds:
+            continue
+        problem = (
+            f"metric {name!r} from {_describe_source(metric.source)} uses measure kind "
+            f"{kind!r}, which no loaded plugin supplies (installed kinds: "
+            f"{', '.join(sorted(kinds))})"
+        )
+        close = _closest(kind, kinds)
+        if close:
+            problem += f"; did you mean {_either(close)}?"
+        problems.append(problem)
+    if not problems:
+        return
+    message = "; ".join(problems)
+    if base.failures:
+        message += " (plugins that failed to load, which may have supplied it: " + ", ".join(
+            f.describe() for f in base.failures
+        )
+        message += ")"
+    if base.disabled:
+        message += f" ({DISABLE_VARIABLE} switched off {', '.join(base.disabled)})"
+    raise UnknownMeasureKind(message)
 
 
 def _check_populations(
