@@ -12,6 +12,7 @@ here builds a Python object per data row; queries run where the data lives
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
@@ -175,33 +176,55 @@ class Compiler:
                 per_user = e.group_by("user_id").agg(n=e.sector.nunique())
                 return per_user.filter(per_user.n >= criterion.count).select("user_id")
             case HasCondition():
+                # One array-contains test per code: every backend has it (Polars has no
+                # array filter).
                 u = self.users
-                wanted = sorted(criterion.conditions)
-                hits = u.conditions.filter(lambda code: code.isin(wanted)).length()
-                return u.filter(hits > 0).select("user_id")
+                hit = ibis.or_(*[u.conditions.contains(c) for c in sorted(criterion.conditions)])
+                return u.filter(hit).select("user_id")
             case RiskAtLeast():
                 u = self.users
                 return u.filter(u.risk_score >= criterion.threshold).select("user_id")
             case RiskInTopPercent():
-                u = self.users.filter(self.users.risk_score.notnull())
-                ranked = u.mutate(
-                    _higher=ibis.rank().over(order_by=ibis.desc(u.risk_score)),
-                    _scored=u.count().over(),
-                )
-                return ranked.filter(
-                    ranked._higher * 100 < criterion.percent * ranked._scored
-                ).select("user_id")
+                return self._top_percent(criterion.percent)
             case MemberOf():
                 return self._members_of(criterion.definition)
             case Query():
                 try:
                     result = criterion.resolve()(self.dataset.tables, self.period)
-                    return result.select("user_id").distinct()
+                    # A NULL among the ids would make "user_id IN (...)" NULL, not false,
+                    # for every user the query did not return.
+                    passed = result.select("user_id")
+                    return passed.filter(passed.user_id.notnull()).distinct()
                 except Exception as error:
                     raise EvaluationError(
                         f"query criterion {criterion.function} failed: {error}"
                     ) from error
         raise EvaluationError(f"no compiler for criterion {criterion!r}")  # pragma: no cover
+
+    def _top_percent(self, percent: float) -> ir.Table:
+        """Users with fewer than ``percent/100 × N`` scored users strictly above them.
+
+        That is every user scoring at least the m-th highest score, m being the number
+        of whole h with ``h × 100 < percent × N`` (computed in Python floats, as the
+        reference evaluator does). Without window functions, so any backend runs it.
+        """
+        scored = self.users.filter(self.users.risk_score.notnull())
+        n = int(scored.count().execute())
+        bound = percent * n
+        m = min(math.ceil(bound / 100), n)
+        while m > 0 and (m - 1) * 100 >= bound:
+            m -= 1
+        while m < n and m * 100 < bound:
+            m += 1
+        if m == 0:
+            return scored.select("user_id").limit(0)
+        threshold = (
+            scored.order_by(ibis.desc("risk_score"))
+            .limit(1, offset=m - 1)
+            .select(_threshold="risk_score")
+        )
+        joined = scored.cross_join(threshold)
+        return joined.filter(joined.risk_score >= joined._threshold).select("user_id")
 
     def enrolment_contrib(self, criterion: Criterion) -> ir.Table | None:
         """The enrolments that contribute to ``criterion`` (``enrolment_id``, ``user_id``)."""
