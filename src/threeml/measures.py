@@ -416,7 +416,10 @@ def wilson_interval(successes: float, trials: float, z: float = Z95) -> tuple[fl
     centre = p + z * z / (2 * trials)
     spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
     scale = 1 + z * z / trials
-    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
+    # At 0 and at 1 the exact bound is the end itself; rounding error must not move it.
+    low = 0.0 if successes <= 0 else max(0.0, (centre - spread) / scale)
+    high = 1.0 if successes >= trials else min(1.0, (centre + spread) / scale)
+    return low, high
 
 
 def proportion_row(

@@ -9,6 +9,7 @@ import sys
 import click
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, load_dataset, period_option
@@ -16,6 +17,8 @@ from threeml.compare import Comparison, Diff
 from threeml.compare import compare as compare_definitions
 from threeml.compare import diff as diff_results
 from threeml.disclosure import DisclosurePolicy, policy_named
+from threeml.evaluate import ENROLMENT_BREAKDOWNS
+from threeml.measures import MetricResult, evaluate_metric, metric_breakdowns, metric_to_dict
 
 
 @cli.command()
@@ -47,13 +50,22 @@ from threeml.disclosure import DisclosurePolicy, policy_named
     show_default=True,
     help="Disclosure policy for breakdowns below all areas: default or none.",
 )
+@click.option(
+    "--metric",
+    "metric_names",
+    multiple=True,
+    metavar="NAME",
+    help="Also evaluate the metric NAME on the same extract and period and add its row "
+    "(repeatable); breakdowns by a users column go through disclosure control.",
+)
 @click.option("--lenient", is_flag=True, help="Set rows that fail validation aside.")
-def compare(names, data, period, by, show_diff, fmt, disclosure, lenient) -> None:
+def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, lenient) -> None:
     """Count every installed definition (or the NAMES given) on one extract, side by side.
 
     One row per definition: people, records (enrolments) and the share of the
     loosest definition's people — how a headline of connections becomes a much
-    smaller number of people actively using telehealth.
+    smaller number of people actively using telehealth. With --metric NAME,
+    metrics are evaluated on the same extract and listed after the counts.
     """
     from threeml.registry import default_registry
 
@@ -63,6 +75,9 @@ def compare(names, data, period, by, show_diff, fmt, disclosure, lenient) -> Non
     )
     if show_diff and len(definitions) != 2:
         raise click.UsageError("--diff compares exactly two definitions: give two NAMES")
+    if show_diff and metric_names:
+        raise click.UsageError("--diff compares two counting definitions; leave out --metric")
+    metrics = [registry.metric(name) for name in metric_names]
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
     comparison = compare_definitions(definitions, dataset, period, by=by, registry=registry)
@@ -71,27 +86,103 @@ def compare(names, data, period, by, show_diff, fmt, disclosure, lenient) -> Non
         _print_diff(diff_results(first, second), fmt)
         return
     rows = _rows(comparison, policy)
+    # Metrics break down by users columns only.
+    metric_by = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
+    results = [
+        evaluate_metric(metric, dataset, period, registry, by=metric_by) for metric in metrics
+    ]
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
-                    "loosest": comparison.loosest.definition.name,
-                    "disclosure": policy.describe(),
-                    "definitions": rows,
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        data = {
+            "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+            "loosest": comparison.loosest.definition.name,
+            "disclosure": policy.describe(),
+            "definitions": rows,
+        }
+        if metrics:
+            data["metrics"] = [metric_to_dict(result, policy) for result in results]
+        click.echo(json.dumps(data, indent=2, default=str))
         return
     if fmt == "csv":
         flat = [{k: v for k, v in row.items() if k != "breakdown"} for row in rows]
+        if metrics:
+            flat = [{**row, **dict.fromkeys(_METRIC_COLUMNS, "")} for row in flat]
+            flat += [_metric_csv_row(result, flat[0]) for result in results]
         writer = csv.DictWriter(sys.stdout, fieldnames=list(flat[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(flat)
         return
-    print_comparison(comparison, policy, by, Console(highlight=False))
+    console = Console(highlight=False)
+    print_comparison(comparison, policy, by, console)
+    if metrics:
+        print_metrics(results, policy, metric_by, console)
+
+
+#: The columns metric rows add to the CSV form.
+_METRIC_COLUMNS = ("population", "numerator", "denominator", "value", "ci_low", "ci_high")
+
+
+def _metric_csv_row(result: MetricResult, template: dict) -> dict:
+    """A metric as one row of the comparison's CSV: unit ``metric``, count columns empty."""
+    head = metric_to_dict(result, DisclosurePolicy("none", 0, 0))
+    row = dict.fromkeys(template, "")
+    row.update(
+        {
+            "definition": result.metric.name,
+            "version": result.metric.version,
+            "unit": "metric",
+            **{key: "" if head[key] is None else head[key] for key in _METRIC_COLUMNS},
+        }
+    )
+    return row
+
+
+def print_metrics(
+    results: list[MetricResult], policy: DisclosurePolicy, by, console: Console
+) -> None:
+    """Print metrics one per row (totals), then their values per group under ``policy``."""
+    from threeml.cli.metric import format_figure, format_interval
+
+    table = RichTable(title="Metrics (all areas, unrounded)", title_justify="left")
+    for column in ("metric", "population", "numerator", "denominator", "value", "95% CI", "note"):
+        left = column in ("metric", "population", "note")
+        table.add_column(column, justify="left" if left else "right")
+    for result in results:
+        table.add_row(
+            Text(result.metric.name),
+            Text(result.population),
+            format_figure(result.numerator),
+            format_figure(result.denominator),
+            format_figure(result.value),
+            format_interval(result.ci_low, result.ci_high),
+            Text(result.reason or result.labels.get("value", "")),
+        )
+    console.print(table)
+    for name in by:
+        cells = RichTable(title=f"Metric values by {name}", title_justify="left")
+        published = [metric_breakdowns(result, policy)[name] for result in results]
+        groups = sorted({str(row["group"]) for rows in published for row in rows})
+        cells.add_column("metric")
+        for group in groups:
+            cells.add_column(Text(group), justify="right")
+        for result, rows in zip(results, published, strict=True):
+            found = {str(row["group"]): row for row in rows}
+            cells.add_row(
+                Text(result.metric.name),
+                *[
+                    "–"
+                    if group not in found
+                    else (
+                        "suppressed"
+                        if found[group]["value"] is None and found[group]["suppressed"]
+                        else format_figure(found[group]["value"])
+                    )
+                    for group in groups
+                ],
+            )
+        console.print(cells)
+        console.print(
+            f"disclosure control: {policy.describe()}; values computed from the published figures"
+        )
 
 
 def _rows(comparison: Comparison, policy: DisclosurePolicy) -> list[dict]:
