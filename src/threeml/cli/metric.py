@@ -99,7 +99,7 @@ def resolve_metric(name: str | None, definition_file: Path | None):
     multiple=True,
     metavar="KEY=VALUE",
     help="Change one of the measure's options for this run, e.g. outcome=emergency_admission "
-    "or trial=wsd (repeatable; `threeml definitions NAME` lists them).",
+    "or trial=wsd (repeatable; threeml definitions NAME lists them).",
 )
 @click.option(
     "--definition",
