@@ -18,10 +18,11 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
+import attrs
 import ibis
 import ibis.expr.types as ir
 
-from threeml.codes import Unit
+from threeml.codes import Sector, Unit
 from threeml.data import Dataset
 from threeml.definitions import (
     ContactsAtLeast,
@@ -148,6 +149,164 @@ class Compiler:
         if criterion.service_kinds:
             c = c.filter(c.service_kind.isin(sorted(k.value for k in criterion.service_kinds)))
         return c
+
+    def _enrolment_match(self, e: ir.Table, criterion: Any) -> ir.BooleanValue:
+        """Whether each enrolment row passes the criterion's own test (kinds, sectors, dates)."""
+        match = ibis.literal(True)
+        if getattr(criterion, "service_kinds", None):
+            match &= e.service_kind.isin(sorted(k.value for k in criterion.service_kinds))
+        if getattr(criterion, "sectors", None):
+            match &= e.sector.isin(sorted(s.value for s in criterion.sectors))
+        start, end = self.window(criterion.window)
+        match criterion:
+            case EnrolmentOverlaps() | SectorsAtLeast():
+                match &= (
+                    e.installed_on.notnull()
+                    & (e.installed_on <= end)
+                    & (e.ended_on.isnull() | (e.ended_on >= start))
+                )
+            case ReferredIn():
+                match &= (e.referred_on >= start) & (e.referred_on <= end)
+            case InstalledIn() | FirstInstalledIn():
+                match &= (e.installed_on >= start) & (e.installed_on <= end)
+        return match.fill_null(False)
+
+    def enrolment_facts(
+        self, criteria: Sequence[Criterion]
+    ) -> tuple[ir.Table, dict[Criterion, str]]:
+        """One row per enrolment with a column per enrolment criterion.
+
+        The column holds whether the enrolment contributes (has-enrolment family,
+        sectors, first installation), or how many counting contacts of the
+        criterion it has (contacts). Every contact criterion is counted in one
+        group-by over the contacts, read once and only for the dates the windows need.
+        """
+        e = self.enrolments
+        names = {c: f"m{j}" for j, c in enumerate(criteria)}
+        contact_criteria = [c for c in criteria if isinstance(c, ContactsAtLeast)]
+        own = {
+            names[c]: self._enrolment_match(e, c)
+            for c in criteria
+            if not isinstance(c, ContactsAtLeast)
+        }
+        for c in criteria:
+            if isinstance(c, FirstInstalledIn):
+                kinds = sorted(k.value for k in c.service_kinds)
+                of_kind = e.installed_on.notnull()
+                if kinds:
+                    of_kind &= e.service_kind.isin(kinds)
+                own[f"{names[c]}_kind"] = of_kind
+        facts = e.mutate(**own)
+        if not contact_criteria:
+            return facts, names
+        windows = [c.window.resolve(self.period) for c in contact_criteria]
+        contacts = self.counting_contacts
+        contacts = contacts.filter(
+            contacts.date >= _lit(min(w.start for w in windows)),
+            contacts.date <= _lit(max(w.end for w in windows)),
+        )
+        counts = {}
+        for c in contact_criteria:
+            start, end = self.window(c.window)
+            wanted = (contacts.date >= start) & (contacts.date <= end)
+            if c.contact_kinds:
+                wanted &= contacts.kind.isin(sorted(k.value for k in c.contact_kinds))
+            if c.service_kinds:
+                wanted &= contacts.service_kind.isin(sorted(k.value for k in c.service_kinds))
+            counts[names[c]] = wanted.sum()
+        per_enrolment = contacts.group_by("enrolment_id").agg(**counts)
+        per_enrolment = per_enrolment.rename(_eid="enrolment_id")
+        joined = facts.left_join(per_enrolment, facts.enrolment_id == per_enrolment._eid)
+        joined = joined.drop("_eid")
+        return (
+            joined.mutate(**{names[c]: joined[names[c]].fill_null(0) for c in contact_criteria}),
+            names,
+        )
+
+    def contributes(self, facts: ir.Table, criterion: Criterion, name: str) -> ir.BooleanValue:
+        """Whether each enrolment of ``facts`` contributes to ``criterion``."""
+        if isinstance(criterion, ContactsAtLeast):
+            return facts[name] > 0
+        return facts[name]
+
+    def user_flags(
+        self,
+        facts: ir.Table,
+        fact_names: Mapping[Criterion, str],
+        columns: Mapping[Criterion, str],
+        user_columns: Sequence[str],
+    ) -> ir.Table:
+        """One row per user with a boolean column per criterion (named by ``columns``)."""
+        per_user: dict[str, ir.Value] = {}
+        for c, m in fact_names.items():
+            match c:
+                case ContactsAtLeast():
+                    per_user[m] = facts[m].sum() >= c.count
+                case SectorsAtLeast():
+                    # One "any enrolment in this sector" per sector, summed: a distinct count
+                    # without DISTINCT, which is much cheaper to group.
+                    sectors = [
+                        (facts[m] & (facts.sector == sector.value)).any().cast("int64")
+                        for sector in Sector
+                    ]
+                    per_user[m] = sum(sectors[1:], sectors[0]) >= c.count
+                case FirstInstalledIn():
+                    start, end = self.window(c.window)
+                    first = facts.installed_on.min(where=facts[f"{m}_kind"])
+                    per_user[m] = (first >= start) & (first <= end)
+                case _:
+                    per_user[m] = facts[m].any()
+        users = self.users
+        flags: dict[str, ir.Value] = {}
+        if per_user:
+            grouped = facts.group_by("user_id").agg(**per_user).rename(_uid="user_id")
+            users = users.left_join(grouped, users.user_id == grouped._uid)
+        for c, name in columns.items():
+            if c in fact_names:
+                flags[name] = users[fact_names[c]].fill_null(False)
+            else:
+                flags[name] = self._user_level(users, c)
+        return users.select("user_id", *user_columns, **flags)
+
+    def _user_level(self, users: ir.Table, criterion: Criterion) -> ir.BooleanValue:
+        match criterion:
+            case HasCondition():
+                codes = sorted(criterion.conditions)
+                return ibis.or_(*[users.conditions.contains(code) for code in codes]).fill_null(
+                    False
+                )
+            case RiskAtLeast():
+                return (users.risk_score >= criterion.threshold).fill_null(False)
+        return users.user_id.isin(self.user_pass(criterion).user_id)
+
+    def enrolment_flags(
+        self,
+        facts: ir.Table,
+        fact_names: Mapping[Criterion, str],
+        user_flags: ir.Table,
+        columns: Mapping[Criterion, str],
+        user_columns: Sequence[str],
+    ) -> ir.Table:
+        """One row per enrolment with a boolean column per criterion, for enrolment units.
+
+        The has-enrolment family and contacts test the enrolment itself; every other
+        criterion is about its user.
+        """
+        owners = user_flags.select(*user_columns, *columns.values(), _uid="user_id")
+        owners = owners.rename(**{f"_u_{n}": n for n in columns.values()})
+        joined = facts.left_join(owners, facts.user_id == owners._uid)
+        flags: dict[str, ir.Value] = {}
+        for c, name in columns.items():
+            match c:
+                case EnrolmentOverlaps() | ReferredIn() | InstalledIn():
+                    flags[name] = joined[fact_names[c]]
+                case ContactsAtLeast():
+                    flags[name] = joined[fact_names[c]] >= c.count
+                case _:
+                    flags[name] = joined[f"_u_{name}"].fill_null(False)
+        return joined.select(
+            "enrolment_id", "user_id", "service_kind", "sector", *user_columns, **flags
+        )
 
     def user_pass(self, criterion: Criterion) -> ir.Table:
         """The users who pass ``criterion``: a table with one column, ``user_id``."""
@@ -302,12 +461,31 @@ def count_many(
     _check_breakdowns(by)
     resolve = registry.counting if registry is not None else None
     compiler = Compiler(dataset, period, resolve)
+    columns = _distinct_criteria(definitions)
+    user_columns = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
+    facts, fact_names = compiler.enrolment_facts([c for c in columns if c.about_enrolments])
+    facts = _materialise(dataset, facts, "facts")
+    user_flags = _materialise(
+        dataset, compiler.user_flags(facts, fact_names, columns, user_columns), "users"
+    )
+    shared = _Shared(facts, fact_names, columns, user_flags, user_columns)
     results: dict[str, CountResult] = {}
     for unit in Unit:
         mine = [d for d in definitions if d.unit is unit]
         if mine:
-            results.update(_evaluate_unit(compiler, mine, unit, by))
+            results.update(_evaluate_unit(compiler, mine, unit, by, shared))
     return {d.name: results[d.name] for d in definitions}
+
+
+@attrs.frozen
+class _Shared:
+    """What every definition of one evaluation reads: enrolment facts and user flags."""
+
+    facts: ir.Table
+    fact_names: Mapping[Criterion, str]
+    columns: Mapping[Criterion, str]
+    user_flags: ir.Table
+    user_columns: Sequence[str]
 
 
 def _check_breakdowns(by: Sequence[str]) -> None:
@@ -341,36 +519,76 @@ _COUNTER = itertools.count()
 
 
 def _evaluate_unit(
-    compiler: Compiler, definitions: list[CountingDefinition], unit: Unit, by: Sequence[str]
+    compiler: Compiler,
+    definitions: list[CountingDefinition],
+    unit: Unit,
+    by: Sequence[str],
+    shared: _Shared,
 ) -> dict[str, CountResult]:
-    columns = _distinct_criteria(definitions)
-    user_columns = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
+    """Evaluate definitions of one unit with a handful of queries shared by all of them.
+
+    The flags table holds a boolean column per distinct criterion; one aggregate
+    over it gives every count and both attrition forms; one table of enrolments with
+    their owner's flags (users) gives every definition's records; one group-by per
+    breakdown gives every definition's breakdown.
+    """
+    columns = shared.columns
     if unit is Unit.USERS:
-        base = compiler.users.select("user_id", *user_columns)
-        flags = base.mutate(
-            **{
-                name: base.user_id.isin(compiler.user_pass(c).user_id)
-                for c, name in columns.items()
-            }
-        )
+        flags = shared.user_flags
         key = "user_id"
     else:
-        users = compiler.users.select(*user_columns, _uid="user_id")
-        e = compiler.enrolments
-        joined = e.left_join(users, e.user_id == users._uid)
-        base = joined.select("enrolment_id", "user_id", *user_columns)
-        flags = base.mutate(
-            **{
-                name: base.enrolment_id.isin(compiler.enrolment_pass(c).enrolment_id)
-                for c, name in columns.items()
-            }
+        flags = _materialise(
+            compiler.dataset,
+            compiler.enrolment_flags(
+                shared.facts, shared.fact_names, shared.user_flags, columns, shared.user_columns
+            ),
+            "enrolments",
         )
         key = "enrolment_id"
-    flags = _materialise(compiler.dataset, flags, "flags")
+    names = {d.name: [columns[c] for c in d.criteria] for d in definitions}
+    figures = _figures(flags, definitions, names)
+    if unit is Unit.USERS:
+        records_table, contributes = _user_records(compiler, shared, definitions)
+        records = _aggregate(
+            records_table,
+            {
+                f"r{k}": (_all(records_table, names[d.name]) & contributes[d.name]).sum()
+                for k, d in enumerate(definitions)
+            },
+        )
+        users_counted = {d.name: figures[d.name]["count"] for d in definitions}
+        records_counted = {d.name: records[f"r{k}"] for k, d in enumerate(definitions)}
+    else:
+        records_table = flags
+        contributes = {d.name: ibis.literal(True) for d in definitions}
+        people = _aggregate(
+            flags,
+            {
+                f"u{k}": flags.user_id.nunique(where=_all(flags, names[d.name]))
+                for k, d in enumerate(definitions)
+            },
+        )
+        users_counted = {d.name: people[f"u{k}"] for k, d in enumerate(definitions)}
+        records_counted = {d.name: figures[d.name]["count"] for d in definitions}
+    breakdowns: dict[str, dict[str, tuple[BreakdownRow, ...]]] = {d.name: {} for d in definitions}
+    for name in by:
+        per_definition = _breakdowns(
+            flags, records_table, contributes, definitions, names, name, key
+        )
+        for definition in definitions:
+            breakdowns[definition.name][name] = per_definition[definition.name]
     results = {}
     for definition in definitions:
-        names = [columns[c] for c in definition.criteria]
-        results[definition.name] = _result(compiler, definition, flags, names, key, by)
+        mine = names[definition.name]
+        results[definition.name] = _result(
+            compiler,
+            definition,
+            figures[definition.name],
+            users_counted[definition.name],
+            records_counted[definition.name],
+            breakdowns[definition.name],
+            _membership(flags, mine, key),
+        )
     return results
 
 
@@ -382,92 +600,143 @@ def _all(flags: ir.Table, names: Sequence[str]) -> ir.BooleanValue:
     return expr
 
 
-def _result(
-    compiler: Compiler,
-    definition: CountingDefinition,
-    flags: ir.Table,
-    names: list[str],
-    key: str,
-    by: Sequence[str],
-) -> CountResult:
-    aggregates: dict[str, ir.Value] = {
-        "_considered": flags.count(),
-        "_count": _all(flags, names).sum(),
-    }
-    for i in range(len(names)):
-        aggregates[f"_seq{i}"] = _all(flags, names[: i + 1]).sum()
-        aggregates[f"_loo{i}"] = _all(flags, names[:i] + names[i + 1 :]).sum()
-    members = flags.filter(_all(flags, names))
-    aggregates_row = flags.aggregate(**aggregates).to_pyarrow().to_pylist()[0]
-    total = int(aggregates_row["_count"] or 0)
-    steps = []
-    previous = int(aggregates_row["_considered"])
-    for i, criterion in enumerate(definition.criteria):
-        remaining = int(aggregates_row[f"_seq{i}"] or 0)
-        steps.append(
-            AttritionStep(
-                index=i + 1,
-                criterion=criterion.describe(),
-                remaining=remaining,
-                excluded=previous - remaining,
-                leave_one_out=int(aggregates_row[f"_loo{i}"] or 0) - total,
+def _aggregate(table: ir.Table, metrics: Mapping[str, ir.Value]) -> dict[str, int]:
+    """One aggregate query; NULL sums (no rows) read as 0."""
+    row = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    return {name: int(value or 0) for name, value in row.items()}
+
+
+def _figures(
+    flags: ir.Table, definitions: Sequence[CountingDefinition], names: Mapping[str, list[str]]
+) -> dict[str, dict[str, Any]]:
+    """Every definition's count and both attrition forms, from one pass over the flags."""
+    metrics: dict[str, ir.Value] = {"_considered": flags.count()}
+    for k, definition in enumerate(definitions):
+        mine = names[definition.name]
+        metrics[f"d{k}_n"] = _all(flags, mine).sum()
+        for i in range(len(mine)):
+            metrics[f"d{k}_s{i}"] = _all(flags, mine[: i + 1]).sum()
+            metrics[f"d{k}_l{i}"] = _all(flags, mine[:i] + mine[i + 1 :]).sum()
+    row = _aggregate(flags, metrics)
+    figures = {}
+    for k, definition in enumerate(definitions):
+        total = row[f"d{k}_n"]
+        previous = row["_considered"]
+        steps = []
+        for i, criterion in enumerate(definition.criteria):
+            remaining = row[f"d{k}_s{i}"]
+            steps.append(
+                AttritionStep(
+                    index=i + 1,
+                    criterion=criterion.describe(),
+                    remaining=remaining,
+                    excluded=previous - remaining,
+                    leave_one_out=row[f"d{k}_l{i}"] - total,
+                )
             )
-        )
-        previous = remaining
-    contributing = _records(compiler, definition, members)
-    if key == "user_id":
-        users = total
-        records = int(contributing.count().execute())
+            previous = remaining
+        figures[definition.name] = {
+            "count": total,
+            "considered": row["_considered"],
+            "attrition": tuple(steps),
+        }
+    return figures
+
+
+def _user_records(
+    compiler: Compiler, shared: _Shared, definitions: Sequence[CountingDefinition]
+) -> tuple[ir.Table, dict[str, ir.BooleanValue]]:
+    """Enrolments with their owner's criterion flags and, per enrolment criterion, whether
+    the enrolment contributes to it; and per definition, which enrolments are its records.
+
+    A definition's records are the enrolments of its members that contribute to at least
+    one of its enrolment criteria (all their enrolments when it has none).
+    """
+    facts, columns = shared.facts, shared.columns
+    contributing = {c: f"k{m[1:]}" for c, m in shared.fact_names.items()}
+    e = facts.select(
+        "enrolment_id",
+        "user_id",
+        "service_kind",
+        "sector",
+        **{
+            contributing[c]: compiler.contributes(facts, c, m) for c, m in shared.fact_names.items()
+        },
+    )
+    owners = shared.user_flags.select(*columns.values(), _owner="user_id")
+    joined = e.inner_join(owners, e.user_id == owners._owner).drop("_owner")
+    table = _materialise(compiler.dataset, joined, "records")
+    contributes = {}
+    for definition in definitions:
+        mine = [table[contributing[c]] for c in definition.criteria if c in contributing]
+        contributes[definition.name] = ibis.or_(*mine) if mine else ibis.literal(True)
+    return table, contributes
+
+
+def _breakdowns(
+    flags: ir.Table,
+    records: ir.Table,
+    contributes: Mapping[str, ir.BooleanValue],
+    definitions: Sequence[CountingDefinition],
+    names: Mapping[str, list[str]],
+    name: str,
+    key: str,
+) -> dict[str, tuple[BreakdownRow, ...]]:
+    """Every definition's breakdown by ``name`` from one group-by.
+
+    By a user column: units counted per group (they partition the count). By service
+    kind or sector: distinct units per kind among the records behind the count.
+    """
+    if name in ENROLMENT_BREAKDOWNS:
+        table = records
+        metrics = {
+            f"d{k}": table[key].nunique(where=_all(table, names[d.name]) & contributes[d.name])
+            for k, d in enumerate(definitions)
+        }
     else:
-        users = int(members.user_id.nunique().execute())
-        records = total
-    breakdowns = {name: _breakdown(members, contributing, name, key) for name in by}
+        table = flags
+        metrics = {f"d{k}": _all(table, names[d.name]).sum() for k, d in enumerate(definitions)}
+    rows = table.group_by(name).agg(**metrics).to_pyarrow().to_pylist()
+    rows.sort(key=lambda row: (row[name] is None, str(row[name])))
+    return {
+        d.name: tuple(
+            BreakdownRow(value=row[name], count=int(row[f"d{k}"] or 0))
+            for row in rows
+            if row[f"d{k}"]
+        )
+        for k, d in enumerate(definitions)
+    }
+
+
+def _membership(flags: ir.Table, names: list[str], key: str) -> Any:
     first_failed = ibis.cases(
         *[(~flags[name], i + 1) for i, name in enumerate(names)], else_=ibis.null("int64")
     )
     id_columns = ["enrolment_id", "user_id"] if key == "enrolment_id" else ["user_id"]
-    membership_expr = flags.select(
-        *id_columns, counted=_all(flags, names), first_failed=first_failed
-    ).order_by(id_columns)
-    return CountResult(
-        definition=definition,
-        period=compiler.period,
-        count=total,
-        users=users,
-        records=records,
-        considered=int(aggregates_row["_considered"]),
-        attrition=tuple(steps),
-        breakdowns=breakdowns,
-        membership=membership_expr.to_pyarrow,
+    return (
+        flags.select(*id_columns, counted=_all(flags, names), first_failed=first_failed)
+        .order_by(id_columns)
+        .to_pyarrow
     )
 
 
-def _records(compiler: Compiler, definition: CountingDefinition, members: ir.Table) -> ir.Table:
-    """The enrolments behind the count: ``enrolment_id``, ``user_id``, kind and sector."""
-    e = compiler.enrolments
-    if definition.unit is Unit.ENROLMENTS:
-        return e.filter(e.enrolment_id.isin(members.enrolment_id))
-    parts = [p for c in definition.criteria if (p := compiler.enrolment_contrib(c)) is not None]
-    mine = e.filter(e.user_id.isin(members.user_id))
-    if not parts:
-        return mine
-    ids = ibis.union(*[p.select("enrolment_id") for p in parts], distinct=True)
-    return mine.filter(mine.enrolment_id.isin(ids.enrolment_id))
-
-
-def _breakdown(
-    members: ir.Table, records: ir.Table, name: str, key: str
-) -> tuple[BreakdownRow, ...]:
-    if name in ENROLMENT_BREAKDOWNS:
-        column = "service_kind" if name == "service_kind" else "sector"
-        counted = records.group_by(column).agg(n=records[key].nunique())
-    else:
-        counted = members.group_by(name).agg(n=members.count())
-        column = name
-    rows = counted.to_pyarrow().to_pylist()
-    rows.sort(key=lambda row: (row[column] is None, str(row[column])))
-    return tuple(BreakdownRow(value=row[column], count=int(row["n"])) for row in rows)
-
-
-def breakdown_total(rows: Mapping[str, Any]) -> int:  # pragma: no cover - convenience
-    return sum(row.count for row in rows)
+def _result(
+    compiler: Compiler,
+    definition: CountingDefinition,
+    figures: Mapping[str, Any],
+    users: int,
+    records: int,
+    breakdowns: Mapping[str, tuple[BreakdownRow, ...]],
+    membership: Any,
+) -> CountResult:
+    return CountResult(
+        definition=definition,
+        period=compiler.period,
+        count=figures["count"],
+        users=users,
+        records=records,
+        considered=figures["considered"],
+        attrition=figures["attrition"],
+        breakdowns=breakdowns,
+        membership=membership,
+    )
