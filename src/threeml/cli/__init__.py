@@ -23,6 +23,7 @@ from threeml.cli import count as _count  # noqa: F401
 from threeml.cli import demo as _demo  # noqa: F401
 from threeml.cli import metric as _metric  # noqa: F401
 from threeml.cli import plugins as _plugins  # noqa: F401
+from threeml.cli import report as _report  # noqa: F401
 from threeml.cli import synth as _synth  # noqa: F401
 from threeml.cli import validate as _validate  # noqa: F401
 

@@ -1,0 +1,216 @@
+"""``threeml report``: the whole catalogue (or part of it) on one extract, written to a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from threeml.cli.app import cli
+from threeml.cli.count import data_option, period_option
+from threeml.cli.metric import _extract_date, format_figure, format_interval
+from threeml.data import Dataset
+from threeml.disclosure import policy_named
+from threeml.errors import ThreemlError
+from threeml.report import build_report, publish, write_report
+
+#: Extracts with more users than this get a progress bar on the terminal.
+BIG = 50_000
+
+
+def _names(values: tuple[str, ...]) -> list[str] | None:
+    names = [n.strip() for value in values for n in value.split(",") if n.strip()]
+    return names or None
+
+
+@cli.command()
+@data_option
+@period_option
+@click.option(
+    "--by",
+    multiple=True,
+    default=("area",),
+    show_default=True,
+    help="Break down by a users column, service_kind or sector (repeatable).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("threeml-report"),
+    show_default=True,
+    help="Folder to write results.csv, results.json, report.html and measurereport.json into.",
+)
+@click.option(
+    "--definitions",
+    "definition_names",
+    multiple=True,
+    metavar="NAMES",
+    help="Counting definitions to report (comma-separated or repeated; default: all).",
+)
+@click.option(
+    "--metrics",
+    "metric_names",
+    multiple=True,
+    metavar="NAMES",
+    help="Metrics to report (comma-separated or repeated; default: all; 'none' for none).",
+)
+@click.option(
+    "--disclosure",
+    default="default",
+    show_default=True,
+    help="Disclosure policy below all areas: default, nhs-digital, round10, none, "
+    "custom:THRESHOLD:ROUNDING, or one a plugin supplies.",
+)
+@click.option(
+    "--membership",
+    is_flag=True,
+    help="Also write membership.parquet: every unit, whether it counted and why not "
+    "(row-level: for a secure environment only).",
+)
+@click.option(
+    "--extract-date",
+    callback=_extract_date,
+    help="The last day the extract covers (default: the latest date in it).",
+)
+@click.option("--title", default="threeml report", show_default=True, help="The report's title.")
+@click.option(
+    "--lenient",
+    is_flag=True,
+    help="Set rows that fail validation aside instead of refusing the extract.",
+)
+def report(
+    data,
+    period,
+    by,
+    out,
+    definition_names,
+    metric_names,
+    disclosure,
+    membership,
+    extract_date,
+    title,
+    lenient,
+) -> None:
+    """Evaluate the catalogue on an extract and write the report into --out.
+
+    Writes results.csv and results.json (machine-readable), report.html (one
+    self-contained page with charts) and measurereport.json (FHIR R4
+    MeasureReport), all under the disclosure policy, which each states; and
+    prints a summary. The same extract and options give identical files.
+    """
+    from threeml.registry import default_registry
+
+    registry = default_registry()
+    policy = policy_named(disclosure, registry)
+    names = _names(definition_names)
+    definitions = (
+        [registry.counting(n) for n in names] if names else list(registry.counting_definitions())
+    )
+    wanted = _names(metric_names)
+    if wanted == ["none"]:
+        metrics = []
+    elif wanted:
+        metrics = [registry.metric(n) for n in wanted]
+    else:
+        metrics = list(registry.metric_definitions())
+    if not definitions and not metrics:
+        raise ThreemlError("nothing to report: no counting definitions or metrics are installed")
+    dataset = Dataset.from_folder(
+        data, extract_date=extract_date, mode="lenient" if lenient else "strict"
+    )
+    console = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    big = dataset.report.rows.get("users", 0) > BIG
+    if big and err.is_terminal:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("evaluating", total=None)
+
+            def progress(what: str, done: int, total: int) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            result = build_report(
+                dataset, period, registry=registry, definitions=definitions, metrics=metrics,
+                by=by, progress=progress,
+            )  # fmt: skip
+    else:
+        result = build_report(
+            dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by
+        )
+    written = write_report(result, out, policy, membership=membership, title=title)
+    print_summary(publish(result, policy), console)
+    console.print("wrote " + ", ".join(str(path) for path in written.values()))
+    if dataset.report.set_aside:
+        aside = sum(dataset.report.set_aside.values())
+        console.print(
+            f"[yellow]{aside:,} row(s) were set aside by validation; "
+            f"see `threeml validate {data}`[/yellow]"
+        )
+
+
+def print_summary(published, console: Console) -> None:
+    """The terminal summary: definitions side by side, metrics, the policy."""
+    period = published["period"]
+    console.print(
+        Text.assemble(
+            ("threeml report", "bold"),
+            f" — period {period['start']} to {period['end']}, "
+            f"extract date {published['extract_date']}",
+        )
+    )
+    if published["definitions"]:
+        table = RichTable(title="Definitions (all areas, unrounded)", title_justify="left")
+        table.add_column("definition", no_wrap=True)
+        for column in ("count", "people", "enrolments", "considered"):
+            table.add_column(column, justify="right", no_wrap=True)
+        for d in published["definitions"]:
+            unit = "" if d["unit"] == "users" else f" {d['unit']}"
+            table.add_row(
+                Text(d["name"]),
+                f"{d['count']:,}{unit}",
+                f"{d['users']:,}",
+                f"{d['records']:,}",
+                f"{d['considered']:,}",
+            )
+        console.print(table)
+        for breakdown in sorted({b for d in published["definitions"] for b in d["breakdowns"]}):
+            cells = [
+                c for d in published["definitions"] for c in d["breakdowns"].get(breakdown, ())
+            ]
+            groups = len({c["group"] for c in cells})
+            hidden = sum(c["suppressed"] for c in cells)
+            console.print(
+                f"by {breakdown}: {groups:,} groups, {hidden:,} of {len(cells):,} cells "
+                "suppressed (see report.html, results.csv)"
+            )
+    if published["metrics"]:
+        table = RichTable(title="Metrics (all areas, unrounded)", title_justify="left")
+        table.add_column("metric", no_wrap=True)
+        for column in ("value", "95% CI", "numerator", "denominator"):
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=40)
+        for m in published["metrics"]:
+            if not m["evaluated"]:
+                table.add_row(Text(m["name"]), "", "", "", "", Text(f"not evaluated: {m['error']}"))
+                continue
+            table.add_row(
+                Text(m["name"]),
+                format_figure(m["value"]),
+                format_interval(m["ci_low"], m["ci_high"]),
+                format_figure(m["numerator"]),
+                format_figure(m["denominator"]),
+                Text(m["reason"] or m["labels"].get("value", "")),
+            )
+        console.print(table)
+    console.print(f"disclosure control: {published['disclosure']['description']}")

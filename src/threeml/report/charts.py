@@ -1,0 +1,241 @@
+"""Charts for the HTML report, drawn with matplotlib as inline SVG.
+
+Every chart is drawn from published figures only (suppressed cells are left
+out and said so), on a ``Figure`` of its own (no pyplot state), with a fixed
+hash salt and no date in the SVG, so the same figures give the same file.
+Without matplotlib (``pip install 'threeml[report]'``) :func:`available` is
+false and the report is written without charts.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["available", "caterpillar", "definitions_bar", "funnel", "over_time", "progress"]
+
+_BLUE = "#1f5f99"
+_LIGHT = "#9ec3e6"
+_GREY = "#6b7280"
+_ORANGE = "#d9822b"
+_RC = {
+    "svg.hashsalt": "threeml",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+}
+
+
+def available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _svg(figure) -> str:
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context(_RC):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    # Ids must be unique within one HTML page: prefix them per chart.
+    return text
+
+
+_COUNTER = [0]
+
+
+def _unique_ids(svg: str) -> str:
+    _COUNTER[0] += 1
+    prefix = f"c{_COUNTER[0]}-"
+    svg = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
+    return re.sub(r'xlink:href="#([^"]+)"', lambda m: f'xlink:href="#{prefix}{m.group(1)}"', svg)
+
+
+def reset_ids() -> None:
+    """Start chart ids again (each report numbers its charts from 1)."""
+    _COUNTER[0] = 0
+
+
+def _draw(build) -> str:
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        figure = build()
+        return _unique_ids(_svg(figure))
+
+
+def _short(text: str, width: int = 42) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def funnel(considered: int, steps: Sequence[Mapping[str, Any]], unit: str) -> str:
+    """Attrition as a funnel: units considered, then remaining after each criterion."""
+
+    def build():
+        labels = ["considered"] + [f"{s['step']}. {_short(s['criterion'])}" for s in steps]
+        values = [considered] + [s["remaining"] for s in steps]
+        figure = _figure(6.2, 0.45 + 0.34 * len(values))
+        axes = figure.add_subplot()
+        positions = list(range(len(values)))[::-1]
+        top = max(values) or 1
+        lefts = [(top - v) / 2 for v in values]
+        colours = [_LIGHT] + [_BLUE] * (len(values) - 1)
+        axes.barh(positions, values, left=lefts, color=colours, height=0.72)
+        for y, value in zip(positions, values, strict=True):
+            share = f" ({value / considered:.0%})" if considered and y != positions[0] else ""
+            axes.text(top / 2, y, f"{value:,}{share}", ha="center", va="center",
+                      color="white" if value > top * 0.25 else "black", fontsize=8)  # fmt: skip
+        axes.set_yticks(positions, labels)
+        axes.set_xticks([])
+        axes.spines["bottom"].set_visible(False)
+        axes.spines["left"].set_visible(False)
+        axes.tick_params(axis="y", length=0)
+        axes.set_xlim(0, top)
+        axes.set_xlabel(unit, color=_GREY)
+        return figure
+
+    return _draw(build)
+
+
+def definitions_bar(names: Sequence[str], counts: Sequence[int], units: Sequence[str]) -> str:
+    """The definitions side by side: each one's count over all areas."""
+
+    def build():
+        figure = _figure(7.5, 0.5 + 0.28 * len(names))
+        axes = figure.add_subplot()
+        positions = list(range(len(names)))[::-1]
+        colours = [_ORANGE if unit != "users" else _BLUE for unit in units]
+        axes.barh(positions, counts, color=colours, height=0.7)
+        top = max(counts) if counts else 1
+        for y, value, unit in zip(positions, counts, units, strict=True):
+            suffix = "" if unit == "users" else f" {unit}"
+            axes.text(value + top * 0.01, y, f"{value:,}{suffix}", va="center", fontsize=8)
+        axes.set_yticks(positions, names)
+        axes.set_xlim(0, top * 1.18 or 1)
+        axes.set_xlabel("count over all areas (people unless marked)", color=_GREY)
+        axes.tick_params(axis="y", length=0)
+        return figure
+
+    return _draw(build)
+
+
+def over_time(labels: Sequence[str], series: Mapping[str, Sequence[int]]) -> str:
+    """Counts per quarter (or month) of the period, one line per definition."""
+
+    def build():
+        figure = _figure(8.5, 3.6)
+        axes = figure.add_subplot()
+        import matplotlib
+
+        colours = matplotlib.colormaps["tab20"].colors
+        for i, (name, values) in enumerate(series.items()):
+            axes.plot(labels, values, marker="o", markersize=3, linewidth=1.4,
+                      color=colours[i % len(colours)], label=name)  # fmt: skip
+        axes.set_ylabel("count over all areas")
+        axes.grid(axis="y", color="#e5e7eb")
+        axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+        axes.set_ylim(bottom=0)
+        return figure
+
+    return _draw(build)
+
+
+def caterpillar(
+    title: str,
+    rows: Sequence[Mapping[str, Any]],
+    total: float | None,
+    total_low: float | None,
+    total_high: float | None,
+) -> str:
+    """A metric's value for each group with its interval, groups ranked; the total as a band."""
+
+    def build():
+        shown = sorted(
+            (r for r in rows if r.get("value") is not None),
+            key=lambda r: r["value"],
+        )
+        figure = _figure(8.5, 2.8)
+        axes = figure.add_subplot()
+        xs = list(range(len(shown)))
+        values = [r["value"] for r in shown]
+        has_ci = [r.get("ci_low") is not None and r.get("ci_high") is not None for r in shown]
+        if any(has_ci):
+            low = [r["value"] - r["ci_low"] if ok else 0 for r, ok in zip(shown, has_ci,
+                   strict=True)]  # fmt: skip
+            high = [r["ci_high"] - r["value"] if ok else 0 for r, ok in zip(shown, has_ci,
+                    strict=True)]  # fmt: skip
+            axes.errorbar(xs, values, yerr=[low, high], fmt="none", ecolor=_LIGHT, linewidth=0.8)
+        axes.scatter(xs, values, s=6, color=_BLUE, zorder=3)
+        if total is not None:
+            axes.axhline(total, color=_ORANGE, linewidth=1, label="all areas")
+            if total_low is not None and total_high is not None:
+                axes.axhspan(total_low, total_high, color=_ORANGE, alpha=0.15, linewidth=0)
+            axes.legend(loc="upper left", frameon=False, fontsize=7)
+        axes.set_xticks([])
+        axes.set_xlabel(
+            f"{len(shown)} groups, ranked"
+            + (
+                f"; {len(rows) - len(shown)} without a value (suppressed or none)"
+                if len(rows) > len(shown)
+                else ""
+            ),
+            color=_GREY,
+        )
+        axes.set_title(title, loc="left")
+        axes.grid(axis="y", color="#e5e7eb")
+        return figure
+
+    return _draw(build)
+
+
+def progress(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Each area's share of its target reached, and projected by the due date."""
+
+    def build():
+        shown = sorted((r for r in rows if r.get("value") is not None), key=lambda r: r["value"])
+        figure = _figure(8.5, 3.0)
+        axes = figure.add_subplot()
+        xs = list(range(len(shown)))
+        reached = [r["value"] * 100 for r in shown]
+        projected = []
+        for r in shown:
+            projection, target = r["details"].get("projection"), r["details"].get("target")
+            projected.append(projection / target * 100 if projection is not None and target
+                             else float("nan"))  # fmt: skip
+        axes.bar(xs, reached, color=_BLUE, width=0.8, label="reached")
+        axes.scatter(xs, projected, s=7, color=_ORANGE, zorder=3, label="projected by due date")
+        axes.axhline(100, color=_GREY, linewidth=1, linestyle="--")
+        axes.set_ylabel("% of target")
+        axes.set_xticks([])
+        axes.set_xlabel(
+            f"{len(shown)} areas, ranked by share reached"
+            + (
+                f"; {len(rows) - len(shown)} without a value (suppressed or no target)"
+                if len(rows) > len(shown)
+                else ""
+            ),
+            color=_GREY,
+        )
+        axes.legend(loc="upper left", frameon=False, fontsize=7)
+        axes.grid(axis="y", color="#e5e7eb")
+        return figure
+
+    return _draw(build)

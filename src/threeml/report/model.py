@@ -1,0 +1,153 @@
+"""The raw report: every requested definition and metric evaluated on one extract and period.
+
+:func:`build_report` evaluates; the :class:`Report` it returns holds raw,
+unrounded figures (for use inside a secure environment). Nothing is written
+from it directly: every writer in :mod:`threeml.report` works from
+:func:`threeml.report.publish.publish`, which applies the disclosure policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from attrs import field, frozen
+
+from threeml.data import Dataset
+from threeml.definitions import CountingDefinition, MetricDefinition
+from threeml.errors import ThreemlError
+from threeml.evaluate import count_many
+from threeml.measures import MetricResult, evaluate_metric
+from threeml.periods import Period
+from threeml.results import CountResult
+from threeml.schema import TABLES
+
+__all__ = ["Report", "build_report", "sub_periods"]
+
+#: Called before each step of a long evaluation: (description, steps done, steps in all).
+Progress = Callable[[str, int, int], None]
+
+
+@frozen
+class Report:
+    """Raw results of a report run: counts, metrics and counts over time, unrounded."""
+
+    period: Period
+    extract_date: date | None
+    by: tuple[str, ...]
+    counts: Mapping[str, CountResult]
+    metrics: Mapping[str, MetricResult] = field(factory=dict)
+    #: Metrics that could not be evaluated on this extract, with the reason.
+    metric_errors: Mapping[str, str] = field(factory=dict)
+    #: The metrics asked for, in order (evaluated or not).
+    metric_definitions: tuple[MetricDefinition, ...] = ()
+    #: (label, sub-period, {definition name: count over all areas}) in time order.
+    over_time: tuple[tuple[str, Period, Mapping[str, int]], ...] = ()
+    rows: Mapping[str, int] = field(factory=dict)
+
+
+def sub_periods(period: Period) -> list[tuple[str, Period]]:
+    """The period cut into calendar quarters (months when it is shorter than half a year).
+
+    Each piece is clipped to the period and labelled (``2013-Q2``, ``2013-05``).
+    """
+    days = (period.end - period.start).days + 1
+    step = 3 if days >= 180 else 1
+    pieces = []
+    year, month = period.start.year, ((period.start.month - 1) // step) * step + 1
+    while True:
+        first = date(year, month, 1)
+        if first > period.end:
+            break
+        next_month = month + step
+        next_first = date(year + (next_month - 1) // 12, (next_month - 1) % 12 + 1, 1)
+        start = max(first, period.start)
+        end = min(next_first - timedelta(days=1), period.end)
+        label = f"{year}-Q{(month - 1) // 3 + 1}" if step == 3 else f"{year}-{month:02d}"
+        pieces.append((label, Period(start, end)))
+        year, month = next_first.year, next_first.month
+    return pieces
+
+
+def _metric_by(by: Sequence[str]) -> tuple[str, ...]:
+    allowed = {c for c in TABLES["users"].column_names if c not in ("user_id", "conditions")}
+    return tuple(b for b in by if b in allowed)
+
+
+def build_report(
+    dataset: Dataset,
+    period: Period | str,
+    *,
+    registry: Any = None,
+    definitions: Sequence[CountingDefinition] | None = None,
+    metrics: Sequence[MetricDefinition] | None = None,
+    by: Sequence[str] = ("area",),
+    over_time: bool = True,
+    progress: Progress | None = None,
+) -> Report:
+    """Evaluate ``definitions`` and ``metrics`` (default: the whole registry) on ``dataset``.
+
+    Counting definitions are evaluated together (criteria shared); each metric
+    on its own, by the breakdowns of ``by`` that are users columns. A metric that
+    cannot be evaluated on this extract (no allocations table for a trial
+    comparison, say) is recorded in :attr:`Report.metric_errors` with the
+    reason, and the others go on. With ``over_time``, every definition is also
+    counted in each quarter (or month) of the period.
+    """
+    if registry is None:
+        from threeml.registry import default_registry
+
+        registry = default_registry()
+    period = Period.parse(period) if isinstance(period, str) else period
+    if definitions is None:
+        definitions = registry.counting_definitions()
+    if metrics is None:
+        metrics = registry.metric_definitions()
+    definitions, metrics = tuple(definitions), tuple(metrics)
+    pieces = sub_periods(period) if over_time and definitions else []
+    total = 1 + len(metrics) + len(pieces)
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(what, done, total)
+        done += 1
+
+    step(f"counting {len(definitions)} definition(s)")
+    counts = (
+        count_many(definitions, dataset, period, by=tuple(by), registry=registry)
+        if definitions
+        else {}
+    )
+    counts = {d.name: counts[d.name] for d in definitions}
+    evaluated: dict[str, MetricResult] = {}
+    errors: dict[str, str] = {}
+    metric_by = _metric_by(by)
+    for metric in metrics:
+        step(f"metric {metric.name}")
+        try:
+            evaluated[metric.name] = evaluate_metric(
+                metric, dataset, period, registry, by=metric_by
+            )
+        except ThreemlError as error:
+            errors[metric.name] = str(error)
+    series = []
+    for label, piece in pieces:
+        step(f"counting {label}")
+        found = count_many(definitions, dataset, piece, by=(), registry=registry)
+        series.append((label, piece, {d.name: found[d.name].count for d in definitions}))
+    if progress is not None:
+        progress("done", total, total)
+    return Report(
+        period=period,
+        extract_date=dataset.extract_date,
+        by=tuple(by),
+        counts=counts,
+        metrics=evaluated,
+        metric_errors=errors,
+        metric_definitions=metrics,
+        over_time=tuple(series),
+        rows=dict(dataset.report.rows),
+    )

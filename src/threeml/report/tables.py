@@ -1,0 +1,180 @@
+"""Machine-readable report files: results.json, results.csv and membership.parquet.
+
+Both results files are written from :func:`threeml.report.publish.publish`
+(disclosure control applied), hold no timestamps and list everything in a
+stable order, so the same extract and options give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from threeml.codes import Unit
+from threeml.report.model import Report
+from threeml.report.publish import ALL_AREAS
+
+__all__ = ["CSV_COLUMNS", "csv_rows", "to_csv", "to_json", "write_membership"]
+
+CSV_COLUMNS = ("section", "name", "breakdown", "group", "item", "value", "disclosure")
+
+
+def to_json(published: Mapping[str, Any]) -> str:
+    """The published report as JSON text (two-space indent, final newline)."""
+    return json.dumps(published, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _flatten(prefix: str, value: Any) -> Iterable[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            yield from _flatten(f"{prefix}.{key}" if prefix else str(key), inner)
+    elif isinstance(value, list):
+        yield prefix, "; ".join(str(v) for v in value)
+    else:
+        yield prefix, value
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The published report as long-format rows: one figure per row.
+
+    ``section`` is ``about``, ``count``, ``attrition``, ``breakdown``,
+    ``metric``, ``metric-breakdown`` or ``over-time``; suppressed cells hold
+    ``suppressed``; ``disclosure`` says whether the policy applied to the row.
+    """
+    policy = published["disclosure"]
+    applied = f"applied: {policy['name']}"
+    rows: list[dict[str, Any]] = []
+
+    def add(section, name, breakdown, group, item, value, disclosure=ALL_AREAS):
+        rows.append(
+            {
+                "section": section,
+                "name": name,
+                "breakdown": breakdown,
+                "group": group,
+                "item": item,
+                "value": _cell(value),
+                "disclosure": disclosure,
+            }
+        )
+
+    add("about", "", "", "", "disclosure", policy["description"], applied)
+    add("about", "", "", "", "period", published["period"]["label"], "")
+    add("about", "", "", "", "extract_date", published["extract_date"], "")
+    add("about", "", "", "", "threeml_version", published["threeml_version"], "")
+    for definition in published["definitions"]:
+        name = definition["name"]
+        for item in ("count", "users", "records", "considered"):
+            add("count", name, "", "", item, definition[item])
+        for step in definition["attrition"]:
+            label = f"{step['step']}. {step['criterion']}"
+            for item in ("remaining", "excluded", "leave_one_out"):
+                add("attrition", name, "", label, item, step[item])
+        for breakdown, cells in definition["breakdowns"].items():
+            for cell in cells:
+                value = "suppressed" if cell["suppressed"] else cell["count"]
+                add("breakdown", name, breakdown, cell["group"], "count", value, applied)
+    for metric in published["metrics"]:
+        name = metric["name"]
+        if not metric["evaluated"]:
+            add("metric", name, "", "", "error", metric["error"])
+            continue
+        for key in ("numerator", "denominator", "value", "ci_low", "ci_high", "reason"):
+            add("metric", name, "", "", key, metric[key])
+        for item, value in _flatten("details", metric["details"]):
+            add("metric", name, "", "", item, value)
+        for breakdown, groups in metric["breakdowns"].items():
+            for group in groups:
+                for key in ("numerator", "denominator", "value", "ci_low", "ci_high"):
+                    value = group[key]
+                    if value is None and group["suppressed"]:
+                        value = "suppressed"
+                    add("metric-breakdown", name, breakdown, group["group"], key, value, applied)
+                add("metric-breakdown", name, breakdown, group["group"], "reason",
+                    group["reason"], applied)  # fmt: skip
+                for item, value in _flatten("details", group["details"]):
+                    add("metric-breakdown", name, breakdown, group["group"], item, value, applied)
+    over_time = published["over_time"]
+    for name, values in over_time["counts"].items():
+        for period, value in zip(over_time["periods"], values, strict=True):
+            add("over-time", name, "", period["label"], "count", value)
+    return rows
+
+
+def to_csv(published: Mapping[str, Any]) -> str:
+    """The published report as CSV text (``\\n`` line ends)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_rows(published))
+    return buffer.getvalue()
+
+
+def write_membership(report: Report, path: Path) -> None:
+    """Per-unit membership of every definition as one Parquet file (row-level: not published).
+
+    Columns: ``definition``, ``unit``, ``user_id``, ``enrolment_id`` (null for
+    people), ``counted``, ``first_failed``. Rows are sorted, so the file's data
+    is the same on every run. The file's metadata says it is row-level data, to
+    which disclosure control does not apply.
+    """
+    parts = []
+    for name, result in report.counts.items():
+        table = result.membership()
+        n = table.num_rows
+        enrolments = (
+            table["enrolment_id"]
+            if result.unit is Unit.ENROLMENTS
+            else pa.nulls(n, type=pa.string())
+        )
+        parts.append(
+            pa.table(
+                {
+                    "definition": pa.array([name] * n, pa.string()),
+                    "unit": pa.array([result.unit.value] * n, pa.string()),
+                    "user_id": table["user_id"].cast(pa.string()),
+                    "enrolment_id": pa.chunked_array([enrolments]).cast(pa.string())
+                    if not isinstance(enrolments, pa.ChunkedArray)
+                    else enrolments.cast(pa.string()),
+                    "counted": table["counted"].cast(pa.bool_()),
+                    "first_failed": table["first_failed"].cast(pa.int32()),
+                }
+            )
+        )
+    schema = pa.schema(
+        [
+            ("definition", pa.string()),
+            ("unit", pa.string()),
+            ("user_id", pa.string()),
+            ("enrolment_id", pa.string()),
+            ("counted", pa.bool_()),
+            ("first_failed", pa.int32()),
+        ]
+    )
+    combined = pa.concat_tables(parts).cast(schema) if parts else schema.empty_table()
+    combined = combined.sort_by(
+        [("definition", "ascending"), ("user_id", "ascending"), ("enrolment_id", "ascending")]
+    )
+    combined = combined.replace_schema_metadata(
+        {
+            "threeml.disclosure": "not applied: row-level membership, for use inside a secure "
+            "environment only; never publish this file",
+            "threeml.period": f"{report.period.start}:{report.period.end}",
+        }
+    )
+    pq.write_table(combined, path)
