@@ -27,7 +27,6 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 PERIOD = "FY2013/14"
@@ -45,8 +44,10 @@ EN = """en AS (SELECT e.enrolment_id, e.user_id, e.referred_on, e.installed_on, 
 
 
 def _overlap(start: str, end: str) -> str:
-    return f"installed_on IS NOT NULL AND installed_on <= {end} AND " \
-           f"(ended_on IS NULL OR ended_on >= {start})"
+    return (
+        f"installed_on IS NOT NULL AND installed_on <= {end} AND "
+        f"(ended_on IS NULL OR ended_on >= {start})"
+    )
 
 
 def _counting(start: str, end: str, extra: str = "") -> str:
@@ -113,7 +114,9 @@ def run_sql(folder: Path, period_text: str) -> dict:
     s, e = f"DATE '{period.start}'", f"DATE '{period.end}'"
     con = duckdb.connect()
     for table in ("users", "services", "enrolments", "contacts"):
-        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{folder / table}.parquet')")
+        con.execute(
+            f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{folder / table}.parquet')"
+        )
     results, times = {}, {}
     started = time.perf_counter()
     for name, selects in criteria_sql(s, e).items():
@@ -134,8 +137,12 @@ def run_sql(folder: Path, period_text: str) -> dict:
     )
     results["connections"] = _collect(con.execute(query).fetchall(), 1)
     times["connections"] = time.perf_counter() - t
-    return {"results": results, "times": times, "total": time.perf_counter() - started,
-            "peak_mib": peak_mib()}
+    return {
+        "results": results,
+        "times": times,
+        "total": time.perf_counter() - started,
+        "peak_mib": peak_mib(),
+    }
 
 
 def _collect(rows: list[tuple], n: int) -> dict:
@@ -155,10 +162,11 @@ def _collect(rows: list[tuple], n: int) -> dict:
 
 
 def run_threeml(folder: Path, period_text: str, single: bool) -> dict:
+    from threeml_counting import STANDARD
+
     from threeml.data import Dataset
     from threeml.evaluate import count, count_many
     from threeml.registry import default_registry
-    from threeml_counting import STANDARD
 
     registry = default_registry()
     t = time.perf_counter()
@@ -182,8 +190,13 @@ def run_threeml(folder: Path, period_text: str, single: bool) -> dict:
             t = time.perf_counter()
             count(definition, dataset, period_text, by=("area",), registry=registry)
             times[definition.name] = time.perf_counter() - t
-    return {"results": results, "times": times, "load": load, "total": catalogue,
-            "peak_mib": peak_mib()}
+    return {
+        "results": results,
+        "times": times,
+        "load": load,
+        "total": catalogue,
+        "peak_mib": peak_mib(),
+    }
 
 
 # --- pandas -----------------------------------------------------------------------------
@@ -201,27 +214,45 @@ def run_pandas(folder: Path, period_text: str) -> dict:
     services = pd.read_parquet(folder / "services.parquet")
     en = pd.read_parquet(folder / "enrolments.parquet").merge(
         services[["service_id", "kind", "sector"]].rename(columns={"kind": "service_kind"}),
-        on="service_id")
+        on="service_id",
+    )
     for col in ("referred_on", "installed_on", "ended_on"):
         en[col] = pd.to_datetime(en[col])
     contacts = pd.read_parquet(folder / "contacts.parquet")
     contacts["date"] = pd.to_datetime(contacts["date"])
 
     def overlap(start, end):
-        return en[en.installed_on.notna() & (en.installed_on <= end)
-                  & (en.ended_on.isna() | (en.ended_on >= start))]
+        return en[
+            en.installed_on.notna()
+            & (en.installed_on <= end)
+            & (en.ended_on.isna() | (en.ended_on >= start))
+        ]
 
-    cc = contacts.merge(en[["enrolment_id", "installed_on", "ended_on", "service_kind"]],
-                        on="enrolment_id")
+    cc = contacts.merge(
+        en[["enrolment_id", "installed_on", "ended_on", "service_kind"]], on="enrolment_id"
+    )
     cc = cc[(cc.date >= cc.installed_on) & (cc.ended_on.isna() | (cc.date <= cc.ended_on))]
     receipt = set(overlap(s, e).user_id)
     th = overlap(s, e)
     th = set(th[th.service_kind == "telehealth"].user_id)
-    r = cc[(cc.kind == "reading") & (cc.service_kind == "telehealth")
-           & (cc.date >= s) & (cc.date <= e)].groupby("user_id").size()
+    r = (
+        cc[
+            (cc.kind == "reading")
+            & (cc.service_kind == "telehealth")
+            & (cc.date >= s)
+            & (cc.date <= e)
+        ]
+        .groupby("user_id")
+        .size()
+    )
     readers = set(r[r >= 4].index)
-    ltc = set(users[users.conditions.apply(
-        lambda c: any(x in ("copd", "diabetes", "heart_failure") for x in c))].user_id)
+    ltc = set(
+        users[
+            users.conditions.apply(
+                lambda c: any(x in ("copd", "diabetes", "heart_failure") for x in c)
+            )
+        ].user_id
+    )
     first = en[en.installed_on.notna()].groupby("user_id").installed_on.min()
     sectors = overlap(s, e).groupby("user_id").sector.nunique()
     counts = {
@@ -237,16 +268,27 @@ def run_pandas(folder: Path, period_text: str) -> dict:
         "high-risk": len(receipt & set(users[users.risk_score >= 0.5].user_id)),
         "multi-sector": int((sectors >= 2).sum()),
     }
-    return {"results": {k: {"count": v} for k, v in counts.items()},
-            "total": time.perf_counter() - started, "peak_mib": peak_mib()}
+    return {
+        "results": {k: {"count": v} for k, v in counts.items()},
+        "total": time.perf_counter() - started,
+        "peak_mib": peak_mib(),
+    }
 
 
 # --- driver -----------------------------------------------------------------------------
 
 
 def child(kind: str, folder: Path, period: str, single: bool) -> dict:
-    command = [sys.executable, __file__, "--child", kind, "--out", str(folder),
-               "--period", period] + (["--single"] if single else [])
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--out",
+        str(folder),
+        "--period",
+        period,
+    ] + (["--single"] if single else [])
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"{kind} failed:\n{done.stderr}")
@@ -272,28 +314,35 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--period", default=PERIOD)
     parser.add_argument("--pandas", action="store_true", help="also time pandas (small data)")
-    parser.add_argument("--single", action="store_true",
-                        help="also time each definition on its own through threeml")
+    parser.add_argument(
+        "--single", action="store_true", help="also time each definition on its own through threeml"
+    )
     parser.add_argument("--child", choices=["threeml", "sql", "pandas"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.out or Path(f"/tmp/threeml-bench-{args.users}")
     if args.child:
-        runner = {"threeml": lambda: run_threeml(folder, args.period, args.single),
-                  "sql": lambda: run_sql(folder, args.period),
-                  "pandas": lambda: run_pandas(folder, args.period)}[args.child]
+        runner = {
+            "threeml": lambda: run_threeml(folder, args.period, args.single),
+            "sql": lambda: run_sql(folder, args.period),
+            "pandas": lambda: run_pandas(folder, args.period),
+        }[args.child]
         print(json.dumps(runner(), default=str))
         return
     generated = ensure_extract(folder, args.users, args.seed)
     import pyarrow.parquet as pq
 
-    rows = {t: pq.ParquetFile(folder / f"{t}.parquet").metadata.num_rows
-            for t in ("users", "enrolments", "contacts")}
-    print(f"extract {folder}: " + ", ".join(f"{k} {v:,}" for k, v in rows.items())
-          + (f" (generated in {generated:.0f} s)" if generated else " (reused)"))
+    rows = {
+        t: pq.ParquetFile(folder / f"{t}.parquet").metadata.num_rows
+        for t in ("users", "enrolments", "contacts")
+    }
+    print(
+        f"extract {folder}: "
+        + ", ".join(f"{k} {v:,}" for k, v in rows.items())
+        + (f" (generated in {generated:.0f} s)" if generated else " (reused)")
+    )
     sql = child("sql", folder, args.period, False)
     mine = child("threeml", folder, args.period, args.single)
-    mismatches = [name for name in sql["results"]
-                  if sql["results"][name] != mine["results"][name]]
+    mismatches = [name for name in sql["results"] if sql["results"][name] != mine["results"][name]]
     for name in mismatches:
         print(f"MISMATCH {name}: sql {sql['results'][name]} threeml {mine['results'][name]}")
     print(f"\nperiod {args.period}; figures equal: {'yes' if not mismatches else 'NO'}")
@@ -303,17 +352,24 @@ def main() -> None:
         ratio = f"{single / sql['times'][name]:.2f}" if single else ""
         shown = f"{single:.2f}" if single else ""
         print(f"{name:<20}{result['count']:>12,}{sql['times'][name]:>9.2f}{shown:>11}{ratio:>8}")
-    print(f"\nsql, all eleven:                 {sql['total']:7.2f} s, peak {sql['peak_mib']:,.0f} MiB")
-    print(f"threeml, catalogue (shared):      {mine['total']:7.2f} s, ratio "
-          f"{mine['total'] / sql['total']:.2f}")
+    print(
+        f"\nsql, all eleven:                 {sql['total']:7.2f} s, peak {sql['peak_mib']:,.0f} MiB"
+    )
+    print(
+        f"threeml, catalogue (shared):      {mine['total']:7.2f} s, ratio "
+        f"{mine['total'] / sql['total']:.2f}"
+    )
     print(f"threeml, load + validation:       {mine['load']:7.2f} s")
     print(f"threeml peak memory (load+eval):  {mine['peak_mib']:,.0f} MiB")
     if args.pandas:
         pandas = child("pandas", folder, args.period, False)
-        agree = all(pandas["results"][n]["count"] == sql["results"][n]["count"]
-                    for n in sql["results"])
-        print(f"pandas, all eleven (counts only): {pandas['total']:7.2f} s, peak "
-              f"{pandas['peak_mib']:,.0f} MiB, counts equal: {'yes' if agree else 'NO'}")
+        agree = all(
+            pandas["results"][n]["count"] == sql["results"][n]["count"] for n in sql["results"]
+        )
+        print(
+            f"pandas, all eleven (counts only): {pandas['total']:7.2f} s, peak "
+            f"{pandas['peak_mib']:,.0f} MiB, counts equal: {'yes' if agree else 'NO'}"
+        )
     if mismatches:
         sys.exit(1)
 
