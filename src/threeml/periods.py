@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import attrs
 
@@ -23,11 +23,18 @@ from threeml.errors import PeriodError
 
 __all__ = ["Period", "parse_date"]
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# ASCII digits only: a regex digit class also matches other scripts' digits, which the
+# engine refuses.
+_ISO_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 
 
 def parse_date(value: date | str) -> date:
     """Return ``value`` as a date, accepting only the ISO ``YYYY-MM-DD`` form for strings."""
+    if isinstance(value, datetime):
+        # A datetime (or a pandas Timestamp) is a date only when it carries no time of day.
+        if value.time() != time(0) or value.tzinfo is not None:
+            raise PeriodError(f"{value!r} has a time of day or a time zone; expected a date")
+        return value.date()
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
@@ -66,7 +73,7 @@ class Period:
         if ":" in raw:
             start, _, end = raw.partition(":")
             return cls(start.strip(), end.strip())
-        if match := re.fullmatch(r"(?i)FY\s*(\d{4})\s*/\s*(\d{2}|\d{4})", raw):
+        if match := re.fullmatch(r"(?i)FY\s*([0-9]{4})\s*/\s*([0-9]{2}|[0-9]{4})", raw):
             first = int(match.group(1))
             second = match.group(2)
             expected = str(first + 1)
@@ -76,16 +83,16 @@ class Period:
                     f"write FY{first}/{expected[-2:]}"
                 )
             return cls(date(first, 4, 1), date(first + 1, 3, 31))
-        if re.fullmatch(r"\d{4}", raw):
+        if re.fullmatch(r"[0-9]{4}", raw):
             year = int(raw)
             return cls(date(year, 1, 1), date(year, 12, 31))
-        if match := re.fullmatch(r"(?i)(\d{4})-Q([1-4])", raw):
+        if match := re.fullmatch(r"(?i)([0-9]{4})-Q([1-4])", raw):
             year, quarter = int(match.group(1)), int(match.group(2))
             first_month = 3 * quarter - 2
             last_month = first_month + 2
             last_day = calendar.monthrange(year, last_month)[1]
             return cls(date(year, first_month, 1), date(year, last_month, last_day))
-        if match := re.fullmatch(r"(\d{4})-(\d{2})", raw):
+        if match := re.fullmatch(r"([0-9]{4})-([0-9]{2})", raw):
             year, month = int(match.group(1)), int(match.group(2))
             if not 1 <= month <= 12:
                 raise PeriodError(f"{raw!r}: month {month} does not exist")

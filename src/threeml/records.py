@@ -11,6 +11,8 @@ generator — is derived from these classes by :mod:`threeml.schema`.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date
 from typing import Any, ClassVar
 
@@ -44,6 +46,12 @@ __all__ = [
 ]
 
 _META = "threeml"
+
+#: How whole numbers and numbers are written in text (files and strings given to records):
+#: ASCII digits, an optional sign, a decimal point and exponent for numbers; nothing else
+#: (no ``1_000``, ``nan`` or ``infinity``). The engine's checks use the same patterns.
+INTEGER_TEXT = r"^[+-]?[0-9]+$"
+NUMBER_TEXT = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 
 
 @frozen
@@ -200,7 +208,33 @@ def _optional_code(enum: type) -> Any:
 
 
 def _optional_number(kind: type) -> Any:
-    return lambda value: None if value is None or value == "" else kind(value)
+    """A converter to ``kind`` (int or float) that keeps ``None`` and empty text as ``None``.
+
+    Like the loader, it refuses numbers that are not finite and, for whole-number
+    columns, numbers with a fractional part (rather than silently truncating them).
+    """
+
+    def convert(value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        if isinstance(value, str):
+            value = value.strip()
+            pattern = INTEGER_TEXT if kind is int else NUMBER_TEXT
+            if not re.fullmatch(pattern, value):
+                expected = "a whole number" if kind is int else "a number such as 0.25"
+                raise ValueError(f"expected {expected}, got {value!r}")
+        if kind is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(f"expected a whole number, got {value!r}")
+            return int(value)
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        return number
+
+    return convert
 
 
 def _conditions(value: Any) -> tuple[str, ...]:

@@ -10,18 +10,28 @@ reports duplicate ids, references that point nowhere and cross-column rules.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from threeml.data.report import ProblemKind
-from threeml.records import DateOrder, MatchesReference, MinimumWhen
+from threeml.records import (
+    INTEGER_TEXT,
+    NUMBER_TEXT,
+    DateOrder,
+    MatchesReference,
+    MinimumWhen,
+)
 from threeml.schema import Column, ColumnType, Table
 from threeml.schema import table as table_spec
 
-__all__ = ["PROBLEM_SCHEMA", "ROW", "parse_table", "relational_checks"]
+__all__ = ["PROBLEM_SCHEMA", "ROW", "parse_table", "relational_checks", "typed_schema"]
 
 ROW = "_row"
 
@@ -37,8 +47,8 @@ PROBLEM_SCHEMA = ibis.schema(
 )
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_INTEGER = r"^[+-]?[0-9]+$"
-_NUMBER = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+_INTEGER = INTEGER_TEXT
+_NUMBER = NUMBER_TEXT
 
 _NO_CODES = ibis.literal([], type="array<string>")
 
@@ -51,6 +61,11 @@ _TARGET_TYPES = {
     ColumnType.CODE: dt.string,
     ColumnType.CODE_LIST: dt.Array(dt.string),
 }
+
+
+def typed_schema(spec: Table) -> ibis.Schema:
+    """The schema of a typed table as :func:`parse_table` returns it: ``_row`` and the columns."""
+    return ibis.schema({ROW: dt.int64, **{c.name: _TARGET_TYPES[c.type] for c in spec.columns}})
 
 
 def _problems(
@@ -72,10 +87,18 @@ def _problems(
     )
 
 
-def _clean(value: ir.Value) -> ir.StringValue:
-    """Text with surrounding spaces removed and empty text as NULL."""
-    text = value.cast("string").strip()
-    return ibis.ifelse(text == "", ibis.null("string"), text)
+def _clean(value: ir.Value, *, trim: bool = True) -> ir.StringValue:
+    """Text with empty text as NULL and, when ``trim``, surrounding white space removed.
+
+    Only text whose first or last character sorts at or before a space (white space, or a
+    control character) goes through ``strip``: comparing two characters is several times
+    cheaper than stripping every value of a large column.
+    """
+    text = value.cast("string")
+    if trim:
+        padded = (text.substr(0, 1) <= " ") | (text.right(1) <= " ")
+        text = padded.ifelse(text.strip(), text)
+    return text.nullif("")
 
 
 def _parse_text(
@@ -111,33 +134,59 @@ def _parse_text(
                 ("expected a number such as 0.25"),
             )
         case ColumnType.CODE:
+            # The typed value is the text as written: a row with an unknown code is reported
+            # and never reaches a dataset, and a typed table scanned again and again (a view
+            # over a Parquet file) is spared testing every code of every row.
             ok = text.isin(list(col.codes))
-            return ok.ifelse(text, ibis.null("string")), ok, ProblemKind.UNKNOWN_CODE, ""
+            return text, ok, ProblemKind.UNKNOWN_CODE, ""
         case ColumnType.CODE_LIST:
-            items = text.split(";").map(lambda item: item.strip()).filter(lambda item: item != "")
-            return ibis.coalesce(items, _NO_CODES), ibis.literal(True), ProblemKind.UNKNOWN_CODE, ""
+            return _code_list(text.split(";")), ibis.literal(True), ProblemKind.UNKNOWN_CODE, ""
         case _:
             return text, ibis.literal(True), ProblemKind.MISSING_VALUE, ""
 
 
+def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
+    """Codes without surrounding spaces, empty items, duplicates or order (as in the records)."""
+    codes = items.map(lambda item: item.cast("string").strip()).filter(lambda item: item != "")
+    return ibis.coalesce(codes.unique().sort(), _NO_CODES)
+
+
 def _typed_value(
-    col: Column, value: ir.Value
+    col: Column, value: ir.Value, *, trim: bool = True
 ) -> tuple[ir.Value, ir.BooleanValue, ProblemKind, str]:
     """The typed value of a source column, parsing text and converting compatible types."""
     source = value.type()
     target = _TARGET_TYPES[col.type]
     if col.type is ColumnType.CODE_LIST and source.is_array():
-        items = value.map(lambda item: item.cast("string").strip()).filter(lambda item: item != "")
-        return ibis.coalesce(items, _NO_CODES), ibis.literal(True), ProblemKind.UNKNOWN_CODE, ""
+        return _code_list(value), ibis.literal(True), ProblemKind.UNKNOWN_CODE, ""
     if col.type is ColumnType.DATE and (source.is_date() or source.is_timestamp()):
         return value.cast("date"), ibis.literal(True), ProblemKind.NOT_A_DATE, ""
     if col.type is ColumnType.INTEGER and source.is_integer():
         return value.cast("int64"), ibis.literal(True), ProblemKind.NOT_AN_INTEGER, ""
+    if col.type is ColumnType.INTEGER and source.is_floating():
+        # Whole numbers stored as floats (pandas writes nullable integers so) are accepted.
+        # (Compared as floats throughout: ibis's floor() is an integer, which would overflow.)
+        ok = (value.abs() < 2.0**62) & ((value % 1.0) == 0.0)
+        return (
+            ok.ifelse(value, ibis.null("float64")).cast("int64"),
+            ok,
+            ProblemKind.NOT_AN_INTEGER,
+            "expected a whole number",
+        )
+    if col.type is ColumnType.NUMBER and source.is_floating():
+        # NaN and infinities are not numbers a file may hold (nor may a record).
+        ok = ~value.isnan() & ~value.isinf()
+        return (
+            ok.ifelse(value.cast("float64"), ibis.null("float64")),
+            ok,
+            ProblemKind.NOT_A_NUMBER,
+            "expected a finite number",
+        )
     if col.type is ColumnType.NUMBER and source.is_numeric():
         return value.cast("float64"), ibis.literal(True), ProblemKind.NOT_A_NUMBER, ""
     if target.is_string() and not source.is_string():
         value = value.cast("string")
-    return _parse_text(col, _clean(value))
+    return _parse_text(col, _clean(value, trim=trim))
 
 
 def _code_message(col: Column, text: ir.StringValue) -> ir.StringValue:
@@ -152,64 +201,80 @@ def _code_message(col: Column, text: ir.StringValue) -> ir.StringValue:
     )
 
 
-def parse_table(spec: Table, raw: ir.Table) -> tuple[ir.Table, list[ir.Table]]:
+def _bounds_words(col: Column) -> str:
+    if col.minimum is not None and col.maximum is not None:
+        return f"expected {col.minimum:g} to {col.maximum:g}"
+    if col.minimum is not None:
+        return f"expected at least {col.minimum:g}"
+    return f"expected at most {col.maximum:g}"
+
+
+def parse_table(
+    spec: Table, raw: ir.Table, *, trim: bool = True
+) -> tuple[ir.Table, list[ir.Table]]:
     """Typed columns for ``raw`` and the problem rows of cells that are missing or do not parse.
 
     ``raw`` holds ``_row`` and every column of ``spec`` (absent optional columns as NULL).
+    ``trim`` strips white space around text values (CSV cells); values of typed sources
+    (Parquet, Arrow, databases) are taken as written, empty text counting as empty.
+
+    Every cell check of the table is one boolean column of a single pass over ``raw``; only
+    the rows failing some check are then spread into problem rows, so a large table is
+    scanned once however many columns it has.
     """
     typed: dict[str, ir.Value] = {ROW: raw[ROW].cast("int64")}
-    problems: list[ir.Table] = []
+    flags: dict[str, ir.BooleanValue] = {}
+    # (flag, column, kind, message: text, or a function of the flagged rows)
+    checks: list[tuple[str, str, ProblemKind, Any]] = []
+
+    def check(flag: ir.BooleanValue, column: str, kind: ProblemKind, message: Any) -> None:
+        name = f"_check{len(checks)}"
+        flags[name] = flag.fill_null(False)
+        checks.append((name, column, kind, message))
+
     for col in spec.columns:
         value = raw[col.name]
-        parsed, ok, kind, expected = _typed_value(col, value)
+        parsed, ok, kind, expected = _typed_value(col, value, trim=trim)
         typed[col.name] = parsed.cast(_TARGET_TYPES[col.type]).name(col.name)
-        present = _clean(value).notnull() if value.type().is_string() else value.notnull()
+        is_text = value.type().is_string()
+        present = _clean(value, trim=trim).notnull() if is_text else value.notnull()
         if col.required:
-            problems.append(
-                _problems(
-                    raw.filter(~present),
-                    spec.name,
-                    col.name,
-                    value,
-                    ProblemKind.MISSING_VALUE,
-                    f"{col.name} is required and empty",
-                )
+            check(
+                ~present, col.name, ProblemKind.MISSING_VALUE, f"{col.name} is required and empty"
             )
         if col.type in (ColumnType.CODE_LIST, ColumnType.ID, ColumnType.TEXT):
             continue
-        bad = raw.filter(present & ~ok)
-        message = (
-            _code_message(col, _clean(bad[col.name])) if col.type is ColumnType.CODE else expected
-        )
-        problems.append(_problems(bad, spec.name, col.name, bad[col.name], kind, message))
+        if col.type is ColumnType.CODE:
+            name = col.name
+
+            def message(rows: ir.Table, col: Column = col, name: str = name) -> ir.StringValue:
+                return _code_message(col, _clean(rows[name], trim=trim))
+
+            check(present & ~ok, col.name, kind, message)
+        elif not (isinstance(ok, ir.BooleanScalar) and _is_true_literal(ok)):
+            check(present & ~ok, col.name, kind, expected)
         if col.minimum is not None or col.maximum is not None:
-            checked = raw.mutate(_parsed=parsed)
             outside = ibis.literal(False)
             if col.minimum is not None:
-                outside |= checked._parsed < col.minimum
+                outside |= parsed < col.minimum
             if col.maximum is not None:
-                outside |= checked._parsed > col.maximum
-            bounds = " to ".join(
-                f"{bound:g}" for bound in (col.minimum, col.maximum) if bound is not None
-            )
-            words = (
-                f"expected {bounds}"
-                if col.minimum is not None and col.maximum is not None
-                else f"expected at least {col.minimum:g}"
-                if col.minimum is not None
-                else f"expected at most {col.maximum:g}"
-            )
-            problems.append(
-                _problems(
-                    checked.filter(outside),
-                    spec.name,
-                    col.name,
-                    checked[col.name],
-                    ProblemKind.OUT_OF_RANGE,
-                    words,
-                )
-            )
-    return raw.select(**typed), problems
+                outside |= parsed > col.maximum
+            check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
+    if not checks:
+        return raw.select(**typed), []
+    failing = functools.reduce(operator.or_, flags.values())
+    flagged = raw.mutate(**flags).filter(failing)
+    problems = []
+    for name, column, kind, message in checks:
+        rows = flagged.filter(flagged[name])
+        text = message(rows) if callable(message) else message
+        problems.append(_problems(rows, spec.name, column, rows[column], kind, text))
+    return raw.select(**typed), [ibis.union(*problems, distinct=False)]
+
+
+def _is_true_literal(value: ir.Value) -> bool:
+    op = value.op()
+    return isinstance(op, ops.Literal) and op.value is True
 
 
 def relational_checks(
@@ -217,7 +282,19 @@ def relational_checks(
 ) -> list[ir.Table]:
     """Problem rows for duplicate keys, dangling references and cross-column rules.
 
-    ``tables`` maps table names to typed tables, for references.
+    ``tables`` maps table names to typed tables, for references. Each returned expression
+    is meant to run as one query.
+
+    A :class:`~threeml.records.MatchesReference` rule (a contact's enrolment belongs to the
+    contact's user) is checked with one anti-join of the table against the pairs it must
+    match; only the rows that fail it — normally none — are then examined further. A row
+    whose enrolment id is unknown is among them, so the reference check of ``via`` runs on
+    them alone, and so does the reference check of a matched column that the other table
+    references in the same way (a contact's user is its enrolment's user, whose own
+    reference is checked on the enrolments). That keeps a large table such as the contacts
+    to a single pass for all three checks; the only report lost is a contact-level
+    "unknown user" when the contact's enrolment already names that unknown user (the
+    enrolment is reported, and in lenient mode the contact goes with it).
     """
     problems: list[ir.Table] = []
     if spec.key:
@@ -239,28 +316,84 @@ def relational_checks(
                 + ibis.literal("; ids must be unique"),
             )
         )
+    suspects: dict[str, ir.Table] = {}  # column -> the only rows that may fail its reference
+    matched: list[ir.Table] = []
+    for rule in spec.rules:
+        if not isinstance(rule, MatchesReference) or not spec.column(rule.via).references:
+            continue
+        rows, checks = _matching_rule(spec, rule, typed, tables)
+        suspects[rule.via] = rows
+        other = table_spec(rule.table)
+        for c in rule.columns:
+            if (
+                spec.column(c).references
+                and spec.column(c).references == other.column(c).references
+            ):
+                suspects[c] = rows
+        matched.append(checks)
     for col in spec.columns:
         if not col.references:
             continue
         other_name, other_col = col.references
         other = tables[other_name]
-        dangling = typed.filter(typed[col.name].notnull()).anti_join(
-            other, typed[col.name] == other[other_col]
+        rows = suspects.get(col.name, typed)
+        dangling = rows.filter(rows[col.name].notnull()).anti_join(
+            other, rows[col.name] == other[other_col]
         )
-        problems.append(
-            _problems(
-                dangling,
-                spec.name,
-                col.name,
-                dangling[col.name],
-                ProblemKind.UNKNOWN_REFERENCE,
-                f"no {other_name} row has this {other_col}; add it to {other_name} "
-                f"or correct the id",
-            )
+        problem = _problems(
+            dangling,
+            spec.name,
+            col.name,
+            dangling[col.name],
+            ProblemKind.UNKNOWN_REFERENCE,
+            f"no {other_name} row has this {other_col}; add it to {other_name} or correct the id",
         )
+        if col.name in suspects:
+            matched.append(problem)
+        else:
+            problems.append(problem)
+    if matched:
+        problems.append(ibis.union(*matched, distinct=False))
     for rule in spec.rules:
-        problems.extend(_rule_problems(spec, rule, typed, tables))
+        if not (isinstance(rule, MatchesReference) and rule.via in suspects):
+            problems.extend(_rule_problems(spec, rule, typed, tables))
     return problems
+
+
+def _matching_rule(
+    spec: Table, rule: MatchesReference, typed: ir.Table, tables: Mapping[str, ir.Table]
+) -> tuple[ir.Table, ir.Table]:
+    """The rows failing ``rule`` or its reference (one anti-join), and the rule's problems."""
+    other = tables[rule.table]
+    other_key = next(c.name for c in table_spec(rule.table).columns if c.key)
+    pairs = other.select(_ref=other[other_key], **{f"_other_{c}": other[c] for c in rule.columns})
+    rows = typed.filter(typed[rule.via].notnull())
+    rows = rows.anti_join(
+        pairs,
+        [rows[rule.via] == pairs._ref, *(rows[c] == pairs[f"_other_{c}"] for c in rule.columns)],
+    )
+    # The filter ends ibis's join chain, so the checks below share these few rows (one common
+    # table expression) instead of each folding the anti-join into a join of its own.
+    rows = rows.filter(ibis.literal(True)).select(*typed.columns)
+    owners = pairs.view()
+    joined = rows.inner_join(owners, rows[rule.via] == owners._ref)
+    mismatch = ibis.literal(False)
+    for c in rule.columns:
+        mismatch |= joined[c] != joined[f"_other_{c}"]
+    bad = joined.filter(mismatch)
+    first = rule.columns[0]
+    checks = _problems(
+        bad,
+        spec.name,
+        first,
+        bad[first],
+        ProblemKind.INCONSISTENT_REFERENCE,
+        ibis.literal(f"{rule.reason}: {rule.via} ")
+        + bad[rule.via]
+        + ibis.literal(f" belongs to {first} ")
+        + bad[f"_other_{first}"],
+    )
+    return rows, checks
 
 
 def _rule_problems(

@@ -17,7 +17,7 @@ from threeml.data.files import SourceFile
 from threeml.data.report import Problem, ProblemKind
 from threeml.schema import Table
 
-__all__ = ["StagedTable", "stage_file"]
+__all__ = ["StagedTable", "drop_staged", "extra_fields", "select_list", "stage_file"]
 
 ROW = "_row"
 
@@ -40,7 +40,7 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _select_list(spec: Table, present: list[str]) -> str:
+def select_list(spec: Table, present: list[str]) -> str:
     """The schema's columns in order; absent (optional) ones as typed NULLs."""
     parts = []
     for col in spec.columns:
@@ -52,19 +52,28 @@ def _select_list(spec: Table, present: list[str]) -> str:
 
 
 def stage_file(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, spec: Table, header: list[str]
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    spec: Table,
+    header: list[str],
+    *,
+    examples: int = 20,
 ) -> StagedTable:
-    """Stage ``source`` as relation ``raw_<table>`` with a ``_row`` column."""
+    """Stage ``source`` as relation ``raw_<table>`` with a ``_row`` column.
+
+    Lines that cannot be read as CSV are counted in ``malformed_rows``; the first
+    ``examples`` of them are described in ``problems``.
+    """
     if source.format == "parquet":
         return _stage_parquet(con, source, spec, header)
-    return _stage_csv(con, source, spec, header)
+    return _stage_csv(con, source, spec, header, examples)
 
 
 def _stage_parquet(con, source: SourceFile, spec: Table, header: list[str]) -> StagedTable:
     relation = f"raw_{spec.name}"
     con.execute(
         f"CREATE OR REPLACE VIEW {relation} AS SELECT file_row_number + 1 AS {ROW}, "
-        f"{_select_list(spec, header)} "
+        f"{select_list(spec, header)} "
         f"FROM read_parquet({_literal(str(source.path))}, file_row_number = true)"
     )
     rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
@@ -87,7 +96,9 @@ def _read_csv_sql(source: SourceFile, header: list[str], *, lenient: bool) -> st
     return f"SELECT * FROM read_csv({_literal(str(source.path))}, {', '.join(options)})"
 
 
-def _stage_csv(con, source: SourceFile, spec: Table, header: list[str]) -> StagedTable:
+def _stage_csv(
+    con, source: SourceFile, spec: Table, header: list[str], examples: int
+) -> StagedTable:
     text = f"text_{spec.name}"
     relation = f"raw_{spec.name}"
     positions = {name: i for i, name in reversed(list(enumerate(header)))}
@@ -112,33 +123,36 @@ def _stage_csv(con, source: SourceFile, spec: Table, header: list[str]) -> Stage
         con.execute(
             f"CREATE OR REPLACE TABLE {text} AS {_read_csv_sql(source, header, lenient=True)}"
         )
-        rejects = con.execute(
-            "SELECT DISTINCT line, error_type, csv_line, error_message FROM reject_errors "
-            "ORDER BY line"
-        ).fetchall()
-        con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (line BIGINT, k BIGINT)")
-        lines = sorted({int(line) for line, *_ in rejects})
-        if lines:
-            con.executemany(
-                "INSERT INTO _reject_lines VALUES (?, ?)",
-                [(line, k) for k, line in enumerate(lines, start=1)],
-            )
-        # The k-th bad line L_k has L_k - 2 - (k - 1) good records before it; a good record at
-        # index r lies after every bad line whose count of earlier good records is <= r.
+        # The k-th bad line L_k has g_k = L_k - 2 - (k - 1) good records before it, so the good
+        # record at index r (0-based) follows every bad line with g_k <= r: its row number is
+        # r + 2 + (the largest such k). All in the engine, however many lines are bad.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _reject_lines AS "
+            "SELECT line, row_number() OVER (ORDER BY line) AS k "
+            "FROM (SELECT DISTINCT line FROM reject_errors)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _reject_steps AS "
+            "SELECT line - 2 - (k - 1) AS good_before, max(k) AS bad_before "
+            "FROM _reject_lines GROUP BY 1"
+        )
         con.execute(
             f"CREATE OR REPLACE TABLE {text}_numbered AS "
-            f"SELECT t.rowid + 2 + (SELECT count(*) FROM _reject_lines j "
-            f"WHERE j.line - 2 - (j.k - 1) <= t.rowid) AS {ROW}, t.* FROM {text} t"
+            f"SELECT t.rowid + 2 + coalesce(s.bad_before, 0) AS {ROW}, t.* "
+            f"FROM (SELECT rowid, * FROM {text}) t "
+            f"ASOF LEFT JOIN _reject_steps s ON t.rowid >= s.good_before ORDER BY t.rowid"
         )
         con.execute(
             f"CREATE OR REPLACE VIEW {relation} AS SELECT {ROW}, {renamed} FROM {text}_numbered"
         )
-        malformed = len(lines)
-        seen_lines: set[int] = set()
+        malformed = con.execute("SELECT count(*) FROM _reject_lines").fetchone()[0]
+        # Only the first few bad lines become examples; the count above is exact.
+        rejects = con.execute(
+            "SELECT line, arg_min(error_type, byte_position), arg_min(csv_line, byte_position), "
+            "arg_min(error_message, byte_position) FROM reject_errors "
+            f"GROUP BY line ORDER BY line LIMIT {int(examples)}"
+        ).fetchall()
         for line, error_type, csv_line, message in rejects:
-            if line in seen_lines:
-                continue
-            seen_lines.add(line)
             problems.append(
                 Problem(
                     table=spec.name,
@@ -153,5 +167,77 @@ def _stage_csv(con, source: SourceFile, spec: Table, header: list[str]) -> Stage
             )
         con.execute("DROP TABLE IF EXISTS reject_errors")
         con.execute("DROP TABLE IF EXISTS reject_scans")
+        con.execute("DROP TABLE IF EXISTS _reject_lines")
+        con.execute("DROP TABLE IF EXISTS _reject_steps")
     rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
     return StagedTable(relation, rows + malformed, tuple(problems), malformed)
+
+
+def drop_staged(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Free what staging held for table ``name`` once its typed table has been built.
+
+    The text of a CSV file is parsed into its typed table; keeping the text as well would
+    hold the file in memory twice.
+    """
+    con.execute(f"DROP VIEW IF EXISTS raw_{name}")
+    con.execute(f"DROP TABLE IF EXISTS text_{name}_numbered")
+    con.execute(f"DROP TABLE IF EXISTS text_{name}")
+
+
+#: A null marker no CSV cell holds, so that an empty cell reads as '' and not as NULL.
+_NO_NULL = "\x1e\x1f"
+
+
+def extra_fields(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    spec: Table,
+    header: list[str],
+    *,
+    sample: int = 1000,
+) -> Problem | None:
+    """A problem when most of the first rows of a CSV file have more fields than its header.
+
+    DuckDB reads a row with extra *empty* fields at its end as if they were not there. That
+    is harmless for a stray separator, but when the header lacks a column name and the last
+    column is empty, every column after the gap would silently be read under the wrong
+    name. The first ``sample`` rows are read with one column more than the header; when
+    most of them have an empty field there, the file's layout cannot be trusted.
+    """
+    if source.format != "csv":
+        return None
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header) + 1))
+    options = [
+        "header = true",
+        "auto_detect = false",
+        "delim = ','",
+        "quote = '\"'",
+        "escape = '\"'",
+        f"columns = {{{columns}}}",
+        "null_padding = true",
+        "parallel = false",  # null padding with quoted line breaks needs the serial reader
+        "ignore_errors = true",
+        f"nullstr = {_literal(_NO_NULL)}",
+    ]
+    extra = f"c{len(header)}"
+    # An extra field with data in it is reported row by row when the file is read; only
+    # empty ones go unseen. A stray empty one is harmless; most rows having one is not.
+    found = con.execute(
+        f"SELECT count(*) FILTER (WHERE {extra} = ''), count(*), "
+        f"min(_index) FILTER (WHERE {extra} = '') FROM ("
+        f"SELECT row_number() OVER () AS _index, {extra} FROM ("
+        f"SELECT * FROM read_csv({_literal(str(source.path))}, {', '.join(options)}) "
+        f"LIMIT {int(sample)}))"
+    ).fetchone()
+    if not found or not found[0] or 2 * found[0] <= found[1]:
+        return None
+    return Problem(
+        table=spec.name,
+        kind=ProblemKind.MISSING_COLUMN,
+        file=source.name,
+        row=1,
+        message=f"the header names {len(header)} columns but rows have more fields (the "
+        f"first, about row {int(found[1]) + 1}, has at least {len(header) + 1}): a column "
+        "name is missing from the header, or every row ends with an extra ','; the columns "
+        "cannot be matched to their names",
+    )
