@@ -52,6 +52,7 @@ import pluggy
 from threeml.definitions import CountingDefinition, MetricDefinition
 
 if TYPE_CHECKING:  # measures imports the engine; plugins need not load it to be listed
+    from threeml.disclosure import DisclosurePolicy
     from threeml.measures import MeasureKind
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "threeml_counting_definitions",
+    "threeml_disclosure_policies",
     "threeml_measure_kinds",
     "threeml_metric_definitions",
 ]
@@ -118,4 +120,18 @@ def threeml_measure_kinds() -> Sequence[MeasureKind]:  # type: ignore[empty-body
     kinds under one name (or a plugin reusing ``proportion``) is an error naming
     both distributions. Called once per registry that is built; return the same
     kinds every time, and do nothing else.
+    """
+
+
+@hookspec
+def threeml_disclosure_policies() -> Sequence[DisclosurePolicy]:  # type: ignore[empty-body]
+    """Return the disclosure policies this plugin supplies (what may be published).
+
+    Return a list or tuple of :class:`~threeml.disclosure.DisclosurePolicy`;
+    users choose one by name (``threeml report --disclosure acme-strict``).
+    Policies are chosen by name like definitions: two plugins supplying
+    different policies under one name (or a plugin reusing a built-in name such
+    as ``default`` with other figures) is an error naming both distributions.
+    Called once per registry that is built; return the same policies every
+    time, and do nothing else.
     """

@@ -59,6 +59,7 @@ from attrs import field, frozen
 from threeml import __version__, hookspecs
 from threeml.definitions import CountingDefinition, MetricDefinition, Source
 from threeml.definitions.definitions import check_name
+from threeml.disclosure import BUILTIN_POLICIES, DisclosurePolicy
 from threeml.errors import ThreemlError
 from threeml.measures import MEASURES, MeasureKind
 
@@ -103,7 +104,9 @@ _HOOKS: tuple[tuple[str, type, str], ...] = (
 )
 #: The hook that returns measure kinds rather than definitions.
 _KINDS_HOOK = "threeml_measure_kinds"
-_HOOK_NAMES = (*(name for name, _, _ in _HOOKS), _KINDS_HOOK)
+#: The hook that returns disclosure policies.
+_POLICIES_HOOK = "threeml_disclosure_policies"
+_HOOK_NAMES = (*(name for name, _, _ in _HOOKS), _KINDS_HOOK, _POLICIES_HOOK)
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -172,6 +175,8 @@ class PluginInfo:
     metrics: tuple[str, ...] = field(default=(), converter=tuple)
     #: The measure kinds the plugin supplies, in name order.
     measure_kinds: tuple[str, ...] = field(default=(), converter=tuple)
+    #: The disclosure policies the plugin supplies, in name order.
+    disclosure_policies: tuple[str, ...] = field(default=(), converter=tuple)
 
     @property
     def definitions(self) -> tuple[str, ...]:
@@ -195,6 +200,14 @@ def _builtin_kind_sources() -> dict[str, tuple[Source, ...]]:
     return {name: (BUILTIN_SOURCE,) for name in MEASURES}
 
 
+def _builtin_policies() -> dict[str, DisclosurePolicy]:
+    return dict(BUILTIN_POLICIES)
+
+
+def _builtin_policy_sources() -> dict[str, tuple[Source, ...]]:
+    return {name: (BUILTIN_SOURCE,) for name in BUILTIN_POLICIES}
+
+
 @frozen(eq=False)
 class Registry:
     """Counting and metric definitions by name, with the plugins that supplied them.
@@ -210,6 +223,12 @@ class Registry:
     _measure_kinds: Mapping[str, MeasureKind] = field(factory=_builtin_kinds, converter=_readonly)
     _kind_sources: Mapping[str, tuple[Source, ...]] = field(
         factory=_builtin_kind_sources, converter=_readonly
+    )
+    _policies: Mapping[str, DisclosurePolicy] = field(
+        factory=_builtin_policies, converter=_readonly
+    )
+    _policy_sources: Mapping[str, tuple[Source, ...]] = field(
+        factory=_builtin_policy_sources, converter=_readonly
     )
     #: The plugins that loaded, in name order.
     plugins: tuple[PluginInfo, ...] = field(default=(), converter=tuple)
@@ -292,6 +311,27 @@ class Registry:
         """Every source that supplied the measure kind ``name``; the first is the one used."""
         self.measure_kind(name)
         return self._kind_sources[name]
+
+    # Disclosure policies.
+
+    def disclosure_policy(self, name: str) -> DisclosurePolicy:
+        """The disclosure policy called ``name`` (built in or from a plugin)."""
+        try:
+            return self._policies[name]
+        except KeyError:
+            raise RegistryError(
+                f"no disclosure policy named {name!r} (installed: "
+                f"{', '.join(sorted(self._policies))}, or custom:THRESHOLD:ROUNDING)"
+            ) from None
+
+    def disclosure_policies(self) -> dict[str, DisclosurePolicy]:
+        """Every disclosure policy by name, in name order (the built-in ones are always there)."""
+        return {name: self._policies[name] for name in sorted(self._policies)}
+
+    def disclosure_policy_sources(self, name: str) -> tuple[Source, ...]:
+        """Every source that supplied the policy ``name``; the first is the one used."""
+        self.disclosure_policy(name)
+        return self._policy_sources[name]
 
     # Extending.
 
@@ -430,10 +470,12 @@ def load_registry(
     plugins: list[PluginInfo] = []
     definitions: list[Definition] = []
     kinds: list[tuple[MeasureKind, Source]] = []
+    policies: list[tuple[DisclosurePolicy, Source]] = []
     for entry in loaded:
         try:
             supplied = _call_hooks(manager, entry)
             measure_kinds = _call_kind_hook(manager, entry)
+            supplied_policies = _call_policy_hook(manager, entry)
         except _Failed as error:
             manager.unregister(entry.plugin)
             failures.append(_failure(entry.info, str(error)))
@@ -446,10 +488,12 @@ def load_registry(
                 counting=counting,
                 metrics=metrics,
                 measure_kinds=sorted(k.kind for k in measure_kinds),
+                disclosure_policies=sorted(p.name for p in supplied_policies),
             )
         )
         definitions.extend(supplied)
         kinds.extend((kind, entry.info.source) for kind in measure_kinds)
+        policies.extend((policy, entry.info.source) for policy in supplied_policies)
 
     base = Registry(
         plugins=sorted(plugins, key=lambda p: p.name),
@@ -457,7 +501,7 @@ def load_registry(
         disabled=disabled,
         no_plugins=no_plugins,
     )
-    return _assemble(base, definitions, kinds)
+    return _assemble(base, definitions, kinds, policies)
 
 
 def _dist(entry_point: Any) -> tuple[str | None, str | None]:
@@ -587,6 +631,45 @@ def _call_kind_hook(manager: pluggy.PluginManager, entry: _Loaded) -> list[Measu
     return found
 
 
+def _call_policy_hook(manager: pluggy.PluginManager, entry: _Loaded) -> list[DisclosurePolicy]:
+    """Call one plugin's ``threeml_disclosure_policies`` (if it has one) and check the result."""
+    found: dict[str, DisclosurePolicy] = {}
+    for impl in getattr(manager.hook, _POLICIES_HOOK).get_hookimpls():
+        if impl.plugin is not entry.plugin:
+            continue
+        if impl.hookwrapper or impl.wrapper:
+            raise _Failed(f"{_POLICIES_HOOK} is a hook wrapper; it should return policies")
+        try:
+            result = impl.function()
+        except (Exception, SystemExit) as error:
+            raise _Failed(f"{_POLICIES_HOOK} raised {_text(error)}") from None
+        expected = "a list of DisclosurePolicy"
+        if result is None:
+            raise _Failed(
+                f"{_POLICIES_HOOK} returned None, not {expected} (is its return missing?)"
+            )
+        if not isinstance(result, Sequence) or isinstance(result, str | bytes):
+            raise _Failed(f"{_POLICIES_HOOK} returned {type(result).__name__}, not {expected}")
+        for index, item in enumerate(result):
+            if not isinstance(item, DisclosurePolicy):
+                what = repr(item)
+                what = what if len(what) <= 60 else what[:57] + "..."
+                raise _Failed(
+                    f"{_POLICIES_HOOK} returned {type(item).__name__} {what} at position "
+                    f"{index}, not a disclosure policy (DisclosurePolicy)"
+                )
+            if not item.name or item.name.startswith("custom") or ":" in item.name:
+                raise _Failed(
+                    f"{_POLICIES_HOOK} returned a policy named {item.name!r}; names are "
+                    "non-empty, without ':' and not starting 'custom' (kept for custom:T:B)"
+                )
+            earlier = found.get(item.name)
+            if earlier is not None and earlier != item:
+                raise _Failed(f"supplies two different disclosure policies named {item.name!r}")
+            found.setdefault(item.name, item)
+    return list(found.values())
+
+
 def _check_kinds(result: Any, hook_name: str) -> list[MeasureKind]:
     expected = "a list of measure kinds"
     if result is None:
@@ -655,7 +738,29 @@ def _assemble(
     base: Registry,
     definitions: Iterable[Definition],
     kinds: Iterable[tuple[MeasureKind, Source]] = (),
+    policies: Iterable[tuple[DisclosurePolicy, Source]] = (),
 ) -> Registry:
+    known_policies = dict(base._policies)
+    policy_sources = {name: list(found) for name, found in base._policy_sources.items()}
+    for policy, source in policies:
+        existing_policy = known_policies.get(policy.name)
+        if existing_policy is None:
+            known_policies[policy.name] = policy
+            policy_sources[policy.name] = [source]
+        elif existing_policy == policy:
+            if source not in policy_sources[policy.name]:
+                policy_sources[policy.name].append(source)
+        else:
+            raise RegistryConflict(
+                _kind_conflict(
+                    base,
+                    policy.name,
+                    policy_sources[policy.name][0],
+                    source,
+                    "disclosure policies",
+                    "disclosure policy",
+                )
+            )
     measure_kinds = dict(base._measure_kinds)
     kind_sources = {name: list(found) for name, found in base._kind_sources.items()}
     for kind, source in kinds:
@@ -696,6 +801,8 @@ def _assemble(
         sources={name: tuple(found) for name, found in sources.items()},
         measure_kinds=measure_kinds,
         kind_sources={name: tuple(found) for name, found in kind_sources.items()},
+        policies=known_policies,
+        policy_sources={name: tuple(found) for name, found in policy_sources.items()},
     )
 
 
@@ -750,7 +857,14 @@ def _conflict(base: Registry, existing: Definition, new: Definition) -> str:
     )
 
 
-def _kind_conflict(base: Registry, name: str, first: Source, second: Source) -> str:
+def _kind_conflict(
+    base: Registry,
+    name: str,
+    first: Source,
+    second: Source,
+    plural: str = "measure kinds",
+    singular: str = "measure kind",
+) -> str:
     def describe(source: Source) -> str:
         if source == BUILTIN_SOURCE:
             return f"threeml {source.version} (built in)"
@@ -759,12 +873,12 @@ def _kind_conflict(base: Registry, name: str, first: Source, second: Source) -> 
         return _describe_source(source)
 
     if first == second:
-        return f"{describe(first)} supplies two different measure kinds named {name!r}"
+        return f"{describe(first)} supplies two different {plural} named {name!r}"
     return (
-        f"two different measure kinds are named {name!r}: one from {describe(first)}, one from "
-        f"{describe(second)}; measure kinds are chosen by name, so use only one: "
-        f"{_how_to_drop(base, first, 'measure kind')}, or "
-        f"{_how_to_drop(base, second, 'measure kind')}"
+        f"two different {plural} are named {name!r}: one from {describe(first)}, one from "
+        f"{describe(second)}; {plural} are chosen by name, so use only one: "
+        f"{_how_to_drop(base, first, singular)}, or "
+        f"{_how_to_drop(base, second, singular)}"
     )
 
 
