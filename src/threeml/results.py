@@ -7,6 +7,7 @@ anything published goes through :mod:`threeml.disclosure` first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from html import escape
 from typing import Any
 
 import pyarrow as pa
@@ -88,3 +89,91 @@ class CountResult:
         table = self.membership()
         key = "enrolment_id" if self.unit is Unit.ENROLMENTS else "user_id"
         return {row[key] for row in table.to_pylist() if row["counted"]}
+
+    # Reading in a console or a notebook (raw figures: for a secure environment).
+
+    def __repr__(self) -> str:
+        breakdowns = ", ".join(f"{name} ({len(rows)})" for name, rows in self.breakdowns.items())
+        return (
+            f"<CountResult {self.definition.name} v{self.definition.version} "
+            f"{self.period.start}..{self.period.end}: {self.count:,} {self.unit.value} "
+            f"({self.users:,} people, {self.records:,} enrolments) of {self.considered:,} "
+            f"considered; {len(self.attrition)} criteria"
+            + (f"; by {breakdowns}" if breakdowns else "")
+            + "; raw figures>"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{step.index}</td><td>{escape(step.criterion)}</td>"
+            f"<td style='text-align:right'>{step.remaining:,}</td>"
+            f"<td style='text-align:right'>{step.excluded:,}</td>"
+            f"<td style='text-align:right'>{step.leave_one_out:,}</td></tr>"
+            for step in self.attrition
+        )
+        return (
+            f"<div><b>{escape(self.definition.name)}</b> (v{escape(self.definition.version)}) "
+            f"— {escape(self.definition.title)}<br>period {self.period.start} to "
+            f"{self.period.end}: <b>{self.count:,}</b> {self.unit.value} ({self.users:,} people, "
+            f"{self.records:,} enrolments) of {self.considered:,} considered"
+            "<table><tr><th>#</th><th>criterion</th><th>remaining</th><th>excluded</th>"
+            f"<th>would add if dropped</th></tr>{rows}</table>"
+            "<small>raw figures, no disclosure control: for use inside a secure environment"
+            "</small></div>"
+        )
+
+    def to_arrow(self) -> pa.Table:
+        """The figures as a long Arrow table (raw, unrounded): one figure per row.
+
+        Columns: ``definition``, ``section`` (``total``, ``attrition`` or
+        ``breakdown``), ``breakdown`` (its name, else null), ``item`` (the figure,
+        criterion or group), ``value`` (int64), ``excluded`` and ``leave_one_out``
+        (for attrition rows).
+        """
+        rows: list[dict[str, Any]] = []
+        for item, value in (
+            ("count", self.count),
+            ("users", self.users),
+            ("records", self.records),
+            ("considered", self.considered),
+        ):
+            rows.append({"section": "total", "breakdown": None, "item": item, "value": value})
+        for step in self.attrition:
+            rows.append(
+                {
+                    "section": "attrition",
+                    "breakdown": None,
+                    "item": f"{step.index}. {step.criterion}",
+                    "value": step.remaining,
+                    "excluded": step.excluded,
+                    "leave_one_out": step.leave_one_out,
+                }
+            )
+        for name, breakdown in self.breakdowns.items():
+            for row in breakdown:
+                rows.append(
+                    {
+                        "section": "breakdown",
+                        "breakdown": name,
+                        "item": None if row.value is None else str(row.value),
+                        "value": row.count,
+                    }
+                )
+        schema = pa.schema(
+            [
+                ("definition", pa.string()),
+                ("section", pa.string()),
+                ("breakdown", pa.string()),
+                ("item", pa.string()),
+                ("value", pa.int64()),
+                ("excluded", pa.int64()),
+                ("leave_one_out", pa.int64()),
+            ]
+        )
+        for row in rows:
+            row["definition"] = self.definition.name
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    def to_pandas(self) -> Any:
+        """:meth:`to_arrow` as a pandas DataFrame (needs pandas)."""
+        return self.to_arrow().to_pandas()
