@@ -99,16 +99,15 @@ def funnel(considered: int, steps: Sequence[Mapping[str, Any]], unit: str) -> st
         lefts = [(top - v) / 2 for v in values]
         colours = [_LIGHT] + [_BLUE] * (len(values) - 1)
         axes.barh(positions, values, left=lefts, color=colours, height=0.72)
-        for y, value in zip(positions, values, strict=True):
+        for y, value, left in zip(positions, values, lefts, strict=True):
             share = f" ({value / considered:.0%})" if considered and y != positions[0] else ""
-            axes.text(top / 2, y, f"{value:,}{share}", ha="center", va="center",
-                      color="white" if value > top * 0.25 else "black", fontsize=8)  # fmt: skip
+            axes.text(left + value + top * 0.015, y, f"{value:,}{share}", va="center", fontsize=8)
         axes.set_yticks(positions, labels)
         axes.set_xticks([])
         axes.spines["bottom"].set_visible(False)
         axes.spines["left"].set_visible(False)
         axes.tick_params(axis="y", length=0)
-        axes.set_xlim(0, top)
+        axes.set_xlim(0, top * 1.22)
         axes.set_xlabel(unit, color=_GREY)
         return figure
 
@@ -184,7 +183,8 @@ def caterpillar(
                     strict=True)]  # fmt: skip
             axes.errorbar(xs, values, yerr=[low, high], fmt="none", ecolor=_LIGHT, linewidth=0.8)
         axes.scatter(xs, values, s=6, color=_BLUE, zorder=3)
-        if total is not None:
+        # A total that is a sum over groups (user-years) is off their scale: leave it out.
+        if total is not None and values and min(values) <= total <= max(values):
             axes.axhline(total, color=_ORANGE, linewidth=1, label="all areas")
             if total_low is not None and total_high is not None:
                 axes.axhspan(total_low, total_high, color=_ORANGE, alpha=0.15, linewidth=0)

@@ -62,6 +62,10 @@ def _cell(value: Any, suppressed: bool) -> str:
     return f'<td class="n">{_fmt(value)}</td>'
 
 
+def _share(value: Any) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
 def _interval(low: Any, high: Any) -> str:
     if low is None or high is None:
         return ""
@@ -255,7 +259,7 @@ def _progress(published: Mapping[str, Any], draw: bool) -> list[str]:
         out.append(
             f"<p>All areas: <b>{_fmt(m['numerator'])}</b> people counted by "
             f"<b>{escape(m['population'])}</b> against a target of <b>{_fmt(d.get('target'))}</b>"
-            f" due {escape(str(d.get('due')))} (<b>{_fmt(m['value'])}</b> of it); projected "
+            f" due {escape(str(d.get('due')))} (<b>{_share(m['value'])}</b> of it); projected "
             f"<b>{_fmt(d.get('projection'))}</b> by the due date from the trend since "
             f"{escape(str(d.get('trend_from')))}: {verdict}.</p>"
         )

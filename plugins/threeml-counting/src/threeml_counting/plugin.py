@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from threeml.definitions import CountingDefinition
 from threeml.hookspecs import hookimpl
 from threeml_counting.definitions import STANDARD
+from threeml_counting.spec_cases import SPEC_CASES  # noqa: F401  (worked examples, for the docs)
 
 
 @hookimpl

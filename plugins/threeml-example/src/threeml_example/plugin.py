@@ -1,10 +1,9 @@
 """The example plugin's hook implementations: the definitions it supplies.
 
-threeml finds this module through the entry point in ``pyproject.toml``
-(``[project.entry-points.threeml] example = "threeml_example.plugin"``) and calls
-the two ``@hookimpl`` functions below. Each returns definitions and does
-nothing else; threeml records this plugin, its distribution and version as each
-definition's source.
+threeml finds this module through the entry point in ``pyproject.toml`` (in
+the ``threeml`` entry-point group) and calls the two ``@hookimpl`` functions
+below. Each returns definitions and does nothing else; threeml records this
+plugin, its distribution and version as each definition's source.
 
 Definitions come from two places, to show both ways of writing one:
 
@@ -12,6 +11,10 @@ Definitions come from two places, to show both ways of writing one:
 - in TOML files in the package's ``definitions/`` folder, one definition per
   file; drop another ``.toml`` file there and it is supplied too (counting or
   metric, by its ``type``).
+
+The module also offers threeml its worked examples as ``SPEC_CASES`` (see
+``spec_cases.py``): the docs' catalogue renders them under each definition, and
+``threeml.testing.check_plugin`` checks them.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from threeml.definitions import (
     load_definition,
 )
 from threeml.hookspecs import hookimpl
+from threeml_example.spec_cases import SPEC_CASES
 
 __all__ = [
     "PENDANT_HEARTBEAT_7D",
+    "SPEC_CASES",
     "file_definitions",
     "threeml_counting_definitions",
     "threeml_metric_definitions",

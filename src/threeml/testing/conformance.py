@@ -1,0 +1,619 @@
+"""The conformance check a plugin author runs on their own definitions.
+
+:func:`check_definition` asserts what every definition threeml lists beside the
+standard ones should satisfy, and fails with an :class:`AssertionError` that
+says precisely what is wrong:
+
+1. **documented** (:func:`check_documented`): a title, a description, an
+   origin and a version; every criterion is one of threeml's kinds and
+   describes itself in words (a ``query`` criterion has a description and its
+   function imports); no criterion is repeated;
+2. **serialisable** (:func:`check_round_trip`): the definition writes to JSON
+   and TOML and reads back equal, with the same parameters and origin, and
+   writes the same text again;
+3. **evaluable and right** (:func:`check_evaluation`): on random small datasets
+   and periods (:mod:`threeml.testing.strategies`, drawn by Hypothesis), a
+   counting definition evaluates on the engine without error and agrees with
+   the pure-Python reference evaluator on who counts, the first criterion each
+   unit fails, the count, people and records, both forms of attrition and the
+   breakdown by area; a metric evaluates, publishes under the default
+   disclosure policy, and never gives NaN or a missing value without a reason;
+4. its **worked examples** (spec cases), when given, count exactly the
+   expected members (:func:`threeml.testing.check_spec_case`).
+
+When Hypothesis finds a dataset that fails, it shrinks it first, and the
+message includes Python code rebuilding it with
+:func:`threeml.testing.make_dataset`, ready to paste into a test.
+
+:func:`check_plugin` runs all of this on every definition a plugin supplies
+(and its ``SPEC_CASES``), after checking that the plugin loads.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from threeml.definitions import CountingDefinition, MetricDefinition
+    from threeml.periods import Period
+    from threeml.reference import ReferenceData, ReferenceResult
+    from threeml.registry import Registry
+    from threeml.results import CountResult
+    from threeml.speccase import SpecCase
+
+    Definition = CountingDefinition | MetricDefinition
+
+__all__ = [
+    "DEFAULT_EXAMPLES",
+    "check_definition",
+    "check_definitions",
+    "check_documented",
+    "check_evaluation",
+    "check_plugin",
+    "check_round_trip",
+]
+
+#: Random datasets tried per call, before scaling by ``THREEML_HYPOTHESIS_SCALE``.
+DEFAULT_EXAMPLES = 20
+
+#: New examples the shrinker may evaluate after the first failure (see check_evaluation).
+SHRINK_BUDGET = 40
+
+#: The breakdowns compared between the engine and the reference evaluator.
+_BY = ("area",)
+
+
+def _fail(name: str, what: str, problems: Sequence[str]) -> None:
+    if problems:
+        body = "\n".join(f"  - {p}" for p in problems)
+        raise AssertionError(f"{name}: {what}:\n{body}")
+
+
+# 1. Documented.
+
+
+def check_documented(definition: Definition) -> None:
+    """Assert the definition says what it is: title, description, origin, version, criteria."""
+    from threeml.definitions import CRITERIA, CountingDefinition, Query
+
+    problems = []
+    for field, advice in (
+        ("title", "one line a reader sees in every listing"),
+        ("description", "who counts (or what is measured), in plain words"),
+        ("origin", "where the definition comes from: a decision, a contract, a paper"),
+        ("version", "bump it whenever what it counts changes"),
+    ):
+        if not str(getattr(definition, field) or "").strip():
+            problems.append(f"{field} is empty ({advice})")
+    if isinstance(definition, CountingDefinition):
+        kinds = set(CRITERIA.values())
+        for number, criterion in enumerate(definition.criteria, start=1):
+            label = f"criterion {number} ({type(criterion).__name__})"
+            if type(criterion) not in kinds:
+                problems.append(
+                    f"{label} is not one of threeml's criterion kinds "
+                    f"({', '.join(CRITERIA)}), so it can be neither evaluated nor serialised"
+                )
+                continue
+            try:
+                text = criterion.describe()
+            except Exception as error:
+                problems.append(f"{label} cannot describe itself: {type(error).__name__}: {error}")
+                continue
+            if not isinstance(text, str) or not text.strip():
+                problems.append(f"{label} does not describe itself in words")
+            if isinstance(criterion, Query):
+                try:
+                    criterion.resolve()
+                except ValueError as error:
+                    problems.append(f"{label}: {error}")
+            for earlier, other in enumerate(definition.criteria[: number - 1], start=1):
+                if other == criterion:
+                    problems.append(f"{label} repeats criterion {earlier}")
+                    break
+    else:
+        if not definition.population.strip():
+            problems.append("population is empty (name the counting definition it measures)")
+        if not definition.measure.kind.strip():
+            problems.append("measure kind is empty")
+    _fail(definition.name, "not documented well enough", problems)
+
+
+# 2. Serialisable.
+
+
+def check_round_trip(definition: Definition) -> None:
+    """Assert the definition writes to JSON and TOML and reads back unchanged."""
+    from threeml.definitions import from_json, from_toml, to_json, to_toml
+
+    problems = []
+    for form, write, read in (("JSON", to_json, from_json), ("TOML", to_toml, from_toml)):
+        try:
+            text = write(definition)
+        except Exception as error:
+            problems.append(f"cannot be written as {form}: {type(error).__name__}: {error}")
+            continue
+        try:
+            again = read(text)
+        except Exception as error:
+            problems.append(
+                f"its {form} form cannot be read back ({type(error).__name__}: {error}):\n{text}"
+            )
+            continue
+        if type(again) is not type(definition):
+            problems.append(f"reads back from {form} as a {type(again).__name__}")
+            continue
+        for field in attrs.fields(type(definition)):
+            if field.name == "source":
+                continue  # recorded by the registry, never written
+            before, after = getattr(definition, field.name), getattr(again, field.name)
+            if before != after:
+                problems.append(
+                    f"{field.name} changes in a {form} round trip: {before!r} is read back "
+                    f"as {after!r}"
+                )
+        if write(again) != text:
+            problems.append(f"writes different {form} after a round trip")
+    _fail(definition.name, "does not survive serialisation", problems)
+
+
+# 3. Evaluable, and in agreement with the reference evaluator.
+
+
+class _Resolver:
+    """Looks definitions up among those being checked, then the registry, then the default."""
+
+    def __init__(self, definitions: Iterable[Definition], registry: Any) -> None:
+        self._own = {d.name: d for d in definitions}
+        self._registry = registry
+
+    @property
+    def registry(self) -> Any:
+        if self._registry is None:
+            from threeml.registry import default_registry
+
+            self._registry = default_registry()
+        return self._registry
+
+    def counting(self, name: str) -> CountingDefinition:
+        from threeml.definitions import CountingDefinition
+        from threeml.registry import UnknownDefinition, default_registry
+
+        own = self._own.get(name)
+        if isinstance(own, CountingDefinition):
+            return own
+        try:
+            return self.registry.counting(name)
+        except UnknownDefinition:
+            if self.registry is default_registry():
+                raise
+            return default_registry().counting(name)
+
+    def measure_kind(self, name: str) -> Any:
+        from threeml.registry import UnknownMeasureKind, default_registry
+
+        try:
+            return self.registry.measure_kind(name)
+        except UnknownMeasureKind:
+            if self.registry is default_registry():
+                raise
+            return default_registry().measure_kind(name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.registry, name)
+
+
+def _where(extract: Any, period: Period) -> str:
+    code = extract.as_code() if hasattr(extract, "as_code") else repr(extract)
+    return (
+        f'on the period "{period}" ({period.start} to {period.end}) of this dataset, '
+        f"as Hypothesis shrank it:\n{code}"
+    )
+
+
+def _ids(values: Iterable[str]) -> str:
+    values = sorted(values)
+    return ", ".join(values) if values else "none"
+
+
+def _first_failed(result: CountResult) -> dict[str, int | None]:
+    from threeml.codes import Unit
+
+    key = "enrolment_id" if result.unit is Unit.ENROLMENTS else "user_id"
+    return {row[key]: row["first_failed"] for row in result.membership().to_pylist()}
+
+
+def _agreement(result: CountResult, ref: ReferenceResult, data: ReferenceData) -> list[str]:
+    """How the engine's result differs from the reference evaluator's (empty when it does not)."""
+    from threeml.codes import Unit
+
+    problems = []
+    engine, reference = result.members(), ref.members
+    if engine != reference:
+        problems.append(
+            f"who counts differs: only the engine counts {_ids(engine - reference)}; "
+            f"only the reference evaluator counts {_ids(reference - engine)}"
+        )
+        for unit in sorted(engine ^ reference):
+            failed = ref.first_failed(unit)
+            if failed is None:
+                problems.append(f"the reference evaluator counts {unit}")
+            else:
+                problems.append(
+                    f"the reference evaluator leaves {unit} out at criterion {failed} "
+                    f"({result.definition.criteria[failed - 1].describe()}): "
+                    f"{ref.outcomes[unit][failed - 1].evidence}"
+                )
+    engine_failed = _first_failed(result)
+    for unit in sorted(set(engine_failed) | set(ref.outcomes)):
+        mine = engine_failed.get(unit, "absent")
+        theirs = ref.first_failed(unit) if unit in ref.outcomes else "absent"
+        if mine != theirs:
+            problems.append(
+                f"first failed criterion of {unit}: engine {mine}, reference evaluator {theirs}"
+            )
+    for label, mine, theirs in (
+        ("count", result.count, ref.count),
+        ("units considered", result.considered, len(ref.outcomes)),
+        ("people", result.users, ref.users),
+        ("records", result.records, ref.records),
+        ("sequential attrition", [s.remaining for s in result.attrition], ref.sequential()),
+        (
+            "leave-one-out attrition",
+            [s.leave_one_out for s in result.attrition],
+            ref.leave_one_out(),
+        ),
+    ):
+        if mine != theirs:
+            problems.append(f"{label}: engine {mine}, reference evaluator {theirs}")
+    if "area" in result.breakdowns:
+        if result.unit is Unit.USERS:
+            areas = Counter(data.users[u]["area"] for u in ref.members)
+        else:
+            owner = {e["enrolment_id"]: e["user_id"] for e in data.enrolments}
+            areas = Counter(data.users[owner[e]]["area"] for e in ref.members)
+        mine_areas = {row.value: row.count for row in result.breakdowns["area"]}
+        if mine_areas != dict(areas):
+            problems.append(
+                f"breakdown by area: engine {mine_areas}, reference evaluator {dict(areas)}"
+            )
+    return problems
+
+
+def _check_counting(
+    definitions: Sequence[CountingDefinition],
+    resolver: _Resolver,
+    extract: Any,
+    dataset: Any,
+    period: Period,
+) -> None:
+    from threeml.evaluate import count, count_many
+    from threeml.reference import ReferenceData, reference_count
+
+    try:
+        results = count_many(definitions, dataset, period, by=_BY, registry=resolver)
+    except Exception:
+        # Find the definition that raised, so the message names it.
+        for definition in definitions:
+            try:
+                count(definition, dataset, period, by=_BY, registry=resolver)
+            except Exception as error:
+                raise AssertionError(
+                    f"{definition.name}: the engine raised {type(error).__name__}: {error}\n"
+                    + _where(extract, period)
+                ) from error
+        raise
+    data = ReferenceData.from_dataset(dataset)
+    for definition in definitions:
+        try:
+            ref = reference_count(definition, data, period, resolver.counting)
+        except Exception as error:
+            raise AssertionError(
+                f"{definition.name}: the reference evaluator raised "
+                f"{type(error).__name__}: {error}\n" + _where(extract, period)
+            ) from error
+        problems = _agreement(results[definition.name], ref, data)
+        if problems:
+            body = "\n".join(f"  - {p}" for p in problems)
+            raise AssertionError(
+                f"{definition.name}: the engine and the reference evaluator disagree:\n{body}\n"
+                + _where(extract, period)
+            )
+
+
+def _bad_number(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _check_metric(
+    metric: MetricDefinition, resolver: _Resolver, extract: Any, dataset: Any, period: Period
+) -> None:
+    from threeml.disclosure import DEFAULT_POLICY
+    from threeml.measures import evaluate_metric, metric_to_dict
+
+    try:
+        result = evaluate_metric(metric, dataset, period, resolver, by=_BY)
+        published = metric_to_dict(result, DEFAULT_POLICY)
+    except Exception as error:
+        raise AssertionError(
+            f"{metric.name}: evaluating the metric raised {type(error).__name__}: {error}\n"
+            + _where(extract, period)
+        ) from error
+    problems = []
+    rows = [("the total", result.total)]
+    rows += [
+        (f"{name} {row.group!r}", row) for name, group in result.breakdowns.items() for row in group
+    ]
+    for label, row in rows:
+        for figure in ("numerator", "denominator", "value", "ci_low", "ci_high"):
+            if _bad_number(getattr(row, figure)):
+                problems.append(f"{figure} of {label} is NaN (give None, and a reason)")
+        if row.value is None and not row.reason:
+            problems.append(f"the value of {label} is missing and no reason says why")
+    if not isinstance(published, dict):
+        problems.append("metric_to_dict did not give a dict")
+    if problems:
+        body = "\n".join(f"  - {p}" for p in problems)
+        raise AssertionError(
+            f"{metric.name}: its result is not sound:\n{body}\n" + _where(extract, period)
+        )
+
+
+def check_evaluation(
+    definitions: Iterable[Definition],
+    *,
+    examples: int | None = None,
+    registry: Registry | Any = None,
+    extracts: SearchStrategy[Any] | None = None,
+) -> None:
+    """Assert the definitions evaluate on random datasets, in agreement with the reference.
+
+    ``examples`` is how many random datasets to try (default :data:`DEFAULT_EXAMPLES`,
+    scaled by ``THREEML_HYPOTHESIS_SCALE``); each dataset is evaluated against all the
+    definitions at once. The examples are derandomised, so a run is repeatable.
+    ``registry`` resolves ``member-of`` criteria and metric populations that are not
+    among ``definitions`` (default: :func:`threeml.registry.default_registry`).
+    ``extracts`` replaces the strategy of datasets: it must draw
+    :class:`threeml.testing.strategies.Extract` values (default
+    :func:`~threeml.testing.strategies.extracts`, with outcomes and allocations when
+    a metric is checked).
+    """
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import strategies as st
+
+    from threeml.definitions import CountingDefinition, MetricDefinition
+    from threeml.testing import strategies as ts
+
+    definitions = list(definitions)
+    counting = [d for d in definitions if isinstance(d, CountingDefinition)]
+    metrics = [d for d in definitions if isinstance(d, MetricDefinition)]
+    if not definitions:
+        return
+    resolver = _Resolver(definitions, registry)
+    source = extracts if extracts is not None else ts.extracts(with_outcomes=bool(metrics))
+
+    @st.composite
+    def scenarios(draw: st.DrawFn) -> tuple[Any, Period]:
+        extract = draw(source)
+        return extract, draw(ts.periods(extract))
+
+    # Evaluation is deterministic, so each outcome is remembered by its example. Once an
+    # example has failed, the shrinker may evaluate SHRINK_BUDGET new examples looking
+    # for a smaller one; after that, new examples count as passing without being
+    # evaluated, so shrinking ends in seconds rather than minutes, and the smallest
+    # failure found so far is the one reported.
+    outcomes: dict[str, BaseException | None] = {}
+    budget = {"left": SHRINK_BUDGET, "failed": False}
+
+    @settings(
+        max_examples=ts.examples(DEFAULT_EXAMPLES if examples is None else examples),
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+        # The failure's own message shows the dataset as make_dataset code; Hypothesis's
+        # report of the same example, as records, would only repeat it at length.
+        verbosity=Verbosity.quiet,
+        phases=[phase for phase in Phase if phase is not Phase.explain],
+    )
+    @given(scenarios())
+    def evaluate(scenario: tuple[Any, Period]) -> None:
+        extract, period = scenario
+        key = f"{period}\n{extract.as_code() if hasattr(extract, 'as_code') else extract!r}"
+        if key in outcomes:
+            remembered = outcomes[key]
+            if remembered is not None:
+                raise remembered
+            return
+        if budget["failed"]:
+            if budget["left"] <= 0:
+                return
+            budget["left"] -= 1
+        try:
+            _evaluate_one(counting, metrics, resolver, extract, period)
+        except Exception as error:
+            outcomes[key] = error
+            budget["failed"] = True
+            raise
+        outcomes[key] = None
+
+    evaluate()
+
+
+def _evaluate_one(
+    counting: Sequence[CountingDefinition],
+    metrics: Sequence[MetricDefinition],
+    resolver: _Resolver,
+    extract: Any,
+    period: Period,
+) -> None:
+    dataset = extract.dataset()
+    if counting:
+        _check_counting(counting, resolver, extract, dataset, period)
+    if dataset.extract_date is not None and period.start > dataset.extract_date:
+        return  # metrics refuse a period after the extract's end, rightly
+    for metric in metrics:
+        _check_metric(metric, resolver, extract, dataset, period)
+
+
+# All of it.
+
+
+def check_definitions(
+    definitions: Iterable[Definition],
+    *,
+    examples: int | None = None,
+    registry: Registry | Any = None,
+    extracts: SearchStrategy[Any] | None = None,
+    spec_cases: Iterable[SpecCase] = (),
+) -> None:
+    """:func:`check_definition` for several definitions, sharing the random datasets."""
+    from threeml.testing.speccases import check_spec_case
+
+    definitions = list(definitions)
+    for definition in definitions:
+        check_documented(definition)
+        check_round_trip(definition)
+    resolver = _Resolver(definitions, registry)
+    for case in spec_cases:
+        check_spec_case(case, resolver.counting(case.definition), registry=resolver)
+    check_evaluation(definitions, examples=examples, registry=registry, extracts=extracts)
+
+
+def check_definition(
+    definition: Definition,
+    *,
+    examples: int | None = None,
+    registry: Registry | Any = None,
+    extracts: SearchStrategy[Any] | None = None,
+    spec_cases: Iterable[SpecCase] = (),
+) -> None:
+    """Assert that ``definition`` conforms: documented, serialisable, evaluable and right.
+
+    See the module documentation for what is checked. ``examples`` is how many random
+    datasets to try (default 20, scaled by ``THREEML_HYPOTHESIS_SCALE``); ``registry``
+    resolves the names it refers to (``member-of``, a metric's population; default: the
+    installed plugins); ``extracts`` replaces the strategy of random extracts;
+    ``spec_cases`` are worked examples that must count exactly their expected members
+    (cases of other definitions are checked too, so pass only the relevant ones).
+    Raises :class:`AssertionError` saying what is wrong.
+    """
+    check_definitions(
+        [definition],
+        examples=examples,
+        registry=registry,
+        extracts=extracts,
+        spec_cases=spec_cases,
+    )
+
+
+def _module_name(plugin: Any) -> str | None:
+    if isinstance(plugin, type(sys)):
+        return plugin.__name__
+    return getattr(plugin, "__module__", None)
+
+
+def _plugin_registry(name: str, plugin: Any) -> Registry:
+    """The plugin alone; or, when it needs other plugins' definitions, with the installed ones."""
+    import importlib.metadata
+
+    from threeml.registry import (
+        ENTRY_POINT_GROUP,
+        UnknownMeasureKind,
+        UnknownPopulation,
+        load_registry,
+    )
+
+    try:
+        return load_registry(entry_points=[], environ={}, extra_plugins=[(name, plugin)])
+    except (UnknownPopulation, UnknownMeasureKind):
+        pass
+    module = _module_name(plugin)
+    others = [
+        ep
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if ep.value.partition(":")[0] != module
+    ]
+    return load_registry(entry_points=others, environ={}, extra_plugins=[(name, plugin)])
+
+
+def check_plugin(
+    plugin: Any,
+    *,
+    examples: int | None = None,
+    extracts: SearchStrategy[Any] | None = None,
+) -> Registry:
+    """Assert that a plugin loads and every definition it supplies conforms.
+
+    ``plugin`` is a plugin module (or object with ``@hookimpl`` functions), a
+    ``(name, plugin)`` pair, or a :class:`~threeml.registry.Registry`, whose every
+    definition is checked. A plugin is loaded on its own, as
+    :func:`threeml.registry.load_registry` loads ``extra_plugins``; when its metrics
+    need another plugin's populations or measure kinds, the installed plugins are
+    loaded beside it. Then it must have loaded without failure and supply at least
+    one definition or measure kind, its ``SPEC_CASES`` (when it has them) must name
+    registered definitions and count their expected members, and every definition
+    must pass :func:`check_definition` (sharing the random datasets).
+
+    Returns the registry the plugin was checked in.
+    """
+    from threeml.registry import Registry
+    from threeml.testing.speccases import plugin_spec_cases, spec_cases_of
+
+    if isinstance(plugin, Registry):
+        if plugin.failures:
+            failures = "; ".join(f.describe() for f in plugin.failures)
+            raise AssertionError(f"plugins failed to load: {failures}")
+        cases = [c for found in plugin_spec_cases(plugin).values() for c in found]
+        check_definitions(
+            plugin.definitions(),
+            examples=examples,
+            registry=plugin,
+            extracts=extracts,
+            spec_cases=cases,
+        )
+        return plugin
+    if isinstance(plugin, tuple) and len(plugin) == 2 and isinstance(plugin[0], str):
+        name, plugin = plugin
+    else:
+        name = getattr(plugin, "__name__", None) or type(plugin).__name__
+    try:
+        registry = _plugin_registry(name, plugin)
+    except Exception as error:
+        raise AssertionError(
+            f"plugin {name!r}: the registry cannot be built with it: "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    failures = [f for f in registry.failures if f.name == name]
+    if failures:
+        raise AssertionError(f"plugin {name!r} failed to load: {failures[0].error}")
+    (info,) = [p for p in registry.plugins if p.name == name]
+    if not info.definitions and not info.measure_kinds:
+        raise AssertionError(
+            f"plugin {name!r} supplies no definitions and no measure kinds: does it implement "
+            "threeml_counting_definitions or threeml_metric_definitions, marked @hookimpl?"
+        )
+    cases = spec_cases_of(plugin)
+    strangers = sorted({c.definition for c in cases if c.definition not in registry})
+    if strangers:
+        raise AssertionError(
+            f"plugin {name!r}: SPEC_CASES name definitions that are not registered: "
+            f"{', '.join(strangers)}"
+        )
+    check_definitions(
+        [registry.definition(n) for n in info.definitions],
+        examples=examples,
+        registry=registry,
+        extracts=extracts,
+        spec_cases=cases,
+    )
+    return registry
