@@ -96,7 +96,7 @@ def report(
     title,
     lenient,
 ) -> None:
-    """Evaluate the catalogue on an extract and write the report into --out.
+    """Evaluate the catalogue on an extract and write the report files into a folder.
 
     Writes results.csv and results.json (machine-readable), report.html (one
     self-contained page with charts) and measurereport.json (FHIR R4
