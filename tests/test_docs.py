@@ -10,7 +10,9 @@ or a criterion kind that the docs leave out fails a test.
 
 from __future__ import annotations
 
+import doctest
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -39,6 +41,7 @@ from threeml.registry import (
 )
 from threeml.schema import TABLES
 from threeml.sphinxext import column_constraints, criterion_default, criterion_type, walk_commands
+from threeml.testing import plugin_spec_cases
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -142,6 +145,7 @@ def test_docs_build_with_warnings_as_errors(built_docs: Path) -> None:
         "reference/hooks",
         "howto/toml-definition",
         "howto/plugin",
+        "howto/testing",
         "explanation/why",
         "explanation/counting",
     ):
@@ -212,7 +216,7 @@ def test_cli_page_documents_every_command_and_option(built_docs: Path) -> None:
                 for opt in param.opts:
                     assert opt in text, f"{opt} of {ctx.command_path}"
                 if param.help:
-                    assert _squash(param.help) in text
+                    assert _plain(param.help) in text
             else:
                 assert param.make_metavar(ctx) in text
 
@@ -362,19 +366,38 @@ def test_criterion_fields_are_described_for_a_file() -> None:
     assert criterion_type(hints["count"]) == "integer"
 
 
-def _code_blocks(name: str, language: str) -> list[str]:
-    """The bodies of the ``.. code-block:: <language>`` blocks of a docs source page."""
+#: A code block with this class is shown but not run (it needs something the docs build lacks,
+#: such as a plugin that is only an example); it must still compile.
+NOT_RUN = "threeml-not-run"
+
+
+def _blocks(name: str) -> list[tuple[str, list[str], str, int]]:
+    """Every ``.. code-block::`` of a docs source page: language, options, body, line number."""
     lines = (DOCS / f"{name}.rst").read_text(encoding="utf-8").splitlines()
     blocks = []
     for i, line in enumerate(lines):
-        if line.strip() == f".. code-block:: {language}":
-            body = []
-            for following in lines[i + 1 :]:
-                if following.strip() and not following.startswith("   "):
-                    break
-                body.append(following)
-            blocks.append(textwrap.dedent("\n".join(body)).strip() + "\n")
+        match = re.match(r"^(\s*)\.\. code-block:: *(\S+)\s*$", line)
+        if not match:
+            continue
+        indent = len(match.group(1))
+        j = i + 1
+        options = []
+        while j < len(lines) and lines[j].strip().startswith(":"):
+            options.append(lines[j].strip())
+            j += 1
+        body = []
+        for following in lines[j:]:
+            if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                break
+            body.append(following)
+        text = textwrap.dedent("\n".join(body)).strip() + "\n"
+        blocks.append((match.group(2), options, text, j + 1))
     return blocks
+
+
+def _code_blocks(name: str, language: str) -> list[str]:
+    """The bodies of the ``.. code-block:: <language>`` blocks of a docs source page."""
+    return [body for lang, _, body, _ in _blocks(name) if lang == language]
 
 
 def test_toml_howto_example_is_a_valid_definition() -> None:
@@ -431,3 +454,156 @@ def test_no_page_shows_the_build_environment(built_docs: Path) -> None:
     for path in built_docs.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
         assert "environ({" not in text, path.relative_to(built_docs)
+
+
+# Worked examples in the catalogue.
+
+
+def test_catalogue_renders_every_worked_example(built_docs: Path, registry: Registry) -> None:
+    """Every registered definition whose plugin offers spec cases shows each of them."""
+    cases = plugin_spec_cases(registry)
+    if any(p.name == "counting" and p.entry_point for p in registry.plugins):
+        standard = {
+            c.definition for c in pytest.importorskip("threeml_counting.spec_cases").SPEC_CASES
+        }
+        assert standard <= set(cases), "the standard definitions' worked examples are missing"
+    page = _page(built_docs, "reference/catalogue")
+    for name, found in cases.items():
+        for number, case in enumerate(found, start=1):
+            sid = make_id(f"threeml-example-{name}-{number}")
+            assert sid in page.sections, f"worked example {number} of {name} is not rendered"
+            text = page.section(sid)
+            assert _squash(case.title) in text, sid
+            assert f"Period: {case.period} (" in text, sid
+            counted = ", ".join(sorted(case.expected)) or "nobody"
+            assert f"Counted: {counted} (" in text, sid
+            expected_rows = []
+            for columns, rows in case.tables().values():
+                expected_rows.append(list(columns))
+                expected_rows += [["" if v is None else str(v) for v in row] for row in rows]
+            assert page.rows.get(sid) == expected_rows, f"tables of {sid}"
+            unit = registry.counting(name).unit.value
+            ids = [row[0] for row in (case.users if unit == "users" else case.enrolments)]
+            for left_out in ids:
+                if left_out not in case.expected:
+                    assert f"{left_out} fails criterion" in text, f"{sid}: no reason for {left_out}"
+            for note in case.notes:
+                assert _squash(note) in text, sid
+
+
+# The code in the docs runs.
+
+
+def _doctest(name: str) -> None:
+    """Run the page's ``pycon`` blocks as one doctest session, in order."""
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
+    )
+    namespace: dict[str, object] = {"__name__": f"docs_{make_id(name)}"}
+    output: list[str] = []
+    ran = 0
+    for language, _, body, line in _blocks(name):
+        if language != "pycon":
+            continue
+        test = parser.get_doctest(body, namespace, f"{name}.rst", f"{name}.rst", line)
+        result = runner.run(test, out=output.append, clear_globs=False)
+        namespace.update(test.globs)  # the test ran on a copy; the next block goes on from it
+        ran += result.attempted
+        assert result.failed == 0, f"{name}.rst, block at line {line}:\n" + "".join(output)
+    assert ran, f"{name}.rst has no pycon examples"
+
+
+def test_the_tutorial_python_session_runs_as_shown() -> None:
+    pytest.importorskip("threeml_counting")
+    _doctest("tutorial")
+
+
+#: The pages whose ``python`` blocks are run, each as one test module, blocks in order.
+RUN_PAGES = ("howto/testing", "howto/plugin")
+
+
+def test_the_python_examples_run_as_test_modules(tmp_path: Path) -> None:
+    """Each page's ``python`` blocks, in order, are one test module, run by pytest.
+
+    So a block may define tests that use the kit's fixtures, as a plugin's test file
+    does. Blocks marked ``:class: threeml-not-run`` are only compiled. Hypothesis
+    examples are scaled down (``THREEML_HYPOTHESIS_SCALE``) to keep this quick.
+    """
+    pytest.importorskip("threeml_example")
+    expected_tests = 0
+    for name in RUN_PAGES:
+        runnable = []
+        for language, options, body, line in _blocks(name):
+            if language != "python":
+                continue
+            if f":class: {NOT_RUN}" in options:
+                compile(body, f"{name}.rst, line {line}", "exec")
+                continue
+            runnable.append(f"# {name}.rst, line {line}\n{body}")
+        assert runnable, f"{name}.rst has no python examples to run"
+        source = "\n\n".join(runnable)
+        expected_tests += len(re.findall(r"^def test_", source, flags=re.M))
+        (tmp_path / f"test_docs_{make_id(name).replace('-', '_')}.py").write_text(
+            source, encoding="utf-8"
+        )
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("THREEML_DISABLE_PLUGINS", "THREEML_NO_PLUGINS")
+    }
+    environment["THREEML_HYPOTHESIS_SCALE"] = "0.2"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", str(tmp_path)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    passed = int(re.search(r"(\d+) passed", result.stdout).group(1))
+    assert passed >= expected_tests, result.stdout[-2000:]
+
+
+def test_the_plugin_howto_copies_the_template_as_its_readme_does() -> None:
+    """Both say the same rename; tests/test_testing_kit.py runs the README's commands."""
+    readme = (DOCS.parent / "plugins" / "threeml-example" / "README.md").read_text("utf-8")
+    commands = readme[readme.index("```bash\ncp -r") :]
+    commands = commands[len("```bash\n") : commands.index("```", 8)]
+    howto = _code_blocks("howto/plugin", "console")
+    shown = [
+        " ".join(block.replace("\\\n", " ").replace("$ ", "").split())
+        for block in howto
+        if "sed -i" in block
+    ]
+    assert shown == [" ".join(commands.replace("\\\n", " ").split())]
+
+
+def test_the_testing_howto_names_every_fixture(built_docs: Path) -> None:
+    from threeml.testing import pytest_plugin
+
+    text = _squash("".join(_page(built_docs, "howto/testing").text))
+    fixtures = [
+        name
+        for name, value in vars(pytest_plugin).items()
+        if type(value).__name__ == "FixtureFunctionDefinition"  # pytest 8.4 and later
+        or hasattr(value, "_pytestfixturefunction")  # earlier pytest
+    ]
+    assert set(fixtures) >= {"make_dataset", "threeml_registry", "check_spec_case"}
+    for name in fixtures:
+        assert name in text, f"fixture {name} is not described in howto/testing"
+    for word in ("pytest11", "check_plugin", "check_definition", "SPEC_CASES", "strategies"):
+        assert word in text, word
+
+
+def test_api_page_documents_the_test_kit(built_docs: Path) -> None:
+    text = (built_docs / "reference/api.html").read_text(encoding="utf-8")
+    from threeml import testing
+    from threeml.testing import strategies
+
+    for name in testing.__all__:
+        assert re.search(rf'id="threeml\.testing\.{name}"', text), name
+    for name in ("extracts", "datasets", "periods", "definitions", "criteria", "Extract"):
+        assert re.search(rf'id="threeml\.testing\.strategies\.{name}"', text), name
+    assert strategies.__all__

@@ -19,14 +19,21 @@ its fields with their types and defaults, read from :func:`attrs.fields`.
 ``.. threeml-catalogue::`` renders every definition registered in
 :func:`threeml.registry.default_registry` — the installed plugins' definitions —
 with its title, unit, version, source, description, origin, criteria in order,
-parameters (and, for a metric, its population and measure) and its TOML form.
+parameters (and, for a metric, its population and measure), its worked examples
+and its TOML form. Worked examples are the spec cases a plugin offers as
+``SPEC_CASES`` on its plugin module (see :mod:`threeml.testing.speccases`): each
+is rendered with its period, its tables, who counts and, for everyone else, the
+first criterion they fail and why, as the reference evaluator finds it; an
+example whose expected members the reference evaluator does not count is a
+build warning.
 Pages that use it are re-read on every build, since installing a plugin changes
 them without changing any file of the project.
 
 Enable it with ``extensions = ["threeml.sphinxext"]`` in ``conf.py``. Sections carry
 labels, so each directive is used once per project: ``threeml-table-<name>``,
-``threeml-cli-<command>``, ``threeml-criterion-<kind>``, ``threeml-hook-<name>`` and
-``threeml-definition-<name>`` (for example ``:ref:`threeml-table-users```).
+``threeml-cli-<command>``, ``threeml-criterion-<kind>``, ``threeml-hook-<name>``,
+``threeml-definition-<name>`` and ``threeml-example-<name>-<number>`` (for example
+``:ref:`threeml-table-users```).
 """
 
 from __future__ import annotations
@@ -604,9 +611,18 @@ class CatalogueDirective(_SectionDirective):
         )
         if not registry.names():
             return [_paragraph("No definitions were registered when these pages were built.")]
-        return [self.render(registry, definition) for definition in registry.definitions()]
+        from threeml.testing.speccases import plugin_spec_cases
 
-    def render(self, registry: Any, definition: Any) -> nodes.section:
+        try:
+            cases = plugin_spec_cases(registry)
+        except TypeError as error:  # a SPEC_CASES holding something else
+            raise self.error(f"the definitions catalogue cannot be built: {error}") from None
+        return [
+            self.render(registry, definition, cases.get(definition.name, ()))
+            for definition in registry.definitions()
+        ]
+
+    def render(self, registry: Any, definition: Any, cases: Sequence[Any] = ()) -> nodes.section:
         from threeml.definitions import CountingDefinition, to_toml
 
         name = definition.name
@@ -667,6 +683,89 @@ class CatalogueDirective(_SectionDirective):
         section += _paragraph("As a definition file (``threeml definitions NAME --format toml``):")
         text = to_toml(definition)
         section += nodes.literal_block(text, text, language="toml")
+        # Subsections last: docutils allows no body elements after a subsection.
+        for number, case in enumerate(cases, start=1):
+            section += self.worked_example(registry, definition, case, number)
+        return section
+
+    def worked_example(
+        self, registry: Any, definition: Any, case: Any, number: int
+    ) -> nodes.section:
+        """One spec case: its period, tables, who counts, and why the others do not."""
+        from threeml.codes import Unit
+        from threeml.periods import Period
+        from threeml.testing.speccases import case_reasons
+
+        name = definition.name
+        section = self.section(
+            f"threeml-example-{name}-{number}",
+            [nodes.Text(f"Worked example {number}: {case.title}")],
+        )
+        period = Period.parse(case.period)
+        section += nodes.paragraph(
+            "",
+            "",
+            nodes.Text("Period: "),
+            nodes.literal(case.period, case.period),
+            nodes.Text(f" ({period.start.isoformat()} to {period.end.isoformat()})."),
+        )
+        used = {row[2] for row in case.enrolments}
+        services = "; ".join(
+            f"{sid} {kind} ({sector.replace('_', ' ')})"
+            for sid, kind, sector, *_ in case.services
+            if sid in used
+        )
+        if services:
+            section += nodes.paragraph("", "", nodes.Text(f"Services: {services}."))
+        for table, (columns, rows) in case.tables().items():
+            section += nodes.paragraph("", "", nodes.literal(table, table))
+            section += _table(
+                columns,
+                [["" if value is None else str(value) for value in row] for row in rows],
+                widths=[10] * len(columns),
+                classes=["threeml-example-table"],
+            )
+        reasons = case_reasons(case, definition, registry=registry)
+        counted = {r.unit for r in reasons if r.counted}
+        if counted != set(case.expected):
+            logger.warning(
+                "threeml-catalogue: worked example %r of %s expects %s to count, but the "
+                "reference evaluator counts %s",
+                case.title,
+                name,
+                ", ".join(sorted(case.expected)) or "nobody",
+                ", ".join(sorted(counted)) or "nobody",
+                location=(self.env.docname, self.lineno),
+            )
+        noun = "enrolments" if definition.unit is Unit.ENROLMENTS else "people"
+        expected = sorted(case.expected)
+        section += nodes.paragraph(
+            "",
+            "",
+            nodes.strong("Counted: ", "Counted: "),
+            nodes.Text(", ".join(expected) if expected else "nobody"),
+            nodes.Text(f" ({len(expected)} {noun})."),
+        )
+        left_out = [r for r in reasons if not r.counted]
+        if left_out:
+            section += nodes.paragraph("", "", nodes.strong("Not counted:", "Not counted:"))
+            items = nodes.bullet_list()
+            for reason in left_out:
+                items += nodes.list_item(
+                    "",
+                    nodes.paragraph(
+                        "",
+                        "",
+                        nodes.literal(reason.unit, reason.unit),
+                        nodes.Text(
+                            f" fails criterion {reason.criterion} ({reason.describe}): "
+                            f"{reason.evidence}."
+                        ),
+                    ),
+                )
+            section += items
+        for note in case.notes:
+            section += nodes.paragraph("", "", nodes.Text(note))
         return section
 
 

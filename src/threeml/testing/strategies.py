@@ -36,6 +36,8 @@ from typing import Any
 
 import attrs
 
+import threeml.records as records
+
 try:
     from hypothesis import strategies as st
 except ImportError as error:  # pragma: no cover - hypothesis is a test dependency
@@ -142,7 +144,8 @@ class Extract:
     services: tuple[Service, ...]
     enrolments: tuple[Enrolment, ...]
     contacts: tuple[Contact, ...]
-    outcomes: tuple[Outcome, ...] = ()
+    # records.Outcome, not Outcome: the docs would not know which Outcome a bare name meant.
+    outcomes: tuple[records.Outcome, ...] = ()
     allocations: tuple[Allocation, ...] = ()
 
     @property
@@ -289,7 +292,7 @@ def contacts(draw: st.DrawFn, enrolment: Enrolment) -> list[Contact]:
 
 
 @st.composite
-def outcomes(draw: st.DrawFn, user_id: str) -> list[Outcome]:
+def outcomes(draw: st.DrawFn, user_id: str) -> list[records.Outcome]:
     """0-3 outcomes of ``user_id`` around the extract's dates (at most one death)."""
     found = []
     for _ in range(draw(_ints(0, 2))):
@@ -331,7 +334,7 @@ def extracts(draw: st.DrawFn, max_users: int = 12, with_outcomes: bool = False) 
             enrolment_id = f"e{len(made_enrolments) + 1:02d}"
             made_enrolments.append(draw(enrolments(enrolment_id, user.user_id, made_services)))
     made_contacts = [c for e in made_enrolments for c in draw(contacts(e))]
-    made_outcomes: list[Outcome] = []
+    made_outcomes: list[records.Outcome] = []
     made_allocations: list[Allocation] = []
     if with_outcomes:
         for user in made_users:
