@@ -228,3 +228,14 @@ def test_unknown_breakdown_is_reported(capsys) -> None:
     )
     assert status == 2
     assert "cannot break down by 'postcode'" in capsys.readouterr().err
+
+
+def test_a_lone_suppressed_area_is_protected_by_secondary_suppression() -> None:
+    from threeml.disclosure import DEFAULT_POLICY
+    from threeml.outputs.counts import published_breakdown
+    from threeml.results import BreakdownRow
+
+    rows = [BreakdownRow("a", 3), BreakdownRow("b", 20), BreakdownRow("c", 31)]
+    # Alone, the 3 could be recovered as the total minus 20 and 30; the next smallest goes too.
+    assert published_breakdown(rows, DEFAULT_POLICY) == [None, None, 30]
+    assert published_breakdown(rows[1:], DEFAULT_POLICY) == [20, 30]

@@ -101,11 +101,14 @@ def test_synth_command_writes_csv(tmp_path, capsys) -> None:
 
 
 def test_demo_generates_and_reuses_its_extract(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setenv("THREEML_CACHE", str(tmp_path))
-    assert main(["demo", "--users", "2000"]) == 0
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("THREEML_CACHE", str(cache))
+    report = tmp_path / "report"
+    assert main(["demo", "--users", "2000", "--out", str(report)]) == 0
     out = capsys.readouterr().out
     for definition in default_registry().counting_definitions():
         assert definition.name in out
-    generated = sorted(p.name for p in tmp_path.iterdir())
-    assert main(["demo", "--users", "2000"]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == generated
+    assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")
+    generated = sorted(p.name for p in cache.iterdir())
+    assert main(["demo", "--users", "2000", "--no-report"]) == 0
+    assert sorted(p.name for p in cache.iterdir()) == generated

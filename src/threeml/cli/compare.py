@@ -19,6 +19,7 @@ from threeml.compare import diff as diff_results
 from threeml.disclosure import DisclosurePolicy, policy_named
 from threeml.evaluate import ENROLMENT_BREAKDOWNS
 from threeml.measures import MetricResult, evaluate_metric, metric_breakdowns, metric_to_dict
+from threeml.outputs.counts import published_breakdown
 
 
 @cli.command()
@@ -199,7 +200,12 @@ def _rows(comparison: Comparison, policy: DisclosurePolicy) -> list[dict]:
                 "records": result.records,
                 "share_of_loosest": None if share is None else round(share, 4),
                 "breakdown": {
-                    b: [{"group": row.value, "count": policy.apply(row.count)} for row in cells]
+                    b: [
+                        {"group": row.value, "count": published}
+                        for row, published in zip(
+                            cells, published_breakdown(cells, policy), strict=True
+                        )
+                    ]
                     for b, cells in result.breakdowns.items()
                 },
             }

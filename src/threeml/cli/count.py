@@ -19,6 +19,7 @@ from threeml.errors import ThreemlError
 from threeml.evaluate import count as count_definition
 from threeml.explain import explain as explain_user
 from threeml.outputs import count_rows, count_to_dict
+from threeml.outputs.counts import published_breakdown
 from threeml.periods import Period
 
 
@@ -148,8 +149,7 @@ def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> 
         table = RichTable(title=f"By {name_}", title_justify="left")
         table.add_column(name_)
         table.add_column(definition.unit.value, justify="right")
-        for row in rows:
-            published = policy.apply(row.count)
+        for row, published in zip(rows, published_breakdown(rows, policy), strict=True):
             table.add_row(str(row.value), "suppressed" if published is None else f"{published:,}")
         console.print(table)
     console.print(f"disclosure control: {policy.describe()}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.console import Console
 
@@ -23,9 +25,17 @@ from threeml.periods import Period
     type=click.IntRange(1),
     help="Size of the synthetic demo extract.",
 )
-def demo(period: str, users: int) -> None:
-    """Run the main job on a synthetic demo extract: validate it, then count it under every
-    installed definition, side by side.
+@click.option(
+    "--out",
+    default=Path("threeml-demo-report"),
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the report (CSV, JSON, HTML, FHIR MeasureReport).",
+)
+@click.option("--no-report", is_flag=True, help="Only print the comparison; write no files.")
+def demo(period: str, users: int, out: Path, no_report: bool) -> None:
+    """Run the main job on a synthetic demo extract: validate it, count it under every
+    installed definition side by side, and write the full report (open report.html).
 
     The extract is generated on first use (a second or two) and cached; see
     `threeml synth` to make your own.
@@ -47,6 +57,16 @@ def demo(period: str, users: int) -> None:
         return
     comparison = compare(definitions, dataset, Period.parse(period), registry=registry)
     print_comparison(comparison, DEFAULT_POLICY, (), console)
+    if not no_report:
+        from threeml.report import write_report
+        from threeml.report.model import build_report
+
+        report = build_report(dataset, period, registry=registry, by=("area",))
+        written = write_report(report, out, DEFAULT_POLICY, title="threeml demo report")
+        console.print(
+            f"report written ({DEFAULT_POLICY.describe()}): "
+            + ", ".join(str(path) for path in written.values())
+        )
     click.echo(
         f"next: threeml compare in-receipt ltc-telehealth --diff --data {folder} --period {period}"
     )

@@ -7,12 +7,18 @@ the policy applied is stated in the output.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from threeml.disclosure import DisclosurePolicy
-from threeml.results import CountResult
+from threeml.results import BreakdownRow, CountResult
 
-__all__ = ["count_rows", "count_to_dict"]
+__all__ = ["count_rows", "count_to_dict", "published_breakdown"]
+
+
+def published_breakdown(rows: Sequence[BreakdownRow], policy: DisclosurePolicy) -> list[int | None]:
+    """The publishable cells of one breakdown: the policy, with secondary suppression."""
+    return policy.apply_breakdown([row.count for row in rows])
 
 
 def count_to_dict(result: CountResult, policy: DisclosurePolicy) -> dict[str, Any]:
@@ -40,12 +46,8 @@ def count_to_dict(result: CountResult, policy: DisclosurePolicy) -> dict[str, An
         ],
         "breakdown": {
             name: [
-                {
-                    "group": row.value,
-                    "count": policy.apply(row.count),
-                    "suppressed": policy.apply(row.count) is None,
-                }
-                for row in rows
+                {"group": row.value, "count": published, "suppressed": published is None}
+                for row, published in zip(rows, published_breakdown(rows, policy), strict=True)
             ]
             for name, rows in result.breakdowns.items()
         },
@@ -94,8 +96,7 @@ def count_rows(result: CountResult, policy: DisclosurePolicy) -> list[dict[str, 
             }
         )
     for name, breakdown in result.breakdowns.items():
-        for row in breakdown:
-            published = policy.apply(row.count)
+        for row, published in zip(breakdown, published_breakdown(breakdown, policy), strict=True):
             rows.append(
                 {
                     **base,
