@@ -146,8 +146,11 @@ def test_docs_build_with_warnings_as_errors(built_docs: Path) -> None:
         "howto/toml-definition",
         "howto/plugin",
         "howto/testing",
+        "howto/publish",
+        "howto/larger-engine",
         "explanation/why",
         "explanation/counting",
+        "explanation/disclosure",
     ):
         assert (built_docs / f"{name}.html").exists(), name
 
@@ -514,9 +517,34 @@ def _doctest(name: str) -> None:
     assert ran, f"{name}.rst has no pycon examples"
 
 
-def test_the_tutorial_python_session_runs_as_shown() -> None:
+#: The pages with ``pycon`` sessions; each runs as one doctest, its output checked.
+SESSION_PAGES = ("tutorial", "howto/toml-definition", "howto/publish", "howto/larger-engine")
+#: Files a page's session reads, as the page tells the reader to write them: name, and the
+#: position of the page's ``toml`` block holding the content.
+SESSION_FILES = {"howto/toml-definition": {"heartbeat-7d.toml": 0}}
+
+
+def test_every_python_session_is_a_listed_page() -> None:
+    pages = {
+        str(path.relative_to(DOCS).with_suffix(""))
+        for path in DOCS.rglob("*.rst")
+        if "_build" not in path.parts
+        and any(
+            lang == "pycon" for lang, *_ in _blocks(str(path.relative_to(DOCS).with_suffix("")))
+        )
+    }
+    assert pages == set(SESSION_PAGES)
+
+
+@pytest.mark.parametrize("name", SESSION_PAGES)
+def test_the_python_sessions_run_as_shown(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("threeml_counting")
-    _doctest("tutorial")
+    monkeypatch.chdir(tmp_path)
+    for file, position in SESSION_FILES.get(name, {}).items():
+        (tmp_path / file).write_text(_code_blocks(name, "toml")[position], encoding="utf-8")
+    _doctest(name)
 
 
 #: The pages whose ``python`` blocks are run, each as one test module, blocks in order.
@@ -531,6 +559,17 @@ def test_the_python_examples_run_as_test_modules(tmp_path: Path) -> None:
     examples are scaled down (``THREEML_HYPOTHESIS_SCALE``) to keep this quick.
     """
     pytest.importorskip("threeml_example")
+    for path in sorted(DOCS.rglob("*.rst")):
+        name = str(path.relative_to(DOCS).with_suffix(""))
+        if name in RUN_PAGES or "_build" in path.parts:
+            continue
+        for language, options, body, line in _blocks(name):
+            if language == "python":
+                assert f":class: {NOT_RUN}" in options, (
+                    f"{name}.rst, line {line}: a python block on a page not in RUN_PAGES must "
+                    f"be marked :class: {NOT_RUN} (or the page added to RUN_PAGES)"
+                )
+                compile(body, f"{name}.rst, line {line}", "exec")
     expected_tests = 0
     for name in RUN_PAGES:
         runnable = []
