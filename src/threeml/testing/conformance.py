@@ -384,13 +384,15 @@ def check_evaluation(
     ``extracts`` replaces the strategy of datasets: it must draw
     :class:`threeml.testing.strategies.Extract` values (default
     :func:`~threeml.testing.strategies.extracts`, with outcomes and allocations when
-    a metric is checked).
+    a metric is checked). A metric is only evaluated on periods that start by the
+    extract's date (metrics rightly refuse a period after the data ends). Needs Hypothesis.
     """
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-    from hypothesis import strategies as st
+    from threeml.testing import strategies as ts  # first: it says how to install Hypothesis
+
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings  # isort: skip
+    from hypothesis import strategies as st  # isort: skip
 
     from threeml.definitions import CountingDefinition, MetricDefinition
-    from threeml.testing import strategies as ts
 
     definitions = list(definitions)
     counting = [d for d in definitions if isinstance(d, CountingDefinition)]
