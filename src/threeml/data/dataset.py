@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from attrs import frozen
 
+from threeml.data import engine
 from threeml.data.checks import (
     PROBLEM_SCHEMA,
     ROW,
@@ -142,7 +143,7 @@ class Dataset:
         required columns; columns the schema does not know are ignored with a warning.
         """
         _check_names(tables)
-        backend = ibis.duckdb.connect()
+        backend = engine.connect()
         present: list[str] = []
         staged: list[Problem] = []
         for name, spec in TABLES.items():
@@ -253,7 +254,7 @@ class Dataset:
             return _build_foreign(backend, raw, **common)
         except _UNSUPPORTED:
             pass
-        local = ibis.duckdb.connect()
+        local = engine.connect()
         for name, table in found.items():
             _register_arrow(local, TABLES[name], table.to_pyarrow())
         return _build_owned(
@@ -277,7 +278,7 @@ class Dataset:
         path = Path(path)
         if not path.exists():
             raise DataError(f"no DuckDB database at {path}")
-        backend = ibis.duckdb.connect(str(path), read_only=True)
+        backend = engine.connect(str(path), read_only=True)
         return cls.from_connection(backend, extract_date=extract_date, mode=mode, source=str(path))
 
 
@@ -354,7 +355,7 @@ def _load_folder(
             f"{folder} is not a folder; point threeml at the folder holding users.csv …"
         )
     sources, staged = find_tables(folder)
-    backend = ibis.duckdb.connect()
+    backend = engine.connect()
     present: list[str] = []
     files: dict[str, str] = {}
     text_tables: set[str] = set()
