@@ -9,6 +9,7 @@ number of threads (default: DuckDB's, one per core).
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from typing import Any
@@ -20,6 +21,12 @@ __all__ = ["DEFAULT_MEMORY_LIMIT", "connect"]
 DEFAULT_MEMORY_LIMIT = "1GB"
 
 
+@functools.cache
+def _spill_folder() -> str:
+    """One private folder per process for what DuckDB spills to disk."""
+    return tempfile.mkdtemp(prefix="threeml-spill-")
+
+
 def connect(database: str | None = None, *, read_only: bool = False) -> Any:
     """A DuckDB backend for ibis, with threeml's memory limit and spill folder applied."""
     backend = (
@@ -28,8 +35,7 @@ def connect(database: str | None = None, *, read_only: bool = False) -> Any:
     limit = os.environ.get("THREEML_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT).strip()
     if limit:
         backend.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
-        spill = tempfile.mkdtemp(prefix="threeml-spill-")
-        backend.raw_sql(f"SET temp_directory = '{spill}'")
+        backend.raw_sql(f"SET temp_directory = '{_spill_folder()}'")
     threads = os.environ.get("THREEML_THREADS", "").strip()
     if threads.isdigit() and int(threads) > 0:
         backend.raw_sql(f"SET threads = {int(threads)}")
