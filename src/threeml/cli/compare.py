@@ -49,7 +49,8 @@ from threeml.outputs.counts import published_breakdown
     "--disclosure",
     default="default",
     show_default=True,
-    help="Disclosure policy for breakdowns below all areas: default or none.",
+    help="Disclosure policy for breakdowns below all areas: default, nhs-digital, round10, "
+    "none, custom:THRESHOLD:ROUNDING or one a plugin supplies.",
 )
 @click.option(
     "--metric",

@@ -99,7 +99,8 @@ def resolve_definition(name: str | None, definition_file: Path | None):
     "--disclosure",
     default="default",
     show_default=True,
-    help="Disclosure policy for breakdowns below all areas: default or none.",
+    help="Disclosure policy for breakdowns below all areas: default, nhs-digital, round10, "
+    "none, custom:THRESHOLD:ROUNDING or one a plugin supplies.",
 )
 @click.option(
     "--lenient",
