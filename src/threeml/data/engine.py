@@ -1,7 +1,7 @@
 """The embedded engine threeml runs on by default: DuckDB through ibis, with bounded memory.
 
 DuckDB would otherwise use up to 80 % of the machine's memory. threeml caps it
-(``THREEML_MEMORY_LIMIT``, default ``1GB``; an empty value means DuckDB's own
+(``THREEML_MEMORY_LIMIT``, default ``1.25GB``; an empty value means DuckDB's own
 default) and lets it spill to a private temporary folder instead, so a national
 extract is counted within about 2 GiB on a laptop. ``THREEML_THREADS`` sets the
 number of threads (default: DuckDB's, one per core).
@@ -18,7 +18,7 @@ import ibis
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "connect"]
 
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "1.25GB"
 
 
 @functools.cache
