@@ -300,13 +300,25 @@ class MetricResult:
         (with a reason) when either is suppressed.
         """
         published: dict[str, tuple[MetricRow, ...]] = {}
+        counted = [name for name, kind in self.cell_kinds.items() if kind == COUNT]
         for name, rows in self.breakdowns.items():
+            # Secondary suppression, count cell by count cell across the groups, so no
+            # suppressed count can be recovered as the total minus the others.
+            columns = {
+                cell: policy.apply_breakdown(
+                    [None if not row.cells else row.cells.get(cell) for row in rows]
+                )
+                for cell in counted
+            }
             out = []
-            for row in rows:
+            for i, row in enumerate(rows):
                 if self.derive is None or not row.cells:
                     out.append(_withhold(row))
                     continue
-                cells, suppressed = publish_cells(row.cells, self.cell_kinds, self.gate, policy)
+                counts = {cell: columns[cell][i] for cell in counted if cell in row.cells}
+                cells, suppressed = publish_cells(
+                    row.cells, self.cell_kinds, self.gate, policy, counts=counts
+                )
                 derived = self.derive(cells)
                 reason = derived.reason
                 if derived.value is None and suppressed:
@@ -326,18 +338,32 @@ def _withhold(row: MetricRow) -> MetricRow:
 
 
 def publish_cells(
-    cells: Mapping[str, Any], kinds: Mapping[str, str], gate: str, policy: DisclosurePolicy
+    cells: Mapping[str, Any],
+    kinds: Mapping[str, str],
+    gate: str,
+    policy: DisclosurePolicy,
+    *,
+    counts: Mapping[str, int | None] | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """``cells`` under ``policy``, and whether anything was withheld."""
+    """``cells`` under ``policy``, and whether anything was withheld.
+
+    ``counts`` gives count cells already published for this group (after secondary
+    suppression across a breakdown); the others go through the policy here.
+    """
+    counts = counts or {}
+
+    def count(name: str, value: Any) -> int | None:
+        return counts[name] if name in counts else policy.apply(int(value))
+
     raw_gate = cells.get(gate)
-    gate_open = raw_gate is not None and policy.apply(int(raw_gate)) is not None
+    gate_open = raw_gate is not None and count(gate, raw_gate) is not None
     out: dict[str, Any] = {}
     for name, value in cells.items():
         kind = kinds.get(name, COUNT)
         if value is None or kind == PUBLIC:
             out[name] = value
         elif kind == COUNT:
-            out[name] = policy.apply(int(value))
+            out[name] = count(name, value)
         else:
             out[name] = value if gate_open else None
     withheld = any(out[name] is None and cells[name] is not None for name in cells)
