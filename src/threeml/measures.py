@@ -83,6 +83,8 @@ __all__ = [
     "Proportion",
     "build_result",
     "evaluate_metric",
+    "json_number",
+    "json_ready",
     "members_table",
     "metric_breakdowns",
     "metric_rows",
@@ -584,7 +586,8 @@ def evaluate_metric(
 # Publishing: the shapes the command line writes.
 
 
-def _number(value: Any) -> Any:
+def json_number(value: Any) -> Any:
+    """A figure as JSON can hold it: floats rounded to 6 places, NaN and infinity as null."""
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
@@ -592,25 +595,26 @@ def _number(value: Any) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """Mappings, sequences, dates and figures as plain JSON-ready values."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
-    return _number(value)
+    return json_number(value)
 
 
 def _row_dict(row: MetricRow) -> dict[str, Any]:
     return {
-        "numerator": _number(row.numerator),
-        "denominator": _number(row.denominator),
-        "value": _number(row.value),
-        "ci_low": _number(row.ci_low),
-        "ci_high": _number(row.ci_high),
+        "numerator": json_number(row.numerator),
+        "denominator": json_number(row.denominator),
+        "value": json_number(row.value),
+        "ci_low": json_number(row.ci_low),
+        "ci_high": json_number(row.ci_high),
         "reason": row.reason,
-        **_plain(dict(row.details)),
+        **json_ready(dict(row.details)),
     }
 
 
@@ -620,7 +624,7 @@ def metric_breakdowns(
     """The published breakdowns as plain data, one object per group."""
     return {
         name: [
-            {"group": _plain(row.group), **_row_dict(row), "suppressed": row.suppressed}
+            {"group": json_ready(row.group), **_row_dict(row), "suppressed": row.suppressed}
             for row in rows
         ]
         for name, rows in result.published(policy).items()
@@ -642,7 +646,7 @@ def metric_to_dict(result: MetricResult, policy: DisclosurePolicy) -> dict[str, 
         "higher_is_better": metric.higher_is_better,
         **head,
         "labels": dict(result.labels),
-        "options": _plain(dict(result.options)),
+        "options": json_ready(dict(result.options)),
         "breakdown": metric_breakdowns(result, policy),
         "disclosure": policy.describe(),
         "source": metric.source.describe() if metric.source else None,

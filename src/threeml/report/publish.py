@@ -11,16 +11,21 @@ data in a stable order, with the policy recorded in it.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 import attrs
 
 from threeml import __version__
 from threeml.disclosure import DisclosurePolicy
-from threeml.measures import COUNT, PUBLIC, SUPPRESSED, MetricResult, MetricRow
+from threeml.measures import (
+    COUNT,
+    PUBLIC,
+    SUPPRESSED,
+    MetricResult,
+    MetricRow,
+    json_number,
+    json_ready,
+)
 from threeml.report.model import Report
 from threeml.results import CountResult
 
@@ -28,24 +33,6 @@ __all__ = ["ALL_AREAS", "publish", "publish_count", "publish_metric_rows"]
 
 #: What outputs say about figures disclosure control does not apply to.
 ALL_AREAS = "not applied (all areas)"
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        return round(value, 6)
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return _number(value)
 
 
 def _group(value: Any) -> str:
@@ -90,13 +77,13 @@ def publish_count(result: CountResult, policy: DisclosurePolicy) -> dict[str, An
 
 def _row(row: MetricRow) -> dict[str, Any]:
     return {
-        "numerator": _number(row.numerator),
-        "denominator": _number(row.denominator),
-        "value": _number(row.value),
-        "ci_low": _number(row.ci_low),
-        "ci_high": _number(row.ci_high),
+        "numerator": json_number(row.numerator),
+        "denominator": json_number(row.denominator),
+        "value": json_number(row.value),
+        "ci_low": json_number(row.ci_low),
+        "ci_high": json_number(row.ci_high),
         "reason": row.reason,
-        "details": _plain(dict(row.details)),
+        "details": json_ready(dict(row.details)),
     }
 
 
@@ -163,7 +150,7 @@ def _metric(result: MetricResult, policy: DisclosurePolicy) -> dict[str, Any]:
         "higher_is_better": metric.higher_is_better,
         "source": metric.source.describe() if metric.source else None,
         "labels": dict(sorted(result.labels.items())),
-        "options": _plain(dict(sorted(result.options.items()))),
+        "options": json_ready(dict(sorted(result.options.items()))),
         "evaluated": True,
         "error": None,
         **_row(result.total),
