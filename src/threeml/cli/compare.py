@@ -13,6 +13,7 @@ from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, load_dataset, period_option
+from threeml.cli.options import disclosure_option, format_option
 from threeml.compare import Comparison, Diff
 from threeml.compare import compare as compare_definitions
 from threeml.compare import diff as diff_results
@@ -38,20 +39,8 @@ from threeml.outputs.counts import published_breakdown
     is_flag=True,
     help="With exactly two NAMES: who is counted by one and not the other, and why.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
-@click.option(
-    "--disclosure",
-    default="default",
-    show_default=True,
-    help="Disclosure policy for breakdowns below all areas: default, nhs-digital, round10, "
-    "none, custom:THRESHOLD:ROUNDING or one a plugin supplies.",
-)
+@format_option
+@disclosure_option
 @click.option(
     "--metric",
     "metric_names",

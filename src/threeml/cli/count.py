@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from threeml.cli.app import cli
+from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition, load_definition
 from threeml.disclosure import policy_named
@@ -88,26 +89,9 @@ def resolve_definition(name: str | None, definition_file: Path | None):
     show_default=True,
     help="Break down by a users column, service_kind or sector (repeatable).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
-@click.option(
-    "--disclosure",
-    default="default",
-    show_default=True,
-    help="Disclosure policy for breakdowns below all areas: default, nhs-digital, round10, "
-    "none, custom:THRESHOLD:ROUNDING or one a plugin supplies.",
-)
-@click.option(
-    "--lenient",
-    is_flag=True,
-    help="Set rows that fail validation aside instead of "
-    "refusing the extract (the report says how many).",
-)
+@format_option
+@disclosure_option
+@lenient_option
 def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> None:
     """Count NAME (a registered definition) on an extract, with attrition and breakdowns.
 

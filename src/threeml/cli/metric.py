@@ -16,6 +16,7 @@ from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
+from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.data import Dataset
 from threeml.definitions import MetricDefinition, load_definition
 from threeml.disclosure import DisclosurePolicy, policy_named
@@ -112,26 +113,9 @@ def resolve_metric(name: str | None, definition_file: Path | None):
     callback=_extract_date,
     help="The last day the extract covers (default: the latest date in it); follow-up stops there.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
-@click.option(
-    "--disclosure",
-    default="default",
-    show_default=True,
-    help="Disclosure policy for breakdowns below all areas: default, nhs-digital, round10, "
-    "none, custom:THRESHOLD:ROUNDING or one a plugin supplies.",
-)
-@click.option(
-    "--lenient",
-    is_flag=True,
-    help="Set rows that fail validation aside instead of "
-    "refusing the extract (the report says how many).",
-)
+@format_option
+@disclosure_option
+@lenient_option
 def metric(
     name,
     data,
