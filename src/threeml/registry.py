@@ -900,17 +900,7 @@ def _check_measure_kinds(
         if close:
             problem += f"; did you mean {_either(close)}?"
         problems.append(problem)
-    if not problems:
-        return
-    message = "; ".join(problems)
-    if base.failures:
-        message += " (plugins that failed to load, which may have supplied it: " + ", ".join(
-            f.describe() for f in base.failures
-        )
-        message += ")"
-    if base.disabled:
-        message += f" ({DISABLE_VARIABLE} switched off {', '.join(base.disabled)})"
-    raise UnknownMeasureKind(message)
+    _refuse(base, problems, UnknownMeasureKind)
 
 
 def _check_populations(
@@ -931,17 +921,20 @@ def _check_populations(
         if close:
             problem += f"; did you mean {_either(close)}?"
         problems.append(problem)
+    _refuse(base, problems, UnknownPopulation)
+
+
+def _refuse(base: Registry, problems: list[str], error: type[RegistryError]) -> None:
+    """Raise ``error`` listing ``problems`` (if any), and the plugins that might have helped."""
     if not problems:
         return
     message = "; ".join(problems)
     if base.failures:
-        message += " (plugins that failed to load, which may have supplied it: " + ", ".join(
-            f.describe() for f in base.failures
-        )
-        message += ")"
+        failed = ", ".join(f.describe() for f in base.failures)
+        message += f" (plugins that failed to load, which may have supplied it: {failed})"
     if base.disabled:
         message += f" ({DISABLE_VARIABLE} switched off {', '.join(base.disabled)})"
-    raise UnknownPopulation(message)
+    raise error(message)
 
 
 def _closest(name: str, known: Iterable[str]) -> list[str]:
