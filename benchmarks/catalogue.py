@@ -93,6 +93,27 @@ def criteria_sql(s: str, e: str) -> dict[str, list[str]]:
     }
 
 
+#: Person-time in the period: the union of each in-receipt user's installed windows, in days.
+USER_YEARS = """
+WITH w AS (
+    SELECT user_id, greatest(installed_on, {s}) AS a, least(coalesce(ended_on, {e}), {e}) AS b
+    FROM enrolments
+    WHERE installed_on IS NOT NULL AND installed_on <= {e} AND (ended_on IS NULL OR ended_on >= {s})
+), o AS (
+    SELECT *, max(b) OVER (PARTITION BY user_id ORDER BY a, b
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+    FROM w
+), g AS (
+    SELECT *, sum(CASE WHEN before IS NULL OR a > before + 1 THEN 1 ELSE 0 END)
+              OVER (PARTITION BY user_id ORDER BY a, b) AS island
+    FROM o
+), islands AS (
+    SELECT user_id, min(a) AS a, max(b) AS b FROM g GROUP BY user_id, island
+)
+SELECT sum(b - a + 1), count(DISTINCT user_id) FROM islands
+"""
+
+
 def _figures_sql(flags_from: str, n: int) -> str:
     every = " AND ".join(f"c{i}" for i in range(n))
     parts = [f"count(*) FILTER (WHERE {every}) AS n"]
@@ -137,7 +158,15 @@ def run_sql(folder: Path, period_text: str) -> dict:
     )
     results["connections"] = _collect(con.execute(query).fetchall(), 1)
     times["connections"] = time.perf_counter() - t
+    t = time.perf_counter()
+    metrics = {}
+    days, people = con.execute(USER_YEARS.format(s=s, e=e)).fetchall()[0]
+    metrics["user-years"] = {"numerator": days / 365.25, "denominator": people}
+    share = results["multi-sector"]["count"], results["in-receipt"]["count"]
+    metrics["multi-sector-share"] = {"numerator": share[0], "denominator": share[1]}
+    times["metrics"] = time.perf_counter() - t
     return {
+        "metrics": metrics,
         "results": results,
         "times": times,
         "total": time.perf_counter() - started,
@@ -184,6 +213,21 @@ def run_threeml(folder: Path, period_text: str, single: bool) -> dict:
         }
         for name, r in together.items()
     }
+    from threeml.measures import evaluate_metric
+
+    metrics, metric_times = {}, {}
+    for metric in registry.metric_definitions():
+        t = time.perf_counter()
+        try:
+            result = evaluate_metric(metric, dataset, period_text, registry, by=("area",))
+            metrics[metric.name] = {
+                "numerator": result.numerator,
+                "denominator": result.denominator,
+                "value": result.value,
+            }
+        except Exception as error:  # a metric this extract cannot support is reported
+            metrics[metric.name] = {"error": str(error)}
+        metric_times[metric.name] = time.perf_counter() - t
     times = {}
     if single:
         for definition in STANDARD:
@@ -195,6 +239,8 @@ def run_threeml(folder: Path, period_text: str, single: bool) -> dict:
         "times": times,
         "load": load,
         "total": catalogue,
+        "metrics": metrics,
+        "metric_times": metric_times,
         "peak_mib": peak_mib(),
     }
 
@@ -361,6 +407,26 @@ def main() -> None:
     )
     print(f"threeml, load + validation:       {mine['load']:7.2f} s")
     print(f"threeml peak memory (load+eval):  {mine['peak_mib']:,.0f} MiB")
+    checked = []
+    for name, figures in sql.get("metrics", {}).items():
+        mine_figures = mine["metrics"].get(name, {})
+        same = all(
+            mine_figures.get(k) is not None and abs(mine_figures[k] - v) < 1e-6 * max(1, abs(v))
+            for k, v in figures.items()
+        )
+        checked.append(f"{name} {'equal' if same else 'DIFFERENT'}")
+        if not same:
+            mismatches.append(name)
+            print(f"MISMATCH {name}: sql {figures} threeml {mine_figures}")
+    metric_total = sum(mine["metric_times"].values())
+    print(
+        f"threeml, {len(mine['metrics'])} metrics one by one: {metric_total:7.2f} s "
+        f"(checked against SQL: {', '.join(checked)}; "
+        f"SQL for those {sql['times']['metrics']:.2f} s)"
+    )
+    failed = [n for n, m in mine["metrics"].items() if "error" in m]
+    if failed:
+        print(f"  metrics with no result on this extract: {', '.join(failed)}")
     if args.pandas:
         pandas = child("pandas", folder, args.period, False)
         agree = all(
