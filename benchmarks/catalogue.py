@@ -93,6 +93,60 @@ def criteria_sql(s: str, e: str) -> dict[str, list[str]]:
     }
 
 
+#: The extract date: the latest event date in the data (targets are plans, not events).
+EXTRACT_DATE = """
+SELECT greatest(
+    (SELECT max(date) FROM contacts), (SELECT max(date) FROM outcomes),
+    (SELECT max(greatest(referred_on, installed_on, ended_on)) FROM enrolments),
+    (SELECT max(allocated_on) FROM read_parquet('{allocations}'))
+)
+"""
+
+#: Emergency admissions in the year before and after the first telehealth installation.
+BEFORE_AFTER = """
+WITH {en}, first AS (
+    SELECT en.user_id, min(en.installed_on) AS idx
+    FROM en WHERE en.service_kind = 'telehealth' AND en.installed_on IS NOT NULL
+    GROUP BY en.user_id
+), cohort AS (
+    SELECT f.user_id, f.idx,
+           least(f.idx + 364, coalesce(d.died, {x}), {x}) AS after_end
+    FROM first f
+    LEFT JOIN (SELECT user_id, min(date) AS died FROM outcomes WHERE kind = 'death'
+               GROUP BY user_id) d USING (user_id)
+    WHERE f.idx BETWEEN {s} AND {e}
+), events AS (
+    SELECT c.user_id,
+           count(*) FILTER (WHERE o.date BETWEEN c.idx - 365 AND c.idx - 1) AS before,
+           count(*) FILTER (WHERE o.date BETWEEN c.idx AND c.after_end) AS after
+    FROM cohort c JOIN outcomes o ON o.user_id = c.user_id AND o.kind = 'emergency_admission'
+    GROUP BY c.user_id
+)
+SELECT count(*), coalesce(sum(ev.before), 0), coalesce(sum(ev.after), 0),
+       sum(greatest(c.after_end - c.idx + 1, 0))
+FROM cohort c LEFT JOIN events ev USING (user_id)
+"""
+
+#: Deaths within a year of allocation, per arm, for allocations dated in the period.
+ARMS = """
+WITH a AS (
+    SELECT user_id, trial, arm, min(allocated_on) AS allocated_on
+    FROM read_parquet('{allocations}')
+    WHERE allocated_on BETWEEN {s} AND {e}
+    GROUP BY user_id, trial, arm
+), died AS (
+    SELECT a.user_id, a.arm, bool_or(o.date BETWEEN a.allocated_on AND a.allocated_on + 364)
+           AS died
+    FROM a LEFT JOIN outcomes o ON o.user_id = a.user_id AND o.kind = 'death'
+    GROUP BY a.user_id, a.arm
+)
+SELECT coalesce(sum(CASE WHEN arm = 'intervention' AND died THEN 1 ELSE 0 END), 0),
+       count(*) FILTER (WHERE arm = 'intervention'),
+       coalesce(sum(CASE WHEN arm = 'control' AND died THEN 1 ELSE 0 END), 0),
+       count(*) FILTER (WHERE arm = 'control')
+FROM died
+"""
+
 #: Person-time in the period: the union of each in-receipt user's installed windows, in days.
 USER_YEARS = """
 WITH w AS (
@@ -164,6 +218,29 @@ def run_sql(folder: Path, period_text: str) -> dict:
     metrics["user-years"] = {"numerator": days / 365.25, "denominator": people}
     share = results["multi-sector"]["count"], results["in-receipt"]["count"]
     metrics["multi-sector-share"] = {"numerator": share[0], "denominator": share[1]}
+    for view in ("outcomes",):
+        con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{folder / view}.parquet')")
+    extract = con.execute(
+        EXTRACT_DATE.format(allocations=folder / "allocations.parquet")
+    ).fetchall()[0][0]
+    people, before, after, days_after = con.execute(
+        BEFORE_AFTER.format(en=EN, s=s, e=e, x=f"DATE '{extract}'")
+    ).fetchall()[0]
+    rate_ratio = (after / (days_after / 365.25)) / (before / (365 * people / 365.25))
+    metrics["emergency-admissions-before-after"] = {
+        "numerator": before + after,
+        "denominator": people,
+        "value": rate_ratio,
+    }
+    a1, n1, a0, n0 = con.execute(
+        ARMS.format(allocations=folder / "allocations.parquet", s=s, e=e)
+    ).fetchall()[0]
+    odds = (a1 * (n0 - a0)) / ((n1 - a1) * a0) if n1 and n0 and a0 and n1 - a1 else None
+    metrics["arm-comparison"] = {
+        "numerator": (a1 + a0) if n1 + n0 else None,
+        "denominator": n1 + n0,
+        "value": odds,
+    }
     times["metrics"] = time.perf_counter() - t
     return {
         "metrics": metrics,
@@ -411,7 +488,12 @@ def main() -> None:
     for name, figures in sql.get("metrics", {}).items():
         mine_figures = mine["metrics"].get(name, {})
         same = all(
-            mine_figures.get(k) is not None and abs(mine_figures[k] - v) < 1e-6 * max(1, abs(v))
+            (v is None and mine_figures.get(k) in (None, 0))
+            or (
+                v is not None
+                and mine_figures.get(k) is not None
+                and abs(mine_figures[k] - v) < 1e-6 * max(1, abs(v))
+            )
             for k, v in figures.items()
         )
         checked.append(f"{name} {'equal' if same else 'DIFFERENT'}")
