@@ -6,52 +6,5 @@ They live in the package, where plugin authors can use them too; this module kee
 
 from __future__ import annotations
 
-from threeml.testing.strategies import (
-    AREAS,
-    BASE,
-    CONDITIONS,
-    NOT_GENERATED,
-    SCALE,
-    SPAN,
-    TRIAL,
-    Extract,
-    contacts,
-    criteria,
-    criterion_strategies,
-    datasets,
-    day,
-    definitions,
-    enrolments,
-    examples,
-    extracts,
-    outcomes,
-    periods,
-    services,
-    users,
-    windows,
-)
-
-__all__ = [
-    "AREAS",
-    "BASE",
-    "CONDITIONS",
-    "NOT_GENERATED",
-    "SCALE",
-    "SPAN",
-    "TRIAL",
-    "Extract",
-    "contacts",
-    "criteria",
-    "criterion_strategies",
-    "datasets",
-    "day",
-    "definitions",
-    "enrolments",
-    "examples",
-    "extracts",
-    "outcomes",
-    "periods",
-    "services",
-    "users",
-    "windows",
-]
+from threeml.testing.strategies import *  # noqa: F403
+from threeml.testing.strategies import __all__  # noqa: F401

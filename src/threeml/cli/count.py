@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from threeml.cli.app import cli
+from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.data import Dataset
-from threeml.definitions import CountingDefinition, load_definition
+from threeml.definitions import CountingDefinition
 from threeml.disclosure import policy_named
 from threeml.errors import ThreemlError
 from threeml.evaluate import count as count_definition
@@ -55,21 +56,8 @@ def load_dataset(folder: Path, lenient: bool) -> Dataset:
 
 
 def resolve_definition(name: str | None, definition_file: Path | None):
-    """The definition named, or read from a file; returns it and a registry that knows it."""
-    from threeml.registry import default_registry
-
-    registry = default_registry()
-    if definition_file is not None:
-        loaded = load_definition(definition_file)
-        if not isinstance(loaded, CountingDefinition):
-            raise ThreemlError(f"{definition_file} holds a metric, not a counting definition")
-        if name and name != loaded.name:
-            raise ThreemlError(f"{definition_file} defines {loaded.name!r}, not {name!r}")
-        registry = registry.with_definitions(loaded)
-        return loaded, registry
-    if not name:
-        raise click.UsageError("name a definition, or give one with --definition FILE")
-    return registry.counting(name), registry
+    """The counting definition named, or read from a file, and a registry that knows it."""
+    return resolve(name, definition_file, CountingDefinition)
 
 
 @cli.command()

@@ -16,9 +16,10 @@ from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
+from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.data import Dataset
-from threeml.definitions import MetricDefinition, load_definition
+from threeml.definitions import MetricDefinition
 from threeml.disclosure import DisclosurePolicy, policy_named
 from threeml.errors import ThreemlError
 from threeml.measures import (
@@ -64,20 +65,8 @@ def _extract_date(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 def resolve_metric(name: str | None, definition_file: Path | None):
-    """The metric named, or read from a file; returns it and a registry that knows it."""
-    from threeml.registry import default_registry
-
-    registry = default_registry()
-    if definition_file is not None:
-        loaded = load_definition(definition_file)
-        if not isinstance(loaded, MetricDefinition):
-            raise ThreemlError(f"{definition_file} holds a counting definition, not a metric")
-        if name and name != loaded.name:
-            raise ThreemlError(f"{definition_file} defines {loaded.name!r}, not {name!r}")
-        return loaded, registry.with_definitions(loaded)
-    if not name:
-        raise click.UsageError("name a metric, or give one with --definition FILE")
-    return registry.metric(name), registry
+    """The metric named, or read from a file, and a registry that knows it."""
+    return resolve(name, definition_file, MetricDefinition)
 
 
 @cli.command()
