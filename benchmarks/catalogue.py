@@ -183,7 +183,7 @@ def _figures_sql(flags_from: str, n: int) -> str:
 def run_sql(folder: Path, period_text: str) -> dict:
     import duckdb
 
-    from threeml.periods import Period
+    from threeml.records.periods import Period
 
     period = Period.parse(period_text)
     s, e = f"DATE '{period.start}'", f"DATE '{period.end}'"
@@ -271,8 +271,8 @@ def run_threeml(folder: Path, period_text: str, single: bool) -> dict:
     from threeml_counting import STANDARD
 
     from threeml.data import Dataset
-    from threeml.evaluate import count, count_many
-    from threeml.registry import default_registry
+    from threeml.engine.evaluate import count, count_many
+    from threeml.plugins.registry import default_registry
 
     registry = default_registry()
     t = time.perf_counter()
@@ -290,7 +290,7 @@ def run_threeml(folder: Path, period_text: str, single: bool) -> dict:
         }
         for name, r in together.items()
     }
-    from threeml.measures import evaluate_metric
+    from threeml.metrics.measures import evaluate_metric
 
     metrics, metric_times = {}, {}
     for metric in registry.metric_definitions():
@@ -328,7 +328,7 @@ def run_threeml(folder: Path, period_text: str, single: bool) -> dict:
 def run_pandas(folder: Path, period_text: str) -> dict:
     import pandas as pd
 
-    from threeml.periods import Period
+    from threeml.records.periods import Period
 
     period = Period.parse(period_text)
     s, e = pd.Timestamp(period.start), pd.Timestamp(period.end)
@@ -423,7 +423,7 @@ def ensure_extract(folder: Path, users: int, seed: int) -> float:
     if marker.exists():
         return 0.0
     t = time.perf_counter()
-    from threeml.synth import synthesise
+    from threeml.data.synth import synthesise
 
     synthesise(folder, users=users, seed=seed)
     marker.write_text("")

@@ -64,7 +64,7 @@ def _dates(days: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
 
 def generate(out: Path, users: int, contacts: int, seed: int = 2012) -> None:
     """Write users, services, enrolments and contacts as Parquet files into ``out``."""
-    from threeml.schema import TABLES
+    from threeml.records.schema import TABLES
 
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)

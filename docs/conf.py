@@ -25,7 +25,7 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "threeml.sphinxext",
+    "threeml.docs.sphinxext",
 ]
 
 root_doc = "index"

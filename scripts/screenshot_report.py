@@ -25,7 +25,7 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=4000)
     args = parser.parse_args()
     from threeml.cli import main as threeml
-    from threeml.demo import demo_extract
+    from threeml.data.demo import demo_extract
 
     data = args.data or str(demo_extract())
     out = Path(args.out).resolve()

@@ -37,8 +37,8 @@ from threeml.definitions import (
     SectorsAtLeast,
     Window,
 )
-from threeml.evaluate import count_many
-from threeml.results import CountResult
+from threeml.engine.evaluate import count_many
+from threeml.engine.results import CountResult
 
 pytest.importorskip("polars")
 ibis = pytest.importorskip("ibis")

@@ -9,10 +9,10 @@ import json
 import pytest
 
 from threeml.cli import main
-from threeml.compare import compare, diff
 from threeml.data import Dataset
-from threeml.demo import demo_folder
-from threeml.registry import default_registry
+from threeml.data.demo import demo_folder
+from threeml.engine.compare import compare, diff
+from threeml.plugins.registry import default_registry
 
 DATA = str(demo_folder())
 

@@ -10,11 +10,11 @@ import pytest
 
 from threeml.cli import main
 from threeml.data import Dataset
+from threeml.data.demo import demo_folder
 from threeml.definitions import ContactsAtLeast, CountingDefinition, EnrolmentOverlaps, to_toml
-from threeml.demo import demo_folder
-from threeml.evaluate import count
-from threeml.periods import Period
-from threeml.reference import ReferenceData, reference_count
+from threeml.engine.evaluate import count
+from threeml.engine.reference import ReferenceData, reference_count
+from threeml.records.periods import Period
 
 HEARTBEAT = "example.pendant-heartbeat-7d"
 
@@ -71,7 +71,7 @@ def test_count_json_has_the_documented_keys_and_the_engine_figures(capsys, demo)
     ):
         assert key in out
     assert out["period"] == {"start": "2013-10-01", "end": "2013-12-31"}
-    from threeml.registry import default_registry
+    from threeml.plugins.registry import default_registry
 
     definition = default_registry().counting(HEARTBEAT)
     reference = reference_count(
@@ -231,9 +231,9 @@ def test_unknown_breakdown_is_reported(capsys) -> None:
 
 
 def test_a_lone_suppressed_area_is_protected_by_secondary_suppression() -> None:
-    from threeml.disclosure import DEFAULT_POLICY
-    from threeml.outputs.counts import published_breakdown
-    from threeml.results import BreakdownRow
+    from threeml.engine.results import BreakdownRow
+    from threeml.publish.counts import published_breakdown
+    from threeml.publish.disclosure import DEFAULT_POLICY
 
     rows = [BreakdownRow("a", 3), BreakdownRow("b", 20), BreakdownRow("c", 31)]
     # Alone, the 3 could be recovered as the total minus 20 and 30; the next smallest goes too.

@@ -10,8 +10,8 @@ import pytest
 
 from threeml.cli import main
 from threeml.definitions import from_toml
-from threeml.hookspecs import hookimpl
-from threeml.registry import default_registry, load_registry, reset_default_registry
+from threeml.plugins.hookspecs import hookimpl
+from threeml.plugins.registry import default_registry, load_registry, reset_default_registry
 
 PENDANT = "example.pendant-heartbeat-7d"
 REFERRALS = "example.telehealth-referrals"
@@ -130,7 +130,7 @@ def test_toml_without_a_name_is_a_usage_error(capsys) -> None:
 
 
 def test_registry_conflict_is_one_line_and_exit_2(monkeypatch, capsys) -> None:
-    from threeml.registry import RegistryConflict
+    from threeml.plugins.registry import RegistryConflict
 
     def conflicting():
         raise RegistryConflict("two different definitions are named 'x'")

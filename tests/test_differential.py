@@ -1,7 +1,7 @@
 """The engine against the reference evaluator, and properties every count must have.
 
-The engine (:func:`threeml.evaluate.count_many`, ibis on DuckDB) and the
-reference evaluator (:func:`threeml.reference.reference_count`, plain Python,
+The engine (:func:`threeml.engine.evaluate.count_many`, ibis on DuckDB) and the
+reference evaluator (:func:`threeml.engine.reference.reference_count`, plain Python,
 one unit at a time) must agree on everything a result reports: who counts, the
 first criterion each unit failed, the count, users and records, both attrition
 forms and the breakdowns. Each generated extract is evaluated against several
@@ -27,10 +27,10 @@ from threeml.definitions import (
     RiskInTopPercent,
     SectorsAtLeast,
 )
-from threeml.evaluate import count_many
-from threeml.periods import Period
-from threeml.reference import ReferenceData, ReferenceResult, reference_count
-from threeml.results import CountResult
+from threeml.engine.evaluate import count_many
+from threeml.engine.reference import ReferenceData, ReferenceResult, reference_count
+from threeml.engine.results import CountResult
+from threeml.records.periods import Period
 
 SLOW = settings(
     deadline=None,

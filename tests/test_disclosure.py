@@ -13,15 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from threeml.data import Dataset
-from threeml.disclosure import (
+from threeml.errors import ThreemlError
+from threeml.plugins.hookspecs import hookimpl
+from threeml.plugins.registry import RegistryConflict, default_registry, load_registry
+from threeml.publish.disclosure import (
     DEFAULT_POLICY,
     NO_DISCLOSURE_CONTROL,
     DisclosurePolicy,
     policy_named,
 )
-from threeml.errors import ThreemlError
-from threeml.hookspecs import hookimpl
-from threeml.registry import RegistryConflict, default_registry, load_registry
 from threeml.report import build_report, publish, to_csv, to_html, to_json
 from threeml.report.fhir import measure_report
 

@@ -28,19 +28,24 @@ import pytest
 from docutils.nodes import make_id
 
 import threeml.cli  # noqa: F401  (attaches every command to the group)
-from threeml import hookspecs
 from threeml.cli.app import cli
 from threeml.data.report import ProblemKind
 from threeml.definitions import CRITERIA, CountingDefinition, from_toml
-from threeml.registry import (
+from threeml.docs.sphinxext import (
+    column_constraints,
+    criterion_default,
+    criterion_type,
+    walk_commands,
+)
+from threeml.plugins import hookspecs
+from threeml.plugins.registry import (
     DISABLE_VARIABLE,
     ENTRY_POINT_GROUP,
     NO_PLUGINS_VARIABLE,
     Registry,
     load_registry,
 )
-from threeml.schema import TABLES
-from threeml.sphinxext import column_constraints, criterion_default, criterion_type, walk_commands
+from threeml.records.schema import TABLES
 from threeml.testing import plugin_spec_cases
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -243,9 +248,9 @@ def test_api_page_documents_the_public_types(built_docs: Path) -> None:
     text = (built_docs / "reference/api.html").read_text(encoding="utf-8")
     for name in (
         "threeml.records.User",
-        "threeml.periods.Period",
-        "threeml.codes.ServiceKind",
-        "threeml.schema.TABLES",
+        "threeml.records.periods.Period",
+        "threeml.records.codes.ServiceKind",
+        "threeml.records.schema.TABLES",
         "threeml.data.Dataset",
         "threeml.data.ValidationReport",
     ):
@@ -282,7 +287,7 @@ def test_hooks_page_documents_every_hookspec(built_docs: Path) -> None:
     assert {"threeml_counting_definitions", "threeml_metric_definitions"} <= set(names)
     html = (built_docs / "reference/hooks.html").read_text(encoding="utf-8")
     page = _page(built_docs, "reference/hooks")
-    missing = [name for name in names if f'id="threeml.hookspecs.{name}"' not in html]
+    missing = [name for name in names if f'id="threeml.plugins.hookspecs.{name}"' not in html]
     assert not missing, f"hookspecs missing from reference/hooks: {missing}"
     for name in names:
         sid = make_id(f"threeml-hook-{name}")
@@ -420,7 +425,7 @@ def test_plugin_howto_names_the_entry_point_group_and_switches(built_docs: Path)
         NO_PLUGINS_VARIABLE,
         "threeml plugins",
         "threeml definitions NAME",
-        "from threeml.hookspecs import hookimpl",
+        "from threeml.plugins.hookspecs import hookimpl",
     ):
         assert word in text, word
 
@@ -433,19 +438,19 @@ def test_api_page_documents_the_definitions_evaluator_and_plugins(built_docs: Pa
         "threeml.definitions.EnrolmentOverlaps",
         "threeml.definitions.load_definition",
         "threeml.definitions.to_toml",
-        "threeml.evaluate.count",
-        "threeml.evaluate.count_many",
-        "threeml.results.CountResult",
-        "threeml.results.AttritionStep",
-        "threeml.explain.explain",
-        "threeml.reference.reference_count",
-        "threeml.measures.evaluate_metric",
-        "threeml.disclosure.DisclosurePolicy",
-        "threeml.registry.Registry",
-        "threeml.registry.load_registry",
-        "threeml.registry.default_registry",
-        "threeml.registry.RegistryConflict",
-        "threeml.registry.UnknownDefinition",
+        "threeml.engine.evaluate.count",
+        "threeml.engine.evaluate.count_many",
+        "threeml.engine.results.CountResult",
+        "threeml.engine.results.AttritionStep",
+        "threeml.engine.explain.explain",
+        "threeml.engine.reference.reference_count",
+        "threeml.metrics.measures.evaluate_metric",
+        "threeml.publish.disclosure.DisclosurePolicy",
+        "threeml.plugins.registry.Registry",
+        "threeml.plugins.registry.load_registry",
+        "threeml.plugins.registry.default_registry",
+        "threeml.plugins.registry.RegistryConflict",
+        "threeml.plugins.registry.UnknownDefinition",
     ):
         assert re.search(rf'id="{re.escape(name)}"', text), name
     for kind, cls in CRITERIA.items():

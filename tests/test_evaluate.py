@@ -35,9 +35,9 @@ from threeml.definitions import (
     SectorsAtLeast,
     Window,
 )
-from threeml.evaluate import EvaluationError, count, count_many
-from threeml.reference import ReferenceData, reference_count
-from threeml.results import CountResult
+from threeml.engine.evaluate import EvaluationError, count, count_many
+from threeml.engine.reference import ReferenceData, reference_count
+from threeml.engine.results import CountResult
 
 # Query criteria name their function by import path; make ``tests.test_evaluate`` importable
 # however pytest was started (``pytest`` does not put the repository root on sys.path).

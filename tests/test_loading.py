@@ -31,7 +31,7 @@ from threeml.data import (
 )
 from threeml.data.dataset import EXAMPLES_PER_KIND
 from threeml.errors import DataError
-from threeml.schema import TABLES
+from threeml.records.schema import TABLES
 
 MakeFolder = Callable[..., Path]
 

@@ -13,9 +13,9 @@ import json
 import pytest
 
 from threeml.cli import main
+from threeml.data.demo import demo_folder
 from threeml.definitions import to_toml
-from threeml.demo import demo_folder
-from threeml.registry import default_registry
+from threeml.plugins.registry import default_registry
 
 DATA = str(demo_folder())
 

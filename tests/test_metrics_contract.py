@@ -15,8 +15,7 @@ import pytest
 
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition, EnrolmentOverlaps, Measure, MetricDefinition
-from threeml.disclosure import DEFAULT_POLICY, NO_DISCLOSURE_CONTROL
-from threeml.measures import (
+from threeml.metrics.measures import (
     AMOUNT,
     COUNT,
     MetricContext,
@@ -30,8 +29,9 @@ from threeml.measures import (
     publish_cells,
     wilson_interval,
 )
-from threeml.records import Enrolment, Service, User
-from threeml.registry import Registry, UnknownMeasureKind
+from threeml.plugins.registry import Registry, UnknownMeasureKind
+from threeml.publish.disclosure import DEFAULT_POLICY, NO_DISCLOSURE_CONTROL
+from threeml.records.rows import Enrolment, Service, User
 
 ANY = CountingDefinition(
     name="x.any",

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from threeml import Period, PeriodError
-from threeml.periods import parse_date
+from threeml.records.periods import parse_date
 
 
 def test_end_before_start_is_rejected_with_both_dates_in_the_message() -> None:

@@ -24,7 +24,7 @@ from threeml import (
     Target,
     User,
 )
-from threeml.schema import TABLES, ColumnType
+from threeml.records.schema import TABLES, ColumnType
 
 # --- ids -------------------------------------------------------------------------------------
 

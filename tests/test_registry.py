@@ -27,8 +27,8 @@ from threeml.definitions import (
     Window,
 )
 from threeml.errors import ThreemlError
-from threeml.hookspecs import hookimpl
-from threeml.registry import (
+from threeml.plugins.hookspecs import hookimpl
+from threeml.plugins.registry import (
     PluginFailure,
     Registry,
     RegistryConflict,
@@ -561,7 +561,7 @@ def kinds_plugin(kinds: Any, counting_: Any = (), metrics: Any = None) -> Any:
 
 
 def test_the_builtin_proportion_kind_is_always_registered() -> None:
-    from threeml.measures import Proportion
+    from threeml.metrics.measures import Proportion
 
     for registry in (Registry(), load_registry(entry_points=[], environ={})):
         assert isinstance(registry.measure_kind("proportion"), Proportion)
@@ -607,7 +607,7 @@ def test_a_metric_may_use_a_kind_from_another_plugin() -> None:
 
 
 def test_metric_whose_kind_is_not_installed_fails_naming_metric_and_plugin() -> None:
-    from threeml.registry import UnknownMeasureKind
+    from threeml.plugins.registry import UnknownMeasureKind
 
     with pytest.raises(UnknownMeasureKind) as raised:
         load_registry(
@@ -634,7 +634,7 @@ def test_metric_whose_kind_is_not_installed_fails_naming_metric_and_plugin() -> 
 
 
 def test_unknown_kind_mentions_the_plugin_that_failed_to_load_and_disabled_ones() -> None:
-    from threeml.registry import UnknownMeasureKind
+    from threeml.plugins.registry import UnknownMeasureKind
 
     with pytest.raises(UnknownMeasureKind, match=r"failed to load.*'kinds'.*ImportError"):
         load_registry(
@@ -742,14 +742,14 @@ def test_misspelled_kind_hook_suggests_the_right_name() -> None:
 
 
 def test_unknown_kind_lookup_suggests_the_closest() -> None:
-    from threeml.registry import UnknownMeasureKind
+    from threeml.plugins.registry import UnknownMeasureKind
 
     with pytest.raises(UnknownMeasureKind, match="did you mean 'proportion'"):
         Registry().measure_kind("proportio")
 
 
 def test_with_definitions_checks_measure_kinds_and_with_measure_kinds_adds_them() -> None:
-    from threeml.registry import UnknownMeasureKind
+    from threeml.plugins.registry import UnknownMeasureKind
 
     base = Registry().with_definitions(counting("x.pop"))
     with pytest.raises(UnknownMeasureKind, match=re.escape("metric 'x.m' from a definition file")):

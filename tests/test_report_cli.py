@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from threeml.cli import main
-from threeml.demo import demo_folder
-from threeml.registry import default_registry
+from threeml.data.demo import demo_folder
+from threeml.plugins.registry import default_registry
 
 FILES = ("results.csv", "results.json", "report.html", "measurereport.json")
 

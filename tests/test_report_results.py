@@ -7,10 +7,10 @@ import json
 import pytest
 
 from threeml.data import Dataset
-from threeml.demo import demo_folder
-from threeml.disclosure import DEFAULT_POLICY
-from threeml.evaluate import count
-from threeml.registry import default_registry
+from threeml.data.demo import demo_folder
+from threeml.engine.evaluate import count
+from threeml.plugins.registry import default_registry
+from threeml.publish.disclosure import DEFAULT_POLICY
 from threeml.report import build_report, publish
 from threeml.report.fhir import to_measure_report_json
 

@@ -39,9 +39,9 @@ from threeml import (
     Target,
     User,
 )
-from threeml.codes import ADMISSION_KINDS
 from threeml.data import Dataset, InvalidDataset, ProblemKind
-from threeml.schema import TABLES
+from threeml.records.codes import ADMISSION_KINDS
+from threeml.records.schema import TABLES
 
 SETTINGS = settings(
     max_examples=25,

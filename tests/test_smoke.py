@@ -2,7 +2,7 @@
 
 from threeml.cli import main
 from threeml.data import Dataset
-from threeml.demo import demo_folder
+from threeml.data.demo import demo_folder
 
 
 def test_demo_extract_is_valid() -> None:

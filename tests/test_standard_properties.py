@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import extracts, periods
 
-from threeml.evaluate import count_many
-from threeml.periods import Period
-from threeml.reference import ReferenceData, reference_count
-from threeml.registry import default_registry
+from threeml.engine.evaluate import count_many
+from threeml.engine.reference import ReferenceData, reference_count
+from threeml.plugins.registry import default_registry
+from threeml.records.periods import Period
 
 SUBSETS = [
     ("ltc-telehealth", "active-telehealth"),

@@ -8,10 +8,10 @@ import pytest
 
 from threeml.cli import main
 from threeml.data import Dataset
-from threeml.evaluate import count
-from threeml.registry import default_registry
-from threeml.schema import TABLES
-from threeml.synth import Mix, synthesise
+from threeml.data.synth import Mix, synthesise
+from threeml.engine.evaluate import count
+from threeml.plugins.registry import default_registry
+from threeml.records.schema import TABLES
 
 
 @pytest.fixture(scope="module")

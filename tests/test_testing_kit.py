@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from threeml_example import plugin as example_plugin
 from threeml_example.spec_cases import SPEC_CASES as EXAMPLE_CASES
 
-import threeml.reference
+import threeml.engine.reference
 from threeml import User
 from threeml.data import InvalidDataset
 from threeml.definitions import (
@@ -37,11 +37,11 @@ from threeml.definitions import (
     MetricDefinition,
     Query,
 )
-from threeml.evaluate import count
-from threeml.hookspecs import hookimpl
-from threeml.measures import Proportion
-from threeml.registry import RegistryConflict, default_registry, load_registry
-from threeml.speccase import SpecCase
+from threeml.definitions.speccase import SpecCase
+from threeml.engine.evaluate import count
+from threeml.metrics.measures import Proportion
+from threeml.plugins.hookspecs import hookimpl
+from threeml.plugins.registry import RegistryConflict, default_registry, load_registry
 from threeml.testing import (
     case_reasons,
     check_definition,
@@ -394,17 +394,17 @@ def test_a_definition_that_does_not_round_trip_fails() -> None:
 
 
 def test_a_disagreement_with_the_reference_is_shown_on_a_small_dataset(monkeypatch) -> None:
-    original = threeml.reference.reference_count
+    original = threeml.engine.reference.reference_count
 
     def wrong(definition, data, period, resolve=None):
         """The reference evaluator, but it never counts u02."""
         result = original(definition, data, period, resolve)
         outcomes = dict(result.outcomes)
         if "u02" in result.members:
-            outcomes["u02"] = (threeml.reference.Outcome(False, "made up"),)
+            outcomes["u02"] = (threeml.engine.reference.Outcome(False, "made up"),)
         return attrs.evolve(result, outcomes=outcomes)
 
-    monkeypatch.setattr(threeml.reference, "reference_count", wrong)
+    monkeypatch.setattr(threeml.engine.reference, "reference_count", wrong)
     everyone = CountingDefinition(
         name="t.everyone",
         version="1",

@@ -1,12 +1,19 @@
 """threeml: precise, comparable and auditable counts of people using technology-enabled care."""
 
-from threeml.codes import Arm, ContactKind, EndReason, OutcomeKind, Sector, ServiceKind, Unit
+from threeml._version import __version__
 from threeml.errors import DataError, PeriodError, ThreemlError
-from threeml.hookspecs import hookimpl
-from threeml.periods import Period
-from threeml.records import Allocation, Contact, Enrolment, Outcome, Service, Target, User
-
-__version__ = "0.1.0"
+from threeml.plugins.hookspecs import hookimpl
+from threeml.records.codes import (
+    Arm,
+    ContactKind,
+    EndReason,
+    OutcomeKind,
+    Sector,
+    ServiceKind,
+    Unit,
+)
+from threeml.records.periods import Period
+from threeml.records.rows import Allocation, Contact, Enrolment, Outcome, Service, Target, User
 
 __all__ = [
     "Allocation",

@@ -6,13 +6,13 @@ import pytest
 from threeml_counting import STANDARD
 from threeml_counting.spec_cases import SPEC_CASES
 
-from threeml.codes import Unit
 from threeml.data import InvalidDataset
-from threeml.evaluate import count
-from threeml.periods import Period
-from threeml.reference import ReferenceData, reference_count
-from threeml.registry import default_registry
-from threeml.speccase import SpecCase
+from threeml.definitions.speccase import SpecCase
+from threeml.engine.evaluate import count
+from threeml.engine.reference import ReferenceData, reference_count
+from threeml.plugins.registry import default_registry
+from threeml.records.codes import Unit
+from threeml.records.periods import Period
 
 CASES = {f"{case.definition}: {case.title}": case for case in SPEC_CASES}
 

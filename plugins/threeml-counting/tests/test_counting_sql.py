@@ -15,10 +15,10 @@ import pytest
 from threeml_counting import STANDARD
 
 from threeml.data import Dataset
-from threeml.demo import demo_folder
-from threeml.evaluate import count_many
-from threeml.periods import Period
-from threeml.registry import default_registry
+from threeml.data.demo import demo_folder
+from threeml.engine.evaluate import count_many
+from threeml.plugins.registry import default_registry
+from threeml.records.periods import Period
 
 OVERLAP = (
     "en.installed_on IS NOT NULL AND en.installed_on <= {e} AND "

@@ -21,8 +21,8 @@ import pytest
 from threeml_example import plugin
 from threeml_example.spec_cases import SPEC_CASES
 
-from threeml.evaluate import count
-from threeml.registry import Registry, load_registry
+from threeml.engine.evaluate import count
+from threeml.plugins.registry import Registry, load_registry
 from threeml.testing import check_plugin, spec_case_params
 
 DISTRIBUTION = "threeml-example"

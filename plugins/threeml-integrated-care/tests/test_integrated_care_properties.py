@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from threeml_integrated_care import METRICS, stats
 from threeml_integrated_care.examples import extract
 
-from threeml.disclosure import DEFAULT_POLICY
-from threeml.measures import MetricResult, MetricRow, evaluate_metric
-from threeml.registry import default_registry
+from threeml.metrics.measures import MetricResult, MetricRow, evaluate_metric
+from threeml.plugins.registry import default_registry
+from threeml.publish.disclosure import DEFAULT_POLICY
 
 START = date(2012, 1, 1)
 SPAN = 3 * 365  # 2012 to 2014

@@ -16,9 +16,9 @@ from threeml_integrated_care.examples import extract
 from threeml_integrated_care.kinds import KINDS
 
 from threeml.data import Dataset
-from threeml.disclosure import DEFAULT_POLICY, NO_DISCLOSURE_CONTROL
-from threeml.measures import MetricError, MetricResult, evaluate_metric
-from threeml.registry import default_registry
+from threeml.metrics.measures import MetricError, MetricResult, evaluate_metric
+from threeml.plugins.registry import default_registry
+from threeml.publish.disclosure import DEFAULT_POLICY, NO_DISCLOSURE_CONTROL
 
 Z = 1.959963984540054
 YEAR = 365.25
@@ -659,7 +659,7 @@ def test_every_definition_round_trips_through_toml_and_json(definition) -> None:
 
 
 def test_every_metric_runs_on_the_demo_extract() -> None:
-    from threeml.demo import demo_folder
+    from threeml.data.demo import demo_folder
 
     dataset = Dataset.from_folder(demo_folder())
     for metric in METRICS:

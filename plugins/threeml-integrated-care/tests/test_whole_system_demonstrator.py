@@ -25,9 +25,9 @@ import pyarrow as pa
 import pytest
 
 from threeml.data import Dataset
-from threeml.disclosure import DEFAULT_POLICY
-from threeml.measures import evaluate_metric, metric_to_dict
-from threeml.registry import default_registry
+from threeml.metrics.measures import evaluate_metric, metric_to_dict
+from threeml.plugins.registry import default_registry
+from threeml.publish.disclosure import DEFAULT_POLICY
 
 INTERVENTION, CONTROL = 1570, 1584
 DIED_INTERVENTION, DIED_CONTROL = 72, 131

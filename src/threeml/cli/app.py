@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from threeml import __version__
+from threeml._version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -14,13 +14,18 @@ from rich.text import Text
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, load_dataset, period_option
 from threeml.cli.options import disclosure_option, format_option
-from threeml.compare import Comparison, Diff
-from threeml.compare import compare as compare_definitions
-from threeml.compare import diff as diff_results
-from threeml.disclosure import DisclosurePolicy, policy_named
-from threeml.evaluate import ENROLMENT_BREAKDOWNS
-from threeml.measures import MetricResult, evaluate_metric, metric_breakdowns, metric_to_dict
-from threeml.outputs.counts import published_breakdown
+from threeml.engine.compare import Comparison, Diff
+from threeml.engine.compare import compare as compare_definitions
+from threeml.engine.compare import diff as diff_results
+from threeml.engine.evaluate import ENROLMENT_BREAKDOWNS
+from threeml.metrics.measures import (
+    MetricResult,
+    evaluate_metric,
+    metric_breakdowns,
+    metric_to_dict,
+)
+from threeml.publish.counts import published_breakdown
+from threeml.publish.disclosure import DisclosurePolicy, policy_named
 
 
 @cli.command()
@@ -58,7 +63,7 @@ def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, l
     smaller number of people actively using telehealth. With --metric NAME,
     metrics are evaluated on the same extract and listed after the counts.
     """
-    from threeml.registry import default_registry
+    from threeml.plugins.registry import default_registry
 
     registry = default_registry()
     definitions = (

@@ -16,13 +16,12 @@ from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition
-from threeml.disclosure import policy_named
+from threeml.engine.evaluate import count as count_definition
+from threeml.engine.explain import explain as explain_user
 from threeml.errors import ThreemlError
-from threeml.evaluate import count as count_definition
-from threeml.explain import explain as explain_user
-from threeml.outputs import count_rows, count_to_dict
-from threeml.outputs.counts import published_breakdown
-from threeml.periods import Period
+from threeml.publish.counts import count_rows, count_to_dict, published_breakdown
+from threeml.publish.disclosure import policy_named
+from threeml.records.periods import Period
 
 
 def _period(ctx: click.Context, param: click.Parameter, value: str) -> Period:

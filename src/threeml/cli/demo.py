@@ -9,11 +9,11 @@ from rich.console import Console
 
 from threeml.cli.app import cli
 from threeml.cli.compare import print_comparison
-from threeml.compare import compare
 from threeml.data import Dataset
-from threeml.demo import DEMO_SEED, DEMO_USERS, demo_extract
-from threeml.disclosure import DEFAULT_POLICY
-from threeml.periods import Period
+from threeml.data.demo import DEMO_SEED, DEMO_USERS, demo_extract
+from threeml.engine.compare import compare
+from threeml.publish.disclosure import DEFAULT_POLICY
+from threeml.records.periods import Period
 
 
 @cli.command()
@@ -40,7 +40,7 @@ def demo(period: str, users: int, out: Path, no_report: bool) -> None:
     The extract is generated on first use (a second or two) and cached; see
     `threeml synth` to make your own.
     """
-    from threeml.registry import default_registry
+    from threeml.plugins.registry import default_registry
 
     console = Console(highlight=False)
     folder = demo_extract(users=users, seed=DEMO_SEED)

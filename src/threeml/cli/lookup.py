@@ -17,7 +17,7 @@ _NOUNS = {CountingDefinition: "a counting definition", MetricDefinition: "a metr
 
 def resolve(name: str | None, definition_file: Path | None, kind: type) -> tuple[Any, Any]:
     """The definition of ``kind`` named, or read from a file, and a registry that knows it."""
-    from threeml.registry import default_registry
+    from threeml.plugins.registry import default_registry
 
     registry = default_registry()
     if definition_file is not None:

@@ -20,16 +20,16 @@ from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
-from threeml.disclosure import DisclosurePolicy, policy_named
 from threeml.errors import ThreemlError
-from threeml.measures import (
+from threeml.metrics.measures import (
     MetricResult,
     evaluate_metric,
     metric_breakdowns,
     metric_rows,
     metric_to_dict,
 )
-from threeml.periods import parse_date
+from threeml.publish.disclosure import DisclosurePolicy, policy_named
+from threeml.records.periods import parse_date
 
 __all__ = ["format_figure", "parse_options", "print_metric"]
 

@@ -14,7 +14,12 @@ from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.definitions import CountingDefinition, MetricDefinition, Source, to_data, to_toml
-from threeml.registry import DISABLE_VARIABLE, NO_PLUGINS_VARIABLE, Registry, default_registry
+from threeml.plugins.registry import (
+    DISABLE_VARIABLE,
+    NO_PLUGINS_VARIABLE,
+    Registry,
+    default_registry,
+)
 
 Definition = CountingDefinition | MetricDefinition
 

@@ -14,8 +14,8 @@ from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
 from threeml.cli.metric import _extract_date, format_figure, format_interval
 from threeml.data import Dataset
-from threeml.disclosure import policy_named
 from threeml.errors import ThreemlError
+from threeml.publish.disclosure import policy_named
 from threeml.report import build_report, publish, write_report
 
 #: Extracts with more users than this get a progress bar on the terminal.
@@ -103,7 +103,7 @@ def report(
     MeasureReport), all under the disclosure policy, which each states; and
     prints a summary. The same extract and options give identical files.
     """
-    from threeml.registry import default_registry
+    from threeml.plugins.registry import default_registry
 
     registry = default_registry()
     policy = policy_named(disclosure, registry)

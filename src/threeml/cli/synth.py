@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from threeml.cli.app import cli
-from threeml.synth import Mix, synthesise
+from threeml.data.synth import Mix, synthesise
 
 
 @cli.command()

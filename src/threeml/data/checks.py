@@ -21,15 +21,15 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from threeml.data.report import ProblemKind
-from threeml.records import (
+from threeml.records.rows import (
     INTEGER_TEXT,
     NUMBER_TEXT,
     DateOrder,
     MatchesReference,
     MinimumWhen,
 )
-from threeml.schema import Column, ColumnType, Table
-from threeml.schema import table as table_spec
+from threeml.records.schema import Column, ColumnType, Table
+from threeml.records.schema import table as table_spec
 
 __all__ = ["PROBLEM_SCHEMA", "ROW", "parse_table", "relational_checks", "typed_schema"]
 

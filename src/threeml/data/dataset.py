@@ -45,8 +45,8 @@ from threeml.data.files import SourceFile, check_header, find_tables, read_heade
 from threeml.data.report import Problem, ProblemKind, Severity, ValidationReport
 from threeml.data.staging import drop_staged, extra_fields, select_list, stage_file
 from threeml.errors import DataError
-from threeml.periods import parse_date
-from threeml.schema import TABLES, ColumnType, Table
+from threeml.records.periods import parse_date
+from threeml.records.schema import TABLES, ColumnType, Table
 
 __all__ = ["Dataset", "InvalidDataset", "Mode", "validate_folder"]
 
@@ -88,7 +88,7 @@ class InvalidDataset(DataError):
 class Dataset:
     """The validated tables of one extract, as ibis tables on one engine.
 
-    ``tables`` maps every table name of :data:`threeml.schema.TABLES` to an ibis
+    ``tables`` maps every table name of :data:`threeml.records.schema.TABLES` to an ibis
     table with exactly the schema's columns (optional tables may be empty).
     ``extract_date`` is the last day the data covers: given by the user, else
     the latest event date present. ``report`` is the validation report.

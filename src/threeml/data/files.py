@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from attrs import frozen
 
 from threeml.data.report import Problem, ProblemKind
-from threeml.schema import TABLES, Table
+from threeml.records.schema import TABLES, Table
 
 __all__ = ["SourceFile", "find_tables", "read_header"]
 

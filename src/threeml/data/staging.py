@@ -15,7 +15,7 @@ from attrs import frozen
 
 from threeml.data.files import SourceFile
 from threeml.data.report import Problem, ProblemKind
-from threeml.schema import Table
+from threeml.records.schema import Table
 
 __all__ = ["StagedTable", "drop_staged", "extra_fields", "select_list", "stage_file"]
 

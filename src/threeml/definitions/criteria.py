@@ -1,8 +1,8 @@
 """The criteria vocabulary: small declarative tests a user (or enrolment) passes or fails.
 
 A criterion is a frozen value. It says *what* is tested, never *how*: the
-engine (:mod:`threeml.evaluate`) compiles it to a query and the reference
-evaluator (:mod:`threeml.reference`) checks it row by row. Because criteria are
+engine (:mod:`threeml.engine.evaluate`) compiles it to a query and the reference
+evaluator (:mod:`threeml.engine.reference`) checks it row by row. Because criteria are
 values they compare equal when they test the same thing, so a criterion shared
 by several definitions is evaluated once, and they serialise to JSON and TOML
 (:mod:`threeml.definitions.serialise`).
@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 import attrs
 from attrs import field, frozen
 
-from threeml.codes import ContactKind, Sector, ServiceKind
-from threeml.periods import Period
+from threeml.records.codes import ContactKind, Sector, ServiceKind
+from threeml.records.periods import Period
 
 __all__ = [
     "CRITERIA",
@@ -330,7 +330,7 @@ class Query(Criterion):
     ``function`` is an import path ``"package.module:function"`` so the
     criterion still serialises. The function is called as
     ``function(tables, period)`` with the dataset's ibis tables (a mapping by
-    table name) and the :class:`~threeml.periods.Period`, and returns an ibis
+    table name) and the :class:`~threeml.records.periods.Period`, and returns an ibis
     table with a ``user_id`` column: the users who pass.
     """
 

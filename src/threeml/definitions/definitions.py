@@ -20,8 +20,8 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
-from threeml.codes import Unit
 from threeml.definitions.criteria import Criterion
+from threeml.records.codes import Unit
 
 __all__ = ["CountingDefinition", "Measure", "MetricDefinition", "Source", "check_name"]
 

@@ -1,5 +1,5 @@
-"""Outputs: results shaped for publishing (JSON, CSV rows), with disclosure control applied."""
+"""Moved to :mod:`threeml.publish.counts`; kept so old imports work."""
 
-from threeml.outputs.counts import count_rows, count_to_dict
+from threeml.publish.counts import count_rows, count_to_dict
 
 __all__ = ["count_rows", "count_to_dict"]

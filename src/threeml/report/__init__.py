@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from threeml.disclosure import DisclosurePolicy
+from threeml.publish.disclosure import DisclosurePolicy
 from threeml.report.fhir import measure_report, to_measure_report_json
 from threeml.report.html import to_html
 from threeml.report.model import Report, build_report, sub_periods

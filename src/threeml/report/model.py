@@ -16,12 +16,12 @@ from attrs import field, frozen
 
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition, MetricDefinition
+from threeml.engine.evaluate import count_many
+from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
-from threeml.evaluate import count_many
-from threeml.measures import MetricResult, evaluate_metric
-from threeml.periods import Period
-from threeml.results import CountResult
-from threeml.schema import TABLES
+from threeml.metrics.measures import MetricResult, evaluate_metric
+from threeml.records.periods import Period
+from threeml.records.schema import TABLES
 
 __all__ = ["Report", "build_report", "sub_periods"]
 
@@ -96,7 +96,7 @@ def build_report(
     counted in each quarter (or month) of the period.
     """
     if registry is None:
-        from threeml.registry import default_registry
+        from threeml.plugins.registry import default_registry
 
         registry = default_registry()
     period = Period.parse(period) if isinstance(period, str) else period

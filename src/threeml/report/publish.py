@@ -15,9 +15,9 @@ from typing import Any
 
 import attrs
 
-from threeml import __version__
-from threeml.disclosure import DisclosurePolicy
-from threeml.measures import (
+from threeml._version import __version__
+from threeml.engine.results import CountResult
+from threeml.metrics.measures import (
     COUNT,
     PUBLIC,
     SUPPRESSED,
@@ -26,8 +26,8 @@ from threeml.measures import (
     json_number,
     json_ready,
 )
+from threeml.publish.disclosure import DisclosurePolicy
 from threeml.report.model import Report
-from threeml.results import CountResult
 
 __all__ = ["ALL_AREAS", "publish", "publish_count", "publish_metric_rows"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from threeml.codes import Unit
+from threeml.records.codes import Unit
 from threeml.report.model import Report
 from threeml.report.publish import ALL_AREAS
 

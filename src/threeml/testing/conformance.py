@@ -43,11 +43,11 @@ if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
     from threeml.definitions import CountingDefinition, MetricDefinition
-    from threeml.periods import Period
-    from threeml.reference import ReferenceData, ReferenceResult
-    from threeml.registry import Registry
-    from threeml.results import CountResult
-    from threeml.speccase import SpecCase
+    from threeml.definitions.speccase import SpecCase
+    from threeml.engine.reference import ReferenceData, ReferenceResult
+    from threeml.engine.results import CountResult
+    from threeml.plugins.registry import Registry
+    from threeml.records.periods import Period
 
     Definition = CountingDefinition | MetricDefinition
 
@@ -178,14 +178,14 @@ class _Resolver:
     @property
     def registry(self) -> Any:
         if self._registry is None:
-            from threeml.registry import default_registry
+            from threeml.plugins.registry import default_registry
 
             self._registry = default_registry()
         return self._registry
 
     def counting(self, name: str) -> CountingDefinition:
         from threeml.definitions import CountingDefinition
-        from threeml.registry import UnknownDefinition, default_registry
+        from threeml.plugins.registry import UnknownDefinition, default_registry
 
         own = self._own.get(name)
         if isinstance(own, CountingDefinition):
@@ -198,7 +198,7 @@ class _Resolver:
             return default_registry().counting(name)
 
     def measure_kind(self, name: str) -> Any:
-        from threeml.registry import UnknownMeasureKind, default_registry
+        from threeml.plugins.registry import UnknownMeasureKind, default_registry
 
         try:
             return self.registry.measure_kind(name)
@@ -225,7 +225,7 @@ def _ids(values: Iterable[str]) -> str:
 
 
 def _first_failed(result: CountResult) -> dict[str, int | None]:
-    from threeml.codes import Unit
+    from threeml.records.codes import Unit
 
     key = "enrolment_id" if result.unit is Unit.ENROLMENTS else "user_id"
     return {row[key]: row["first_failed"] for row in result.membership().to_pylist()}
@@ -233,7 +233,7 @@ def _first_failed(result: CountResult) -> dict[str, int | None]:
 
 def _agreement(result: CountResult, ref: ReferenceResult, data: ReferenceData) -> list[str]:
     """How the engine's result differs from the reference evaluator's (empty when it does not)."""
-    from threeml.codes import Unit
+    from threeml.records.codes import Unit
 
     problems = []
     engine, reference = result.members(), ref.members
@@ -295,8 +295,8 @@ def _check_counting(
     dataset: Any,
     period: Period,
 ) -> None:
-    from threeml.evaluate import count, count_many
-    from threeml.reference import ReferenceData, reference_count
+    from threeml.engine.evaluate import count, count_many
+    from threeml.engine.reference import ReferenceData, reference_count
 
     try:
         results = count_many(definitions, dataset, period, by=_BY, registry=resolver)
@@ -336,8 +336,8 @@ def _bad_number(value: Any) -> bool:
 def _check_metric(
     metric: MetricDefinition, resolver: _Resolver, extract: Any, dataset: Any, period: Period
 ) -> None:
-    from threeml.disclosure import DEFAULT_POLICY
-    from threeml.measures import evaluate_metric, metric_to_dict
+    from threeml.metrics.measures import evaluate_metric, metric_to_dict
+    from threeml.publish.disclosure import DEFAULT_POLICY
 
     try:
         result = evaluate_metric(metric, dataset, period, resolver, by=_BY)
@@ -380,7 +380,7 @@ def check_evaluation(
     scaled by ``THREEML_HYPOTHESIS_SCALE``); each dataset is evaluated against all the
     definitions at once. The examples are derandomised, so a run is repeatable.
     ``registry`` resolves ``member-of`` criteria and metric populations that are not
-    among ``definitions`` (default: :func:`threeml.registry.default_registry`).
+    among ``definitions`` (default: :func:`threeml.plugins.registry.default_registry`).
     ``extracts`` replaces the strategy of datasets: it must draw
     :class:`threeml.testing.strategies.Extract` values (default
     :func:`~threeml.testing.strategies.extracts`, with outcomes and allocations when
@@ -528,7 +528,7 @@ def _plugin_registry(name: str, plugin: Any) -> Registry:
     """The plugin alone; or, when it needs other plugins' definitions, with the installed ones."""
     import importlib.metadata
 
-    from threeml.registry import (
+    from threeml.plugins.registry import (
         ENTRY_POINT_GROUP,
         UnknownMeasureKind,
         UnknownPopulation,
@@ -557,9 +557,9 @@ def check_plugin(
     """Assert that a plugin loads and every definition it supplies conforms.
 
     ``plugin`` is a plugin module (or object with ``@hookimpl`` functions), a
-    ``(name, plugin)`` pair, or a :class:`~threeml.registry.Registry`, whose every
+    ``(name, plugin)`` pair, or a :class:`~threeml.plugins.registry.Registry`, whose every
     definition is checked. A plugin is loaded on its own, as
-    :func:`threeml.registry.load_registry` loads ``extra_plugins``; when its metrics
+    :func:`threeml.plugins.registry.load_registry` loads ``extra_plugins``; when its metrics
     need another plugin's populations or measure kinds, the installed plugins are
     loaded beside it. Then it must have loaded without failure and supply at least
     one definition or measure kind, its ``SPEC_CASES`` (when it has them) must name
@@ -568,7 +568,7 @@ def check_plugin(
 
     Returns the registry the plugin was checked in.
     """
-    from threeml.registry import Registry
+    from threeml.plugins.registry import Registry
     from threeml.testing.speccases import plugin_spec_cases, spec_cases_of
 
     if isinstance(plugin, Registry):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from threeml.registry import Registry
+    from threeml.plugins.registry import Registry
 
 __all__ = ["isolated_registry"]
 
@@ -21,7 +21,7 @@ def isolated_registry(
 
     ``plugins`` are plugin objects (modules, classes or instances with ``@hookimpl``
     functions), bare or as ``(name, plugin)`` pairs, loaded as
-    :func:`threeml.registry.load_registry` loads ``extra_plugins``. ``definitions``
+    :func:`threeml.plugins.registry.load_registry` loads ``extra_plugins``. ``definitions``
     and ``measure_kinds`` are added as ad-hoc ones (recorded as coming from plugin
     ``"file"``). No installed plugin is loaded unless ``installed`` is true, and
     ``THREEML_DISABLE_PLUGINS`` / ``THREEML_NO_PLUGINS`` are ignored either way, so
@@ -30,7 +30,7 @@ def isolated_registry(
     A plugin that fails to load is recorded in the registry's ``failures`` as usual;
     a name conflict or an unknown population raises.
     """
-    from threeml.registry import load_registry
+    from threeml.plugins.registry import load_registry
 
     registry = load_registry(
         entry_points=None if installed else [], environ={}, extra_plugins=plugins

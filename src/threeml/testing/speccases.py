@@ -1,6 +1,6 @@
 """Spec cases: check worked examples, and find the ones a plugin offers.
 
-A :class:`~threeml.speccase.SpecCase` is a tiny dataset, a period and the ids
+A :class:`~threeml.definitions.speccase.SpecCase` is a tiny dataset, a period and the ids
 that must count. :func:`check_spec_case` evaluates it with the engine and the
 reference evaluator and fails with the reasons for every unit that is wrongly
 in or out; :func:`spec_case_params` turns a plugin's cases into
@@ -11,7 +11,7 @@ The ``SPEC_CASES`` convention
 
 A plugin offers its worked examples by giving its plugin module (the one its
 entry point names) a ``SPEC_CASES`` attribute, a sequence of
-:class:`~threeml.speccase.SpecCase`::
+:class:`~threeml.definitions.speccase.SpecCase`::
 
     from threeml_acme.spec_cases import SPEC_CASES  # noqa: F401  (offered to threeml)
 
@@ -32,9 +32,9 @@ from attrs import frozen
 
 if TYPE_CHECKING:
     from threeml.definitions import CountingDefinition
-    from threeml.registry import Registry
-    from threeml.results import CountResult
-    from threeml.speccase import SpecCase
+    from threeml.definitions.speccase import SpecCase
+    from threeml.engine.results import CountResult
+    from threeml.plugins.registry import Registry
 
 __all__ = [
     "SPEC_CASES_ATTRIBUTE",
@@ -65,7 +65,7 @@ class CaseReason:
 
 
 def _resolve(case: SpecCase, definition: CountingDefinition | None, registry: Any) -> tuple:
-    from threeml.registry import default_registry
+    from threeml.plugins.registry import default_registry
 
     registry = registry if registry is not None else default_registry()
     if definition is None:
@@ -84,8 +84,8 @@ def case_reasons(
 
     ``dataset`` is the case's dataset when it is already built.
     """
-    from threeml.periods import Period
-    from threeml.reference import ReferenceData, reference_count
+    from threeml.engine.reference import ReferenceData, reference_count
+    from threeml.records.periods import Period
 
     definition, registry = _resolve(case, definition, registry)
     data = ReferenceData.from_dataset(dataset if dataset is not None else case.dataset())
@@ -118,12 +118,12 @@ def check_spec_case(
     """Assert that the engine and the reference evaluator both count exactly ``case.expected``.
 
     ``definition`` defaults to the one the case names, looked up in ``registry``
-    (default: :func:`threeml.registry.default_registry`), which also resolves
+    (default: :func:`threeml.plugins.registry.default_registry`), which also resolves
     ``member-of`` criteria. Returns the engine's result. On failure the
     :class:`AssertionError` says, for every unit wrongly in or out, the first
     criterion it fails and the evidence.
     """
-    from threeml.evaluate import count
+    from threeml.engine.evaluate import count
 
     definition, registry = _resolve(case, definition, registry)
     dataset = case.dataset()
@@ -170,7 +170,7 @@ def spec_case_params(cases: Iterable[SpecCase]) -> list[Any]:
 
 def spec_cases_of(plugin: Any) -> tuple[SpecCase, ...]:
     """The ``SPEC_CASES`` a plugin object (or its module) offers; empty when none."""
-    from threeml.speccase import SpecCase
+    from threeml.definitions.speccase import SpecCase
 
     found = getattr(plugin, SPEC_CASES_ATTRIBUTE, None)
     if found is None and not isinstance(plugin, type(sys)):
@@ -181,7 +181,7 @@ def spec_cases_of(plugin: Any) -> tuple[SpecCase, ...]:
         if not isinstance(case, SpecCase):
             raise TypeError(
                 f"{SPEC_CASES_ATTRIBUTE} of {getattr(plugin, '__name__', plugin)!r} holds "
-                f"{type(case).__name__}, not threeml.speccase.SpecCase"
+                f"{type(case).__name__}, not threeml.definitions.speccase.SpecCase"
             )
     return cases
 

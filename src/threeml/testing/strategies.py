@@ -60,7 +60,6 @@ from threeml import (
     Unit,
     User,
 )
-from threeml.codes import ADMISSION_KINDS
 from threeml.data import Dataset
 from threeml.definitions import (
     CRITERIA,
@@ -79,7 +78,8 @@ from threeml.definitions import (
     SectorsAtLeast,
     Window,
 )
-from threeml.periods import Period
+from threeml.records.codes import ADMISSION_KINDS
+from threeml.records.periods import Period
 
 __all__ = [
     "AREAS",

@@ -20,7 +20,7 @@ The text format
 
 - The first non-blank line is the header: column names of the table (any
   subset of its columns, in any order; the others are empty). The columns of
-  each table are listed in threeml's schema reference (``threeml.schema.TABLES``).
+  each table are listed in threeml's schema reference (``threeml.records.schema.TABLES``).
 - Every following line is a row. Cells are separated by whitespace; quote a
   cell that holds spaces (``"North Kent"``). ``-`` (or ``""``) is an empty cell;
   a quoted ``"-"`` is a dash.
@@ -40,7 +40,7 @@ conditions is joined with ``;``.
 Defaults, so a test only writes what it is about:
 
 - ``services``: when not given, the four services every spec case uses
-  (:data:`threeml.speccase.SPEC_SERVICES`): ``th`` telehealth (health), ``tc``
+  (:data:`threeml.definitions.speccase.SPEC_SERVICES`): ``th`` telehealth (health), ``tc``
   telecare (social care), ``tch`` telecare (housing) and ``tco`` telecoaching
   (third sector);
 - ``users``: when not given, one user in area ``A`` for every ``user_id`` the
@@ -217,7 +217,7 @@ def _arrow(name: str, value: TableInput) -> pa.Table:
     import pyarrow as pa
 
     from threeml.data.dataset import records_to_arrow
-    from threeml.schema import TABLES
+    from threeml.records.schema import TABLES
 
     spec = TABLES[name]
     if isinstance(value, pa.Table):
@@ -265,7 +265,7 @@ def make_dataset(
     1
     """
     from threeml.data import Dataset, InvalidDataset
-    from threeml.speccase import SPEC_SERVICES
+    from threeml.definitions.speccase import SPEC_SERVICES
 
     given: dict[str, TableInput] = {
         "users": users,
@@ -326,7 +326,7 @@ def format_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], indent: 
 
 def records_text(records: Iterable[Any], indent: str = "") -> str:
     """Records of one table as a readable table, leaving out optional columns no row fills."""
-    from threeml.schema import TABLES
+    from threeml.records.schema import TABLES
 
     records = list(records)
     if not records:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from threeml.definitions import CountingDefinition
-from threeml.hookspecs import hookimpl
+from threeml.plugins.hookspecs import hookimpl
 from threeml_counting.definitions import STANDARD
 from threeml_counting.spec_cases import SPEC_CASES  # noqa: F401  (worked examples, for the docs)
 

@@ -8,7 +8,7 @@ care), ``tch`` telecare (housing), ``tco`` telecoaching (third sector).
 
 from __future__ import annotations
 
-from threeml.speccase import SpecCase
+from threeml.definitions.speccase import SpecCase
 
 P = "2013"
 

@@ -29,7 +29,7 @@ from threeml.definitions import (
     Window,
     load_definition,
 )
-from threeml.hookspecs import hookimpl
+from threeml.plugins.hookspecs import hookimpl
 from threeml_example.spec_cases import SPEC_CASES
 
 __all__ = [

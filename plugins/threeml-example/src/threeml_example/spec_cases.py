@@ -1,6 +1,6 @@
 """Worked examples of the example plugin's definitions: tiny tables and who must count.
 
-Each :class:`~threeml.speccase.SpecCase` is a test (``tests/test_example_plugin.py``
+Each :class:`~threeml.definitions.speccase.SpecCase` is a test (``tests/test_example_plugin.py``
 checks the engine and the reference evaluator both count exactly ``expected``)
 and a worked example in threeml's docs: ``plugin.py`` offers them to threeml as
 ``SPEC_CASES``, and the catalogue renders them under their definition.
@@ -17,7 +17,7 @@ telecare (housing) and ``tco`` telecoaching (third sector).
 
 from __future__ import annotations
 
-from threeml.speccase import SpecCase
+from threeml.definitions.speccase import SpecCase
 
 __all__ = ["SPEC_CASES"]
 

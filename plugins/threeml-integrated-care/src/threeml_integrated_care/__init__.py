@@ -1,10 +1,10 @@
 """The integrated-care metrics of threeml: what changed for the people counted.
 
 Metric definitions are plain values; evaluate one with
-:func:`threeml.measures.evaluate_metric`::
+:func:`threeml.metrics.measures.evaluate_metric`::
 
-    from threeml.measures import evaluate_metric
-    from threeml.registry import default_registry
+    from threeml.metrics.measures import evaluate_metric
+    from threeml.plugins.registry import default_registry
     from threeml_integrated_care import MORTALITY_12M
 
     result = evaluate_metric(MORTALITY_12M, dataset, "FY2013/14", default_registry(), by=["area"])

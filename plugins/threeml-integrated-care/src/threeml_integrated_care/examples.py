@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from threeml.data import Dataset
-from threeml.records import Allocation, Enrolment, Outcome, Service, Target, User
+from threeml.records.rows import Allocation, Enrolment, Outcome, Service, Target, User
 
 __all__ = ["SERVICES", "extract"]
 

@@ -12,7 +12,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from threeml.measures import MetricContext, MetricError
+from threeml.metrics.measures import MetricContext, MetricError
 
 __all__ = [
     "DAYS_PER_YEAR",

@@ -1,10 +1,10 @@
 """The measure kinds of the integrated-care metrics.
 
 Each kind builds a per-person (or per-enrolment, per-allocation) table of facts
-with ibis, lets :meth:`threeml.measures.MetricContext.summarise` aggregate it in
+with ibis, lets :meth:`threeml.metrics.measures.MetricContext.summarise` aggregate it in
 the engine into *cells* for the total and for every group, and derives the
 figures from the cells with a pure function — so disclosure control can derive
-them again from rounded cells (see :mod:`threeml.measures`).
+them again from rounded cells (see :mod:`threeml.metrics.measures`).
 
 The exact semantics of every kind are in the descriptions of the metrics that
 use them (:mod:`threeml_integrated_care.definitions`) and in the plugin's README.
@@ -28,8 +28,7 @@ import attrs
 import ibis
 import ibis.expr.types as ir
 
-from threeml.codes import Arm, EndReason, OutcomeKind
-from threeml.measures import (
+from threeml.metrics.measures import (
     AMOUNT,
     COUNT,
     PUBLIC,
@@ -41,7 +40,8 @@ from threeml.measures import (
     MetricRow,
     build_result,
 )
-from threeml.periods import Period
+from threeml.records.codes import Arm, EndReason, OutcomeKind
+from threeml.records.periods import Period
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import (
     DAYS_PER_YEAR,

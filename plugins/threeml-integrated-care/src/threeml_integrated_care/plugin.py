@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from threeml.definitions import CountingDefinition, MetricDefinition
-from threeml.hookspecs import hookimpl
-from threeml.measures import MeasureKind
+from threeml.metrics.measures import MeasureKind
+from threeml.plugins.hookspecs import hookimpl
 from threeml_integrated_care.definitions import COUNTING, METRICS
 from threeml_integrated_care.kinds import KINDS
 

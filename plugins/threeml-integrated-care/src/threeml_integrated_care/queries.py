@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
-from threeml.periods import Period
+from threeml.records.periods import Period
 
 
 def allocated_in_period(tables: Mapping[str, ir.Table], period: Period) -> ir.Table:

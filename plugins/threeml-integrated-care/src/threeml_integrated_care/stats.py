@@ -20,7 +20,7 @@ import math
 
 from attrs import frozen
 
-from threeml.measures import SUPPRESSED, Z95, wilson_interval
+from threeml.metrics.measures import SUPPRESSED, Z95, wilson_interval
 
 __all__ = [
     "Estimate",

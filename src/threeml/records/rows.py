@@ -6,7 +6,7 @@ may be empty (``X | None``); :func:`column` metadata gives the rest (a
 description, references to other tables, numeric bounds, whether it is the
 table's key). Cross-column rules are class-level ``rules``. Everything else —
 the Arrow schemas, the validator, the docs' column reference, the synthetic
-generator — is derived from these classes by :mod:`threeml.schema`.
+generator — is derived from these classes by :mod:`threeml.records.schema`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import attrs
 from attrs import field, frozen
 
-from threeml.codes import (
+from threeml.records.codes import (
     ADMISSION_KINDS,
     Arm,
     ContactKind,
@@ -28,7 +28,7 @@ from threeml.codes import (
     Sector,
     ServiceKind,
 )
-from threeml.periods import parse_date
+from threeml.records.periods import parse_date
 
 __all__ = [
     "Allocation",

@@ -1,0 +1,175 @@
+"""Disclosure policies as values: what may be published of a count below "all areas".
+
+A :class:`DisclosurePolicy` is a threshold, a rounding base and the arithmetic that applies them
+to one count or to the cells of one breakdown. It lives with the definitions because plugins
+supply policies (through the ``threeml_disclosure_policies`` hook) and the registry holds them,
+without either importing the publishing layer that applies them
+(:mod:`threeml.publish.disclosure`, which documents the named policies).
+
+*Secondary suppression*: within one breakdown (every area, say) whose cells add
+up to a published total, a single suppressed cell could be recovered as the
+total minus the others. :meth:`DisclosurePolicy.apply_breakdown` therefore
+suppresses the next smallest cell too whenever exactly one is suppressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from attrs import field, frozen
+
+from threeml.errors import ThreemlError
+
+__all__ = [
+    "BUILTIN_POLICIES",
+    "DEFAULT_POLICY",
+    "NHS_DIGITAL_POLICY",
+    "NO_DISCLOSURE_CONTROL",
+    "ROUND10_POLICY",
+    "DisclosurePolicy",
+    "custom_policy",
+]
+
+
+def _non_negative(instance: object, attribute: object, value: int) -> None:
+    if value < 0:
+        raise ValueError("disclosure thresholds and rounding bases cannot be negative")
+
+
+@frozen
+class DisclosurePolicy:
+    """Suppress counts from 1 to ``threshold``; round the others to the nearest ``rounding``.
+
+    Zero is published as zero (there is no one to disclose). ``rounding`` of 0
+    or 1 means no rounding. ``secondary`` (on by default) makes
+    :meth:`apply_breakdown` suppress a second cell wherever only one is
+    suppressed, so no suppressed cell can be recovered by subtraction.
+    """
+
+    name: str
+    threshold: int = field(default=7, validator=_non_negative)
+    rounding: int = field(default=5, validator=_non_negative)
+    secondary: bool = True
+    #: A sentence on where the policy comes from (shown in outputs beside the rule).
+    note: str = field(default="", eq=False)
+
+    @property
+    def is_raw(self) -> bool:
+        """True when the policy publishes counts as they are."""
+        return self.threshold == 0 and self.rounding <= 1
+
+    def apply(self, count: int) -> int | None:
+        """The publishable form of ``count``: ``None`` when suppressed."""
+        if count == 0:
+            return 0
+        if count <= self.threshold:
+            return None
+        if self.rounding <= 1:
+            return count
+        # Half rounds up, so 12.5 -> 15: deterministic and independent of float quirks.
+        return ((count + self.rounding // 2) // self.rounding) * self.rounding
+
+    def apply_breakdown(self, counts: Sequence[int | None]) -> list[int | None]:
+        """Every cell of one breakdown under the policy, with secondary suppression.
+
+        ``counts`` are the raw cells of one breakdown (``None`` for a cell that
+        is already withheld). Each goes through :meth:`apply`; then, when the
+        policy has ``secondary`` set and exactly one cell is suppressed, the
+        smallest remaining cell is suppressed too (a non-zero one by preference,
+        since a published zero says less), so the suppressed cell cannot be
+        recovered as the total minus the others.
+        """
+        published = [None if c is None else self.apply(int(c)) for c in counts]
+        if not self.secondary or self.is_raw:
+            return published
+        suppressed = [
+            i for i, value in enumerate(published) if value is None and counts[i] is not None
+        ]
+        if len(suppressed) != 1:
+            return published
+        candidates = [
+            (counts[i] == 0, counts[i], i) for i, value in enumerate(published) if value is not None
+        ]
+        if candidates:
+            _, _, chosen = min(candidates)
+            published[chosen] = None
+        return published
+
+    def describe(self) -> str:
+        """The policy in one line, as every output states it."""
+        if self.is_raw:
+            return f"{self.name}: no disclosure control (raw counts)"
+        parts = []
+        if self.threshold:
+            parts.append(f"counts 1-{self.threshold} suppressed")
+        if self.rounding > 1:
+            parts.append(f"others rounded to the nearest {self.rounding}")
+        return f"{self.name}: " + ", ".join(parts)
+
+    def statement(self) -> str:
+        """The full statement a report carries: the rule, secondary suppression, totals."""
+        if self.is_raw:
+            return f"{self.describe()}; not for publication outside a secure environment"
+        text = self.describe()
+        if self.secondary and self.threshold:
+            text += "; where one cell of a breakdown alone is suppressed, the next smallest is too"
+        text += (
+            "; proportions and rates computed from the published figures, suppressed when "
+            "either is; totals over all areas unrounded"
+        )
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as JSON-ready data (as outputs record it)."""
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "rounding": self.rounding,
+            "secondary_suppression": self.secondary,
+            "description": self.statement(),
+        }
+
+
+DEFAULT_POLICY = DisclosurePolicy(
+    "default", threshold=7, rounding=5, note="threeml's default (DESIGN.md)"
+)
+NHS_DIGITAL_POLICY = DisclosurePolicy(
+    "nhs-digital",
+    threshold=7,
+    rounding=5,
+    note="NHS Digital's small-number rule for published statistics",
+)
+ROUND10_POLICY = DisclosurePolicy("round10", threshold=7, rounding=10)
+NO_DISCLOSURE_CONTROL = DisclosurePolicy(
+    "none",
+    threshold=0,
+    rounding=0,
+    secondary=False,
+    note="raw figures: for use inside a secure environment only",
+)
+
+#: The policies threeml itself supplies, by name.
+BUILTIN_POLICIES: dict[str, DisclosurePolicy] = {
+    policy.name: policy
+    for policy in (DEFAULT_POLICY, NHS_DIGITAL_POLICY, ROUND10_POLICY, NO_DISCLOSURE_CONTROL)
+}
+_NAMED = BUILTIN_POLICIES
+
+
+def custom_policy(spec: str) -> DisclosurePolicy:
+    """A policy from ``custom:THRESHOLD:ROUNDING`` (``custom:10:5``)."""
+    parts = spec.split(":")
+    if len(parts) != 3 or parts[0] != "custom":
+        raise ThreemlError(
+            f"{spec!r}: write a custom disclosure policy as custom:THRESHOLD:ROUNDING, "
+            "such as custom:10:5"
+        )
+    try:
+        threshold, rounding = int(parts[1]), int(parts[2])
+        return DisclosurePolicy(spec, threshold=threshold, rounding=rounding)
+    except ValueError as error:
+        raise ThreemlError(
+            f"{spec!r}: the threshold and rounding base must be whole numbers of 0 or more "
+            f"({error})"
+        ) from None

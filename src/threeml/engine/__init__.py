@@ -1,0 +1,2 @@
+"""Layer 5, the engine: criteria compiled to queries, attrition, explanations and the reference
+evaluator that checks them."""

@@ -1,0 +1,2 @@
+"""Layer 5, the metrics: the measure kinds (the built-in ``proportion`` among them) and metric
+evaluation."""

@@ -1,0 +1,2 @@
+"""Layer 6, publishing: disclosure control and the one path from results to every published
+format."""
