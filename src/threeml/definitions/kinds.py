@@ -6,27 +6,40 @@ a plugin adds one through the ``threeml_criterion_kinds`` hook (see
 
 - ``criterion``: a frozen attrs subclass of :class:`~threeml.definitions.Criterion` with a
   ``kind`` class variable (its name in TOML and JSON files) and a ``describe()`` method; its
-  fields are what a definition file may set;
+  fields are what a definition file may set (strings, numbers, booleans, sets of
+  :mod:`threeml.records.codes` values and a :class:`~threeml.definitions.Window` serialise
+  without help);
 - ``compile``: how the engine tests it, ``compile(criterion, compiler)`` returning an ibis table
-  with a ``user_id`` column (the users who pass); ``compiler`` gives the dataset's tables and the
-  period (see :mod:`threeml.engine`);
+  with a ``user_id`` column (the users who pass); ``compiler`` is a
+  :class:`threeml.engine.compiler.Compiler`, which gives the dataset's tables (``users``,
+  ``enrolments`` with ``service_kind`` and ``sector``, ``counting_contacts``), the ``period``
+  and ``window(criterion.window)``;
 - ``reference``: how the pure-Python reference evaluator tests it,
   ``reference(criterion, data, period, user_id)`` returning ``(passed, evidence)``, the evidence
-  being a few words for ``threeml explain``.
+  being a few words for ``threeml explain``; ``data`` is a
+  :class:`threeml.engine.reference.ReferenceData`;
+- ``strategy`` (optional): a function of no arguments returning a Hypothesis strategy that
+  draws criteria of the kind, so that :func:`threeml.testing.strategies.criteria` and the
+  conformance check draw it too.
+
+A plugin's kind is about the user: its class keeps ``about_enrolments`` false, so the records
+behind a count come from the definition's other (enrolment) criteria. For an enrolment-unit
+definition an enrolment passes a plugin criterion when its user does.
 
 This module holds only the value: it imports no engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
 from attrs import field, frozen
 
-from threeml.definitions.criteria import Criterion
+from threeml.definitions.criteria import CRITERIA, Criterion
 
-__all__ = ["CriterionKind"]
+__all__ = ["CriterionKind", "registered_kinds"]
 
 
 def _criterion_class(instance: Any, attribute: Any, value: Any) -> None:
@@ -34,6 +47,16 @@ def _criterion_class(instance: Any, attribute: Any, value: Any) -> None:
         raise TypeError(f"a criterion kind's criterion must be a Criterion subclass, got {value!r}")
     if not isinstance(getattr(value, "kind", None), str):
         raise TypeError(f"{value.__name__} needs a 'kind' class variable naming it in files")
+    if not attrs.has(value) or value.__hash__ is None:
+        raise TypeError(
+            f"{value.__name__} must be a frozen attrs class (@attrs.frozen), so that it "
+            f"serialises and equal criteria are evaluated once"
+        )
+    if value.about_enrolments and CRITERIA.get(value.kind) is not value:
+        raise TypeError(
+            f"{value.__name__} sets about_enrolments: only threeml's own criteria are "
+            f"enrolment criteria; a plugin's criterion kind is about the user"
+        )
 
 
 @frozen
@@ -41,8 +64,14 @@ class CriterionKind:
     """A kind of criterion: its class, its compilation to the engine and its reference test."""
 
     criterion: type[Criterion] = field(validator=_criterion_class)
-    compile: Callable[..., Any] = field()
-    reference: Callable[..., tuple[bool, str]] = field()
+    compile: Callable[..., Any] = field(validator=attrs.validators.is_callable())
+    reference: Callable[..., tuple[bool, str]] = field(validator=attrs.validators.is_callable())
+    #: A function of no arguments returning a Hypothesis strategy of criteria of this kind.
+    strategy: Callable[[], Any] | None = field(
+        default=None,
+        kw_only=True,
+        validator=attrs.validators.optional(attrs.validators.is_callable()),
+    )
 
     @property
     def name(self) -> str:
@@ -53,3 +82,16 @@ class CriterionKind:
         """The first line of the criterion class's docstring."""
         doc = (self.criterion.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else self.name
+
+
+def registered_kinds(registry: object) -> dict[type[Criterion], CriterionKind]:
+    """The criterion kinds ``registry`` offers, by criterion class (none when it offers none).
+
+    A registry offers them through a ``criterion_kinds()`` method returning the kinds by name;
+    anything without one (``None``, a stand-in resolving only definitions) offers none.
+    """
+    offer = getattr(registry, "criterion_kinds", None)
+    if offer is None:
+        return {}
+    kinds: Mapping[str, CriterionKind] = offer() if callable(offer) else offer
+    return {kind.criterion: kind for kind in kinds.values()}

@@ -1,0 +1,107 @@
+"""The compiler: the dataset's tables and the period, as every criterion's compilation sees them.
+
+A :class:`Compiler` is what a criterion kind's ``compile(criterion, compiler)`` receives (see
+:class:`threeml.definitions.kinds.CriterionKind`): the users, the enrolments with their
+service's kind and sector, the *counting* contacts (dated inside their own enrolment's
+installed window) and the concrete days of a criterion's window. It also carries what nested
+criteria need: how to look a definition up by name (``member-of``) and the plugin criterion
+kinds known to this evaluation. The per-kind compilation itself lives in
+:mod:`threeml.engine.criteria`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from functools import cached_property
+
+import ibis
+import ibis.expr.types as ir
+
+from threeml.data import Dataset
+from threeml.definitions import CountingDefinition, Criterion, Window
+from threeml.definitions.kinds import CriterionKind
+from threeml.records.periods import Period
+
+__all__ = ["Compiler", "date_literal"]
+
+#: Stands in for an open end (``ended_on`` empty) when comparing dates.
+FAR_FUTURE = date(9999, 12, 31)
+
+
+def date_literal(day: date) -> ir.DateScalar:
+    """``day`` as an ibis date literal."""
+    return ibis.literal(day, type="date")
+
+
+class Compiler:
+    """The tables and period criteria are compiled against, for one evaluation.
+
+    ``resolve`` looks a counting definition up by name (for ``member-of``); ``kinds`` holds
+    the plugin criterion kinds this evaluation may meet, by criterion class.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        period: Period,
+        resolve: Callable[[str], CountingDefinition] | None = None,
+        kinds: Mapping[type[Criterion], CriterionKind] | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.period = period
+        self.resolve = resolve
+        self.kinds: Mapping[type[Criterion], CriterionKind] = dict(kinds or {})
+        #: The names of the definitions being resolved, innermost last (to find cycles).
+        self.resolving: list[str] = []
+
+    @cached_property
+    def users(self) -> ir.Table:
+        """The users table."""
+        return self.dataset.table("users")
+
+    @cached_property
+    def enrolments(self) -> ir.Table:
+        """Enrolments with their service's kind (``service_kind``) and ``sector``."""
+        enrolments = self.dataset.table("enrolments")
+        services = self.dataset.table("services").select(
+            _service_id="service_id", service_kind="kind", sector="sector"
+        )
+        joined = enrolments.inner_join(services, enrolments.service_id == services._service_id)
+        return joined.select(
+            "enrolment_id",
+            "user_id",
+            "service_id",
+            "referred_on",
+            "installed_on",
+            "ended_on",
+            "service_kind",
+            "sector",
+        )
+
+    @cached_property
+    def counting_contacts(self) -> ir.Table:
+        """Contacts dated inside their own enrolment's installed window.
+
+        Columns: ``user_id``, ``enrolment_id``, ``date``, ``kind`` and the enrolment's
+        ``service_kind``.
+        """
+        contacts = self.dataset.table("contacts")
+        windows = self.enrolments.select(
+            _enrolment_id="enrolment_id",
+            installed_on="installed_on",
+            ended_on="ended_on",
+            service_kind="service_kind",
+        )
+        joined = contacts.inner_join(windows, contacts.enrolment_id == windows._enrolment_id)
+        counted = joined.filter(
+            joined.installed_on.notnull(),
+            joined.date >= joined.installed_on,
+            joined.date <= joined.ended_on.fill_null(date_literal(FAR_FUTURE)),
+        )
+        return counted.select("user_id", "enrolment_id", "date", "kind", "service_kind")
+
+    def window(self, window: Window) -> tuple[ir.DateScalar, ir.DateScalar]:
+        """The first and last day of ``window`` in this evaluation's period, as literals."""
+        days = window.resolve(self.period)
+        return date_literal(days.start), date_literal(days.end)
