@@ -38,7 +38,8 @@ class Compiler:
     """The tables and period criteria are compiled against, for one evaluation.
 
     ``resolve`` looks a counting definition up by name (for ``member-of``); ``kinds`` holds
-    the plugin criterion kinds this evaluation may meet, by criterion class.
+    the criterion kinds of plugins this evaluation may meet, by name (as
+    ``registry.criterion_kinds()`` gives them).
     """
 
     def __init__(
@@ -46,12 +47,15 @@ class Compiler:
         dataset: Dataset,
         period: Period,
         resolve: Callable[[str], CountingDefinition] | None = None,
-        kinds: Mapping[type[Criterion], CriterionKind] | None = None,
+        kinds: Mapping[str, CriterionKind] | None = None,
     ) -> None:
         self.dataset = dataset
         self.period = period
         self.resolve = resolve
-        self.kinds: Mapping[type[Criterion], CriterionKind] = dict(kinds or {})
+        #: The plugin criterion kinds, by criterion class.
+        self.plugin_kinds: dict[type[Criterion], CriterionKind] = {
+            kind.criterion: kind for kind in (kinds or {}).values()
+        }
         #: The names of the definitions being resolved, innermost last (to find cycles).
         self.resolving: list[str] = []
 

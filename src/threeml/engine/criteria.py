@@ -168,15 +168,11 @@ def handler_for(criterion: Criterion, compiler: Compiler) -> CriterionHandler:
     handler = HANDLERS.get(type(criterion))
     if handler is not None:
         return handler
-    kind = compiler.kinds.get(type(criterion))
+    kind = compiler.plugin_kinds.get(type(criterion))
     if kind is not None:
         return PluginKindHandler(kind)
-    known = sorted({cls.kind for cls in HANDLERS} | {k.name for k in compiler.kinds.values()})
-    raise UnknownCriterionKind(
-        str(getattr(criterion, "kind", type(criterion).__name__)),
-        f"{type(criterion).__module__}.{type(criterion).__qualname__}",
-        tuple(known),
-    )
+    installed = {cls.kind for cls in HANDLERS} | {k.name for k in compiler.plugin_kinds.values()}
+    raise UnknownCriterionKind.of(criterion, installed)
 
 
 def user_pass(criterion: Criterion, compiler: Compiler) -> ir.Table:

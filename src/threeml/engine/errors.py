@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from threeml.errors import ThreemlError
 
 __all__ = ["EvaluationError", "UnknownCriterionKind"]
@@ -23,6 +26,16 @@ class UnknownCriterionKind(EvaluationError):
         self.owner = owner
         self.installed = installed
         super().__init__(str(self))
+
+    @classmethod
+    def of(cls, criterion: Any, installed: Iterable[str]) -> UnknownCriterionKind:
+        """The error for ``criterion``, given the names of the kinds that are installed."""
+        kind = type(criterion)
+        return cls(
+            str(getattr(criterion, "kind", kind.__name__)),
+            f"{kind.__module__}.{kind.__qualname__}",
+            tuple(sorted(installed)),
+        )
 
     def __str__(self) -> str:
         package = self.owner.partition(".")[0]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from attrs import frozen
 
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition
+from threeml.definitions.kinds import CriterionKind
 from threeml.engine.reference import Outcome, ReferenceData, reference_count
 from threeml.errors import ThreemlError
 from threeml.records.codes import Unit
@@ -58,13 +59,18 @@ def explain(
     period: Period | str,
     *,
     resolve: Callable[[str], CountingDefinition] | None = None,
+    kinds: Mapping[str, CriterionKind] | None = None,
 ) -> Explanation:
-    """Explain, criterion by criterion, whether ``user_id`` counts under ``definition``."""
+    """Explain, criterion by criterion, whether ``user_id`` counts under ``definition``.
+
+    ``resolve`` looks up the definitions ``member-of`` criteria name; ``kinds`` are the
+    criterion kinds of plugins, by name (``registry.criterion_kinds()``).
+    """
     period = Period.parse(period) if isinstance(period, str) else period
     data = ReferenceData.from_dataset(dataset, user_ids=[user_id])
     if user_id not in data.users:
         raise ThreemlError(f"no user {user_id!r} in {dataset.source}")
-    result = reference_count(definition, data, period, resolve)
+    result = reference_count(definition, data, period, resolve, kinds=kinds)
     if definition.unit is Unit.USERS:
         units = ((user_id, result.outcomes[user_id]),)
         counted = user_id in result.members
