@@ -39,7 +39,7 @@ from attrs import field, frozen
 
 from threeml.definitions.criteria import CRITERIA, Criterion
 
-__all__ = ["CriterionKind", "registered_kinds"]
+__all__ = ["CriterionKind", "criterion_classes", "registered_kinds"]
 
 
 def _criterion_class(instance: Any, attribute: Any, value: Any) -> None:
@@ -84,8 +84,8 @@ class CriterionKind:
         return doc.splitlines()[0] if doc else self.name
 
 
-def registered_kinds(registry: object) -> dict[type[Criterion], CriterionKind]:
-    """The criterion kinds ``registry`` offers, by criterion class (none when it offers none).
+def registered_kinds(registry: object) -> dict[str, CriterionKind]:
+    """The criterion kinds ``registry`` offers, by name (none when it offers none).
 
     A registry offers them through a ``criterion_kinds()`` method returning the kinds by name;
     anything without one (``None``, a stand-in resolving only definitions) offers none.
@@ -94,4 +94,16 @@ def registered_kinds(registry: object) -> dict[type[Criterion], CriterionKind]:
     if offer is None:
         return {}
     kinds: Mapping[str, CriterionKind] = offer() if callable(offer) else offer
-    return {kind.criterion: kind for kind in kinds.values()}
+    return dict(kinds)
+
+
+def criterion_classes(registry: object) -> dict[str, type[Criterion]]:
+    """Every criterion class a definition file may use, by kind: threeml's and ``registry``'s.
+
+    What :func:`threeml.definitions.load_definition` and the other readers take as
+    ``criteria`` to read files that use the kinds of installed plugins.
+    """
+    return {
+        **CRITERIA,
+        **{name: kind.criterion for name, kind in registered_kinds(registry).items()},
+    }

@@ -20,6 +20,12 @@ The plain-data form is what an analyst writes in a TOML file::
 
 Fields left out take their defaults; unknown fields are errors, so a typo is
 reported instead of silently ignored.
+
+A file may use threeml's own criterion kinds (:data:`~threeml.definitions.criteria.CRITERIA`)
+and, when the reader is given them, the kinds installed plugins supply: every reading function
+takes ``criteria``, the criterion classes it may build by kind (default: threeml's own). The
+command line and the registry pass every installed kind; a file naming a kind nobody installed
+is an error listing the kinds there are.
 """
 
 from __future__ import annotations
@@ -133,16 +139,28 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         raise DefinitionFileError(f"{where}: {error}") from None
 
 
-def criterion_from_data(data: Mapping[str, Any], where: str = "criterion") -> Criterion:
-    """A criterion from plain data with a ``kind``."""
+#: The criterion classes a reader may build, by kind.
+CriterionClasses = Mapping[str, type[Criterion]]
+
+
+def criterion_from_data(
+    data: Mapping[str, Any],
+    where: str = "criterion",
+    *,
+    criteria: CriterionClasses | None = None,
+) -> Criterion:
+    """A criterion from plain data with a ``kind``, one of ``criteria`` (default: threeml's)."""
+    criteria = CRITERIA if criteria is None else criteria
     if not isinstance(data, Mapping) or "kind" not in data:
-        raise DefinitionFileError(f"{where}: a criterion needs a 'kind' ({', '.join(CRITERIA)})")
+        raise DefinitionFileError(f"{where}: a criterion needs a 'kind' ({', '.join(criteria)})")
     fields = dict(data)
     kind = fields.pop("kind")
-    cls = CRITERIA.get(kind)
+    cls = criteria.get(kind)
     if cls is None:
         raise DefinitionFileError(
-            f"{where}: unknown criterion kind {kind!r}; kinds are {', '.join(CRITERIA)}"
+            f"{where}: unknown criterion kind {kind!r}; kinds are {', '.join(criteria)}. "
+            f"A plugin may supply it: install the plugin (`threeml plugins` lists the "
+            f"installed ones) and read the file through threeml, which knows every installed kind"
         )
     if "window" in fields:
         window = fields["window"]
@@ -152,8 +170,18 @@ def criterion_from_data(data: Mapping[str, Any], where: str = "criterion") -> Cr
     return _build(cls, fields, f"{where} ({kind})")
 
 
-def from_data(data: Mapping[str, Any], where: str = "definition") -> Definition:
-    """A counting or metric definition from plain data."""
+def from_data(
+    data: Mapping[str, Any],
+    where: str = "definition",
+    *,
+    criteria: CriterionClasses | None = None,
+) -> Definition:
+    """A counting or metric definition from plain data.
+
+    ``criteria`` are the criterion classes it may use, by kind (default: threeml's own,
+    :data:`~threeml.definitions.criteria.CRITERIA`); pass a plugin's as well to read
+    definitions using its kinds.
+    """
     if not isinstance(data, Mapping):
         raise DefinitionFileError(f"{where}: expected a table of fields, got {type(data).__name__}")
     fields = dict(data)
@@ -161,11 +189,12 @@ def from_data(data: Mapping[str, Any], where: str = "definition") -> Definition:
     name = fields.get("name", "?")
     where = f"{where} {name}"
     if kind == "counting":
-        criteria = fields.get("criteria")
-        if not isinstance(criteria, list) or not criteria:
+        listed = fields.get("criteria")
+        if not isinstance(listed, list) or not listed:
             raise DefinitionFileError(f"{where}: needs a non-empty list of [[criteria]]")
         fields["criteria"] = tuple(
-            criterion_from_data(c, f"{where}, criterion {i}") for i, c in enumerate(criteria, 1)
+            criterion_from_data(c, f"{where}, criterion {i}", criteria=criteria)
+            for i, c in enumerate(listed, 1)
         )
         return _build(CountingDefinition, fields, where)
     if kind == "metric":
@@ -183,13 +212,15 @@ def to_json(definition: Definition) -> str:
     return json.dumps(to_data(definition), indent=2, sort_keys=False)
 
 
-def from_json(text: str, where: str = "JSON") -> Definition:
-    """A definition from JSON text."""
+def from_json(
+    text: str, where: str = "JSON", *, criteria: CriterionClasses | None = None
+) -> Definition:
+    """A definition from JSON text (``criteria`` as for :func:`from_data`)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise DefinitionFileError(f"{where}: not valid JSON ({error})") from None
-    return from_data(data, where)
+    return from_data(data, where, criteria=criteria)
 
 
 def to_toml(definition: Definition) -> str:
@@ -197,22 +228,25 @@ def to_toml(definition: Definition) -> str:
     return tomli_w.dumps(to_data(definition))
 
 
-def from_toml(text: str, where: str = "TOML") -> Definition:
-    """A definition from TOML text."""
+def from_toml(
+    text: str, where: str = "TOML", *, criteria: CriterionClasses | None = None
+) -> Definition:
+    """A definition from TOML text (``criteria`` as for :func:`from_data`)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise DefinitionFileError(f"{where}: not valid TOML ({error})") from None
-    return from_data(data, where)
+    return from_data(data, where, criteria=criteria)
 
 
-def load_definition(path: str | Path) -> Definition:
-    """Read a definition from a ``.toml`` or ``.json`` file."""
+def load_definition(path: str | Path, *, criteria: CriterionClasses | None = None) -> Definition:
+    """Read a definition from a ``.toml`` or ``.json`` file (``criteria`` as for
+    :func:`from_data`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise DefinitionFileError(f"cannot read definition file {path}: {error}") from None
     if path.suffix.lower() == ".json":
-        return from_json(text, str(path))
-    return from_toml(text, str(path))
+        return from_json(text, str(path), criteria=criteria)
+    return from_toml(text, str(path), criteria=criteria)
