@@ -27,8 +27,12 @@ from threeml.testing import check_plugin, spec_case_params
 
 DISTRIBUTION = "threeml-example"
 ENTRY_POINT = "example"
-NAMES = ("example.pendant-heartbeat-7d", "example.telehealth-referrals")
-HEARTBEAT, REFERRALS = NAMES
+NAMES = (
+    "example.pendant-heartbeat-7d",
+    "example.heartbeat-steady",
+    "example.telehealth-referrals",
+)
+HEARTBEAT, STEADY, REFERRALS = NAMES
 
 
 @pytest.fixture(scope="module")

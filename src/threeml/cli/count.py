@@ -16,6 +16,7 @@ from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition
+from threeml.definitions.kinds import registered_kinds
 from threeml.engine.evaluate import count as count_definition
 from threeml.engine.explain import explain as explain_user
 from threeml.errors import ThreemlError
@@ -157,4 +158,12 @@ def explain(words, data, period, definition_file, lenient) -> None:
         raise click.UsageError("give a definition NAME and a USER_ID")
     definition, registry = resolve_definition(name, definition_file)
     dataset = load_dataset(data, lenient)
-    click.echo(explain_user(definition, user_id, dataset, period, resolve=registry.counting).text())
+    explanation = explain_user(
+        definition,
+        user_id,
+        dataset,
+        period,
+        resolve=registry.counting,
+        kinds=registered_kinds(registry),
+    )
+    click.echo(explanation.text())

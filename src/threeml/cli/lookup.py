@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from threeml.definitions import CountingDefinition, MetricDefinition, load_definition
+from threeml.definitions.kinds import criterion_classes
 from threeml.errors import ThreemlError
 
 __all__ = ["resolve"]
@@ -16,12 +17,15 @@ _NOUNS = {CountingDefinition: "a counting definition", MetricDefinition: "a metr
 
 
 def resolve(name: str | None, definition_file: Path | None, kind: type) -> tuple[Any, Any]:
-    """The definition of ``kind`` named, or read from a file, and a registry that knows it."""
+    """The definition of ``kind`` named, or read from a file, and a registry that knows it.
+
+    A file may use every criterion kind the registry knows, plugins' included.
+    """
     from threeml.plugins.registry import default_registry
 
     registry = default_registry()
     if definition_file is not None:
-        loaded = load_definition(definition_file)
+        loaded = load_definition(definition_file, criteria=criterion_classes(registry))
         if not isinstance(loaded, kind):
             other = next(noun for cls, noun in _NOUNS.items() if cls is not kind)
             raise ThreemlError(f"{definition_file} holds {other}, not {_NOUNS[kind]}")

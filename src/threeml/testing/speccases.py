@@ -84,12 +84,19 @@ def case_reasons(
 
     ``dataset`` is the case's dataset when it is already built.
     """
+    from threeml.definitions.kinds import registered_kinds
     from threeml.engine.reference import ReferenceData, reference_count
     from threeml.records.periods import Period
 
     definition, registry = _resolve(case, definition, registry)
     data = ReferenceData.from_dataset(dataset if dataset is not None else case.dataset())
-    result = reference_count(definition, data, Period.parse(case.period), registry.counting)
+    result = reference_count(
+        definition,
+        data,
+        Period.parse(case.period),
+        registry.counting,
+        kinds=registered_kinds(registry),
+    )
     reasons = []
     for unit in sorted(result.outcomes):
         outcomes = result.outcomes[unit]

@@ -19,7 +19,10 @@ their edges often coincide with an installation or an end.
 
 Criteria are drawn from the whole vocabulary of :data:`threeml.definitions.CRITERIA`
 except the two that need something outside the dataset (``query`` needs a
-function, ``member-of`` a registry); tests of those build them by hand.
+function, ``member-of`` a registry); tests of those build them by hand. Given a
+registry, :func:`criteria` and :func:`definitions` also draw the criterion kinds
+of its plugins that offer a strategy (``CriterionKind.strategy``); a kind without
+one is left out, since nothing says which of its values are worth drawing.
 
 Building a dataset (validation included) costs most of an example, so tests
 that build datasets run few examples: :func:`examples` scales a count by the
@@ -78,6 +81,7 @@ from threeml.definitions import (
     SectorsAtLeast,
     Window,
 )
+from threeml.definitions.kinds import registered_kinds
 from threeml.records.codes import ADMISSION_KINDS
 from threeml.records.periods import Period
 
@@ -421,6 +425,8 @@ criterion_strategies: dict[type[Criterion], st.SearchStrategy[Criterion]] = {
     ),
 }
 
+_BUILT_IN = st.one_of(*criterion_strategies.values())
+
 #: The classes the strategies leave out on purpose: they need a function or a registry.
 NOT_GENERATED = (MemberOf, Query)
 
@@ -429,9 +435,20 @@ assert set(criterion_strategies) | set(NOT_GENERATED) == set(CRITERIA.values()),
 )
 
 
-def criteria() -> st.SearchStrategy[Criterion]:
-    """Any generated criterion."""
-    return st.one_of(*criterion_strategies.values())
+def criteria(registry: Any = None) -> st.SearchStrategy[Criterion]:
+    """Any generated criterion; with ``registry``, of its plugins' kinds too.
+
+    A plugin's kind is drawn when it offers a strategy (``CriterionKind.strategy``).
+    Evaluate the criteria drawn with the same registry, which supplies the kinds.
+    """
+    if registry is None:
+        return _BUILT_IN
+    plugin = [
+        kind.strategy()
+        for kind in registered_kinds(registry).values()
+        if kind.strategy is not None and kind.criterion not in criterion_strategies
+    ]
+    return st.one_of(*criterion_strategies.values(), *plugin) if plugin else _BUILT_IN
 
 
 @st.composite
@@ -442,13 +459,15 @@ def definitions(
     min_criteria: int = 1,
     max_criteria: int = 4,
     extra: Callable[[], st.SearchStrategy[Criterion]] | None = None,
+    registry: Any = None,
 ) -> CountingDefinition:
     """A counting definition of 1-4 random criteria, counting users or enrolments.
 
     ``extra``, when given, makes a strategy for one more criterion (a ``member-of``
-    or ``query`` the test builds) inserted at a random position.
+    or ``query`` the test builds) inserted at a random position. With ``registry``,
+    the criteria may be of its plugins' kinds too (see :func:`criteria`).
     """
-    chosen = draw(st.lists(criteria(), min_size=min_criteria, max_size=max_criteria))
+    chosen = draw(st.lists(criteria(registry), min_size=min_criteria, max_size=max_criteria))
     if extra is not None:
         position = draw(st.integers(0, len(chosen)))
         chosen.insert(position, draw(extra()))
