@@ -28,11 +28,11 @@ from threeml.testing import check_plugin, spec_case_params
 DISTRIBUTION = "threeml-example"
 ENTRY_POINT = "example"
 NAMES = (
-    "example.pendant-heartbeat-7d",
     "example.heartbeat-steady",
+    "example.pendant-heartbeat-7d",
     "example.telehealth-referrals",
 )
-HEARTBEAT, STEADY, REFERRALS = NAMES
+STEADY, HEARTBEAT, REFERRALS = NAMES
 
 
 @pytest.fixture(scope="module")

@@ -126,7 +126,7 @@ def file_definitions() -> list[CountingDefinition | MetricDefinition]:
 def threeml_counting_definitions() -> list[CountingDefinition]:
     """The counting definitions this plugin supplies."""
     from_files = [d for d in file_definitions() if isinstance(d, CountingDefinition)]
-    return [PENDANT_HEARTBEAT_7D, HEARTBEAT_STEADY, *from_files]
+    return [HEARTBEAT_STEADY, PENDANT_HEARTBEAT_7D, *from_files]
 
 
 @hookimpl
