@@ -8,10 +8,13 @@ required, a table of its columns and its cross-column rules.
 its usage, help text, arguments and options, read from click itself, so a new
 command or option appears in the docs without anyone writing about it twice.
 
-``.. threeml-criteria::`` renders every criterion kind of
-:data:`threeml.definitions.CRITERIA`: its ``kind`` (the name a TOML or JSON file
-uses), its class docstring, whether it is an enrolment criterion, and a table of
-its fields with their types and defaults, read from :func:`attrs.fields`.
+``.. threeml-criteria::`` renders every criterion kind: threeml's own
+(:data:`threeml.definitions.CRITERIA`), then those the installed plugins supply
+(``criterion_kinds()`` of :func:`threeml.plugins.registry.default_registry`), each
+with its ``kind`` (the name a TOML or JSON file uses), its class docstring,
+whether it is an enrolment criterion (or which module supplies it), and a table of
+its fields with their types and defaults, read from :func:`attrs.fields`. Like the
+catalogue, pages that use it are re-read on every build.
 
 ``.. threeml-hooks::`` renders every hook specification in :mod:`threeml.plugins.hookspecs`
 (the functions whose names start with ``threeml_``) with its signature and docstring.
@@ -463,7 +466,7 @@ def criterion_default(attribute: attrs.Attribute) -> str:
 
 
 class CriteriaDirective(_SectionDirective):
-    """``.. threeml-criteria::``: one section per kind in :data:`threeml.definitions.CRITERIA`."""
+    """``.. threeml-criteria::``: one section per criterion kind, threeml's then plugins'."""
 
     has_content = False
     required_arguments = 0
@@ -471,24 +474,51 @@ class CriteriaDirective(_SectionDirective):
 
     def run(self) -> list[nodes.Node]:
         from threeml.definitions import CRITERIA
+        from threeml.definitions.kinds import registered_kinds
+        from threeml.plugins.registry import RegistryError, default_registry
 
+        documents = getattr(self.env, "threeml_catalogue_docs", set())
+        documents.add(self.env.docname)
+        self.env.threeml_catalogue_docs = documents  # type: ignore[attr-defined]
         self.depend_on(
             [sys.modules["threeml.definitions.criteria"], sys.modules["threeml.records.codes"]]
         )
-        return [self.render(kind, cls) for kind, cls in CRITERIA.items()]
+        try:
+            kinds = registered_kinds(default_registry())
+        except RegistryError as error:
+            raise self.error(f"the criteria reference cannot be built: {error}") from None
+        plugins = {
+            name: kind.criterion
+            for name, kind in sorted(kinds.items())
+            if CRITERIA.get(name) is not kind.criterion
+        }
+        self.depend_on(plugins.values())
+        return [self.render(kind, cls) for kind, cls in {**CRITERIA, **plugins}.items()]
 
     def render(self, kind: str, cls: type) -> nodes.section:
+        from threeml.definitions import CRITERIA
+
         section = self.section(f"threeml-criterion-{kind}", [nodes.literal(kind, kind)])
         doc = inspect.cleandoc(cls.__doc__ or "")
-        section += self.rst(doc, f"docstring of threeml.definitions.{cls.__name__}")
-        if cls.about_enrolments:  # type: ignore[attr-defined]
-            role = "an enrolment criterion: the enrolments that contribute to it are records"
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        section += self.rst(doc, f"docstring of {where}")
+        if CRITERIA.get(kind) is not cls:
+            role = (
+                f"Supplied by a plugin, as ``{where}``: installed with it, and usable in any "
+                f"definition or file once it is installed; about the user alone, so no "
+                f"enrolment contributes to it."
+            )
+        elif cls.about_enrolments:  # type: ignore[attr-defined]
+            role = (
+                f"Python: :class:`threeml.definitions.{cls.__name__}`; an enrolment criterion: "
+                f"the enrolments that contribute to it are records."
+            )
         else:
-            role = "about the user alone: no enrolment contributes to it"
-        section += self.rst(
-            f"Python: :class:`threeml.definitions.{cls.__name__}`; {role}.",
-            f"threeml-criteria {kind}",
-        )
+            role = (
+                f"Python: :class:`threeml.definitions.{cls.__name__}`; about the user alone: no "
+                f"enrolment contributes to it."
+            )
+        section += self.rst(role, f"threeml-criteria {kind}")
         fields = attrs.fields(cls)
         if all(attribute.default is not attrs.NOTHING for attribute in fields):
             words = cls().describe()

@@ -22,7 +22,7 @@ from threeml.engine.reference_data import Outcome, ReferenceData
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 
-__all__ = ["Outcome", "ReferenceData", "ReferenceResult", "reference_count", "user_outcome"]
+__all__ = ["Outcome", "ReferenceData", "ReferenceResult", "reference_count"]
 
 
 @frozen
