@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from attrs import frozen
 
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition
+from threeml.definitions.contracts import DefinitionResolver
 from threeml.engine.evaluate import count_many
 from threeml.engine.results import CountResult
 from threeml.records.codes import Unit
@@ -60,7 +60,7 @@ def compare(
     period: Period | str,
     *,
     by: Sequence[str] = (),
-    registry: Any = None,
+    registry: DefinitionResolver | None = None,
 ) -> Comparison:
     """Evaluate ``definitions`` together (criteria shared) and return them side by side."""
     period = Period.parse(period) if isinstance(period, str) else period

@@ -105,6 +105,15 @@ class Compiler:
         )
         return counted.select("user_id", "enrolment_id", "date", "kind", "service_kind")
 
+    def user_pass(self, criterion: Criterion) -> ir.Table:
+        """The users who pass any criterion, threeml's or a known plugin's (``user_id``).
+
+        A plugin kind's ``compile`` may build on other criteria this way.
+        """
+        from threeml.engine.criteria import user_pass  # the handlers build on this module
+
+        return user_pass(criterion, self)
+
     def window(self, window: Window) -> tuple[ir.DateScalar, ir.DateScalar]:
         """The first and last day of ``window`` in this evaluation's period, as literals."""
         days = window.resolve(self.period)

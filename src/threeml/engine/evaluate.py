@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition, Criterion
+from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
 from threeml.engine.compiler import Compiler
 from threeml.engine.errors import EvaluationError
@@ -44,7 +45,7 @@ def count(
     period: Period | str,
     *,
     by: Sequence[str] = ("area",),
-    registry: Any = None,
+    registry: DefinitionResolver | None = None,
 ) -> CountResult:
     """Evaluate one counting definition; see :func:`count_many`."""
     return count_many([definition], dataset, period, by=by, registry=registry)[definition.name]
@@ -56,7 +57,7 @@ def count_many(
     period: Period | str,
     *,
     by: Sequence[str] = ("area",),
-    registry: Any = None,
+    registry: DefinitionResolver | None = None,
 ) -> dict[str, CountResult]:
     """Evaluate several definitions on one dataset and period, sharing their criteria.
 
