@@ -364,6 +364,25 @@ def test_toml_howto_lists_every_criterion_kind_with_its_fields(built_docs: Path)
         assert rows[1:] == [[_squash(cell) for cell in row] for row in expected], kind
 
 
+def test_toml_howto_lists_the_criterion_kinds_of_installed_plugins(
+    built_docs: Path, registry: Registry
+) -> None:
+    from threeml.definitions.kinds import plugin_kinds
+
+    kinds = plugin_kinds(registry)
+    if not kinds:
+        pytest.skip("no installed plugin supplies a criterion kind")
+    page = _page(built_docs, "howto/toml-definition")
+    for kind, value in kinds.items():
+        sid = make_id(f"threeml-criterion-{kind}")
+        assert sid in page.sections, f"plugin criterion kind {kind} missing"
+        text = page.section(sid)
+        assert _first_line(value.criterion.__doc__) in text, f"docstring of {kind}"
+        assert "Supplied by a plugin" in text
+        rows = page.rows.get(sid, [])
+        assert [row[0] for row in rows[1:]] == [a.name for a in attrs.fields(value.criterion)]
+
+
 def test_criterion_fields_are_described_for_a_file() -> None:
     fields = {a.name: a for a in attrs.fields(CRITERIA["contacts-at-least"])}
     assert criterion_default(fields["count"]) == "1"

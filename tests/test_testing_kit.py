@@ -264,7 +264,11 @@ def test_an_isolated_registry_holds_only_what_the_test_gives(monkeypatch) -> Non
     monkeypatch.setenv("THREEML_DISABLE_PLUGINS", "example")
     assert isolated_registry().names() == ()
     registry = isolated_registry(example_plugin)
-    assert registry.names() == ("example.pendant-heartbeat-7d", "example.telehealth-referrals")
+    assert registry.names() == (
+        "example.heartbeat-steady",
+        "example.pendant-heartbeat-7d",
+        "example.telehealth-referrals",
+    )
     extra = attrs.evolve(HEARTBEAT, name="t.heartbeat")
     assert isolated_registry(definitions=[extra]).names() == ("t.heartbeat",)
     assert "in-receipt" in isolated_registry(installed=True)
@@ -308,7 +312,7 @@ def test_the_example_cases_hold(case: SpecCase) -> None:
 
 
 def test_spec_case_params_are_named_after_the_case() -> None:
-    (param, _) = spec_case_params(EXAMPLE_CASES)
+    (param, *_) = spec_case_params(EXAMPLE_CASES)
     assert param.id == f"{EXAMPLE_CASES[0].definition}: {EXAMPLE_CASES[0].title}"
 
 
@@ -396,9 +400,9 @@ def test_a_definition_that_does_not_round_trip_fails() -> None:
 def test_a_disagreement_with_the_reference_is_shown_on_a_small_dataset(monkeypatch) -> None:
     original = threeml.engine.reference.reference_count
 
-    def wrong(definition, data, period, resolve=None):
+    def wrong(definition, data, period, resolve=None, **kinds):
         """The reference evaluator, but it never counts u02."""
-        result = original(definition, data, period, resolve)
+        result = original(definition, data, period, resolve, **kinds)
         outcomes = dict(result.outcomes)
         if "u02" in result.members:
             outcomes["u02"] = (threeml.engine.reference.Outcome(False, "made up"),)

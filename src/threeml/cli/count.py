@@ -16,7 +16,7 @@ from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition
-from threeml.definitions.kinds import registered_kinds
+from threeml.definitions.kinds import plugin_kinds
 from threeml.engine.evaluate import count as count_definition
 from threeml.engine.explain import explain as explain_user
 from threeml.errors import ThreemlError
@@ -164,6 +164,6 @@ def explain(words, data, period, definition_file, lenient) -> None:
         dataset,
         period,
         resolve=registry.counting,
-        kinds=registered_kinds(registry),
+        kinds=plugin_kinds(registry),
     )
     click.echo(explanation.text())

@@ -39,7 +39,7 @@ from attrs import field, frozen
 
 from threeml.definitions.criteria import CRITERIA, Criterion
 
-__all__ = ["CriterionKind", "criterion_classes", "registered_kinds"]
+__all__ = ["CriterionKind", "criterion_classes", "plugin_kinds", "registered_kinds"]
 
 
 def _criterion_class(instance: Any, attribute: Any, value: Any) -> None:
@@ -95,6 +95,18 @@ def registered_kinds(registry: object) -> dict[str, CriterionKind]:
         return {}
     kinds: Mapping[str, CriterionKind] = offer() if callable(offer) else offer
     return dict(kinds)
+
+
+def plugin_kinds(registry: object) -> dict[str, CriterionKind]:
+    """The criterion kinds ``registry`` offers beyond threeml's own, by name.
+
+    What the evaluators need to be given: they handle threeml's own kinds themselves.
+    """
+    return {
+        name: kind
+        for name, kind in registered_kinds(registry).items()
+        if CRITERIA.get(name) is not kind.criterion
+    }
 
 
 def criterion_classes(registry: object) -> dict[str, type[Criterion]]:

@@ -308,7 +308,7 @@ def _check_counting(
     dataset: Any,
     period: Period,
 ) -> None:
-    from threeml.definitions.kinds import registered_kinds
+    from threeml.definitions.kinds import plugin_kinds
     from threeml.engine.evaluate import count, count_many
     from threeml.engine.reference import ReferenceData, reference_count
 
@@ -326,11 +326,10 @@ def _check_counting(
                 ) from error
         raise
     data = ReferenceData.from_dataset(dataset)
+    kinds = plugin_kinds(resolver)
     for definition in definitions:
         try:
-            ref = reference_count(
-                definition, data, period, resolver.counting, kinds=registered_kinds(resolver)
-            )
+            ref = reference_count(definition, data, period, resolver.counting, kinds=kinds)
         except Exception as error:
             raise AssertionError(
                 f"{definition.name}: the reference evaluator raised "

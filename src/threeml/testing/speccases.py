@@ -84,7 +84,7 @@ def case_reasons(
 
     ``dataset`` is the case's dataset when it is already built.
     """
-    from threeml.definitions.kinds import registered_kinds
+    from threeml.definitions.kinds import plugin_kinds
     from threeml.engine.reference import ReferenceData, reference_count
     from threeml.records.periods import Period
 
@@ -95,7 +95,7 @@ def case_reasons(
         data,
         Period.parse(case.period),
         registry.counting,
-        kinds=registered_kinds(registry),
+        kinds=plugin_kinds(registry),
     )
     reasons = []
     for unit in sorted(result.outcomes):
