@@ -19,7 +19,7 @@ Each of threeml's kinds has one handler class below with every role it needs, re
 its ``user_pass``. A plugin's kind (:class:`~threeml.definitions.kinds.CriterionKind`) is
 handled by :class:`PluginKindHandler` around the kind's ``compile``. :func:`handler_for` picks
 the handler; a criterion that neither threeml nor a plugin known to the evaluation handles
-raises :class:`~threeml.engine.errors.UnknownCriterionKind`.
+raises :class:`~threeml.engine.errors.UnhandledCriterionKind`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from threeml.definitions import (
 )
 from threeml.definitions.kinds import CriterionKind
 from threeml.engine.compiler import Compiler
-from threeml.engine.errors import EvaluationError, UnknownCriterionKind
+from threeml.engine.errors import EvaluationError, UnhandledCriterionKind
 from threeml.records.codes import Sector, Unit
 from threeml.records.periods import Period
 
@@ -172,7 +172,7 @@ def handler_for(criterion: Criterion, compiler: Compiler) -> CriterionHandler:
     if kind is not None:
         return PluginKindHandler(kind)
     installed = {cls.kind for cls in HANDLERS} | {k.name for k in compiler.plugin_kinds.values()}
-    raise UnknownCriterionKind.of(criterion, installed)
+    raise UnhandledCriterionKind.of(criterion, installed)
 
 
 def user_pass(criterion: Criterion, compiler: Compiler) -> ir.Table:

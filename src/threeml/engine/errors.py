@@ -7,14 +7,14 @@ from typing import Any
 
 from threeml.errors import ThreemlError
 
-__all__ = ["EvaluationError", "UnknownCriterionKind"]
+__all__ = ["EvaluationError", "UnhandledCriterionKind"]
 
 
 class EvaluationError(ThreemlError):
     """A definition cannot be evaluated as asked (a bad breakdown, a cycle, an unknown name)."""
 
 
-class UnknownCriterionKind(EvaluationError):
+class UnhandledCriterionKind(EvaluationError):
     """A criterion whose kind neither threeml nor any plugin given to the evaluator handles.
 
     ``kind`` is the criterion's name in definition files, ``owner`` the Python module its
@@ -28,7 +28,7 @@ class UnknownCriterionKind(EvaluationError):
         super().__init__(str(self))
 
     @classmethod
-    def of(cls, criterion: Any, installed: Iterable[str]) -> UnknownCriterionKind:
+    def of(cls, criterion: Any, installed: Iterable[str]) -> UnhandledCriterionKind:
         """The error for ``criterion``, given the names of the kinds that are installed."""
         kind = type(criterion)
         return cls(

@@ -6,7 +6,7 @@ by criterion class, with every role the reference evaluator needs: the outcome f
 outcome for its user) and, for an enrolment criterion, whether an enrolment contributes to it
 (``contributes``). A plugin's kind is tested by :class:`PluginKindReference` around the kind's
 ``reference`` function. :func:`reference_handler_for` picks the handler; a criterion no
-handler knows raises :class:`~threeml.engine.errors.UnknownCriterionKind`.
+handler knows raises :class:`~threeml.engine.errors.UnhandledCriterionKind`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from threeml.definitions import (
     SectorsAtLeast,
 )
 from threeml.definitions.kinds import CriterionKind
-from threeml.engine.errors import EvaluationError, UnknownCriterionKind
+from threeml.engine.errors import EvaluationError, UnhandledCriterionKind
 from threeml.engine.reference_data import Outcome, ReferenceData
 from threeml.records.periods import Period
 
@@ -128,7 +128,7 @@ def reference_handler_for(
     if kind is not None:
         return PluginKindReference(kind)
     installed = {cls.kind for cls in REFERENCE_HANDLERS} | {k.name for k in kinds.values()}
-    raise UnknownCriterionKind.of(criterion, installed)
+    raise UnhandledCriterionKind.of(criterion, installed)
 
 
 # Enrolments of given kinds and sectors, tested on their dates in a window.
