@@ -95,9 +95,9 @@ class Tally:
 
 def summarised(context: MetricContext, facts: ir.Table, cells: Mapping[str, Cell]) -> Tally:
     """Aggregate ``facts`` (with a ``user_id`` column) into every cell, in the engine."""
-    aggregates = {name: cell.aggregate for name, cell in cells.items()}
+    aggregates = {name: cell.aggregate for name, cell in cells.items() if cell.aggregate}
     kinds = {name: cell.kind for name, cell in cells.items()}
-    total, groups = context.summarise(facts, aggregates, kinds)  # type: ignore[arg-type]
+    total, groups = context.summarise(facts, aggregates, kinds)
     return Tally(total, groups)
 
 
