@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from threeml.metrics import proportion as _proportion
 from threeml.metrics.cells import (
     AMOUNT,
     COUNT,
@@ -77,7 +78,7 @@ from threeml.metrics.contract import (
 )
 from threeml.metrics.evaluate import evaluate_metric
 from threeml.metrics.intervals import Z95, wilson_interval
-from threeml.metrics.proportion import MEASURES, Proportion, proportion_row
+from threeml.metrics.proportion import Proportion, proportion_row
 
 __all__ = [
     "AMOUNT",
@@ -105,6 +106,10 @@ __all__ = [
     "publish_cells",
     "wilson_interval",
 ]
+
+#: Built-in measure kinds by name (always in every registry); the mapping of
+#: :mod:`threeml.metrics.proportion`.
+MEASURES = _proportion.MEASURES
 
 #: Names that moved to the publishing layer (:mod:`threeml.publish.metrics` and
 #: :mod:`threeml.publish.numbers`). They are looked up there on first use, so that
