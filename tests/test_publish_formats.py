@@ -182,3 +182,27 @@ def test_the_metric_contract_does_not_load_the_engine() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False", "False"]
+
+
+def test_the_report_writes_the_formats_asked_for(tmp_path: Path) -> None:
+    from threeml.errors import ThreemlError
+    from threeml.report import DEFAULT_FORMATS, FILES, build_report, publish_report, write_files
+
+    published = {n for n in report_formats() if not FORMATS[n].row_level}
+    assert set(DEFAULT_FORMATS) == published
+    assert tuple(FORMATS[name].file for name in DEFAULT_FORMATS) == FILES
+    registry = default_registry()
+    report = build_report(
+        Dataset.from_folder(DATA),
+        PERIOD,
+        registry=registry,
+        definitions=[registry.counting("in-receipt")],
+        metrics=[],
+        over_time=False,
+    )
+    document = publish_report(report, DEFAULT_POLICY)
+    written = write_files(document, tmp_path, ["json", "membership"])
+    assert list(written) == ["results.json", "membership.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["membership.parquet", "results.json"]
+    with pytest.raises(ThreemlError, match="'table' output format is not written to a file"):
+        write_files(document, tmp_path, ["table"])
