@@ -22,6 +22,16 @@ from threeml.publish.metrics import PublishedMetric, publish_metric
 
 __all__ = ["PublishedComparison", "PublishedDiff", "publish_comparison"]
 
+#: The columns of the comparison's CSV form, one row per definition.
+DEFINITION_COLUMNS = (
+    "definition",
+    "version",
+    "unit",
+    "count",
+    "users",
+    "records",
+    "share_of_loosest",
+)
 #: The columns metric rows add to the comparison's CSV form.
 METRIC_COLUMNS = ("population", "numerator", "denominator", "value", "ci_low", "ci_high")
 
@@ -78,23 +88,23 @@ class PublishedComparison:
         return data
 
     def columns(self) -> tuple[str, ...]:
-        """The columns of :meth:`rows`."""
-        rows = self.rows()
-        return tuple(rows[0]) if rows else ()
+        """The columns of :meth:`rows`: a metric's figures are added when there are metrics."""
+        return DEFINITION_COLUMNS + METRIC_COLUMNS if self.metrics else DEFINITION_COLUMNS
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per definition (totals only), then one per metric (unit ``metric``)."""
-        flat = [{k: v for k, v in row.items() if k != "breakdown"} for row in self.definitions()]
-        if self.metrics and flat:
-            flat = [{**row, **dict.fromkeys(METRIC_COLUMNS, "")} for row in flat]
-            flat += [_metric_row(metric, flat[0]) for metric in self.metrics]
-        return flat
+        columns = self.columns()
+        flat = [
+            {**dict.fromkeys(columns, ""), **{key: row[key] for key in DEFINITION_COLUMNS}}
+            for row in self.definitions()
+        ]
+        return flat + [_metric_row(metric, columns) for metric in self.metrics]
 
 
-def _metric_row(metric: PublishedMetric, template: Mapping[str, Any]) -> dict[str, Any]:
+def _metric_row(metric: PublishedMetric, columns: Sequence[str]) -> dict[str, Any]:
     """A metric as one row of the comparison's CSV: unit ``metric``, count columns empty."""
     head = metric.data()
-    row = dict.fromkeys(template, "")
+    row = dict.fromkeys(columns, "")
     row.update(
         {
             "definition": metric.result.metric.name,
