@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from threeml.cli.app import cli
+from threeml.cli.extract import data_option, load_dataset
 from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
-from threeml.data import Dataset
 from threeml.definitions import CountingDefinition
 from threeml.engine.evaluate import count as count_definition
 from threeml.engine.explain import explain as explain_user
@@ -31,16 +31,6 @@ def _period(ctx: click.Context, param: click.Parameter, value: str) -> Period:
         raise click.BadParameter(str(error)) from None
 
 
-def data_option(function):
-    return click.option(
-        "--data",
-        "data",
-        required=True,
-        type=click.Path(path_type=Path),
-        help="Folder holding the extract (users.csv, services.csv … or .parquet).",
-    )(function)
-
-
 def period_option(function):
     return click.option(
         "--period",
@@ -48,10 +38,6 @@ def period_option(function):
         callback=_period,
         help="Evaluation period: 2013, 2013-Q2, 2013-05, FY2013/14 or START:END.",
     )(function)
-
-
-def load_dataset(folder: Path, lenient: bool) -> Dataset:
-    return Dataset.from_folder(folder, mode="lenient" if lenient else "strict")
 
 
 def resolve_definition(name: str | None, definition_file: Path | None):

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
+from threeml.cli.extract import load_dataset
 from threeml.cli.metric import _extract_date, format_figure, format_interval
-from threeml.data import Dataset
 from threeml.errors import ThreemlError
 from threeml.publish.disclosure import policy_named
 from threeml.report import build_report, publish, write_report
@@ -120,9 +120,7 @@ def report(
         metrics = list(registry.metric_definitions())
     if not definitions and not metrics:
         raise ThreemlError("nothing to report: no counting definitions or metrics are installed")
-    dataset = Dataset.from_folder(
-        data, extract_date=extract_date, mode="lenient" if lenient else "strict"
-    )
+    dataset = load_dataset(data, lenient, extract_date=extract_date)
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     big = dataset.report.rows.get("users", 0) > BIG
