@@ -26,7 +26,8 @@ from threeml.data.loaders import (
     choose_loader,
 )
 from threeml.errors import DataError
-from threeml.plugins.registry import default_registry
+from threeml.plugins.hookspecs import hookimpl
+from threeml.plugins.registry import default_registry, load_registry
 from threeml.records.schema import TABLES
 
 FOLDER = str(demo_folder())
@@ -240,6 +241,36 @@ def test_a_loader_is_chosen_by_what_it_accepts(demo: Dataset) -> None:
     assert _rows(opened, "contacts") == _rows(demo, "contacts")
     assert validate_extract("memory:demo", loaders=loaders).ok
     assert open_dataset(FOLDER, loaders=loaders).source == FOLDER  # built-ins still first
+
+
+class MemoryPlugin:
+    """A plugin supplying :data:`MEMORY_LOADER` through the hook."""
+
+    @hookimpl
+    def threeml_loaders(self) -> list[Loader]:
+        return [MEMORY_LOADER]
+
+
+def test_a_plugin_loader_is_tried_after_the_built_in_ones(
+    capsys, demo: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _MEMORY["demo"] = {name: demo.table(name).to_pyarrow() for name in TABLES}
+    registry = load_registry(environ={}, extra_plugins=[("memory", MemoryPlugin())])
+    names = [loader.name for loader in registry.loaders()]
+    assert names[: len(BUILTIN_LOADERS)] == [loader.name for loader in BUILTIN_LOADERS]
+    assert "test.memory" in names[len(BUILTIN_LOADERS) :]
+    assert registry.loader("test.memory") is MEMORY_LOADER
+    monkeypatch.setattr("threeml.cli.extract.default_registry", lambda: registry)
+    args = ("count", "in-receipt", "--period", "2013", "--format", "json")
+    outputs = []
+    for data in (FOLDER, "memory:demo"):
+        status, out = _run(capsys, *args, "--data", data)
+        assert status == 0, out
+        outputs.append(json.loads(out))
+    assert outputs[0] == outputs[1]
+    status, out = _run(capsys, "validate", "memory:demo", "--format", "json")
+    assert status == 0, out
+    assert json.loads(out)["source"] == "memory:demo"
 
 
 def test_no_loader_names_the_target_and_the_loaders_tried(tmp_path) -> None:

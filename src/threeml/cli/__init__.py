@@ -1,6 +1,7 @@
 """The ``threeml`` command line.
 
-Every command lives in its own module and is attached to :data:`cli` here.
+Every command lives in its own module, imported when the command runs
+(:data:`threeml.cli.app.COMMAND_MODULES`), so listing plugins never loads the engine.
 :func:`main` translates user errors into one line on standard error and a
 non-zero exit, so bad input never shows a Python traceback.
 """
@@ -16,16 +17,6 @@ from threeml.cli.app import cli
 from threeml.errors import ThreemlError
 
 __all__ = ["cli", "main"]
-
-# Importing the command modules attaches their commands to ``cli``.
-from threeml.cli import compare as _compare  # noqa: F401
-from threeml.cli import count as _count  # noqa: F401
-from threeml.cli import demo as _demo  # noqa: F401
-from threeml.cli import metric as _metric  # noqa: F401
-from threeml.cli import plugins as _plugins  # noqa: F401
-from threeml.cli import report as _report  # noqa: F401
-from threeml.cli import synth as _synth  # noqa: F401
-from threeml.cli import validate as _validate  # noqa: F401
 
 #: Exit status for a user error (bad data, bad option); 1 is kept for "validation found errors".
 USAGE_ERROR = 2

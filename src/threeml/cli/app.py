@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from threeml._version import __version__
 
+#: Each command and the module that defines it. A module is imported only when one of its
+#: commands runs (or help lists them all), so ``threeml plugins`` never loads the engine.
+COMMAND_MODULES: dict[str, str] = {
+    "compare": "threeml.cli.compare",
+    "count": "threeml.cli.count",
+    "definitions": "threeml.cli.plugins",
+    "demo": "threeml.cli.demo",
+    "explain": "threeml.cli.count",
+    "metric": "threeml.cli.metric",
+    "plugins": "threeml.cli.plugins",
+    "report": "threeml.cli.report",
+    "synth": "threeml.cli.synth",
+    "validate": "threeml.cli.validate",
+}
+
+
+class LazyGroup(click.Group):
+    """A command group whose commands are imported from their modules when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(COMMAND_MODULES[cmd_name])  # attaches its commands to cli
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> None:
+        """Import every command module (for the docs' command reference)."""
+        for module in sorted(set(COMMAND_MODULES.values())):
+            importlib.import_module(module)
+
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="threeml")
 def cli() -> None:
     """Count people using technology-enabled care, precisely and comparably.
 
     Point threeml at a folder of CSV or Parquet extracts (users, services,
-    enrolments, contacts, and optionally outcomes, allocations, targets).
-    Start with `threeml validate DIR`, or try `threeml demo`.
+    enrolments, contacts, and optionally outcomes, allocations, targets), or a
+    DuckDB file or database holding those tables. Start with
+    `threeml validate DATA`, or try `threeml demo`.
     """

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from threeml.data.loaders import BUILTIN_LOADERS, Loader, open_dataset, validate_extract
+from threeml.data.loaders import Loader, open_dataset, validate_extract
 from threeml.data.report import Mode, ValidationReport
+from threeml.plugins.registry import default_registry
 
 if TYPE_CHECKING:
     from threeml.data.dataset import Dataset
@@ -32,8 +33,8 @@ data_option = click.option(
 
 
 def installed_loaders() -> tuple[Loader, ...]:
-    """The loaders ``--data`` tries, in order: threeml's own, then those of plugins."""
-    return BUILTIN_LOADERS
+    """The loaders ``--data`` tries, in order: threeml's own, then those of plugins by name."""
+    return default_registry().loaders()
 
 
 def load_dataset(target: str, lenient: bool, *, extract_date: date | None = None) -> Dataset:

@@ -14,9 +14,11 @@ from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.definitions import CountingDefinition, MetricDefinition, Source, to_data, to_toml
+from threeml.plugins.contributions import CONTRIBUTIONS, DEFINITIONS
 from threeml.plugins.registry import (
     DISABLE_VARIABLE,
     NO_PLUGINS_VARIABLE,
+    PluginInfo,
     Registry,
     default_registry,
 )
@@ -112,8 +114,7 @@ def plugins_to_dict(registry: Registry) -> dict[str, Any]:
                 "distribution": p.distribution,
                 "version": p.version,
                 "entry_point": p.entry_point,
-                "counting": list(p.counting),
-                "metrics": list(p.metrics),
+                **{c.key: list(getattr(p, c.key)) for c in CONTRIBUTIONS},
             }
             for p in registry.plugins
         ],
@@ -129,6 +130,16 @@ def plugins_to_dict(registry: Registry) -> dict[str, Any]:
         "disabled": list(registry.disabled),
         "no_plugins": registry.no_plugins,
     }
+
+
+def _also(plugin: PluginInfo) -> list[tuple[str, str]]:
+    """What a plugin supplies besides definitions, as ``(kind, name)`` pairs."""
+    return [
+        (c.noun, name)
+        for c in CONTRIBUTIONS
+        if c.namespace != DEFINITIONS
+        for name in getattr(plugin, c.key)
+    ]
 
 
 def print_plugins(registry: Registry, console: Console) -> None:
@@ -149,6 +160,15 @@ def print_plugins(registry: Registry, console: Console) -> None:
                 Text("\n".join(plugin.definitions) or "(none)"),
             )
         console.print(table)
+        others = [(plugin.name, line) for plugin in registry.plugins for line in _also(plugin)]
+        if others:
+            extras = RichTable(title="Other contributions", title_justify="left")
+            extras.add_column("plugin", no_wrap=True)
+            extras.add_column("kind", no_wrap=True)
+            extras.add_column("name", no_wrap=True)
+            for name, (noun, item) in others:
+                extras.add_row(Text(name), Text(noun), Text(item))
+            console.print(extras)
     elif not registry.no_plugins:
         console.print(
             "No plugins are loaded." if registry.disabled else "No plugins are installed."

@@ -6,8 +6,8 @@
   :class:`~threeml.data.loaders.Loader` that accepts it, and :func:`validate_extract`
   gives its :class:`ValidationReport`.
 
-Names are imported on first use, so that reading :mod:`threeml.data.loaders` (as the
-registry does to list loaders) loads no engine.
+The names below are imported on first use (PEP 562), so that importing a light module of this
+package, such as :mod:`threeml.data.loaders`, does not start the engine (ibis, DuckDB).
 """
 
 from __future__ import annotations
@@ -29,6 +29,24 @@ if TYPE_CHECKING:
         report_to_dict,
     )
 
+#: Where each public name of the package lives.
+_HOMES = {
+    "Dataset": "threeml.data.dataset",
+    "validate_folder": "threeml.data.dataset",
+    "records_to_arrow": "threeml.data.arrow",
+    "Loader": "threeml.data.loaders",
+    "NoLoader": "threeml.data.loaders",
+    "open_dataset": "threeml.data.loaders",
+    "validate_extract": "threeml.data.loaders",
+    "InvalidDataset": "threeml.data.report",
+    "Mode": "threeml.data.report",
+    "Problem": "threeml.data.report",
+    "ProblemKind": "threeml.data.report",
+    "Severity": "threeml.data.report",
+    "ValidationReport": "threeml.data.report",
+    "report_to_dict": "threeml.data.report",
+}
+
 __all__ = [
     "Dataset",
     "InvalidDataset",
@@ -46,32 +64,15 @@ __all__ = [
     "validate_folder",
 ]
 
-_WHERE = {
-    "Dataset": "dataset",
-    "validate_folder": "dataset",
-    "records_to_arrow": "arrow",
-    "Loader": "loaders",
-    "NoLoader": "loaders",
-    "open_dataset": "loaders",
-    "validate_extract": "loaders",
-    "InvalidDataset": "report",
-    "Mode": "report",
-    "Problem": "report",
-    "ProblemKind": "report",
-    "Severity": "report",
-    "ValidationReport": "report",
-    "report_to_dict": "report",
-}
-
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
+    home = _HOMES.get(name)
+    if home is None:
         raise AttributeError(f"module 'threeml.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"threeml.data.{module}"), name)
+    value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    return sorted({*globals(), *_HOMES})

@@ -11,12 +11,14 @@ authors can run on their own definitions. Services are the fixed set in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
-from threeml.data import Dataset
 from threeml.records.rows import Contact, Enrolment, Service, User
+
+if TYPE_CHECKING:  # loading the engine waits until a case's data is asked for
+    from threeml.data.dataset import Dataset
 
 __all__ = ["SPEC_SERVICES", "SpecCase"]
 
@@ -66,6 +68,8 @@ class SpecCase:
 
     def dataset(self) -> Dataset:
         """The case's tables as a validated dataset."""
+        from threeml.data.dataset import Dataset
+
         return Dataset.from_records(
             users=[
                 User(*row[:2], conditions=row[2] or (), risk_score=row[3]) for row in self.users

@@ -333,8 +333,9 @@ class CliDirective(_SectionDirective):
     optional_arguments = 0
 
     def run(self) -> list[nodes.Node]:
-        import threeml.cli  # attaches every command to the group
         from threeml.cli.app import cli
+
+        cli.load_all()  # commands are imported lazily; the reference lists every one
 
         result: list[nodes.Node] = []
         for command, ctx in walk_commands(cli):
@@ -343,7 +344,7 @@ class CliDirective(_SectionDirective):
                 result.extend(self.render_body(command, ctx))
             else:
                 result.append(self.render(command, ctx))
-        self.depend_on([threeml.cli])
+        self.depend_on([sys.modules["threeml.cli"]])
         return result
 
     def render(self, command: click.Command, ctx: click.Context) -> nodes.section:

@@ -60,10 +60,10 @@ from attrs import field, frozen
 
 from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
+from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.evaluate import count_many
 from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
-from threeml.publish.disclosure import DisclosurePolicy
 from threeml.records.periods import Period
 from threeml.records.schema import TABLES
 

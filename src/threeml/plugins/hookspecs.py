@@ -53,9 +53,9 @@ from threeml.definitions import CountingDefinition, MetricDefinition
 
 if TYPE_CHECKING:  # the engine is not loaded to list plugins
     from threeml.data.loaders import Loader
+    from threeml.definitions.contracts import MeasureKind
     from threeml.definitions.kinds import CriterionKind
-    from threeml.metrics.measures import MeasureKind
-    from threeml.publish.disclosure import DisclosurePolicy
+    from threeml.definitions.policies import DisclosurePolicy
 
 __all__ = [
     "PROJECT",

@@ -16,14 +16,18 @@ from threeml.metrics.measures import MetricContext, MetricError
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "FAR",
     "covered_days",
+    "dated_in_period",
     "days_between",
     "deaths",
     "enrolments",
     "first_installations",
+    "indexed",
     "islands",
     "lit",
     "outcomes",
+    "person_years",
     "shift",
     "windows_in_period",
 ]
@@ -31,11 +35,23 @@ __all__ = [
 #: The length of a year in person-years.
 DAYS_PER_YEAR = 365.25
 
-_FAR = date(9999, 12, 31)
+#: A day after every real one: an open end.
+FAR = date(9999, 12, 31)
 
 
 def lit(day: date) -> ir.DateScalar:
+    """``day`` as an ibis date literal."""
     return ibis.literal(day, type="date")
+
+
+def person_years(days: float | None) -> float | None:
+    """A number of days as person-years (``None`` stays ``None``: withheld)."""
+    return None if days is None else days / DAYS_PER_YEAR
+
+
+def dated_in_period(context: MetricContext, day: ir.DateValue) -> ir.BooleanValue:
+    """Whether ``day`` lies in the period, both ends included."""
+    return (day >= lit(context.period.start)) & (day <= lit(context.period.end))
 
 
 def shift(day: ir.DateValue, days: int) -> ir.DateValue:
@@ -126,8 +142,8 @@ def windows_in_period(
     stop = min(context.period.end, context.extract_date)
     lo = ibis.greatest(joined.installed_on, lit(context.period.start))
     hi = ibis.least(
-        joined.ended_on.fill_null(lit(_FAR)),
-        joined.died_on.fill_null(lit(_FAR)),
+        joined.ended_on.fill_null(lit(FAR)),
+        joined.died_on.fill_null(lit(FAR)),
         lit(stop),
     )
     clipped = joined.select("user_id", "enrolment_id", "annual_cost", lo=lo, hi=hi)
@@ -158,15 +174,17 @@ def covered_days(windows: ir.Table) -> ir.Table:
     return merged.group_by("user_id").agg(days=merged.days.sum())
 
 
-def option_int(context: MetricContext, name: str, default: int, minimum: int = 1) -> int:
-    """A whole-number option of at least ``minimum``."""
-    value = context.option(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise MetricError(
-            f"metric {context.metric.name}: option {name} must be a whole number, not {value!r}"
-        )
-    if value < minimum:
-        raise MetricError(
-            f"metric {context.metric.name}: option {name} must be at least {minimum}, not {value}"
-        )
-    return int(value)
+def indexed(
+    context: MetricContext, index_kinds: list[str] | None, *, in_period: bool = False
+) -> ir.Table:
+    """Members with their index date (``index_on``, null when none) and date of death.
+
+    The index is the earliest installation of the kinds (see
+    :func:`first_installations`). Columns: ``user_id``, ``index_on``, ``died_on``.
+    """
+    members = context.members()
+    first = first_installations(context, index_kinds, in_period=in_period).rename(_iu="user_id")
+    dead = deaths(context).rename(_du="user_id")
+    facts = members.left_join(first, members.user_id == first._iu)
+    facts = facts.left_join(dead, facts.user_id == dead._du)
+    return facts.select("user_id", "index_on", "died_on")

@@ -1,14 +1,22 @@
-"""Hook implementations: supply the integrated-care metrics and their measure kinds."""
+"""Hook implementations: supply the integrated-care metrics and their measure kinds.
+
+This is the module the plugin's entry point names, so it stays import-light:
+listing plugins or definitions must not load ibis or DuckDB. The measure kinds
+it returns import their code (and the engine) when first evaluated.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from threeml.definitions import CountingDefinition, MetricDefinition
-from threeml.metrics.measures import MeasureKind
 from threeml.plugins.hookspecs import hookimpl
 from threeml_integrated_care.definitions import COUNTING, METRICS
 from threeml_integrated_care.kinds import KINDS
+
+if TYPE_CHECKING:
+    from threeml.metrics.measures import MeasureKind
 
 
 @hookimpl

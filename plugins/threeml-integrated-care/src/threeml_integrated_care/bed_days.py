@@ -1,0 +1,74 @@
+"""The bed-days measure kind: use of hospital beds per head of the population."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from threeml.metrics.measures import AMOUNT, COUNT, MetricContext, MetricRow
+from threeml_integrated_care import stats
+from threeml_integrated_care.facts import lit, outcomes
+from threeml_integrated_care.options import Option, outcome_kinds
+from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, rows, total
+
+__all__ = ["BED_DAYS"]
+
+
+def _facts(context: MetricContext, plan: Plan) -> ir.Table:
+    members = context.members()
+    o = outcomes(context, plan["outcomes"])
+    stop = min(context.period.end, context.extract_date)
+    o = o.filter(o.date >= lit(context.period.start), o.date <= lit(stop))
+    per_person = o.group_by("user_id").agg(
+        bed_days=o.value.fill_null(0).sum(),
+        admissions=o.count(),
+        no_stay=o.value.isnull().cast("int64").sum(),
+    )
+    per_person = per_person.rename(_pu="user_id")
+    return members.left_join(per_person, members.user_id == per_person._pu).select(
+        "user_id",
+        bed_days=ibis.coalesce(per_person.bed_days, 0.0),
+        admissions=ibis.coalesce(per_person.admissions, 0),
+        no_stay=ibis.coalesce(per_person.no_stay, 0),
+    )
+
+
+def _derive(plan: Plan, cells: Cells) -> MetricRow:
+    value = stats.ratio(cells["bed_days"], cells["people"], "no one in the population")
+    return MetricRow(
+        numerator=cells["bed_days"],
+        denominator=cells["people"],
+        value=value.value,
+        reason=value.reason,
+        details={
+            "admissions": cells["admissions"],
+            "admissions_without_stay": cells["admissions_without_stay"],
+            "outcomes": plan["outcomes"],
+        },
+    )
+
+
+#: Hospital bed days per head of the population.
+#:
+#: Options: ``outcomes`` (default emergency and elective admissions). Bed days:
+#: the sum of ``value`` (length of stay) of members' admissions of those kinds
+#: dated in ``[start of P, min(end of P, extract date)]``; an admission without
+#: a length of stay adds none (and is reported). Numerator: bed days;
+#: denominator: people; value: bed days per person.
+BED_DAYS = CellMeasure(
+    kind="bed-days",
+    options=(Option("outcomes", ("elective_admission", "emergency_admission"), outcome_kinds),),
+    facts=_facts,
+    cells={
+        "people": Cell(COUNT, rows),
+        "bed_days": Cell(AMOUNT, total("bed_days")),
+        "admissions": Cell(COUNT, total("admissions")),
+        "admissions_without_stay": Cell(COUNT, total("no_stay")),
+    },
+    derive=_derive,
+    labels={
+        "numerator": "bed days (length of stay of admissions in the period)",
+        "denominator": "people in the population",
+        "value": "bed days per person",
+    },
+)

@@ -1,0 +1,248 @@
+"""Measure kinds of cohorts indexed on a first installation: before/after, outcome within.
+
+A person's index is their earliest installation of the index kinds (telehealth
+unless the metric says otherwise) over all their enrolments; the cohort is the
+population members whose index lies in P.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from threeml.metrics.measures import AMOUNT, COUNT, MetricContext, MetricRow
+from threeml_integrated_care import stats
+from threeml_integrated_care.facts import (
+    FAR,
+    dated_in_period,
+    days_between,
+    indexed,
+    lit,
+    outcomes,
+    person_years,
+    shift,
+)
+from threeml_integrated_care.options import INDEX_KINDS, PER, Option, days, outcome_kind
+from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, flag, total
+
+__all__ = ["BEFORE_AFTER", "OUTCOME_WITHIN"]
+
+
+def _index_words(index_kinds: list[str] | None) -> str:
+    return " or ".join(index_kinds) if index_kinds else "any"
+
+
+def _exclusions(cells: Cells, names: Mapping[str, str]) -> dict[str, Any]:
+    return {label: cells.get(cell) for cell, label in names.items()}
+
+
+# Before and after.
+
+
+def _before_after_facts(context: MetricContext, plan: Plan) -> ir.Table:
+    length = plan["days"]
+    extract = lit(context.extract_date)
+    people = indexed(context, plan["index_kinds"])
+    people = people.mutate(
+        _cohort=people.index_on.notnull() & dated_in_period(context, people.index_on)
+    )
+    people = people.mutate(
+        _before_from=shift(people.index_on, -length),
+        _before_to=ibis.least(shift(people.index_on, -1), extract),
+        _after_to=ibis.least(
+            shift(people.index_on, length - 1), people.died_on.fill_null(lit(FAR)), extract
+        ),
+    )
+    o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
+    cohort = people.filter(people._cohort)
+    hits = cohort.inner_join(o, cohort.user_id == o._ou)
+    per_person = hits.group_by("user_id").agg(
+        before=((hits._on >= hits._before_from) & (hits._on <= hits._before_to))
+        .cast("int64")
+        .sum(),
+        after=((hits._on >= hits.index_on) & (hits._on <= hits._after_to)).cast("int64").sum(),
+    )
+    per_person = per_person.rename(_pu="user_id")
+    facts = people.left_join(per_person, people.user_id == per_person._pu)
+    return facts.select(
+        "user_id",
+        cohort=facts._cohort.fill_null(False),
+        no_index=facts.index_on.isnull(),
+        events_before=ibis.cases((facts._cohort, ibis.coalesce(facts.before, 0)), else_=0),
+        events_after=ibis.cases((facts._cohort, ibis.coalesce(facts.after, 0)), else_=0),
+        days_before=ibis.cases(
+            (facts._cohort, days_between(facts._before_from, facts._before_to)), else_=0
+        ),
+        days_after=ibis.cases(
+            (facts._cohort, days_between(facts.index_on, facts._after_to)), else_=0
+        ),
+    )
+
+
+def _window(events: int | None, years: float | None, rate: stats.Estimate) -> dict[str, Any]:
+    return {
+        "events": events,
+        "person_years": years,
+        "rate": rate.value,
+        "ci_low": rate.ci_low,
+        "ci_high": rate.ci_high,
+    }
+
+
+def _before_after(plan: Plan, cells: Cells) -> MetricRow:
+    per = plan["per"]
+    before_years = person_years(cells["days_before"])
+    after_years = person_years(cells["days_after"])
+    eb, ea = cells["events_before"], cells["events_after"]
+    none_yet = "there is no follow-up"
+    before = stats.rate(eb, before_years, per, none_yet)
+    after = stats.rate(ea, after_years, per, none_yet)
+    ratio = stats.rate_ratio(
+        ea, after_years, eb, before_years, first="after window", second="before window"
+    )
+    numerator = None if eb is None or ea is None else ea + eb
+    reason = ratio.reason if ratio.value is None else None
+    if cells["people"] == 0:
+        reason = "no one in the population has an index date in the period"
+    return MetricRow(
+        numerator=numerator,
+        denominator=cells["people"],
+        value=ratio.value,
+        ci_low=ratio.ci_low,
+        ci_high=ratio.ci_high,
+        reason=reason,
+        details={
+            "before": _window(eb, before_years, before),
+            "after": _window(ea, after_years, after),
+            "rate_ratio": ratio.as_dict(),
+            "per": per,
+            "excluded": _exclusions(
+                cells,
+                {
+                    "no_index": f"no {_index_words(plan['index_kinds'])} installation",
+                    "index_outside_period": "first installation outside the period",
+                },
+            ),
+        },
+    )
+
+
+#: Events in the year before and the year after each person's index date.
+#:
+#: Options: ``outcome`` (default ``emergency_admission``), ``index_kinds``
+#: (default ``["telehealth"]``; the index is the earliest installation of these
+#: kinds over all the person's enrolments), ``days`` (window length, 365),
+#: ``per`` (1000). Cohort: population members whose index lies in P.
+BEFORE_AFTER = CellMeasure(
+    kind="before-after",
+    options=(
+        Option("outcome", "emergency_admission", outcome_kind),
+        INDEX_KINDS,
+        days(365),
+        PER,
+    ),
+    facts=_before_after_facts,
+    cells={
+        "people": Cell(COUNT, flag("cohort")),
+        "events_before": Cell(COUNT, total("events_before")),
+        "events_after": Cell(COUNT, total("events_after")),
+        "days_before": Cell(AMOUNT, total("days_before")),
+        "days_after": Cell(AMOUNT, total("days_after")),
+        "no_index": Cell(COUNT, flag("no_index")),
+        "index_outside_period": Cell(
+            COUNT, lambda t: (~t.cohort & ~t.no_index).cast("int64").sum()
+        ),
+    },
+    derive=_before_after,
+    labels={
+        "numerator": "{outcome} outcomes in the before and after windows",
+        "denominator": "people in the cohort (index date in the period)",
+        "value": "rate ratio, after / before",
+    },
+)
+
+
+# An outcome within a number of days of the index.
+
+
+def _outcome_within_facts(context: MetricContext, plan: Plan) -> ir.Table:
+    people = indexed(context, plan["index_kinds"])
+    people = people.mutate(_to=shift(people.index_on, plan["days"] - 1))
+    people = people.mutate(
+        _has=people.index_on.notnull(),
+        _inside=people.index_on.notnull() & dated_in_period(context, people.index_on),
+    )
+    people = people.mutate(_cohort=people._inside & (people._to <= lit(context.extract_date)))
+    o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
+    cohort = people.filter(people._cohort)
+    hits = cohort.inner_join(
+        o, [cohort.user_id == o._ou, o._on >= cohort.index_on, o._on <= cohort._to]
+    )
+    had = hits.select(_hu="user_id").distinct()
+    return people.left_join(had, people.user_id == had._hu).select(
+        "user_id",
+        cohort=people._cohort.fill_null(False),
+        had=people._cohort.fill_null(False) & had._hu.notnull(),
+        no_index=~people._has,
+        outside=people._has & ~people._inside.fill_null(False),
+        short=people._inside.fill_null(False) & ~people._cohort.fill_null(False),
+    )
+
+
+def _outcome_within(plan: Plan, cells: Cells) -> MetricRow:
+    length = plan["days"]
+    share = stats.proportion(
+        cells["with_outcome"],
+        cells["people"],
+        "no one in the population has a complete window from an index date in the period",
+    )
+    return MetricRow(
+        numerator=cells["with_outcome"],
+        denominator=cells["people"],
+        value=share.value,
+        ci_low=share.ci_low,
+        ci_high=share.ci_high,
+        reason=share.reason,
+        details={
+            "days": length,
+            "excluded": _exclusions(
+                cells,
+                {
+                    "no_index": f"no {_index_words(plan['index_kinds'])} installation",
+                    "index_outside_period": "first installation outside the period",
+                    "short_follow_up": (
+                        f"fewer than {length} days between the index and the extract date"
+                    ),
+                },
+            ),
+        },
+    )
+
+
+#: The share of a cohort with at least one outcome in the ``days`` from the index.
+#:
+#: Options: ``outcome`` (required), ``index_kinds`` (default ``["telehealth"]``),
+#: ``days`` (365). Cohort: population members whose index (earliest
+#: installation of the kinds, over all their enrolments) lies in P and whose
+#: whole window ``[index, index + days - 1]`` is on or before the extract date.
+OUTCOME_WITHIN = CellMeasure(
+    kind="outcome-within",
+    options=(Option("outcome", None, outcome_kind), INDEX_KINDS, days(365)),
+    facts=_outcome_within_facts,
+    cells={
+        "people": Cell(COUNT, flag("cohort")),
+        "with_outcome": Cell(COUNT, flag("had")),
+        "no_index": Cell(COUNT, flag("no_index")),
+        "index_outside_period": Cell(COUNT, flag("outside")),
+        "short_follow_up": Cell(COUNT, flag("short")),
+    },
+    derive=_outcome_within,
+    labels={
+        "numerator": "people with at least one {outcome} within {days} days of the index",
+        "denominator": "people in the cohort",
+        "value": "proportion",
+    },
+)

@@ -1,0 +1,215 @@
+"""Measure kinds around an installation: the wait for it and staying on after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from threeml.metrics.measures import COUNT, STATISTIC, SUPPRESSED, MetricContext, MetricRow
+from threeml.records.codes import EndReason
+from threeml_integrated_care import stats
+from threeml_integrated_care.facts import FAR, enrolments, indexed, lit, outcomes, shift
+from threeml_integrated_care.options import SERVICE_KINDS, days
+from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, flag
+
+__all__ = ["RETENTION", "WAITING_TIME"]
+
+
+# Retention.
+
+#: End reasons of people who left, tabled by retention (died and care_home are left out).
+_REASONS = [r.value for r in EndReason]
+
+#: The retention facts' flag columns, one cell each.
+_COLUMNS = (
+    "retained",
+    "left",
+    "died",
+    "care_home",
+    "too_recent",
+    "not_installed",
+    *(f"reason_{code}" for code in _REASONS if code not in ("died", "care_home")),
+    "reason_not_recorded",
+)
+_REASON_CELLS = [c for c in _COLUMNS if c.startswith("reason_")]
+
+
+def _retention_facts(context: MetricContext, plan: Plan) -> ir.Table:
+    length, kinds_wanted = plan["days"], plan["service_kinds"]
+    extract = lit(context.extract_date)
+    far = lit(FAR)
+    people = indexed(context, kinds_wanted, in_period=True)
+    people = people.mutate(_check=shift(people.index_on, length))
+    e = enrolments(context, kinds_wanted)
+    e = e.filter(e.installed_on.notnull())
+    checks = people.filter(people.index_on.notnull()).select(_cu="user_id", _check="_check")
+    started = e.inner_join(checks, [e.user_id == checks._cu, e.installed_on <= checks._check])
+    covering = started.mutate(
+        _covers=started.ended_on.fill_null(far) >= started._check,
+    )
+    ended = covering.filter(~covering._covers)
+    last_reason = ended.group_by("user_id").agg(
+        reason=ended.end_reason.fill_null("").argmax(ended.ended_on),
+    )
+    still = covering.group_by("user_id").agg(retained=covering._covers.any())
+    moves = outcomes(context, ["care_home_admission"]).select(_hu="user_id", _on="date")
+    windows = people.select(_pu="user_id", _index="index_on", _until="_check")
+    care = moves.inner_join(
+        windows,
+        [moves._hu == windows._pu, moves._on >= windows._index, moves._on <= windows._until],
+    )
+    care = care.select(_ch="_hu").distinct()
+
+    still = still.rename(_su="user_id")
+    last_reason = last_reason.rename(_lu="user_id")
+    f = people.left_join(still, people.user_id == still._su)
+    f = f.left_join(last_reason, f.user_id == last_reason._lu)
+    f = f.left_join(care, f.user_id == care._ch)
+    installed = f.index_on.notnull()
+    observable = installed & (f._check <= extract)
+    retained = observable & f.retained.fill_null(False)
+    gone = observable & ~f.retained.fill_null(False)
+    reason = f.reason.fill_null("")
+    died = gone & ((reason == "died") | (f.died_on.fill_null(far) <= f._check))
+    care_home = gone & ~died & ((reason == "care_home") | f._ch.notnull())
+    left = gone & ~died & ~care_home
+    columns: dict[str, Any] = {
+        "retained": retained,
+        "left": left,
+        "died": died,
+        "care_home": care_home,
+        "too_recent": installed & ~observable,
+        "not_installed": ~installed,
+    }
+    for code in _REASONS:
+        if code not in ("died", "care_home"):
+            columns[f"reason_{code}"] = left & (reason == code)
+    columns["reason_not_recorded"] = left & (reason == "")
+    return f.select("user_id", **columns)
+
+
+def _retention(plan: Plan, cells: Cells) -> MetricRow:
+    length = plan["days"]
+    share = stats.proportion(
+        cells["retained"],
+        cells["people"],
+        f"no one installed in the period can be followed for {length} days",
+    )
+    return MetricRow(
+        numerator=cells["retained"],
+        denominator=cells["people"],
+        value=share.value,
+        ci_low=share.ci_low,
+        ci_high=share.ci_high,
+        reason=share.reason,
+        details={
+            "days": length,
+            "end_reasons": {
+                "died (left out)": cells["died"],
+                "care_home (left out)": cells["care_home"],
+                **{c.removeprefix("reason_"): cells[c] for c in _REASON_CELLS},
+            },
+            "excluded": {
+                "died": cells["died"],
+                "moved into a care home": cells["care_home"],
+                f"installed fewer than {length} days before the extract date": cells["too_recent"],
+                "no installation in the period": cells["not_installed"],
+            },
+        },
+    )
+
+
+#: The share of people installed in P still in receipt ``days`` later.
+#:
+#: Options: ``days`` (91), ``service_kinds``. See the ``retention-91d`` metric
+#: for the exact rules.
+RETENTION = CellMeasure(
+    kind="retention",
+    options=(days(91), SERVICE_KINDS),
+    facts=_retention_facts,
+    cells={
+        "people": Cell(COUNT, lambda t: (t.retained | t.left).cast("int64").sum()),
+        **{column: Cell(COUNT, flag(column)) for column in _COLUMNS},
+    },
+    derive=_retention,
+    labels={
+        "numerator": "people still in receipt {days} days after installation",
+        "denominator": "people installed in the period (less those who died or moved "
+        "into a care home)",
+        "value": "proportion",
+    },
+)
+
+
+# Waiting time.
+
+
+def _waiting_facts(context: MetricContext, plan: Plan) -> ir.Table:
+    members = context.members()
+    e = enrolments(context, plan["service_kinds"])
+    e = e.filter(
+        e.user_id.isin(members.user_id),
+        e.installed_on >= lit(context.period.start),
+        e.installed_on <= lit(context.period.end),
+    )
+    facts = e.select(
+        "user_id",
+        wait=ibis.cases(
+            (e.referred_on.notnull(), e.installed_on.delta(e.referred_on, unit="day")),
+            else_=ibis.null("int64"),
+        ),
+    )
+    return facts.mutate(in_time=facts.wait <= plan["days"])
+
+
+def _waiting_time(plan: Plan, cells: Cells) -> MetricRow:
+    share = stats.proportion(
+        cells["within"], cells["installations"], "no installation has a referral date"
+    )
+    measured = cells["installations"]
+    reason = None
+    if cells["median"] is None:
+        reason = SUPPRESSED if measured is None or measured else share.reason
+    q1, q3 = cells["q1"], cells["q3"]
+    return MetricRow(
+        numerator=cells["within"],
+        denominator=measured,
+        value=cells["median"],
+        reason=reason,
+        details={
+            "median_days": cells["median"],
+            "q1_days": q1,
+            "q3_days": q3,
+            "iqr_days": None if q1 is None or q3 is None else q3 - q1,
+            f"share_within_{plan['days']}_days": share.as_dict(),
+            "installations_without_referral_date": cells["unmeasured"],
+        },
+    )
+
+
+#: Days from referral to installation: median, quartiles, share within ``days``.
+#:
+#: Options: ``days`` (28), ``service_kinds``. Units: members' enrolments
+#: installed in P with a referral date.
+WAITING_TIME = CellMeasure(
+    kind="waiting-time",
+    options=(days(28, minimum=0), SERVICE_KINDS),
+    facts=_waiting_facts,
+    cells={
+        "installations": Cell(COUNT, lambda t: t.wait.notnull().cast("int64").sum()),
+        "within": Cell(COUNT, flag("in_time")),
+        "unmeasured": Cell(COUNT, lambda t: t.wait.isnull().cast("int64").sum()),
+        "median": Cell(STATISTIC, lambda t: t.wait.quantile(0.5)),
+        "q1": Cell(STATISTIC, lambda t: t.wait.quantile(0.25)),
+        "q3": Cell(STATISTIC, lambda t: t.wait.quantile(0.75)),
+    },
+    derive=_waiting_time,
+    labels={
+        "numerator": "installations within {days} days of referral",
+        "denominator": "installations in the period with a referral date",
+        "value": "median days from referral to installation",
+    },
+    gate="installations",
+)

@@ -1,0 +1,164 @@
+"""The one evaluate skeleton every measure kind of the plugin runs through.
+
+A kind is a :class:`CellMeasure`: a value holding only what differs between
+kinds. Evaluating one always takes the same steps:
+
+1. *plan*: read each :class:`~threeml_integrated_care.options.Option` (default,
+   check), then let ``prepare`` add what depends on the data (the trial chosen
+   from the allocations, the day counting stops);
+2. *tally*: the raw cells of the total and of every group. Usually ``facts``
+   builds a per-unit ibis table (one row per person, enrolment or allocation)
+   and :meth:`~threeml.metrics.measures.MetricContext.summarise` aggregates it
+   in the engine with each :class:`Cell`'s aggregate; a kind whose cells are not
+   aggregates of one facts table gives its own ``tally`` instead;
+3. *result*: ``derive(plan, cells)`` turns cells into figures (again, after
+   disclosure control, for every published row), and the labels are templates
+   filled from the plan (``"{outcome} per {per:,} person-years"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from attrs import field, frozen
+
+from threeml.metrics.measures import (
+    COUNT,
+    MetricContext,
+    MetricResult,
+    MetricRow,
+    build_result,
+)
+from threeml_integrated_care.options import Option
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+__all__ = [
+    "Cell",
+    "CellMeasure",
+    "Cells",
+    "Plan",
+    "Tally",
+    "flag",
+    "rows",
+    "summarised",
+    "total",
+]
+
+#: One evaluation's option values, and whatever ``prepare`` added.
+Plan = Mapping[str, Any]
+
+#: Cell values by name, for the total or one group.
+Cells = Mapping[str, Any]
+
+#: An aggregate over a facts table (or one group of it).
+Aggregate = Callable[["ir.Table"], "ir.Value"]
+
+
+def rows(t: ir.Table) -> ir.Value:
+    """The number of rows: people, enrolments or allocations."""
+    return t.count()
+
+
+def total(column: str) -> Aggregate:
+    """The sum of a numeric column."""
+    return lambda t: t[column].sum()
+
+
+def flag(column: str) -> Aggregate:
+    """The number of rows where a boolean column is true."""
+    return lambda t: t[column].cast("int64").sum()
+
+
+@frozen
+class Cell:
+    """A cell: its kind under disclosure control and its aggregate over the facts.
+
+    ``aggregate`` is ``None`` for a cell the kind's own ``tally`` computes.
+    """
+
+    kind: str = COUNT
+    aggregate: Aggregate | None = None
+
+
+@frozen
+class Tally:
+    """The cells of the total and of each group of each breakdown, and result-wide details."""
+
+    total: Cells
+    groups: Mapping[str, Sequence[tuple[Any, Cells]]] = field(factory=dict)
+    details: Mapping[str, Any] | None = None
+
+
+def summarised(context: MetricContext, facts: ir.Table, cells: Mapping[str, Cell]) -> Tally:
+    """Aggregate ``facts`` (with a ``user_id`` column) into every cell, in the engine."""
+    aggregates = {name: cell.aggregate for name, cell in cells.items() if cell.aggregate}
+    kinds = {name: cell.kind for name, cell in cells.items()}
+    total, groups = context.summarise(facts, aggregates, kinds)
+    return Tally(total, groups)
+
+
+@frozen
+class CellMeasure:
+    """A measure kind as a value: its options, facts (or tally), cells, derivation and labels.
+
+    ``kind`` is the name metrics use; ``gate`` is the count cell that decides
+    whether a group's amounts and statistics are published. Give ``facts``
+    (``(context, plan) -> ibis table``) or ``tally`` (``(context, plan) ->
+    Tally``), not both; ``prepare`` (``(context, plan) -> plan``) runs after the
+    options are read.
+    """
+
+    kind: str
+    cells: Mapping[str, Cell]
+    derive: Callable[[Plan, Cells], MetricRow]
+    labels: Mapping[str, str]
+    options: tuple[Option, ...] = ()
+    facts: Callable[[MetricContext, Plan], ir.Table] | None = None
+    tally: Callable[[MetricContext, Plan], Tally] | None = None
+    prepare: Callable[[MetricContext, Plan], Plan] | None = None
+    gate: str = "people"
+
+    def __attrs_post_init__(self) -> None:
+        if (self.facts is None) == (self.tally is None):
+            raise ValueError(f"measure kind {self.kind!r}: give facts or tally, and not both")
+        if self.gate not in self.cells:
+            raise ValueError(f"measure kind {self.kind!r}: the gate {self.gate!r} is not a cell")
+        if self.facts is not None:
+            missing = [name for name, cell in self.cells.items() if cell.aggregate is None]
+            if missing:
+                raise ValueError(
+                    f"measure kind {self.kind!r}: cells without an aggregate: {', '.join(missing)}"
+                )
+
+    @property
+    def cell_kinds(self) -> dict[str, str]:
+        """Each cell's kind under disclosure control, in cell order."""
+        return {name: cell.kind for name, cell in self.cells.items()}
+
+    def plan(self, context: MetricContext) -> Plan:
+        """The options read and checked, in order, then whatever ``prepare`` adds."""
+        plan = {option.name: option.value(context) for option in self.options}
+        return plan if self.prepare is None else self.prepare(context, plan)
+
+    def evaluate(self, context: MetricContext) -> MetricResult:
+        """Compute the metric for ``context``: plan, tally, derive."""
+        plan = self.plan(context)
+        if self.tally is not None:
+            tally = self.tally(context, plan)
+        else:
+            assert self.facts is not None
+            tally = summarised(context, self.facts(context, plan), self.cells)
+        return build_result(
+            context,
+            total=tally.total,
+            breakdowns=tally.groups,
+            derive=partial(self.derive, plan),
+            kinds=self.cell_kinds,
+            labels={name: template.format_map(plan) for name, template in self.labels.items()},
+            gate=self.gate,
+            details=tally.details,
+        )

@@ -1,0 +1,284 @@
+"""The arm-comparison measure kind: intervention against control in a trial.
+
+Units are allocations: each member's first allocation to a trial dated in P.
+The outcome is binary (had at least one; an odds ratio with Woolf's interval,
+risk difference, relative risk and reduction) or a count (events per head; a
+rate ratio). Every trial is derived on its own and reported under ``trials``;
+the top-level figures are those of the chosen trial (the only one, or the
+``trial`` option).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import ibis
+import ibis.expr.types as ir
+
+from threeml.metrics.measures import COUNT, MetricContext, MetricError, MetricRow
+from threeml.records.codes import Arm
+from threeml_integrated_care import stats
+from threeml_integrated_care.facts import dated_in_period, lit, outcomes, shift
+from threeml_integrated_care.options import Option, days, one_of, outcome_kind
+from threeml_integrated_care.skeleton import (
+    Cell,
+    CellMeasure,
+    Cells,
+    Plan,
+    Tally,
+    flag,
+    rows,
+    summarised,
+)
+
+__all__ = ["ARM_COMPARISON"]
+
+#: What the numerator counts and what the value is, by outcome measure.
+_WORDS = {
+    "binary": ("people with at least one {outcome}", "odds ratio, intervention / control"),
+    "count": ("{outcome} outcomes", "rate ratio (events per head), intervention / control"),
+}
+
+
+def _allocations(context: MetricContext) -> ir.Table:
+    """Members' allocations dated in P, the first per (trial, person)."""
+    members = context.members()
+    a = context.table("allocations")
+    a = a.filter(a.user_id.isin(members.user_id), dated_in_period(context, a.allocated_on))
+    return a.group_by(["trial", "user_id"]).agg(
+        arm=a.arm.argmin(a.allocated_on), allocated_on=a.allocated_on.min()
+    )
+
+
+def _prepare(context: MetricContext, plan: Plan) -> Plan:
+    """The allocations, the trials they hold, and the trial the top-level figures are for."""
+    allocations = _allocations(context)
+    trials = sorted(
+        row["trial"] for row in allocations.select("trial").distinct().to_pyarrow().to_pylist()
+    )
+    chosen = plan["trial"]
+    if chosen is not None and chosen not in trials:
+        known = ", ".join(trials) or "none"
+        raise MetricError(
+            f"metric {context.metric.name}: no one in the population was allocated to trial "
+            f"{chosen!r} in the period (trials: {known})"
+        )
+    if chosen is None and len(trials) == 1:
+        chosen = trials[0]
+    counted, value = _WORDS[plan["outcome_measure"]]
+    return {
+        **plan,
+        "trial": chosen,
+        "trials": trials,
+        "allocations": allocations,
+        "counted": counted.format(outcome=plan["outcome"]),
+        "compared": value,
+    }
+
+
+def _facts(context: MetricContext, plan: Plan) -> ir.Table:
+    allocations = plan["allocations"]
+    o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
+    a = allocations.mutate(_to=shift(allocations.allocated_on, plan["days"] - 1))
+    hits = a.inner_join(o, [a.user_id == o._ou, o._on >= a.allocated_on, o._on <= a._to])
+    events = hits.group_by(["trial", "user_id"]).agg(events=hits.count())
+    events = events.rename(_et="trial", _eu="user_id")
+    facts = a.left_join(events, [a.trial == events._et, a.user_id == events._eu])
+    facts = facts.select(
+        "trial",
+        "user_id",
+        intervention=facts.arm == Arm.INTERVENTION.value,
+        control=facts.arm == Arm.CONTROL.value,
+        events=ibis.coalesce(facts.events, 0),
+        short=facts._to > lit(context.extract_date),
+    )
+    return facts.mutate(had=facts.events > 0)
+
+
+def _tally(context: MetricContext, plan: Plan) -> Tally:
+    """Each trial's total (under ``trials``), then the chosen trial's cells (or all, if none)."""
+    facts = _facts(context, plan)
+    measure = _MEASURES[plan["outcome_measure"]]
+    overall = attrs.evolve(context, by=())
+    every = {
+        trial: measure(summarised(overall, facts.filter(facts.trial == trial), _CELLS).total)
+        for trial in plan["trials"]
+    }
+    details: dict[str, Any] = {
+        "trials": {
+            trial: {
+                "numerator": row.numerator,
+                "denominator": row.denominator,
+                "value": row.value,
+                "ci_low": row.ci_low,
+                "ci_high": row.ci_high,
+                "reason": row.reason,
+                **row.details,
+            }
+            for trial, row in every.items()
+        },
+        "outcome": plan["outcome"],
+        "outcome_measure": plan["outcome_measure"],
+        "days": plan["days"],
+    }
+    chosen = plan["trial"]
+    if chosen is not None:
+        facts = facts.filter(facts.trial == chosen)
+        details["trial"] = chosen
+    return attrs.evolve(summarised(context, facts, _CELLS), details=details)
+
+
+def _arm(n: int | None, had: int | None, per_head: bool) -> dict[str, Any]:
+    if per_head:
+        value = stats.ratio(had, n, "the arm is empty")
+        interval = (None, None)
+        if value.value is not None and had is not None and n:
+            low, high = stats.byar_interval(had)
+            interval = (low / n, high / n)
+        return {
+            "people": n,
+            "events": had,
+            "events_per_head": value.value,
+            "ci_low": interval[0],
+            "ci_high": interval[1],
+            "reason": value.reason,
+        }
+    share = stats.proportion(had, n, "the arm is empty")
+    return {
+        "people": n,
+        "with_outcome": had,
+        "proportion": share.value,
+        "ci_low": share.ci_low,
+        "ci_high": share.ci_high,
+        "reason": share.reason,
+    }
+
+
+def _sum_or_none(*values: int | None) -> int | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def _binary(cells: Cells) -> MetricRow:
+    n1, a1 = cells["n_intervention"], cells["a_intervention"]
+    n0, a0 = cells["n_control"], cells["a_control"]
+    names = {"first": "intervention", "second": "control"}
+    odds = stats.odds_ratio(a1, n1, a0, n0, **names)
+    difference = stats.risk_difference(a1, n1, a0, n0, **names)
+    relative = stats.risk_ratio(a1, n1, a0, n0, **names)
+    reduction = stats.Estimate(
+        None if relative.value is None else 1 - relative.value,
+        None if relative.ci_high is None else 1 - relative.ci_high,
+        None if relative.ci_low is None else 1 - relative.ci_low,
+        relative.reason,
+    )
+    reason = odds.reason if odds.value is None else None
+    if n1 == 0 and n0 == 0:
+        reason = "no one in the population was allocated to a trial arm in the period"
+    return MetricRow(
+        numerator=_sum_or_none(a1, a0),
+        denominator=_sum_or_none(n1, n0),
+        value=odds.value,
+        ci_low=odds.ci_low,
+        ci_high=odds.ci_high,
+        reason=reason,
+        details={
+            "arms": {
+                "intervention": _arm(n1, a1, per_head=False),
+                "control": _arm(n0, a0, per_head=False),
+            },
+            "odds_ratio": odds.as_dict(),
+            "risk_difference": difference.as_dict(),
+            "relative_risk": relative.as_dict(),
+            "relative_reduction": reduction.as_dict(),
+            "short_follow_up": cells["short_follow_up"],
+        },
+    )
+
+
+def _count_outcome(cells: Cells) -> MetricRow:
+    n1, e1 = cells["n_intervention"], cells["e_intervention"]
+    n0, e0 = cells["n_control"], cells["e_control"]
+    ratio = stats.rate_ratio(e1, n1, e0, n0, first="intervention arm", second="control arm")
+    reason = ratio.reason if ratio.value is None else None
+    if n1 == 0 and n0 == 0:
+        reason = "no one in the population was allocated to a trial arm in the period"
+    elif n1 == 0 or n0 == 0:
+        reason = f"the {'intervention' if n1 == 0 else 'control'} arm is empty"
+    return MetricRow(
+        numerator=_sum_or_none(e1, e0),
+        denominator=_sum_or_none(n1, n0),
+        value=ratio.value,
+        ci_low=ratio.ci_low,
+        ci_high=ratio.ci_high,
+        reason=reason,
+        details={
+            "arms": {
+                "intervention": _arm(n1, e1, per_head=True),
+                "control": _arm(n0, e0, per_head=True),
+            },
+            "rate_ratio": ratio.as_dict(),
+            "short_follow_up": cells["short_follow_up"],
+        },
+    )
+
+
+#: How a trial's cells become figures, by outcome measure.
+_MEASURES = {"binary": _binary, "count": _count_outcome}
+
+
+def _derive(plan: Plan, cells: Cells) -> MetricRow:
+    """The chosen trial's figures; with no trial chosen, only the counts and the reason."""
+    row = _MEASURES[plan["outcome_measure"]](cells)
+    if plan["trial"] is not None:
+        return row
+    trials = plan["trials"]
+    why = (
+        "no one in the population was allocated to a trial arm in the period"
+        if not trials
+        else f"the allocations hold {len(trials)} trials ({', '.join(trials)}); choose one "
+        "with the option trial=NAME (each is under 'trials')"
+    )
+    return MetricRow(
+        numerator=row.numerator,
+        denominator=row.denominator,
+        reason=why,
+        details={} if trials else row.details,
+    )
+
+
+_CELLS = {
+    "people": Cell(COUNT, rows),
+    "n_intervention": Cell(COUNT, flag("intervention")),
+    "n_control": Cell(COUNT, flag("control")),
+    "a_intervention": Cell(COUNT, lambda t: (t.intervention & t.had).cast("int64").sum()),
+    "a_control": Cell(COUNT, lambda t: (t.control & t.had).cast("int64").sum()),
+    "e_intervention": Cell(COUNT, lambda t: ibis.cases((t.intervention, t.events), else_=0).sum()),
+    "e_control": Cell(COUNT, lambda t: ibis.cases((t.control, t.events), else_=0).sum()),
+    "short_follow_up": Cell(COUNT, flag("short")),
+}
+
+#: Intervention against control in a trial, for a binary or a count outcome.
+#:
+#: Options: ``outcome`` (default ``death``), ``outcome_measure`` (``binary``,
+#: the default, or ``count``), ``days`` (365), ``trial`` (which trial; needed
+#: only when the allocations hold several). See the ``arm-comparison`` metric
+#: for the exact rules.
+ARM_COMPARISON = CellMeasure(
+    kind="arm-comparison",
+    options=(
+        Option("outcome", "death", outcome_kind),
+        Option("outcome_measure", "binary", one_of("binary", "count")),
+        days(365),
+        Option("trial"),
+    ),
+    prepare=_prepare,
+    tally=_tally,
+    cells=_CELLS,
+    derive=_derive,
+    labels={
+        "numerator": "{counted} within {days} days of allocation (both arms)",
+        "denominator": "people allocated (both arms)",
+        "value": "{compared}",
+    },
+)
