@@ -79,7 +79,13 @@ class Loader:
 
     def describe(self) -> str:
         """``name: description``, as listed in messages."""
-        return f"{self.name}: {self.description}"
+        return _describe(self)
+
+
+def _describe(loader: Loader) -> str:
+    """``name: description`` (the registry also takes objects shaped like a loader)."""
+    description = getattr(loader, "description", "")
+    return f"{loader.name}: {description}" if description else loader.name
 
 
 class NoLoader(DataError):
@@ -91,7 +97,7 @@ class NoLoader(DataError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        tried = "; ".join(loader.describe() for loader in self.loaders) or "none"
+        tried = "; ".join(_describe(loader) for loader in self.loaders) or "none"
         if _is_url(self.target):
             what = f"no installed loader opens {self.target}"
         elif Path(self.target).exists():
@@ -166,8 +172,9 @@ def validate_extract(
     """
     text = os.fspath(target)
     loader = choose_loader(text, BUILTIN_LOADERS if loaders is None else loaders)
-    if loader.validate is not None:
-        return loader.validate(text, mode=mode)
+    validate = getattr(loader, "validate", None)  # optional, also for loaders shaped like one
+    if validate is not None:
+        return validate(text, mode=mode)
     try:
         return loader.load(text, mode=mode, extract_date=None).report
     except InvalidDataset as refused:
