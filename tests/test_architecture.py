@@ -211,3 +211,15 @@ def test_the_registry_and_the_definitions_do_not_load_the_engine(module: str) ->
     code = f"import sys, {module}; print(sorted(m for m in ('ibis', 'duckdb') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["plugins", "definitions"])
+def test_listing_plugins_and_definitions_does_not_load_the_engine(command: str) -> None:
+    code = (
+        "import sys\n"
+        "from threeml.cli import main\n"
+        f"status = main([{command!r}, '--format', 'json'])\n"
+        "print(status, sorted(m for m in ('ibis', 'duckdb') if m in sys.modules), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip().splitlines()[-1] == "0 []"

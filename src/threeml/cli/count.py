@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table as RichTable
 
 from threeml.cli.app import cli
 from threeml.cli.extract import data_option, load_dataset
@@ -19,8 +16,9 @@ from threeml.definitions import CountingDefinition
 from threeml.engine.evaluate import count as count_definition
 from threeml.engine.explain import explain as explain_user
 from threeml.errors import ThreemlError
-from threeml.publish.counts import count_rows, count_to_dict, published_breakdown
+from threeml.publish.counts import PublishedCount, publish_count
 from threeml.publish.disclosure import policy_named
+from threeml.publish.formats import FORMATS, write
 from threeml.records.periods import Period
 
 
@@ -62,7 +60,7 @@ def resolve_definition(name: str | None, definition_file: Path | None):
     show_default=True,
     help="Break down by a users column, service_kind or sector (repeatable).",
 )
-@format_option
+@format_option(PublishedCount)
 @disclosure_option
 @lenient_option
 def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> None:
@@ -75,42 +73,10 @@ def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> 
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
     result = count_definition(definition, dataset, period, by=by, registry=registry)
-    if fmt == "json":
-        click.echo(json.dumps(count_to_dict(result, policy), indent=2, default=str))
-        return
-    if fmt == "csv":
-        rows = count_rows(result, policy)
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write(publish_count(result, policy), fmt, sys.stdout)
+    if not FORMATS[fmt].terminal:
         return
     console = Console(highlight=False)
-    console.print(
-        f"[bold]{definition.name}[/bold] (version {definition.version}) — {definition.title}\n"
-        f"period {period}: [bold]{result.count:,}[/bold] {definition.unit.value} "
-        f"({result.users:,} people, {result.records:,} enrolments) "
-        f"of {result.considered:,} considered"
-    )
-    attrition = RichTable(title="Attrition", title_justify="left")
-    for column in ("#", "criterion", "remaining", "excluded", "would add if dropped"):
-        attrition.add_column(column, justify="left" if column == "criterion" else "right")
-    for step in result.attrition:
-        attrition.add_row(
-            str(step.index),
-            step.criterion,
-            f"{step.remaining:,}",
-            f"{step.excluded:,}",
-            f"{step.leave_one_out:,}",
-        )
-    console.print(attrition)
-    for name_, rows in result.breakdowns.items():
-        table = RichTable(title=f"By {name_}", title_justify="left")
-        table.add_column(name_)
-        table.add_column(definition.unit.value, justify="right")
-        for row, published in zip(rows, published_breakdown(rows, policy), strict=True):
-            table.add_row(str(row.value), "suppressed" if published is None else f"{published:,}")
-        console.print(table)
-    console.print(f"disclosure control: {policy.describe()}")
     if dataset.report.set_aside:
         aside = sum(dataset.report.set_aside.values())
         console.print(

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
+
+from threeml.publish.formats import formats_for
 
 __all__ = ["disclosure_option", "format_option", "lenient_option"]
 
-#: ``--format table|json|csv`` (the parameter is called ``fmt``).
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="How to print the result.",
-)
+
+def format_option(document: type) -> Callable[[Any], Any]:
+    """``--format NAME`` (the parameter is called ``fmt``), one choice per output format
+    that can write the command's ``document`` (see :mod:`threeml.publish.formats`)."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats_for(document))),
+        default="table",
+        show_default=True,
+        help="How to print the result.",
+    )
+
 
 #: ``--disclosure NAME``: the policy for published figures below all areas.
 disclosure_option = click.option(

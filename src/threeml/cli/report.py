@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table as RichTable
-from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
 from threeml.cli.extract import load_dataset
-from threeml.cli.metric import _extract_date, format_figure, format_interval
+from threeml.cli.metric import _extract_date
 from threeml.errors import ThreemlError
 from threeml.publish.disclosure import policy_named
-from threeml.report import build_report, publish, write_report
+from threeml.publish.formats import FORMATS, write
+from threeml.report import DEFAULT_FORMATS, build_report, publish_report, report_formats
+from threeml.report.files import write_files
 
 #: Extracts with more users than this get a progress bar on the terminal.
 BIG = 50_000
@@ -67,6 +68,17 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     "custom:THRESHOLD:ROUNDING, or one a plugin supplies.",
 )
 @click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(list(report_formats())),
+    default=DEFAULT_FORMATS,
+    show_default=True,
+    help="The files to write, one per output format (repeatable): "
+    + ", ".join(f"{name} ({FORMATS[name].file})" for name in report_formats())
+    + ".",
+)
+@click.option(
     "--membership",
     is_flag=True,
     help="Also write membership.parquet: every unit, whether it counted and why not "
@@ -91,6 +103,7 @@ def report(
     definition_names,
     metric_names,
     disclosure,
+    formats,
     membership,
     extract_date,
     title,
@@ -146,8 +159,10 @@ def report(
         result = build_report(
             dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by
         )
-    written = write_report(result, out, policy, membership=membership, title=title)
-    print_summary(publish(result, policy), console)
+    document = publish_report(result, policy, title=title)
+    names = [*formats, "membership"] if membership else list(formats)
+    written = write_files(document, out, names)
+    write(document, "table", sys.stdout)
     console.print("wrote " + ", ".join(str(path) for path in written.values()))
     if dataset.report.set_aside:
         aside = sum(dataset.report.set_aside.values())
@@ -155,60 +170,3 @@ def report(
             f"[yellow]{aside:,} row(s) were set aside by validation; "
             f"see `threeml validate {data}`[/yellow]"
         )
-
-
-def print_summary(published, console: Console) -> None:
-    """The terminal summary: definitions side by side, metrics, the policy."""
-    period = published["period"]
-    console.print(
-        Text.assemble(
-            ("threeml report", "bold"),
-            f" — period {period['start']} to {period['end']}, "
-            f"extract date {published['extract_date']}",
-        )
-    )
-    if published["definitions"]:
-        table = RichTable(title="Definitions (all areas, unrounded)", title_justify="left")
-        table.add_column("definition", no_wrap=True)
-        for column in ("count", "people", "enrolments", "considered"):
-            table.add_column(column, justify="right", no_wrap=True)
-        for d in published["definitions"]:
-            unit = "" if d["unit"] == "users" else f" {d['unit']}"
-            table.add_row(
-                Text(d["name"]),
-                f"{d['count']:,}{unit}",
-                f"{d['users']:,}",
-                f"{d['records']:,}",
-                f"{d['considered']:,}",
-            )
-        console.print(table)
-        for breakdown in sorted({b for d in published["definitions"] for b in d["breakdowns"]}):
-            cells = [
-                c for d in published["definitions"] for c in d["breakdowns"].get(breakdown, ())
-            ]
-            groups = len({c["group"] for c in cells})
-            hidden = sum(c["suppressed"] for c in cells)
-            console.print(
-                f"by {breakdown}: {groups:,} groups, {hidden:,} of {len(cells):,} cells "
-                "suppressed (see report.html, results.csv)"
-            )
-    if published["metrics"]:
-        table = RichTable(title="Metrics (all areas, unrounded)", title_justify="left")
-        table.add_column("metric", no_wrap=True)
-        for column in ("value", "95% CI", "numerator", "denominator"):
-            table.add_column(column, justify="right", no_wrap=True)
-        table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=40)
-        for m in published["metrics"]:
-            if not m["evaluated"]:
-                table.add_row(Text(m["name"]), "", "", "", "", Text(f"not evaluated: {m['error']}"))
-                continue
-            table.add_row(
-                Text(m["name"]),
-                format_figure(m["value"]),
-                format_interval(m["ci_low"], m["ci_high"]),
-                format_figure(m["numerator"]),
-                format_figure(m["denominator"]),
-                Text(m["reason"] or m["labels"].get("value", "")),
-            )
-        console.print(table)
-    console.print(f"disclosure control: {published['disclosure']['description']}")

@@ -28,10 +28,17 @@ class DefinitionResolver(Protocol):
 
 @runtime_checkable
 class MeasureKind(Protocol):
-    """How a metric's measure is computed: ``kind`` names it in ``Measure(kind=...)``;
-    ``evaluate`` turns a :class:`~threeml.metrics.measures.MetricContext` into a
-    :class:`~threeml.metrics.measures.MetricResult`."""
+    """What a measure kind provides: its name, and how to evaluate a metric.
+
+    ``kind`` is the name metrics use in ``Measure(kind=...)`` (lower-case words
+    joined by ``-``). ``evaluate`` turns a :class:`~threeml.metrics.measures.MetricContext`
+    into a :class:`~threeml.metrics.measures.MetricResult`, normally through
+    ``MetricContext.summarise`` and ``build_result``. Raise ``MetricError`` for an option it
+    cannot use.
+    """
 
     kind: str
 
-    def evaluate(self, context: Any) -> Any: ...
+    def evaluate(self, context: Any) -> Any:
+        """Compute the metric for ``context``."""
+        ...

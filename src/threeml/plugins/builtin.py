@@ -30,7 +30,7 @@ __all__ = [
 
 @hookimpl
 def threeml_measure_kinds() -> Sequence[Any]:
-    from threeml.metrics.measures import MEASURES
+    from threeml.metrics.proportion import MEASURES
 
     return list(MEASURES.values())
 

@@ -2,7 +2,8 @@
 
 :func:`build_report` evaluates (raw figures, for a secure environment);
 :func:`publish` applies a disclosure policy and is what every writer uses;
-:func:`write_report` writes the files into a folder::
+:func:`write_report` writes the files into a folder, one per output format
+(:mod:`threeml.publish.formats`)::
 
     results.csv, results.json   the published figures (machine-readable)
     report.html                 one self-contained page with charts
@@ -15,34 +16,37 @@ byte for byte, for the same extract and options.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from threeml.publish.disclosure import DisclosurePolicy
 from threeml.report.fhir import measure_report, to_measure_report_json
+from threeml.report.files import DEFAULT_FORMATS, FILES, report_formats, write_files
 from threeml.report.html import to_html
 from threeml.report.model import Report, build_report, sub_periods
-from threeml.report.publish import publish
+from threeml.report.publish import PublishedReport, publish, publish_report
 from threeml.report.tables import csv_rows, to_csv, to_json, write_membership
 
 __all__ = [
+    "DEFAULT_FORMATS",
     "FILES",
+    "PublishedReport",
     "Report",
     "build_report",
     "csv_rows",
     "measure_report",
     "publish",
+    "publish_report",
+    "report_formats",
     "sub_periods",
     "to_csv",
     "to_html",
     "to_json",
     "to_measure_report_json",
+    "write_files",
+    "write_membership",
     "write_report",
 ]
-
-#: The files :func:`write_report` writes, in order.
-FILES = ("results.csv", "results.json", "report.html", "measurereport.json")
 
 
 def write_report(
@@ -52,24 +56,12 @@ def write_report(
     *,
     membership: bool = False,
     title: str = "threeml report",
+    formats: Sequence[str] = DEFAULT_FORMATS,
 ) -> dict[str, Path]:
-    """Write the report's files into ``folder`` (created if need be); return them by name."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    published: Mapping[str, Any] = publish(report, policy)
-    texts = {
-        "results.csv": to_csv(published),
-        "results.json": to_json(published),
-        "report.html": to_html(published, title=title),
-        "measurereport.json": to_measure_report_json(published),
-    }
-    written = {}
-    for name, text in texts.items():
-        path = folder / name
-        path.write_text(text, encoding="utf-8", newline="\n")
-        written[name] = path
-    if membership:
-        path = folder / "membership.parquet"
-        write_membership(report, path)
-        written["membership.parquet"] = path
-    return written
+    """Write the report's files into ``folder`` (created if need be); return them by name.
+
+    ``formats`` name the output formats to write (default: every published one);
+    ``membership`` adds the row-level membership file.
+    """
+    names = [*formats, "membership"] if membership else list(formats)
+    return write_files(publish_report(report, policy, title=title), folder, names)

@@ -2,7 +2,8 @@
 
 Written from :func:`threeml.report.publish.publish`, so every figure below
 all areas is under the disclosure policy, and a suppressed cell reads
-"suppressed", never 0.
+"suppressed", never 0. Figures are formatted by :mod:`threeml.publish.numbers`,
+as on the terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from threeml.publish.numbers import format_figure, format_interval, format_share
 from threeml.report import charts
 
 __all__ = ["to_html"]
@@ -41,19 +43,7 @@ nav a{margin-right:14px;color:#1f5f99}
 
 
 def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) >= 1:
-            return f"{value:,.0f}"
-        if abs(value) >= 100:
-            return f"{value:,.1f}"
-        return f"{value:.4g}"
-    return escape(str(value))
+    return escape(format_figure(value))
 
 
 def _cell(value: Any, suppressed: bool) -> str:
@@ -62,14 +52,8 @@ def _cell(value: Any, suppressed: bool) -> str:
     return f'<td class="n">{_fmt(value)}</td>'
 
 
-def _share(value: Any) -> str:
-    return "–" if value is None else f"{value:.0%}"
-
-
 def _interval(low: Any, high: Any) -> str:
-    if low is None or high is None:
-        return ""
-    return f"{_fmt(low)} to {_fmt(high)}"
+    return escape(format_interval(low, high))
 
 
 def _definitions(published: Mapping[str, Any], draw: bool) -> list[str]:
@@ -96,7 +80,7 @@ def _definitions(published: Mapping[str, Any], draw: bool) -> list[str]:
         "<th class='n'>share of loosest</th></tr>"
     )
     for d in definitions:
-        share = f"{d['users'] / loosest:.0%}" if loosest else "–"
+        share = format_share(d["users"] / loosest if loosest else None)
         unit = "" if d["unit"] == "users" else f" {escape(d['unit'])}"
         out.append(
             f"<tr><td><a href='#def-{escape(d['name'])}'><b>{escape(d['name'])}</b></a></td>"
@@ -259,7 +243,8 @@ def _progress(published: Mapping[str, Any], draw: bool) -> list[str]:
         out.append(
             f"<p>All areas: <b>{_fmt(m['numerator'])}</b> people counted by "
             f"<b>{escape(m['population'])}</b> against a target of <b>{_fmt(d.get('target'))}</b>"
-            f" due {escape(str(d.get('due')))} (<b>{_share(m['value'])}</b> of it); projected "
+            f" due {escape(str(d.get('due')))} (<b>{format_share(m['value'])}</b> of it); "
+            "projected "
             f"<b>{_fmt(d.get('projection'))}</b> by the due date from the trend since "
             f"{escape(str(d.get('trend_from')))}: {verdict}.</p>"
         )

@@ -1,38 +1,44 @@
 """A :class:`~threeml.report.model.Report` as publishable data, under a disclosure policy.
 
-:func:`publish` is the only way the report's writers see figures: totals over
-all areas (and the attrition tables, which are about all areas) as they are,
-every breakdown cell through :meth:`DisclosurePolicy.apply_breakdown` (primary
-and secondary suppression), and every metric's breakdown rows derived again
-from the published cells, so proportions and rates come from the rounded
-figures and are suppressed when either is. The result is plain, JSON-ready
-data in a stable order, with the policy recorded in it.
+:func:`publish` is the only way the report's writers see figures. It is built
+from the same published model as every command's output
+(:func:`threeml.publish.counts.publish_count`,
+:func:`threeml.publish.metrics.publish_metric`): totals over all areas (and
+the attrition tables, which are about all areas) as they are, every breakdown
+cell through the policy with secondary suppression, and every metric's
+breakdown rows derived again from the published cells. The result is plain,
+JSON-ready data in a stable order, with the policy recorded in it.
+:func:`publish_report` wraps it as a :class:`PublishedReport`, the document
+the output formats write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import attrs
+from attrs import field, frozen
 
 from threeml._version import __version__
+from threeml.definitions import MetricDefinition
+from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.results import CountResult
-from threeml.metrics.measures import (
-    COUNT,
-    PUBLIC,
-    SUPPRESSED,
-    MetricResult,
-    MetricRow,
-    json_number,
-    json_ready,
-)
-from threeml.publish.disclosure import DisclosurePolicy
+from threeml.metrics.cells import MetricRow
+from threeml.metrics.contract import MetricResult
+from threeml.publish.counts import ALL_AREAS
+from threeml.publish.counts import publish_count as _published_count
+from threeml.publish.metrics import publish_metric, row_figures
+from threeml.publish.numbers import json_ready
 from threeml.report.model import Report
 
-__all__ = ["ALL_AREAS", "publish", "publish_count", "publish_metric_rows"]
-
-#: What outputs say about figures disclosure control does not apply to.
-ALL_AREAS = "not applied (all areas)"
+__all__ = [
+    "ALL_AREAS",
+    "PublishedReport",
+    "publish",
+    "publish_count",
+    "publish_metric_rows",
+    "publish_report",
+]
 
 
 def _group(value: Any) -> str:
@@ -41,15 +47,8 @@ def _group(value: Any) -> str:
 
 def publish_count(result: CountResult, policy: DisclosurePolicy) -> dict[str, Any]:
     """One counting definition's figures: totals and attrition raw, breakdowns under ``policy``."""
+    published = _published_count(result, policy)
     definition = result.definition
-    breakdowns = {}
-    for name in sorted(result.breakdowns):
-        rows = sorted(result.breakdowns[name], key=lambda r: (r.value is None, str(r.value)))
-        published = policy.apply_breakdown([row.count for row in rows])
-        breakdowns[name] = [
-            {"group": _group(row.value), "count": value, "suppressed": value is None}
-            for row, value in zip(rows, published, strict=True)
-        ]
     return {
         "name": definition.name,
         "version": definition.version,
@@ -57,89 +56,36 @@ def publish_count(result: CountResult, policy: DisclosurePolicy) -> dict[str, An
         "description": definition.description,
         "unit": definition.unit.value,
         "source": definition.source.describe() if definition.source else None,
-        "count": result.count,
-        "users": result.users,
-        "records": result.records,
-        "considered": result.considered,
-        "attrition": [
-            {
-                "step": step.index,
-                "criterion": step.criterion,
-                "remaining": step.remaining,
-                "excluded": step.excluded,
-                "leave_one_out": step.leave_one_out,
-            }
-            for step in result.attrition
-        ],
-        "breakdowns": breakdowns,
-    }
-
-
-def _row(row: MetricRow) -> dict[str, Any]:
-    return {
-        "numerator": json_number(row.numerator),
-        "denominator": json_number(row.denominator),
-        "value": json_number(row.value),
-        "ci_low": json_number(row.ci_low),
-        "ci_high": json_number(row.ci_high),
-        "reason": row.reason,
-        "details": json_ready(dict(row.details)),
+        **published.totals,
+        "attrition": published.attrition(),
+        "breakdowns": {
+            name: [
+                {"group": _group(cell.group), "count": cell.count, "suppressed": cell.suppressed}
+                for cell in published.breakdowns[name]
+            ]
+            for name in sorted(published.breakdowns)
+        },
     }
 
 
 def publish_metric_rows(
     result: MetricResult, policy: DisclosurePolicy
 ) -> dict[str, list[MetricRow]]:
-    """A metric's breakdown rows under ``policy``, with secondary suppression per count cell.
+    """A metric's breakdown rows under ``policy``, breakdowns in name order.
 
-    Each count cell (people, events …) is published across the groups of one
-    breakdown with :meth:`DisclosurePolicy.apply_breakdown`; amounts and
-    statistics go with the row's gate cell; public cells stay. The row's figures
-    are then derived again from the published cells.
+    The rows are :meth:`MetricResult.published <threeml.metrics.measures.MetricResult.published>`'s.
     """
-    out: dict[str, list[MetricRow]] = {}
-    kinds = result.cell_kinds
-    for name in sorted(result.breakdowns):
-        rows = sorted(result.breakdowns[name], key=lambda r: (r.group is None, str(r.group)))
-        names = sorted({cell for row in rows for cell in row.cells})
-        columns = {
-            cell: policy.apply_breakdown(
-                [None if row.cells.get(cell) is None else int(row.cells[cell]) for row in rows]
-            )
-            for cell in names
-            if kinds.get(cell, COUNT) == COUNT
-        }
-        published = []
-        for i, row in enumerate(rows):
-            if result.derive is None or not row.cells:
-                published.append(MetricRow(group=row.group, reason=SUPPRESSED, suppressed=True))
-                continue
-            gate = columns.get(result.gate, [None] * len(rows))[i]
-            cells: dict[str, Any] = {}
-            for cell, value in row.cells.items():
-                kind = kinds.get(cell, COUNT)
-                if value is None or kind == PUBLIC:
-                    cells[cell] = value
-                elif kind == COUNT:
-                    cells[cell] = columns[cell][i]
-                else:
-                    cells[cell] = value if gate is not None else None
-            withheld = any(cells[c] is None and row.cells[c] is not None for c in row.cells)
-            derived = result.derive(cells)
-            reason = derived.reason
-            if derived.value is None and withheld:
-                reason = SUPPRESSED
-            published.append(
-                attrs.evolve(
-                    derived, group=row.group, cells=cells, suppressed=withheld, reason=reason
-                )
-            )
-        out[name] = published
-    return out
+    published = result.published(policy)
+    return {name: list(published[name]) for name in sorted(published)}
+
+
+def _row(row: MetricRow) -> dict[str, Any]:
+    return {**row_figures(row), "details": json_ready(dict(row.details))}
 
 
 def _metric(result: MetricResult, policy: DisclosurePolicy) -> dict[str, Any]:
     metric = result.metric
+    published = publish_metric(result, policy)
     return {
         "name": metric.name,
         "version": metric.version,
@@ -157,32 +103,34 @@ def _metric(result: MetricResult, policy: DisclosurePolicy) -> dict[str, Any]:
         "breakdowns": {
             name: [
                 {"group": _group(row.group), **_row(row), "suppressed": row.suppressed}
-                for row in rows
+                for row in published.breakdowns[name]
             ]
-            for name, rows in publish_metric_rows(result, policy).items()
+            for name in sorted(published.breakdowns)
         },
+    }
+
+
+def _unevaluated(metric: MetricDefinition, error: str) -> dict[str, Any]:
+    return {
+        "name": metric.name,
+        "version": metric.version,
+        "title": metric.title,
+        "description": metric.description,
+        "measure": metric.measure.kind,
+        "population": metric.population,
+        "evaluated": False,
+        "error": error,
     }
 
 
 def publish(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
     """The whole report as plain data under ``policy``: what every output file is written from."""
-    metrics = []
-    for metric in report.metric_definitions:
-        if metric.name in report.metrics:
-            metrics.append(_metric(report.metrics[metric.name], policy))
-        else:
-            metrics.append(
-                {
-                    "name": metric.name,
-                    "version": metric.version,
-                    "title": metric.title,
-                    "description": metric.description,
-                    "measure": metric.measure.kind,
-                    "population": metric.population,
-                    "evaluated": False,
-                    "error": report.metric_errors.get(metric.name, "not evaluated"),
-                }
-            )
+    metrics = [
+        _metric(report.metrics[metric.name], policy)
+        if metric.name in report.metrics
+        else _unevaluated(metric, report.metric_errors.get(metric.name, "not evaluated"))
+        for metric in report.metric_definitions
+    ]
     return {
         "report": "threeml",
         "threeml_version": __version__,
@@ -209,3 +157,25 @@ def publish(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
             },
         },
     }
+
+
+@frozen
+class PublishedReport:
+    """The report as published: its data under the policy, the raw report behind it, a title.
+
+    ``data`` is what :func:`publish` returns; every published file is written
+    from it. ``report`` is kept for the row-level membership file only, which
+    is never published.
+    """
+
+    report: Report
+    policy: DisclosurePolicy
+    data: Mapping[str, Any] = field(repr=False)
+    title: str = "threeml report"
+
+
+def publish_report(
+    report: Report, policy: DisclosurePolicy, *, title: str = "threeml report"
+) -> PublishedReport:
+    """``report`` under ``policy``, ready for every output format."""
+    return PublishedReport(report, policy, publish(report, policy), title)

@@ -12,14 +12,14 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from threeml.publish.counts import ALL_AREAS
 from threeml.records.codes import Unit
 from threeml.report.model import Report
-from threeml.report.publish import ALL_AREAS
 
 __all__ = ["CSV_COLUMNS", "csv_rows", "to_csv", "to_json", "write_membership"]
 
@@ -125,7 +125,7 @@ def to_csv(published: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def write_membership(report: Report, path: Path) -> None:
+def write_membership(report: Report, path: Path | IO[bytes]) -> None:
     """Per-unit membership of every definition as one Parquet file (row-level: not published).
 
     Columns: ``definition``, ``unit``, ``user_id``, ``enrolment_id`` (null for

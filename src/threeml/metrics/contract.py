@@ -1,0 +1,279 @@
+"""The evaluation contract for metrics: what a measure kind is given and what it returns.
+
+A *measure kind* (:class:`MeasureKind`) turns a :class:`MetricContext` into a
+:class:`MetricResult`, normally by aggregating a per-unit table of facts into
+cells with :meth:`MetricContext.summarise` and assembling the result with
+:func:`build_result`. How cells become published figures is in
+:mod:`threeml.metrics.cells`. Importing this module does not import ibis: the
+engine is reached only when a context aggregates or counts.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from attrs import field, frozen
+
+from threeml.definitions import MetricDefinition
+from threeml.definitions.contracts import MeasureKind
+from threeml.definitions.policies import DisclosurePolicy
+from threeml.engine.results import CountResult
+from threeml.errors import ThreemlError
+from threeml.metrics.cells import AMOUNT, CELL_KINDS, COUNT, MetricRow, publish_rows
+from threeml.records.periods import Period
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from threeml.data import Dataset
+
+__all__ = [
+    "MeasureKind",
+    "MetricContext",
+    "MetricError",
+    "MetricResult",
+    "build_result",
+    "members_table",
+]
+
+_COUNTER = itertools.count()
+
+
+class MetricError(ThreemlError):
+    """A metric cannot be evaluated as asked (an unknown option, a bad breakdown …)."""
+
+
+@frozen
+class MetricContext:
+    """Everything a measure needs: the data, the period, the population's result, a registry.
+
+    ``options`` are the measure's options (``metric.measure.options``) with any
+    overrides given to :func:`evaluate_metric` applied on top.
+    """
+
+    metric: MetricDefinition
+    dataset: Dataset
+    period: Period
+    population: CountResult
+    registry: Any
+    by: Sequence[str] = ()
+    options: Mapping[str, Any] = field(factory=dict)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """The measure option ``name`` (``default`` when the metric does not set it)."""
+        return self.options.get(name, default)
+
+    @property
+    def extract_date(self) -> date:
+        """The last day the data cover: the dataset's extract date, else the period's end."""
+        return self.dataset.extract_date or self.period.end
+
+    def table(self, name: str) -> ir.Table:
+        """The dataset's ibis table ``name``."""
+        return self.dataset.table(name)
+
+    def members(self) -> ir.Table:
+        """The population's members: an ibis table with one column, ``user_id``."""
+        return members_table(self.population)
+
+    def grouped(self, facts: ir.Table) -> ir.Table:
+        """``facts`` (which has a ``user_id`` column) with the breakdown columns of its users."""
+        if not self.by:
+            return facts
+        users = self.table("users")
+        columns = users.select(_group_user="user_id", **{f"_by_{b}": users[b] for b in self.by})
+        joined = facts.inner_join(columns, facts.user_id == columns._group_user)
+        return joined.drop("_group_user")
+
+    def summarise(
+        self,
+        facts: ir.Table,
+        cells: Mapping[str, Callable[[ir.Table], ir.Value]],
+        kinds: Mapping[str, str],
+    ) -> tuple[dict[str, Any], dict[str, list[tuple[Any, dict[str, Any]]]]]:
+        """Aggregate ``facts`` into the total's cells and every group's cells, in the engine.
+
+        ``facts`` must have a ``user_id`` column; ``cells`` maps each cell name to
+        a function building its aggregate over a table like ``facts``. Returns the
+        total's cells and, for each breakdown name, ``(group, cells)`` pairs in
+        group order. Counts and amounts over no rows are 0.
+        """
+        facts = self.grouped(facts)
+        if not self.by:
+            return _aggregate(facts, cells, kinds, None)[0][1], {}
+        # Several aggregates read the same facts: on DuckDB, compute them once.
+        backend = self.dataset.backend
+        stored = None
+        if getattr(backend, "name", None) == "duckdb":
+            stored = f"_metric_facts_{next(_COUNTER)}"
+            facts = backend.create_table(stored, facts, temp=True)
+        try:
+            total = _aggregate(facts, cells, kinds, None)[0][1]
+            breakdowns = {b: _aggregate(facts, cells, kinds, f"_by_{b}") for b in self.by}
+        finally:
+            if stored is not None:
+                backend.con.execute(f'DROP TABLE IF EXISTS "{stored}"')
+        return total, breakdowns
+
+    def count(self, name: str, period: Period | None = None) -> CountResult:
+        """Count the counting definition ``name`` (by the context's breakdowns)."""
+        from threeml.engine.evaluate import count_many  # the engine loads ibis: only when used
+
+        definition = self.registry.counting(name)
+        return count_many(
+            [definition], self.dataset, period or self.period, by=self.by, registry=self.registry
+        )[name]
+
+
+def _aggregate(
+    facts: ir.Table,
+    cells: Mapping[str, Callable[[ir.Table], ir.Value]],
+    kinds: Mapping[str, str],
+    column: str | None,
+) -> list[tuple[Any, dict[str, Any]]]:
+    aggregates = {name: build(facts) for name, build in cells.items()}
+    if column is None:
+        rows = facts.aggregate(**aggregates).to_pyarrow().to_pylist()
+    else:
+        rows = facts.group_by(column).aggregate(**aggregates).to_pyarrow().to_pylist()
+    found = []
+    for row in rows:
+        group = row.pop(column) if column is not None else None
+        found.append((group, {name: _cell(row[name], kinds.get(name, COUNT)) for name in cells}))
+    found.sort(key=lambda item: (item[0] is None, str(item[0])))
+    return found or [(None, {name: _cell(None, kinds.get(name, COUNT)) for name in cells})]
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if kind == COUNT:
+        return int(value or 0)
+    if kind == AMOUNT:
+        return float(value or 0)
+    return None if value is None else float(value)
+
+
+def members_table(result: CountResult) -> ir.Table:
+    """The people a counting result counts, as an ibis table with one column, ``user_id``.
+
+    For an enrolment-unit definition, the people holding the counted enrolments.
+    """
+    import ibis
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    membership = result.membership()
+    counted = membership.filter(pc.equal(membership["counted"], True))
+    ids = pc.unique(counted["user_id"].combine_chunks())
+    return ibis.memtable(pa.table({"user_id": ids.cast(pa.string())}))
+
+
+@frozen
+class MetricResult:
+    """A metric's figures: value = numerator / denominator (or as the measure defines).
+
+    The top-level figures are the total over the whole population (raw: totals
+    over all areas are published as they are). ``breakdowns`` hold one
+    :class:`MetricRow` per group, raw; :meth:`published` gives them under a
+    disclosure policy. ``labels`` say what the numerator, denominator and value
+    are; ``details`` hold the measure's other figures and its exclusions.
+    ``reason`` says why ``value`` is ``None`` when it is.
+    """
+
+    metric: MetricDefinition
+    period: Period
+    population: str
+    numerator: float | None
+    denominator: float | None
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    breakdowns: Mapping[str, tuple[MetricRow, ...]] = field(factory=dict)
+    details: Mapping[str, Any] = field(factory=dict)
+    reason: str | None = None
+    labels: Mapping[str, str] = field(factory=dict)
+    options: Mapping[str, Any] = field(factory=dict)
+    extract_date: date | None = None
+    cells: Mapping[str, Any] = field(factory=dict)
+    cell_kinds: Mapping[str, str] = field(factory=dict)
+    gate: str = "people"
+    derive: Callable[[Mapping[str, Any]], MetricRow] | None = field(
+        default=None, eq=False, repr=False
+    )
+
+    @property
+    def total(self) -> MetricRow:
+        """The top-level figures as a row."""
+        return MetricRow(
+            group=None,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            value=self.value,
+            ci_low=self.ci_low,
+            ci_high=self.ci_high,
+            reason=self.reason,
+            details=self.details,
+            cells=self.cells,
+        )
+
+    def published(self, policy: DisclosurePolicy) -> dict[str, tuple[MetricRow, ...]]:
+        """The breakdowns as they may be published under ``policy`` (rows in group order).
+
+        Every cell goes through the policy (see :func:`threeml.metrics.cells.publish_rows`)
+        and the row's figures are derived again from what is left, so a proportion
+        is computed from the rounded numerator and denominator and is ``None``
+        (with a reason) when either is suppressed.
+        """
+        return {
+            name: publish_rows(rows, self.cell_kinds, self.gate, self.derive, policy)
+            for name, rows in self.breakdowns.items()
+        }
+
+
+def build_result(
+    context: MetricContext,
+    *,
+    total: Mapping[str, Any],
+    breakdowns: Mapping[str, Sequence[tuple[Any, Mapping[str, Any]]]],
+    derive: Callable[[Mapping[str, Any]], MetricRow],
+    kinds: Mapping[str, str],
+    labels: Mapping[str, str],
+    gate: str = "people",
+    details: Mapping[str, Any] | None = None,
+) -> MetricResult:
+    """Assemble a :class:`MetricResult` from the cells of the total and of each group."""
+    for name, kind in kinds.items():
+        if kind not in CELL_KINDS:
+            raise ValueError(f"cell {name!r} has unknown kind {kind!r}")
+    if gate not in kinds:
+        raise ValueError(f"the gate {gate!r} is not one of the cells")
+    head = derive(total)
+    rows = {
+        name: tuple(
+            attrs.evolve(derive(cells), group=group, cells=dict(cells)) for group, cells in groups
+        )
+        for name, groups in breakdowns.items()
+    }
+    return MetricResult(
+        metric=context.metric,
+        period=context.period,
+        population=context.population.definition.name,
+        numerator=head.numerator,
+        denominator=head.denominator,
+        value=head.value,
+        ci_low=head.ci_low,
+        ci_high=head.ci_high,
+        reason=head.reason,
+        breakdowns=rows,
+        details={**head.details, **(details or {})},
+        labels=dict(labels),
+        options=dict(context.options),
+        extract_date=context.extract_date,
+        cells=dict(total),
+        cell_kinds=dict(kinds),
+        gate=gate,
+        derive=derive,
+    )

@@ -1,0 +1,285 @@
+"""Published documents as tables for a terminal (the ``table`` output format), drawn with rich.
+
+:func:`show` draws any published document; each kind of document has its
+drawing registered here. Figures are formatted by :mod:`threeml.publish.numbers`,
+as in the HTML report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import singledispatch
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from threeml.publish.compare import PublishedComparison, PublishedDiff
+from threeml.publish.counts import PublishedCount
+from threeml.publish.metrics import PublishedMetric
+from threeml.publish.numbers import (
+    format_figure,
+    format_interval,
+    format_published,
+    format_share,
+)
+
+__all__ = ["show", "show_comparison", "show_count", "show_diff", "show_metric"]
+
+
+@singledispatch
+def show(document: Any, console: Console) -> None:
+    """Draw a published document on ``console``."""
+    raise TypeError(f"no terminal table for a {type(document).__name__}")
+
+
+@show.register
+def show_count(document: PublishedCount, console: Console) -> None:
+    """A count: the headline, the attrition table, each breakdown and the policy."""
+    result = document.result
+    definition = result.definition
+    console.print(
+        f"[bold]{definition.name}[/bold] (version {definition.version}) — {definition.title}\n"
+        f"period {result.period}: [bold]{result.count:,}[/bold] {definition.unit.value} "
+        f"({result.users:,} people, {result.records:,} enrolments) "
+        f"of {result.considered:,} considered"
+    )
+    attrition = RichTable(title="Attrition", title_justify="left")
+    for column in ("#", "criterion", "remaining", "excluded", "would add if dropped"):
+        attrition.add_column(column, justify="left" if column == "criterion" else "right")
+    for step in result.attrition:
+        attrition.add_row(
+            str(step.index),
+            step.criterion,
+            f"{step.remaining:,}",
+            f"{step.excluded:,}",
+            f"{step.leave_one_out:,}",
+        )
+    console.print(attrition)
+    for name, cells in document.breakdowns.items():
+        table = RichTable(title=f"By {name}", title_justify="left")
+        table.add_column(name)
+        table.add_column(definition.unit.value, justify="right")
+        for cell in cells:
+            table.add_row(str(cell.group), format_published(cell.count))
+        console.print(table)
+    console.print(f"disclosure control: {document.policy.describe()}")
+
+
+_MAIN = ("value", "rate", "proportion", "events_per_head")
+
+
+def _detail_rows(prefix: str, value: Any) -> list[tuple[str, Any, str, str]]:
+    """Details as (figure, value, interval, note) rows.
+
+    A figure with an interval (an estimate, a window's rate, an arm's proportion)
+    is one row, its other numbers in the note.
+    """
+    if isinstance(value, Mapping):
+        main = next((key for key in _MAIN if key in value), None)
+        if main is not None and "ci_low" in value and "ci_high" in value:
+            others = [
+                f"{key.replace('_', ' ')} {format_figure(inner)}"
+                for key, inner in value.items()
+                if key not in (main, "ci_low", "ci_high", "reason")
+            ]
+            if value.get("reason"):
+                others.append(str(value["reason"]))
+            interval = format_interval(value["ci_low"], value["ci_high"])
+            return [(prefix, value[main], interval, "; ".join(others))]
+        rows: list[tuple[str, Any, str, str]] = []
+        for key, inner in value.items():
+            rows += _detail_rows(f"{prefix} {key}".strip(), inner)
+        return rows
+    if isinstance(value, list | tuple):
+        return [(prefix, ", ".join(str(v) for v in value), "", "")]
+    return [(prefix, value, "", "")]
+
+
+@show.register
+def show_metric(document: PublishedMetric, console: Console) -> None:
+    """A metric: the headline, its details, the breakdowns and the policy."""
+    result, policy = document.result, document.policy
+    metric = result.metric
+    labels = result.labels
+    direction = {True: "higher is better", False: "lower is better", None: ""}
+    console.print(
+        Text.assemble(
+            (metric.name, "bold"),
+            f" (version {metric.version}) — {metric.title}\n",
+            f"population {result.population}, period {result.period}",
+            f", extract date {result.extract_date}" if result.extract_date else "",
+        )
+    )
+    headline = RichTable(show_header=False, box=None, pad_edge=False)
+    headline.add_column(style="bold")
+    headline.add_column(justify="right")
+    headline.add_column()
+    headline.add_row(
+        "value",
+        format_figure(result.value),
+        Text(
+            f"{labels.get('value', '')}"
+            + (
+                f" (95% CI {format_interval(result.ci_low, result.ci_high)})"
+                if result.ci_low is not None
+                else ""
+            )
+            + (
+                f"; {direction[metric.higher_is_better]}"
+                if metric.higher_is_better is not None
+                else ""
+            )
+        ),
+    )
+    headline.add_row(
+        "numerator", format_figure(result.numerator), Text(labels.get("numerator", ""))
+    )
+    headline.add_row(
+        "denominator", format_figure(result.denominator), Text(labels.get("denominator", ""))
+    )
+    console.print(headline)
+    if result.value is None and result.reason:
+        console.print(Text(f"no value: {result.reason}", style="yellow"))
+    shown = dict(result.details)
+    if len(shown.get("trials") or {}) == 1 and "trial" in shown:
+        del shown["trials"]  # the only trial is the headline
+    details = _detail_rows("", shown)
+    if details:
+        table = RichTable(title="Details (all areas, unrounded)", title_justify="left")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        table.add_column("95% CI", justify="right")
+        table.add_column("note")
+        for key, value, interval, note in details:
+            table.add_row(Text(key), Text(format_figure(value)), interval, Text(note))
+        console.print(table)
+    for name, rows in document.breakdown_data().items():
+        table = RichTable(title=f"By {name}", title_justify="left")
+        for column in (name, "numerator", "denominator", "value", "95% CI", "note"):
+            table.add_column(column, justify="left" if column in (name, "note") else "right")
+        for row in rows:
+            table.add_row(
+                Text(str(row["group"])),
+                format_published(row["numerator"]),
+                format_published(row["denominator"]),
+                format_figure(row["value"]),
+                format_interval(row["ci_low"], row["ci_high"]),
+                Text(row["reason"] or ""),
+            )
+        console.print(table)
+    if result.breakdowns:
+        console.print(f"disclosure control below all areas: {policy.describe()}")
+        console.print(
+            "proportions and rates below all areas are computed from the published (rounded) "
+            "figures, and suppressed when either is"
+        )
+
+
+@show.register
+def show_comparison(document: PublishedComparison, console: Console) -> None:
+    """Definitions side by side (and per-group cells), then any metrics."""
+    comparison, policy = document.comparison, document.policy
+    rows = document.definitions()
+    table = RichTable(
+        title=f"Definitions compared, {comparison.period} (all areas, unrounded)",
+        title_justify="left",
+    )
+    for column in ("definition", "unit", "people", "records", "% of loosest"):
+        table.add_column(column, justify="left" if column in ("definition", "unit") else "right")
+    for row in rows:
+        share = row["share_of_loosest"]
+        table.add_row(
+            row["definition"],
+            row["unit"],
+            f"{row['users']:,}",
+            f"{row['records']:,}",
+            "" if share is None else format_share(share, 1),
+        )
+    console.print(table)
+    console.print(
+        f"loosest: {comparison.loosest.definition.name} ({comparison.loosest.users:,} people)"
+    )
+    for name in document.by:
+        groups = sorted({str(cell["group"]) for row in rows for cell in row["breakdown"][name]})
+        cells = RichTable(title=f"People by {name}", title_justify="left")
+        cells.add_column("definition")
+        for group in groups:
+            cells.add_column(group, justify="right")
+        for row in rows:
+            found = {str(c["group"]): c["count"] for c in row["breakdown"][name]}
+            cells.add_row(
+                row["definition"],
+                *[
+                    "0" if group not in found else format_published(found[group])
+                    for group in groups
+                ],
+            )
+        console.print(cells)
+        console.print(f"disclosure control: {policy.describe()}")
+    if document.metrics:
+        _show_metrics(document, console)
+
+
+def _show_metrics(document: PublishedComparison, console: Console) -> None:
+    """Metrics one per row (totals), then their values per group under the policy."""
+    table = RichTable(title="Metrics (all areas, unrounded)", title_justify="left")
+    for column in ("metric", "population", "numerator", "denominator", "value", "95% CI", "note"):
+        left = column in ("metric", "population", "note")
+        table.add_column(column, justify="left" if left else "right")
+    for published in document.metrics:
+        result = published.result
+        table.add_row(
+            Text(result.metric.name),
+            Text(result.population),
+            format_figure(result.numerator),
+            format_figure(result.denominator),
+            format_figure(result.value),
+            format_interval(result.ci_low, result.ci_high),
+            Text(result.reason or result.labels.get("value", "")),
+        )
+    console.print(table)
+    for name in document.metric_by:
+        cells = RichTable(title=f"Metric values by {name}", title_justify="left")
+        published = [metric.breakdown_data()[name] for metric in document.metrics]
+        groups = sorted({str(row["group"]) for rows in published for row in rows})
+        cells.add_column("metric")
+        for group in groups:
+            cells.add_column(Text(group), justify="right")
+        for metric, rows in zip(document.metrics, published, strict=True):
+            found = {str(row["group"]): row for row in rows}
+            cells.add_row(
+                Text(metric.result.metric.name),
+                *[
+                    "–"
+                    if group not in found
+                    else (
+                        "suppressed"
+                        if found[group]["value"] is None and found[group]["suppressed"]
+                        else format_figure(found[group]["value"])
+                    )
+                    for group in groups
+                ],
+            )
+        console.print(cells)
+        console.print(
+            f"disclosure control: {document.policy.describe()}; "
+            "values computed from the published figures"
+        )
+
+
+@show.register
+def show_diff(document: PublishedDiff, console: Console) -> None:
+    """Who is counted by both, by one only, and the criteria that left them out."""
+    diff = document.diff
+    a, b = document.names
+    console.print(f"people counted by both: {diff.both:,}")
+    for count, label, reasons, other in (
+        (diff.only_first, f"{a} but not {b}", diff.first_not_second_reasons, b),
+        (diff.only_second, f"{b} but not {a}", diff.second_not_first_reasons, a),
+    ):
+        console.print(f"[bold]{count:,}[/bold] people counted by {label}")
+        for step, text, n in reasons[:5]:
+            where = f"criterion {step} of {other}" if step else other
+            console.print(f"  {n:,} failed {where}: {text}")

@@ -1,0 +1,96 @@
+"""The report in every output format, and the folder of files ``threeml report`` writes.
+
+The report's document (:class:`~threeml.report.publish.PublishedReport`) is
+registered here with the output formats of :mod:`threeml.publish.formats`:
+``table`` (the terminal summary), ``json``, ``csv``, ``html``, ``fhir`` and the
+row-level ``membership`` file. :func:`write_files` writes the formats asked for
+into a folder, each under the file name the format table gives it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from rich.console import Console
+
+from threeml.errors import ThreemlError
+from threeml.publish import formats
+from threeml.publish.formats import FORMATS, formats_for
+from threeml.report.fhir import to_measure_report_json
+from threeml.report.html import to_html
+from threeml.report.publish import PublishedReport
+from threeml.report.summary import show_report
+from threeml.report.tables import to_csv, to_json, write_membership
+
+__all__ = ["DEFAULT_FORMATS", "FILES", "report_formats", "write_files"]
+
+#: The formats ``threeml report`` writes unless told otherwise, in the order it writes them.
+DEFAULT_FORMATS = ("csv", "json", "html", "fhir")
+
+#: The files :func:`write_files` writes by default, in order.
+FILES = tuple(FORMATS[name].file for name in DEFAULT_FORMATS)
+
+
+@formats.write_table.register
+def _table(document: PublishedReport, stream: IO) -> None:
+    show_report(document, Console(file=stream, highlight=False))
+
+
+@formats.write_json.register
+def _json(document: PublishedReport, stream: IO) -> None:
+    stream.write(to_json(document.data))
+
+
+@formats.write_csv.register
+def _csv(document: PublishedReport, stream: IO) -> None:
+    stream.write(to_csv(document.data))
+
+
+@formats.write_html.register
+def _html(document: PublishedReport, stream: IO) -> None:
+    stream.write(to_html(document.data, title=document.title))
+
+
+@formats.write_fhir.register
+def _fhir(document: PublishedReport, stream: IO) -> None:
+    stream.write(to_measure_report_json(document.data))
+
+
+@formats.write_membership.register
+def _membership(document: PublishedReport, stream: IO) -> None:
+    write_membership(document.report, stream)
+
+
+def report_formats() -> tuple[str, ...]:
+    """The formats a report can be written in as files (``--format`` of ``threeml report``)."""
+    return tuple(name for name in formats_for(PublishedReport) if FORMATS[name].file)
+
+
+def write_files(
+    document: PublishedReport, folder: Path | str, names: Sequence[str] = DEFAULT_FORMATS
+) -> dict[str, Path]:
+    """Write ``document`` into ``folder`` (created if need be) in each format of ``names``.
+
+    Returns the files written by name, in the order of ``names``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name in dict.fromkeys(names):
+        entry = FORMATS[name]
+        if entry.file is None:
+            raise ThreemlError(
+                f"the {name!r} output format is not written to a file; the report's files are "
+                f"written in: {', '.join(report_formats())}"
+            )
+        path = folder / entry.file
+        if entry.binary:
+            with path.open("wb") as stream:
+                entry.write(document, stream)
+        else:
+            with path.open("w", encoding="utf-8", newline="\n") as stream:
+                entry.write(document, stream)
+        written[entry.file] = path
+    return written
