@@ -543,7 +543,13 @@ def _doctest(name: str) -> None:
 
 
 #: The pages with ``pycon`` sessions; each runs as one doctest, its output checked.
-SESSION_PAGES = ("tutorial", "howto/toml-definition", "howto/publish", "howto/larger-engine")
+SESSION_PAGES = (
+    "tutorial",
+    "howto/toml-definition",
+    "howto/publish",
+    "howto/larger-engine",
+    "howto/loader",
+)
 #: Files a page's session reads, as the page tells the reader to write them: name, and the
 #: position of the page's ``toml`` block holding the content.
 SESSION_FILES = {"howto/toml-definition": {"heartbeat-7d.toml": 0}}

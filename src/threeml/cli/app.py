@@ -50,6 +50,7 @@ def cli() -> None:
     """Count people using technology-enabled care, precisely and comparably.
 
     Point threeml at a folder of CSV or Parquet extracts (users, services,
-    enrolments, contacts, and optionally outcomes, allocations, targets).
-    Start with `threeml validate DIR`, or try `threeml demo`.
+    enrolments, contacts, and optionally outcomes, allocations, targets), or a
+    DuckDB file or database holding those tables. Start with
+    `threeml validate DATA`, or try `threeml demo`.
     """

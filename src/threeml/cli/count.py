@@ -9,9 +9,9 @@ import click
 from rich.console import Console
 
 from threeml.cli.app import cli
+from threeml.cli.extract import data_option, load_dataset
 from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
-from threeml.data import Dataset
 from threeml.definitions import CountingDefinition
 from threeml.definitions.kinds import plugin_kinds
 from threeml.engine.evaluate import count as count_definition
@@ -30,16 +30,6 @@ def _period(ctx: click.Context, param: click.Parameter, value: str) -> Period:
         raise click.BadParameter(str(error)) from None
 
 
-def data_option(function):
-    return click.option(
-        "--data",
-        "data",
-        required=True,
-        type=click.Path(path_type=Path),
-        help="Folder holding the extract (users.csv, services.csv … or .parquet).",
-    )(function)
-
-
 def period_option(function):
     return click.option(
         "--period",
@@ -47,10 +37,6 @@ def period_option(function):
         callback=_period,
         help="Evaluation period: 2013, 2013-Q2, 2013-05, FY2013/14 or START:END.",
     )(function)
-
-
-def load_dataset(folder: Path, lenient: bool) -> Dataset:
-    return Dataset.from_folder(folder, mode="lenient" if lenient else "strict")
 
 
 def resolve_definition(name: str | None, definition_file: Path | None):

@@ -13,9 +13,9 @@ from rich.console import Console
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
+from threeml.cli.extract import load_dataset
 from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
-from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
 from threeml.errors import ThreemlError
 from threeml.metrics.contract import MetricResult
@@ -125,9 +125,7 @@ def metric(
     definition, registry = resolve_metric(name, definition_file)
     options = parse_options(option_values)
     policy = policy_named(disclosure)
-    dataset = Dataset.from_folder(
-        data, extract_date=extract_date, mode="lenient" if lenient else "strict"
-    )
+    dataset = load_dataset(data, lenient, extract_date=extract_date)
     result = evaluate_metric(
         definition, dataset, period, registry, population=population, by=by, options=options
     )

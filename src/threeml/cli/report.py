@@ -11,8 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
+from threeml.cli.extract import load_dataset
 from threeml.cli.metric import _extract_date
-from threeml.data import Dataset
 from threeml.errors import ThreemlError
 from threeml.publish.disclosure import policy_named
 from threeml.publish.formats import FORMATS, write
@@ -133,9 +133,7 @@ def report(
         metrics = list(registry.metric_definitions())
     if not definitions and not metrics:
         raise ThreemlError("nothing to report: no counting definitions or metrics are installed")
-    dataset = Dataset.from_folder(
-        data, extract_date=extract_date, mode="lenient" if lenient else "strict"
-    )
+    dataset = load_dataset(data, lenient, extract_date=extract_date)
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     big = dataset.report.rows.get("users", 0) > BIG

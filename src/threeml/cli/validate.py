@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
 from threeml.cli.app import cli
-from threeml.data import Mode, ValidationReport, report_to_dict, validate_folder
-from threeml.data.report import ProblemKind, Severity
+from threeml.cli.extract import validate_data
+from threeml.data.report import Mode, ProblemKind, Severity, ValidationReport, report_to_dict
 
 
 @cli.command()
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("extract", metavar="DATA")
 @click.option(
     "--format",
     "fmt",
@@ -38,14 +37,17 @@ from threeml.data.report import ProblemKind, Severity
     show_default=True,
     help="lenient also shows how many rows would be set aside, and why.",
 )
-def validate(folder: Path, fmt: str, max_per_kind: int, mode: str) -> None:
-    """Check the extract in FOLDER against the interchange schema.
+def validate(extract: str, fmt: str, max_per_kind: int, mode: str) -> None:
+    """Check the extract DATA against the interchange schema.
+
+    DATA is what --data takes elsewhere: a folder of CSV/Parquet files, a DuckDB
+    database file, a database URL or what a plugin's loader opens.
 
     Lists the first problems of each kind (file, row as numbered in the file
     with the header as row 1, column, value and what was expected), then the
     totals. Exits 0 when there are no errors (warnings allowed), 1 otherwise.
     """
-    report = validate_folder(folder, mode=mode)
+    report = validate_data(extract, mode)
     if fmt == "json":
         click.echo(json.dumps(report_to_dict(report), indent=2, default=str))
     else:

@@ -1,5 +1,11 @@
 """Data access: loading extracts into the engine and validating them on the way in.
 
+- :class:`Dataset` holds the validated tables of one extract; it is built from a folder of
+  CSV/Parquet files, Arrow tables, records, a DuckDB file or an ibis connection;
+- :func:`open_dataset` opens whatever ``--data`` names with the first
+  :class:`~threeml.data.loaders.Loader` that accepts it, and :func:`validate_extract`
+  gives its :class:`ValidationReport`.
+
 The names below are imported on first use (PEP 562), so that importing a light module of this
 package, such as :mod:`threeml.data.loaders`, does not start the engine (ibis, DuckDB).
 """
@@ -10,14 +16,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from threeml.data.dataset import (
-        Dataset,
+    from threeml.data.arrow import records_to_arrow
+    from threeml.data.dataset import Dataset, validate_folder
+    from threeml.data.loaders import Loader, NoLoader, open_dataset, validate_extract
+    from threeml.data.report import (
         InvalidDataset,
         Mode,
-        records_to_arrow,
-        validate_folder,
-    )
-    from threeml.data.report import (
         Problem,
         ProblemKind,
         Severity,
@@ -28,10 +32,14 @@ if TYPE_CHECKING:
 #: Where each public name of the package lives.
 _HOMES = {
     "Dataset": "threeml.data.dataset",
-    "InvalidDataset": "threeml.data.dataset",
-    "Mode": "threeml.data.dataset",
-    "records_to_arrow": "threeml.data.dataset",
     "validate_folder": "threeml.data.dataset",
+    "records_to_arrow": "threeml.data.arrow",
+    "Loader": "threeml.data.loaders",
+    "NoLoader": "threeml.data.loaders",
+    "open_dataset": "threeml.data.loaders",
+    "validate_extract": "threeml.data.loaders",
+    "InvalidDataset": "threeml.data.report",
+    "Mode": "threeml.data.report",
     "Problem": "threeml.data.report",
     "ProblemKind": "threeml.data.report",
     "Severity": "threeml.data.report",
@@ -42,13 +50,17 @@ _HOMES = {
 __all__ = [
     "Dataset",
     "InvalidDataset",
+    "Loader",
     "Mode",
+    "NoLoader",
     "Problem",
     "ProblemKind",
     "Severity",
     "ValidationReport",
+    "open_dataset",
     "records_to_arrow",
     "report_to_dict",
+    "validate_extract",
     "validate_folder",
 ]
 

@@ -31,7 +31,15 @@ from threeml.records.rows import (
 from threeml.records.schema import Column, ColumnType, Table
 from threeml.records.schema import table as table_spec
 
-__all__ = ["PROBLEM_SCHEMA", "ROW", "parse_table", "relational_checks", "typed_schema"]
+__all__ = [
+    "PROBLEM_SCHEMA",
+    "ROW",
+    "checkable",
+    "parse_table",
+    "referenced_tables",
+    "relational_checks",
+    "typed_schema",
+]
 
 ROW = "_row"
 
@@ -275,6 +283,17 @@ def parse_table(
 def _is_true_literal(value: ir.Value) -> bool:
     op = value.op()
     return isinstance(op, ops.Literal) and op.value is True
+
+
+def referenced_tables(spec: Table) -> set[str]:
+    """The tables whose rows the relational checks of ``spec`` read."""
+    tables = {col.references[0] for col in spec.columns if col.references}
+    return tables | {rule.table for rule in spec.rules if hasattr(rule, "table")}
+
+
+def checkable(spec: Table, present: frozenset[str]) -> bool:
+    """Whether the relational checks of ``spec`` can run: every table they read is present."""
+    return referenced_tables(spec) <= present
 
 
 def relational_checks(

@@ -13,7 +13,24 @@ from typing import Any
 
 from attrs import field, frozen
 
-__all__ = ["Problem", "ProblemKind", "Severity", "ValidationReport", "report_to_dict"]
+from threeml.errors import DataError
+
+__all__ = [
+    "InvalidDataset",
+    "Mode",
+    "Problem",
+    "ProblemKind",
+    "Severity",
+    "ValidationReport",
+    "report_to_dict",
+]
+
+
+class Mode(StrEnum):
+    """What to do with rows that fail validation."""
+
+    STRICT = "strict"
+    LENIENT = "lenient"
 
 
 class Severity(StrEnum):
@@ -134,6 +151,27 @@ class ValidationReport:
             examples.extend(part.examples)
         return cls(
             source=source, rows=rows, counts=counts, examples=tuple(examples), set_aside=set_aside
+        )
+
+
+class InvalidDataset(DataError):
+    """Raised in strict mode when an extract has errors; holds the full report."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        kinds = sorted(
+            {
+                kind.value
+                for (_, kind), n in report.counts.items()
+                if n and kind.severity is Severity.ERROR
+            }
+        )
+        first = next((p for p in report.examples if p.severity is Severity.ERROR), None)
+        example = f" First: {first.location()}: {first.message}." if first else ""
+        super().__init__(
+            f"{report.source} has {report.errors} error(s) ({', '.join(kinds)}).{example} "
+            f"Run `threeml validate {report.source}` for the full list, or load it in lenient "
+            "mode to set the bad rows aside."
         )
 
 

@@ -3,6 +3,7 @@
 CSV files are read by DuckDB as text (every column ``VARCHAR``) into a table,
 so that parsing and its errors happen in :mod:`threeml.data.checks`, where each
 bad cell can be named. Parquet files are not copied: a view scans them in place.
+Arrow tables (given from Python, or copied from a database) are registered as they are.
 Every staged relation carries ``_row``, the row number as the user sees it
 (a CSV's header is row 1, its first record row 2; a Parquet file's first record
 is row 1).
@@ -10,14 +11,25 @@ is row 1).
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
+import pyarrow as pa
 from attrs import frozen
 
 from threeml.data.files import SourceFile
 from threeml.data.report import Problem, ProblemKind
+from threeml.data.sql import identifier, literal
 from threeml.records.schema import Table
 
-__all__ = ["StagedTable", "drop_staged", "extra_fields", "select_list", "stage_file"]
+__all__ = [
+    "StagedTable",
+    "drop_staged",
+    "extra_fields",
+    "register_arrow",
+    "select_list",
+    "stage_file",
+]
 
 ROW = "_row"
 
@@ -32,23 +44,26 @@ class StagedTable:
     malformed_rows: int = 0
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def select_list(spec: Table, present: list[str]) -> str:
     """The schema's columns in order; absent (optional) ones as typed NULLs."""
     parts = []
     for col in spec.columns:
         if col.name in present:
-            parts.append(_quote(col.name))
+            parts.append(identifier(col.name))
         else:
-            parts.append(f"CAST(NULL AS VARCHAR) AS {_quote(col.name)}")
+            parts.append(f"CAST(NULL AS VARCHAR) AS {identifier(col.name)}")
     return ", ".join(parts)
+
+
+def register_arrow(backend: Any, spec: Table, data: pa.Table) -> None:
+    """Arrow table ``data`` as raw relation ``raw_<table>`` of ``backend``, rows numbered from 1."""
+    relation = f"raw_{spec.name}"
+    numbered = data.append_column(ROW, pa.array(range(1, data.num_rows + 1), pa.int64()))
+    backend.con.register(f"{relation}_arrow", numbered)
+    columns = select_list(spec, list(data.column_names))
+    backend.con.execute(
+        f"CREATE OR REPLACE VIEW {relation} AS SELECT {ROW}, {columns} FROM {relation}_arrow"
+    )
 
 
 def stage_file(
@@ -74,7 +89,7 @@ def _stage_parquet(con, source: SourceFile, spec: Table, header: list[str]) -> S
     con.execute(
         f"CREATE OR REPLACE VIEW {relation} AS SELECT file_row_number + 1 AS {ROW}, "
         f"{select_list(spec, header)} "
-        f"FROM read_parquet({_literal(str(source.path))}, file_row_number = true)"
+        f"FROM read_parquet({literal(str(source.path))}, file_row_number = true)"
     )
     rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
     return StagedTable(relation, rows, ())
@@ -93,7 +108,7 @@ def _read_csv_sql(source: SourceFile, header: list[str], *, lenient: bool) -> st
     ]
     if lenient:
         options += ["ignore_errors = true", "store_rejects = true"]
-    return f"SELECT * FROM read_csv({_literal(str(source.path))}, {', '.join(options)})"
+    return f"SELECT * FROM read_csv({literal(str(source.path))}, {', '.join(options)})"
 
 
 def _stage_csv(
@@ -103,9 +118,9 @@ def _stage_csv(
     relation = f"raw_{spec.name}"
     positions = {name: i for i, name in reversed(list(enumerate(header)))}
     renamed = ", ".join(
-        f"c{positions[col.name]} AS {_quote(col.name)}"
+        f"c{positions[col.name]} AS {identifier(col.name)}"
         if col.name in positions
-        else f"CAST(NULL AS VARCHAR) AS {_quote(col.name)}"
+        else f"CAST(NULL AS VARCHAR) AS {identifier(col.name)}"
         for col in spec.columns
     )
     problems: list[Problem] = []
@@ -217,7 +232,7 @@ def extra_fields(
         "null_padding = true",
         "parallel = false",  # null padding with quoted line breaks needs the serial reader
         "ignore_errors = true",
-        f"nullstr = {_literal(_NO_NULL)}",
+        f"nullstr = {literal(_NO_NULL)}",
     ]
     extra = f"c{len(header)}"
     # An extra field with data in it is reported row by row when the file is read; only
@@ -226,7 +241,7 @@ def extra_fields(
         f"SELECT count(*) FILTER (WHERE {extra} = ''), count(*), "
         f"min(_index) FILTER (WHERE {extra} = '') FROM ("
         f"SELECT row_number() OVER () AS _index, {extra} FROM ("
-        f"SELECT * FROM read_csv({_literal(str(source.path))}, {', '.join(options)}) "
+        f"SELECT * FROM read_csv({literal(str(source.path))}, {', '.join(options)}) "
         f"LIMIT {int(sample)}))"
     ).fetchone()
     if not found or not found[0] or 2 * found[0] <= found[1]:

@@ -1,0 +1,101 @@
+"""Checking a folder of ``<table>.csv`` / ``<table>.parquet`` files.
+
+Each file is found (:mod:`threeml.data.files`), its header checked, and staged in a fresh
+embedded DuckDB as ``raw_<table>`` (:mod:`threeml.data.staging`); what cannot be staged (an
+unreadable or empty file, a header without a required column) is a problem for the report.
+The staged tables are then checked there (:mod:`threeml.data.owned`): CSV text is parsed
+once into a table, Parquet files stay on disk behind views.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from threeml.data import engine
+from threeml.data.files import check_header, find_tables, read_header
+from threeml.data.owned import build_owned
+from threeml.data.report import Mode, Problem, ProblemKind, Severity
+from threeml.data.staging import extra_fields, stage_file
+from threeml.data.summary import EXAMPLES_PER_KIND, Checked
+from threeml.errors import DataError
+from threeml.records.schema import TABLES
+
+__all__ = ["check_folder"]
+
+
+def check_folder(folder: Path, *, mode: Mode, extract_date: Any) -> Checked:
+    """Stage and check the tables of ``folder``; a :class:`DataError` when it is no folder."""
+    if not folder.exists():
+        raise DataError(f"no data folder at {folder}")
+    if not folder.is_dir():
+        raise DataError(
+            f"{folder} is not a folder; point threeml at the folder holding users.csv …"
+        )
+    sources, staged = find_tables(folder)
+    backend = engine.connect()
+    present: list[str] = []
+    files: dict[str, str] = {}
+    text_tables: set[str] = set()
+    malformed: dict[str, int] = {}
+    for name, source in sources.items():
+        spec = TABLES[name]
+        files[name] = source.name
+        try:
+            header = read_header(source)
+        except (OSError, pa.ArrowException) as error:
+            staged.append(_unreadable(name, source.name, error))
+            continue
+        if header is None:
+            columns = ", ".join(spec.column_names)
+            staged.append(
+                Problem(
+                    name,
+                    ProblemKind.EMPTY_FILE,
+                    file=source.name,
+                    row=1,
+                    message=f"{source.name} is empty; it needs at least a header row: {columns}",
+                )
+            )
+            continue
+        header_problems = check_header(source, spec, header)
+        staged.extend(header_problems)
+        if any(p.severity is Severity.ERROR for p in header_problems):
+            continue
+        misaligned = extra_fields(backend.con, source, spec, header)
+        if misaligned is not None:
+            staged.append(misaligned)
+            continue
+        try:
+            result = stage_file(backend.con, source, spec, header, examples=EXAMPLES_PER_KIND)
+        except duckdb.Error as error:
+            staged.append(_unreadable(name, source.name, error))
+            continue
+        staged.extend(result.problems)
+        if result.malformed_rows:
+            malformed[name] = result.malformed_rows
+        if source.format == "csv":
+            text_tables.add(name)
+        present.append(name)
+    return build_owned(
+        backend,
+        present,
+        source=str(folder),
+        files=files,
+        staged=staged,
+        mode=mode,
+        extract_date=extract_date,
+        # CSV text is parsed once into a table; Parquet files stay on disk behind views.
+        materialise=text_tables,
+        text_tables=text_tables,
+        malformed=malformed,
+    )
+
+
+def _unreadable(table: str, file: str, error: Exception) -> Problem:
+    return Problem(
+        table, ProblemKind.UNREADABLE_FILE, file=file, message=f"cannot read {file}: {error}"
+    )
