@@ -299,6 +299,19 @@ def test_a_loader_whose_accepts_raises_is_named(tmp_path) -> None:
         open_dataset(tmp_path, loaders=(loader, *BUILTIN_LOADERS))
 
 
+def test_a_loader_whose_load_raises_is_named_not_an_internal_error(tmp_path) -> None:
+    def explode(target: str, **options: object) -> Dataset:
+        raise KeyError("users")
+
+    loader = Loader(name="test.exploding", description="opens nothing", accepts=bool, load=explode)
+    with pytest.raises(
+        LoaderFailed, match=r"loader 'test\.exploding' failed while opening .*users"
+    ):
+        open_dataset("s3://bucket/x", loaders=(loader,))
+    with pytest.raises(LoaderFailed, match="must return a Dataset or raise a threeml error"):
+        validate_extract("s3://bucket/x", loaders=(loader,))
+
+
 @pytest.mark.parametrize("name", ["", "Acme", "acme loader", "-acme"])
 def test_a_loader_name_is_checked(name: str) -> None:
     with pytest.raises(ValueError, match="loader's name"):

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from attrs import field, frozen
 
 from threeml.data.report import InvalidDataset, ValidationReport
-from threeml.errors import DataError
+from threeml.errors import DataError, ThreemlError
 
 if TYPE_CHECKING:  # opening an extract needs the engine; choosing a loader does not
     from threeml.data.dataset import Dataset
@@ -111,20 +111,42 @@ class NoLoader(DataError):
 
 
 class LoaderFailed(DataError):
-    """A loader's ``accepts`` raised instead of answering; names the loader and the target."""
+    """A loader's ``accepts`` or ``load`` raised something other than a threeml error; names
+    the loader, the target and what it was doing."""
 
-    def __init__(self, loader: Loader, target: str, error: Exception) -> None:
+    def __init__(
+        self, loader: Loader, target: str, error: Exception, step: str = "accepts"
+    ) -> None:
         self.loader = loader
         self.target = target
         self.error = error
+        self.step = step
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return (
-            f"loader {self.loader.name!r} failed while testing {self.target}: "
-            f"{type(self.error).__name__}: {self.error}. Its accepts() must answer True or "
-            "False; report this to the plugin's authors, or disable the plugin"
+        doing = "testing" if self.step == "accepts" else "opening"
+        must = (
+            "Its accepts() must answer True or False"
+            if self.step == "accepts"
+            else "Its load() must return a Dataset or raise a threeml error saying what is wrong"
         )
+        return (
+            f"loader {self.loader.name!r} failed while {doing} {self.target}: "
+            f"{type(self.error).__name__}: {self.error}. {must}; report this to the plugin's "
+            "authors, or disable the plugin"
+        )
+
+
+def _load(loader: Loader, text: str, **options: Any) -> Any:
+    """``loader.load``, with anything but a threeml error reported as the loader's failure."""
+    try:
+        return loader.load(text, **options)
+    except ThreemlError:
+        raise
+    except Exception as error:
+        if loader in BUILTIN_LOADERS:
+            raise
+        raise LoaderFailed(loader, text, error, step="load") from error
 
 
 def choose_loader(target: str | os.PathLike[str], loaders: Sequence[Loader]) -> Loader:
@@ -155,7 +177,7 @@ def open_dataset(
     """
     text = os.fspath(target)
     loader = choose_loader(text, BUILTIN_LOADERS if loaders is None else loaders)
-    return loader.load(text, mode=mode, extract_date=extract_date)
+    return _load(loader, text, mode=mode, extract_date=extract_date)
 
 
 def validate_extract(
@@ -176,7 +198,7 @@ def validate_extract(
     if validate is not None:
         return validate(text, mode=mode)
     try:
-        return loader.load(text, mode=mode, extract_date=None).report
+        return _load(loader, text, mode=mode, extract_date=None).report
     except InvalidDataset as refused:
         return refused.report
 

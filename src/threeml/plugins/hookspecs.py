@@ -162,8 +162,9 @@ def threeml_loaders() -> Sequence[Loader]:  # type: ignore[empty-body]
     """Return the loaders this plugin supplies (new places an extract can be read from).
 
     Return a list or tuple of :class:`~threeml.data.loaders.Loader`. Every command's ``--data``
-    tries the loaders in order (threeml's own first: a DuckDB file, then a folder of CSV or
-    Parquet files) and opens the extract with the first whose ``accepts(target)`` is true.
+    tries the loaders in order (threeml's own first: a DuckDB file, a folder of CSV or
+    Parquet files, then a database URL such as ``postgres://…``) and opens the extract with
+    the first whose ``accepts(target)`` is true.
     Loaders are chosen by name like definitions; two plugins supplying different loaders under
     one name is an error naming both distributions. Do nothing else.
     """
