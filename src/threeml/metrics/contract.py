@@ -19,7 +19,7 @@ import attrs
 from attrs import field, frozen
 
 from threeml.definitions import MetricDefinition
-from threeml.definitions.contracts import MeasureKind
+from threeml.definitions.contracts import DefinitionResolver, MeasureKind
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
@@ -59,7 +59,7 @@ class MetricContext:
     dataset: Dataset
     period: Period
     population: CountResult
-    registry: Any
+    registry: DefinitionResolver
     by: Sequence[str] = ()
     options: Mapping[str, Any] = field(factory=dict)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
@@ -12,6 +12,9 @@ from threeml.metrics.contract import MeasureKind, MetricContext, MetricError, Me
 from threeml.metrics.proportion import MEASURES
 from threeml.records.periods import Period
 from threeml.records.schema import TABLES
+
+if TYPE_CHECKING:
+    from threeml.plugins.registry import Registry
 
 __all__ = ["evaluate_metric"]
 
@@ -24,7 +27,7 @@ def evaluate_metric(
     metric: MetricDefinition,
     dataset: Dataset,
     period: Period | str,
-    registry: Any,
+    registry: Registry,
     *,
     population: str | None = None,
     by: Sequence[str] = (),

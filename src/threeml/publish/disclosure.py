@@ -30,8 +30,6 @@ suppresses the next smallest cell too whenever exactly one is suppressed.
 
 from __future__ import annotations
 
-from typing import Any
-
 from threeml.definitions.policies import (
     BUILTIN_POLICIES,
     DEFAULT_POLICY,
@@ -42,6 +40,7 @@ from threeml.definitions.policies import (
     custom_policy,
 )
 from threeml.errors import ThreemlError
+from threeml.plugins.registry import Registry, default_registry
 
 __all__ = [
     "BUILTIN_POLICIES",
@@ -57,7 +56,7 @@ __all__ = [
 _NAMED = BUILTIN_POLICIES
 
 
-def policy_named(name: str, registry: Any = None) -> DisclosurePolicy:
+def policy_named(name: str, registry: Registry | None = None) -> DisclosurePolicy:
     """A disclosure policy by name: built in, ``custom:T:B``, or supplied by a plugin.
 
     Plugin policies are looked up in ``registry`` (default: the registry of
@@ -69,8 +68,6 @@ def policy_named(name: str, registry: Any = None) -> DisclosurePolicy:
     if name.startswith("custom:") or name == "custom":
         return custom_policy(name)
     if registry is None:
-        from threeml.plugins.registry import default_registry
-
         registry = default_registry()
     lookup = getattr(registry, "disclosure_policies", None)
     known = lookup() if lookup is not None else dict(_NAMED)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from attrs import field, frozen
 
@@ -22,6 +22,9 @@ from threeml.errors import ThreemlError
 from threeml.metrics.measures import MetricResult, evaluate_metric
 from threeml.records.periods import Period
 from threeml.records.schema import TABLES
+
+if TYPE_CHECKING:
+    from threeml.plugins.registry import Registry
 
 __all__ = ["Report", "build_report", "sub_periods"]
 
@@ -79,7 +82,7 @@ def build_report(
     dataset: Dataset,
     period: Period | str,
     *,
-    registry: Any = None,
+    registry: Registry | None = None,
     definitions: Sequence[CountingDefinition] | None = None,
     metrics: Sequence[MetricDefinition] | None = None,
     by: Sequence[str] = ("area",),
