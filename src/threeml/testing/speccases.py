@@ -64,7 +64,9 @@ class CaseReason:
     evidence: str
 
 
-def _resolve(case: SpecCase, definition: CountingDefinition | None, registry: Any) -> tuple:
+def _resolve(
+    case: SpecCase, definition: CountingDefinition | None, registry: Registry | None
+) -> tuple[CountingDefinition, Registry]:
     from threeml.plugins.registry import default_registry
 
     registry = registry if registry is not None else default_registry()

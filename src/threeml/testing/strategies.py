@@ -35,7 +35,7 @@ import functools
 import os
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -84,6 +84,9 @@ from threeml.definitions import (
 from threeml.definitions.kinds import registered_kinds
 from threeml.records.codes import ADMISSION_KINDS
 from threeml.records.periods import Period
+
+if TYPE_CHECKING:
+    from threeml.plugins.registry import Registry
 
 __all__ = [
     "AREAS",
@@ -435,7 +438,7 @@ assert set(criterion_strategies) | set(NOT_GENERATED) == set(CRITERIA.values()),
 )
 
 
-def criteria(registry: Any = None) -> st.SearchStrategy[Criterion]:
+def criteria(registry: Registry | None = None) -> st.SearchStrategy[Criterion]:
     """Any generated criterion; with ``registry``, of its plugins' kinds too.
 
     A plugin's kind is drawn when it offers a strategy (``CriterionKind.strategy``).
@@ -459,7 +462,7 @@ def definitions(
     min_criteria: int = 1,
     max_criteria: int = 4,
     extra: Callable[[], st.SearchStrategy[Criterion]] | None = None,
-    registry: Any = None,
+    registry: Registry | None = None,
 ) -> CountingDefinition:
     """A counting definition of 1-4 random criteria, counting users or enrolments.
 
