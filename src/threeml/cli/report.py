@@ -153,12 +153,13 @@ def report(
 
             result = build_report(
                 dataset, period, registry=registry, definitions=definitions, metrics=metrics,
-                by=by, progress=progress,
+                by=by, progress=progress, cell_keys=policy.cell_key,
             )  # fmt: skip
     else:
         result = build_report(
-            dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by
-        )
+            dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by,
+            cell_keys=policy.cell_key,
+        )  # fmt: skip
     document = publish_report(result, policy, title=title)
     names = [*formats, "membership"] if membership else list(formats)
     written = write_files(document, out, names)

@@ -90,7 +90,7 @@ class CellKeyMethod:
         """The parameters in one phrase, as outputs state them."""
         table = ", ".join(f"{n:+d}: {k}/{self.key_range}" for n, k in self.noise if k)
         return (
-            f"cell-key perturbation (table {self.name}, record keys 0-{self.key_range - 1}, "
+            f"cell-key noise (table {self.name}, record keys 0-{self.key_range - 1}, "
             f"noise {table}, variance {self.variance:.2f})"
         )
 

@@ -39,22 +39,23 @@ def show_count(document: PublishedCount, console: Console) -> None:
     """A count: the headline, the attrition table, each breakdown and the policy."""
     result = document.result
     definition = result.definition
+    totals = {name: format_published(value) for name, value in document.totals.items()}
     console.print(
         f"[bold]{definition.name}[/bold] (version {definition.version}) — {definition.title}\n"
-        f"period {result.period}: [bold]{result.count:,}[/bold] {definition.unit.value} "
-        f"({result.users:,} people, {result.records:,} enrolments) "
-        f"of {result.considered:,} considered"
+        f"period {result.period}: [bold]{totals['count']}[/bold] {definition.unit.value} "
+        f"({totals['users']} people, {totals['records']} enrolments) "
+        f"of {totals['considered']} considered"
     )
     attrition = RichTable(title="Attrition", title_justify="left")
     for column in ("#", "criterion", "remaining", "excluded", "would add if dropped"):
         attrition.add_column(column, justify="left" if column == "criterion" else "right")
-    for step in result.attrition:
+    for step in document.attrition():
         attrition.add_row(
-            str(step.index),
-            step.criterion,
-            f"{step.remaining:,}",
-            f"{step.excluded:,}",
-            f"{step.leave_one_out:,}",
+            str(step["step"]),
+            step["criterion"],
+            format_published(step["remaining"]),
+            format_published(step["excluded"]),
+            format_published(step["leave_one_out"]),
         )
     console.print(attrition)
     for name, cells in document.breakdowns.items():
