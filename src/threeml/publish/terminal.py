@@ -102,6 +102,7 @@ def _detail_rows(prefix: str, value: Any) -> list[tuple[str, Any, str, str]]:
 def show_metric(document: PublishedMetric, console: Console) -> None:
     """A metric: the headline, its details, the breakdowns and the policy."""
     result, policy = document.result, document.policy
+    total = document.total
     metric = result.metric
     labels = result.labels
     direction = {True: "higher is better", False: "lower is better", None: ""}
@@ -119,12 +120,12 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
     headline.add_column()
     headline.add_row(
         "value",
-        format_figure(result.value),
+        format_figure(total.value),
         Text(
             f"{labels.get('value', '')}"
             + (
-                f" (95% CI {format_interval(result.ci_low, result.ci_high)})"
-                if result.ci_low is not None
+                f" (95% CI {format_interval(total.ci_low, total.ci_high)})"
+                if total.ci_low is not None
                 else ""
             )
             + (
@@ -134,21 +135,24 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             )
         ),
     )
+    headline.add_row("numerator", format_figure(total.numerator), Text(labels.get("numerator", "")))
     headline.add_row(
-        "numerator", format_figure(result.numerator), Text(labels.get("numerator", ""))
-    )
-    headline.add_row(
-        "denominator", format_figure(result.denominator), Text(labels.get("denominator", ""))
+        "denominator", format_figure(total.denominator), Text(labels.get("denominator", ""))
     )
     console.print(headline)
-    if result.value is None and result.reason:
-        console.print(Text(f"no value: {result.reason}", style="yellow"))
-    shown = dict(result.details)
+    if total.value is None and total.reason:
+        console.print(Text(f"no value: {total.reason}", style="yellow"))
+    shown = dict(total.details)
     if len(shown.get("trials") or {}) == 1 and "trial" in shown:
         del shown["trials"]  # the only trial is the headline
     details = _detail_rows("", shown)
     if details:
-        table = RichTable(title="Details (all areas, unrounded)", title_justify="left")
+        table = RichTable(
+            title="Details (all areas, rounded)"
+            if policy.perturbs
+            else "Details (all areas, unrounded)",
+            title_justify="left",
+        )
         table.add_column("figure")
         table.add_column("value", justify="right")
         table.add_column("95% CI", justify="right")
@@ -170,7 +174,12 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
                 Text(row["reason"] or ""),
             )
         console.print(table)
-    if result.breakdowns:
+    if policy.perturbs:
+        console.print(
+            f"disclosure control: {policy.describe()}; metric counts carry no cell keys, so "
+            f"they are suppressed or rounded to the nearest {policy.rounding}, the total too"
+        )
+    elif result.breakdowns:
         console.print(f"disclosure control below all areas: {policy.describe()}")
         console.print(
             "proportions and rates below all areas are computed from the published (rounded) "
