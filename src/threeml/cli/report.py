@@ -64,8 +64,8 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     "--disclosure",
     default="default",
     show_default=True,
-    help="Disclosure policy below all areas: default, nhs-digital, round10, none, "
-    "custom:THRESHOLD:ROUNDING, or one a plugin supplies.",
+    help="Disclosure policy below all areas: default, nhs-digital, round10, cell-key "
+    "(perturbs totals too), none, custom:THRESHOLD:ROUNDING, or one a plugin supplies.",
 )
 @click.option(
     "--format",
