@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import pytest
+import strategies
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threeml.cli import cli, main
@@ -357,3 +360,59 @@ def test_a_database_extract_without_the_variable_is_refused_clearly(
     )
     assert code != 0
     assert SEED_VARIABLE in capsys.readouterr().err.replace("\n", "")
+
+
+# ---------------------------------------------------------------- properties on random extracts
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_published_cell_key_is_its_members_record_keys(data: st.DataObject) -> None:
+    extract = data.draw(strategies.extracts())
+    period = data.draw(strategies.periods(extract))
+    registry = default_registry()
+    names = ("in-receipt", "telehealth", "connections")
+    with mock.patch.dict(os.environ, {SEED_VARIABLE: SEED}):
+        results = count_many(
+            [registry.counting(n) for n in names],
+            extract.dataset(),
+            period,
+            by=("area",),
+            registry=registry,
+            cell_keys=METHOD,
+        )
+    for name, result in results.items():
+        kind = "e" if name == "connections" else "u"
+        members = result.members()
+        keys = {m: record_key(SEED, kind, m, 256) for m in members}
+        assert result.cell_keys.count == sum(keys.values()) % 256
+        published = publish_count(result, CELL_KEY_POLICY)
+        count = published.totals["count"]
+        if result.count == 0:
+            assert count == 0
+        elif result.count <= THRESHOLD:
+            assert count is None
+        else:
+            assert abs(count - result.count) <= METHOD.max_noise
+
+
+def test_a_report_with_suppressed_totals_is_written_in_every_format(
+    tmp_path: Path, seeded: str
+) -> None:
+    people = _people(5)
+    people.update({f"C{i}": ("Kent", "telecare", "2013-05-01") for i in range(20)})
+    folder = _extract(tmp_path / "x", people)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("report", "--data", str(folder), "--period", "2013", "--out", str(out)),
+            *("--disclosure", "cell-key", "--metrics", "none"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    telehealth = next(d for d in data["definitions"] if d["name"] == "telehealth")
+    assert telehealth["count"] is None  # 5 people: suppressed, totals included
+    assert all(value is None for value in data["over_time"]["counts"]["telehealth"])
+    assert "suppressed" in (out / "report.html").read_text()
