@@ -71,7 +71,9 @@ def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, l
     metrics = [registry.metric(name) for name in metric_names]
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
-    comparison = compare_definitions(definitions, dataset, period, by=by, registry=registry)
+    comparison = compare_definitions(
+        definitions, dataset, period, by=by, registry=registry, cell_keys=policy.cell_key
+    )
     if show_diff:
         first, second = (comparison.results[d.name] for d in definitions)
         write(PublishedDiff(diff_results(first, second)), fmt, sys.stdout)

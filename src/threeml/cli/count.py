@@ -73,7 +73,9 @@ def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> 
     definition, registry = resolve_definition(name, definition_file)
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
-    result = count_definition(definition, dataset, period, by=by, registry=registry)
+    result = count_definition(
+        definition, dataset, period, by=by, registry=registry, cell_keys=policy.cell_key
+    )
     write(publish_count(result, policy), fmt, sys.stdout)
     if not FORMATS[fmt].terminal:
         return

@@ -64,8 +64,8 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     "--disclosure",
     default="default",
     show_default=True,
-    help="Disclosure policy below all areas: default, nhs-digital, round10, none, "
-    "custom:THRESHOLD:ROUNDING, or one a plugin supplies.",
+    help="Disclosure policy below all areas: default, nhs-digital, round10, cell-key "
+    "(perturbs totals too), none, custom:THRESHOLD:ROUNDING, or one a plugin supplies.",
 )
 @click.option(
     "--format",
@@ -153,12 +153,13 @@ def report(
 
             result = build_report(
                 dataset, period, registry=registry, definitions=definitions, metrics=metrics,
-                by=by, progress=progress,
+                by=by, progress=progress, cell_keys=policy.cell_key,
             )  # fmt: skip
     else:
         result = build_report(
-            dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by
-        )
+            dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by,
+            cell_keys=policy.cell_key,
+        )  # fmt: skip
     document = publish_report(result, policy, title=title)
     names = [*formats, "membership"] if membership else list(formats)
     written = write_files(document, out, names)

@@ -19,10 +19,12 @@ from typing import Any
 
 from attrs import field, frozen
 
+from threeml.definitions.cellkey import CellKeyMethod
 from threeml.errors import ThreemlError
 
 __all__ = [
     "BUILTIN_POLICIES",
+    "CELL_KEY_POLICY",
     "DEFAULT_POLICY",
     "NHS_DIGITAL_POLICY",
     "NO_DISCLOSURE_CONTROL",
@@ -53,6 +55,14 @@ class DisclosurePolicy:
     secondary: bool = True
     #: A sentence on where the policy comes from (shown in outputs beside the rule).
     note: str = field(default="", eq=False)
+    #: Cell-key perturbation: published cells with a cell key are perturbed by this table
+    #: instead of rounded; cells without one (metric figures) fall back to ``rounding``.
+    cell_key: CellKeyMethod | None = None
+
+    @property
+    def perturbs(self) -> bool:
+        """True when the policy perturbs cells by their cell keys (the ``cell-key`` method)."""
+        return self.cell_key is not None
 
     @property
     def is_raw(self) -> bool:
@@ -70,17 +80,34 @@ class DisclosurePolicy:
         # Half rounds up, so 12.5 -> 15: deterministic and independent of float quirks.
         return ((count + self.rounding // 2) // self.rounding) * self.rounding
 
-    def apply_breakdown(self, counts: Sequence[int | None]) -> list[int | None]:
+    def apply_keyed(self, count: int, key: int | None) -> int | None:
+        """The publishable form of ``count`` whose cell key is ``key``.
+
+        A perturbing policy adds the noise its table gives ``key``; without a key (or for
+        a policy that does not perturb) this is :meth:`apply`.
+        """
+        if self.cell_key is None or key is None:
+            return self.apply(count)
+        return self.cell_key.perturb(count, key, self.threshold)
+
+    def apply_breakdown(
+        self, counts: Sequence[int | None], keys: Sequence[int | None] | None = None
+    ) -> list[int | None]:
         """Every cell of one breakdown under the policy, with secondary suppression.
 
         ``counts`` are the raw cells of one breakdown (``None`` for a cell that
-        is already withheld). Each goes through :meth:`apply`; then, when the
+        is already withheld), ``keys`` their cell keys when the policy perturbs.
+        Each goes through :meth:`apply_keyed`; then, when the
         policy has ``secondary`` set and exactly one cell is suppressed, the
         smallest remaining cell is suppressed too (a non-zero one by preference,
         since a published zero says less), so the suppressed cell cannot be
         recovered as the total minus the others.
         """
-        published = [None if c is None else self.apply(int(c)) for c in counts]
+        keys = list(keys) if keys is not None else [None] * len(counts)
+        published = [
+            None if c is None else self.apply_keyed(int(c), key)
+            for c, key in zip(counts, keys, strict=True)
+        ]
         if not self.secondary or self.is_raw:
             return published
         suppressed = [
@@ -103,7 +130,11 @@ class DisclosurePolicy:
         parts = []
         if self.threshold:
             parts.append(f"counts 1-{self.threshold} suppressed")
-        if self.rounding > 1:
+        if self.cell_key is not None:
+            parts.append(f"others perturbed by {self.cell_key.describe()}")
+            if self.rounding > 1:
+                parts.append(f"figures without a cell key rounded to the nearest {self.rounding}")
+        elif self.rounding > 1:
             parts.append(f"others rounded to the nearest {self.rounding}")
         return f"{self.name}: " + ", ".join(parts)
 
@@ -114,6 +145,13 @@ class DisclosurePolicy:
         text = self.describe()
         if self.secondary and self.threshold:
             text += "; where one cell of a breakdown alone is suppressed, the next smallest is too"
+        if self.cell_key is not None:
+            text += (
+                "; totals and attrition perturbed by their cell keys too (the same people "
+                "always get the same published number); proportions and rates computed from "
+                "the published figures, suppressed when either is"
+            )
+            return text
         text += (
             "; proportions and rates computed from the published figures, suppressed when "
             "either is; totals over all areas unrounded"
@@ -127,6 +165,7 @@ class DisclosurePolicy:
             "threshold": self.threshold,
             "rounding": self.rounding,
             "secondary_suppression": self.secondary,
+            **({"cell_key": self.cell_key.to_dict()} if self.cell_key is not None else {}),
             "description": self.statement(),
         }
 
@@ -141,6 +180,13 @@ NHS_DIGITAL_POLICY = DisclosurePolicy(
     note="NHS Digital's small-number rule for published statistics",
 )
 ROUND10_POLICY = DisclosurePolicy("round10", threshold=7, rounding=10)
+CELL_KEY_POLICY = DisclosurePolicy(
+    "cell-key",
+    threshold=7,
+    rounding=5,
+    cell_key=CellKeyMethod(),
+    note="cell-key perturbation, as the UK 2021 Census and the ABS use it",
+)
 NO_DISCLOSURE_CONTROL = DisclosurePolicy(
     "none",
     threshold=0,
@@ -152,7 +198,13 @@ NO_DISCLOSURE_CONTROL = DisclosurePolicy(
 #: The policies threeml itself supplies, by name.
 BUILTIN_POLICIES: dict[str, DisclosurePolicy] = {
     policy.name: policy
-    for policy in (DEFAULT_POLICY, NHS_DIGITAL_POLICY, ROUND10_POLICY, NO_DISCLOSURE_CONTROL)
+    for policy in (
+        DEFAULT_POLICY,
+        NHS_DIGITAL_POLICY,
+        ROUND10_POLICY,
+        CELL_KEY_POLICY,
+        NO_DISCLOSURE_CONTROL,
+    )
 }
 _NAMED = BUILTIN_POLICIES
 

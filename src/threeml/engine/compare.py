@@ -13,6 +13,7 @@ from attrs import frozen
 
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition
+from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.engine.evaluate import count_many
 from threeml.engine.results import CountResult
@@ -61,10 +62,16 @@ def compare(
     *,
     by: Sequence[str] = (),
     registry: DefinitionResolver | None = None,
+    cell_keys: CellKeyMethod | None = None,
 ) -> Comparison:
-    """Evaluate ``definitions`` together (criteria shared) and return them side by side."""
+    """Evaluate ``definitions`` together (criteria shared) and return them side by side.
+
+    ``cell_keys`` asks for every figure's cell key (see :func:`~threeml.engine.count_many`).
+    """
     period = Period.parse(period) if isinstance(period, str) else period
-    results = count_many(definitions, dataset, period, by=by, registry=registry)
+    results = count_many(
+        definitions, dataset, period, by=by, registry=registry, cell_keys=cell_keys
+    )
     return Comparison(period, results)
 
 

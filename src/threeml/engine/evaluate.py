@@ -23,12 +23,21 @@ import ibis.expr.types as ir
 
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition, Criterion
+from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
+from threeml.engine.cellkeys import (
+    KeyRequest,
+    as_cell_key,
+    dataset_seed,
+    distinct_key,
+    key_sums,
+    keyed,
+)
 from threeml.engine.compiler import Compiler
 from threeml.engine.errors import EvaluationError
 from threeml.engine.flags import enrolment_facts, enrolment_flags, record_columns, user_flags
-from threeml.engine.results import AttritionStep, BreakdownRow, CountResult
+from threeml.engine.results import AttritionStep, BreakdownRow, CellKeys, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 from threeml.records.schema import TABLES
@@ -46,9 +55,12 @@ def count(
     *,
     by: Sequence[str] = ("area",),
     registry: DefinitionResolver | None = None,
+    cell_keys: CellKeyMethod | None = None,
 ) -> CountResult:
     """Evaluate one counting definition; see :func:`count_many`."""
-    return count_many([definition], dataset, period, by=by, registry=registry)[definition.name]
+    return count_many([definition], dataset, period, by=by, registry=registry, cell_keys=cell_keys)[
+        definition.name
+    ]
 
 
 def count_many(
@@ -58,6 +70,7 @@ def count_many(
     *,
     by: Sequence[str] = ("area",),
     registry: DefinitionResolver | None = None,
+    cell_keys: CellKeyMethod | None = None,
 ) -> dict[str, CountResult]:
     """Evaluate several definitions on one dataset and period, sharing their criteria.
 
@@ -65,6 +78,13 @@ def count_many(
     or ``sector``. ``registry`` resolves ``member-of`` criteria by name, and
     supplies the criterion kinds of plugins (its ``criterion_kinds()``): a
     definition using a plugin's kind needs the registry that loaded the plugin.
+
+    ``cell_keys`` (the cell-key policy's :class:`~threeml.definitions.cellkey.CellKeyMethod`)
+    asks for every published cell's cell key as well: each total, attrition step and
+    breakdown group then carries the sum of its units' record keys modulo the key range
+    (raw, on :attr:`CountResult.cell_keys`, :attr:`AttritionStep.key` and
+    :attr:`BreakdownRow.key`), computed in the engine from the extract's secret seed
+    (:func:`threeml.engine.cellkeys.dataset_seed`).
     """
     period = Period.parse(period) if isinstance(period, str) else period
     definitions = list(definitions)
@@ -75,10 +95,10 @@ def count_many(
     user_columns = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
     facts, fact_names = enrolment_facts(compiler, [c for c in columns if c.about_enrolments])
     facts = _materialise(dataset, facts, "facts")
-    flags = _materialise(
-        dataset, user_flags(compiler, facts, fact_names, columns, user_columns), "users"
-    )
-    shared = _Shared(facts, fact_names, columns, flags, user_columns)
+    keys = None if cell_keys is None else KeyRequest(dataset_seed(dataset), cell_keys.key_range)
+    flags = user_flags(compiler, facts, fact_names, columns, user_columns)
+    flags = _materialise(dataset, keyed(flags, keys, _rk=("u", "user_id")), "users")
+    shared = _Shared(facts, fact_names, columns, flags, user_columns, keys)
     results: dict[str, CountResult] = {}
     for unit in Unit:
         mine = [d for d in definitions if d.unit is unit]
@@ -96,6 +116,7 @@ class _Shared:
     columns: Mapping[Criterion, str]
     user_flags: ir.Table
     user_columns: Sequence[str]
+    keys: KeyRequest | None = None
 
 
 def _check_breakdowns(by: Sequence[str]) -> None:
@@ -147,32 +168,36 @@ def _evaluate_unit(
         flags = shared.user_flags
         key = "user_id"
     else:
-        flags = _materialise(
-            compiler.dataset,
-            enrolment_flags(
-                compiler,
-                shared.facts,
-                shared.fact_names,
-                shared.user_flags,
-                columns,
-                shared.user_columns,
-            ),
-            "enrolments",
+        flags = enrolment_flags(
+            compiler,
+            shared.facts,
+            shared.fact_names,
+            shared.user_flags,
+            columns,
+            shared.user_columns,
         )
+        flags = keyed(flags, shared.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
+        flags = _materialise(compiler.dataset, flags, "enrolments")
         key = "enrolment_id"
     names = {d.name: [columns[c] for c in d.criteria] for d in definitions}
-    figures = _figures(flags, definitions, names)
+    figures = _figures(flags, definitions, names, shared.keys)
     if unit is Unit.USERS:
         records_table, contributes = _user_records(compiler, shared, definitions)
+        wanted = {
+            f"r{k}": _all(records_table, names[d.name]) & contributes[d.name]
+            for k, d in enumerate(definitions)
+        }
         records = _aggregate(
             records_table,
             {
-                f"r{k}": (_all(records_table, names[d.name]) & contributes[d.name]).sum()
-                for k, d in enumerate(definitions)
+                **{name: where.sum() for name, where in wanted.items()},
+                **key_sums(records_table, wanted, shared.keys),
             },
         )
         users_counted = {d.name: figures[d.name]["count"] for d in definitions}
         records_counted = {d.name: records[f"r{k}"] for k, d in enumerate(definitions)}
+        user_keys = {d.name: figures[d.name].get("key") for d in definitions}
+        record_keys = {d.name: records.get(f"r{k}_key") for k, d in enumerate(definitions)}
     else:
         records_table = flags
         contributes = {d.name: ibis.literal(True) for d in definitions}
@@ -185,10 +210,15 @@ def _evaluate_unit(
         )
         users_counted = {d.name: people[f"u{k}"] for k, d in enumerate(definitions)}
         records_counted = {d.name: figures[d.name]["count"] for d in definitions}
+        user_keys = {
+            d.name: distinct_key(flags, _all(flags, names[d.name]), shared.keys)
+            for d in definitions
+        }
+        record_keys = {d.name: figures[d.name].get("key") for d in definitions}
     breakdowns: dict[str, dict[str, tuple[BreakdownRow, ...]]] = {d.name: {} for d in definitions}
     for name in by:
         per_definition = _breakdowns(
-            flags, records_table, contributes, definitions, names, name, key
+            flags, records_table, contributes, definitions, names, name, key, shared.keys
         )
         for definition in definitions:
             breakdowns[definition.name][name] = per_definition[definition.name]
@@ -203,6 +233,12 @@ def _evaluate_unit(
             records_counted[definition.name],
             breakdowns[definition.name],
             _membership(flags, mine, key),
+            _cell_keys(
+                figures[definition.name],
+                user_keys[definition.name],
+                record_keys[definition.name],
+                shared.keys,
+            ),
         )
     return results
 
@@ -222,16 +258,23 @@ def _aggregate(table: ir.Table, metrics: Mapping[str, ir.Value]) -> dict[str, in
 
 
 def _figures(
-    flags: ir.Table, definitions: Sequence[CountingDefinition], names: Mapping[str, list[str]]
+    flags: ir.Table,
+    definitions: Sequence[CountingDefinition],
+    names: Mapping[str, list[str]],
+    keys: KeyRequest | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every definition's count and both attrition forms, from one pass over the flags."""
-    metrics: dict[str, ir.Value] = {"_considered": flags.count()}
+    """Every definition's count and both attrition forms, from one pass over the flags
+    (with the cell key of each figure when ``keys`` are asked for)."""
+    wanted: dict[str, ir.BooleanValue] = {}
     for k, definition in enumerate(definitions):
         mine = names[definition.name]
-        metrics[f"d{k}_n"] = _all(flags, mine).sum()
+        wanted[f"d{k}_n"] = _all(flags, mine)
         for i in range(len(mine)):
-            metrics[f"d{k}_s{i}"] = _all(flags, mine[: i + 1]).sum()
-            metrics[f"d{k}_l{i}"] = _all(flags, mine[:i] + mine[i + 1 :]).sum()
+            wanted[f"d{k}_s{i}"] = _all(flags, mine[: i + 1])
+            wanted[f"d{k}_l{i}"] = _all(flags, mine[:i] + mine[i + 1 :])
+    metrics: dict[str, ir.Value] = {"_considered": flags.count()}
+    metrics.update({name: where.sum() for name, where in wanted.items()})
+    metrics.update(key_sums(flags, {"_considered": _all(flags, []), **wanted}, keys))
     row = _aggregate(flags, metrics)
     figures = {}
     for k, definition in enumerate(definitions):
@@ -247,6 +290,8 @@ def _figures(
                     remaining=remaining,
                     excluded=previous - remaining,
                     leave_one_out=row[f"d{k}_l{i}"] - total,
+                    key=as_cell_key(row.get(f"d{k}_s{i}_key"), keys),
+                    leave_one_out_key=as_cell_key(row.get(f"d{k}_l{i}_key"), keys),
                 )
             )
             previous = remaining
@@ -254,8 +299,23 @@ def _figures(
             "count": total,
             "considered": row["_considered"],
             "attrition": tuple(steps),
+            "key": as_cell_key(row.get(f"d{k}_n_key"), keys),
+            "considered_key": as_cell_key(row.get("_considered_key"), keys),
         }
     return figures
+
+
+def _cell_keys(
+    figures: Mapping[str, Any], users: int | None, records: int | None, keys: KeyRequest | None
+) -> CellKeys | None:
+    if keys is None:
+        return None
+    return CellKeys(
+        count=figures["key"],
+        users=as_cell_key(users, keys),
+        records=as_cell_key(records, keys),
+        considered=figures["considered_key"],
+    )
 
 
 def _user_records(
@@ -276,6 +336,7 @@ def _user_records(
         "sector",
         **record_columns(compiler, facts, shared.fact_names),
     )
+    e = keyed(e, shared.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
     owners = shared.user_flags.select(*columns.values(), _owner="user_id")
     joined = e.inner_join(owners, e.user_id == owners._owner).drop("_owner")
     table = _materialise(compiler.dataset, joined, "records")
@@ -294,26 +355,50 @@ def _breakdowns(
     names: Mapping[str, list[str]],
     name: str,
     key: str,
+    keys: KeyRequest | None = None,
 ) -> dict[str, tuple[BreakdownRow, ...]]:
     """Every definition's breakdown by ``name`` from one group-by.
 
     By a user column: units counted per group (they partition the count). By service
-    kind or sector: distinct units per kind among the records behind the count.
+    kind or sector: distinct units per kind among the records behind the count. With
+    ``keys``, each group's cell key too (for distinct units, one more query per definition).
     """
+    group_keys: dict[int, dict[Any, int]] = {}
     if name in ENROLMENT_BREAKDOWNS:
         table = records
-        metrics = {
-            f"d{k}": table[key].nunique(where=_all(table, names[d.name]) & contributes[d.name])
-            for k, d in enumerate(definitions)
+        wanted = {
+            k: _all(table, names[d.name]) & contributes[d.name] for k, d in enumerate(definitions)
         }
+        metrics = {f"d{k}": table[key].nunique(where=where) for k, where in wanted.items()}
+        if keys is not None:
+            unit_key = "_uk" if key == "user_id" else "_rk"
+            for k, where in wanted.items():
+                units = table.filter(where).select(name, key, unit_key).distinct()
+                sums = units.group_by(name).agg(s=units[unit_key].sum()).to_pyarrow().to_pylist()
+                group_keys[k] = {row[name]: as_cell_key(row["s"], keys) for row in sums}
     else:
         table = flags
         metrics = {f"d{k}": _all(table, names[d.name]).sum() for k, d in enumerate(definitions)}
+        if keys is not None:
+            metrics.update(
+                {
+                    f"d{k}_key": table._rk.sum(where=_all(table, names[d.name]))
+                    for k, d in enumerate(definitions)
+                }
+            )
     rows = table.group_by(name).agg(**metrics).to_pyarrow().to_pylist()
     rows.sort(key=lambda row: (row[name] is None, str(row[name])))
+
+    def cell_key(k: int, row: Mapping[str, Any]) -> int | None:
+        if keys is None:
+            return None
+        if k in group_keys:
+            return group_keys[k].get(row[name], 0)
+        return as_cell_key(row[f"d{k}_key"], keys)
+
     return {
         d.name: tuple(
-            BreakdownRow(value=row[name], count=int(row[f"d{k}"] or 0))
+            BreakdownRow(value=row[name], count=int(row[f"d{k}"] or 0), key=cell_key(k, row))
             for row in rows
             if row[f"d{k}"]
         )
@@ -341,6 +426,7 @@ def _result(
     records: int,
     breakdowns: Mapping[str, tuple[BreakdownRow, ...]],
     membership: Any,
+    cell_keys: CellKeys | None = None,
 ) -> CountResult:
     return CountResult(
         definition=definition,
@@ -352,4 +438,5 @@ def _result(
         attrition=figures["attrition"],
         breakdowns=breakdowns,
         membership=membership,
+        cell_keys=cell_keys,
     )

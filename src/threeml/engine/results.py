@@ -17,7 +17,7 @@ from threeml.definitions import CountingDefinition
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 
-__all__ = ["AttritionStep", "BreakdownRow", "CountResult"]
+__all__ = ["AttritionStep", "BreakdownRow", "CellKeys", "CountResult"]
 
 
 @frozen
@@ -35,6 +35,10 @@ class AttritionStep:
     remaining: int
     excluded: int
     leave_one_out: int
+    #: Cell keys (raw, for the cell-key policy): of the units remaining, and of the units
+    #: passing every criterion but this one; ``None`` unless cell keys were asked for.
+    key: int | None = None
+    leave_one_out_key: int | None = None
 
 
 @frozen
@@ -43,6 +47,21 @@ class BreakdownRow:
 
     value: Any
     count: int
+    #: The cell key (raw, for the cell-key policy); ``None`` unless cell keys were asked for.
+    key: int | None = None
+
+
+@frozen
+class CellKeys:
+    """The cell keys of a count's totals (raw: the cell-key policy's input, never published).
+
+    Each is the sum of the record keys of the units in that figure, modulo the key range.
+    """
+
+    count: int
+    users: int
+    records: int
+    considered: int
 
 
 @frozen
@@ -69,6 +88,8 @@ class CountResult:
     _membership: Callable[[], pa.Table] | None = field(
         default=None, repr=False, eq=False, alias="membership"
     )
+    #: The totals' cell keys when the evaluation was asked for them (``cell_keys=``).
+    cell_keys: CellKeys | None = field(default=None, repr=False)
 
     @property
     def unit(self) -> Unit:

@@ -56,15 +56,16 @@ class PublishedComparison:
         rows = []
         for name, published in self.counts.items():
             result = published.result
-            share = self.comparison.share_of_loosest(name)
+            totals = published.totals
+            share = self._share_of_loosest(name)
             rows.append(
                 {
                     "definition": name,
                     "version": result.definition.version,
                     "unit": result.unit.value,
-                    "count": result.count,
-                    "users": result.users,
-                    "records": result.records,
+                    "count": totals["count"],
+                    "users": totals["users"],
+                    "records": totals["records"],
                     "share_of_loosest": None if share is None else round(share, 4),
                     "breakdown": {
                         b: [{"group": cell.group, "count": cell.count} for cell in cells]
@@ -73,6 +74,16 @@ class PublishedComparison:
                 }
             )
         return rows
+
+    def _share_of_loosest(self, name: str) -> float | None:
+        """People as a share of the loosest definition's: from the published totals when
+        the policy perturbs them (so the share reveals nothing more than they do)."""
+        if not self.policy.perturbs:
+            return self.comparison.share_of_loosest(name)
+        loosest = self.comparison.loosest.definition.name
+        top = self.counts[loosest].totals["users"]
+        mine = self.counts[name].totals["users"]
+        return mine / top if top and mine is not None else None
 
     def data(self) -> dict[str, Any]:
         """The comparison as one JSON-ready object."""

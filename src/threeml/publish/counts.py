@@ -6,6 +6,11 @@ the policy applied is stated in the output. :func:`publish_count` computes the
 published figures once (:class:`PublishedCount`); the command line's JSON and
 CSV (:func:`count_to_dict`, :func:`count_rows`), its tables, ``threeml compare``
 and the report are all written from it.
+
+Under a perturbing policy (``cell-key``) every figure of a count is published through
+its cell key instead: totals, attrition steps and breakdown cells alike (the excluded and
+"would add if dropped" columns are differences of published figures), so the result must
+have been evaluated with ``cell_keys=policy.cell_key``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from attrs import frozen
 
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.results import BreakdownRow, CountResult
+from threeml.errors import ThreemlError
 
 __all__ = [
     "ALL_AREAS",
+    "MissingCellKeys",
     "PublishedCell",
     "PublishedCount",
     "count_rows",
@@ -43,6 +50,10 @@ COUNT_COLUMNS = (
     "value",
     "disclosure",
 )
+
+
+class MissingCellKeys(ThreemlError):
+    """A perturbing policy was asked to publish a result evaluated without cell keys."""
 
 
 @frozen
@@ -71,18 +82,40 @@ class PublishedCount:
     breakdowns: Mapping[str, tuple[PublishedCell, ...]]
 
     @property
-    def totals(self) -> dict[str, int]:
-        """The unrounded totals over all areas: count, users, records, considered."""
+    def perturbed(self) -> bool:
+        """Whether totals and attrition go through the policy's cell-key perturbation."""
+        return self.policy.perturbs
+
+    @property
+    def totals(self) -> dict[str, int | None]:
+        """The totals over all areas: count, users, records, considered.
+
+        Unrounded, except under a perturbing policy, which perturbs each by its cell key.
+        """
         result = self.result
-        return {
+        raw = {
             "count": result.count,
             "users": result.users,
             "records": result.records,
             "considered": result.considered,
         }
+        keys = result.cell_keys
+        if not self.perturbed or keys is None:
+            return raw
+        return {
+            name: self.policy.apply_keyed(value, getattr(keys, name)) for name, value in raw.items()
+        }
 
     def attrition(self) -> list[dict[str, Any]]:
-        """The attrition table (about all areas: unrounded), one object per criterion."""
+        """The attrition table (about all areas), one object per criterion.
+
+        Unrounded, except under a perturbing policy: then ``remaining`` is perturbed by its
+        cell key, ``excluded`` is the published previous step less it (at least 0), and
+        ``leave_one_out`` the published count without the criterion less the published count
+        (``None`` where a figure it needs is suppressed).
+        """
+        if self.perturbed and self.result.cell_keys is not None:
+            return self._perturbed_attrition()
         return [
             {
                 "step": step.index,
@@ -93,6 +126,26 @@ class PublishedCount:
             }
             for step in self.result.attrition
         ]
+
+    def _perturbed_attrition(self) -> list[dict[str, Any]]:
+        policy, result = self.policy, self.result
+        totals = self.totals
+        previous, count = totals["considered"], totals["count"]
+        steps = []
+        for step in result.attrition:
+            remaining = policy.apply_keyed(step.remaining, step.key)
+            without = policy.apply_keyed(step.leave_one_out + result.count, step.leave_one_out_key)
+            steps.append(
+                {
+                    "step": step.index,
+                    "criterion": step.criterion,
+                    "remaining": remaining,
+                    "excluded": _difference(previous, remaining),
+                    "leave_one_out": _difference(without, count),
+                }
+            )
+            previous = remaining
+        return steps
 
     def data(self) -> dict[str, Any]:
         """The count as one JSON-ready object (what ``threeml count --format json`` prints)."""
@@ -137,21 +190,28 @@ class PublishedCount:
             "end": result.period.end.isoformat(),
             "unit": result.definition.unit.value,
         }
+        stated = self.policy.describe()
+        about_all = stated if self.perturbed else ALL_AREAS
         rows = [
-            {**base, "section": "total", "item": name, "value": value, "disclosure": ALL_AREAS}
+            {
+                **base,
+                "section": "total",
+                "item": name,
+                "value": "suppressed" if value is None else value,
+                "disclosure": about_all,
+            }
             for name, value in self.totals.items()
         ]
-        for step in result.attrition:
+        for step in self.attrition():
             rows.append(
                 {
                     **base,
                     "section": "attrition",
-                    "item": f"{step.index}. {step.criterion}",
-                    "value": step.remaining,
-                    "disclosure": ALL_AREAS,
+                    "item": f"{step['step']}. {step['criterion']}",
+                    "value": "suppressed" if step["remaining"] is None else step["remaining"],
+                    "disclosure": about_all,
                 }
             )
-        stated = self.policy.describe()
         for name, cells in self.breakdowns.items():
             for cell in cells:
                 rows.append(
@@ -170,13 +230,30 @@ def _group_order(row: BreakdownRow) -> tuple[bool, str]:
     return row.value is None, str(row.value)
 
 
+def _difference(first: int | None, second: int | None) -> int | None:
+    if first is None or second is None:
+        return None
+    return max(0, first - second)
+
+
 def published_breakdown(rows: Sequence[BreakdownRow], policy: DisclosurePolicy) -> list[int | None]:
-    """The publishable cells of one breakdown: the policy, with secondary suppression."""
-    return policy.apply_breakdown([row.count for row in rows])
+    """The publishable cells of one breakdown: the policy (with each row's cell key when it
+    perturbs), with secondary suppression."""
+    keys = [row.key for row in rows] if policy.perturbs else None
+    return policy.apply_breakdown([row.count for row in rows], keys)
 
 
 def publish_count(result: CountResult, policy: DisclosurePolicy) -> PublishedCount:
-    """``result`` as it may be published under ``policy``: every breakdown cell computed once."""
+    """``result`` as it may be published under ``policy``: every breakdown cell computed once.
+
+    A perturbing policy needs the result's cell keys (``count(..., cell_keys=...)``).
+    """
+    if policy.perturbs and result.cell_keys is None:
+        raise MissingCellKeys(
+            f"the {policy.name} policy perturbs each figure by its cell key, and this result "
+            f"of {result.definition.name} was evaluated without them: evaluate it with "
+            "cell_keys=policy.cell_key (the command line does this for --disclosure cell-key)"
+        )
     breakdowns = {}
     for name, rows in result.breakdowns.items():
         ordered = sorted(rows, key=_group_order)

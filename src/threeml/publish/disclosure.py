@@ -14,6 +14,10 @@ Named policies (:func:`policy_named`):
     numbers (1-7 suppressed, others rounded to the nearest 5);
 ``round10``
     counts 1-7 suppressed, others rounded to the nearest 10;
+``cell-key``
+    counts 1-7 suppressed, others perturbed by cell-key noise in -2..2 (the same people
+    always get the same published number; see :mod:`threeml.definitions.cellkey`); figures
+    that carry no cell key (metric figures) rounded to the nearest 5;
 ``none``
     raw counts, for use inside a secure environment only;
 ``custom:T:B``
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 from threeml.definitions.policies import (
     BUILTIN_POLICIES,
+    CELL_KEY_POLICY,
     DEFAULT_POLICY,
     NHS_DIGITAL_POLICY,
     NO_DISCLOSURE_CONTROL,
@@ -44,6 +49,7 @@ from threeml.plugins.registry import Registry, default_registry
 
 __all__ = [
     "BUILTIN_POLICIES",
+    "CELL_KEY_POLICY",
     "DEFAULT_POLICY",
     "NHS_DIGITAL_POLICY",
     "NO_DISCLOSURE_CONTROL",

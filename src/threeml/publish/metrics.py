@@ -1,6 +1,9 @@
 """A :class:`~threeml.metrics.measures.MetricResult` as publishable data.
 
-The total over all areas is published as it is; every breakdown row is the
+The total over all areas is published as it is (under a perturbing policy such as
+``cell-key``, whose cell keys metrics do not carry, it falls back to the policy's
+rounding like a breakdown row, so it cannot undo the perturbed counts); every breakdown
+row is the
 one :meth:`MetricResult.published <threeml.metrics.measures.MetricResult.published>`
 gives under the policy (cells through the policy, figures derived again from
 what is left). :func:`publish_metric` computes those rows once
@@ -17,7 +20,7 @@ from typing import Any
 from attrs import frozen
 
 from threeml.definitions.policies import DisclosurePolicy
-from threeml.metrics.cells import MetricRow
+from threeml.metrics.cells import MetricRow, publish_rows
 from threeml.metrics.contract import MetricResult
 from threeml.publish.counts import ALL_AREAS
 from threeml.publish.numbers import json_number, json_ready
@@ -83,6 +86,18 @@ class PublishedMetric:
     policy: DisclosurePolicy
     breakdowns: Mapping[str, tuple[MetricRow, ...]]
 
+    @property
+    def total(self) -> MetricRow:
+        """The total over all areas as published: as it is, except under a perturbing policy,
+        which metrics fall back from to rounding (their cells carry no cell keys)."""
+        result = self.result
+        if not self.policy.perturbs:
+            return result.total
+        (row,) = publish_rows(
+            (result.total,), result.cell_kinds, result.gate, result.derive, self.policy
+        )
+        return row
+
     def breakdown_data(self) -> dict[str, list[dict[str, Any]]]:
         """The published breakdowns as plain data, one object per group."""
         return {
@@ -108,7 +123,7 @@ class PublishedMetric:
             },
             "extract_date": result.extract_date.isoformat() if result.extract_date else None,
             "higher_is_better": metric.higher_is_better,
-            **_row_dict(result.total),
+            **_row_dict(self.total),
             "labels": dict(result.labels),
             "options": json_ready(dict(result.options)),
             "breakdown": self.breakdown_data(),
@@ -135,6 +150,7 @@ class PublishedMetric:
             "start": result.period.start.isoformat(),
             "end": result.period.end.isoformat(),
         }
+        stated = self.policy.describe()
         rows = [
             {
                 **base,
@@ -142,11 +158,10 @@ class PublishedMetric:
                 "group": "",
                 "item": item,
                 "value": "" if value is None else value,
-                "disclosure": ALL_AREAS,
+                "disclosure": stated if self.policy.perturbs else ALL_AREAS,
             }
-            for item, value in _flatten("", _row_dict(result.total))
+            for item, value in _flatten("", _row_dict(self.total))
         ]
-        stated = self.policy.describe()
         for name, groups in self.breakdown_data().items():
             for group in groups:
                 label = group.pop("group")

@@ -39,22 +39,23 @@ def show_count(document: PublishedCount, console: Console) -> None:
     """A count: the headline, the attrition table, each breakdown and the policy."""
     result = document.result
     definition = result.definition
+    totals = {name: format_published(value) for name, value in document.totals.items()}
     console.print(
         f"[bold]{definition.name}[/bold] (version {definition.version}) — {definition.title}\n"
-        f"period {result.period}: [bold]{result.count:,}[/bold] {definition.unit.value} "
-        f"({result.users:,} people, {result.records:,} enrolments) "
-        f"of {result.considered:,} considered"
+        f"period {result.period}: [bold]{totals['count']}[/bold] {definition.unit.value} "
+        f"({totals['users']} people, {totals['records']} enrolments) "
+        f"of {totals['considered']} considered"
     )
     attrition = RichTable(title="Attrition", title_justify="left")
     for column in ("#", "criterion", "remaining", "excluded", "would add if dropped"):
         attrition.add_column(column, justify="left" if column == "criterion" else "right")
-    for step in result.attrition:
+    for step in document.attrition():
         attrition.add_row(
-            str(step.index),
-            step.criterion,
-            f"{step.remaining:,}",
-            f"{step.excluded:,}",
-            f"{step.leave_one_out:,}",
+            str(step["step"]),
+            step["criterion"],
+            format_published(step["remaining"]),
+            format_published(step["excluded"]),
+            format_published(step["leave_one_out"]),
         )
     console.print(attrition)
     for name, cells in document.breakdowns.items():
@@ -101,6 +102,7 @@ def _detail_rows(prefix: str, value: Any) -> list[tuple[str, Any, str, str]]:
 def show_metric(document: PublishedMetric, console: Console) -> None:
     """A metric: the headline, its details, the breakdowns and the policy."""
     result, policy = document.result, document.policy
+    total = document.total
     metric = result.metric
     labels = result.labels
     direction = {True: "higher is better", False: "lower is better", None: ""}
@@ -118,12 +120,12 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
     headline.add_column()
     headline.add_row(
         "value",
-        format_figure(result.value),
+        format_figure(total.value),
         Text(
             f"{labels.get('value', '')}"
             + (
-                f" (95% CI {format_interval(result.ci_low, result.ci_high)})"
-                if result.ci_low is not None
+                f" (95% CI {format_interval(total.ci_low, total.ci_high)})"
+                if total.ci_low is not None
                 else ""
             )
             + (
@@ -133,21 +135,24 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             )
         ),
     )
+    headline.add_row("numerator", format_figure(total.numerator), Text(labels.get("numerator", "")))
     headline.add_row(
-        "numerator", format_figure(result.numerator), Text(labels.get("numerator", ""))
-    )
-    headline.add_row(
-        "denominator", format_figure(result.denominator), Text(labels.get("denominator", ""))
+        "denominator", format_figure(total.denominator), Text(labels.get("denominator", ""))
     )
     console.print(headline)
-    if result.value is None and result.reason:
-        console.print(Text(f"no value: {result.reason}", style="yellow"))
-    shown = dict(result.details)
+    if total.value is None and total.reason:
+        console.print(Text(f"no value: {total.reason}", style="yellow"))
+    shown = dict(total.details)
     if len(shown.get("trials") or {}) == 1 and "trial" in shown:
         del shown["trials"]  # the only trial is the headline
     details = _detail_rows("", shown)
     if details:
-        table = RichTable(title="Details (all areas, unrounded)", title_justify="left")
+        table = RichTable(
+            title="Details (all areas, rounded)"
+            if policy.perturbs
+            else "Details (all areas, unrounded)",
+            title_justify="left",
+        )
         table.add_column("figure")
         table.add_column("value", justify="right")
         table.add_column("95% CI", justify="right")
@@ -169,7 +174,12 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
                 Text(row["reason"] or ""),
             )
         console.print(table)
-    if result.breakdowns:
+    if policy.perturbs:
+        console.print(
+            f"disclosure control: {policy.describe()}; metric counts carry no cell keys, so "
+            f"they are suppressed or rounded to the nearest {policy.rounding}, the total too"
+        )
+    elif result.breakdowns:
         console.print(f"disclosure control below all areas: {policy.describe()}")
         console.print(
             "proportions and rates below all areas are computed from the published (rounded) "

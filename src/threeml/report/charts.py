@@ -86,12 +86,19 @@ def _short(text: str, width: int = 42) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def funnel(considered: int, steps: Sequence[Mapping[str, Any]], unit: str) -> str:
-    """Attrition as a funnel: units considered, then remaining after each criterion."""
+def _label(value: int | None) -> str:
+    """A bar's figure: ``suppressed`` for a figure disclosure control withheld."""
+    return "suppressed" if value is None else f"{value:,}"
+
+
+def funnel(considered: int | None, steps: Sequence[Mapping[str, Any]], unit: str) -> str:
+    """Attrition as a funnel: units considered, then remaining after each criterion
+    (a suppressed figure is drawn as an empty bar labelled ``suppressed``)."""
 
     def build():
         labels = ["considered"] + [f"{s['step']}. {_short(s['criterion'])}" for s in steps]
-        values = [considered] + [s["remaining"] for s in steps]
+        figures = [considered] + [s["remaining"] for s in steps]
+        values = [value or 0 for value in figures]
         figure = _figure(6.2, 0.45 + 0.34 * len(values))
         axes = figure.add_subplot()
         positions = list(range(len(values)))[::-1]
@@ -99,9 +106,15 @@ def funnel(considered: int, steps: Sequence[Mapping[str, Any]], unit: str) -> st
         lefts = [(top - v) / 2 for v in values]
         colours = [_LIGHT] + [_BLUE] * (len(values) - 1)
         axes.barh(positions, values, left=lefts, color=colours, height=0.72)
-        for y, value, left in zip(positions, values, lefts, strict=True):
-            share = f" ({value / considered:.0%})" if considered and y != positions[0] else ""
-            axes.text(left + value + top * 0.015, y, f"{value:,}{share}", va="center", fontsize=8)
+        for y, value, left, figure_ in zip(positions, values, lefts, figures, strict=True):
+            share = (
+                f" ({value / considered:.0%})"
+                if considered and figure_ is not None and y != positions[0]
+                else ""
+            )
+            axes.text(
+                left + value + top * 0.015, y, f"{_label(figure_)}{share}", va="center", fontsize=8
+            )
         axes.set_yticks(positions, labels)
         axes.set_xticks([])
         axes.spines["bottom"].set_visible(False)
@@ -114,8 +127,12 @@ def funnel(considered: int, steps: Sequence[Mapping[str, Any]], unit: str) -> st
     return _draw(build)
 
 
-def definitions_bar(names: Sequence[str], counts: Sequence[int], units: Sequence[str]) -> str:
-    """The definitions side by side: each one's count over all areas."""
+def definitions_bar(
+    names: Sequence[str], counts: Sequence[int | None], units: Sequence[str]
+) -> str:
+    """The definitions side by side: each one's count over all areas (``None``: suppressed)."""
+    figures = list(counts)
+    counts = [count or 0 for count in figures]
 
     def build():
         figure = _figure(7.5, 0.5 + 0.28 * len(names))
@@ -124,9 +141,10 @@ def definitions_bar(names: Sequence[str], counts: Sequence[int], units: Sequence
         colours = [_ORANGE if unit != "users" else _BLUE for unit in units]
         axes.barh(positions, counts, color=colours, height=0.7)
         top = max(counts) if counts else 1
-        for y, value, unit in zip(positions, counts, units, strict=True):
+        for y, value, unit, figure_ in zip(positions, counts, units, figures, strict=True):
             suffix = "" if unit == "users" else f" {unit}"
-            axes.text(value + top * 0.01, y, f"{value:,}{suffix}", va="center", fontsize=8)
+            text = f"{_label(figure_)}{suffix}"
+            axes.text(value + top * 0.01, y, text, va="center", fontsize=8)
         axes.set_yticks(positions, names)
         axes.set_xlim(0, top * 1.18 or 1)
         axes.set_xlabel("count over all areas (people unless marked)", color=_GREY)
@@ -136,8 +154,13 @@ def definitions_bar(names: Sequence[str], counts: Sequence[int], units: Sequence
     return _draw(build)
 
 
-def over_time(labels: Sequence[str], series: Mapping[str, Sequence[int]]) -> str:
-    """Counts per quarter (or month) of the period, one line per definition."""
+def over_time(labels: Sequence[str], series: Mapping[str, Sequence[int | None]]) -> str:
+    """Counts per quarter (or month) of the period, one line per definition (a suppressed
+    count is a gap in its line)."""
+    series = {
+        name: [float("nan") if value is None else value for value in values]
+        for name, values in series.items()
+    }
 
     def build():
         figure = _figure(8.5, 3.6)

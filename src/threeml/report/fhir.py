@@ -79,8 +79,9 @@ def measure_report(published: Mapping[str, Any]) -> dict[str, Any]:
                 _population("initial-population", "Initial Population", definition["considered"]),
                 _population("measure-population", "Measure Population", definition["count"]),
             ],
-            "measureScore": {"value": definition["count"], "unit": definition["unit"]},
         }
+        if definition["count"] is not None:  # a suppressed total has no score
+            group["measureScore"] = {"value": definition["count"], "unit": definition["unit"]}
         if stratifiers:
             group["stratifier"] = stratifiers
         groups.append(group)

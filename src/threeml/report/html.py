@@ -61,10 +61,12 @@ def _definitions(published: Mapping[str, Any], draw: bool) -> list[str]:
     out = ['<h2 id="definitions">Definitions side by side</h2>']
     if not definitions:
         return [*out, "<p>No counting definitions were evaluated.</p>"]
-    loosest = max(d["users"] for d in definitions) or 0
+    loosest = max(d["users"] or 0 for d in definitions)
+    perturbed = "cell_key" in published["disclosure"]
     out.append(
         "<p>Each definition counted on the same extract and period; totals are over all areas "
-        "(unrounded). Share is of the people counted by the loosest definition.</p>"
+        + ("(perturbed by their cell keys). " if perturbed else "(unrounded). ")
+        + "Share is of the people counted by the loosest definition.</p>"
     )
     if draw:
         out.append(
@@ -80,7 +82,7 @@ def _definitions(published: Mapping[str, Any], draw: bool) -> list[str]:
         "<th class='n'>share of loosest</th></tr>"
     )
     for d in definitions:
-        share = format_share(d["users"] / loosest if loosest else None)
+        share = format_share(d["users"] / loosest if loosest and d["users"] is not None else None)
         unit = "" if d["unit"] == "users" else f" {escape(d['unit'])}"
         out.append(
             f"<tr><td><a href='#def-{escape(d['name'])}'><b>{escape(d['name'])}</b></a></td>"

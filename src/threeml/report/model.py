@@ -16,6 +16,7 @@ from attrs import field, frozen
 
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition, MetricDefinition
+from threeml.definitions.cellkey import CellKeyMethod
 from threeml.engine.evaluate import count_many
 from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
@@ -47,7 +48,13 @@ class Report:
     metric_definitions: tuple[MetricDefinition, ...] = ()
     #: (label, sub-period, {definition name: count over all areas}) in time order.
     over_time: tuple[tuple[str, Period, Mapping[str, int]], ...] = ()
+    #: The cell key of each ``over_time`` count, when the report was built with cell keys.
+    over_time_keys: tuple[Mapping[str, int | None], ...] = ()
     rows: Mapping[str, int] = field(factory=dict)
+
+
+def _count_key(result: CountResult) -> int | None:
+    return None if result.cell_keys is None else result.cell_keys.count
 
 
 def sub_periods(period: Period) -> list[tuple[str, Period]]:
@@ -88,6 +95,7 @@ def build_report(
     by: Sequence[str] = ("area",),
     over_time: bool = True,
     progress: Progress | None = None,
+    cell_keys: CellKeyMethod | None = None,
 ) -> Report:
     """Evaluate ``definitions`` and ``metrics`` (default: the whole registry) on ``dataset``.
 
@@ -96,7 +104,8 @@ def build_report(
     cannot be evaluated on this extract (no allocations table for a trial
     comparison, say) is recorded in :attr:`Report.metric_errors` with the
     reason, and the others go on. With ``over_time``, every definition is also
-    counted in each quarter (or month) of the period.
+    counted in each quarter (or month) of the period. ``cell_keys`` (the cell-key
+    policy's method) asks for every count's cell keys, which that policy publishes through.
     """
     if registry is None:
         from threeml.plugins.registry import default_registry
@@ -120,7 +129,9 @@ def build_report(
 
     step(f"counting {len(definitions)} definition(s)")
     counts = (
-        count_many(definitions, dataset, period, by=tuple(by), registry=registry)
+        count_many(
+            definitions, dataset, period, by=tuple(by), registry=registry, cell_keys=cell_keys
+        )
         if definitions
         else {}
     )
@@ -136,11 +147,15 @@ def build_report(
             )
         except ThreemlError as error:
             errors[metric.name] = str(error)
-    series = []
+    series, series_keys = [], []
     for label, piece in pieces:
         step(f"counting {label}")
-        found = count_many(definitions, dataset, piece, by=(), registry=registry)
+        found = count_many(
+            definitions, dataset, piece, by=(), registry=registry, cell_keys=cell_keys
+        )
         series.append((label, piece, {d.name: found[d.name].count for d in definitions}))
+        if cell_keys is not None:
+            series_keys.append({d.name: _count_key(found[d.name]) for d in definitions})
     if progress is not None:
         progress("done", total, total)
     return Report(
@@ -152,5 +167,6 @@ def build_report(
         metric_errors=errors,
         metric_definitions=metrics,
         over_time=tuple(series),
+        over_time_keys=tuple(series_keys),
         rows=dict(dataset.report.rows),
     )

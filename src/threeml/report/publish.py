@@ -25,7 +25,7 @@ from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.results import CountResult
 from threeml.metrics.cells import MetricRow
 from threeml.metrics.contract import MetricResult
-from threeml.publish.counts import ALL_AREAS
+from threeml.publish.counts import ALL_AREAS, MissingCellKeys
 from threeml.publish.counts import publish_count as _published_count
 from threeml.publish.metrics import publish_metric, row_figures
 from threeml.publish.numbers import json_ready
@@ -99,7 +99,7 @@ def _metric(result: MetricResult, policy: DisclosurePolicy) -> dict[str, Any]:
         "options": json_ready(dict(sorted(result.options.items()))),
         "evaluated": True,
         "error": None,
-        **_row(result.total),
+        **_row(published.total),
         "breakdowns": {
             name: [
                 {"group": _group(row.group), **_row(row), "suppressed": row.suppressed}
@@ -120,6 +120,37 @@ def _unevaluated(metric: MetricDefinition, error: str) -> dict[str, Any]:
         "population": metric.population,
         "evaluated": False,
         "error": error,
+    }
+
+
+def _over_time(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
+    """Each definition's count per quarter (or month): over all areas, so as they are, except
+    under a perturbing policy, which perturbs each by its cell key."""
+    counts = {name: [figures[name] for _, _, figures in report.over_time] for name in report.counts}
+    stated = ALL_AREAS
+    if policy.perturbs and report.over_time:
+        if len(report.over_time_keys) != len(report.over_time):
+            raise MissingCellKeys(
+                f"the {policy.name} policy perturbs each count by its cell key, and this "
+                "report was built without them: build it with cell_keys=policy.cell_key"
+            )
+        counts = {
+            name: [
+                policy.apply_keyed(figures[name], keys[name])
+                for (_, _, figures), keys in zip(
+                    report.over_time, report.over_time_keys, strict=True
+                )
+            ]
+            for name in report.counts
+        }
+        stated = policy.describe()
+    return {
+        "disclosure": stated,
+        "periods": [
+            {"label": label, "start": p.start.isoformat(), "end": p.end.isoformat()}
+            for label, p, _ in report.over_time
+        ],
+        "counts": counts,
     }
 
 
@@ -145,17 +176,7 @@ def publish(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
         "disclosure": policy.to_dict(),
         "definitions": [publish_count(result, policy) for result in report.counts.values()],
         "metrics": metrics,
-        "over_time": {
-            "disclosure": ALL_AREAS,
-            "periods": [
-                {"label": label, "start": p.start.isoformat(), "end": p.end.isoformat()}
-                for label, p, _ in report.over_time
-            ],
-            "counts": {
-                name: [figures[name] for _, _, figures in report.over_time]
-                for name in report.counts
-            },
-        },
+        "over_time": _over_time(report, policy),
     }
 
 
