@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,11 @@ class TableFingerprint:
             "sha256": self.sha256,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TableFingerprint:
+        """Read back what :meth:`to_dict` wrote."""
+        return cls(data["table"], data["source"], int(data["rows"]), data.get("sha256"))
+
 
 @frozen
 class ExtractFingerprint:
@@ -90,6 +96,17 @@ class ExtractFingerprint:
             "sha256": self.digest,
             "tables": [t.to_dict() for t in self.tables],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExtractFingerprint:
+        """Read back what :meth:`to_dict` wrote."""
+        found = data.get("extract_date")
+        return cls(
+            data["source"],
+            date.fromisoformat(found) if found else None,
+            tuple(TableFingerprint.from_dict(t) for t in data.get("tables", ())),
+            data.get("method", HASH_METHOD),
+        )
 
 
 def _row_text(columns: list[tuple[str, str]]) -> str:

@@ -52,9 +52,14 @@ NOT_AUDITED = "not audited"
 
 
 def audit_text(audit: Any) -> str:
-    """The audit outcome as one line (its ``describe()`` when it has one)."""
+    """The audit outcome as one line (its ``describe()`` when it has one; for the data an
+    output recorded, its ``description`` or ``outcome``)."""
     describe = getattr(audit, "describe", None)
-    return str(describe()) if callable(describe) else str(audit)
+    if callable(describe):
+        return str(describe())
+    if isinstance(audit, Mapping):
+        return str(audit.get("description") or audit.get("outcome") or json.dumps(audit))
+    return str(audit)
 
 
 def audit_data(audit: Any) -> Any:
@@ -98,6 +103,11 @@ class DefinitionStamp:
             "source": self.source,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DefinitionStamp:
+        """Read back what :meth:`to_dict` wrote."""
+        return cls(data["kind"], data["name"], data["version"], data["sha256"], data["source"])
+
 
 @frozen
 class SetAside:
@@ -110,6 +120,11 @@ class SetAside:
     def to_dict(self) -> dict[str, Any]:
         """As plain JSON-ready data."""
         return {"table": self.table, "reason": self.reason, "rows": self.rows}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SetAside:
+        """Read back what :meth:`to_dict` wrote."""
+        return cls(data["table"], data["reason"], int(data["rows"]))
 
 
 def set_aside_of(report: ValidationReport) -> tuple[SetAside, ...]:
@@ -140,6 +155,20 @@ class Provenance:
             "extract": self.extract.to_dict() if self.extract else None,
             "set_aside": [s.to_dict() for s in self.set_aside],
         }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Provenance:
+        """Read back what :meth:`data` wrote (the ``provenance`` of a published JSON file)."""
+        from threeml.data.fingerprint import ExtractFingerprint
+
+        extract = data.get("extract")
+        return cls(
+            data.get("disclosure") or {},
+            tuple(DefinitionStamp.from_dict(d) for d in data.get("definitions", ())),
+            ExtractFingerprint.from_dict(extract) if extract else None,
+            tuple(SetAside.from_dict(s) for s in data.get("set_aside", ())),
+            data.get("threeml_version", ""),
+        )
 
     def items(self) -> list[tuple[str, str]]:
         """The provenance as (item, value) pairs: one CSV row or terminal line each."""

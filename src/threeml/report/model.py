@@ -15,6 +15,7 @@ from typing import Any
 from attrs import field, frozen
 
 from threeml.data import Dataset
+from threeml.data.fingerprint import ExtractFingerprint, fingerprint
 from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.engine.evaluate import count_many
 from threeml.engine.results import CountResult
@@ -45,6 +46,10 @@ class Report:
     #: (label, sub-period, {definition name: count over all areas}) in time order.
     over_time: tuple[tuple[str, Period, Mapping[str, int]], ...] = ()
     rows: Mapping[str, int] = field(factory=dict)
+    #: The extract's fingerprint (``None`` when not computed).
+    fingerprint: ExtractFingerprint | None = None
+    #: Rows a lenient load set aside: ``(table, reason) -> rows``.
+    set_aside: Mapping[tuple[str, str], int] = field(factory=dict)
 
 
 def sub_periods(period: Period) -> list[tuple[str, Period]]:
@@ -150,4 +155,8 @@ def build_report(
         metric_definitions=metrics,
         over_time=tuple(series),
         rows=dict(dataset.report.rows),
+        fingerprint=fingerprint(dataset),
+        set_aside={
+            (table, kind.value): n for (table, kind), n in dataset.report.set_aside.items() if n
+        },
     )
