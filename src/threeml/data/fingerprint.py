@@ -79,8 +79,9 @@ class ExtractFingerprint:
 
     @property
     def digest(self) -> str:
-        """One SHA-256 over every table's name, source, rows and hash: the whole extract."""
-        text = "|".join(f"{t.table}:{t.source}:{t.rows}:{t.sha256}" for t in self.tables)
+        """One SHA-256 over every table's name, rows and hash: the whole extract's content
+        (the same for the same rows in a folder or a database)."""
+        text = "|".join(f"{t.table}:{t.rows}:{t.sha256}" for t in self.tables)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def table(self, name: str) -> TableFingerprint | None:
