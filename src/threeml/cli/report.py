@@ -168,7 +168,8 @@ def report(
     for path in removed:
         console.print(
             f"[yellow]removed {path}: row-level membership from an earlier run, "
-            "not written by this one (ask for it with --membership)[/yellow]"
+            "not written by this one (ask for it with --membership)[/yellow]",
+            soft_wrap=True,
         )
     if dataset.report.set_aside:
         aside = sum(dataset.report.set_aside.values())

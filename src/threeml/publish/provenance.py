@@ -204,9 +204,14 @@ def stamp_data(provenance: Provenance | None, audit: Any = NOT_AUDITED) -> dict[
 
 
 def stamp_items(provenance: Provenance | None, audit: Any = NOT_AUDITED) -> list[tuple[str, str]]:
-    """What a document's CSV and terminal forms add, as (item, value) pairs: the audit first."""
+    """What a document's CSV and terminal forms add, as (item, value) pairs: the audit first.
+
+    A document published from Python without an extract and not audited adds nothing.
+    """
     pairs = [("audit", audit_text(audit))]
     if provenance is None:
+        if isinstance(audit, str) and audit == NOT_AUDITED:
+            return []
         return [*pairs, ("provenance", "not recorded (computed without an extract)")]
     return pairs + provenance.items()
 

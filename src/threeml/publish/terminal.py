@@ -37,8 +37,10 @@ def show(document: Any, console: Console) -> None:
 
 def show_stamp(document: Any, console: Console) -> None:
     """The audit's outcome and the provenance of ``document``, one line each."""
-    console.print(Text("provenance", style="bold"))
-    for item, value in stamp_items(document.provenance, document.audit):
+    items = stamp_items(document.provenance, document.audit)
+    if items:
+        console.print(Text("provenance", style="bold"))
+    for item, value in items:
         console.print(Text(f"  {item}: {value}"), soft_wrap=True)
 
 

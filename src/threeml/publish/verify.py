@@ -37,6 +37,7 @@ __all__ = [
     "Mismatch",
     "NotVerifiable",
     "Verification",
+    "compare_figures",
     "document_kind",
     "recorded_provenance",
     "verify",
