@@ -200,3 +200,48 @@ def test_a_stale_membership_file_is_removed_and_the_output_says_so(capsys, tmp_p
     said = _run(capsys, *args)
     assert not (out / "membership.parquet").exists()
     assert "removed" in said and "membership.parquet" in said
+
+
+# --- the audit slot --------------------------------------------------------------------------
+
+
+class _Outcome:
+    """An audit outcome as the audit may record it: a line and its data."""
+
+    def describe(self) -> str:
+        return "passed: every suppressed cell's range is at least the protection interval"
+
+    def to_dict(self) -> dict:
+        return {"outcome": "passed", "cells": 3}
+
+
+def test_an_audit_outcome_is_stated_in_every_format(tmp_path) -> None:
+    from rich.console import Console
+
+    from threeml.engine.evaluate import count
+    from threeml.publish.counts import publish_count
+    from threeml.publish.disclosure import DEFAULT_POLICY
+    from threeml.publish.terminal import show
+    from threeml.report import build_report, publish_report
+
+    result = count(default_registry().counting("in-receipt"), _DEMO, "2013", by=["area"])
+    document = attrs.evolve(publish_count(result, DEFAULT_POLICY), audit=_Outcome())
+    assert document.data()["audit"]["outcome"] == "passed"
+    audit = next(row for row in document.rows() if row["item"] == "audit")
+    assert audit["value"].startswith("passed: every suppressed cell")
+    console = Console(file=io.StringIO(), width=200)
+    show(document, console)
+    assert "audit: passed" in console.file.getvalue()
+    registry = default_registry()
+    report = build_report(
+        _DEMO, "2013", registry=registry, definitions=[registry.counting("in-receipt")], metrics=[]
+    )
+    published = publish_report(report, DEFAULT_POLICY).with_audit(_Outcome())
+    assert published.data["audit"]["cells"] == 3
+    from threeml.report.files import write_files
+
+    files = write_files(published, tmp_path)
+    assert "passed: every suppressed cell" in files["report.html"].read_text(encoding="utf-8")
+    assert "passed: every suppressed cell" in files["results.csv"].read_text(encoding="utf-8")
+    fhir = files["measurereport.json"].read_text(encoding="utf-8")
+    assert "passed: every suppressed cell" in fhir

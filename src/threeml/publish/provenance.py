@@ -63,9 +63,15 @@ def audit_text(audit: Any) -> str:
 
 
 def audit_data(audit: Any) -> Any:
-    """The audit outcome as JSON holds it (its ``to_dict()`` when it has one)."""
+    """The audit outcome as JSON holds it: its ``to_dict()`` when it has one (with its
+    ``describe()`` line as ``description`` unless given), else its text."""
     to_dict = getattr(audit, "to_dict", None)
-    return to_dict() if callable(to_dict) else str(audit)
+    if not callable(to_dict):
+        return audit_text(audit)
+    data = dict(to_dict())
+    if "description" not in data:
+        data["description"] = audit_text(audit)
+    return data
 
 
 def definition_hash(definition: CountingDefinition | MetricDefinition) -> str:

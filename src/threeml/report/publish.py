@@ -34,6 +34,7 @@ from threeml.publish.provenance import (
     DefinitionStamp,
     Provenance,
     SetAside,
+    audit_data,
     stamp_data,
 )
 from threeml.report.model import Report
@@ -200,6 +201,11 @@ class PublishedReport:
     title: str = "threeml report"
     #: The disclosure audit's outcome, as ``data`` states it.
     audit: Any = NOT_AUDITED
+
+    def with_audit(self, audit: Any) -> PublishedReport:
+        """This report with the audit's outcome ``audit`` recorded (in ``data`` too)."""
+        data = {**self.data, "audit": audit_data(audit)}
+        return PublishedReport(self.report, self.policy, data, self.title, audit)
 
 
 def publish_report(
