@@ -117,3 +117,20 @@ def test_a_file_without_provenance_cannot_be_verified(capsys, extract, tmp_path)
     status, out = _verify(capsys, results, extract)
     assert status == 2
     assert "records no provenance" in out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("compare", "in-receipt", "telehealth", "--by", "sex"),
+        ("compare", "in-receipt", "telehealth", "--diff"),
+    ],
+    ids=["compare", "diff"],
+)
+def test_verify_passes_on_a_fresh_comparison(capsys, extract, tmp_path, command) -> None:
+    results = tmp_path / "compare.json"
+    args = [*command, "--data", str(extract), "--period", PERIOD, "--format", "json"]
+    assert main(args) == 0
+    results.write_text(capsys.readouterr().out, encoding="utf-8")
+    status, out = _verify(capsys, results, extract)
+    assert status == 0, out

@@ -231,7 +231,9 @@ class PublishedDiff:
         """The difference as one JSON-ready object."""
         diff = self.diff
         first, second = self.names
+        period = diff.first.period
         return {
+            "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
             "first": first,
             "second": second,
             "both": diff.both,

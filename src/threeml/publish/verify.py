@@ -238,7 +238,9 @@ RECOMPUTERS: dict[str, Recompute] = {
 
 
 def _period(data: Mapping[str, Any]) -> Period:
-    period = data["period"]
+    period = data.get("period")
+    if not isinstance(period, Mapping) or not {"start", "end"} <= set(period):
+        raise NotVerifiable("this file records no period; give one with --period")
     return Period.parse(f"{period['start']}:{period['end']}")
 
 
