@@ -21,6 +21,7 @@ COMMAND_MODULES: dict[str, str] = {
     "report": "threeml.cli.report",
     "synth": "threeml.cli.synth",
     "validate": "threeml.cli.validate",
+    "verify": "threeml.cli.verify",
 }
 
 

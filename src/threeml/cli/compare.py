@@ -18,6 +18,7 @@ from threeml.metrics.evaluate import evaluate_metric
 from threeml.publish.compare import PublishedComparison, PublishedDiff, publish_comparison
 from threeml.publish.disclosure import DisclosurePolicy, policy_named
 from threeml.publish.formats import write
+from threeml.publish.provenance import provenance_of
 from threeml.publish.terminal import show_comparison
 
 __all__ = ["print_comparison"]
@@ -74,16 +75,20 @@ def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, l
     comparison = compare_definitions(
         definitions, dataset, period, by=by, registry=registry, cell_keys=policy.cell_key
     )
+    provenance = provenance_of(dataset, [*definitions, *metrics], policy)
     if show_diff:
         first, second = (comparison.results[d.name] for d in definitions)
-        write(PublishedDiff(diff_results(first, second)), fmt, sys.stdout)
+        diff = PublishedDiff(diff_results(first, second), policy, provenance)
+        write(diff, fmt, sys.stdout)
         return
     # Metrics break down by users columns only.
     metric_by = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
     results = [
         evaluate_metric(metric, dataset, period, registry, by=metric_by) for metric in metrics
     ]
-    published = publish_comparison(comparison, policy, metrics=results, by=by, metric_by=metric_by)
+    published = publish_comparison(
+        comparison, policy, metrics=results, by=by, metric_by=metric_by, provenance=provenance
+    )
     write(published, fmt, sys.stdout)
 
 

@@ -20,6 +20,7 @@ from threeml.errors import ThreemlError
 from threeml.publish.counts import PublishedCount, publish_count
 from threeml.publish.disclosure import policy_named
 from threeml.publish.formats import FORMATS, write
+from threeml.publish.provenance import provenance_of
 from threeml.records.periods import Period
 
 
@@ -76,7 +77,8 @@ def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> 
     result = count_definition(
         definition, dataset, period, by=by, registry=registry, cell_keys=policy.cell_key
     )
-    write(publish_count(result, policy), fmt, sys.stdout)
+    provenance = provenance_of(dataset, [definition], policy)
+    write(publish_count(result, policy, provenance=provenance), fmt, sys.stdout)
     if not FORMATS[fmt].terminal:
         return
     console = Console(highlight=False)

@@ -24,6 +24,7 @@ from threeml.publish.disclosure import DisclosurePolicy, policy_named
 from threeml.publish.formats import FORMATS, write
 from threeml.publish.metrics import PublishedMetric, publish_metric
 from threeml.publish.numbers import format_figure, format_interval
+from threeml.publish.provenance import provenance_of
 from threeml.publish.terminal import show_metric
 from threeml.records.periods import parse_date
 
@@ -129,7 +130,9 @@ def metric(
     result = evaluate_metric(
         definition, dataset, period, registry, population=population, by=by, options=options
     )
-    write(publish_metric(result, policy), fmt, sys.stdout)
+    used = [definition, registry.counting(result.population)]
+    provenance = provenance_of(dataset, used, policy)
+    write(publish_metric(result, policy, provenance=provenance), fmt, sys.stdout)
     if not FORMATS[fmt].terminal:
         return
     console = Console(highlight=False)

@@ -17,7 +17,7 @@ from threeml.errors import ThreemlError
 from threeml.publish.disclosure import policy_named
 from threeml.publish.formats import FORMATS, write
 from threeml.report import DEFAULT_FORMATS, build_report, publish_report, report_formats
-from threeml.report.files import write_files
+from threeml.report.files import remove_stale, write_files
 
 #: Extracts with more users than this get a progress bar on the terminal.
 BIG = 50_000
@@ -163,8 +163,15 @@ def report(
     document = publish_report(result, policy, title=title)
     names = [*formats, "membership"] if membership else list(formats)
     written = write_files(document, out, names)
+    removed = remove_stale(out, names)
     write(document, "table", sys.stdout)
     console.print("wrote " + ", ".join(str(path) for path in written.values()))
+    for path in removed:
+        console.print(
+            f"[yellow]removed {path}: row-level membership from an earlier run, "
+            "not written by this one (ask for it with --membership)[/yellow]",
+            soft_wrap=True,
+        )
     if dataset.report.set_aside:
         aside = sum(dataset.report.set_aside.values())
         console.print(

@@ -12,15 +12,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.compare import Comparison, Diff
 from threeml.metrics.contract import MetricResult
-from threeml.publish.counts import PublishedCount, publish_count
+from threeml.publish.counts import ALL_AREAS, PublishedCount, publish_count
 from threeml.publish.metrics import PublishedMetric, publish_metric
+from threeml.publish.provenance import (
+    NOT_AUDITED,
+    Provenance,
+    audit_text,
+    stamp_data,
+    stamp_items,
+)
 
-__all__ = ["PublishedComparison", "PublishedDiff", "publish_comparison"]
+__all__ = ["STATED_COLUMNS", "PublishedComparison", "PublishedDiff", "publish_comparison"]
 
 #: The columns of the comparison's CSV form, one row per definition.
 DEFINITION_COLUMNS = (
@@ -34,6 +41,10 @@ DEFINITION_COLUMNS = (
 )
 #: The columns metric rows add to the comparison's CSV form.
 METRIC_COLUMNS = ("population", "numerator", "denominator", "value", "ci_low", "ci_high")
+#: The columns every row of the comparison's CSV form ends with: which breakdown cell a row
+#: is (empty for totals), the disclosure control applied to it, the audit's outcome and the
+#: provenance (the definition's content hash and source, the extract's fingerprint).
+STATED_COLUMNS = ("breakdown", "group", "disclosure", "audit", "provenance")
 
 
 @frozen
@@ -50,6 +61,10 @@ class PublishedComparison:
     metrics: tuple[PublishedMetric, ...] = ()
     by: tuple[str, ...] = ()
     metric_by: tuple[str, ...] = ()
+    #: Where the figures came from (:mod:`threeml.publish.provenance`); ``None``: not known.
+    provenance: Provenance | None = None
+    #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
+    audit: Any = field(default=NOT_AUDITED)
 
     def definitions(self) -> list[dict[str, Any]]:
         """One object per definition: its totals, share of the loosest and published cells."""
@@ -96,35 +111,84 @@ class PublishedComparison:
         }
         if self.metrics:
             data["metrics"] = [metric.data() for metric in self.metrics]
+        data.update(stamp_data(self.provenance, self.audit))
         return data
 
     def columns(self) -> tuple[str, ...]:
         """The columns of :meth:`rows`: a metric's figures are added when there are metrics."""
-        return DEFINITION_COLUMNS + METRIC_COLUMNS if self.metrics else DEFINITION_COLUMNS
+        head = DEFINITION_COLUMNS + METRIC_COLUMNS if self.metrics else DEFINITION_COLUMNS
+        return head + STATED_COLUMNS
+
+    def _stated(self, name: str) -> str:
+        """The provenance column of the row of the definition or metric ``name``."""
+        if self.provenance is None:
+            return "not recorded"
+        stamps = [d for d in self.provenance.definitions if d.name == name]
+        parts = [f"sha256 {d.sha256}" + (f"; {d.source}" if d.source else "") for d in stamps]
+        extract = self.provenance.extract
+        if extract is not None:
+            rows = sum(t.rows for t in extract.tables)
+            parts.append(
+                f"extract {extract.source} ({extract.extract_date}, {rows} rows, "
+                f"sha256 {extract.digest})"
+            )
+        aside = ", ".join(f"{a.table} {a.rows} ({a.reason})" for a in self.provenance.set_aside)
+        parts.append(f"set aside: {aside or 'none'}")
+        parts.append(f"threeml {self.provenance.threeml_version}")
+        return "; ".join(parts)
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per definition (totals only), then one per metric (unit ``metric``)."""
+        """One row per definition (totals), one per breakdown cell of ``by``, one per metric.
+
+        Totals over all areas say so in ``disclosure``; a breakdown cell (``breakdown``,
+        ``group``) holds its published ``count`` (``suppressed`` when withheld) under the
+        policy. Every row states the audit's outcome and its provenance.
+        """
         columns = self.columns()
-        flat = [
-            {**dict.fromkeys(columns, ""), **{key: row[key] for key in DEFINITION_COLUMNS}}
-            for row in self.definitions()
-        ]
-        return flat + [_metric_row(metric, columns) for metric in self.metrics]
+        audit = audit_text(self.audit)
+        stated = self.policy.describe()
+        flat = []
+        for row in self.definitions():
+            base = {
+                **dict.fromkeys(columns, ""),
+                **{key: row[key] for key in DEFINITION_COLUMNS},
+                "disclosure": ALL_AREAS,
+                "audit": audit,
+                "provenance": self._stated(row["definition"]),
+            }
+            flat.append(base)
+            for name in self.by:
+                for cell in row["breakdown"].get(name, ()):
+                    flat.append(
+                        {
+                            **base,
+                            **dict.fromkeys(("count", "users", "records", "share_of_loosest"), ""),
+                            "count": "suppressed" if cell["count"] is None else cell["count"],
+                            "breakdown": name,
+                            "group": "" if cell["group"] is None else cell["group"],
+                            "disclosure": stated,
+                        }
+                    )
+        return flat + [self._metric_row(metric, columns, audit) for metric in self.metrics]
 
-
-def _metric_row(metric: PublishedMetric, columns: Sequence[str]) -> dict[str, Any]:
-    """A metric as one row of the comparison's CSV: unit ``metric``, count columns empty."""
-    head = metric.data()
-    row = dict.fromkeys(columns, "")
-    row.update(
-        {
-            "definition": metric.result.metric.name,
-            "version": metric.result.metric.version,
-            "unit": "metric",
-            **{key: "" if head[key] is None else head[key] for key in METRIC_COLUMNS},
-        }
-    )
-    return row
+    def _metric_row(
+        self, metric: PublishedMetric, columns: Sequence[str], audit: str
+    ) -> dict[str, Any]:
+        """A metric as one row of the comparison's CSV: unit ``metric``, count columns empty."""
+        head = metric.data()
+        row = dict.fromkeys(columns, "")
+        row.update(
+            {
+                "definition": metric.result.metric.name,
+                "version": metric.result.metric.version,
+                "unit": "metric",
+                **{key: "" if head[key] is None else head[key] for key in METRIC_COLUMNS},
+                "disclosure": ALL_AREAS,
+                "audit": audit,
+                "provenance": self._stated(metric.result.metric.name),
+            }
+        )
+        return row
 
 
 def publish_comparison(
@@ -134,6 +198,7 @@ def publish_comparison(
     metrics: Sequence[MetricResult] = (),
     by: Sequence[str] = (),
     metric_by: Sequence[str] = (),
+    provenance: Provenance | None = None,
 ) -> PublishedComparison:
     """``comparison`` (and ``metrics`` on the same extract) as they may be published."""
     return PublishedComparison(
@@ -143,14 +208,30 @@ def publish_comparison(
         tuple(publish_metric(result, policy) for result in metrics),
         tuple(by),
         tuple(metric_by),
+        provenance,
     )
 
 
 @frozen
 class PublishedDiff:
-    """Who is counted by one definition and not the other, and which criterion left them out."""
+    """Who is counted by one definition and not the other, and which criterion left them out.
+
+    The figures are about all areas (no breakdown): ``policy`` is stated, as the policy
+    of the run, with the note that it does not apply to them.
+    """
 
     diff: Diff
+    policy: DisclosurePolicy | None = None
+    #: Where the figures came from (:mod:`threeml.publish.provenance`); ``None``: not known.
+    provenance: Provenance | None = None
+    #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
+    audit: Any = field(default=NOT_AUDITED)
+
+    def disclosure(self) -> str:
+        """What the output says of disclosure control: not applied to totals, and the policy."""
+        if self.policy is None:
+            return ALL_AREAS
+        return f"{ALL_AREAS}; policy below all areas {self.policy.describe()}"
 
     @property
     def names(self) -> tuple[str, str]:
@@ -161,7 +242,9 @@ class PublishedDiff:
         """The difference as one JSON-ready object."""
         diff = self.diff
         first, second = self.names
+        period = diff.first.period
         return {
+            "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
             "first": first,
             "second": second,
             "both": diff.both,
@@ -173,26 +256,38 @@ class PublishedDiff:
             "only_second_failed": [
                 {"step": i, "criterion": t, "users": n} for i, t, n in diff.second_not_first_reasons
             ],
+            "disclosure": self.disclosure(),
+            **stamp_data(self.provenance, self.audit),
         }
 
     def columns(self) -> tuple[str, ...]:
         """The columns of :meth:`rows`."""
-        return ("side", "step", "criterion", "users")
+        return ("side", "step", "criterion", "users", "disclosure")
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per (side, criterion): how many people it left out of the other side."""
+        """One row per (side, criterion): how many people it left out of the other side.
+
+        Then one row per provenance item: side ``provenance``, the item in ``criterion``
+        and its value in ``disclosure``.
+        """
         first, second = self.names
         data = self.data()
-        return [
+        stated = self.disclosure()
+        rows = [
             {
                 "side": side,
                 "step": row["step"],
                 "criterion": row["criterion"],
                 "users": row["users"],
+                "disclosure": stated,
             }
             for side, key in (
                 (f"{first} not {second}", "only_first_failed"),
                 (f"{second} not {first}", "only_second_failed"),
             )
             for row in data[key]
+        ]
+        return rows + [
+            {"side": "provenance", "step": "", "criterion": item, "users": "", "disclosure": value}
+            for item, value in stamp_items(self.provenance, self.audit)
         ]

@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.errors import ThreemlError
+from threeml.publish.provenance import NOT_AUDITED, Provenance, stamp_data, stamp_items
 
 __all__ = [
     "ALL_AREAS",
@@ -80,6 +81,10 @@ class PublishedCount:
     result: CountResult
     policy: DisclosurePolicy
     breakdowns: Mapping[str, tuple[PublishedCell, ...]]
+    #: Where the figures came from (:mod:`threeml.publish.provenance`); ``None``: not known.
+    provenance: Provenance | None = None
+    #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
+    audit: Any = field(default=NOT_AUDITED)
 
     @property
     def perturbed(self) -> bool:
@@ -170,6 +175,7 @@ class PublishedCount:
             },
             "disclosure": self.policy.describe(),
             "source": definition.source.describe() if definition.source else None,
+            **stamp_data(self.provenance, self.audit),
         }
 
     def columns(self) -> tuple[str, ...]:
@@ -180,7 +186,7 @@ class PublishedCount:
         """The count as long-format rows (one figure per row), for CSV.
 
         Columns: definition, version, start, end, unit, section (``total``,
-        ``attrition`` or ``breakdown:<name>``), item, value, disclosure.
+        ``attrition``, ``breakdown:<name>`` or ``provenance``), item, value, disclosure.
         """
         result = self.result
         base = {
@@ -223,6 +229,10 @@ class PublishedCount:
                         "disclosure": stated,
                     }
                 )
+        for item, value in stamp_items(self.provenance, self.audit):
+            rows.append(
+                {**base, "section": "provenance", "item": item, "value": value, "disclosure": ""}
+            )
         return rows
 
 
@@ -243,10 +253,14 @@ def published_breakdown(rows: Sequence[BreakdownRow], policy: DisclosurePolicy) 
     return policy.apply_breakdown([row.count for row in rows], keys)
 
 
-def publish_count(result: CountResult, policy: DisclosurePolicy) -> PublishedCount:
+def publish_count(
+    result: CountResult, policy: DisclosurePolicy, *, provenance: Provenance | None = None
+) -> PublishedCount:
     """``result`` as it may be published under ``policy``: every breakdown cell computed once.
 
     A perturbing policy needs the result's cell keys (``count(..., cell_keys=...)``).
+    ``provenance`` (:func:`~threeml.publish.provenance.provenance_of`) is stated in every
+    format.
     """
     if policy.perturbs and result.cell_keys is None:
         raise MissingCellKeys(
@@ -261,7 +275,7 @@ def publish_count(result: CountResult, policy: DisclosurePolicy) -> PublishedCou
             PublishedCell(row.value, published)
             for row, published in zip(ordered, published_breakdown(ordered, policy), strict=True)
         )
-    return PublishedCount(result, policy, breakdowns)
+    return PublishedCount(result, policy, breakdowns, provenance)
 
 
 def count_to_dict(result: CountResult, policy: DisclosurePolicy) -> dict[str, Any]:

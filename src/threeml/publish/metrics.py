@@ -17,13 +17,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.metrics.cells import MetricRow, publish_rows
 from threeml.metrics.contract import MetricResult
 from threeml.publish.counts import ALL_AREAS
 from threeml.publish.numbers import json_number, json_ready
+from threeml.publish.provenance import NOT_AUDITED, Provenance, stamp_data, stamp_items
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -85,6 +86,10 @@ class PublishedMetric:
     result: MetricResult
     policy: DisclosurePolicy
     breakdowns: Mapping[str, tuple[MetricRow, ...]]
+    #: Where the figures came from (:mod:`threeml.publish.provenance`); ``None``: not known.
+    provenance: Provenance | None = None
+    #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
+    audit: Any = field(default=NOT_AUDITED)
 
     @property
     def total(self) -> MetricRow:
@@ -129,6 +134,7 @@ class PublishedMetric:
             "breakdown": self.breakdown_data(),
             "disclosure": self.policy.describe(),
             "source": metric.source.describe() if metric.source else None,
+            **stamp_data(self.provenance, self.audit),
         }
 
     def columns(self) -> tuple[str, ...]:
@@ -138,9 +144,9 @@ class PublishedMetric:
     def rows(self) -> list[dict[str, Any]]:
         """The metric as long-format rows (one figure per row), for CSV.
 
-        Columns: metric, version, population, start, end, section (``total`` or
-        ``breakdown:<name>``), group, item, value, disclosure. Nested figures are
-        named with dots (``arms.intervention.proportion``).
+        Columns: metric, version, population, start, end, section (``total``,
+        ``breakdown:<name>`` or ``provenance``), group, item, value, disclosure. Nested
+        figures are named with dots (``arms.intervention.proportion``).
         """
         result = self.result
         base = {
@@ -176,12 +182,21 @@ class PublishedMetric:
                             "disclosure": stated,
                         }
                     )
+        for item, value in stamp_items(self.provenance, self.audit):
+            stamp = {"section": "provenance", "group": "", "item": item, "value": value}
+            rows.append({**base, **stamp, "disclosure": ""})
         return rows
 
 
-def publish_metric(result: MetricResult, policy: DisclosurePolicy) -> PublishedMetric:
-    """``result`` as it may be published under ``policy``: every breakdown row computed once."""
-    return PublishedMetric(result, policy, result.published(policy))
+def publish_metric(
+    result: MetricResult, policy: DisclosurePolicy, *, provenance: Provenance | None = None
+) -> PublishedMetric:
+    """``result`` as it may be published under ``policy``: every breakdown row computed once.
+
+    ``provenance`` (:func:`~threeml.publish.provenance.provenance_of`) is stated in every
+    format.
+    """
+    return PublishedMetric(result, policy, result.published(policy), provenance)
 
 
 def metric_breakdowns(

@@ -16,7 +16,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from threeml.publish.compare import PublishedComparison, PublishedDiff
-from threeml.publish.counts import PublishedCount
+from threeml.publish.counts import ALL_AREAS, PublishedCount
 from threeml.publish.metrics import PublishedMetric
 from threeml.publish.numbers import (
     format_figure,
@@ -24,14 +24,24 @@ from threeml.publish.numbers import (
     format_published,
     format_share,
 )
+from threeml.publish.provenance import stamp_items
 
-__all__ = ["show", "show_comparison", "show_count", "show_diff", "show_metric"]
+__all__ = ["show", "show_comparison", "show_count", "show_diff", "show_metric", "show_stamp"]
 
 
 @singledispatch
 def show(document: Any, console: Console) -> None:
     """Draw a published document on ``console``."""
     raise TypeError(f"no terminal table for a {type(document).__name__}")
+
+
+def show_stamp(document: Any, console: Console) -> None:
+    """The audit's outcome and the provenance of ``document``, one line each."""
+    items = stamp_items(document.provenance, document.audit)
+    if items:
+        console.print(Text("provenance", style="bold"))
+    for item, value in items:
+        console.print(Text(f"  {item}: {value}"), soft_wrap=True)
 
 
 @show.register
@@ -66,6 +76,7 @@ def show_count(document: PublishedCount, console: Console) -> None:
             table.add_row(str(cell.group), format_published(cell.count))
         console.print(table)
     console.print(f"disclosure control: {document.policy.describe()}")
+    show_stamp(document, console)
 
 
 _MAIN = ("value", "rate", "proportion", "events_per_head")
@@ -185,6 +196,9 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             "proportions and rates below all areas are computed from the published (rounded) "
             "figures, and suppressed when either is"
         )
+    else:
+        console.print(f"disclosure control: {ALL_AREAS}; policy {policy.describe()}")
+    show_stamp(document, console)
 
 
 @show.register
@@ -230,6 +244,9 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
         console.print(f"disclosure control: {policy.describe()}")
     if document.metrics:
         _show_metrics(document, console)
+    if not document.by and not document.metric_by:
+        console.print(f"disclosure control: {ALL_AREAS}; policy {policy.describe()}")
+    show_stamp(document, console)
 
 
 def _show_metrics(document: PublishedComparison, console: Console) -> None:
@@ -293,3 +310,5 @@ def show_diff(document: PublishedDiff, console: Console) -> None:
         for step, text, n in reasons[:5]:
             where = f"criterion {step} of {other}" if step else other
             console.print(f"  {n:,} failed {where}: {text}")
+    console.print(f"disclosure control: {document.disclosure()}")
+    show_stamp(document, console)

@@ -21,7 +21,13 @@ from pathlib import Path
 
 from threeml.publish.disclosure import DisclosurePolicy
 from threeml.report.fhir import measure_report, to_measure_report_json
-from threeml.report.files import DEFAULT_FORMATS, FILES, report_formats, write_files
+from threeml.report.files import (
+    DEFAULT_FORMATS,
+    FILES,
+    remove_stale,
+    report_formats,
+    write_files,
+)
 from threeml.report.html import to_html
 from threeml.report.model import Report, build_report, sub_periods
 from threeml.report.publish import PublishedReport, publish, publish_report
@@ -61,7 +67,11 @@ def write_report(
     """Write the report's files into ``folder`` (created if need be); return them by name.
 
     ``formats`` name the output formats to write (default: every published one);
-    ``membership`` adds the row-level membership file.
+    ``membership`` adds the row-level membership file. A membership file an earlier run
+    left in ``folder`` is removed when this one writes none
+    (:func:`~threeml.report.files.remove_stale`).
     """
     names = [*formats, "membership"] if membership else list(formats)
-    return write_files(publish_report(report, policy, title=title), folder, names)
+    written = write_files(publish_report(report, policy, title=title), folder, names)
+    remove_stale(folder, names)
+    return written

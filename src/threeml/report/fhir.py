@@ -5,7 +5,8 @@ unit considered and the ``measure-population`` the units counted (totals over
 all areas, unrounded), with the count as the group's ``measureScore``. Each
 breakdown is a ``stratifier`` whose strata carry the published counts; a
 suppressed stratum has no ``count`` and a ``data-absent-reason`` extension of
-``masked``. The disclosure policy is recorded in an extension on the report.
+``masked``. The disclosure policy is recorded in an extension on the report, and the
+provenance and the audit's outcome in another (:mod:`threeml.report.provenance`).
 No timestamps: the same inputs give the same file.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+
+from threeml.report.provenance import provenance_extension
 
 __all__ = ["DISCLOSURE_EXTENSION", "MEASURE_BASE", "measure_report"]
 
@@ -89,7 +92,10 @@ def measure_report(published: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "resourceType": "MeasureReport",
         "id": f"threeml-{period['start']}-{period['end']}",
-        "extension": [{"url": DISCLOSURE_EXTENSION, "valueString": policy["description"]}],
+        "extension": [
+            {"url": DISCLOSURE_EXTENSION, "valueString": policy["description"]},
+            provenance_extension(published),
+        ],
         "status": "complete",
         "type": "summary",
         "measure": f"{MEASURE_BASE}/threeml-catalogue|{published['threeml_version']}",

@@ -24,7 +24,7 @@ from threeml.report.publish import PublishedReport
 from threeml.report.summary import show_report
 from threeml.report.tables import to_csv, to_json, write_membership
 
-__all__ = ["DEFAULT_FORMATS", "FILES", "report_formats", "write_files"]
+__all__ = ["DEFAULT_FORMATS", "FILES", "remove_stale", "report_formats", "write_files"]
 
 #: The formats ``threeml report`` writes unless told otherwise, in the order it writes them.
 DEFAULT_FORMATS = ("csv", "json", "html", "fhir")
@@ -94,3 +94,18 @@ def write_files(
                 entry.write(document, stream)
         written[entry.file] = path
     return written
+
+
+def remove_stale(folder: Path | str, names: Sequence[str]) -> list[Path]:
+    """Remove from ``folder`` the row-level files (``membership.parquet``) of formats not in
+    ``names``: left by an earlier run, they would sit beside the newly published files and
+    describe other figures. Returns the files removed."""
+    removed = []
+    for name, entry in FORMATS.items():
+        if not entry.row_level or entry.file is None or name in names:
+            continue
+        path = Path(folder) / entry.file
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed

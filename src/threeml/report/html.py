@@ -13,7 +13,9 @@ from html import escape
 from typing import Any
 
 from threeml.publish.numbers import format_figure, format_interval, format_share
+from threeml.publish.provenance import audit_text
 from threeml.report import charts
+from threeml.report.provenance import provenance_html
 
 __all__ = ["to_html"]
 
@@ -308,13 +310,15 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
         f"<p class='meta'>Period {escape(period['start'])} to {escape(period['end'])}; "
         f"extract date {escape(str(published['extract_date']))}; rows read: {escape(rows)}; "
         f"threeml {escape(published['threeml_version'])}</p>",
-        f"<p class='policy'><b>Disclosure control</b> — {escape(policy['description'])}.</p>",
+        f"<p class='policy'><b>Disclosure control</b> — {escape(policy['description'])}. "
+        f"<b>Audit</b> — {escape(audit_text(published.get('audit')))}.</p>",
         "<nav><a href='#definitions'>Definitions</a><a href='#attrition'>Attrition</a>"
         + "".join(
             f"<a href='#by-{escape(b)}'>By {escape(b)}</a>"
             for b in sorted({b for d in published["definitions"] for b in d["breakdowns"]})
         )
-        + "<a href='#metrics'>Metrics</a><a href='#over-time'>Over time</a></nav>",
+        + "<a href='#metrics'>Metrics</a><a href='#over-time'>Over time</a>"
+        "<a href='#provenance'>Provenance</a></nav>",
     ]
     if not draw:
         body.append("<p class='muted'>Charts need matplotlib: pip install 'threeml[report]'.</p>")
@@ -323,6 +327,7 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
     body += _progress(published, draw)
     body += _metrics(published, draw)
     body += _breakdowns(published)
+    body += provenance_html(published)
     body.append(
         f"<p class='policy'><b>Disclosure control</b> — {escape(policy['description'])}.</p>"
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from attrs import field, frozen
 
 from threeml.data import Dataset
+from threeml.data.fingerprint import ExtractFingerprint, fingerprint
 from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.engine.evaluate import count_many
@@ -51,6 +52,10 @@ class Report:
     #: The cell key of each ``over_time`` count, when the report was built with cell keys.
     over_time_keys: tuple[Mapping[str, int | None], ...] = ()
     rows: Mapping[str, int] = field(factory=dict)
+    #: The extract's fingerprint (``None`` when not computed).
+    fingerprint: ExtractFingerprint | None = None
+    #: Rows a lenient load set aside: ``(table, reason) -> rows``.
+    set_aside: Mapping[tuple[str, str], int] = field(factory=dict)
 
 
 def _count_key(result: CountResult) -> int | None:
@@ -169,4 +174,8 @@ def build_report(
         over_time=tuple(series),
         over_time_keys=tuple(series_keys),
         rows=dict(dataset.report.rows),
+        fingerprint=fingerprint(dataset),
+        set_aside={
+            (table, kind.value): n for (table, kind), n in dataset.report.set_aside.items() if n
+        },
     )

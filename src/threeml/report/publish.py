@@ -29,6 +29,14 @@ from threeml.publish.counts import ALL_AREAS, MissingCellKeys
 from threeml.publish.counts import publish_count as _published_count
 from threeml.publish.metrics import publish_metric, row_figures
 from threeml.publish.numbers import json_ready
+from threeml.publish.provenance import (
+    NOT_AUDITED,
+    DefinitionStamp,
+    Provenance,
+    SetAside,
+    audit_data,
+    stamp_data,
+)
 from threeml.report.model import Report
 
 __all__ = [
@@ -38,6 +46,7 @@ __all__ = [
     "publish_count",
     "publish_metric_rows",
     "publish_report",
+    "report_provenance",
 ]
 
 
@@ -154,8 +163,25 @@ def _over_time(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
     }
 
 
-def publish(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
-    """The whole report as plain data under ``policy``: what every output file is written from."""
+def report_provenance(report: Report, policy: DisclosurePolicy) -> Provenance:
+    """Where ``report``'s figures came from: its definitions, policy, extract, set-aside rows."""
+    used = [result.definition for result in report.counts.values()]
+    used += list(report.metric_definitions)
+    stamps: dict[tuple[str, str], DefinitionStamp] = {}
+    for definition in used:
+        stamp = DefinitionStamp.of(definition)
+        stamps.setdefault((stamp.kind, stamp.name), stamp)
+    aside = tuple(SetAside(t, reason, n) for (t, reason), n in sorted(report.set_aside.items()))
+    return Provenance(policy.to_dict(), tuple(stamps.values()), report.fingerprint, aside)
+
+
+def publish(
+    report: Report, policy: DisclosurePolicy, *, audit: Any = NOT_AUDITED
+) -> dict[str, Any]:
+    """The whole report as plain data under ``policy``: what every output file is written from.
+
+    ``audit`` is the disclosure audit's outcome, stated with the provenance.
+    """
     metrics = [
         _metric(report.metrics[metric.name], policy)
         if metric.name in report.metrics
@@ -177,6 +203,7 @@ def publish(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
         "definitions": [publish_count(result, policy) for result in report.counts.values()],
         "metrics": metrics,
         "over_time": _over_time(report, policy),
+        **stamp_data(report_provenance(report, policy), audit),
     }
 
 
@@ -193,10 +220,21 @@ class PublishedReport:
     policy: DisclosurePolicy
     data: Mapping[str, Any] = field(repr=False)
     title: str = "threeml report"
+    #: The disclosure audit's outcome, as ``data`` states it.
+    audit: Any = NOT_AUDITED
+
+    def with_audit(self, audit: Any) -> PublishedReport:
+        """This report with the audit's outcome ``audit`` recorded (in ``data`` too)."""
+        data = {**self.data, "audit": audit_data(audit)}
+        return PublishedReport(self.report, self.policy, data, self.title, audit)
 
 
 def publish_report(
-    report: Report, policy: DisclosurePolicy, *, title: str = "threeml report"
+    report: Report,
+    policy: DisclosurePolicy,
+    *,
+    title: str = "threeml report",
+    audit: Any = NOT_AUDITED,
 ) -> PublishedReport:
-    """``report`` under ``policy``, ready for every output format."""
-    return PublishedReport(report, policy, publish(report, policy), title)
+    """``report`` under ``policy``, ready for every output format, with the audit's outcome."""
+    return PublishedReport(report, policy, publish(report, policy, audit=audit), title, audit)

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from threeml.publish.numbers import format_figure, format_interval, format_published
 from threeml.publish.terminal import show
+from threeml.report.provenance import provenance_items
 from threeml.report.publish import PublishedReport
 
 __all__ = ["print_summary", "show_report"]
@@ -75,6 +76,16 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
             )
         console.print(table)
     console.print(f"disclosure control: {published['disclosure']['description']}")
+    items = provenance_items(published)
+    definitions = sum(item.startswith("definition ") for item, _ in items)
+    console.print(Text("provenance", style="bold"))
+    for item, value in items:
+        if not item.startswith("definition "):
+            console.print(Text(f"  {item}: {value}"), soft_wrap=True)
+    console.print(
+        f"  definitions: {definitions:,}, each with its version, content hash and source "
+        "in results.json, results.csv and report.html"
+    )
 
 
 @show.register

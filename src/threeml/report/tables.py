@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from threeml.publish.counts import ALL_AREAS
 from threeml.records.codes import Unit
 from threeml.report.model import Report
+from threeml.report.provenance import provenance_items
 
 __all__ = ["CSV_COLUMNS", "csv_rows", "to_csv", "to_json", "write_membership"]
 
@@ -52,7 +53,7 @@ def _cell(value: Any) -> Any:
 def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The published report as long-format rows: one figure per row.
 
-    ``section`` is ``about``, ``count``, ``attrition``, ``breakdown``,
+    ``section`` is ``about``, ``provenance``, ``count``, ``attrition``, ``breakdown``,
     ``metric``, ``metric-breakdown`` or ``over-time``; suppressed cells hold
     ``suppressed``; ``disclosure`` says whether the policy applied to the row.
     """
@@ -77,6 +78,8 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     add("about", "", "", "", "period", published["period"]["label"], "")
     add("about", "", "", "", "extract_date", published["extract_date"], "")
     add("about", "", "", "", "threeml_version", published["threeml_version"], "")
+    for item, value in provenance_items(published):
+        add("provenance", "", "", "", item, value, "")
     for definition in published["definitions"]:
         name = definition["name"]
         for item in ("count", "users", "records", "considered"):

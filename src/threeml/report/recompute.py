@@ -1,0 +1,41 @@
+"""The report's recomputer for ``threeml verify`` (:data:`threeml.publish.verify.RECOMPUTERS`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from threeml.data.dataset import Dataset
+from threeml.definitions.policies import DisclosurePolicy
+from threeml.publish.verify import RECOMPUTERS
+from threeml.records.periods import Period
+from threeml.report.model import build_report
+from threeml.report.publish import publish
+
+__all__ = ["recompute_report"]
+
+
+def recompute_report(
+    data: Mapping[str, Any],
+    dataset: Dataset,
+    registry: Any,
+    policy: DisclosurePolicy,
+    period: Period,
+) -> dict[str, Any]:
+    """The report ``data`` records, evaluated again on ``dataset``, published under ``policy``."""
+    definitions = [registry.counting(d["name"]) for d in data.get("definitions", ())]
+    metrics = [registry.metric(m["name"]) for m in data.get("metrics", ())]
+    report = build_report(
+        dataset,
+        period,
+        registry=registry,
+        definitions=definitions,
+        metrics=metrics,
+        by=tuple(data.get("by", ())),
+        over_time=bool(data.get("over_time", {}).get("periods")),
+        cell_keys=policy.cell_key,
+    )
+    return publish(report, policy)
+
+
+RECOMPUTERS["report"] = recompute_report
