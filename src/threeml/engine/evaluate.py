@@ -25,6 +25,7 @@ from threeml.data import Dataset
 from threeml.definitions import CountingDefinition, Criterion
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
+from threeml.engine.breakdowns import check_cardinality
 from threeml.engine.compiler import Compiler
 from threeml.engine.errors import EvaluationError
 from threeml.engine.flags import enrolment_facts, enrolment_flags, record_columns, user_flags
@@ -69,6 +70,7 @@ def count_many(
     period = Period.parse(period) if isinstance(period, str) else period
     definitions = list(definitions)
     _check_breakdowns(by)
+    check_cardinality(dataset.table("users"), by)
     resolve = registry.counting if registry is not None else None
     compiler = Compiler(dataset, period, resolve, registered_kinds(registry))
     columns = _distinct_criteria(definitions)

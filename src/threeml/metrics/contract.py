@@ -21,6 +21,7 @@ from attrs import field, frozen
 from threeml.definitions import MetricDefinition
 from threeml.definitions.contracts import MeasureKind
 from threeml.definitions.policies import DisclosurePolicy
+from threeml.engine.breakdowns import breakdown_value
 from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
 from threeml.metrics.cells import AMOUNT, CELL_KINDS, COUNT, MetricRow, publish_rows
@@ -85,7 +86,10 @@ class MetricContext:
         if not self.by:
             return facts
         users = self.table("users")
-        columns = users.select(_group_user="user_id", **{f"_by_{b}": users[b] for b in self.by})
+        columns = users.select(
+            _group_user="user_id",
+            **{f"_by_{b}": breakdown_value(users, b, self.period) for b in self.by},
+        )
         joined = facts.inner_join(columns, facts.user_id == columns._group_user)
         return joined.drop("_group_user")
 
