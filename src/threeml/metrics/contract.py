@@ -24,7 +24,14 @@ from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.breakdowns import breakdown_value
 from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
-from threeml.metrics.cells import AMOUNT, CELL_KINDS, COUNT, MetricRow, publish_rows
+from threeml.metrics.cells import (
+    AMOUNT,
+    CELL_KINDS,
+    COUNT,
+    MetricRow,
+    publish_rows,
+    publish_total,
+)
 from threeml.records.periods import Period
 
 if TYPE_CHECKING:
@@ -235,6 +242,30 @@ class MetricResult:
             name: publish_rows(rows, self.cell_kinds, self.gate, self.derive, policy)
             for name, rows in self.breakdowns.items()
         }
+
+    def published_total(
+        self, policy: DisclosurePolicy, breakdowns: Mapping[str, Sequence[MetricRow]]
+    ) -> MetricRow:
+        """The total as it may be published beside ``breakdowns`` (published rows).
+
+        As it is, unless a breakdown has a suppressed row: then its cells go through the
+        policy too (see :func:`threeml.metrics.cells.publish_total`). Quantiles of fewer
+        units than the policy's minimum are withheld either way.
+        """
+        beside = any(row.suppressed for rows in breakdowns.values() for row in rows)
+        raw = self.total
+        row = publish_total(
+            self.cells,
+            self.cell_kinds,
+            self.gate,
+            self.derive,
+            policy,
+            beside_suppressed=beside,
+            raw=raw,
+        )
+        if row is raw:
+            return raw
+        return attrs.evolve(row, details={**self.details, **row.details})
 
 
 def build_result(

@@ -71,25 +71,41 @@ class PublishedCount:
     breakdowns: Mapping[str, tuple[PublishedCell, ...]]
 
     @property
-    def totals(self) -> dict[str, int]:
-        """The unrounded totals over all areas: count, users, records, considered."""
+    def beside_suppressed(self) -> bool:
+        """Whether a breakdown published beside the totals has a suppressed cell."""
+        return any(cell.suppressed for cells in self.breakdowns.values() for cell in cells)
+
+    def _total(self, value: int) -> int | None:
+        return self.policy.apply_total(value, self.beside_suppressed)
+
+    @property
+    def totals(self) -> dict[str, int | None]:
+        """The totals over all areas: count, users, records, considered.
+
+        Unrounded, unless a breakdown beside them has a suppressed cell: then count,
+        users and records go through the policy too
+        (:meth:`DisclosurePolicy.apply_total`), so that a lone suppressed group never
+        equals the total. ``considered`` (every unit examined) is not about the
+        counted people and stays as it is.
+        """
         result = self.result
         return {
-            "count": result.count,
-            "users": result.users,
-            "records": result.records,
+            "count": self._total(result.count),
+            "users": self._total(result.users),
+            "records": self._total(result.records),
             "considered": result.considered,
         }
 
     def attrition(self) -> list[dict[str, Any]]:
-        """The attrition table (about all areas: unrounded), one object per criterion."""
+        """The attrition table (about all areas), one object per criterion: unrounded, or
+        under the policy with the totals when a breakdown has a suppressed cell."""
         return [
             {
                 "step": step.index,
                 "criterion": step.criterion,
-                "remaining": step.remaining,
-                "excluded": step.excluded,
-                "leave_one_out": step.leave_one_out,
+                "remaining": self._total(step.remaining),
+                "excluded": self._total(step.excluded),
+                "leave_one_out": self._total(step.leave_one_out),
             }
             for step in self.result.attrition
         ]
@@ -141,14 +157,16 @@ class PublishedCount:
             {**base, "section": "total", "item": name, "value": value, "disclosure": ALL_AREAS}
             for name, value in self.totals.items()
         ]
-        for step in result.attrition:
+        totals_stated = self.policy.describe() if self.beside_suppressed else ALL_AREAS
+        rows = [{**row, "disclosure": totals_stated} for row in rows]
+        for step in self.attrition():
             rows.append(
                 {
                     **base,
                     "section": "attrition",
-                    "item": f"{step.index}. {step.criterion}",
-                    "value": step.remaining,
-                    "disclosure": ALL_AREAS,
+                    "item": f"{step['step']}. {step['criterion']}",
+                    "value": step["remaining"],
+                    "disclosure": totals_stated,
                 }
             )
         stated = self.policy.describe()

@@ -82,6 +82,9 @@ class PublishedMetric:
     result: MetricResult
     policy: DisclosurePolicy
     breakdowns: Mapping[str, tuple[MetricRow, ...]]
+    #: The total as published (see :meth:`MetricResult.published_total
+    #: <threeml.metrics.contract.MetricResult.published_total>`).
+    total: MetricRow
 
     def breakdown_data(self) -> dict[str, list[dict[str, Any]]]:
         """The published breakdowns as plain data, one object per group."""
@@ -108,7 +111,7 @@ class PublishedMetric:
             },
             "extract_date": result.extract_date.isoformat() if result.extract_date else None,
             "higher_is_better": metric.higher_is_better,
-            **_row_dict(result.total),
+            **_row_dict(self.total),
             "labels": dict(result.labels),
             "options": json_ready(dict(result.options)),
             "breakdown": self.breakdown_data(),
@@ -144,7 +147,7 @@ class PublishedMetric:
                 "value": "" if value is None else value,
                 "disclosure": ALL_AREAS,
             }
-            for item, value in _flatten("", _row_dict(result.total))
+            for item, value in _flatten("", _row_dict(self.total))
         ]
         stated = self.policy.describe()
         for name, groups in self.breakdown_data().items():
@@ -166,7 +169,8 @@ class PublishedMetric:
 
 def publish_metric(result: MetricResult, policy: DisclosurePolicy) -> PublishedMetric:
     """``result`` as it may be published under ``policy``: every breakdown row computed once."""
-    return PublishedMetric(result, policy, result.published(policy))
+    breakdowns = result.published(policy)
+    return PublishedMetric(result, policy, breakdowns, result.published_total(policy, breakdowns))
 
 
 def metric_breakdowns(

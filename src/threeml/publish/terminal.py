@@ -100,7 +100,7 @@ def _detail_rows(prefix: str, value: Any) -> list[tuple[str, Any, str, str]]:
 @show.register
 def show_metric(document: PublishedMetric, console: Console) -> None:
     """A metric: the headline, its details, the breakdowns and the policy."""
-    result, policy = document.result, document.policy
+    result, policy, total = document.result, document.policy, document.total
     metric = result.metric
     labels = result.labels
     direction = {True: "higher is better", False: "lower is better", None: ""}
@@ -118,12 +118,12 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
     headline.add_column()
     headline.add_row(
         "value",
-        format_figure(result.value),
+        format_figure(total.value),
         Text(
             f"{labels.get('value', '')}"
             + (
-                f" (95% CI {format_interval(result.ci_low, result.ci_high)})"
-                if result.ci_low is not None
+                f" (95% CI {format_interval(total.ci_low, total.ci_high)})"
+                if total.ci_low is not None
                 else ""
             )
             + (
@@ -133,16 +133,14 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             )
         ),
     )
+    headline.add_row("numerator", format_figure(total.numerator), Text(labels.get("numerator", "")))
     headline.add_row(
-        "numerator", format_figure(result.numerator), Text(labels.get("numerator", ""))
-    )
-    headline.add_row(
-        "denominator", format_figure(result.denominator), Text(labels.get("denominator", ""))
+        "denominator", format_figure(total.denominator), Text(labels.get("denominator", ""))
     )
     console.print(headline)
-    if result.value is None and result.reason:
-        console.print(Text(f"no value: {result.reason}", style="yellow"))
-    shown = dict(result.details)
+    if total.value is None and total.reason:
+        console.print(Text(f"no value: {total.reason}", style="yellow"))
+    shown = dict(total.details)
     if len(shown.get("trials") or {}) == 1 and "trial" in shown:
         del shown["trials"]  # the only trial is the headline
     details = _detail_rows("", shown)
@@ -229,15 +227,15 @@ def _show_metrics(document: PublishedComparison, console: Console) -> None:
         left = column in ("metric", "population", "note")
         table.add_column(column, justify="left" if left else "right")
     for published in document.metrics:
-        result = published.result
+        result, total = published.result, published.total
         table.add_row(
             Text(result.metric.name),
             Text(result.population),
-            format_figure(result.numerator),
-            format_figure(result.denominator),
-            format_figure(result.value),
-            format_interval(result.ci_low, result.ci_high),
-            Text(result.reason or result.labels.get("value", "")),
+            format_figure(total.numerator),
+            format_figure(total.denominator),
+            format_figure(total.value),
+            format_interval(total.ci_low, total.ci_high),
+            Text(total.reason or result.labels.get("value", "")),
         )
     console.print(table)
     for name in document.metric_by:

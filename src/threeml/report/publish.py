@@ -99,7 +99,7 @@ def _metric(result: MetricResult, policy: DisclosurePolicy) -> dict[str, Any]:
         "options": json_ready(dict(sorted(result.options.items()))),
         "evaluated": True,
         "error": None,
-        **_row(result.total),
+        **_row(published.total),
         "breakdowns": {
             name: [
                 {"group": _group(row.group), **_row(row), "suppressed": row.suppressed}

@@ -1,0 +1,190 @@
+"""Issue 13's routes to undo disclosure control, one worked example each (routes 1, 2, 4, 6).
+
+Each test publishes two extracts whose counts the policy cannot tell apart (11 and 12
+people both publish as 10) or a small group, and checks that nothing published tells
+them apart or gives the small group away.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from threeml.data import Dataset
+from threeml.engine.breakdowns import MAX_DISTINCT, BreakdownError
+from threeml.engine.evaluate import count
+from threeml.plugins.registry import default_registry
+from threeml.publish.counts import publish_count
+from threeml.publish.disclosure import DEFAULT_POLICY
+from threeml.publish.metrics import publish_metric
+from threeml.records.rows import Enrolment, Service, User
+
+pytest.importorskip(
+    "threeml_integrated_care", reason="the threeml-integrated-care plugin is not installed"
+)
+from threeml_integrated_care.examples import extract
+
+from threeml.metrics.measures import MetricResult, evaluate_metric
+
+
+def run(name: str, dataset: Dataset, period: str, **kwargs) -> MetricResult:
+    registry = default_registry()
+    return evaluate_metric(registry.metric(name), dataset, period, registry, **kwargs)
+
+
+def published(result: MetricResult) -> dict:
+    data = publish_metric(result, DEFAULT_POLICY).data()
+    data.pop("extract_date", None)
+    return data
+
+
+def new_telehealth_users(n: int, area: str = "A") -> list[tuple]:
+    return [(f"e{area}{i}", f"u{area}{i}", "th", None, "2013-03-01") for i in range(n)]
+
+
+def cohort(n: int, others: int = 40) -> Dataset:
+    """``n`` new telehealth users in area A and ``others`` in area B, all in 2013."""
+    return extract(
+        users=[(f"uA{i}", "A") for i in range(n)] + [(f"uB{i}", "B") for i in range(others)],
+        enrolments=new_telehealth_users(n) + new_telehealth_users(others, "B"),
+        extract_date="2014-12-31",
+    )
+
+
+# Route 1: person-time undoes rounding.
+
+
+def test_route_1_before_person_years_do_not_tell_11_people_from_12() -> None:
+    eleven = run("emergency-admissions-before-after", cohort(11), "2013", by=["area"])
+    twelve = run("emergency-admissions-before-after", cohort(12), "2013", by=["area"])
+    a11 = published(eleven)["breakdown"]["area"][0]
+    a12 = published(twelve)["breakdown"]["area"][0]
+    assert a11["denominator"] == a12["denominator"] == 10
+    assert a11["before"]["person_years"] == a12["before"]["person_years"]
+    assert a11 == a12
+    # The raw figure is still there for the secure environment.
+    assert eleven.breakdowns["area"][0].details["before"]["person_years"] == pytest.approx(
+        11 * 365 / 365.25
+    )
+
+
+# Route 2: days of care undo rounding.
+
+
+def test_route_2_user_years_days_over_one_day_do_not_tell_11_people_from_12() -> None:
+    eleven = run("user-years", cohort(11), "2013-06-01:2013-06-01", by=["area"])
+    twelve = run("user-years", cohort(12), "2013-06-01:2013-06-01", by=["area"])
+    a11 = published(eleven)["breakdown"]["area"][0]
+    a12 = published(twelve)["breakdown"]["area"][0]
+    assert a11["days"] == a12["days"] == 10
+    assert a11 == a12
+
+
+# Route 4: a metric's suppressed denominator, and totals beside suppressed cells.
+
+
+def test_route_4_a_suppressed_denominator_withholds_its_numerator() -> None:
+    result = run("emergency-admissions-before-after", cohort(3), "2013", by=["area"])
+    row = published(result)["breakdown"]["area"][0]
+    assert row["denominator"] is None
+    assert row["numerator"] is None
+    assert row["before"]["events"] is None
+    assert row["after"]["events"] is None
+
+
+def test_route_4_a_lone_suppressed_group_never_equals_the_published_total() -> None:
+    result = run("emergency-admissions-before-after", cohort(0, 4), "2013", by=["area"])
+    data = published(result)
+    assert [row["denominator"] for row in data["breakdown"]["area"]] == [None]
+    assert data["denominator"] is None  # the total of 4 is suppressed with its only group
+
+
+def test_route_4_count_total_beside_a_lone_group_is_put_through_the_policy() -> None:
+    users = [User(f"u{i}", "A", sex="F") for i in range(4)] + [
+        User(f"m{i}", "A", sex="M") for i in range(20)
+    ]
+    dataset = Dataset.from_records(
+        users=users,
+        services=[Service("th", "telehealth", "health", "A")],
+        enrolments=[Enrolment(f"e{i}", f"u{i}", "th", installed_on="2013-01-01") for i in range(4)],
+    )
+    registry = default_registry()
+    result = count(registry.counting("in-receipt"), dataset, "2013", by=["sex"])
+    data = publish_count(result, DEFAULT_POLICY).data()
+    cells = {cell["group"]: cell["count"] for cell in data["breakdown"]["sex"]}
+    assert cells == {"F": None}  # groups with no one are left out ...
+    assert data["count"] is None  # ... so the total beside it is suppressed with it
+    assert all(step["remaining"] in (None, 0) or step["remaining"] % 5 == 0
+               for step in data["attrition"])  # fmt: skip
+
+
+# Route 6: quantiles and identifying labels.
+
+
+def test_route_6_quartiles_are_withheld_below_the_minimum_group_size() -> None:
+    dataset = extract(
+        users=[("u1", "A"), ("u2", "A"), ("u3", "B")],
+        enrolments=[
+            ("e1", "u1", "tc", "2013-01-01", "2013-01-01"),
+            ("e2", "u1", "th", "2013-01-01", "2013-01-11"),
+            ("e3", "u2", "tc", "2013-02-01", "2013-03-01"),
+            ("e4", "u2", "th", "2013-02-01", "2013-03-02"),
+            ("e5", "u3", "tc", "2013-01-01", "2013-03-02"),
+        ],
+        extract_date="2013-12-31",
+    )
+    result = run("referral-to-installation", dataset, "2013", by=["area"])
+    data = published(result)
+    assert DEFAULT_POLICY.quantile_minimum == 50
+    assert data["value"] is None and data["q1_days"] is None and data["q3_days"] is None
+    for row in data["breakdown"]["area"]:
+        assert row["median_days"] is None and row["iqr_days"] is None
+    assert result.value == 28  # raw
+
+
+def banded_users() -> Dataset:
+    users = [
+        User("u1", "A", birth_year=1930, risk_score=0.95),  # 83 at the end of 2013
+        User("u2", "A", birth_year=1920, risk_score=0.1),  # 93
+        User("u3", "A", birth_year=1950, risk_score=0.2),  # 63
+        User("u4", "A", risk_score=None),
+    ]
+    return Dataset.from_records(
+        users=users,
+        services=[Service("th", "telehealth", "health", "A")],
+        enrolments=[
+            Enrolment(f"e{i}", f"u{i}", "th", installed_on="2013-01-01") for i in range(1, 5)
+        ],
+    )
+
+
+def test_route_6_birth_year_breaks_down_into_age_bands_at_the_period_end() -> None:
+    registry = default_registry()
+    result = count(registry.counting("in-receipt"), banded_users(), "2013", by=["birth_year"])
+    groups = {row.value: row.count for row in result.breakdowns["birth_year"]}
+    assert groups == {"80-84": 1, "90+": 1, "60-64": 1, "unknown": 1}
+
+
+def test_route_6_risk_score_breaks_down_into_fifths() -> None:
+    registry = default_registry()
+    result = count(registry.counting("in-receipt"), banded_users(), "2013", by=["risk_score"])
+    groups = {row.value: row.count for row in result.breakdowns["risk_score"]}
+    assert groups == {"0.8-1": 1, "0-0.2": 1, "0.2-0.4": 1, "unknown": 1}
+
+
+def test_route_6_metrics_break_down_by_bands_too() -> None:
+    dataset = extract(
+        users=[("u1", "A"), ("u2", "A")],
+        enrolments=[("e1", "u1", "th", None, "2013-01-01"), ("e2", "u2", "th", None, "2013-01-01")],
+    )
+    result = run("user-years", dataset, "2013", by=["birth_year"])
+    assert [row.group for row in result.breakdowns["birth_year"]] == ["unknown"]
+
+
+def test_route_6_a_column_with_too_many_values_is_refused() -> None:
+    users = [User(f"u{i}", "A", sex=f"s{i}") for i in range(MAX_DISTINCT + 1)]
+    dataset = Dataset.from_records(
+        users=users, services=[Service("th", "telehealth", "health", "A")]
+    )
+    registry = default_registry()
+    with pytest.raises(BreakdownError, match=r"'sex'.*51 distinct values.*at most 50"):
+        count(registry.counting("in-receipt"), dataset, "2013", by=["sex"])
