@@ -14,12 +14,13 @@ Counts (:func:`threeml.engine.evaluate.count_many`) and metrics
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from threeml.engine.errors import EvaluationError
 from threeml.records.periods import Period
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "BANDED",
@@ -48,6 +49,8 @@ class BreakdownError(EvaluationError):
 
 def age_band(users: ir.Table, period: Period) -> ir.Value:
     """The 5-year age band at the period end (``90+`` at the top, ``unknown`` when missing)."""
+    import ibis  # loaded only when a breakdown is evaluated
+
     age = ibis.literal(period.end.year) - users.birth_year
     low = (age // 5) * 5
     label = low.cast("string") + "-" + (low + 4).cast("string")
@@ -65,6 +68,8 @@ RISK_BANDS = ((0.2, "0-0.2"), (0.4, "0.2-0.4"), (0.6, "0.4-0.6"), (0.8, "0.6-0.8
 
 def risk_band(users: ir.Table, period: Period) -> ir.Value:
     """The fifth of 0..1 the risk score lies in (``unknown`` when missing)."""
+    import ibis
+
     score = users.risk_score
     cases = [(score.isnull(), ibis.literal(UNKNOWN))]
     cases += [(score < high, ibis.literal(label)) for high, label in RISK_BANDS]

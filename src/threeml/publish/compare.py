@@ -54,17 +54,20 @@ class PublishedComparison:
     def definitions(self) -> list[dict[str, Any]]:
         """One object per definition: its totals, share of the loosest and published cells."""
         rows = []
+        loosest = self.counts[self.comparison.loosest.definition.name].totals["users"]
         for name, published in self.counts.items():
-            result = published.result
-            share = self.comparison.share_of_loosest(name)
+            result, totals = published.result, published.totals
+            # From the published totals, so a rounded total is not undone by its share.
+            users = totals["users"]
+            share = users / loosest if users is not None and loosest else None
             rows.append(
                 {
                     "definition": name,
                     "version": result.definition.version,
                     "unit": result.unit.value,
-                    "count": result.count,
-                    "users": result.users,
-                    "records": result.records,
+                    "count": totals["count"],
+                    "users": users,
+                    "records": totals["records"],
                     "share_of_loosest": None if share is None else round(share, 4),
                     "breakdown": {
                         b: [{"group": cell.group, "count": cell.count} for cell in cells]
