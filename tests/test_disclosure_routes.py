@@ -8,13 +8,15 @@ them apart or gives the small group away.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from threeml.data import Dataset
 from threeml.engine.breakdowns import MAX_DISTINCT, BreakdownError
 from threeml.engine.evaluate import count
 from threeml.plugins.registry import default_registry
 from threeml.publish.counts import publish_count
-from threeml.publish.disclosure import DEFAULT_POLICY
+from threeml.publish.disclosure import DEFAULT_POLICY, NO_DISCLOSURE_CONTROL
 from threeml.publish.metrics import publish_metric
 from threeml.records.rows import Enrolment, Service, User
 
@@ -188,3 +190,32 @@ def test_route_6_a_column_with_too_many_values_is_refused() -> None:
     registry = default_registry()
     with pytest.raises(BreakdownError, match=r"'sex'.*51 distinct values.*at most 50"):
         count(registry.counting("in-receipt"), dataset, "2013", by=["sex"])
+
+
+# Properties.
+
+
+@given(
+    st.integers(min_value=0, max_value=5000),
+    st.integers(min_value=0, max_value=5000),
+    st.floats(min_value=0.001, max_value=1000, allow_nan=False),
+)
+def test_an_amount_everyone_shares_says_no_more_than_the_count(n: int, m: int, each: float) -> None:
+    """When every unit contributes the same amount, two counts that publish alike publish
+    the same amount: the amount cannot tell them apart."""
+    cells = {n: DEFAULT_POLICY.apply(n), m: DEFAULT_POLICY.apply(m)}
+    if cells[n] != cells[m]:
+        return
+    amount_n = DEFAULT_POLICY.apply_amount(n * each, n, cells[n])
+    amount_m = DEFAULT_POLICY.apply_amount(m * each, m, cells[m])
+    assert amount_n == pytest.approx(amount_m)
+    assert (amount_n is None) == (cells[n] is None)
+
+
+@given(st.integers(min_value=0, max_value=200), st.floats(min_value=0, max_value=400))
+def test_quantiles_are_published_only_for_groups_of_at_least_the_minimum(
+    n: int, value: float
+) -> None:
+    published = DEFAULT_POLICY.apply_statistic(value, n)
+    assert (published is None) == (n < DEFAULT_POLICY.quantile_minimum)
+    assert NO_DISCLOSURE_CONTROL.apply_statistic(value, n) == value
