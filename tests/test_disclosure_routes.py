@@ -219,3 +219,25 @@ def test_quantiles_are_published_only_for_groups_of_at_least_the_minimum(
     published = DEFAULT_POLICY.apply_statistic(value, n)
     assert (published is None) == (n < DEFAULT_POLICY.quantile_minimum)
     assert NO_DISCLOSURE_CONTROL.apply_statistic(value, n) == value
+
+
+def test_route_4_an_arm_without_its_people_publishes_no_outcomes() -> None:
+    """Area A's 3 intervention people are suppressed: none of their outcomes is published."""
+    people = [(f"i{k}", "intervention") for k in range(3)]
+    people += [(f"c{k}", "control") for k in range(40)]
+    others = [(f"j{k}", "intervention") for k in range(40)]
+    others += [(f"d{k}", "control") for k in range(3)]
+    dataset = extract(
+        users=[(u, "A") for u, _ in people] + [(u, "B") for u, _ in others],
+        allocations=[(u, "t1", arm, "2013-01-01") for u, arm in people + others],
+        extract_date="2014-12-31",
+    )
+    result = run("arm-comparison", dataset, "2013", by=["area"])
+    hidden = 0
+    for row in publish_metric(result, DEFAULT_POLICY).breakdowns["area"]:
+        cells = row.cells
+        for arm in ("intervention", "control"):
+            if cells[f"n_{arm}"] is None:
+                hidden += 1
+                assert cells[f"a_{arm}"] is None and cells[f"e_{arm}"] is None
+    assert hidden >= 2

@@ -76,6 +76,7 @@ def publish_cells(
     *,
     counts: Mapping[str, int | None] | None = None,
     exact: bool = False,
+    parents: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """``cells`` under ``policy``, and whether anything was withheld.
 
@@ -87,6 +88,8 @@ def publish_cells(
     and below the policy's minimum group size (:meth:`DisclosurePolicy.apply_statistic`).
     ``exact`` publishes counts and amounts as they are (a total over all areas with no
     suppressed cell beside it); statistics still need the minimum group size.
+    ``parents`` maps a cell to the count it is part of (an arm's events to the arm's
+    people): a cell is withheld whenever its parent is.
     """
     counts = counts or {}
 
@@ -111,6 +114,9 @@ def publish_cells(
             out[name] = value if exact else policy.apply_amount(value, raw_gate, published_gate)
         else:
             out[name] = policy.apply_statistic(value, raw_gate)
+    for name, parent in (parents or {}).items():
+        if name in out and out.get(parent) is None and cells.get(parent) is not None:
+            out[name] = None
     withheld = any(out[name] is None and cells[name] is not None for name in cells)
     return out, withheld
 
@@ -125,6 +131,7 @@ def publish_rows(
     gate: str,
     derive: Callable[[Mapping[str, Any]], MetricRow] | None,
     policy: DisclosurePolicy,
+    parents: Mapping[str, str] | None = None,
 ) -> tuple[MetricRow, ...]:
     """One breakdown's rows as they may be published under ``policy``, in group order.
 
@@ -149,7 +156,9 @@ def publish_rows(
             out.append(MetricRow(group=row.group, reason=SUPPRESSED, suppressed=True))
             continue
         counts = {cell: columns[cell][i] for cell in row.cells if cell in columns}
-        cells, withheld = publish_cells(row.cells, kinds, gate, policy, counts=counts)
+        cells, withheld = publish_cells(
+            row.cells, kinds, gate, policy, counts=counts, parents=parents
+        )
         out.append(_derived(row.group, cells, withheld, derive))
     return tuple(out)
 
@@ -183,6 +192,7 @@ def publish_total(
     *,
     beside_suppressed: bool,
     raw: MetricRow,
+    parents: Mapping[str, str] | None = None,
 ) -> MetricRow:
     """The total over all areas as it may be published under ``policy``.
 
@@ -196,5 +206,5 @@ def publish_total(
     if policy.is_raw or derive is None or not cells:
         return raw
     exact = not beside_suppressed
-    published, withheld = publish_cells(cells, kinds, gate, policy, exact=exact)
+    published, withheld = publish_cells(cells, kinds, gate, policy, exact=exact, parents=parents)
     return _derived(None, published, withheld, derive)

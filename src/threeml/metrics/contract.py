@@ -214,6 +214,9 @@ class MetricResult:
     derive: Callable[[Mapping[str, Any]], MetricRow] | None = field(
         default=None, eq=False, repr=False
     )
+    #: Cells that are part of another count (an arm's events of the arm's people): each is
+    #: withheld whenever the count it is part of is.
+    cell_parents: Mapping[str, str] = field(factory=dict)
 
     @property
     def total(self) -> MetricRow:
@@ -239,7 +242,9 @@ class MetricResult:
         (with a reason) when either is suppressed.
         """
         return {
-            name: publish_rows(rows, self.cell_kinds, self.gate, self.derive, policy)
+            name: publish_rows(
+                rows, self.cell_kinds, self.gate, self.derive, policy, self.cell_parents
+            )
             for name, rows in self.breakdowns.items()
         }
 
@@ -262,6 +267,7 @@ class MetricResult:
             policy,
             beside_suppressed=beside,
             raw=raw,
+            parents=self.cell_parents,
         )
         if row is raw:
             return raw
@@ -278,8 +284,12 @@ def build_result(
     labels: Mapping[str, str],
     gate: str = "people",
     details: Mapping[str, Any] | None = None,
+    parents: Mapping[str, str] | None = None,
 ) -> MetricResult:
-    """Assemble a :class:`MetricResult` from the cells of the total and of each group."""
+    """Assemble a :class:`MetricResult` from the cells of the total and of each group.
+
+    ``parents`` maps a count cell to the count it is part of (see
+    :attr:`MetricResult.cell_parents`)."""
     for name, kind in kinds.items():
         if kind not in CELL_KINDS:
             raise ValueError(f"cell {name!r} has unknown kind {kind!r}")
@@ -311,4 +321,5 @@ def build_result(
         cell_kinds=dict(kinds),
         gate=gate,
         derive=derive,
+        cell_parents=dict(parents or {}),
     )
