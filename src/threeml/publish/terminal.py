@@ -37,24 +37,25 @@ def show(document: Any, console: Console) -> None:
 @show.register
 def show_count(document: PublishedCount, console: Console) -> None:
     """A count: the headline, the attrition table, each breakdown and the policy."""
-    result = document.result
+    result, totals = document.result, document.totals
     definition = result.definition
     console.print(
         f"[bold]{definition.name}[/bold] (version {definition.version}) — {definition.title}\n"
-        f"period {result.period}: [bold]{result.count:,}[/bold] {definition.unit.value} "
-        f"({result.users:,} people, {result.records:,} enrolments) "
-        f"of {result.considered:,} considered"
+        f"period {result.period}: [bold]{format_published(totals['count'])}[/bold] "
+        f"{definition.unit.value} ({format_published(totals['users'])} people, "
+        f"{format_published(totals['records'])} enrolments) "
+        f"of {totals['considered']:,} considered"
     )
     attrition = RichTable(title="Attrition", title_justify="left")
     for column in ("#", "criterion", "remaining", "excluded", "would add if dropped"):
         attrition.add_column(column, justify="left" if column == "criterion" else "right")
-    for step in result.attrition:
+    for step in document.attrition():
         attrition.add_row(
-            str(step.index),
-            step.criterion,
-            f"{step.remaining:,}",
-            f"{step.excluded:,}",
-            f"{step.leave_one_out:,}",
+            str(step["step"]),
+            step["criterion"],
+            format_published(step["remaining"]),
+            format_published(step["excluded"]),
+            format_published(step["leave_one_out"]),
         )
     console.print(attrition)
     for name, cells in document.breakdowns.items():
@@ -145,7 +146,7 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
         del shown["trials"]  # the only trial is the headline
     details = _detail_rows("", shown)
     if details:
-        table = RichTable(title="Details (all areas, unrounded)", title_justify="left")
+        table = RichTable(title="Details (all areas)", title_justify="left")
         table.add_column("figure")
         table.add_column("value", justify="right")
         table.add_column("95% CI", justify="right")
@@ -181,7 +182,7 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
     comparison, policy = document.comparison, document.policy
     rows = document.definitions()
     table = RichTable(
-        title=f"Definitions compared, {comparison.period} (all areas, unrounded)",
+        title=f"Definitions compared, {comparison.period} (all areas)",
         title_justify="left",
     )
     for column in ("definition", "unit", "people", "records", "% of loosest"):
@@ -191,14 +192,14 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
         table.add_row(
             row["definition"],
             row["unit"],
-            f"{row['users']:,}",
-            f"{row['records']:,}",
+            format_published(row["users"]),
+            format_published(row["records"]),
             "" if share is None else format_share(share, 1),
         )
     console.print(table)
-    console.print(
-        f"loosest: {comparison.loosest.definition.name} ({comparison.loosest.users:,} people)"
-    )
+    loosest = comparison.loosest.definition.name
+    loosest_users = document.counts[loosest].totals["users"]
+    console.print(f"loosest: {loosest} ({format_published(loosest_users)} people)")
     for name in document.by:
         groups = sorted({str(cell["group"]) for row in rows for cell in row["breakdown"][name]})
         cells = RichTable(title=f"People by {name}", title_justify="left")
@@ -222,7 +223,7 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
 
 def _show_metrics(document: PublishedComparison, console: Console) -> None:
     """Metrics one per row (totals), then their values per group under the policy."""
-    table = RichTable(title="Metrics (all areas, unrounded)", title_justify="left")
+    table = RichTable(title="Metrics (all areas)", title_justify="left")
     for column in ("metric", "population", "numerator", "denominator", "value", "95% CI", "note"):
         left = column in ("metric", "population", "note")
         table.add_column(column, justify="left" if left else "right")

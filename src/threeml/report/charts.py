@@ -91,7 +91,9 @@ def funnel(considered: int, steps: Sequence[Mapping[str, Any]], unit: str) -> st
 
     def build():
         labels = ["considered"] + [f"{s['step']}. {_short(s['criterion'])}" for s in steps]
-        values = [considered] + [s["remaining"] for s in steps]
+        # A suppressed step (None) is drawn as an empty bar labelled "suppressed".
+        shown = [considered] + [s["remaining"] for s in steps]
+        values = [0 if v is None else v for v in shown]
         figure = _figure(6.2, 0.45 + 0.34 * len(values))
         axes = figure.add_subplot()
         positions = list(range(len(values)))[::-1]
@@ -99,9 +101,10 @@ def funnel(considered: int, steps: Sequence[Mapping[str, Any]], unit: str) -> st
         lefts = [(top - v) / 2 for v in values]
         colours = [_LIGHT] + [_BLUE] * (len(values) - 1)
         axes.barh(positions, values, left=lefts, color=colours, height=0.72)
-        for y, value, left in zip(positions, values, lefts, strict=True):
+        for y, value, left, raw in zip(positions, values, lefts, shown, strict=True):
             share = f" ({value / considered:.0%})" if considered and y != positions[0] else ""
-            axes.text(left + value + top * 0.015, y, f"{value:,}{share}", va="center", fontsize=8)
+            text = "suppressed" if raw is None else f"{value:,}{share}"
+            axes.text(left + value + top * 0.015, y, text, va="center", fontsize=8)
         axes.set_yticks(positions, labels)
         axes.set_xticks([])
         axes.spines["bottom"].set_visible(False)

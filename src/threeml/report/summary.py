@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from threeml.publish.numbers import format_figure, format_interval
+from threeml.publish.numbers import format_figure, format_interval, format_published
 from threeml.publish.terminal import show
 from threeml.report.publish import PublishedReport
 
@@ -27,7 +27,7 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
         )
     )
     if published["definitions"]:
-        table = RichTable(title="Definitions (all areas, unrounded)", title_justify="left")
+        table = RichTable(title="Definitions (all areas)", title_justify="left")
         table.add_column("definition", no_wrap=True)
         for column in ("count", "people", "enrolments", "considered"):
             table.add_column(column, justify="right", no_wrap=True)
@@ -35,9 +35,9 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
             unit = "" if d["unit"] == "users" else f" {d['unit']}"
             table.add_row(
                 Text(d["name"]),
-                f"{d['count']:,}{unit}",
-                f"{d['users']:,}",
-                f"{d['records']:,}",
+                f"{format_published(d['count'])}{unit}",
+                format_published(d["users"]),
+                format_published(d["records"]),
                 f"{d['considered']:,}",
             )
         console.print(table)
@@ -52,7 +52,7 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
                 "suppressed (see report.html, results.csv)"
             )
     if published["metrics"]:
-        table = RichTable(title="Metrics (all areas, unrounded)", title_justify="left")
+        table = RichTable(title="Metrics (all areas)", title_justify="left")
         table.add_column("metric", no_wrap=True)
         for column in ("value", "95% CI", "numerator", "denominator"):
             table.add_column(column, justify="right", no_wrap=True)
