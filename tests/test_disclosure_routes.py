@@ -241,3 +241,35 @@ def test_route_4_an_arm_without_its_people_publishes_no_outcomes() -> None:
                 hidden += 1
                 assert cells[f"a_{arm}"] is None and cells[f"e_{arm}"] is None
     assert hidden >= 2
+
+
+def test_a_report_with_suppressed_totals_writes_every_format() -> None:
+    """Totals suppressed beside a lone suppressed group reach every writer as suppressed."""
+    import io
+
+    from rich.console import Console
+
+    from threeml.report import build_report, publish, to_csv, to_html, to_json
+    from threeml.report.fhir import measure_report
+    from threeml.report.summary import print_summary
+
+    registry = default_registry()
+    report = build_report(
+        cohort(0, 4),
+        "2013",
+        registry=registry,
+        definitions=[registry.counting("in-receipt")],
+        metrics=[registry.metric("user-years")],
+        over_time=False,
+    )
+    data = publish(report, DEFAULT_POLICY)
+    (definition,) = data["definitions"]
+    assert definition["count"] is None and definition["users"] is None
+    assert "suppressed" in to_csv(data)
+    assert "suppressed" in to_html(data)
+    (group,) = measure_report(data)["group"]
+    assert "measureScore" not in group
+    assert '"count": null' in to_json(data)
+    console = Console(file=io.StringIO(), width=120)
+    print_summary(data, console)
+    assert "in-receipt" in console.file.getvalue()

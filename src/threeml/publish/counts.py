@@ -1,7 +1,9 @@
 """A :class:`~threeml.engine.results.CountResult` as publishable data.
 
 Totals over all areas are published as they are (DESIGN.md applies disclosure
-control below "all areas"); every breakdown row goes through the policy, and
+control below "all areas") unless a breakdown beside them has a suppressed cell:
+then they go through the policy too, so a lone suppressed group never equals the
+total (issue 13). Every breakdown row goes through the policy, and
 the policy applied is stated in the output. :func:`publish_count` computes the
 published figures once (:class:`PublishedCount`); the command line's JSON and
 CSV (:func:`count_to_dict`, :func:`count_rows`), its tables, ``threeml compare``

@@ -4,7 +4,8 @@
 from the same published model as every command's output
 (:func:`threeml.publish.counts.publish_count`,
 :func:`threeml.publish.metrics.publish_metric`): totals over all areas (and
-the attrition tables, which are about all areas) as they are, every breakdown
+the attrition tables, which are about all areas) as they are unless a breakdown
+beside them has suppressed cells (then under the policy too), every breakdown
 cell through the policy with secondary suppression, and every metric's
 breakdown rows derived again from the published cells. The result is plain,
 JSON-ready data in a stable order, with the policy recorded in it.
