@@ -10,6 +10,12 @@ without either importing the publishing layer that applies them
 up to a published total, a single suppressed cell could be recovered as the
 total minus the others. :meth:`DisclosurePolicy.apply_breakdown` therefore
 suppresses the next smallest cell too whenever exactly one is suppressed.
+
+Beyond counts (issue 13): a total over all areas beside a breakdown with a suppressed
+cell goes through the policy (:meth:`DisclosurePolicy.apply_total`); an amount below all
+areas is derived from the published count (:meth:`DisclosurePolicy.apply_amount`); a
+median or quartile of fewer than ``quantile_minimum`` units is withheld
+(:meth:`DisclosurePolicy.apply_statistic`). docs/explanation/disclosure.rst says why.
 """
 
 from __future__ import annotations
