@@ -260,11 +260,12 @@ def test_a_report_with_suppressed_totals_writes_every_format() -> None:
         registry=registry,
         definitions=[registry.counting("in-receipt")],
         metrics=[registry.metric("user-years")],
-        over_time=False,
+        over_time=True,
     )
     data = publish(report, DEFAULT_POLICY)
     (definition,) = data["definitions"]
     assert definition["count"] is None and definition["users"] is None
+    assert set(data["over_time"]["counts"]["in-receipt"]) == {None}  # 4 a quarter: suppressed
     assert "suppressed" in to_csv(data)
     assert "suppressed" in to_html(data)
     (group,) = measure_report(data)["group"]

@@ -139,7 +139,7 @@ def definitions_bar(names: Sequence[str], counts: Sequence[int], units: Sequence
     return _draw(build)
 
 
-def over_time(labels: Sequence[str], series: Mapping[str, Sequence[int]]) -> str:
+def over_time(labels: Sequence[str], series: Mapping[str, Sequence[int | None]]) -> str:
     """Counts per quarter (or month) of the period, one line per definition."""
 
     def build():
@@ -148,7 +148,8 @@ def over_time(labels: Sequence[str], series: Mapping[str, Sequence[int]]) -> str
         import matplotlib
 
         colours = matplotlib.colormaps["tab20"].colors
-        for i, (name, values) in enumerate(series.items()):
+        for i, (name, counts) in enumerate(series.items()):
+            values = [float("nan") if v is None else v for v in counts]  # suppressed: a gap
             axes.plot(labels, values, marker="o", markersize=3, linewidth=1.4,
                       color=colours[i % len(colours)], label=name)  # fmt: skip
         axes.set_ylabel("count over all areas")

@@ -132,6 +132,13 @@ def publish(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
         else _unevaluated(metric, report.metric_errors.get(metric.name, "not evaluated"))
         for metric in report.metric_definitions
     ]
+    # A definition whose totals went through the policy (a breakdown beside them has a
+    # suppressed cell) has its counts over time put through it too: an exact count for an
+    # interval must not stand in for the rounded total.
+    beside = {
+        name: _published_count(result, policy).beside_suppressed
+        for name, result in report.counts.items()
+    }
     return {
         "report": "threeml",
         "threeml_version": __version__,
@@ -147,13 +154,16 @@ def publish(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
         "definitions": [publish_count(result, policy) for result in report.counts.values()],
         "metrics": metrics,
         "over_time": {
-            "disclosure": ALL_AREAS,
+            "disclosure": policy.describe() if any(beside.values()) else ALL_AREAS,
             "periods": [
                 {"label": label, "start": p.start.isoformat(), "end": p.end.isoformat()}
                 for label, p, _ in report.over_time
             ],
             "counts": {
-                name: [figures[name] for _, _, figures in report.over_time]
+                name: [
+                    policy.apply_total(figures[name], beside[name])
+                    for _, _, figures in report.over_time
+                ]
                 for name in report.counts
             },
         },

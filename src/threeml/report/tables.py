@@ -117,7 +117,7 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     over_time = published["over_time"]
     for name, values in over_time["counts"].items():
         for period, value in zip(over_time["periods"], values, strict=True):
-            add("over-time", name, "", period["label"], "count", value)
+            add("over-time", name, "", period["label"], "count", _published(value))
     return rows
 
 
