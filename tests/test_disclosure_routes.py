@@ -274,3 +274,47 @@ def test_a_report_with_suppressed_totals_writes_every_format() -> None:
     console = Console(file=io.StringIO(), width=120)
     print_summary(data, console)
     assert "in-receipt" in console.file.getvalue()
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=6))
+def test_no_suppressed_group_is_pinned_by_the_total_beside_it(groups: list[int]) -> None:
+    """An attacker who reads a published breakdown and its total cannot narrow a suppressed
+    group to one value (each published cell is within 2 of the truth, a suppressed one is
+    0 or more, a rounded total within 2, a suppressed total 1 to 7)."""
+    from threeml.engine.results import BreakdownRow, CountResult
+    from threeml.records.periods import Period
+
+    rows = tuple(BreakdownRow(f"g{i}", n) for i, n in enumerate(groups) if n)
+    if not rows:
+        return
+    total = sum(row.count for row in rows)
+    result = CountResult(
+        definition=default_registry().counting("in-receipt"),
+        period=Period.parse("2013"),
+        count=total,
+        users=total,
+        records=total,
+        considered=1000,
+        attrition=(),
+        breakdowns={"area": rows},
+    )
+    data = publish_count(result, DEFAULT_POLICY).data()
+    cells = [cell["count"] for cell in data["breakdown"]["area"]]
+    if all(cell is not None for cell in cells):
+        assert data["count"] == total  # nothing suppressed: the exact total stays
+        return
+    bounds = [(0, 10**6) if c is None else (c, c) if c == 0 else (c - 2, c + 2) for c in cells]
+    published_total = data["count"]
+    if published_total is None:
+        low, high = 1, 7
+    elif published_total % 5:  # not a multiple of the base: read it as exact
+        low = high = published_total
+    else:
+        low, high = published_total - 2, published_total + 2
+    for i, cell in enumerate(cells):
+        if cell is not None:
+            continue
+        others_low = sum(b[0] for j, b in enumerate(bounds) if j != i)
+        others_high = sum(b[1] for j, b in enumerate(bounds) if j != i)
+        least, most = max(0, low - others_high), high - others_low
+        assert most > least, (groups, cells, published_total)
