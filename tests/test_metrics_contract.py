@@ -218,7 +218,8 @@ def test_publish_cells_gates_amounts_on_the_people_count() -> None:
     cells, withheld = publish_cells(
         {"people": 12, "events": 3, "years": 10.5}, kinds, "people", DEFAULT_POLICY
     )
-    assert cells == {"people": 10, "events": None, "years": 10.5}
+    # Amounts are derived from the published count: 10 people x 0.875 years a head (issue 13).
+    assert cells == {"people": 10, "events": None, "years": 8.75}
     assert withheld
     cells, withheld = publish_cells(
         {"people": 0, "events": 0, "years": 0.0}, kinds, "people", DEFAULT_POLICY

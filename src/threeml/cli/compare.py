@@ -31,8 +31,9 @@ __all__ = ["print_comparison"]
 @click.option(
     "--by",
     multiple=True,
-    help="Also break each count down by a users column, "
-    "service_kind or sector (repeatable); cells go through disclosure control.",
+    help="Also break each count down by a users column (birth_year in age bands, "
+    "risk_score in fifths), service_kind or sector (repeatable); cells go through "
+    "disclosure control.",
 )
 @click.option(
     "--diff",

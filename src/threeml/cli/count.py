@@ -60,7 +60,8 @@ def resolve_definition(name: str | None, definition_file: Path | None):
     multiple=True,
     default=("area",),
     show_default=True,
-    help="Break down by a users column, service_kind or sector (repeatable).",
+    help="Break down by a users column (birth_year in age bands, risk_score in fifths), "
+    "service_kind or sector (repeatable).",
 )
 @format_option(PublishedCount)
 @disclosure_option

@@ -73,8 +73,8 @@ def resolve_metric(name: str | None, definition_file: Path | None):
 @click.option(
     "--by",
     multiple=True,
-    help="Break down by a users column such as area (repeatable); "
-    "cells go through disclosure control.",
+    help="Break down by a users column such as area (birth_year in age bands, risk_score "
+    "in fifths; repeatable); cells go through disclosure control.",
 )
 @click.option(
     "--population",

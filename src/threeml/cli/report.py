@@ -36,7 +36,8 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     multiple=True,
     default=("area",),
     show_default=True,
-    help="Break down by a users column, service_kind or sector (repeatable).",
+    help="Break down by a users column (birth_year in age bands, risk_score in fifths), "
+    "service_kind or sector (repeatable).",
 )
 @click.option(
     "--out",

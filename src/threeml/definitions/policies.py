@@ -10,6 +10,12 @@ without either importing the publishing layer that applies them
 up to a published total, a single suppressed cell could be recovered as the
 total minus the others. :meth:`DisclosurePolicy.apply_breakdown` therefore
 suppresses the next smallest cell too whenever exactly one is suppressed.
+
+Beyond counts (issue 13): a total over all areas beside a breakdown with a suppressed
+cell goes through the policy (:meth:`DisclosurePolicy.apply_total`); an amount below all
+areas is derived from the published count (:meth:`DisclosurePolicy.apply_amount`); a
+median or quartile of fewer than ``quantile_minimum`` units is withheld
+(:meth:`DisclosurePolicy.apply_statistic`). docs/explanation/disclosure.rst says why.
 """
 
 from __future__ import annotations
@@ -53,6 +59,11 @@ class DisclosurePolicy:
     threshold: int = field(default=7, validator=_non_negative)
     rounding: int = field(default=5, validator=_non_negative)
     secondary: bool = True
+    #: Quantiles (medians, quartiles) of fewer units than this are withheld.
+    quantile_minimum: int = field(default=50, validator=_non_negative)
+    #: Amounts below all areas are published as the published count times the mean per
+    #: unit, rounded to this many significant figures.
+    amount_figures: int = field(default=3, validator=_non_negative)
     #: A sentence on where the policy comes from (shown in outputs beside the rule).
     note: str = field(default="", eq=False)
     #: Cell-key perturbation: published cells with a cell key are perturbed by this table
@@ -123,6 +134,44 @@ class DisclosurePolicy:
             published[chosen] = None
         return published
 
+    def apply_total(self, count: int, beside_suppressed: bool) -> int | None:
+        """A total over all areas: as it is, or under the policy when published beside
+        suppressed cells (so that no suppressed cell is the total minus published ones, and
+        a lone suppressed group never equals the total)."""
+        if beside_suppressed and not self.is_raw:
+            return self.apply(int(count))
+        return count
+
+    def apply_amount(
+        self, amount: float | None, raw_count: int | None, published_count: int | None
+    ) -> float | None:
+        """An amount (person-time, days, costs) summed over ``raw_count`` units, publishable
+        beside ``published_count``: ``None`` when the count is withheld, else the published
+        count times the mean per unit rounded to :attr:`amount_figures` significant figures.
+
+        Derived from the rounded count, the amount tells a reader nothing more about the
+        number of units than the count does, even when every unit contributes the same
+        amount (365 days before an index date, one day of a one-day period).
+        """
+        if self.is_raw or amount is None:
+            return amount
+        if published_count is None or raw_count is None:
+            return None
+        if raw_count == 0 or published_count == 0:
+            return 0.0 if raw_count == 0 else None
+        mean = float(amount) / raw_count
+        if mean != 0 and self.amount_figures:
+            mean = float(f"{mean:.{self.amount_figures}g}")
+        return published_count * mean
+
+    def apply_statistic(self, value: float | None, raw_count: int | None) -> float | None:
+        """A quantile of ``raw_count`` units: withheld below :attr:`quantile_minimum` units."""
+        if self.is_raw or value is None:
+            return value
+        if raw_count is None or raw_count < self.quantile_minimum:
+            return None
+        return value
+
     def describe(self) -> str:
         """The policy in one line, as every output states it."""
         if self.is_raw:
@@ -154,7 +203,12 @@ class DisclosurePolicy:
             return text
         text += (
             "; proportions and rates computed from the published figures, suppressed when "
-            "either is; totals over all areas unrounded"
+            "either is, and numerators withheld with their denominators; person-time, days "
+            "and other amounts below all areas derived from the published count "
+            f"(mean per unit to {self.amount_figures} significant figures); medians and "
+            f"quartiles of fewer than {self.quantile_minimum} withheld; totals over all "
+            "areas unrounded unless a breakdown beside them has suppressed cells, then put "
+            "through the same rule"
         )
         return text
 
@@ -166,6 +220,8 @@ class DisclosurePolicy:
             "rounding": self.rounding,
             "secondary_suppression": self.secondary,
             **({"cell_key": self.cell_key.to_dict()} if self.cell_key is not None else {}),
+            "quantile_minimum": self.quantile_minimum,
+            "amount_figures": self.amount_figures,
             "description": self.statement(),
         }
 
@@ -192,6 +248,7 @@ NO_DISCLOSURE_CONTROL = DisclosurePolicy(
     threshold=0,
     rounding=0,
     secondary=False,
+    quantile_minimum=0,
     note="raw figures: for use inside a secure environment only",
 )
 

@@ -26,6 +26,7 @@ from threeml.definitions import CountingDefinition, Criterion
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
+from threeml.engine.breakdowns import check_cardinality
 from threeml.engine.cellkeys import (
     KeyRequest,
     as_cell_key,
@@ -89,6 +90,7 @@ def count_many(
     period = Period.parse(period) if isinstance(period, str) else period
     definitions = list(definitions)
     _check_breakdowns(by)
+    check_cardinality(dataset.table("users"), by)
     resolve = registry.counting if registry is not None else None
     compiler = Compiler(dataset, period, resolve, registered_kinds(registry))
     columns = _distinct_criteria(definitions)

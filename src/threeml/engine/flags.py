@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import ibis.expr.types as ir
 
 from threeml.definitions import Criterion
+from threeml.engine.breakdowns import breakdown_value
 from threeml.engine.compiler import Compiler, date_literal
 from threeml.engine.criteria import handler_for
 
@@ -78,7 +79,8 @@ def user_flags(
             flags[name] = users[fact_names[c]].fill_null(False)
         else:
             flags[name] = handler_for(c, compiler).user_flag(c, compiler, users)
-    return users.select("user_id", *user_columns, **flags)
+    grouping = {name: breakdown_value(users, name, compiler.period) for name in user_columns}
+    return users.select("user_id", **grouping, **flags)
 
 
 def enrolment_flags(

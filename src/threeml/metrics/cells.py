@@ -30,6 +30,7 @@ __all__ = [
     "MetricRow",
     "publish_cells",
     "publish_rows",
+    "publish_total",
 ]
 
 #: Cell kinds (see :mod:`threeml.metrics.measures`).
@@ -74,28 +75,48 @@ def publish_cells(
     policy: DisclosurePolicy,
     *,
     counts: Mapping[str, int | None] | None = None,
+    exact: bool = False,
+    parents: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """``cells`` under ``policy``, and whether anything was withheld.
 
     ``counts`` gives count cells already published for this group (after secondary
-    suppression across a breakdown); the others go through the policy here.
+    suppression across a breakdown); the others go through the policy here. When the
+    gate is withheld, every count cell of the row is withheld with it (a numerator is
+    never published without its denominator). Amounts are derived from the published
+    gate (:meth:`DisclosurePolicy.apply_amount`); statistics are withheld with the gate
+    and below the policy's minimum group size (:meth:`DisclosurePolicy.apply_statistic`).
+    ``exact`` publishes counts and amounts as they are (a total over all areas with no
+    suppressed cell beside it); statistics still need the minimum group size.
+    ``parents`` maps a cell to the count it is part of (an arm's events to the arm's
+    people): a cell is withheld whenever its parent is.
     """
     counts = counts or {}
 
     def count(name: str, value: Any) -> int | None:
+        if exact:
+            return int(value)
         return counts[name] if name in counts else policy.apply(int(value))
 
     raw_gate = cells.get(gate)
-    gate_open = raw_gate is not None and count(gate, raw_gate) is not None
+    published_gate = None if raw_gate is None else count(gate, raw_gate)
+    gate_open = published_gate is not None
     out: dict[str, Any] = {}
     for name, value in cells.items():
         kind = kinds.get(name, COUNT)
         if value is None or kind == PUBLIC:
             out[name] = value
+        elif not gate_open:
+            out[name] = None
         elif kind == COUNT:
             out[name] = count(name, value)
+        elif kind == AMOUNT:
+            out[name] = value if exact else policy.apply_amount(value, raw_gate, published_gate)
         else:
-            out[name] = value if gate_open else None
+            out[name] = policy.apply_statistic(value, raw_gate)
+    for name, parent in (parents or {}).items():
+        if name in out and out.get(parent) is None and cells.get(parent) is not None:
+            out[name] = None
     withheld = any(out[name] is None and cells[name] is not None for name in cells)
     return out, withheld
 
@@ -110,6 +131,7 @@ def publish_rows(
     gate: str,
     derive: Callable[[Mapping[str, Any]], MetricRow] | None,
     policy: DisclosurePolicy,
+    parents: Mapping[str, str] | None = None,
 ) -> tuple[MetricRow, ...]:
     """One breakdown's rows as they may be published under ``policy``, in group order.
 
@@ -134,10 +156,55 @@ def publish_rows(
             out.append(MetricRow(group=row.group, reason=SUPPRESSED, suppressed=True))
             continue
         counts = {cell: columns[cell][i] for cell in row.cells if cell in columns}
-        cells, withheld = publish_cells(row.cells, kinds, gate, policy, counts=counts)
-        derived = derive(cells)
-        reason = SUPPRESSED if derived.value is None and withheld else derived.reason
-        out.append(
-            attrs.evolve(derived, group=row.group, cells=cells, suppressed=withheld, reason=reason)
+        cells, withheld = publish_cells(
+            row.cells, kinds, gate, policy, counts=counts, parents=parents
         )
+        out.append(_derived(row.group, cells, withheld, derive))
     return tuple(out)
+
+
+def _derived(
+    group: Any,
+    cells: Mapping[str, Any],
+    withheld: bool,
+    derive: Callable[[Mapping[str, Any]], MetricRow],
+) -> MetricRow:
+    """A row's figures derived from its published cells; no numerator without a denominator."""
+    derived = derive(cells)
+    reason = SUPPRESSED if derived.value is None and withheld else derived.reason
+    numerator = None if derived.denominator is None and withheld else derived.numerator
+    return attrs.evolve(
+        derived,
+        group=group,
+        numerator=numerator,
+        cells=cells,
+        suppressed=withheld,
+        reason=reason,
+    )
+
+
+def publish_total(
+    cells: Mapping[str, Any],
+    kinds: Mapping[str, str],
+    gate: str,
+    derive: Callable[[Mapping[str, Any]], MetricRow] | None,
+    policy: DisclosurePolicy,
+    *,
+    beside_suppressed: bool,
+    raw: MetricRow,
+    parents: Mapping[str, str] | None = None,
+) -> MetricRow:
+    """The total over all areas as it may be published under ``policy``.
+
+    Its counts and amounts are published as they are, unless a breakdown published
+    beside it has suppressed cells (``beside_suppressed``): then they go through the
+    policy like any group's (see :meth:`DisclosurePolicy.apply_total`), so a lone
+    suppressed group never equals the total and no suppressed cell is the total minus
+    the published ones. Statistics need the minimum group size either way. ``raw`` is
+    the unpublished total, returned as it is under a raw policy or without ``derive``.
+    """
+    if policy.is_raw or derive is None or not cells:
+        return raw
+    exact = not beside_suppressed
+    published, withheld = publish_cells(cells, kinds, gate, policy, exact=exact, parents=parents)
+    return _derived(None, published, withheld, derive)

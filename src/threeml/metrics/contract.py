@@ -21,9 +21,17 @@ from attrs import field, frozen
 from threeml.definitions import MetricDefinition
 from threeml.definitions.contracts import DefinitionResolver, MeasureKind
 from threeml.definitions.policies import DisclosurePolicy
+from threeml.engine.breakdowns import breakdown_value
 from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
-from threeml.metrics.cells import AMOUNT, CELL_KINDS, COUNT, MetricRow, publish_rows
+from threeml.metrics.cells import (
+    AMOUNT,
+    CELL_KINDS,
+    COUNT,
+    MetricRow,
+    publish_rows,
+    publish_total,
+)
 from threeml.records.periods import Period
 
 if TYPE_CHECKING:
@@ -85,7 +93,10 @@ class MetricContext:
         if not self.by:
             return facts
         users = self.table("users")
-        columns = users.select(_group_user="user_id", **{f"_by_{b}": users[b] for b in self.by})
+        columns = users.select(
+            _group_user="user_id",
+            **{f"_by_{b}": breakdown_value(users, b, self.period) for b in self.by},
+        )
         joined = facts.inner_join(columns, facts.user_id == columns._group_user)
         return joined.drop("_group_user")
 
@@ -203,6 +214,9 @@ class MetricResult:
     derive: Callable[[Mapping[str, Any]], MetricRow] | None = field(
         default=None, eq=False, repr=False
     )
+    #: Cells that are part of another count (an arm's events of the arm's people): each is
+    #: withheld whenever the count it is part of is.
+    cell_parents: Mapping[str, str] = field(factory=dict)
 
     @property
     def total(self) -> MetricRow:
@@ -228,9 +242,36 @@ class MetricResult:
         (with a reason) when either is suppressed.
         """
         return {
-            name: publish_rows(rows, self.cell_kinds, self.gate, self.derive, policy)
+            name: publish_rows(
+                rows, self.cell_kinds, self.gate, self.derive, policy, self.cell_parents
+            )
             for name, rows in self.breakdowns.items()
         }
+
+    def published_total(
+        self, policy: DisclosurePolicy, breakdowns: Mapping[str, Sequence[MetricRow]]
+    ) -> MetricRow:
+        """The total as it may be published beside ``breakdowns`` (published rows).
+
+        As it is, unless a breakdown has a suppressed row: then its cells go through the
+        policy too (see :func:`threeml.metrics.cells.publish_total`). Quantiles of fewer
+        units than the policy's minimum are withheld either way.
+        """
+        beside = any(row.suppressed for rows in breakdowns.values() for row in rows)
+        raw = self.total
+        row = publish_total(
+            self.cells,
+            self.cell_kinds,
+            self.gate,
+            self.derive,
+            policy,
+            beside_suppressed=beside,
+            raw=raw,
+            parents=self.cell_parents,
+        )
+        if row is raw:
+            return raw
+        return attrs.evolve(row, details={**self.details, **row.details})
 
 
 def build_result(
@@ -243,8 +284,12 @@ def build_result(
     labels: Mapping[str, str],
     gate: str = "people",
     details: Mapping[str, Any] | None = None,
+    parents: Mapping[str, str] | None = None,
 ) -> MetricResult:
-    """Assemble a :class:`MetricResult` from the cells of the total and of each group."""
+    """Assemble a :class:`MetricResult` from the cells of the total and of each group.
+
+    ``parents`` maps a count cell to the count it is part of (see
+    :attr:`MetricResult.cell_parents`)."""
     for name, kind in kinds.items():
         if kind not in CELL_KINDS:
             raise ValueError(f"cell {name!r} has unknown kind {kind!r}")
@@ -276,4 +321,5 @@ def build_result(
         cell_kinds=dict(kinds),
         gate=gate,
         derive=derive,
+        cell_parents=dict(parents or {}),
     )

@@ -33,11 +33,13 @@ Cell kinds under a disclosure policy (see :mod:`threeml.publish.disclosure`):
 ``count``
     people or events: suppressed from 1 to the threshold, otherwise rounded;
 ``amount``
-    person-years, days, money: published as they are when the row's *gate*
-    (a count of people, ``people`` unless the measure says otherwise) is
-    published, suppressed with it otherwise;
+    person-years, days, money: derived from the row's published *gate* (a count
+    of people, ``people`` unless the measure says otherwise) as the published
+    count times the mean per unit to the policy's significant figures, so the
+    amount never gives back a rounded count; withheld with the gate;
 ``statistic``
-    a median, a quartile: like an amount;
+    a median, a quartile: withheld with the gate, and for fewer units than the
+    policy's ``quantile_minimum``;
 ``public``
     not about people (a target, a number of days): always published.
 

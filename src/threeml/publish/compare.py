@@ -69,17 +69,19 @@ class PublishedComparison:
     def definitions(self) -> list[dict[str, Any]]:
         """One object per definition: its totals, share of the loosest and published cells."""
         rows = []
+        loosest = self.counts[self.comparison.loosest.definition.name].totals["users"]
         for name, published in self.counts.items():
-            result = published.result
-            totals = published.totals
-            share = self._share_of_loosest(name)
+            result, totals = published.result, published.totals
+            # From the published totals, so a rounded total is not undone by its share.
+            users = totals["users"]
+            share = users / loosest if users is not None and loosest else None
             rows.append(
                 {
                     "definition": name,
                     "version": result.definition.version,
                     "unit": result.unit.value,
                     "count": totals["count"],
-                    "users": totals["users"],
+                    "users": users,
                     "records": totals["records"],
                     "share_of_loosest": None if share is None else round(share, 4),
                     "breakdown": {
@@ -89,16 +91,6 @@ class PublishedComparison:
                 }
             )
         return rows
-
-    def _share_of_loosest(self, name: str) -> float | None:
-        """People as a share of the loosest definition's: from the published totals when
-        the policy perturbs them (so the share reveals nothing more than they do)."""
-        if not self.policy.perturbs:
-            return self.comparison.share_of_loosest(name)
-        loosest = self.comparison.loosest.definition.name
-        top = self.counts[loosest].totals["users"]
-        mine = self.counts[name].totals["users"]
-        return mine / top if top and mine is not None else None
 
     def data(self) -> dict[str, Any]:
         """The comparison as one JSON-ready object."""

@@ -1,7 +1,9 @@
 """A :class:`~threeml.engine.results.CountResult` as publishable data.
 
 Totals over all areas are published as they are (DESIGN.md applies disclosure
-control below "all areas"); every breakdown row goes through the policy, and
+control below "all areas") unless a breakdown beside them has a suppressed cell:
+then they go through the policy too, so a lone suppressed group never equals the
+total (issue 13). Every breakdown row goes through the policy, and
 the policy applied is stated in the output. :func:`publish_count` computes the
 published figures once (:class:`PublishedCount`); the command line's JSON and
 CSV (:func:`count_to_dict`, :func:`count_rows`), its tables, ``threeml compare``
@@ -92,30 +94,50 @@ class PublishedCount:
         return self.policy.perturbs
 
     @property
+    def beside_suppressed(self) -> bool:
+        """Whether a breakdown published beside the totals has a suppressed cell."""
+        return any(cell.suppressed for cells in self.breakdowns.values() for cell in cells)
+
+    def _total(self, value: int) -> int | None:
+        return self.policy.apply_total(value, self.beside_suppressed)
+
+    @property
     def totals(self) -> dict[str, int | None]:
         """The totals over all areas: count, users, records, considered.
 
-        Unrounded, except under a perturbing policy, which perturbs each by its cell key.
+        Unrounded, unless a breakdown beside them has a suppressed cell: then count,
+        users and records go through the policy too
+        (:meth:`DisclosurePolicy.apply_total`), so that a lone suppressed group never
+        equals the total. ``considered`` (every unit examined) is not about the
+        counted people and stays as it is. Under a perturbing policy every figure is
+        perturbed by its cell key instead.
         """
         result = self.result
-        raw = {
-            "count": result.count,
-            "users": result.users,
-            "records": result.records,
-            "considered": result.considered,
-        }
         keys = result.cell_keys
-        if not self.perturbed or keys is None:
-            return raw
+        if self.perturbed and keys is not None:
+            raw = {
+                "count": result.count,
+                "users": result.users,
+                "records": result.records,
+                "considered": result.considered,
+            }
+            return {
+                name: self.policy.apply_keyed(value, getattr(keys, name))
+                for name, value in raw.items()
+            }
         return {
-            name: self.policy.apply_keyed(value, getattr(keys, name)) for name, value in raw.items()
+            "count": self._total(result.count),
+            "users": self._total(result.users),
+            "records": self._total(result.records),
+            "considered": result.considered,
         }
 
     def attrition(self) -> list[dict[str, Any]]:
         """The attrition table (about all areas), one object per criterion.
 
-        Unrounded, except under a perturbing policy: then ``remaining`` is perturbed by its
-        cell key, ``excluded`` is the published previous step less it (at least 0), and
+        Unrounded, or under the policy with the totals when a breakdown has a suppressed
+        cell. Under a perturbing policy ``remaining`` is perturbed by its cell key,
+        ``excluded`` is the published previous step less it (at least 0), and
         ``leave_one_out`` the published count without the criterion less the published count
         (``None`` where a figure it needs is suppressed).
         """
@@ -125,9 +147,9 @@ class PublishedCount:
             {
                 "step": step.index,
                 "criterion": step.criterion,
-                "remaining": step.remaining,
-                "excluded": step.excluded,
-                "leave_one_out": step.leave_one_out,
+                "remaining": self._total(step.remaining),
+                "excluded": self._total(step.excluded),
+                "leave_one_out": self._total(step.leave_one_out),
             }
             for step in self.result.attrition
         ]
@@ -197,7 +219,7 @@ class PublishedCount:
             "unit": result.definition.unit.value,
         }
         stated = self.policy.describe()
-        about_all = stated if self.perturbed else ALL_AREAS
+        about_all = stated if self.perturbed or self.beside_suppressed else ALL_AREAS
         rows = [
             {
                 **base,

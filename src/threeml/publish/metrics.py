@@ -86,22 +86,14 @@ class PublishedMetric:
     result: MetricResult
     policy: DisclosurePolicy
     breakdowns: Mapping[str, tuple[MetricRow, ...]]
+    #: The total as published (see :meth:`MetricResult.published_total
+    #: <threeml.metrics.contract.MetricResult.published_total>`; under a perturbing policy,
+    #: which metric cells carry no cell keys for, the total falls back to rounding).
+    total: MetricRow
     #: Where the figures came from (:mod:`threeml.publish.provenance`); ``None``: not known.
     provenance: Provenance | None = None
     #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
     audit: Any = field(default=NOT_AUDITED)
-
-    @property
-    def total(self) -> MetricRow:
-        """The total over all areas as published: as it is, except under a perturbing policy,
-        which metrics fall back from to rounding (their cells carry no cell keys)."""
-        result = self.result
-        if not self.policy.perturbs:
-            return result.total
-        (row,) = publish_rows(
-            (result.total,), result.cell_kinds, result.gate, result.derive, self.policy
-        )
-        return row
 
     def breakdown_data(self) -> dict[str, list[dict[str, Any]]]:
         """The published breakdowns as plain data, one object per group."""
@@ -196,7 +188,14 @@ def publish_metric(
     ``provenance`` (:func:`~threeml.publish.provenance.provenance_of`) is stated in every
     format.
     """
-    return PublishedMetric(result, policy, result.published(policy), provenance)
+    breakdowns = result.published(policy)
+    if policy.perturbs:
+        (total,) = publish_rows(
+            (result.total,), result.cell_kinds, result.gate, result.derive, policy
+        )
+    else:
+        total = result.published_total(policy, breakdowns)
+    return PublishedMetric(result, policy, breakdowns, total, provenance=provenance)
 
 
 def metric_breakdowns(

@@ -47,14 +47,15 @@ def show_stamp(document: Any, console: Console) -> None:
 @show.register
 def show_count(document: PublishedCount, console: Console) -> None:
     """A count: the headline, the attrition table, each breakdown and the policy."""
-    result = document.result
+    result, totals = document.result, document.totals
     definition = result.definition
     totals = {name: format_published(value) for name, value in document.totals.items()}
     console.print(
         f"[bold]{definition.name}[/bold] (version {definition.version}) — {definition.title}\n"
-        f"period {result.period}: [bold]{totals['count']}[/bold] {definition.unit.value} "
-        f"({totals['users']} people, {totals['records']} enrolments) "
-        f"of {totals['considered']} considered"
+        f"period {result.period}: [bold]{format_published(totals['count'])}[/bold] "
+        f"{definition.unit.value} ({format_published(totals['users'])} people, "
+        f"{format_published(totals['records'])} enrolments) "
+        f"of {format_published(totals['considered'])} considered"
     )
     attrition = RichTable(title="Attrition", title_justify="left")
     for column in ("#", "criterion", "remaining", "excluded", "would add if dropped"):
@@ -112,8 +113,7 @@ def _detail_rows(prefix: str, value: Any) -> list[tuple[str, Any, str, str]]:
 @show.register
 def show_metric(document: PublishedMetric, console: Console) -> None:
     """A metric: the headline, its details, the breakdowns and the policy."""
-    result, policy = document.result, document.policy
-    total = document.total
+    result, policy, total = document.result, document.policy, document.total
     metric = result.metric
     labels = result.labels
     direction = {True: "higher is better", False: "lower is better", None: ""}
@@ -159,9 +159,7 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
     details = _detail_rows("", shown)
     if details:
         table = RichTable(
-            title="Details (all areas, rounded)"
-            if policy.perturbs
-            else "Details (all areas, unrounded)",
+            title="Details (all areas, rounded)" if policy.perturbs else "Details (all areas)",
             title_justify="left",
         )
         table.add_column("figure")
@@ -207,7 +205,7 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
     comparison, policy = document.comparison, document.policy
     rows = document.definitions()
     table = RichTable(
-        title=f"Definitions compared, {comparison.period} (all areas, unrounded)",
+        title=f"Definitions compared, {comparison.period} (all areas)",
         title_justify="left",
     )
     for column in ("definition", "unit", "people", "records", "% of loosest"):
@@ -217,14 +215,14 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
         table.add_row(
             row["definition"],
             row["unit"],
-            f"{row['users']:,}",
-            f"{row['records']:,}",
+            format_published(row["users"]),
+            format_published(row["records"]),
             "" if share is None else format_share(share, 1),
         )
     console.print(table)
-    console.print(
-        f"loosest: {comparison.loosest.definition.name} ({comparison.loosest.users:,} people)"
-    )
+    loosest = comparison.loosest.definition.name
+    loosest_users = document.counts[loosest].totals["users"]
+    console.print(f"loosest: {loosest} ({format_published(loosest_users)} people)")
     for name in document.by:
         groups = sorted({str(cell["group"]) for row in rows for cell in row["breakdown"][name]})
         cells = RichTable(title=f"People by {name}", title_justify="left")
@@ -251,20 +249,20 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
 
 def _show_metrics(document: PublishedComparison, console: Console) -> None:
     """Metrics one per row (totals), then their values per group under the policy."""
-    table = RichTable(title="Metrics (all areas, unrounded)", title_justify="left")
+    table = RichTable(title="Metrics (all areas)", title_justify="left")
     for column in ("metric", "population", "numerator", "denominator", "value", "95% CI", "note"):
         left = column in ("metric", "population", "note")
         table.add_column(column, justify="left" if left else "right")
     for published in document.metrics:
-        result = published.result
+        result, total = published.result, published.total
         table.add_row(
             Text(result.metric.name),
             Text(result.population),
-            format_figure(result.numerator),
-            format_figure(result.denominator),
-            format_figure(result.value),
-            format_interval(result.ci_low, result.ci_high),
-            Text(result.reason or result.labels.get("value", "")),
+            format_figure(total.numerator),
+            format_figure(total.denominator),
+            format_figure(total.value),
+            format_interval(total.ci_low, total.ci_high),
+            Text(total.reason or result.labels.get("value", "")),
         )
     console.print(table)
     for name in document.metric_by:

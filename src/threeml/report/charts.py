@@ -168,7 +168,8 @@ def over_time(labels: Sequence[str], series: Mapping[str, Sequence[int | None]])
         import matplotlib
 
         colours = matplotlib.colormaps["tab20"].colors
-        for i, (name, values) in enumerate(series.items()):
+        for i, (name, counts) in enumerate(series.items()):
+            values = [float("nan") if v is None else v for v in counts]  # suppressed: a gap
             axes.plot(labels, values, marker="o", markersize=3, linewidth=1.4,
                       color=colours[i % len(colours)], label=name)  # fmt: skip
         axes.set_ylabel("count over all areas")

@@ -2,7 +2,8 @@
 
 One ``group`` per counting definition: the ``initial-population`` is every
 unit considered and the ``measure-population`` the units counted (totals over
-all areas, unrounded), with the count as the group's ``measureScore``. Each
+all areas, as :mod:`threeml.publish.counts` publishes them), with the count as the
+group's ``measureScore`` (left out, and the population masked, when suppressed). Each
 breakdown is a ``stratifier`` whose strata carry the published counts; a
 suppressed stratum has no ``count`` and a ``data-absent-reason`` extension of
 ``masked``. The disclosure policy is recorded in an extension on the report, and the

@@ -63,18 +63,23 @@ def _definitions(published: Mapping[str, Any], draw: bool) -> list[str]:
     out = ['<h2 id="definitions">Definitions side by side</h2>']
     if not definitions:
         return [*out, "<p>No counting definitions were evaluated.</p>"]
-    loosest = max(d["users"] or 0 for d in definitions)
+    loosest = max((d["users"] or 0) for d in definitions) or 0
     perturbed = "cell_key" in published["disclosure"]
     out.append(
         "<p>Each definition counted on the same extract and period; totals are over all areas "
-        + ("(perturbed by their cell keys). " if perturbed else "(unrounded). ")
+        + (
+            "(perturbed by their cell keys). "
+            if perturbed
+            else "(unrounded, unless a breakdown beside them has suppressed cells: then under "
+            "the policy). "
+        )
         + "Share is of the people counted by the loosest definition.</p>"
     )
     if draw:
         out.append(
             charts.definitions_bar(
                 [d["name"] for d in definitions],
-                [d["count"] for d in definitions],
+                [d["count"] or 0 for d in definitions],
                 [d["unit"] for d in definitions],
             )
         )
@@ -160,7 +165,8 @@ def _metrics(published: Mapping[str, Any], draw: bool) -> list[str]:
     if not metrics:
         return [*out, "<p>No metrics were evaluated.</p>"]
     out.append(
-        "<p>Totals over all areas, unrounded, with 95% intervals where the measure has one.</p>"
+        "<p>Totals over all areas (under the policy when a breakdown beside them has "
+        "suppressed cells), with 95% intervals where the measure has one.</p>"
         "<table><tr><th>metric</th><th>what it measures</th><th>population</th>"
         "<th class='n'>value</th><th class='n'>95% CI</th><th class='n'>numerator</th>"
         "<th class='n'>denominator</th><th>note</th></tr>"

@@ -4,7 +4,8 @@
 from the same published model as every command's output
 (:func:`threeml.publish.counts.publish_count`,
 :func:`threeml.publish.metrics.publish_metric`): totals over all areas (and
-the attrition tables, which are about all areas) as they are, every breakdown
+the attrition tables, which are about all areas) as they are unless a breakdown
+beside them has suppressed cells (then under the policy too), every breakdown
 cell through the policy with secondary suppression, and every metric's
 breakdown rows derived again from the published cells. The result is plain,
 JSON-ready data in a stable order, with the policy recorded in it.
@@ -132,11 +133,19 @@ def _unevaluated(metric: MetricDefinition, error: str) -> dict[str, Any]:
     }
 
 
-def _over_time(report: Report, policy: DisclosurePolicy) -> dict[str, Any]:
-    """Each definition's count per quarter (or month): over all areas, so as they are, except
-    under a perturbing policy, which perturbs each by its cell key."""
-    counts = {name: [figures[name] for _, _, figures in report.over_time] for name in report.counts}
-    stated = ALL_AREAS
+def _over_time(
+    report: Report, policy: DisclosurePolicy, beside: Mapping[str, bool]
+) -> dict[str, Any]:
+    """Each definition's count per quarter (or month), over all areas: as they are, unless the
+    definition's breakdowns have suppressed cells (then under the policy, as its totals are);
+    a perturbing policy perturbs each by its cell key."""
+    counts = {
+        name: [
+            policy.apply_total(figures[name], beside[name]) for _, _, figures in report.over_time
+        ]
+        for name in report.counts
+    }
+    stated = policy.describe() if any(beside.values()) else ALL_AREAS
     if policy.perturbs and report.over_time:
         if len(report.over_time_keys) != len(report.over_time):
             raise MissingCellKeys(
@@ -188,6 +197,13 @@ def publish(
         else _unevaluated(metric, report.metric_errors.get(metric.name, "not evaluated"))
         for metric in report.metric_definitions
     ]
+    # A definition whose totals went through the policy (a breakdown beside them has a
+    # suppressed cell) has its counts over time put through it too: an exact count for an
+    # interval must not stand in for the rounded total.
+    beside = {
+        name: _published_count(result, policy).beside_suppressed
+        for name, result in report.counts.items()
+    }
     return {
         "report": "threeml",
         "threeml_version": __version__,
@@ -202,7 +218,7 @@ def publish(
         "disclosure": policy.to_dict(),
         "definitions": [publish_count(result, policy) for result in report.counts.values()],
         "metrics": metrics,
-        "over_time": _over_time(report, policy),
+        "over_time": _over_time(report, policy, beside),
         **stamp_data(report_provenance(report, policy), audit),
     }
 

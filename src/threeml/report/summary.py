@@ -29,7 +29,7 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
     )
     if published["definitions"]:
         perturbed = "cell_key" in published["disclosure"]
-        title = "Definitions (all areas, " + ("perturbed)" if perturbed else "unrounded)")
+        title = "Definitions (all areas" + (", perturbed)" if perturbed else ")")
         table = RichTable(title=title, title_justify="left")
         table.add_column("definition", no_wrap=True)
         for column in ("count", "people", "enrolments", "considered"):
@@ -56,7 +56,7 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
             )
     if published["metrics"]:
         rounded = "cell_key" in published["disclosure"]
-        title = "Metrics (all areas, " + ("rounded)" if rounded else "unrounded)")
+        title = "Metrics (all areas" + (", rounded)" if rounded else ")")
         table = RichTable(title=title, title_justify="left")
         table.add_column("metric", no_wrap=True)
         for column in ("value", "95% CI", "numerator", "denominator"):

@@ -27,6 +27,11 @@ __all__ = ["CSV_COLUMNS", "csv_rows", "to_csv", "to_json", "write_membership"]
 CSV_COLUMNS = ("section", "name", "breakdown", "group", "item", "value", "disclosure")
 
 
+def _published(value: Any) -> Any:
+    """A total as the CSV holds it: ``suppressed`` when disclosure control withheld it."""
+    return "suppressed" if value is None else value
+
+
 def to_json(published: Mapping[str, Any]) -> str:
     """The published report as JSON text (two-space indent, final newline)."""
     return json.dumps(published, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -83,11 +88,11 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     for definition in published["definitions"]:
         name = definition["name"]
         for item in ("count", "users", "records", "considered"):
-            add("count", name, "", "", item, definition[item])
+            add("count", name, "", "", item, _published(definition[item]))
         for step in definition["attrition"]:
             label = f"{step['step']}. {step['criterion']}"
             for item in ("remaining", "excluded", "leave_one_out"):
-                add("attrition", name, "", label, item, step[item])
+                add("attrition", name, "", label, item, _published(step[item]))
         for breakdown, cells in definition["breakdowns"].items():
             for cell in cells:
                 value = "suppressed" if cell["suppressed"] else cell["count"]
@@ -115,7 +120,7 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     over_time = published["over_time"]
     for name, values in over_time["counts"].items():
         for period, value in zip(over_time["periods"], values, strict=True):
-            add("over-time", name, "", period["label"], "count", value)
+            add("over-time", name, "", period["label"], "count", _published(value))
     return rows
 
 

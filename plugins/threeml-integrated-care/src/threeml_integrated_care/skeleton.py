@@ -121,6 +121,9 @@ class CellMeasure:
     tally: Callable[[MetricContext, Plan], Tally] | None = None
     prepare: Callable[[MetricContext, Plan], Plan] | None = None
     gate: str = "people"
+    #: Count cells that are part of another (an arm's events of the arm's people): each
+    #: is withheld whenever the count it is part of is.
+    parents: Mapping[str, str] = field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         if (self.facts is None) == (self.tally is None):
@@ -161,4 +164,5 @@ class CellMeasure:
             labels={name: template.format_map(plan) for name, template in self.labels.items()},
             gate=self.gate,
             details=tally.details,
+            parents=self.parents,
         )

@@ -275,6 +275,12 @@ ARM_COMPARISON = CellMeasure(
     prepare=_prepare,
     tally=_tally,
     cells=_CELLS,
+    parents={
+        "a_intervention": "n_intervention",
+        "e_intervention": "n_intervention",
+        "a_control": "n_control",
+        "e_control": "n_control",
+    },
     derive=_derive,
     labels={
         "numerator": "{counted} within {days} days of allocation (both arms)",
