@@ -17,6 +17,7 @@ from attrs import frozen
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.compare import Comparison, Diff
 from threeml.metrics.contract import MetricResult
+from threeml.publish.audit import AuditOutcome
 from threeml.publish.counts import PublishedCount, publish_count
 from threeml.publish.metrics import PublishedMetric, publish_metric
 
@@ -41,7 +42,8 @@ class PublishedComparison:
     """Definitions counted side by side (and metrics), as they may be published.
 
     ``by`` are the breakdowns of the counts; ``metric_by`` those of the metrics
-    (users columns only).
+    (users columns only). ``audit`` is the disclosure audit's outcome (of every
+    definition and metric together), set when the comparison is written.
     """
 
     comparison: Comparison
@@ -50,6 +52,7 @@ class PublishedComparison:
     metrics: tuple[PublishedMetric, ...] = ()
     by: tuple[str, ...] = ()
     metric_by: tuple[str, ...] = ()
+    audit: AuditOutcome | None = None
 
     def definitions(self) -> list[dict[str, Any]]:
         """One object per definition: its totals, share of the loosest and published cells."""
@@ -81,6 +84,7 @@ class PublishedComparison:
             "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
             "loosest": self.comparison.loosest.definition.name,
             "disclosure": self.policy.describe(),
+            "audit": self.audit.to_dict() if self.audit else None,
             "definitions": self.definitions(),
         }
         if self.metrics:

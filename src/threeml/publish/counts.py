@@ -17,6 +17,7 @@ from attrs import frozen
 
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.results import BreakdownRow, CountResult
+from threeml.publish.audit import AuditOutcome
 
 __all__ = [
     "ALL_AREAS",
@@ -63,12 +64,14 @@ class PublishedCount:
     """A count's published figures: raw totals and attrition, breakdown cells under ``policy``.
 
     ``breakdowns`` keep the result's breakdowns in order, each group in group
-    order (missing last).
+    order (missing last). ``audit`` is the disclosure audit's outcome, set when the
+    count is written (:func:`threeml.publish.audited.audited`).
     """
 
     result: CountResult
     policy: DisclosurePolicy
     breakdowns: Mapping[str, tuple[PublishedCell, ...]]
+    audit: AuditOutcome | None = None
 
     @property
     def totals(self) -> dict[str, int]:
@@ -116,6 +119,7 @@ class PublishedCount:
                 for name, cells in self.breakdowns.items()
             },
             "disclosure": self.policy.describe(),
+            "audit": self.audit.to_dict() if self.audit else None,
             "source": definition.source.describe() if definition.source else None,
         }
 
@@ -127,7 +131,8 @@ class PublishedCount:
         """The count as long-format rows (one figure per row), for CSV.
 
         Columns: definition, version, start, end, unit, section (``total``,
-        ``attrition`` or ``breakdown:<name>``), item, value, disclosure.
+        ``attrition``, ``breakdown:<name>`` or, once audited, ``audit``), item,
+        value, disclosure.
         """
         result = self.result
         base = {
@@ -163,6 +168,16 @@ class PublishedCount:
                         "disclosure": stated,
                     }
                 )
+        if self.audit is not None:
+            rows.append(
+                {
+                    **base,
+                    "section": "audit",
+                    "item": "disclosure audit",
+                    "value": self.audit.describe(),
+                    "disclosure": stated,
+                }
+            )
         return rows
 
 

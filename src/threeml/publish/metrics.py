@@ -19,6 +19,7 @@ from attrs import frozen
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.metrics.cells import MetricRow
 from threeml.metrics.contract import MetricResult
+from threeml.publish.audit import AuditOutcome
 from threeml.publish.counts import ALL_AREAS
 from threeml.publish.numbers import json_number, json_ready
 
@@ -77,11 +78,15 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
 
 @frozen
 class PublishedMetric:
-    """A metric's published figures: the raw total, and each breakdown's rows under ``policy``."""
+    """A metric's published figures: the raw total, and each breakdown's rows under ``policy``.
+
+    ``audit`` is the disclosure audit's outcome, set when the metric is written.
+    """
 
     result: MetricResult
     policy: DisclosurePolicy
     breakdowns: Mapping[str, tuple[MetricRow, ...]]
+    audit: AuditOutcome | None = None
 
     def breakdown_data(self) -> dict[str, list[dict[str, Any]]]:
         """The published breakdowns as plain data, one object per group."""
@@ -113,6 +118,7 @@ class PublishedMetric:
             "options": json_ready(dict(result.options)),
             "breakdown": self.breakdown_data(),
             "disclosure": self.policy.describe(),
+            "audit": self.audit.to_dict() if self.audit else None,
             "source": metric.source.describe() if metric.source else None,
         }
 
@@ -161,6 +167,17 @@ class PublishedMetric:
                             "disclosure": stated,
                         }
                     )
+        if self.audit is not None:
+            rows.append(
+                {
+                    **base,
+                    "section": "audit",
+                    "group": "",
+                    "item": "disclosure audit",
+                    "value": self.audit.describe(),
+                    "disclosure": stated,
+                }
+            )
         return rows
 
 

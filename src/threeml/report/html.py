@@ -307,6 +307,11 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
         f"extract date {escape(str(published['extract_date']))}; rows read: {escape(rows)}; "
         f"threeml {escape(published['threeml_version'])}</p>",
         f"<p class='policy'><b>Disclosure control</b> — {escape(policy['description'])}.</p>",
+        *(
+            [f"<p class='policy'><b>Disclosure audit</b> — {escape(audit['description'])}.</p>"]
+            if (audit := published.get("audit"))
+            else []
+        ),
         "<nav><a href='#definitions'>Definitions</a><a href='#attrition'>Attrition</a>"
         + "".join(
             f"<a href='#by-{escape(b)}'>By {escape(b)}</a>"

@@ -25,6 +25,7 @@ from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.results import CountResult
 from threeml.metrics.cells import MetricRow
 from threeml.metrics.contract import MetricResult
+from threeml.publish.audit import AuditOutcome
 from threeml.publish.counts import ALL_AREAS
 from threeml.publish.counts import publish_count as _published_count
 from threeml.publish.metrics import publish_metric, row_figures
@@ -172,6 +173,8 @@ class PublishedReport:
     policy: DisclosurePolicy
     data: Mapping[str, Any] = field(repr=False)
     title: str = "threeml report"
+    #: The disclosure audit's outcome, set (and stated in ``data``) before anything is written.
+    audit: AuditOutcome | None = None
 
 
 def publish_report(

@@ -71,6 +71,8 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
             )
         console.print(table)
     console.print(f"disclosure control: {published['disclosure']['description']}")
+    if published.get("audit"):
+        console.print(f"disclosure audit: {published['audit']['description']}")
 
 
 @show.register

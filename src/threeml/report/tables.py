@@ -74,6 +74,8 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
         )
 
     add("about", "", "", "", "disclosure", policy["description"], applied)
+    if published.get("audit"):
+        add("about", "", "", "", "disclosure_audit", published["audit"]["description"], applied)
     add("about", "", "", "", "period", published["period"]["label"], "")
     add("about", "", "", "", "extract_date", published["extract_date"], "")
     add("about", "", "", "", "threeml_version", published["threeml_version"], "")
