@@ -33,8 +33,8 @@ from threeml.errors import ThreemlError
 
 __all__ = [
     "PASSED",
-    "REFUSED",
     "SUPPRESSED_MORE",
+    "WITHHELD",
     "AuditCell",
     "AuditOutcome",
     "AuditProblem",
@@ -48,7 +48,7 @@ __all__ = [
 
 PASSED = "passed"
 SUPPRESSED_MORE = "cells added"
-REFUSED = "refused"
+WITHHELD = "breakdowns withheld"
 
 #: How far a bound may miss a whole number and still count as it (solver tolerance).
 _EPS = 1e-6
@@ -60,7 +60,9 @@ class AuditCell:
 
     ``published`` is ``None`` for a suppressed cell; ``exact`` marks a figure
     published as it is (a total over all areas), which the audit does not protect.
-    ``label`` names the cell for people (table and group).
+    ``label`` names the cell for people (table and group). ``part`` names the part
+    of the output the cell belongs to (one breakdown of one definition), withheld
+    whole when the cell cannot be protected otherwise; ``None``: it cannot be.
     """
 
     key: Hashable
@@ -68,6 +70,7 @@ class AuditCell:
     published: float | None
     label: str = ""
     exact: bool = False
+    part: Hashable | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -123,6 +126,16 @@ class AuditProblem:
         cells[key] = attrs.evolve(cells[key], published=None)
         return attrs.evolve(self, cells=cells)
 
+    def withhold(self, part: Hashable) -> AuditProblem:
+        """The same problem without the cells of ``part`` (and every identity naming one)."""
+        cells = {key: cell for key, cell in self.cells.items() if cell.part != part}
+        tables = [
+            table
+            for table in self.tables
+            if table.total in cells and all(key in cells for key in table.cells)
+        ]
+        return AuditProblem(cells, tables)
+
 
 class AuditRefused(ThreemlError):
     """A suppressed or rounded cell could be narrowed, and no cell was left to suppress."""
@@ -144,25 +157,30 @@ def _show(value: float) -> str:
 
 @frozen
 class AuditOutcome:
-    """What the audit found: passed, cells added (with their names), or refused; the solver."""
+    """What the audit found, and the solver that found it.
+
+    ``status`` is ``passed``, ``cells added`` (``added`` names them) or
+    ``breakdowns withheld`` (``withheld`` names the parts left out because no
+    suppression could protect them; cells may have been added too).
+    """
 
     status: str
     solver: str
     added: tuple[str, ...] = ()
     cells: int = 0
     checked: int = 0
-    message: str = ""
+    withheld: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The outcome in one line, as outputs state it."""
-        if self.status == PASSED:
-            return f"passed: {self.checked} protected cell(s) checked by linear programming"
-        if self.status == SUPPRESSED_MORE:
-            return (
-                f"passed after suppressing {len(self.added)} more cell(s) "
-                f"({'; '.join(self.added)}); {self.checked} protected cell(s) checked"
+        text = f"passed: {self.checked} protected cell(s) checked by linear programming"
+        if self.added:
+            text += f"; {len(self.added)} more cell(s) suppressed ({'; '.join(self.added)})"
+        if self.withheld:
+            text += (
+                f"; withheld because no suppression could protect them: {'; '.join(self.withheld)}"
             )
-        return f"refused: {self.message}"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """The outcome as JSON-ready data."""
@@ -172,6 +190,7 @@ class AuditOutcome:
             "cells": self.cells,
             "checked": self.checked,
             "added": list(self.added),
+            "withheld": list(self.withheld),
             "description": self.describe(),
         }
 
@@ -217,12 +236,16 @@ def cell_range(policy: DisclosurePolicy, cell: AuditCell) -> tuple[float, float]
 def protection_width(policy: DisclosurePolicy, cell: AuditCell) -> int:
     """How wide ``cell``'s feasible range must stay: the policy's protection interval.
 
-    A cell the threshold suppressed must keep at least three possible values
-    (a range at least 2 wide; less when the threshold itself allows fewer); every
-    other suppressed or rounded cell must not be pinned to one value (at least 1).
+    Every suppressed or rounded cell must keep at least two possible whole values
+    (a range at least 1 wide): no reader may pin it to one value. A policy may ask
+    for more with a ``protection_width`` attribute (a whole number), which applies
+    to the cells the threshold suppressed; it never asks for more than the
+    threshold range itself allows (``threshold - 1``), and for a threshold of 1
+    there is nothing left to hide.
     """
     if cell.published is None and 1 <= cell.raw <= policy.threshold:
-        return min(2, policy.threshold - 1)
+        wanted = int(getattr(policy, "protection_width", 1))
+        return max(0, min(wanted, policy.threshold - 1))
     return 1
 
 
@@ -233,40 +256,57 @@ def _narrowed(low: float, high: float) -> float:
     return math.floor(high + _EPS) - math.ceil(low - _EPS)
 
 
-def audit(problem: AuditProblem, policy: DisclosurePolicy) -> tuple[AuditProblem, AuditOutcome]:
+def audit(
+    problem: AuditProblem, policy: DisclosurePolicy, *, withhold: bool = True
+) -> tuple[AuditProblem, AuditOutcome]:
     """Audit ``problem`` under ``policy``; suppress more cells until every cell is protected.
 
-    Returns the problem as it will be published (with any cells added) and the
-    outcome; raises :class:`AuditRefused` when a cell cannot be protected.
+    A cell that fails is protected by suppressing the smallest published cell of
+    its table (non-zero first) and auditing again. When none is left, the part of
+    the output it belongs to is withheld whole (``withhold``, the default) or the
+    audit refuses: :class:`AuditRefused`, naming the table and the cell. Returns
+    the problem as it will be published and the outcome.
     """
     from threeml.publish.lp import SOLVER, feasible_ranges
 
-    added: list[str] = []
     if policy.is_raw and getattr(policy, "published_range", None) is None:
         return problem, AuditOutcome(PASSED, "none (raw figures)", cells=len(problem.cells))
+    added: list[str] = []
+    withheld: list[str] = []
     while True:
         bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
         targets = [key for key, (low, high) in bounds.items() if _narrowed(low, high) > 0]
         ranges = feasible_ranges(bounds, problem.tables, targets)
         failing = []
         for key in targets:
-            cell = problem.cells[key]
             low, high = ranges[key]
-            width = protection_width(policy, cell)
+            width = protection_width(policy, problem.cells[key])
             if _narrowed(low, high) < width:
                 failing.append((key, low, high, width))
         if not failing:
-            status = SUPPRESSED_MORE if added else PASSED
-            return problem, AuditOutcome(
-                status, SOLVER, tuple(added), len(problem.cells), len(targets)
+            status = WITHHELD if withheld else SUPPRESSED_MORE if added else PASSED
+            outcome = AuditOutcome(
+                status, SOLVER, tuple(added), len(problem.cells), len(targets), tuple(withheld)
             )
-        chosen: dict[Hashable, tuple[str, str]] = {}
+            return problem, outcome
+        chosen: dict[Hashable, str] = {}
+        parts: dict[Hashable, str] = {}
         for key, low, high, width in failing:
             table, extra = _next_to_suppress(problem, key)
-            if extra is None:
+            if extra is not None:
+                chosen.setdefault(extra, problem.cells[extra].label)
+                continue
+            part = problem.cells[key].part
+            if not withhold or part is None:
                 raise AuditRefused(table, problem.cells[key].label, low, high, width)
-            chosen.setdefault(extra, (table, problem.cells[extra].label))
-        for extra, (_, label) in chosen.items():
+            parts.setdefault(part, table)
+        if parts:
+            # Withhold first: suppressing cells of a part about to go is wasted.
+            for part, table in parts.items():
+                problem = problem.withhold(part)
+                withheld.append(table)
+            continue
+        for extra, label in chosen.items():
             problem = problem.suppress(extra)
             added.append(label)
 

@@ -76,7 +76,7 @@ def count_cells(result: CountResult, published: Mapping[str, Sequence[int | None
         for index, (row, shown) in enumerate(zip(ordered, published[breakdown], strict=True)):
             key = ("count", name, breakdown, index)
             label = f"{name} by {breakdown}: {_label(row.value)}"
-            cells.append(AuditCell(key, row.count, shown, label))
+            cells.append(AuditCell(key, row.count, shown, label, part=key[:3]))
             keys.append(key)
         tables.append(AuditTable(f"{name} by {breakdown}", total, keys))
     return cells, tables
@@ -136,7 +136,7 @@ def metric_cells(result: MetricResult, published: Mapping[str, Sequence[MetricRo
                 key = ("metric", name, breakdown, cell, index)
                 label = f"{name} by {breakdown}: {_label(row.group)} ({cell})"
                 value = out.cells.get(cell) if out.cells else None
-                cells.append(AuditCell(key, raw, value, label))
+                cells.append(AuditCell(key, raw, value, label, part=key[:3]))
                 keys.append(key)
             table = f"{name} by {breakdown} ({cell})"
             tables.append(AuditTable(table, ("metric", name, cell), keys))
@@ -180,8 +180,16 @@ def _comparison_problem(document: PublishedComparison) -> AuditProblem:
 
 
 @singledispatch
-def suppressing(document: Any, keys: frozenset[Hashable]) -> Any:
-    """``document`` with the cells ``keys`` (as :func:`audit_problem` names them) suppressed."""
+def suppressing(
+    document: Any, keys: frozenset[Hashable], parts: frozenset[Hashable] = frozenset()
+) -> Any:
+    """``document`` with the cells ``keys`` suppressed and the breakdowns ``parts`` withheld.
+
+    Keys and parts are as :func:`audit_problem` names them: a cell
+    ``("count", definition, breakdown, index)`` or ``("metric", metric, breakdown,
+    cell, index)``, a part ``(kind, name, breakdown)``. A withheld breakdown is
+    published with no groups at all.
+    """
     return document
 
 
@@ -196,10 +204,14 @@ def withheld(row: MetricRow) -> MetricRow:
 
 
 @suppressing.register
-def _suppress_count(document: PublishedCount, keys: frozenset[Hashable]) -> PublishedCount:
+def _suppress_count(
+    document: PublishedCount, keys: frozenset[Hashable], parts: frozenset[Hashable] = frozenset()
+) -> PublishedCount:
     name = document.result.definition.name
     breakdowns = {
-        breakdown: tuple(
+        breakdown: ()
+        if ("count", name, breakdown) in parts
+        else tuple(
             PublishedCell(cell.group, None) if ("count", name, breakdown, index) in keys else cell
             for index, cell in enumerate(cells)
         )
@@ -209,11 +221,15 @@ def _suppress_count(document: PublishedCount, keys: frozenset[Hashable]) -> Publ
 
 
 @suppressing.register
-def _suppress_metric(document: PublishedMetric, keys: frozenset[Hashable]) -> PublishedMetric:
+def _suppress_metric(
+    document: PublishedMetric, keys: frozenset[Hashable], parts: frozenset[Hashable] = frozenset()
+) -> PublishedMetric:
     name = document.result.metric.name
     hit = {(key[2], key[4]) for key in keys if key[:2] == ("metric", name) and len(key) == 5}
     breakdowns = {
-        breakdown: tuple(
+        breakdown: ()
+        if ("metric", name, breakdown) in parts
+        else tuple(
             withheld(row) if (breakdown, index) in hit else row for index, row in enumerate(rows)
         )
         for breakdown, rows in document.breakdowns.items()
@@ -223,12 +239,14 @@ def _suppress_metric(document: PublishedMetric, keys: frozenset[Hashable]) -> Pu
 
 @suppressing.register
 def _suppress_comparison(
-    document: PublishedComparison, keys: frozenset[Hashable]
+    document: PublishedComparison,
+    keys: frozenset[Hashable],
+    parts: frozenset[Hashable] = frozenset(),
 ) -> PublishedComparison:
     return attrs.evolve(
         document,
-        counts={name: suppressing(count, keys) for name, count in document.counts.items()},
-        metrics=tuple(suppressing(metric, keys) for metric in document.metrics),
+        counts={n: suppressing(count, keys, parts) for n, count in document.counts.items()},
+        metrics=tuple(suppressing(metric, keys, parts) for metric in document.metrics),
     )
 
 
@@ -253,10 +271,13 @@ def audited(document: Any) -> Any:
     added = frozenset(
         key for key, cell in after.cells.items() if cell.suppressed and not before[key].suppressed
     )
-    if added:
+    parts = frozenset(
+        cell.part for key, cell in before.items() if key not in after.cells and cell.part
+    )
+    if added or parts:
         # Withholding a metric row leaves out all its cells: more than audited, and
         # suppressing more only widens what a reader can infer.
-        document = suppressing(document, added)
+        document = suppressing(document, added, parts)
     return with_outcome(document, outcome)
 
 

@@ -56,16 +56,22 @@ def _report_problem(document: PublishedReport) -> AuditProblem:
 
 
 @suppressing.register
-def _suppress_report(document: PublishedReport, keys: frozenset[Hashable]) -> PublishedReport:
+def _suppress_report(
+    document: PublishedReport, keys: frozenset[Hashable], parts: frozenset[Hashable] = frozenset()
+) -> PublishedReport:
     data: dict[str, Any] = copy.deepcopy(dict(document.data))
     for definition in data["definitions"]:
         for breakdown, found in definition["breakdowns"].items():
+            if ("count", definition["name"], breakdown) in parts:
+                found.clear()
             for index, cell in enumerate(found):
                 if ("count", definition["name"], breakdown, index) in keys:
                     cell.update(count=None, suppressed=True)
     for metric in data["metrics"]:
         hit = {(k[2], k[4]) for k in keys if k[:2] == ("metric", metric["name"]) and len(k) == 5}
         for breakdown, rows in metric.get("breakdowns", {}).items():
+            if ("metric", metric["name"], breakdown) in parts:
+                rows.clear()
             for index, row in enumerate(rows):
                 if (breakdown, index) in hit:
                     gone = withheld(MetricRow(group=row["group"]))
