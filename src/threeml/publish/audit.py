@@ -271,7 +271,7 @@ def audit(
 
     if policy.is_raw and getattr(policy, "published_range", None) is None:
         return problem, AuditOutcome(PASSED, "none (raw figures)", cells=len(problem.cells))
-    added: list[str] = []
+    added: dict[Hashable, str] = {}
     withheld: list[str] = []
     while True:
         bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
@@ -284,9 +284,11 @@ def audit(
             if _narrowed(low, high) < width:
                 failing.append((key, low, high, width))
         if not failing:
-            status = WITHHELD if withheld else SUPPRESSED_MORE if added else PASSED
+            # Cells added to a part withheld later are not published at all.
+            kept = tuple(label for key, label in added.items() if key in problem.cells)
+            status = WITHHELD if withheld else SUPPRESSED_MORE if kept else PASSED
             outcome = AuditOutcome(
-                status, SOLVER, tuple(added), len(problem.cells), len(targets), tuple(withheld)
+                status, SOLVER, kept, len(problem.cells), len(targets), tuple(withheld)
             )
             return problem, outcome
         chosen: dict[Hashable, str] = {}
@@ -308,7 +310,7 @@ def audit(
             continue
         for extra, label in chosen.items():
             problem = problem.suppress(extra)
-            added.append(label)
+            added[extra] = label
 
 
 def _next_to_suppress(problem: AuditProblem, key: Hashable) -> tuple[str, Hashable | None]:
