@@ -262,8 +262,9 @@ def audit(
     """Audit ``problem`` under ``policy``; suppress more cells until every cell is protected.
 
     A cell that fails is protected by suppressing the smallest published cell of
-    its table (non-zero first) and auditing again. When none is left, the part of
-    the output it belongs to is withheld whole (``withhold``, the default) or the
+    its table (non-zero first) and auditing again; a table that fails again gets
+    twice as many cells suppressed each time. When none is left, the part of the
+    output it belongs to is withheld whole (``withhold``, the default) or the
     audit refuses: :class:`AuditRefused`, naming the table and the cell. Returns
     the problem as it will be published and the outcome.
     """
@@ -273,14 +274,17 @@ def audit(
         return problem, AuditOutcome(PASSED, "none (raw figures)", cells=len(problem.cells))
     added: dict[Hashable, str] = {}
     withheld: list[str] = []
+    rounds: dict[str, int] = {}
+    cache: dict[Any, Any] = {}
     while True:
         bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
         targets = [key for key, (low, high) in bounds.items() if _narrowed(low, high) > 0]
-        ranges = feasible_ranges(bounds, problem.tables, targets)
+        needed = {key: protection_width(policy, problem.cells[key]) for key in targets}
+        ranges = feasible_ranges(bounds, problem.tables, targets, needed=needed, cache=cache)
         failing = []
         for key in targets:
             low, high = ranges[key]
-            width = protection_width(policy, problem.cells[key])
+            width = needed[key]
             if _narrowed(low, high) < width:
                 failing.append((key, low, high, width))
         if not failing:
@@ -291,12 +295,19 @@ def audit(
                 status, SOLVER, kept, len(problem.cells), len(targets), tuple(withheld)
             )
             return problem, outcome
+        tables_of: dict[Hashable, list[AuditTable]] = {}
+        for table in problem.tables:
+            for key in (*table.cells, table.total):
+                tables_of.setdefault(key, []).append(table)
         chosen: dict[Hashable, str] = {}
         parts: dict[Hashable, str] = {}
+        failed_tables: set[str] = set()
         for key, low, high, width in failing:
-            table, extra = _next_to_suppress(problem, key)
-            if extra is not None:
-                chosen.setdefault(extra, problem.cells[extra].label)
+            table, extra = _next_to_suppress(problem, tables_of.get(key, []), rounds)
+            if extra:
+                failed_tables.add(table)
+                for cell in extra:
+                    chosen.setdefault(cell, problem.cells[cell].label)
                 continue
             part = problem.cells[key].part
             if not withhold or part is None:
@@ -308,23 +319,27 @@ def audit(
                 problem = problem.withhold(part)
                 withheld.append(table)
             continue
+        for table in failed_tables:
+            rounds[table] = rounds.get(table, 0) + 1
         for extra, label in chosen.items():
             problem = problem.suppress(extra)
             added[extra] = label
 
 
-def _next_to_suppress(problem: AuditProblem, key: Hashable) -> tuple[str, Hashable | None]:
-    """The smallest published cell in a table holding ``key`` (non-zero first), or ``None``."""
-    name = ""
-    for table in problem.tables:
-        if key not in table.cells and key != table.total:
-            continue
-        name = name or table.name
-        candidates = [
+def _next_to_suppress(
+    problem: AuditProblem, tables: Sequence[AuditTable], rounds: Mapping[str, int]
+) -> tuple[str, list[Hashable]]:
+    """The smallest published cells (non-zero first) of the first of ``tables`` that has any.
+
+    One cell the first time a table fails, twice as many each time after.
+    """
+    for table in tables:
+        candidates = sorted(
             (problem.cells[k].raw == 0, problem.cells[k].raw, str(k), k)
             for k in table.cells
             if not problem.cells[k].suppressed and not problem.cells[k].exact
-        ]
+        )
         if candidates:
-            return table.name, min(candidates)[3]
-    return name or "the output", None
+            many = 2 ** rounds.get(table.name, 0)
+            return table.name, [found[3] for found in candidates[:many]]
+    return (tables[0].name if tables else "the output"), []

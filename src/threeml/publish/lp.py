@@ -135,10 +135,27 @@ def _quiet() -> Iterator[None]:
         os.close(devnull)
 
 
+def _whole_width(low: float, high: float) -> float:
+    if math.isinf(low) or math.isinf(high):
+        return math.inf
+    return math.floor(high + 1e-6) - math.ceil(low - 1e-6)
+
+
 def _highs_ranges(
-    bounds: Bounds, rows: _Rows, keys: list[Hashable], indexes: list[int], targets: list
+    bounds: Bounds,
+    rows: _Rows,
+    keys: list[Hashable],
+    indexes: list[int],
+    targets: list,
+    needed: Mapping[Hashable, float] | None,
 ) -> dict[Hashable, tuple[float, float]]:
-    """Ranges of ``targets`` in the LP of one piece, by HiGHS (warm-started per objective)."""
+    """Ranges of ``targets`` in the LP of one piece, by HiGHS (warm-started per objective).
+
+    Every solution found is a set of values consistent with everything published,
+    so it *witnesses* a value for every cell at once. With ``needed``, a target
+    whose witnessed values already lie as far apart as it needs is not solved
+    for: its range is then the witnessed one (inside the true range, wide enough).
+    """
     import highspy
     import numpy as np
 
@@ -147,9 +164,10 @@ def _highs_ranges(
     highs.setOptionValue("output_flag", False)
     inf = highspy.kHighsInf
     column = {key: i for i, key in enumerate(keys)}
+    n = len(keys)
     lows = np.array([max(bounds[k][0], -inf) for k in keys], dtype=np.float64)
     highs_ = np.array([min(bounds[k][1], inf) for k in keys], dtype=np.float64)
-    highs.addVars(len(keys), lows, highs_)
+    highs.addVars(n, lows, highs_)
     for index in indexes:
         row_keys, coefficients, lower, upper = rows.rows[index]
         highs.addRow(
@@ -159,28 +177,51 @@ def _highs_ranges(
             np.array([column[k] for k in row_keys], dtype=np.int32),
             np.array(coefficients, dtype=np.float64),
         )
+    seen_low = np.full(n, np.inf)
+    seen_high = np.full(n, -np.inf)
+    everything = np.arange(n, dtype=np.int32)
+
+    def solve(costs: Any, sense: Any) -> float:
+        highs.changeColsCost(n, everything, costs)
+        highs.changeObjectiveSense(sense)
+        highs.run()
+        status = highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return -math.inf if sense == highspy.ObjSense.kMinimize else math.inf
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise ThreemlError(
+                f"disclosure audit: the solver found no consistent values ({status.name}); "
+                "this is a bug in threeml, please report it"
+            )
+        values = np.asarray(highs.getSolution().col_value)
+        np.minimum(seen_low, values, out=seen_low)
+        np.maximum(seen_high, values, out=seen_high)
+        return highs.getInfo().objective_function_value
+
+    def wide_enough(key: Hashable) -> bool:
+        i = column[key]
+        return needed is not None and _whole_width(seen_low[i], seen_high[i]) >= needed[key]
+
+    if needed is not None:
+        # Two sweeps over every cell at once witness most cells' spread cheaply.
+        signs = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+        for costs in (np.ones(n), signs):
+            for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+                with contextlib.suppress(ThreemlError):
+                    solve(costs, sense)
     out = {}
-    previous = None
     for key in targets:
-        if previous is not None:
-            highs.changeColCost(previous, 0.0)
-        previous = column[key]
-        highs.changeColCost(previous, 1.0)
-        found = []
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            highs.changeObjectiveSense(sense)
-            highs.run()
-            status = highs.getModelStatus()
-            if status == highspy.HighsModelStatus.kOptimal:
-                found.append(highs.getInfo().objective_function_value)
-            elif status == highspy.HighsModelStatus.kUnbounded:
-                found.append(-math.inf if sense == highspy.ObjSense.kMinimize else math.inf)
-            else:
-                raise ThreemlError(
-                    f"disclosure audit: the solver found no consistent values ({status.name}); "
-                    "this is a bug in threeml, please report it"
-                )
-        out[key] = (found[0], found[1])
+        i = column[key]
+        if wide_enough(key):
+            out[key] = (float(seen_low[i]), float(seen_high[i]))
+            continue
+        costs = np.zeros(n)
+        costs[i] = 1.0
+        low = solve(costs, highspy.ObjSense.kMinimize)
+        if wide_enough(key):
+            out[key] = (low, float(seen_high[i]))
+            continue
+        out[key] = (low, solve(costs, highspy.ObjSense.kMaximize))
     return out
 
 
@@ -189,13 +230,21 @@ def feasible_ranges(
     tables: Sequence[Any],
     targets: Sequence[Hashable],
     *,
+    needed: Mapping[Hashable, float] | None = None,
     closed_form: bool = True,
+    cache: dict[Any, Any] | None = None,
 ) -> dict[Hashable, tuple[float, float]]:
     """The smallest and largest value of each target cell consistent with every identity.
 
     ``bounds`` gives every cell's a priori range; ``tables`` hold the identities
     (:class:`~threeml.publish.audit.AuditTable`). Infinite bounds are allowed.
     ``closed_form=False`` sends every piece to HiGHS (the tests compare the two).
+
+    With ``needed`` (how wide, in whole numbers, each target's range must be), a
+    target of a piece solved by HiGHS whose values consistent with everything
+    published are already seen to lie that far apart is not solved for: its range
+    is then the part seen, which is enough to know the target is protected.
+    ``cache`` (a dict kept between calls) saves solving a piece again unchanged.
     """
     rows = _Rows(tables)
     wanted = set(targets)
@@ -208,8 +257,24 @@ def feasible_ranges(
             continue
         if not indexes:
             out.update({k: bounds[k] for k in inside})
-        elif len(indexes) == 1 and closed_form:
-            out.update(_one_row(bounds, rows.rows[indexes[0]], wanted))
+            continue
+        signature = None
+        if cache is not None:
+            signature = (
+                tuple(keys),
+                tuple(bounds[k] for k in keys),
+                tuple(tuple(rows.rows[i][0]) + rows.rows[i][2:] for i in indexes),
+                tuple(inside),
+                None if needed is None else tuple(needed[k] for k in inside),
+            )
+            if signature in cache:
+                out.update(cache[signature])
+                continue
+        if len(indexes) == 1 and closed_form:
+            found = _one_row(bounds, rows.rows[indexes[0]], wanted)
         else:
-            out.update(_highs_ranges(bounds, rows, keys, indexes, inside))
+            found = _highs_ranges(bounds, rows, keys, indexes, inside, needed)
+        if signature is not None:
+            cache[signature] = found
+        out.update(found)
     return out
