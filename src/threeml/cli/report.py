@@ -14,6 +14,7 @@ from threeml.cli.count import data_option, period_option
 from threeml.cli.extract import load_dataset
 from threeml.cli.metric import _extract_date
 from threeml.errors import ThreemlError
+from threeml.publish.audited import audited
 from threeml.publish.disclosure import policy_named
 from threeml.publish.formats import FORMATS, write
 from threeml.report import DEFAULT_FORMATS, build_report, publish_report, report_formats
@@ -161,7 +162,8 @@ def report(
             dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by,
             cell_keys=policy.cell_key,
         )  # fmt: skip
-    document = publish_report(result, policy, title=title)
+    # Audited once: the files and the terminal summary carry the same figures.
+    document = audited(publish_report(result, policy, title=title))
     names = [*formats, "membership"] if membership else list(formats)
     written = write_files(document, out, names)
     removed = remove_stale(out, names)

@@ -52,7 +52,8 @@ class PublishedComparison:
     """Definitions counted side by side (and metrics), as they may be published.
 
     ``by`` are the breakdowns of the counts; ``metric_by`` those of the metrics
-    (users columns only).
+    (users columns only). ``audit`` is the disclosure audit's outcome (of every
+    definition and metric together), set when the comparison is written.
     """
 
     comparison: Comparison

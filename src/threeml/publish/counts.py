@@ -77,7 +77,8 @@ class PublishedCount:
     """A count's published figures: raw totals and attrition, breakdown cells under ``policy``.
 
     ``breakdowns`` keep the result's breakdowns in order, each group in group
-    order (missing last).
+    order (missing last). ``audit`` is the disclosure audit's outcome, set when the
+    count is written (:func:`threeml.publish.audited.audited`).
     """
 
     result: CountResult

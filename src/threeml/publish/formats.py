@@ -29,6 +29,7 @@ from attrs import frozen
 from rich.console import Console
 
 from threeml.errors import ThreemlError
+from threeml.publish.audited import audited
 from threeml.publish.compare import PublishedComparison, PublishedDiff
 from threeml.publish.counts import PublishedCount
 from threeml.publish.metrics import PublishedMetric
@@ -84,7 +85,11 @@ write_membership = _writer("membership")
 
 @write_table.register
 def _table(document: CommandDocument, stream: IO) -> None:
-    show(document, Console(file=stream, highlight=False))
+    console = Console(file=stream, highlight=False)
+    show(document, console)
+    outcome = getattr(document, "audit", None)
+    if hasattr(outcome, "describe"):  # audited (an unaudited document says so in its provenance)
+        console.print(f"disclosure audit: {outcome.describe()}")
 
 
 @write_json.register
@@ -158,8 +163,14 @@ def formats_for(document: type) -> tuple[str, ...]:
 
 
 def write(document: Any, name: str, stream: IO) -> None:
-    """Write ``document`` to ``stream`` in the format ``name``."""
+    """Write ``document`` to ``stream`` in the format ``name``, audited first.
+
+    Every document goes through the disclosure audit (:func:`threeml.publish.audited.audited`)
+    before a figure of it is written; a row-level format is written as it is.
+    """
     entry = FORMATS.get(name)
     if entry is None:
         raise UnsupportedFormat(name, type(document))
+    if not entry.row_level:
+        document = audited(document)
     entry.write(document, stream)

@@ -81,7 +81,10 @@ def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
 
 @frozen
 class PublishedMetric:
-    """A metric's published figures: the raw total, and each breakdown's rows under ``policy``."""
+    """A metric's published figures: the raw total, and each breakdown's rows under ``policy``.
+
+    ``audit`` is the disclosure audit's outcome, set when the metric is written.
+    """
 
     result: MetricResult
     policy: DisclosurePolicy

@@ -17,14 +17,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from threeml.publish.provenance import audit_text
 from threeml.report.provenance import provenance_extension
 
-__all__ = ["DISCLOSURE_EXTENSION", "MEASURE_BASE", "measure_report"]
+__all__ = ["AUDIT_EXTENSION", "DISCLOSURE_EXTENSION", "MEASURE_BASE", "measure_report"]
 
 #: Canonical base for the measures threeml reports on (one per definition name).
 MEASURE_BASE = "https://threeml.readthedocs.io/fhir/Measure"
 #: The extension recording the disclosure policy applied.
 DISCLOSURE_EXTENSION = "https://threeml.readthedocs.io/fhir/StructureDefinition/disclosure-control"
+#: The extension recording the disclosure audit's outcome.
+AUDIT_EXTENSION = "https://threeml.readthedocs.io/fhir/StructureDefinition/disclosure-audit"
 _POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 _ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 _DEFINITIONS = "https://threeml.readthedocs.io/fhir/CodeSystem/definition"
@@ -95,6 +98,7 @@ def measure_report(published: Mapping[str, Any]) -> dict[str, Any]:
         "id": f"threeml-{period['start']}-{period['end']}",
         "extension": [
             {"url": DISCLOSURE_EXTENSION, "valueString": policy["description"]},
+            {"url": AUDIT_EXTENSION, "valueString": audit_text(published.get("audit"))},
             provenance_extension(published),
         ],
         "status": "complete",

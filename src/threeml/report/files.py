@@ -17,7 +17,9 @@ from rich.console import Console
 
 from threeml.errors import ThreemlError
 from threeml.publish import formats
+from threeml.publish.audited import audited
 from threeml.publish.formats import FORMATS, formats_for
+from threeml.report import audit as _audit  # noqa: F401  (registers the report's audit)
 from threeml.report.fhir import to_measure_report_json
 from threeml.report.html import to_html
 from threeml.report.publish import PublishedReport
@@ -73,8 +75,11 @@ def write_files(
 ) -> dict[str, Path]:
     """Write ``document`` into ``folder`` (created if need be) in each format of ``names``.
 
-    Returns the files written by name, in the order of ``names``.
+    The report is audited first (:func:`threeml.publish.audited.audited`), so
+    every file carries the same audited figures and states the outcome; a refused
+    audit writes nothing. Returns the files written by name, in the order of ``names``.
     """
+    document = audited(document)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = {}

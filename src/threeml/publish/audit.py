@@ -1,0 +1,345 @@
+"""The audit of a published output: can a reader narrow a suppressed or rounded cell?
+
+Before anything is written, the cells one output publishes (every breakdown of
+every definition and metric, and their totals) are gathered into an
+:class:`AuditProblem`: one :class:`AuditCell` per figure, with the range of true
+values its published form allows (:func:`published_range`), and one
+:class:`AuditTable` per identity a reader can state (a breakdown's cells add up
+to its total, or at least to it when one unit can fall in several groups). The
+range each cell can still take given *everything* published is then the
+minimum and maximum of that cell over the linear programme those ranges and
+identities define, relaxed to real numbers, as the cell-suppression tools of
+statistical offices (tau-ARGUS, sdcTable) compute it (:mod:`threeml.publish.lp`).
+
+A cell is *protected* (:func:`protection_width`) when that range is at least as
+wide as the policy's protection interval. When one is not, :func:`audit`
+suppresses the smallest published cell of the same table and audits again;
+when no cell is left to suppress it refuses (:class:`AuditRefused`), naming the
+table and the cell. The outcome (:class:`AuditOutcome`) is stated in every
+output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+from threeml.definitions.policies import DisclosurePolicy
+from threeml.errors import ThreemlError
+
+__all__ = [
+    "PASSED",
+    "SUPPRESSED_MORE",
+    "WITHHELD",
+    "AuditCell",
+    "AuditOutcome",
+    "AuditProblem",
+    "AuditRefused",
+    "AuditTable",
+    "audit",
+    "cell_range",
+    "protection_width",
+    "published_range",
+]
+
+PASSED = "passed"
+SUPPRESSED_MORE = "cells added"
+WITHHELD = "breakdowns withheld"
+
+#: How far a bound may miss a whole number and still count as it (solver tolerance).
+_EPS = 1e-6
+
+
+@frozen
+class AuditCell:
+    """One published figure: its key, its true value and what was published of it.
+
+    ``published`` is ``None`` for a suppressed cell; ``exact`` marks a figure
+    published as it is (a total over all areas), which the audit does not protect.
+    ``label`` names the cell for people (table and group). ``part`` names the part
+    of the output the cell belongs to (one breakdown of one definition), withheld
+    whole when the cell cannot be protected otherwise; ``None``: it cannot be.
+    """
+
+    key: Hashable
+    raw: float
+    published: float | None
+    label: str = ""
+    exact: bool = False
+    part: Hashable | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        """Whether the figure is withheld."""
+        return self.published is None
+
+
+#: A table's identity: its cells add up to its total (``eq``) or to at least it (``ge``).
+RELATIONS = ("eq", "ge")
+
+
+@frozen
+class AuditTable:
+    """An identity a reader can state: ``cells`` add up to ``total`` (or at least to it)."""
+
+    name: str
+    total: Hashable
+    cells: tuple[Hashable, ...] = field(converter=tuple)
+    relation: str = field(default="eq", validator=attrs.validators.in_(RELATIONS))
+
+
+@frozen
+class AuditProblem:
+    """Everything one output publishes, as cells and the identities between them."""
+
+    cells: Mapping[Hashable, AuditCell]
+    tables: tuple[AuditTable, ...] = field(converter=tuple, default=())
+
+    @classmethod
+    def build(cls, cells: Sequence[AuditCell], tables: Sequence[AuditTable]) -> AuditProblem:
+        """A problem from cells and tables, keeping only identities the true values satisfy.
+
+        An identity that does not hold on the true figures (a breakdown by service
+        kind, where one person counts once per kind, does not add up to the total)
+        is weakened to ``ge`` when that holds and left out otherwise.
+        """
+        by_key = {cell.key: cell for cell in cells}
+        kept = []
+        for table in tables:
+            if table.total not in by_key or any(key not in by_key for key in table.cells):
+                continue
+            total = by_key[table.total].raw
+            parts = sum(by_key[key].raw for key in table.cells)
+            if math.isclose(parts, total, abs_tol=_EPS):
+                kept.append(table)
+            elif parts > total:
+                kept.append(attrs.evolve(table, relation="ge"))
+        return cls(by_key, kept)
+
+    def suppress(self, key: Hashable) -> AuditProblem:
+        """The same problem with the cell ``key`` suppressed as well."""
+        cells = dict(self.cells)
+        cells[key] = attrs.evolve(cells[key], published=None)
+        return attrs.evolve(self, cells=cells)
+
+    def withhold(self, part: Hashable) -> AuditProblem:
+        """The same problem without the cells of ``part`` (and every identity naming one)."""
+        cells = {key: cell for key, cell in self.cells.items() if cell.part != part}
+        tables = [
+            table
+            for table in self.tables
+            if table.total in cells and all(key in cells for key in table.cells)
+        ]
+        return AuditProblem(cells, tables)
+
+
+class AuditRefused(ThreemlError):
+    """A suppressed or rounded cell could be narrowed, and no cell was left to suppress."""
+
+    def __init__(self, table: str, cell: str, low: float, high: float, width: int) -> None:
+        self.table, self.cell, self.low, self.high = table, cell, low, high
+        super().__init__(
+            f"disclosure audit: in {table}, the cell {cell} can be narrowed to "
+            f"{_show(low)}-{_show(high)} from the other published figures (the policy "
+            f"requires a range at least {width} wide) and no other cell of that table is "
+            "left to suppress; publish without this breakdown, for a larger group, or "
+            "under a policy that rounds or suppresses more"
+        )
+
+
+def _show(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+@frozen
+class AuditOutcome:
+    """What the audit found, and the solver that found it.
+
+    ``status`` is ``passed``, ``cells added`` (``added`` names them) or
+    ``breakdowns withheld`` (``withheld`` names the parts left out because no
+    suppression could protect them; cells may have been added too).
+    """
+
+    status: str
+    solver: str
+    added: tuple[str, ...] = ()
+    cells: int = 0
+    checked: int = 0
+    withheld: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The outcome in one line, as outputs state it."""
+        text = f"passed: {self.checked} protected cell(s) checked by linear programming"
+        if self.added:
+            text += f"; {len(self.added)} more cell(s) suppressed ({'; '.join(self.added)})"
+        if self.withheld:
+            text += (
+                f"; withheld because no suppression could protect them: {'; '.join(self.withheld)}"
+            )
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The outcome as JSON-ready data."""
+        return {
+            "status": self.status,
+            "solver": self.solver,
+            "cells": self.cells,
+            "checked": self.checked,
+            "added": list(self.added),
+            "withheld": list(self.withheld),
+            "description": self.describe(),
+        }
+
+
+def published_range(policy: DisclosurePolicy, value: float) -> tuple[float, float]:
+    """The true counts a published (unsuppressed) ``value`` is consistent with under ``policy``.
+
+    A policy may state this itself with a ``published_range(value)`` method (a
+    perturbing policy does); otherwise a threshold-and-rounding policy's: 0 is
+    exact, and a value rounded (half up) to the nearest ``rounding`` comes from a
+    count above the threshold within the rounding interval.
+    """
+    own = getattr(policy, "published_range", None)
+    if own is not None:
+        return own(value)
+    base, threshold = policy.rounding, policy.threshold
+    if base <= 1:
+        return (value, value)
+    low = value - base // 2
+    high = value + (base + 1) // 2 - 1
+    if value == 0:
+        # Only zero, or a count above the threshold that rounds down to zero.
+        return (0.0, float(high)) if high > threshold else (0.0, 0.0)
+    return float(max(low, threshold + 1)), float(high)
+
+
+def cell_range(policy: DisclosurePolicy, cell: AuditCell) -> tuple[float, float]:
+    """What a reader knows of ``cell`` from the policy and its own published form alone.
+
+    A cell suppressed by the threshold (its true value 1 to the threshold) lies in
+    ``[1, threshold]``, as a reader who knew which cells the threshold suppressed
+    would know; any other suppressed cell is only known not to be negative.
+    """
+    if cell.exact:
+        return (cell.raw, cell.raw)
+    if cell.published is None:
+        if 1 <= cell.raw <= policy.threshold:
+            return (1.0, float(policy.threshold))
+        return (0.0, math.inf)
+    return published_range(policy, cell.published)
+
+
+def protection_width(policy: DisclosurePolicy, cell: AuditCell) -> int:
+    """How wide ``cell``'s feasible range must stay: the policy's protection interval.
+
+    Every suppressed or rounded cell must keep at least two possible whole values
+    (a range at least 1 wide): no reader may pin it to one value. A policy may ask
+    for more with a ``protection_width`` attribute (a whole number), which applies
+    to the cells the threshold suppressed; it never asks for more than the
+    threshold range itself allows (``threshold - 1``), and for a threshold of 1
+    there is nothing left to hide.
+    """
+    if cell.published is None and 1 <= cell.raw <= policy.threshold:
+        wanted = int(getattr(policy, "protection_width", 1))
+        return max(0, min(wanted, policy.threshold - 1))
+    return 1
+
+
+def _narrowed(low: float, high: float) -> float:
+    """The width of the whole numbers in ``[low, high]`` (infinite when unbounded)."""
+    if math.isinf(low) or math.isinf(high):
+        return math.inf
+    return math.floor(high + _EPS) - math.ceil(low - _EPS)
+
+
+def audit(
+    problem: AuditProblem, policy: DisclosurePolicy, *, withhold: bool = True
+) -> tuple[AuditProblem, AuditOutcome]:
+    """Audit ``problem`` under ``policy``; suppress more cells until every cell is protected.
+
+    A cell that fails is protected by suppressing the smallest published cell of
+    its table (non-zero first) and auditing again; a table that fails again gets
+    twice as many cells suppressed each time. When none is left, the part of the
+    output it belongs to is withheld whole (``withhold``, the default) or the
+    audit refuses: :class:`AuditRefused`, naming the table and the cell. Returns
+    the problem as it will be published and the outcome.
+    """
+    from threeml.publish.lp import SOLVER, feasible_ranges
+
+    if policy.is_raw and getattr(policy, "published_range", None) is None:
+        return problem, AuditOutcome(PASSED, "none (raw figures)", cells=len(problem.cells))
+    added: dict[Hashable, str] = {}
+    withheld: list[str] = []
+    rounds: dict[str, int] = {}
+    cache: dict[Any, Any] = {}
+    while True:
+        bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
+        targets = [key for key, (low, high) in bounds.items() if _narrowed(low, high) > 0]
+        needed = {key: protection_width(policy, problem.cells[key]) for key in targets}
+        ranges = feasible_ranges(bounds, problem.tables, targets, needed=needed, cache=cache)
+        failing = []
+        for key in targets:
+            low, high = ranges[key]
+            width = needed[key]
+            if _narrowed(low, high) < width:
+                failing.append((key, low, high, width))
+        if not failing:
+            # Cells added to a part withheld later are not published at all.
+            kept = tuple(label for key, label in added.items() if key in problem.cells)
+            status = WITHHELD if withheld else SUPPRESSED_MORE if kept else PASSED
+            outcome = AuditOutcome(
+                status, SOLVER, kept, len(problem.cells), len(targets), tuple(withheld)
+            )
+            return problem, outcome
+        tables_of: dict[Hashable, list[AuditTable]] = {}
+        for table in problem.tables:
+            for key in (*table.cells, table.total):
+                tables_of.setdefault(key, []).append(table)
+        chosen: dict[Hashable, str] = {}
+        parts: dict[Hashable, str] = {}
+        failed_tables: set[str] = set()
+        for key, low, high, width in failing:
+            table, extra = _next_to_suppress(problem, tables_of.get(key, []), rounds)
+            if extra:
+                failed_tables.add(table)
+                for cell in extra:
+                    chosen.setdefault(cell, problem.cells[cell].label)
+                continue
+            part = problem.cells[key].part
+            if not withhold or part is None:
+                raise AuditRefused(table, problem.cells[key].label, low, high, width)
+            parts.setdefault(part, table)
+        if parts:
+            # Withhold first: suppressing cells of a part about to go is wasted.
+            for part, table in parts.items():
+                problem = problem.withhold(part)
+                withheld.append(table)
+            continue
+        for table in failed_tables:
+            rounds[table] = rounds.get(table, 0) + 1
+        for extra, label in chosen.items():
+            problem = problem.suppress(extra)
+            added[extra] = label
+
+
+def _next_to_suppress(
+    problem: AuditProblem, tables: Sequence[AuditTable], rounds: Mapping[str, int]
+) -> tuple[str, list[Hashable]]:
+    """The smallest published cells (non-zero first) of the first of ``tables`` that has any.
+
+    One cell the first time a table fails, twice as many each time after.
+    """
+    for table in tables:
+        candidates = sorted(
+            (problem.cells[k].raw == 0, problem.cells[k].raw, str(k), k)
+            for k in table.cells
+            if not problem.cells[k].suppressed and not problem.cells[k].exact
+        )
+        if candidates:
+            many = 2 ** rounds.get(table.name, 0)
+            return table.name, [found[3] for found in candidates[:many]]
+    return (tables[0].name if tables else "the output"), []
