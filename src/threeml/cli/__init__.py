@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: {error}", err=True)
         return USAGE_ERROR
     except Exception as error:
+        if _out_of_memory(error):
+            from threeml.data.engine import out_of_memory_message
+
+            click.echo(f"error: {out_of_memory_message()}", err=True)
+            return USAGE_ERROR
         if os.environ.get("THREEML_DEBUG"):
             raise
         click.echo(
@@ -48,6 +53,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 3
     return status if isinstance(status, int) else 0
+
+
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` (or one it was raised from) is DuckDB running out of its memory cap."""
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is None:
+        return False
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, duckdb.OutOfMemoryException):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def run() -> None:  # pragma: no cover - console-script entry
