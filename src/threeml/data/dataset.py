@@ -86,9 +86,20 @@ class Dataset:
         *,
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
+        follow_symlinks: bool = False,
     ) -> Dataset:
-        """Load and validate a folder of ``<table>.csv`` / ``<table>.parquet`` files."""
-        return _accepted(check_folder(Path(folder), mode=Mode(mode), extract_date=extract_date))
+        """Load and validate a folder of ``<table>.csv`` / ``<table>.parquet`` files.
+
+        A table file that is a symbolic link to a file outside ``folder`` is refused unless
+        ``follow_symlinks`` is true.
+        """
+        checked = check_folder(
+            Path(folder),
+            mode=Mode(mode),
+            extract_date=extract_date,
+            follow_symlinks=follow_symlinks,
+        )
+        return _accepted(checked)
 
     @classmethod
     def from_arrow(

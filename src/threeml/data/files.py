@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from attrs import frozen
 
 from threeml.data.report import Problem, ProblemKind
+from threeml.errors import DataError
 from threeml.records.schema import TABLES, Table
 
 __all__ = ["SourceFile", "find_tables", "read_header"]
@@ -46,13 +47,35 @@ def _split_suffix(path: Path) -> tuple[str, str | None]:
     return name, None
 
 
-def find_tables(folder: Path) -> tuple[dict[str, SourceFile], list[Problem]]:
-    """Match the files of ``folder`` to tables; report missing, doubled and unknown files."""
+def _outside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is a symbolic link whose target lies outside ``folder``."""
+    if not path.is_symlink():
+        return False
+    return not path.resolve().is_relative_to(folder.resolve())
+
+
+def find_tables(
+    folder: Path, *, follow_symlinks: bool = False
+) -> tuple[dict[str, SourceFile], list[Problem]]:
+    """Match the files of ``folder`` to tables; report missing, doubled and unknown files.
+
+    A table file that is a symbolic link to somewhere outside ``folder`` is refused with a
+    :class:`DataError` (nothing of its target is read) unless ``follow_symlinks`` is true.
+    """
     found: dict[str, list[SourceFile]] = {}
     problems: list[Problem] = []
     for path in sorted(folder.iterdir()):
         stem, fmt = _split_suffix(path)
-        if fmt is None or not path.is_file():
+        if fmt is None:
+            continue
+        if not follow_symlinks and _outside(path, folder):
+            raise DataError(
+                f"{path.name} in {folder} is a symbolic link to a file outside the extract "
+                "folder, which threeml does not follow: copy the file into the folder instead "
+                "of linking it (from Python, Dataset.from_folder(..., follow_symlinks=True) "
+                "follows such links)"
+            )
+        if not path.is_file():
             continue
         if stem in TABLES:
             found.setdefault(stem, []).append(SourceFile(stem, path, fmt))
@@ -95,13 +118,48 @@ def find_tables(folder: Path) -> tuple[dict[str, SourceFile], list[Problem]]:
     return sources, problems
 
 
+#: The longest header line threeml reads (bytes); a longer first line is refused, unread.
+HEADER_LIMIT = 1 << 20
+
+_UTF16_32 = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+
+
+def _check_text_form(source: SourceFile, first: bytes) -> None:
+    """Refuse a CSV file whose encoding or line endings threeml cannot read, naming them."""
+    name = source.path
+    marked = [encoding for mark, encoding in _UTF16_32.items() if first.startswith(mark)]
+    encoding = marked[0] if marked else ("UTF-16" if b"\x00" in first[:200] else "")
+    if encoding:
+        raise DataError(
+            f"{name} is encoded as {encoding}; threeml reads CSV files in UTF-8: save it again "
+            "as UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet, or iconv -f UTF-16 -t UTF-8)"
+        )
+    if b"\n" not in first and b"\r" in first.rstrip(b"\r"):
+        raise DataError(
+            f"{name} has carriage-return-only line endings (old Mac style); threeml reads "
+            "lines ending in LF or CR LF: save it again with Windows or Unix line endings "
+            "(e.g. tr '\\r' '\\n')"
+        )
+    if len(first) > HEADER_LIMIT:
+        raise DataError(
+            f"the first line of {name} is longer than {HEADER_LIMIT} bytes, which is no header "
+            "threeml can read: check that the file is a CSV file with one header row"
+        )
+
+
 def read_header(source: SourceFile) -> list[str] | None:
     """The column names of a file as written, or ``None`` when the file has no header at all."""
     if source.format == "parquet":
         return list(pq.read_schema(source.path).names)
     opener = gzip.open if source.path.name.lower().endswith(".gz") else open
     with opener(source.path, "rb") as handle:
-        first = handle.readline()
+        first = handle.readline(HEADER_LIMIT + 1)
+    _check_text_form(source, first)
     text = first.decode("utf-8-sig", errors="replace")
     if not text.strip():
         return None

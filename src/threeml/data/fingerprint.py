@@ -127,7 +127,7 @@ def _files(source: str) -> dict[str, str]:
     folder = Path(source)
     if not folder.is_dir():
         return {name: name for name in TABLES}
-    sources, _ = find_tables(folder)
+    sources, _ = find_tables(folder, follow_symlinks=True)
     return {name: sources[name].name if name in sources else "(no file)" for name in TABLES}
 
 

@@ -27,15 +27,21 @@ from threeml.records.schema import TABLES
 __all__ = ["check_folder"]
 
 
-def check_folder(folder: Path, *, mode: Mode, extract_date: Any) -> Checked:
-    """Stage and check the tables of ``folder``; a :class:`DataError` when it is no folder."""
+def check_folder(
+    folder: Path, *, mode: Mode, extract_date: Any, follow_symlinks: bool = False
+) -> Checked:
+    """Stage and check the tables of ``folder``; a :class:`DataError` when it is no folder.
+
+    Table files that are symbolic links out of ``folder`` are refused unless
+    ``follow_symlinks`` is true (:func:`threeml.data.files.find_tables`).
+    """
     if not folder.exists():
         raise DataError(f"no data folder at {folder}")
     if not folder.is_dir():
         raise DataError(
             f"{folder} is not a folder; point threeml at the folder holding users.csv …"
         )
-    sources, staged = find_tables(folder)
+    sources, staged = find_tables(folder, follow_symlinks=follow_symlinks)
     backend = engine.connect()
     present: list[str] = []
     files: dict[str, str] = {}

@@ -9,9 +9,10 @@ into a folder, each under the file name the format table gives it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
 
@@ -92,13 +93,29 @@ def write_files(
             )
         path = folder / entry.file
         if entry.binary:
-            with path.open("wb") as stream:
+            with _open_output(path, "wb") as stream:
                 entry.write(document, stream)
         else:
-            with path.open("w", encoding="utf-8", newline="\n") as stream:
+            with _open_output(path, "w", encoding="utf-8", newline="\n") as stream:
                 entry.write(document, stream)
         written[entry.file] = path
     return written
+
+
+def _open_output(path: Path, mode: str, **options: Any) -> IO:
+    """Open ``path`` for writing without ever following a symbolic link: a link left where
+    the file goes is replaced by the file, and its target is left untouched."""
+    if path.is_symlink():
+        path.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags, 0o666)
+    except OSError as error:
+        raise ThreemlError(
+            f"cannot write {path} ({error.strerror}): check that --out names a folder you "
+            "can write to and that nothing else is being created there at the same time"
+        ) from None
+    return os.fdopen(descriptor, mode, **options)
 
 
 def remove_stale(folder: Path | str, names: Sequence[str]) -> list[Path]:
