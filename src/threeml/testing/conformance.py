@@ -86,7 +86,7 @@ def check_documented(definition: Definition, *, criteria: Mapping[str, type] | N
     ``criteria`` are the criterion classes installed, by kind (default: threeml's own; pass
     :func:`threeml.definitions.kinds.criterion_classes` of a registry for plugins' kinds).
     """
-    from threeml.definitions import CRITERIA, CountingDefinition, Query
+    from threeml.definitions import CRITERIA, CountingDefinition
 
     criteria = CRITERIA if criteria is None else criteria
     problems = []
@@ -115,11 +115,6 @@ def check_documented(definition: Definition, *, criteria: Mapping[str, type] | N
                 continue
             if not isinstance(text, str) or not text.strip():
                 problems.append(f"{label} does not describe itself in words")
-            if isinstance(criterion, Query):
-                try:
-                    criterion.resolve()
-                except ValueError as error:
-                    problems.append(f"{label}: {error}")
             for earlier, other in enumerate(definition.criteria[: number - 1], start=1):
                 if other == criterion:
                     problems.append(f"{label} repeats criterion {earlier}")
@@ -138,11 +133,25 @@ def check_documented(definition: Definition, *, criteria: Mapping[str, type] | N
 def check_round_trip(definition: Definition, *, criteria: Mapping[str, type] | None = None) -> None:
     """Assert the definition writes to JSON and TOML and reads back unchanged.
 
-    ``criteria`` as for :func:`check_documented`.
+    ``criteria`` as for :func:`check_documented`. A definition with a
+    :class:`~threeml.definitions.Query` criterion (a Python function, Python API only) is
+    not written to files, so it is not checked here.
     """
     from functools import partial
 
-    from threeml.definitions import from_json, from_toml, to_json, to_toml
+    from threeml.definitions import (
+        CountingDefinition,
+        Query,
+        from_json,
+        from_toml,
+        to_json,
+        to_toml,
+    )
+
+    if isinstance(definition, CountingDefinition) and any(
+        isinstance(criterion, Query) for criterion in definition.criteria
+    ):
+        return
 
     problems = []
     for form, write, read in (
