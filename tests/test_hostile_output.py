@@ -103,3 +103,29 @@ def test_a_report_with_hostile_areas_and_title_writes(hostile, tmp_path, capsys)
     assert "\x1b" not in captured.out
     _assert_no_formula((out / "results.csv").read_text(encoding="utf-8"))
     assert (out / "report.html").stat().st_size > 0
+
+
+def test_charts_draw_dollar_signs_literally() -> None:
+    from threeml.report import charts
+
+    if not charts.available():
+        pytest.skip("matplotlib is not installed")
+    svg = charts.definitions_bar([r"$\frac$", r"$x^2$ users"], [12, None], ["users", "users"])
+    assert r"$\frac$" in svg
+    steps = [{"step": 1, "criterion": r"has $\frac$", "remaining": 3, "excluded": 1}]
+    assert "frac" in charts.funnel(4, steps, "users")
+
+
+def test_validate_prints_hostile_codes_literally(tmp_path, capsys) -> None:
+    folder = tmp_path / "extract"
+    shutil.copytree(demo_folder(), folder, ignore=shutil.ignore_patterns("__init__.py"))
+    path = folder / "contacts.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header, first, second = lines[0], lines[1].split(","), lines[2].split(",")
+    first[-1], second[-1] = "[/]", "\x1b[31mred"
+    path.write_text("\n".join([header, ",".join(first), ",".join(second), *lines[3:]]) + "\n")
+    main(["validate", str(folder)])
+    captured = capsys.readouterr()
+    assert "internal error" not in captured.err
+    assert "(value '[/]')" in captured.out
+    assert "\x1b" not in captured.out
