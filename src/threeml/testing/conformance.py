@@ -6,11 +6,12 @@ says precisely what is wrong:
 
 1. **documented** (:func:`check_documented`): a title, a description, an
    origin and a version; every criterion is one of threeml's kinds and
-   describes itself in words (a ``query`` criterion has a description and its
-   function imports); no criterion is repeated;
+   describes itself in words (a ``query`` criterion has a description); no
+   criterion is repeated;
 2. **serialisable** (:func:`check_round_trip`): the definition writes to JSON
    and TOML and reads back equal, with the same parameters and origin, and
-   writes the same text again;
+   writes the same text again (a definition with a ``query`` criterion, a
+   Python function, is not written to files and is not checked);
 3. **evaluable and right** (:func:`check_evaluation`): on random small datasets
    and periods (:mod:`threeml.testing.strategies`, drawn by Hypothesis), a
    counting definition evaluates on the engine without error and agrees with
