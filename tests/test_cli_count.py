@@ -239,3 +239,20 @@ def test_a_lone_suppressed_area_is_protected_by_secondary_suppression() -> None:
     # Alone, the 3 could be recovered as the total minus 20 and 30; the next smallest goes too.
     assert published_breakdown(rows, DEFAULT_POLICY) == [None, None, 30]
     assert published_breakdown(rows[1:], DEFAULT_POLICY) == [20, 30]
+
+
+def test_a_definition_file_naming_code_is_refused_on_the_command_line(tmp_path, capsys) -> None:
+    path = tmp_path / "hostile.toml"
+    path.write_text(
+        'name = "local.hostile"\nversion = "1"\ntitle = "t"\ndescription = "d"\n\n'
+        '[[criteria]]\nkind = "query"\nfunction = "this:s"\ndescription = "runs code"\n'
+    )
+    code = main(
+        ["count", "--definition", str(path), "--data", str(demo_folder()), "--period", "2013"]
+    )
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "cannot use a 'query' criterion" in captured.err
+    assert str(path) in captured.err
+    assert "internal error" not in captured.err + captured.out
+    assert "Beautiful is better than ugly" not in captured.err + captured.out

@@ -420,9 +420,7 @@ def test_contact_cases_agree_with_the_reference_evaluator(contacts_data, contact
 
 
 def test_a_query_criterion_is_imported_and_run(contacts_data) -> None:
-    query = Query(
-        function="tests.test_evaluate:heartbeat_users", description="has a heartbeat in P"
-    )
+    query = Query(function=heartbeat_users, description="has a heartbeat in P")
     result = count(definition(query), contacts_data, P)
     assert result.members() == {"active-edge", "active-before"}
     both = count(definition(query, ContactsAtLeast(window=Window(last_days=28))), contacts_data, P)
@@ -432,9 +430,7 @@ def test_a_query_criterion_is_imported_and_run(contacts_data) -> None:
 
 
 def test_an_empty_id_from_a_query_does_not_make_the_other_users_unknown(contacts_data) -> None:
-    query = Query(
-        function="tests.test_evaluate:heartbeat_users_one_unknown", description="heartbeat"
-    )
+    query = Query(function=heartbeat_users_one_unknown, description="heartbeat")
     result = count(definition(query, ContactsAtLeast()), contacts_data, P)
     assert result.members() == {"active-edge"}
     rows = {row["user_id"]: row for row in result.membership().to_pylist()}
@@ -444,12 +440,14 @@ def test_an_empty_id_from_a_query_does_not_make_the_other_users_unknown(contacts
 
 
 def test_a_failing_query_criterion_raises_an_evaluation_error(contacts_data) -> None:
-    query = Query(function="tests.test_evaluate:broken_query", description="broken")
-    with pytest.raises(EvaluationError, match=re.escape("tests.test_evaluate:broken_query")):
+    query = Query(function=broken_query, description="broken")
+    with pytest.raises(EvaluationError, match=re.escape("test_evaluate:broken_query")):
         count(definition(query), contacts_data, P)
-    missing = Query(function="tests.test_evaluate:no_such_function", description="missing")
-    with pytest.raises(EvaluationError, match="no_such_function"):
-        count(definition(missing), contacts_data, P)
+
+
+def test_a_query_criterion_takes_a_function_never_an_import_path() -> None:
+    with pytest.raises(ValueError, match="takes a Python function, not 'os:system'"):
+        Query(function="os:system", description="imports nothing")
 
 
 # --- about the user alone: conditions, risk ------------------------------------------------

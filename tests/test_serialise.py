@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 import strategies
@@ -31,11 +32,6 @@ TEXT = st.text(max_size=40)
 EVERY_CRITERION = st.one_of(
     strategies.criteria(),
     st.builds(MemberOf, NAMES),
-    st.builds(
-        Query,
-        function=st.from_regex(r"[a-z_]{1,8}(\.[a-z_]{1,8}){0,2}:[a-z_]{1,12}", fullmatch=True),
-        description=TEXT,
-    ),
 )
 PARAMETERS = st.dictionaries(
     st.from_regex(r"[a-z_]{1,10}", fullmatch=True),
@@ -131,6 +127,41 @@ def test_an_unknown_criterion_kind_is_named_with_the_kinds_there_are() -> None:
     assert "criterion 2" in message
     assert "'heartbeats-at-least'" in message
     assert "contacts-at-least" in message  # the kinds that do exist
+
+
+@pytest.mark.parametrize("function", ["os:system", "this:s", "antigravity:fly"])
+@pytest.mark.parametrize("form", ["toml", "json"])
+def test_a_query_criterion_in_a_file_is_refused_and_imports_nothing(function, form) -> None:
+    before = set(sys.modules)
+    if form == "toml":
+        text = _toml(f'kind = "query"\nfunction = "{function}"\ndescription = "runs code"')
+        read = from_toml
+    else:
+        criteria = [{"kind": "enrolment-overlaps"}, {"kind": "query", "function": function}]
+        text = json.dumps({**BASE, "criteria": criteria})
+        read = from_json
+    with pytest.raises(DefinitionFileError) as caught:
+        read(text, f"acme.{form}")
+    message = str(caught.value)
+    assert message.startswith(f"acme.{form} acme.active, criterion 2: a definition file cannot")
+    assert "code comes only from installed plugins' criterion kinds" in message
+    assert "contacts-at-least" in message  # the kinds there are
+    assert "query," not in message
+    assert set(sys.modules) == before
+
+
+def test_a_query_criterion_does_not_serialise() -> None:
+    definition = CountingDefinition(
+        name="acme.q",
+        version="1",
+        title="t",
+        description="d",
+        criteria=(Query(len, "whatever len says"),),
+    )
+    with pytest.raises(DefinitionFileError, match="holds a Python function and cannot be written"):
+        to_toml(definition)
+    with pytest.raises(DefinitionFileError, match="'builtins:len'"):
+        to_data(definition)
 
 
 def test_a_criterion_without_a_kind_is_an_error() -> None:

@@ -379,7 +379,7 @@ def test_an_undocumented_definition_fails_with_every_omission() -> None:
         HEARTBEAT,
         title=" ",
         origin="",
-        criteria=(*HEARTBEAT.criteria, HEARTBEAT.criteria[0], Query("nowhere.at:all", "")),
+        criteria=(*HEARTBEAT.criteria, HEARTBEAT.criteria[0], Query(len, "")),
     )
     message = _message(bad, examples=1)
     assert message.startswith("example.pendant-heartbeat-7d: not documented well enough:")
@@ -387,7 +387,6 @@ def test_an_undocumented_definition_fails_with_every_omission() -> None:
     assert "- origin is empty" in message
     assert "- criterion 3 (EnrolmentOverlaps) repeats criterion 1" in message
     assert "- criterion 4 (Query) does not describe itself in words" in message
-    assert "cannot import query function 'nowhere.at:all'" in message
 
 
 def test_a_definition_that_does_not_round_trip_fails() -> None:
@@ -443,7 +442,7 @@ def test_a_definition_that_cannot_be_evaluated_fails_with_the_dataset() -> None:
         title="Explodes",
         description="A query that raises.",
         origin="a test",
-        criteria=[Query(f"{__name__}:exploding", "whatever the query says")],
+        criteria=[Query(exploding, "whatever the query says")],
     )
     message = _message(definition, examples=10)
     assert message.startswith("t.exploding: the engine raised EvaluationError: query criterion")

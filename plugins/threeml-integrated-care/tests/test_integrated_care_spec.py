@@ -14,6 +14,7 @@ import pytest
 from threeml_integrated_care import COUNTING, METRICS
 from threeml_integrated_care.examples import extract
 from threeml_integrated_care.kinds import KINDS
+from threeml_integrated_care.queries import AllocatedInPeriod
 
 from threeml.data import Dataset
 from threeml.metrics.measures import MetricError, MetricResult, evaluate_metric
@@ -652,10 +653,12 @@ def test_breakdowns_are_published_from_rounded_figures() -> None:
 
 @pytest.mark.parametrize("definition", [*METRICS, *COUNTING], ids=lambda d: d.name)
 def test_every_definition_round_trips_through_toml_and_json(definition) -> None:
-    from threeml.definitions import from_json, from_toml, to_json, to_toml
+    from threeml.definitions import CRITERIA, from_json, from_toml, to_json, to_toml
 
-    assert from_toml(to_toml(definition)) == definition
-    assert from_json(to_json(definition)) == definition
+    # The plugin's own criterion kind (allocated-in-period) is read once it is given.
+    kinds = {**CRITERIA, AllocatedInPeriod.kind: AllocatedInPeriod}
+    assert from_toml(to_toml(definition), criteria=kinds) == definition
+    assert from_json(to_json(definition), criteria=kinds) == definition
 
 
 def test_every_metric_runs_on_the_demo_extract() -> None:

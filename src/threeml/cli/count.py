@@ -21,6 +21,7 @@ from threeml.publish.counts import PublishedCount, publish_count
 from threeml.publish.disclosure import policy_named
 from threeml.publish.formats import FORMATS, write
 from threeml.publish.provenance import provenance_of
+from threeml.publish.safe import terminal_text
 from threeml.records.periods import Period
 
 
@@ -87,7 +88,7 @@ def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> 
         aside = sum(dataset.report.set_aside.values())
         console.print(
             f"[yellow]{aside:,} row(s) were set aside by validation; "
-            f"see `threeml validate {data}`[/yellow]"
+            f"see `threeml validate {terminal_text(data)}`[/yellow]"
         )
 
 

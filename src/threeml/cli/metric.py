@@ -25,6 +25,7 @@ from threeml.publish.formats import FORMATS, write
 from threeml.publish.metrics import PublishedMetric, publish_metric
 from threeml.publish.numbers import format_figure, format_interval
 from threeml.publish.provenance import provenance_of
+from threeml.publish.safe import terminal_text
 from threeml.publish.terminal import show_metric
 from threeml.records.periods import parse_date
 
@@ -140,7 +141,7 @@ def metric(
         aside = sum(dataset.report.set_aside.values())
         console.print(
             f"[yellow]{aside:,} row(s) were set aside by validation; "
-            f"see `threeml validate {data}`[/yellow]"
+            f"see `threeml validate {terminal_text(data)}`[/yellow]"
         )
 
 

@@ -22,6 +22,7 @@ from threeml.plugins.registry import (
     Registry,
     default_registry,
 )
+from threeml.publish.safe import plain_text, safe_text
 
 Definition = CountingDefinition | MetricDefinition
 
@@ -154,10 +155,10 @@ def print_plugins(registry: Registry, console: Console) -> None:
         table.add_column("definitions", no_wrap=True)
         for plugin in registry.plugins:
             table.add_row(
-                Text(plugin.name),
-                Text(plugin.distribution or "-"),
-                Text(plugin.version or "-"),
-                Text("\n".join(plugin.definitions) or "(none)"),
+                safe_text(plugin.name),
+                safe_text(plugin.distribution or "-"),
+                safe_text(plugin.version or "-"),
+                Text("\n".join(plain_text(name) for name in plugin.definitions) or "(none)"),
             )
         console.print(table)
         others = [(plugin.name, line) for plugin in registry.plugins for line in _also(plugin)]
@@ -167,7 +168,7 @@ def print_plugins(registry: Registry, console: Console) -> None:
             extras.add_column("kind", no_wrap=True)
             extras.add_column("name", no_wrap=True)
             for name, (noun, item) in others:
-                extras.add_row(Text(name), Text(noun), Text(item))
+                extras.add_row(safe_text(name), safe_text(noun), safe_text(item))
             console.print(extras)
     elif not registry.no_plugins:
         console.print(
@@ -180,9 +181,9 @@ def print_plugins(registry: Registry, console: Console) -> None:
         failed.add_column("error", overflow="fold")
         for failure in registry.failures:
             failed.add_row(
-                Text(failure.name),
-                Text(f"{failure.distribution or '-'} {failure.version or ''}".strip()),
-                Text(failure.error),
+                safe_text(failure.name),
+                safe_text(f"{failure.distribution or '-'} {failure.version or ''}".strip()),
+                safe_text(failure.error),
             )
         console.print(failed)
     if registry.disabled:
@@ -217,11 +218,11 @@ def print_catalogue(registry: Registry, console: Console) -> None:
         source = definition.source
         table.add_row(
             # Names and titles are plugin data, so never read as rich markup.
-            Text(definition.name),
+            safe_text(definition.name),
             _kind(definition),
-            Text(definition.version),
-            Text(source.plugin if source else "-"),
-            Text(definition.title),
+            safe_text(definition.version),
+            safe_text(source.plugin if source else "-"),
+            safe_text(definition.title),
         )
     console.print(table)
 

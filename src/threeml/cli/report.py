@@ -17,6 +17,7 @@ from threeml.errors import ThreemlError
 from threeml.publish.audited import audited
 from threeml.publish.disclosure import policy_named
 from threeml.publish.formats import FORMATS, write
+from threeml.publish.safe import terminal_text
 from threeml.report import DEFAULT_FORMATS, build_report, publish_report, report_formats
 from threeml.report.files import remove_stale, write_files
 
@@ -168,10 +169,10 @@ def report(
     written = write_files(document, out, names)
     removed = remove_stale(out, names)
     write(document, "table", sys.stdout)
-    console.print("wrote " + ", ".join(str(path) for path in written.values()))
+    console.print("wrote " + ", ".join(terminal_text(path) for path in written.values()))
     for path in removed:
         console.print(
-            f"[yellow]removed {path}: row-level membership from an earlier run, "
+            f"[yellow]removed {terminal_text(path)}: row-level membership from an earlier run, "
             "not written by this one (ask for it with --membership)[/yellow]",
             soft_wrap=True,
         )
@@ -179,5 +180,5 @@ def report(
         aside = sum(dataset.report.set_aside.values())
         console.print(
             f"[yellow]{aside:,} row(s) were set aside by validation; "
-            f"see `threeml validate {data}`[/yellow]"
+            f"see `threeml validate {terminal_text(data)}`[/yellow]"
         )

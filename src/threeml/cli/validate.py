@@ -11,6 +11,7 @@ from rich.table import Table as RichTable
 from threeml.cli.app import cli
 from threeml.cli.extract import validate_data
 from threeml.data.report import Mode, ProblemKind, Severity, ValidationReport, report_to_dict
+from threeml.publish.safe import terminal_text
 
 
 @cli.command()
@@ -56,10 +57,15 @@ def validate(extract: str, fmt: str, max_per_kind: int, mode: str) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _m(value: object) -> str:
+    """A value from the extract as markup that prints literally."""
+    return terminal_text(value)
+
+
 def print_report(report: ValidationReport, *, max_per_kind: int, console: Console) -> None:
     """Print a validation report for people: examples per kind, then totals."""
     rows = ", ".join(f"{name} {n:,}" for name, n in report.rows.items())
-    console.print(f"[bold]{report.source}[/bold]: rows read: {rows or 'none'}")
+    console.print(f"[bold]{_m(report.source)}[/bold]: rows read: {_m(rows or 'none')}")
     shown: dict[tuple[str, ProblemKind], int] = {}
     for problem in sorted(
         report.examples,
@@ -72,8 +78,8 @@ def print_report(report: ValidationReport, *, max_per_kind: int, console: Consol
         value = f" (value {problem.value!r})" if problem.value is not None else ""
         style = "red" if problem.severity is Severity.ERROR else "yellow"
         console.print(
-            f"[{style}]{problem.severity.value}[/{style}] {problem.location()}: "
-            f"{problem.kind.value}{value}: {problem.message}",
+            f"[{style}]{problem.severity.value}[/{style}] {_m(problem.location())}: "
+            f"{problem.kind.value}{_m(value)}: {_m(problem.message)}",
             soft_wrap=True,
         )
     if report.counts:
@@ -84,14 +90,14 @@ def print_report(report: ValidationReport, *, max_per_kind: int, console: Consol
             report.counts.items(),
             key=lambda item: (item[0][0], list(ProblemKind).index(item[0][1])),
         ):
-            totals.add_row(table, kind.value, kind.severity.value, f"{n:,}")
+            totals.add_row(_m(table), kind.value, kind.severity.value, f"{n:,}")
         console.print(totals)
     if report.set_aside:
         aside = RichTable(title="Rows set aside (lenient mode)", title_justify="left")
         for name in ("table", "first problem", "rows"):
             aside.add_column(name, justify="right" if name == "rows" else "left")
         for (table, kind), n in sorted(report.set_aside.items(), key=lambda item: item[0]):
-            aside.add_row(table, kind.value, f"{n:,}")
+            aside.add_row(_m(table), kind.value, f"{n:,}")
         console.print(aside)
     verdict = "[green]valid[/green]" if report.ok else "[red]not valid[/red]"
     console.print(f"{verdict}: {report.errors:,} error(s), {report.warnings:,} warning(s)")

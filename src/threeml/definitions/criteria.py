@@ -19,7 +19,6 @@ that contribute to at least one of its enrolment criteria.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -325,34 +324,40 @@ class MemberOf(Criterion):
 
 @frozen
 class Query(Criterion):
-    """The escape hatch: a criterion written as a function returning an ibis expression.
+    """The Python-API escape hatch: a criterion given as a Python function.
 
-    ``function`` is an import path ``"package.module:function"`` so the
-    criterion still serialises. The function is called as
-    ``function(tables, period)`` with the dataset's ibis tables (a mapping by
-    table name) and the :class:`~threeml.records.periods.Period`, and returns an ibis
-    table with a ``user_id`` column: the users who pass.
+    ``function`` is a callable (never an import path: definition files are data and
+    name no code), called as ``function(tables, period)`` with the dataset's ibis tables
+    (a mapping by table name) and the :class:`~threeml.records.periods.Period`; it returns
+    an ibis table with a ``user_id`` column, the users who pass. A definition using it
+    does not serialise: a criterion that must be written to a file is an installed
+    plugin's criterion kind (:class:`threeml.definitions.kinds.CriterionKind`).
     """
 
     kind: ClassVar[str] = "query"
 
-    function: str = field()
+    function: Callable[..., Any] = field()
     description: str = field()
 
     @function.validator
-    def _check(self, attribute: attrs.Attribute, value: str) -> None:
-        if ":" not in value:
+    def _check(self, attribute: attrs.Attribute, value: Any) -> None:
+        if not callable(value):
             raise ValueError(
-                f"a query function is written 'package.module:function', not {value!r}"
+                f"a query criterion takes a Python function, not {value!r}: definition "
+                f"files name no code; a criterion that needs code is an installed "
+                f"plugin's criterion kind"
             )
 
+    @property
+    def name(self) -> str:
+        """The function's qualified name, for messages."""
+        module = getattr(self.function, "__module__", None)
+        qualname = getattr(self.function, "__qualname__", repr(self.function))
+        return f"{module}:{qualname}" if module else str(qualname)
+
     def resolve(self) -> Callable[..., Any]:
-        """Import the function."""
-        module, _, name = self.function.partition(":")
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as error:
-            raise ValueError(f"cannot import query function {self.function!r}: {error}") from None
+        """The function."""
+        return self.function
 
     def describe(self) -> str:
         return self.description

@@ -40,7 +40,7 @@ from typing import Any
 import attrs
 import tomli_w
 
-from threeml.definitions.criteria import CRITERIA, Criterion, Window
+from threeml.definitions.criteria import CRITERIA, Criterion, Query, Window
 from threeml.definitions.definitions import CountingDefinition, Measure, MetricDefinition
 from threeml.errors import ThreemlError
 
@@ -80,6 +80,12 @@ def _plain(value: Any) -> Any:
 
 def criterion_to_data(criterion: Criterion) -> dict[str, Any]:
     """A criterion as plain data: its ``kind`` and every field that differs from the default."""
+    if isinstance(criterion, Query):
+        raise DefinitionFileError(
+            f"the query criterion {criterion.name!r} ({criterion.description!r}) holds a "
+            f"Python function and cannot be written to a file: definition files are data; "
+            f"make the criterion an installed plugin's criterion kind to serialise it"
+        )
     data: dict[str, Any] = {"kind": criterion.kind}
     for attribute in attrs.fields(type(criterion)):
         value = getattr(criterion, attribute.name)
@@ -155,10 +161,17 @@ def criterion_from_data(
         raise DefinitionFileError(f"{where}: a criterion needs a 'kind' ({', '.join(criteria)})")
     fields = dict(data)
     kind = fields.pop("kind")
+    if kind == Query.kind:
+        raise DefinitionFileError(
+            f"{where}: a definition file cannot use a 'query' criterion: files are data and "
+            f"never name code to import; code comes only from installed plugins' criterion "
+            f"kinds ({', '.join(k for k in criteria if k != Query.kind)})"
+        )
     cls = criteria.get(kind)
     if cls is None:
         raise DefinitionFileError(
-            f"{where}: unknown criterion kind {kind!r}; kinds are {', '.join(criteria)}. "
+            f"{where}: unknown criterion kind {kind!r}; kinds are "
+            f"{', '.join(k for k in criteria if k != Query.kind)}. "
             f"A plugin may supply it: install the plugin (`threeml plugins` lists the "
             f"installed ones) and read the file through threeml, which knows every installed kind"
         )

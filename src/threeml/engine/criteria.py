@@ -499,6 +499,4 @@ class QueryHandler(CriterionHandler):
             passed = result.select("user_id")
             return passed.filter(passed.user_id.notnull()).distinct()
         except Exception as error:
-            raise EvaluationError(
-                f"query criterion {criterion.function} failed: {error}"
-            ) from error
+            raise EvaluationError(f"query criterion {criterion.name} failed: {error}") from error

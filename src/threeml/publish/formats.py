@@ -19,7 +19,6 @@ registered for all of them).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 from functools import singledispatch
@@ -33,6 +32,7 @@ from threeml.publish.audited import audited
 from threeml.publish.compare import PublishedComparison, PublishedDiff
 from threeml.publish.counts import PublishedCount
 from threeml.publish.metrics import PublishedMetric
+from threeml.publish.safe import csv_writer
 from threeml.publish.terminal import show
 
 __all__ = [
@@ -99,7 +99,7 @@ def _json(document: CommandDocument, stream: IO) -> None:
 
 @write_csv.register
 def _csv(document: CommandDocument, stream: IO) -> None:
-    writer = csv.DictWriter(stream, fieldnames=list(document.columns()), lineterminator="\n")
+    writer = csv_writer(stream, list(document.columns()))
     writer.writeheader()
     writer.writerows(document.rows())
 

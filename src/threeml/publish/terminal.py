@@ -25,6 +25,7 @@ from threeml.publish.numbers import (
     format_share,
 )
 from threeml.publish.provenance import stamp_items
+from threeml.publish.safe import plain_text, terminal_text
 
 __all__ = ["show", "show_comparison", "show_count", "show_diff", "show_metric", "show_stamp"]
 
@@ -35,13 +36,23 @@ def show(document: Any, console: Console) -> None:
     raise TypeError(f"no terminal table for a {type(document).__name__}")
 
 
+def _m(value: Any) -> str:
+    """A value from data or a plugin as markup that prints literally."""
+    return terminal_text(value)
+
+
+def _text(value: Any, style: str = "") -> Text:
+    """A value from data or a plugin as a rich Text, control characters escaped."""
+    return Text(plain_text(value), style=style)
+
+
 def show_stamp(document: Any, console: Console) -> None:
     """The audit's outcome and the provenance of ``document``, one line each."""
     items = stamp_items(document.provenance, document.audit)
     if items:
-        console.print(Text("provenance", style="bold"))
+        console.print(_text("provenance", style="bold"))
     for item, value in items:
-        console.print(Text(f"  {item}: {value}"), soft_wrap=True)
+        console.print(_text(f"  {item}: {value}"), soft_wrap=True)
 
 
 @show.register
@@ -51,7 +62,8 @@ def show_count(document: PublishedCount, console: Console) -> None:
     definition = result.definition
     totals = {name: format_published(value) for name, value in document.totals.items()}
     console.print(
-        f"[bold]{definition.name}[/bold] (version {definition.version}) — {definition.title}\n"
+        f"[bold]{_m(definition.name)}[/bold] (version {_m(definition.version)}) — "
+        f"{_m(definition.title)}\n"
         f"period {result.period}: [bold]{format_published(totals['count'])}[/bold] "
         f"{definition.unit.value} ({format_published(totals['users'])} people, "
         f"{format_published(totals['records'])} enrolments) "
@@ -63,18 +75,18 @@ def show_count(document: PublishedCount, console: Console) -> None:
     for step in document.attrition():
         attrition.add_row(
             str(step["step"]),
-            step["criterion"],
+            _m(step["criterion"]),
             format_published(step["remaining"]),
             format_published(step["excluded"]),
             format_published(step["leave_one_out"]),
         )
     console.print(attrition)
     for name, cells in document.breakdowns.items():
-        table = RichTable(title=f"By {name}", title_justify="left")
-        table.add_column(name)
+        table = RichTable(title=f"By {_m(name)}", title_justify="left")
+        table.add_column(_m(name))
         table.add_column(definition.unit.value, justify="right")
         for cell in cells:
-            table.add_row(str(cell.group), format_published(cell.count))
+            table.add_row(_m(cell.group), format_published(cell.count))
         console.print(table)
     console.print(f"disclosure control: {document.policy.describe()}")
     show_stamp(document, console)
@@ -119,9 +131,10 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
     direction = {True: "higher is better", False: "lower is better", None: ""}
     console.print(
         Text.assemble(
-            (metric.name, "bold"),
-            f" (version {metric.version}) — {metric.title}\n",
-            f"population {result.population}, period {result.period}",
+            (plain_text(metric.name), "bold"),
+            plain_text(f" (version {metric.version}) — {metric.title}"),
+            "\n",
+            plain_text(f"population {result.population}, period {result.period}"),
             f", extract date {result.extract_date}" if result.extract_date else "",
         )
     )
@@ -132,7 +145,7 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
     headline.add_row(
         "value",
         format_figure(total.value),
-        Text(
+        _text(
             f"{labels.get('value', '')}"
             + (
                 f" (95% CI {format_interval(total.ci_low, total.ci_high)})"
@@ -146,13 +159,15 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             )
         ),
     )
-    headline.add_row("numerator", format_figure(total.numerator), Text(labels.get("numerator", "")))
     headline.add_row(
-        "denominator", format_figure(total.denominator), Text(labels.get("denominator", ""))
+        "numerator", format_figure(total.numerator), _text(labels.get("numerator", ""))
+    )
+    headline.add_row(
+        "denominator", format_figure(total.denominator), _text(labels.get("denominator", ""))
     )
     console.print(headline)
     if total.value is None and total.reason:
-        console.print(Text(f"no value: {total.reason}", style="yellow"))
+        console.print(_text(f"no value: {total.reason}", style="yellow"))
     shown = dict(total.details)
     if len(shown.get("trials") or {}) == 1 and "trial" in shown:
         del shown["trials"]  # the only trial is the headline
@@ -167,7 +182,7 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
         table.add_column("95% CI", justify="right")
         table.add_column("note")
         for key, value, interval, note in details:
-            table.add_row(Text(key), Text(format_figure(value)), interval, Text(note))
+            table.add_row(_text(key), _text(format_figure(value)), interval, _text(note))
         console.print(table)
     for name, rows in document.breakdown_data().items():
         table = RichTable(title=f"By {name}", title_justify="left")
@@ -175,12 +190,12 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             table.add_column(column, justify="left" if column in (name, "note") else "right")
         for row in rows:
             table.add_row(
-                Text(str(row["group"])),
+                _text(str(row["group"])),
                 format_published(row["numerator"]),
                 format_published(row["denominator"]),
                 format_figure(row["value"]),
                 format_interval(row["ci_low"], row["ci_high"]),
-                Text(row["reason"] or ""),
+                _text(row["reason"] or ""),
             )
         console.print(table)
     if policy.perturbs:
@@ -213,8 +228,8 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
     for row in rows:
         share = row["share_of_loosest"]
         table.add_row(
-            row["definition"],
-            row["unit"],
+            _m(row["definition"]),
+            _m(row["unit"]),
             format_published(row["users"]),
             format_published(row["records"]),
             "" if share is None else format_share(share, 1),
@@ -222,17 +237,17 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
     console.print(table)
     loosest = comparison.loosest.definition.name
     loosest_users = document.counts[loosest].totals["users"]
-    console.print(f"loosest: {loosest} ({format_published(loosest_users)} people)")
+    console.print(f"loosest: {_m(loosest)} ({format_published(loosest_users)} people)")
     for name in document.by:
         groups = sorted({str(cell["group"]) for row in rows for cell in row["breakdown"][name]})
         cells = RichTable(title=f"People by {name}", title_justify="left")
         cells.add_column("definition")
         for group in groups:
-            cells.add_column(group, justify="right")
+            cells.add_column(_text(group), justify="right")
         for row in rows:
             found = {str(c["group"]): c["count"] for c in row["breakdown"][name]}
             cells.add_row(
-                row["definition"],
+                _m(row["definition"]),
                 *[
                     "0" if group not in found else format_published(found[group])
                     for group in groups
@@ -256,13 +271,13 @@ def _show_metrics(document: PublishedComparison, console: Console) -> None:
     for published in document.metrics:
         result, total = published.result, published.total
         table.add_row(
-            Text(result.metric.name),
-            Text(result.population),
+            _text(result.metric.name),
+            _text(result.population),
             format_figure(total.numerator),
             format_figure(total.denominator),
             format_figure(total.value),
             format_interval(total.ci_low, total.ci_high),
-            Text(total.reason or result.labels.get("value", "")),
+            _text(total.reason or result.labels.get("value", "")),
         )
     console.print(table)
     for name in document.metric_by:
@@ -271,11 +286,11 @@ def _show_metrics(document: PublishedComparison, console: Console) -> None:
         groups = sorted({str(row["group"]) for rows in published for row in rows})
         cells.add_column("metric")
         for group in groups:
-            cells.add_column(Text(group), justify="right")
+            cells.add_column(_text(group), justify="right")
         for metric, rows in zip(document.metrics, published, strict=True):
             found = {str(row["group"]): row for row in rows}
             cells.add_row(
-                Text(metric.result.metric.name),
+                _text(metric.result.metric.name),
                 *[
                     "–"
                     if group not in found
@@ -298,7 +313,7 @@ def _show_metrics(document: PublishedComparison, console: Console) -> None:
 def show_diff(document: PublishedDiff, console: Console) -> None:
     """Who is counted by both, by one only, and the criteria that left them out."""
     diff = document.diff
-    a, b = document.names
+    a, b = (_m(name) for name in document.names)
     console.print(f"people counted by both: {diff.both:,}")
     for count, label, reasons, other in (
         (diff.only_first, f"{a} but not {b}", diff.first_not_second_reasons, b),
@@ -307,6 +322,6 @@ def show_diff(document: PublishedDiff, console: Console) -> None:
         console.print(f"[bold]{count:,}[/bold] people counted by {label}")
         for step, text, n in reasons[:5]:
             where = f"criterion {step} of {other}" if step else other
-            console.print(f"  {n:,} failed {where}: {text}")
+            console.print(f"  {n:,} failed {where}: {_m(text)}")
     console.print(f"disclosure control: {document.disclosure()}")
     show_stamp(document, console)

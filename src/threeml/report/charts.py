@@ -22,6 +22,9 @@ _GREY = "#6b7280"
 _ORANGE = "#d9822b"
 _RC = {
     "svg.hashsalt": "threeml",
+    # Text from data or plugins is drawn literally: no mathtext (`$\\frac$`), no TeX.
+    "text.parse_math": False,
+    "text.usetex": False,
     "svg.fonttype": "none",
     "font.family": "DejaVu Sans",
     "font.size": 9,

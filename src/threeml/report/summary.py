@@ -10,6 +10,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from threeml.publish.numbers import format_figure, format_interval, format_published
+from threeml.publish.safe import safe_text
 from threeml.publish.terminal import show
 from threeml.report.provenance import provenance_items
 from threeml.report.publish import PublishedReport
@@ -37,7 +38,7 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
         for d in published["definitions"]:
             unit = "" if d["unit"] == "users" else f" {d['unit']}"
             table.add_row(
-                Text(d["name"]),
+                safe_text(d["name"]),
                 f"{format_published(d['count'])}{unit}",
                 format_published(d["users"]),
                 format_published(d["records"]),
@@ -64,24 +65,26 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
         table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=40)
         for m in published["metrics"]:
             if not m["evaluated"]:
-                table.add_row(Text(m["name"]), "", "", "", "", Text(f"not evaluated: {m['error']}"))
+                table.add_row(
+                    safe_text(m["name"]), "", "", "", "", safe_text(f"not evaluated: {m['error']}")
+                )
                 continue
             table.add_row(
-                Text(m["name"]),
+                safe_text(m["name"]),
                 format_figure(m["value"]),
                 format_interval(m["ci_low"], m["ci_high"]),
                 format_figure(m["numerator"]),
                 format_figure(m["denominator"]),
-                Text(m["reason"] or m["labels"].get("value", "")),
+                safe_text(m["reason"] or m["labels"].get("value", "")),
             )
         console.print(table)
     console.print(f"disclosure control: {published['disclosure']['description']}")
     items = provenance_items(published)
     definitions = sum(item.startswith("definition ") for item, _ in items)
-    console.print(Text("provenance", style="bold"))
+    console.print(safe_text("provenance", style="bold"))
     for item, value in items:
         if not item.startswith("definition "):
-            console.print(Text(f"  {item}: {value}"), soft_wrap=True)
+            console.print(safe_text(f"  {item}: {value}"), soft_wrap=True)
     console.print(
         f"  definitions: {definitions:,}, each with its version, content hash and source "
         "in results.json, results.csv and report.html"

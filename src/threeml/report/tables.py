@@ -7,7 +7,6 @@ stable order, so the same extract and options give byte-identical files.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from threeml.publish.counts import ALL_AREAS
+from threeml.publish.safe import csv_writer
 from threeml.records.codes import Unit
 from threeml.report.model import Report
 from threeml.report.provenance import provenance_items
@@ -129,7 +129,7 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
 def to_csv(published: Mapping[str, Any]) -> str:
     """The published report as CSV text (``\\n`` line ends)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = csv_writer(buffer, CSV_COLUMNS)
     writer.writeheader()
     writer.writerows(csv_rows(published))
     return buffer.getvalue()

@@ -6,11 +6,12 @@ says precisely what is wrong:
 
 1. **documented** (:func:`check_documented`): a title, a description, an
    origin and a version; every criterion is one of threeml's kinds and
-   describes itself in words (a ``query`` criterion has a description and its
-   function imports); no criterion is repeated;
+   describes itself in words (a ``query`` criterion has a description); no
+   criterion is repeated;
 2. **serialisable** (:func:`check_round_trip`): the definition writes to JSON
    and TOML and reads back equal, with the same parameters and origin, and
-   writes the same text again;
+   writes the same text again (a definition with a ``query`` criterion, a
+   Python function, is not written to files and is not checked);
 3. **evaluable and right** (:func:`check_evaluation`): on random small datasets
    and periods (:mod:`threeml.testing.strategies`, drawn by Hypothesis), a
    counting definition evaluates on the engine without error and agrees with
@@ -86,7 +87,7 @@ def check_documented(definition: Definition, *, criteria: Mapping[str, type] | N
     ``criteria`` are the criterion classes installed, by kind (default: threeml's own; pass
     :func:`threeml.definitions.kinds.criterion_classes` of a registry for plugins' kinds).
     """
-    from threeml.definitions import CRITERIA, CountingDefinition, Query
+    from threeml.definitions import CRITERIA, CountingDefinition
 
     criteria = CRITERIA if criteria is None else criteria
     problems = []
@@ -115,11 +116,6 @@ def check_documented(definition: Definition, *, criteria: Mapping[str, type] | N
                 continue
             if not isinstance(text, str) or not text.strip():
                 problems.append(f"{label} does not describe itself in words")
-            if isinstance(criterion, Query):
-                try:
-                    criterion.resolve()
-                except ValueError as error:
-                    problems.append(f"{label}: {error}")
             for earlier, other in enumerate(definition.criteria[: number - 1], start=1):
                 if other == criterion:
                     problems.append(f"{label} repeats criterion {earlier}")
@@ -138,11 +134,25 @@ def check_documented(definition: Definition, *, criteria: Mapping[str, type] | N
 def check_round_trip(definition: Definition, *, criteria: Mapping[str, type] | None = None) -> None:
     """Assert the definition writes to JSON and TOML and reads back unchanged.
 
-    ``criteria`` as for :func:`check_documented`.
+    ``criteria`` as for :func:`check_documented`. A definition with a
+    :class:`~threeml.definitions.Query` criterion (a Python function, Python API only) is
+    not written to files, so it is not checked here.
     """
     from functools import partial
 
-    from threeml.definitions import from_json, from_toml, to_json, to_toml
+    from threeml.definitions import (
+        CountingDefinition,
+        Query,
+        from_json,
+        from_toml,
+        to_json,
+        to_toml,
+    )
+
+    if isinstance(definition, CountingDefinition) and any(
+        isinstance(criterion, Query) for criterion in definition.criteria
+    ):
+        return
 
     problems = []
     for form, write, read in (

@@ -22,8 +22,8 @@ from threeml.definitions import (
     FirstInstalledIn,
     Measure,
     MetricDefinition,
-    Query,
 )
+from threeml_integrated_care.queries import AllocatedInPeriod
 
 __all__ = [
     "AE_ATTENDANCES_RATE",
@@ -83,12 +83,7 @@ TRIAL_PARTICIPANTS = CountingDefinition(
         "period, in either arm, whatever happened after (intention to treat)."
     ),
     origin="The population of arm-comparison.",
-    criteria=(
-        Query(
-            function="threeml_integrated_care.queries:allocated_in_period",
-            description="has an allocation to a trial arm dated in the period",
-        ),
-    ),
+    criteria=(AllocatedInPeriod(),),
 )
 
 COUNTING = (NEW_TELEHEALTH_USERS, TRIAL_PARTICIPANTS)

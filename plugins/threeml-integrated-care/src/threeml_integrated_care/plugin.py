@@ -16,6 +16,7 @@ from threeml_integrated_care.definitions import COUNTING, METRICS
 from threeml_integrated_care.kinds import KINDS
 
 if TYPE_CHECKING:
+    from threeml.definitions.kinds import CriterionKind
     from threeml.metrics.measures import MeasureKind
 
 
@@ -29,6 +30,14 @@ def threeml_counting_definitions() -> Sequence[CountingDefinition]:
 def threeml_metric_definitions() -> Sequence[MetricDefinition]:
     """The integrated-care metrics."""
     return METRICS
+
+
+@hookimpl
+def threeml_criterion_kinds() -> list[CriterionKind]:
+    """The criterion kind of its trial population (allocated in the period)."""
+    from threeml_integrated_care.queries import ALLOCATED_IN_PERIOD
+
+    return [ALLOCATED_IN_PERIOD]
 
 
 @hookimpl
