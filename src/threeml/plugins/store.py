@@ -19,7 +19,7 @@ from attrs import field, frozen
 from threeml.definitions import CountingDefinition, MetricDefinition, Source
 from threeml.definitions.kinds import CriterionKind
 from threeml.definitions.policies import DisclosurePolicy
-from threeml.plugins.contributions import BY_KEY, CONTRIBUTIONS, check_result
+from threeml.plugins.contributions import BY_KEY, CONTRIBUTIONS, HookProblem, check_result
 from threeml.plugins.errors import (
     RegistryConflict,
     RegistryError,
@@ -282,8 +282,6 @@ class Registry:
     def with_contributions(self, key: str, *items: Any, source: Source | None = None) -> Registry:
         """A new registry with these contributions of kind ``key`` added (this one is unchanged)."""
         contribution = BY_KEY[key]
-        from threeml.plugins.contributions import HookProblem
-
         try:
             checked = check_result(contribution, list(items))
         except HookProblem as problem:
@@ -319,9 +317,7 @@ class Registry:
         if close:
             message += f"; did you mean {either(close)}?"
         message += f" (installed: {', '.join(sorted(known))})"
-        if key not in ("measure_kinds",):
-            message += self._why_missing()
-        return error(message)
+        return error(message + self._why_missing())
 
     def _why_missing(self) -> str:
         message = ""
