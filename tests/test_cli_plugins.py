@@ -129,12 +129,13 @@ def test_toml_without_a_name_is_a_usage_error(capsys) -> None:
     assert "give its NAME" in capsys.readouterr().err
 
 
-def test_registry_conflict_is_one_line_and_exit_2(monkeypatch, capsys) -> None:
+def test_registry_conflict_stops_definitions_but_plugins_shows_it(monkeypatch, capsys) -> None:
     from threeml.plugins.registry import RegistryConflict
 
     def conflicting():
         raise RegistryConflict("two different definitions are named 'x'")
 
     monkeypatch.setattr("threeml.cli.plugins.default_registry", conflicting)
-    assert main(["plugins"]) == 2
+    assert main(["definitions", "x"]) == 2
     assert capsys.readouterr().err == "error: two different definitions are named 'x'\n"
+    assert main(["plugins"]) == 0  # the command that diagnoses a clash still runs

@@ -37,14 +37,14 @@ ANY = CountingDefinition(
     name="x.any",
     version="1",
     title="Any service",
-    description="",
+    description="A test definition.",
     criteria=(EnrolmentOverlaps(),),
 )
 TELEHEALTH = CountingDefinition(
     name="x.telehealth",
     version="1",
     title="Telehealth",
-    description="",
+    description="A test definition.",
     criteria=(EnrolmentOverlaps(service_kinds={"telehealth"}),),
 )
 SHARE = MetricDefinition(
@@ -181,7 +181,7 @@ PER_HEAD = MetricDefinition(
     name="x.per-head",
     version="1",
     title="Days per head",
-    description="",
+    description="A test definition.",
     population="x.any",
     measure=Measure("x-people", {"note": "from the definition"}),
 )

@@ -29,6 +29,8 @@ from threeml.definitions import (
 
 NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}([.-][a-z0-9]{1,5}){0,2}", fullmatch=True)
 TEXT = st.text(max_size=40)
+#: Versions and descriptions are never blank (a blank one is refused).
+FILLED = TEXT.filter(str.strip)
 EVERY_CRITERION = st.one_of(
     strategies.criteria(),
     st.builds(MemberOf, NAMES),
@@ -44,9 +46,9 @@ PARAMETERS = st.dictionaries(
 def counting_definitions(draw: st.DrawFn) -> CountingDefinition:
     return CountingDefinition(
         name=draw(NAMES),
-        version=draw(st.sampled_from(["1", "2.0", "2013-12"]) | TEXT),
+        version=draw(st.sampled_from(["1", "2.0", "2013-12"]) | FILLED),
         title=draw(TEXT),
-        description=draw(TEXT),
+        description=draw(FILLED),
         criteria=tuple(draw(st.lists(EVERY_CRITERION, min_size=1, max_size=4))),
         unit=draw(st.sampled_from(list(Unit))),
         origin=draw(TEXT),

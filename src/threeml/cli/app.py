@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -45,9 +46,28 @@ class LazyGroup(click.Group):
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+#: Commands that show broken plugins themselves, so need no closing warning.
+SHOW_FAILURES = frozenset({"plugins"})
+
+
+def warn_broken_plugins() -> None:
+    """Name, on standard error, every plugin that failed to load, if the command used the
+    registry: its definitions are missing from whatever the command printed or wrote."""
+    loading = sys.modules.get("threeml.plugins.loading")
+    if loading is None or not loading.default_registry.cache_info().currsize:
+        return
+    for failure in loading.default_registry().failures:
+        click.echo(
+            f"warning: {failure.describe()}; its definitions are missing from this output "
+            "(`threeml plugins` lists every plugin)",
+            err=True,
+        )
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="threeml")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Count people using technology-enabled care, precisely and comparably.
 
     Point threeml at a folder of CSV or Parquet extracts (users, services,
@@ -55,3 +75,5 @@ def cli() -> None:
     DuckDB file or database holding those tables. Start with
     `threeml validate DATA`, or try `threeml demo`.
     """
+    if ctx.invoked_subcommand not in SHOW_FAILURES:
+        ctx.call_on_close(warn_broken_plugins)

@@ -20,7 +20,9 @@ from threeml.plugins.registry import (
     NO_PLUGINS_VARIABLE,
     PluginInfo,
     Registry,
+    RegistryError,
     default_registry,
+    load_registry,
 )
 from threeml.publish.safe import plain_text, safe_text
 
@@ -41,9 +43,13 @@ def plugins(fmt: str) -> None:
 
     Plugins that failed to load are listed with the reason, and left out of
     everything else. Set THREEML_DISABLE_PLUGINS=name,... to skip plugins, or
-    THREEML_NO_PLUGINS=1 to load none.
+    THREEML_NO_PLUGINS=1 to load none. Two plugins that clash over a name stop
+    every other command; this one still lists everything and shows the clash.
     """
-    registry = default_registry()
+    try:
+        registry = default_registry()
+    except RegistryError:
+        registry = diagnostic_registry()
     if fmt == "json":
         click.echo(json.dumps(plugins_to_dict(registry), indent=2))
     else:
@@ -87,12 +93,6 @@ def definitions(name: str | None, fmt: str) -> None:
             )
         else:
             print_catalogue(registry, Console(highlight=False))
-        if registry.failures:
-            click.echo(
-                f"warning: {len(registry.failures)} plugin(s) failed to load; "
-                "see `threeml plugins`",
-                err=True,
-            )
         return
     definition = registry.definition(name)
     if fmt == "json":
@@ -101,6 +101,11 @@ def definitions(name: str | None, fmt: str) -> None:
         click.echo(to_toml(definition), nl=False)
     else:
         click.echo(describe_definition(registry, definition))
+
+
+def diagnostic_registry() -> Registry:
+    """The installed plugins loaded so that a clash is recorded, not raised (for diagnosis)."""
+    return load_registry(diagnose=True)
 
 
 # Rendering, reusable by other front ends.
@@ -128,6 +133,7 @@ def plugins_to_dict(registry: Registry) -> dict[str, Any]:
             }
             for f in registry.failures
         ],
+        "problems": list(registry.problems),
         "disabled": list(registry.disabled),
         "no_plugins": registry.no_plugins,
     }
@@ -186,6 +192,12 @@ def print_plugins(registry: Registry, console: Console) -> None:
                 safe_text(failure.error),
             )
         console.print(failed)
+    if registry.problems:
+        clashes = RichTable(title="Problems that stop every other command", title_justify="left")
+        clashes.add_column("problem", overflow="fold")
+        for problem in registry.problems:
+            clashes.add_row(safe_text(problem))
+        console.print(clashes)
     if registry.disabled:
         console.print(
             f"Switched off by {DISABLE_VARIABLE}: {', '.join(registry.disabled)}", markup=False

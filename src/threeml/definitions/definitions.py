@@ -37,6 +37,34 @@ def check_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
         )
 
 
+def _version(value: Any) -> Any:
+    """Whole numbers become text (``1`` is version ``"1"``); anything else is checked as is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def check_version(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """A version is non-empty text such as ``"1.10"``: never a float (``1.10`` would read as
+    ``1.1``), a boolean or blank."""
+    if isinstance(value, str) and value.strip():
+        return
+    what = "an empty text" if isinstance(value, str) else f"{type(value).__name__} {value!r}"
+    raise ValueError(
+        f"definition {instance.name!r} has version {value!r} ({what}); write the version as "
+        'non-empty text in quotes, such as version = "1.10"'
+    )
+
+
+def check_description(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """A description is non-empty text: the catalogue shows it to every reader."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            f"definition {instance.name!r} has {attribute.name} {value!r}; give it a "
+            f"non-empty {attribute.name} (it is what `threeml definitions` and the docs show)"
+        )
+
+
 def _criteria(values: Any) -> tuple[Criterion, ...]:
     values = tuple(values)
     for value in values:
@@ -70,9 +98,9 @@ class CountingDefinition:
     """
 
     name: str = field(validator=check_name)
-    version: str = field(converter=str)
+    version: str = field(converter=_version, validator=check_version)
     title: str
-    description: str
+    description: str = field(validator=check_description)
     criteria: tuple[Criterion, ...] = field(converter=_criteria)
     unit: Unit = field(default=Unit.USERS, converter=Unit)
     origin: str = ""
@@ -148,9 +176,9 @@ class MetricDefinition:
     """What changed for a population: a measure over a counting definition, by name."""
 
     name: str = field(validator=check_name)
-    version: str = field(converter=str)
+    version: str = field(converter=_version, validator=check_version)
     title: str
-    description: str
+    description: str = field(validator=check_description)
     population: str
     measure: Measure
     higher_is_better: bool | None = None

@@ -43,6 +43,7 @@ def load_registry(
     entry_points: Iterable[EntryPointLike] | None = None,
     environ: Mapping[str, str] | None = None,
     extra_plugins: Iterable[Any] = (),
+    diagnose: bool = False,
 ) -> Registry:
     """Load the plugins and build a :class:`~threeml.plugins.registry.Registry` of what they supply.
 
@@ -55,7 +56,9 @@ def load_registry(
     loaded after the entry points.
 
     Broken plugins are recorded in ``Registry.failures``; a name conflict
-    or a metric with an unknown population raises a ``RegistryError``.
+    or a metric with an unknown population raises a ``RegistryError``, unless ``diagnose`` is
+    true: then it is recorded in ``Registry.problems`` (the clashing contribution left out),
+    which is how ``threeml plugins`` still lists everything when two plugins clash.
     """
     environ = os.environ if environ is None else environ
     no_plugins = environ.get(NO_PLUGINS_VARIABLE, "").strip().lower() in _TRUE
@@ -119,7 +122,7 @@ def load_registry(
         disabled=disabled,
         no_plugins=no_plugins,
     )
-    return assemble(base, added)
+    return assemble(base, added, diagnose=diagnose)
 
 
 def _names(supplied: list[tuple[str, Any]]) -> dict[str, list[str]]:

@@ -42,7 +42,7 @@ from threeml.plugins.messages import (
     kind_conflict,
 )
 
-__all__ = ["Definition", "Registry", "assemble"]
+__all__ = ["STANDARD_DISTRIBUTIONS", "Definition", "Registry", "assemble"]
 
 Definition = CountingDefinition | MetricDefinition
 
@@ -99,6 +99,9 @@ class Registry:
     disabled: tuple[str, ...] = field(default=(), converter=tuple)
     #: True when ``THREEML_NO_PLUGINS`` switched entry-point discovery off.
     no_plugins: bool = False
+    #: Name clashes and unresolved names, recorded instead of raised when the registry was
+    #: loaded for diagnosis (``load_registry(diagnose=True)``, as ``threeml plugins`` does).
+    problems: tuple[str, ...] = field(default=(), converter=tuple)
 
     # Any kind of contribution.
 
@@ -300,6 +303,13 @@ class Registry:
         if other:
             return UnknownDefinition(f"{name!r} is {other}, not a {noun}")
         message = f"no {noun} named {name!r}"
+        if self.failures:
+            # A broken plugin is the likeliest reason, so it comes before any similar name.
+            failed = "; ".join(f.describe() for f in self.failures)
+            message += (
+                f": it may belong to a plugin that failed to load ({failed}); fix or "
+                "uninstall that plugin (`threeml plugins` shows why it failed)"
+            )
         close = closest(name, known)
         if close:
             return UnknownDefinition(f"{message}; did you mean {either(close)}?")
@@ -307,7 +317,7 @@ class Registry:
             message += f"; `threeml definitions` lists the {len(known)} registered"
         else:
             message += "; none are registered"
-        return UnknownDefinition(message + self._why_missing())
+        return UnknownDefinition(message + self._why_missing(failures=not self.failures))
 
     def _unknown_kind(self, key: str, name: str, error: type[UnknownContribution]) -> Exception:
         contribution = BY_KEY[key]
@@ -319,13 +329,13 @@ class Registry:
         message += f" (installed: {', '.join(sorted(known))})"
         return error(message + self._why_missing())
 
-    def _why_missing(self) -> str:
+    def _why_missing(self, *, failures: bool = True) -> str:
         message = ""
         if self.no_plugins:
             message += f" ({NO_PLUGINS_VARIABLE} is set, so no plugins were loaded)"
         if self.disabled:
             message += f" ({DISABLE_VARIABLE} switched off {', '.join(self.disabled)})"
-        if self.failures:
+        if failures and self.failures:
             failed = ", ".join(f.name for f in self.failures)
             message += f" (plugins that failed to load: {failed}; see `threeml plugins`)"
         return message
@@ -334,12 +344,19 @@ class Registry:
 # Assembling: names, conflicts and the checks that tie definitions to kinds.
 
 
-def assemble(base: Registry, added: Iterable[tuple[str, Any, Source]]) -> Registry:
+def assemble(
+    base: Registry, added: Iterable[tuple[str, Any, Source]], *, diagnose: bool = False
+) -> Registry:
     """``base`` with contributions added, as ``(key, item, source)``; raises on a conflict, a
-    metric whose population or measure kind is missing, or a criterion of an unknown kind."""
+    metric whose population or measure kind is missing, or a criterion of an unknown kind.
+
+    With ``diagnose``, those problems are recorded in :attr:`Registry.problems` instead (a
+    clashing contribution is left out) so that ``threeml plugins`` can still show them.
+    """
     items = {key: dict(found) for key, found in base._items.items()}
     origins = {key: {n: list(s) for n, s in found.items()} for key, found in base._origins.items()}
     entry_points = {p.name for p in base.plugins if p.entry_point is not None}
+    problems = list(base.problems)
     for key, item, source in added:
         contribution = BY_KEY[key]
         name = contribution.name_of(item)
@@ -359,10 +376,12 @@ def assemble(base: Registry, added: Iterable[tuple[str, Any, Source]]) -> Regist
         if holder == key and contribution.same(existing, item):
             if source not in origins[key][name]:
                 origins[key][name].append(source)
-        elif contribution.stamped:
-            raise RegistryConflict(definition_conflict(entry_points, existing, item))
+                _prefer_standard(items[key], origins[key], name, contribution.stamped)
+            continue
+        if contribution.stamped:
+            clash = RegistryConflict(definition_conflict(entry_points, existing, item))
         else:
-            raise RegistryConflict(
+            clash = RegistryConflict(
                 kind_conflict(
                     entry_points,
                     name,
@@ -373,14 +392,52 @@ def assemble(base: Registry, added: Iterable[tuple[str, Any, Source]]) -> Regist
                     f"with_{key}",
                 )
             )
-    _check_populations(base, items["counting"], items["metrics"])
-    _check_measure_kinds(base, items["measure_kinds"], items["metrics"])
-    _check_criterion_kinds(base, items["criterion_kinds"], items["counting"])
+        if not diagnose:
+            raise clash
+        problems.append(str(clash))
+    checks = (
+        lambda: _check_populations(base, items["counting"], items["metrics"]),
+        lambda: _check_measure_kinds(base, items["measure_kinds"], items["metrics"]),
+        lambda: _check_criterion_kinds(base, items["criterion_kinds"], items["counting"]),
+    )
+    for check in checks:
+        try:
+            check()
+        except RegistryError as error:
+            if not diagnose:
+                raise
+            problems.append(str(error))
     return attrs.evolve(
         base,
         items=items,
         origins={key: {n: tuple(s) for n, s in found.items()} for key, found in origins.items()},
+        problems=problems,
     )
+
+
+#: The distributions that ship threeml's standard definitions. When an identical copy of a
+#: definition also comes from another distribution, the copy is remembered as a further source
+#: but never becomes the definition's listed source.
+STANDARD_DISTRIBUTIONS = frozenset({"threeml", "threeml-counting", "threeml-integrated-care"})
+
+
+def _standard(source: Source) -> bool:
+    return source == BUILTIN_SOURCE or source.distribution in STANDARD_DISTRIBUTIONS
+
+
+def _prefer_standard(
+    items: dict[str, Any],
+    origins: dict[str, list[Source]],
+    name: str,
+    stamped: bool,
+) -> None:
+    """Put a standard distribution's source first among the sources of equal contributions."""
+    sources = origins[name]
+    if _standard(sources[0]) or not _standard(sources[-1]):
+        return
+    sources.insert(0, sources.pop())
+    if stamped:
+        items[name] = attrs.evolve(items[name], source=sources[0])
 
 
 def _check_measure_kinds(

@@ -18,7 +18,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from threeml.publish.provenance import audit_text
-from threeml.report.provenance import provenance_extension
+from threeml.report.provenance import (
+    PLUGIN_FAILURE_EXTENSION,
+    failures_text,
+    provenance_extension,
+)
 
 __all__ = ["AUDIT_EXTENSION", "DISCLOSURE_EXTENSION", "MEASURE_BASE", "measure_report"]
 
@@ -100,6 +104,10 @@ def measure_report(published: Mapping[str, Any]) -> dict[str, Any]:
             {"url": DISCLOSURE_EXTENSION, "valueString": policy["description"]},
             {"url": AUDIT_EXTENSION, "valueString": audit_text(published.get("audit"))},
             provenance_extension(published),
+            *(
+                {"url": PLUGIN_FAILURE_EXTENSION, "valueString": text}
+                for text in failures_text(published)
+            ),
         ],
         "status": "complete",
         "type": "summary",

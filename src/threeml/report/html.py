@@ -15,7 +15,7 @@ from typing import Any
 from threeml.publish.numbers import format_figure, format_interval, format_share
 from threeml.publish.provenance import audit_text
 from threeml.report import charts
-from threeml.report.provenance import provenance_html
+from threeml.report.provenance import failures_html, provenance_html
 
 __all__ = ["to_html"]
 
@@ -27,16 +27,22 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:36px 0 8px;
 border-bottom:2px solid #1f5f99;padding-bottom:4px}h3{font-size:16px;margin:20px 0 4px}
 .meta{color:#6b7280;margin:0 0 12px}
 .policy{background:#fff7e6;border-left:4px solid #d9822b;padding:8px 12px;margin:12px 0}
+.warning{background:#fdecea;border-left:4px solid #b91c1c;padding:8px 12px;margin:12px 0}
 table{border-collapse:collapse;margin:8px 0 12px;font-size:13px}
 th,td{padding:4px 10px;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
 th{background:#f3f4f6;font-weight:600;position:sticky;top:0}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .suppressed{color:#9a3412;font-style:italic;font-size:12px}
 .muted{color:#6b7280}.error{color:#9a3412}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:16px}
-.card{border:1px solid #e5e7eb;border-radius:6px;padding:10px 14px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(520px,100%),1fr));gap:16px}
+.card{border:1px solid #e5e7eb;border-radius:6px;padding:10px 14px;min-width:0;overflow-x:auto}
 .card p{margin:2px 0 6px}
-.scroll{max-height:520px;overflow:auto;border:1px solid #e5e7eb;display:inline-block}
+.scroll{max-height:520px;max-width:100%;overflow:auto;border:1px solid #e5e7eb;
+display:inline-block;box-sizing:border-box}
+main>table,details{display:block;max-width:100%;overflow-x:auto}
+code{overflow-wrap:anywhere}
+@media (max-width:640px){main{padding:12px 10px 32px}h1{font-size:21px}
+nav a{display:inline-block;margin:2px 10px 2px 0}th,td{padding:3px 6px}}
 svg{max-width:100%;height:auto}
 details summary{cursor:pointer;color:#1f5f99;margin:6px 0}
 nav a{margin-right:14px;color:#1f5f99}
@@ -326,6 +332,7 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
         + "<a href='#metrics'>Metrics</a><a href='#over-time'>Over time</a>"
         "<a href='#provenance'>Provenance</a></nav>",
     ]
+    body += failures_html(published)
     if not draw:
         body.append("<p class='muted'>Charts need matplotlib: pip install 'threeml[report]'.</p>")
     body += _definitions(published, draw)

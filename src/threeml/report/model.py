@@ -56,6 +56,8 @@ class Report:
     fingerprint: ExtractFingerprint | None = None
     #: Rows a lenient load set aside: ``(table, reason) -> rows``.
     set_aside: Mapping[tuple[str, str], int] = field(factory=dict)
+    #: Plugins that failed to load, each described in one line: their definitions are missing.
+    plugin_failures: tuple[str, ...] = field(default=(), converter=tuple)
 
 
 def _count_key(result: CountResult) -> int | None:
@@ -178,4 +180,5 @@ def build_report(
         set_aside={
             (table, kind.value): n for (table, kind), n in dataset.report.set_aside.items() if n
         },
+        plugin_failures=tuple(failure.describe() for failure in registry.failures),
     )

@@ -13,10 +13,36 @@ from typing import Any
 
 from threeml.publish.provenance import Provenance, stamp_items
 
-__all__ = ["PROVENANCE_EXTENSION", "provenance_extension", "provenance_html", "provenance_items"]
+__all__ = [
+    "PLUGIN_FAILURE_EXTENSION",
+    "PROVENANCE_EXTENSION",
+    "failures_html",
+    "failures_text",
+    "provenance_extension",
+    "provenance_html",
+    "provenance_items",
+]
 
 #: The FHIR extension recording the provenance and the audit's outcome.
 PROVENANCE_EXTENSION = "https://threeml.readthedocs.io/fhir/StructureDefinition/provenance"
+#: The FHIR extension naming a plugin that failed to load (one per plugin).
+PLUGIN_FAILURE_EXTENSION = (
+    "https://threeml.readthedocs.io/fhir/StructureDefinition/plugin-failed-to-load"
+)
+
+
+def failures_text(published: Mapping[str, Any]) -> list[str]:
+    """One sentence per plugin that failed to load when the report was built."""
+    return [
+        f"{failure}; its definitions are missing from this report"
+        for failure in published.get("plugin_failures") or ()
+    ]
+
+
+def failures_html(published: Mapping[str, Any]) -> list[str]:
+    """The plugins that failed to load, as a warning at the top of the HTML report."""
+    return [f"<p class='warning'><b>Plugin failed to load</b> — {escape(text)}.</p>"
+            for text in failures_text(published)]  # fmt: skip
 
 
 def provenance_items(published: Mapping[str, Any]) -> list[tuple[str, str]]:

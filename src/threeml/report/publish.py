@@ -219,6 +219,7 @@ def publish(
         "definitions": [publish_count(result, policy) for result in report.counts.values()],
         "metrics": metrics,
         "over_time": _over_time(report, policy, beside),
+        "plugin_failures": list(report.plugin_failures),
         **stamp_data(report_provenance(report, policy), audit),
     }
 

@@ -20,7 +20,7 @@ from threeml.publish.counts import ALL_AREAS
 from threeml.publish.safe import csv_writer
 from threeml.records.codes import Unit
 from threeml.report.model import Report
-from threeml.report.provenance import provenance_items
+from threeml.report.provenance import failures_text, provenance_items
 
 __all__ = ["CSV_COLUMNS", "csv_rows", "to_csv", "to_json", "write_membership"]
 
@@ -87,6 +87,8 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     add("about", "", "", "", "threeml_version", published["threeml_version"], "")
     for item, value in provenance_items(published):
         add("provenance", "", "", "", item, value, "")
+    for text in failures_text(published):
+        add("about", "", "", "", "plugin_failed_to_load", text, "")
     for definition in published["definitions"]:
         name = definition["name"]
         for item in ("count", "users", "records", "considered"):
