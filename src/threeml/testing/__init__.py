@@ -13,6 +13,7 @@ Everything a test of a definition or a plugin needs, importable from here::
   plugin's cases;
 - :func:`check_definition`, :func:`check_definitions` and :func:`check_plugin`
   are the conformance check (:mod:`threeml.testing.conformance`);
+- :func:`check_policy` is the check for a disclosure policy (:mod:`threeml.testing.policies`);
 - :mod:`threeml.testing.strategies` holds the Hypothesis strategies (records,
   extracts and datasets, periods, criteria, definitions).
 
@@ -36,6 +37,7 @@ __all__ = [
     "check_documented",
     "check_evaluation",
     "check_plugin",
+    "check_policy",
     "check_round_trip",
     "check_spec_case",
     "format_table",
@@ -63,6 +65,7 @@ _WHERE = {
     "check_evaluation": "conformance",
     "check_plugin": "conformance",
     "check_round_trip": "conformance",
+    "check_policy": "policies",
 }
 
 
