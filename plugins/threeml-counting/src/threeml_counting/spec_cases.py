@@ -41,6 +41,20 @@ SPEC_CASES: tuple[SpecCase, ...] = (
         expected={"u1"},
     ),
     SpecCase(
+        definition="referred",
+        title="Referred: referrals on the period's first and last day both count",
+        period=P,
+        users=[(f"u{i}", "A", None, None) for i in range(1, 5)],
+        enrolments=[
+            ("e1", "u1", "tc", "2013-01-01", None, None),  # the first day
+            ("e2", "u2", "th", "2013-12-31", None, None),  # the last day
+            ("e3", "u3", "tc", "2014-01-01", "2014-01-02", None),  # the day after
+            ("e4", "u4", "th", "2012-12-31", "2013-01-01", None),  # the day before
+        ],
+        expected={"u1", "u2"},
+        notes=["The period's edges are inside it: [start, end], both days inclusive."],
+    ),
+    SpecCase(
         definition="in-receipt",
         title="In receipt: an installed window overlapping the period, edges included",
         period=P,
@@ -151,6 +165,50 @@ SPEC_CASES: tuple[SpecCase, ...] = (
         expected={"u1", "u5"},
     ),
     SpecCase(
+        definition="active",
+        title="Active: a contact on the installation day itself counts",
+        period=P,
+        users=[(f"u{i}", "A", None, None) for i in range(1, 4)],
+        enrolments=[
+            ("e1", "u1", "tc", None, "2013-12-20", None),
+            ("e2", "u2", "tc", None, "2013-12-21", None),
+            ("e3", "u3", "tc", None, "2013-06-01", "2013-12-10"),
+        ],
+        contacts=[
+            ("u1", "e1", "2013-12-20", "test_call"),  # on the installation day: counts
+            ("u2", "e2", "2013-12-20", "test_call"),  # the day before installation: does not
+            ("u3", "e3", "2013-12-10", "alarm_call"),  # on the last day of service: counts
+        ],
+        expected={"u1", "u3"},
+        notes=[
+            "An installed window is [installed_on, ended_on], both days inclusive, so a test "
+            "call made while the installer is there counts."
+        ],
+    ),
+    SpecCase(
+        definition="active-telehealth",
+        title="Active telehealth: readings on a telecare enrolment do not count, even for a "
+        "person who also has telehealth",
+        period=P,
+        users=[("u1", "A", None, None), ("u2", "A", None, None)],
+        enrolments=[
+            ("e1", "u1", "th", None, "2013-01-01", None),  # telehealth, no readings
+            ("e2", "u1", "tc", None, "2013-01-01", None),  # telecare, four readings
+            ("e3", "u2", "th", None, "2013-01-01", None),
+            ("e4", "u2", "tc", None, "2013-01-01", None),
+        ],
+        contacts=[
+            *[("u1", "e2", f"2013-0{m}-10", "reading") for m in (1, 2, 3, 4)],
+            *[("u2", "e3", f"2013-0{m}-10", "reading") for m in (1, 2)],  # two on telehealth
+            *[("u2", "e4", f"2013-0{m}-10", "reading") for m in (3, 4)],  # two on telecare
+        ],
+        expected=set(),
+        notes=[
+            "The four readings must be on telehealth enrolments: having a telehealth "
+            "enrolment is not enough when the readings were sent on another one."
+        ],
+    ),
+    SpecCase(
         definition="ltc-telehealth",
         title="Long-term conditions: active telehealth users with COPD, diabetes or heart failure",
         period=P,
@@ -170,6 +228,22 @@ SPEC_CASES: tuple[SpecCase, ...] = (
             *[("u3", "e3", f"2013-0{m}-10", "reading") for m in (1, 2, 3)],  # only three
         ],
         expected={"u1"},
+    ),
+    SpecCase(
+        definition="ltc-telehealth",
+        title="Long-term conditions: heart failure alone is enough",
+        period=P,
+        users=[("u1", "A", ("heart_failure",), None), ("u2", "A", ("diabetes",), None)],
+        enrolments=[
+            ("e1", "u1", "th", None, "2013-01-01", None),
+            ("e2", "u2", "th", None, "2013-01-01", None),
+        ],
+        contacts=[
+            *[("u1", "e1", f"2013-0{m}-10", "reading") for m in (1, 2, 3, 4)],
+            *[("u2", "e2", f"2013-0{m}-10", "reading") for m in (1, 2, 3, 4)],
+        ],
+        expected={"u1", "u2"},
+        notes=["Any one of copd, diabetes and heart_failure qualifies; none is required."],
     ),
     SpecCase(
         definition="high-risk",
