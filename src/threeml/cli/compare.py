@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, load_dataset, period_option
+from threeml.cli.definition_files import (
+    definition_files_option,
+    definition_paths,
+    looks_like_file,
+    registry_with_files,
+)
 from threeml.cli.options import disclosure_option, format_option
+from threeml.definitions import CountingDefinition
 from threeml.engine.compare import Comparison
 from threeml.engine.compare import compare as compare_definitions
 from threeml.engine.compare import diff as diff_results
 from threeml.engine.evaluate import ENROLMENT_BREAKDOWNS
+from threeml.errors import ThreemlError
 from threeml.metrics.evaluate import evaluate_metric
 from threeml.publish.compare import PublishedComparison, PublishedDiff, publish_comparison
 from threeml.publish.disclosure import DisclosurePolicy, policy_named
@@ -51,21 +62,21 @@ __all__ = ["print_comparison"]
     help="Also evaluate the metric NAME on the same extract and period and add its row "
     "(repeatable); breakdowns by a users column go through disclosure control.",
 )
+@definition_files_option
 @click.option("--lenient", is_flag=True, help="Set rows that fail validation aside.")
-def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, lenient) -> None:
+def compare(
+    names, data, period, by, show_diff, metric_names, fmt, disclosure, definition_files, lenient
+) -> None:
     """Count every installed definition (or the NAMES given) on one extract, side by side.
 
     One row per definition: people, records (enrolments) and the share of the
     loosest definition's people — how a headline of connections becomes a much
     smaller number of people actively using telehealth. With --metric NAME,
     metrics are evaluated on the same extract and listed after the counts.
+    A NAME may be a definition file's path (`compare in-receipt ./rule.toml`);
+    --definition PATH adds files (or a folder of them) to what is compared.
     """
-    from threeml.plugins.registry import default_registry
-
-    registry = default_registry()
-    definitions = (
-        [registry.counting(name) for name in names] if names else registry.counting_definitions()
-    )
+    registry, definitions = _chosen(names, definition_files)
     if show_diff and len(definitions) != 2:
         raise click.UsageError("--diff compares exactly two definitions: give two NAMES")
     if show_diff and metric_names:
@@ -91,6 +102,32 @@ def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, l
         comparison, policy, metrics=results, by=by, metric_by=metric_by, provenance=provenance
     )
     write(published, fmt, sys.stdout)
+
+
+def _chosen(names: Sequence[str], definition_files: Sequence[Path]) -> tuple[Any, list[Any]]:
+    """The registry (with definition files added) and the counting definitions to compare:
+    the NAMES (a path stands for the counting definitions its file holds) and those of every
+    ``--definition`` file, or every registered one when neither is given."""
+    paths = [Path(n) for n in names if looks_like_file(n)]
+    registry, loaded = registry_with_files([*definition_files, *paths])
+    if not names and not definition_files:
+        return registry, list(registry.counting_definitions())
+    by_path: dict[str, list[str]] = {}
+    for definition in loaded:
+        if isinstance(definition, CountingDefinition) and definition.source is not None:
+            by_path.setdefault(str(definition.source.path), []).append(definition.name)
+    chosen: list[str] = []
+    for name in names:
+        if looks_like_file(name):
+            found = by_path.get(str(Path(name)))
+            if not found:
+                raise ThreemlError(f"{name} holds no counting definition")
+            chosen += found
+        else:
+            chosen.append(name)
+    for path in definition_paths(definition_files, environ={}):
+        chosen += by_path.get(str(path), [])
+    return registry, [registry.counting(name) for name in dict.fromkeys(chosen)]
 
 
 def print_comparison(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from threeml.cli.app import cli
+from threeml.cli.definition_files import definition_files_option
 from threeml.cli.extract import data_option, load_dataset
 from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
@@ -41,21 +43,16 @@ def period_option(function):
     )(function)
 
 
-def resolve_definition(name: str | None, definition_file: Path | None):
+def resolve_definition(name: str | None, definition_files: Path | Sequence[Path] | None):
     """The counting definition named, or read from a file, and a registry that knows it."""
-    return resolve(name, definition_file, CountingDefinition)
+    return resolve(name, definition_files, CountingDefinition)
 
 
 @cli.command()
 @click.argument("name", required=False)
 @data_option
 @period_option
-@click.option(
-    "--definition",
-    "definition_file",
-    type=click.Path(path_type=Path, exists=True),
-    help="Read the counting definition from a TOML or JSON file instead of a plugin.",
-)
+@definition_files_option
 @click.option(
     "--by",
     multiple=True,
@@ -67,13 +64,13 @@ def resolve_definition(name: str | None, definition_file: Path | None):
 @format_option(PublishedCount)
 @disclosure_option
 @lenient_option
-def count(name, data, period, definition_file, by, fmt, disclosure, lenient) -> None:
+def count(name, data, period, definition_files, by, fmt, disclosure, lenient) -> None:
     """Count NAME (a registered definition) on an extract, with attrition and breakdowns.
 
     `count` is the unrounded total over all areas; breakdowns below all areas go
     through disclosure control (counts 1-7 suppressed, others rounded to 5).
     """
-    definition, registry = resolve_definition(name, definition_file)
+    definition, registry = resolve_definition(name, definition_files)
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
     result = count_definition(

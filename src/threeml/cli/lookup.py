@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from threeml.definitions import CountingDefinition, MetricDefinition, load_definition
-from threeml.definitions.kinds import criterion_classes
+from threeml.cli.definition_files import registry_with_files
+from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.errors import ThreemlError
 
 __all__ = ["resolve"]
@@ -16,25 +17,35 @@ __all__ = ["resolve"]
 _NOUNS = {CountingDefinition: "a counting definition", MetricDefinition: "a metric"}
 
 
-def resolve(name: str | None, definition_file: Path | None, kind: type) -> tuple[Any, Any]:
+def resolve(
+    name: str | None, definition_files: Path | Sequence[Path] | None, kind: type
+) -> tuple[Any, Any]:
     """The definition of ``kind`` named, or read from a file, and a registry that knows it.
 
-    A file may use every criterion kind the registry knows, plugins' included.
+    ``definition_files`` (one path, several, or none) and ``THREEML_DEFINITIONS`` add
+    definition files to the registry (see :mod:`threeml.cli.definition_files`). Without a
+    name, the one definition of ``kind`` the files hold is meant. A file may use every
+    criterion kind the registry knows, plugins' included.
     """
-    from threeml.plugins.registry import default_registry
-
-    registry = default_registry()
-    if definition_file is not None:
-        loaded = load_definition(definition_file, criteria=criterion_classes(registry))
-        if not isinstance(loaded, kind):
-            other = next(noun for cls, noun in _NOUNS.items() if cls is not kind)
-            raise ThreemlError(f"{definition_file} holds {other}, not {_NOUNS[kind]}")
-        if name and name != loaded.name:
-            raise ThreemlError(f"{definition_file} defines {loaded.name!r}, not {name!r}")
-        return loaded, registry.with_definitions(loaded)
-    if not name:
-        noun = "definition" if kind is CountingDefinition else "metric"
-        raise click.UsageError(f"name a {noun}, or give one with --definition FILE")
-    if kind is CountingDefinition:
-        return registry.counting(name), registry
-    return registry.metric(name), registry
+    if definition_files is None:
+        files: list[Path] = []
+    elif isinstance(definition_files, str | Path):
+        files = [Path(definition_files)]
+    else:
+        files = list(definition_files)
+    registry, loaded = registry_with_files(files)
+    if name:
+        lookup = registry.counting if kind is CountingDefinition else registry.metric
+        return lookup(name), registry
+    mine = [d for d in loaded if isinstance(d, kind)]
+    if len(mine) == 1:
+        return mine[0], registry
+    noun = "definition" if kind is CountingDefinition else "metric"
+    if mine:
+        names = ", ".join(repr(d.name) for d in mine)
+        raise click.UsageError(f"the definition files hold {len(mine)} of them ({names}): name one")
+    if loaded:
+        (first, *_) = loaded
+        other = next(noun for cls, noun in _NOUNS.items() if cls is not kind)
+        raise ThreemlError(f"{first.source.describe()} holds {other}, not {_NOUNS[kind]}")
+    raise click.UsageError(f"name a {noun}, or give one with --definition FILE")

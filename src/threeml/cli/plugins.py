@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,6 +14,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from threeml.cli.app import cli
+from threeml.cli.definition_files import definition_files_option, definition_paths, read_files
 from threeml.definitions import CountingDefinition, MetricDefinition, Source, to_data, to_toml
 from threeml.plugins.contributions import CONTRIBUTIONS, DEFINITIONS
 from threeml.plugins.registry import (
@@ -73,15 +75,20 @@ def plugins(fmt: str) -> None:
     show_default=True,
     help="text: a table, or the definition as readable text; toml needs a NAME.",
 )
-def definitions(name: str | None, fmt: str) -> None:
+@definition_files_option
+def definitions(name: str | None, fmt: str, definition_files: tuple[Path, ...]) -> None:
     """List the registered definitions, or show the one called NAME.
 
     Without NAME: every counting and metric definition with its type, version,
     title and the plugin that supplies it. With NAME: the definition's criteria
     in order, its description, origin and source. `--format toml` prints it as
-    a file you can copy, change and load.
+    a file you can copy, change and load. Definition files given with
+    --definition PATH or THREEML_DEFINITIONS are listed with the file as their source.
     """
     registry = default_registry()
+    paths = definition_paths(definition_files)
+    if paths:
+        registry = registry.with_definitions(*read_files(paths, registry))
     if name is None:
         if fmt == "toml":
             raise click.UsageError("--format toml shows one definition: give its NAME")
@@ -224,7 +231,7 @@ def print_catalogue(registry: Registry, console: Console) -> None:
     table.add_column("name", no_wrap=True)
     table.add_column("type", no_wrap=True)
     table.add_column("version", no_wrap=True)
-    table.add_column("plugin", no_wrap=True)
+    table.add_column("source", no_wrap=True)
     table.add_column("title", min_width=12, ratio=1)
     for definition in registry.definitions():
         source = definition.source
@@ -233,7 +240,7 @@ def print_catalogue(registry: Registry, console: Console) -> None:
             safe_text(definition.name),
             _kind(definition),
             safe_text(definition.version),
-            safe_text(source.plugin if source else "-"),
+            safe_text((source.path or source.plugin) if source else "-"),
             safe_text(definition.title),
         )
     console.print(table)

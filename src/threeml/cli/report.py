@@ -11,8 +11,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
+from threeml.cli.definition_files import (
+    definition_files_option,
+    definition_paths,
+    registry_with_files,
+)
 from threeml.cli.extract import load_dataset
 from threeml.cli.metric import _extract_date
+from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.errors import ThreemlError
 from threeml.publish.audited import audited
 from threeml.publish.disclosure import policy_named
@@ -93,6 +99,7 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     help="The last day the extract covers (default: the latest date in it).",
 )
 @click.option("--title", default="threeml report", show_default=True, help="The report's title.")
+@definition_files_option
 @click.option(
     "--lenient",
     is_flag=True,
@@ -110,6 +117,7 @@ def report(
     membership,
     extract_date,
     title,
+    definition_files,
     lenient,
 ) -> None:
     """Evaluate the catalogue on an extract and write the report files into a folder.
@@ -119,19 +127,28 @@ def report(
     MeasureReport), all under the disclosure policy, which each states; and
     prints a summary. The same extract and options give identical files.
     """
-    from threeml.plugins.registry import default_registry
-
-    registry = default_registry()
+    registry, _ = registry_with_files(definition_files)
+    explicit = {str(p) for p in definition_paths(definition_files, environ={})}
+    mine = [
+        d
+        for d in registry.definitions()
+        if d.source is not None and d.source.path is not None and d.source.path in explicit
+    ]
     policy = policy_named(disclosure, registry)
     names = _names(definition_names)
+    if names:
+        names += [d.name for d in mine if isinstance(d, CountingDefinition)]
     definitions = (
-        [registry.counting(n) for n in names] if names else list(registry.counting_definitions())
+        [registry.counting(n) for n in dict.fromkeys(names)]
+        if names
+        else list(registry.counting_definitions())
     )
     wanted = _names(metric_names)
     if wanted == ["none"]:
         metrics = []
     elif wanted:
-        metrics = [registry.metric(n) for n in wanted]
+        wanted += [d.name for d in mine if isinstance(d, MetricDefinition)]
+        metrics = [registry.metric(n) for n in dict.fromkeys(wanted)]
     else:
         metrics = list(registry.metric_definitions())
     if not definitions and not metrics:

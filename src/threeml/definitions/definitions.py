@@ -80,8 +80,12 @@ class Source:
     plugin: str
     distribution: str | None = None
     version: str | None = None
+    #: The definition file it was read from (plugin ``"file"``), as the user named it.
+    path: str | None = None
 
     def describe(self) -> str:
+        if self.path:
+            return f"file {self.path}"
         if self.distribution:
             return f"{self.distribution} {self.version or ''}".strip() + f" (plugin {self.plugin})"
         return f"plugin {self.plugin}"

@@ -56,7 +56,7 @@ def describe_source(source: Source | None) -> str:
     if source is None:  # pragma: no cover - the registry stamps every definition
         return "unknown source"
     if _from_file(source):
-        return "a definition file"
+        return f"the definition file {source.path}" if source.path else "a definition file"
     return f"{distribution_text(source.distribution, source.version)} (plugin {source.plugin!r})"
 
 
