@@ -16,8 +16,9 @@ from rich.text import Text
 from threeml.cli.app import cli
 from threeml.cli.definition_files import definition_files_option, definition_paths, read_files
 from threeml.definitions import CountingDefinition, MetricDefinition, Source, to_data, to_toml
-from threeml.plugins.contributions import CONTRIBUTIONS, DEFINITIONS
+from threeml.plugins.contributions import CONTRIBUTIONS
 from threeml.plugins.registry import (
+    BUILTIN_SOURCE,
     DISABLE_VARIABLE,
     NO_PLUGINS_VARIABLE,
     PluginInfo,
@@ -26,7 +27,7 @@ from threeml.plugins.registry import (
     default_registry,
     load_registry,
 )
-from threeml.publish.safe import plain_text, safe_text
+from threeml.publish.safe import safe_text
 
 Definition = CountingDefinition | MetricDefinition
 
@@ -140,20 +141,43 @@ def plugins_to_dict(registry: Registry) -> dict[str, Any]:
             }
             for f in registry.failures
         ],
+        "builtin": {c.key: list(getattr(builtin_info(registry), c.key)) for c in CONTRIBUTIONS},
         "problems": list(registry.problems),
         "disabled": list(registry.disabled),
         "no_plugins": registry.no_plugins,
     }
 
 
-def _also(plugin: PluginInfo) -> list[tuple[str, str]]:
-    """What a plugin supplies besides definitions, as ``(kind, name)`` pairs."""
-    return [
-        (c.noun, name)
+def builtin_info(registry: Registry) -> PluginInfo:
+    """threeml's own contributions (disclosure policies, ``proportion``, criterion kinds,
+    loaders), as a plugin named ``threeml`` (they come from its built-in plugin)."""
+    names = {
+        c.key: [
+            name
+            for name in registry.contributions(c.key)
+            if registry.contribution_sources(c.key, name)[0] == BUILTIN_SOURCE
+        ]
         for c in CONTRIBUTIONS
-        if c.namespace != DEFINITIONS
-        for name in getattr(plugin, c.key)
+    }
+    return PluginInfo(BUILTIN_SOURCE.plugin, BUILTIN_SOURCE.distribution,
+                      BUILTIN_SOURCE.version, **names)  # fmt: skip
+
+
+def _every(plugin: PluginInfo) -> list[tuple[str, str]]:
+    """Everything a plugin supplies, as ``(kind, name)`` pairs in the order of the table of
+    contribution kinds."""
+    return [(c.noun, name) for c in CONTRIBUTIONS for name in getattr(plugin, c.key)]
+
+
+def _supplies(plugin: PluginInfo) -> Text:
+    """How many of each kind of contribution a plugin supplies, such as ``11 counting
+    definitions``."""
+    counts = [
+        f"{len(names)} {c.noun if len(names) == 1 else c.noun + 's'}"
+        for c in CONTRIBUTIONS
+        if (names := getattr(plugin, c.key))
     ]
+    return Text(", ".join(counts) or "(nothing)")
 
 
 def print_plugins(registry: Registry, console: Console) -> None:
@@ -161,28 +185,31 @@ def print_plugins(registry: Registry, console: Console) -> None:
     if registry.no_plugins:
         console.print(f"{NO_PLUGINS_VARIABLE} is set: no plugins were loaded.", markup=False)
     if registry.plugins:
+        # Plugins and versions first, then every contribution one per row: three narrow
+        # columns, so nothing is cut at 80 columns or in piped output.
         table = RichTable(title="Plugins", title_justify="left")
         table.add_column("plugin", no_wrap=True)
         table.add_column("distribution", no_wrap=True)
         table.add_column("version", no_wrap=True)
-        table.add_column("definitions", no_wrap=True)
+        table.add_column("supplies", overflow="fold")
         for plugin in registry.plugins:
             table.add_row(
                 safe_text(plugin.name),
                 safe_text(plugin.distribution or "-"),
                 safe_text(plugin.version or "-"),
-                Text("\n".join(plain_text(name) for name in plugin.definitions) or "(none)"),
+                _supplies(plugin),
             )
         console.print(table)
-        others = [(plugin.name, line) for plugin in registry.plugins for line in _also(plugin)]
-        if others:
-            extras = RichTable(title="Other contributions", title_justify="left")
-            extras.add_column("plugin", no_wrap=True)
-            extras.add_column("kind", no_wrap=True)
-            extras.add_column("name", no_wrap=True)
-            for name, (noun, item) in others:
-                extras.add_row(safe_text(name), safe_text(noun), safe_text(item))
-            console.print(extras)
+        shown = [builtin_info(registry), *registry.plugins]
+        rows = [(plugin.name, line) for plugin in shown for line in _every(plugin)]
+        if rows:
+            every = RichTable(title="Contributions", title_justify="left")
+            every.add_column("plugin", no_wrap=True)
+            every.add_column("kind", no_wrap=True)
+            every.add_column("name", overflow="fold")
+            for name, (noun, item) in rows:
+                every.add_row(safe_text(name), safe_text(noun), safe_text(item))
+            console.print(every)
     elif not registry.no_plugins:
         console.print(
             "No plugins are loaded." if registry.disabled else "No plugins are installed."
@@ -217,33 +244,54 @@ def _kind(definition: Definition) -> str:
     return "metric"
 
 
+#: The narrowest the catalogue's title column may be before titles move below the table.
+TITLE_MIN = 28
+
+
 def print_catalogue(registry: Registry, console: Console) -> None:
     """Every registered definition as one table, in name order.
 
-    The type is the unit counted (``users`` or ``enrolments``) or ``metric``.
-    The title comes last and is the column that wraps, so narrow terminals keep
-    names and plugins whole.
+    The type is the unit counted (``users`` or ``enrolments``) or ``metric``; the source is
+    the plugin, or the file a definition was read from. The title comes last and wraps; on a
+    terminal too narrow for it (80 columns, or piped output) titles are listed below the
+    table instead, so names and sources stay whole.
     """
     if not registry.names():
         console.print("No definitions are registered (see `threeml plugins`).", markup=False)
         return
+    rows = [
+        (
+            definition.name,
+            _kind(definition),
+            definition.version,
+            (definition.source.path or definition.source.plugin) if definition.source else "-",
+            definition.title,
+        )
+        for definition in registry.definitions()
+    ]
+    fixed = sum(max(len(header), *(len(row[i]) for row in rows)) for i, header in
+                enumerate(("name", "type", "version", "source"))) + 16  # fmt: skip
+    # Titles in their own column only when it can be at least TITLE_MIN wide; else below.
+    beside = console.width - fixed >= TITLE_MIN
     table = RichTable(title="Definitions", title_justify="left")
     table.add_column("name", no_wrap=True)
     table.add_column("type", no_wrap=True)
     table.add_column("version", no_wrap=True)
-    table.add_column("source", no_wrap=True)
-    table.add_column("title", min_width=12, ratio=1)
-    for definition in registry.definitions():
-        source = definition.source
-        table.add_row(
-            # Names and titles are plugin data, so never read as rich markup.
-            safe_text(definition.name),
-            _kind(definition),
-            safe_text(definition.version),
-            safe_text((source.path or source.plugin) if source else "-"),
-            safe_text(definition.title),
-        )
+    table.add_column("source", overflow="fold")
+    if beside:
+        table.add_column("title", min_width=TITLE_MIN, ratio=1)
+    for row in rows:
+        # Names and titles are plugin data, so never read as rich markup.
+        table.add_row(*(safe_text(cell) for cell in (row if beside else row[:4])))
     console.print(table)
+    if not beside:
+        console.print("Titles", style="italic")
+        width = max(console.width, 40)
+        for name, *_, title in rows:
+            lines = textwrap.wrap(f"{name}: {title}", width=width, subsequent_indent="    ",
+                                  break_on_hyphens=False)  # fmt: skip
+            for line in lines:
+                console.print(safe_text(line), soft_wrap=True)
 
 
 def _source_data(source: Source) -> dict[str, Any]:
