@@ -264,9 +264,12 @@ def synthesise(
     )
 
     # A trial among people with long-term conditions: allocation before deaths are drawn.
-    in_trial = long_term & (rng.random(users) < 0.04)
+    in_trial = long_term & (rng.random(users) < 0.08)
     arm = rng.integers(0, 2, users)  # 1 = intervention
-    allocated = rng.integers(_day(date(2011, 5, 1)), _day(date(2011, 9, 30)) + 1, users)
+    # Allocated over the six months up to a year before the extract date, so that every
+    # allocation has its full year of follow-up in the extract.
+    trial_end = max(last - 364, first + 1)
+    allocated = rng.integers(max(trial_end - 182, first), trial_end + 1, users)
 
     # Deaths: risk-driven, lower in the trial's intervention arm.
     yearly_death = 0.01 + 0.12 * risk**2

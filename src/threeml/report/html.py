@@ -16,6 +16,7 @@ from threeml.publish.numbers import format_figure, format_interval, format_share
 from threeml.publish.provenance import audit_text
 from threeml.report import charts
 from threeml.report.provenance import failures_html, provenance_html
+from threeml.report.summary import LEGEND, format_metric_interval, format_metric_value
 
 __all__ = ["to_html"]
 
@@ -187,14 +188,18 @@ def _metrics(published: Mapping[str, Any], draw: bool) -> list[str]:
             )
             continue
         label = m["labels"].get("value", "")
+        why = m["reason"] or ("no value for this extract and period" if m["value"] is None else "")
+        note = escape(label) + (f"; <b>{escape(why)}</b>" if why and m["value"] is None else
+                                f"; {escape(why)}" if why else "")  # fmt: skip
         out.append(
             f"<tr><td>{name}</td><td>{escape(m['title'])}</td><td>{escape(m['population'])}</td>"
-            f"<td class='n'><b>{_fmt(m['value'])}</b></td>"
-            f"<td class='n'>{_interval(m['ci_low'], m['ci_high'])}</td>"
+            f"<td class='n'><b>{escape(format_metric_value(m))}</b></td>"
+            f"<td class='n'>{escape(format_metric_interval(m))}</td>"
             f"<td class='n'>{_fmt(m['numerator'])}</td><td class='n'>{_fmt(m['denominator'])}</td>"
-            f"<td>{escape(label)}{'; ' + escape(m['reason']) if m['reason'] else ''}</td></tr>"
+            f"<td>{note}</td></tr>"
         )
     out.append("</table>")
+    out.append(f"<p class='muted legend'>{escape(LEGEND)}.</p>")
     for m in metrics:
         if not m["evaluated"] or m["measure"] == "progress-to-target":
             continue
