@@ -158,27 +158,34 @@ def definitions_bar(
 
 
 def over_time(labels: Sequence[str], series: Mapping[str, Sequence[int | None]]) -> str:
-    """Counts per quarter (or month) of the period, one line per definition (a suppressed
-    count is a gap in its line)."""
+    """Counts per quarter (or month) of the period as small multiples: one small panel per
+    definition, each on its own scale and named in its title, in one colour (a suppressed
+    count is a gap in its line). Fifteen lines on one axis in fifteen similar colours could
+    not be told apart."""
     series = {
         name: [float("nan") if value is None else value for value in values]
         for name, values in series.items()
     }
+    columns = 4 if len(series) > 6 else max(1, min(len(series), 3))
+    rows = max(1, -(-len(series) // columns))
 
     def build():
-        figure = _figure(8.5, 3.6)
-        axes = figure.add_subplot()
-        import matplotlib
-
-        colours = matplotlib.colormaps["tab20"].colors
-        for i, (name, counts) in enumerate(series.items()):
-            values = [float("nan") if v is None else v for v in counts]  # suppressed: a gap
-            axes.plot(labels, values, marker="o", markersize=3, linewidth=1.4,
-                      color=colours[i % len(colours)], label=name)  # fmt: skip
-        axes.set_ylabel("count over all areas")
-        axes.grid(axis="y", color="#e5e7eb")
-        axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
-        axes.set_ylim(bottom=0)
+        figure = _figure(8.5, 0.4 + 1.55 * rows)
+        axes_grid = figure.subplots(rows, columns, squeeze=False, sharex=True)
+        ticks = [0, len(labels) - 1] if len(labels) > 1 else [0]
+        for index, axes in enumerate(axes_grid.flat):
+            if index >= len(series):
+                axes.set_visible(False)
+                continue
+            name, counts = list(series.items())[index]
+            axes.plot(range(len(labels)), counts, marker="o", markersize=2.5, linewidth=1.3,
+                      color=_BLUE)  # fmt: skip
+            axes.set_title(_short(name, 30), fontsize=7.5, loc="left")
+            axes.set_ylim(bottom=0)
+            axes.tick_params(labelsize=6.5)
+            axes.grid(axis="y", color="#e5e7eb")
+            axes.set_xticks(ticks, [labels[t] for t in ticks])
+        figure.supylabel("count over all areas", fontsize=8)
         return figure
 
     return _draw(build)
@@ -233,36 +240,44 @@ def caterpillar(
     return _draw(build)
 
 
+#: The most areas the progress chart names one by one (the furthest behind and ahead).
+PROGRESS_NAMED = 30
+
+
 def progress(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Each area's share of its target reached, and projected by the due date."""
+    """Each area's share of its target reached (bar) and projected by the due date (dot),
+    one labelled row per area, ranked; with many areas, the :data:`PROGRESS_NAMED` furthest
+    behind and ahead are shown by name and the rest counted in the caption."""
 
     def build():
-        shown = sorted((r for r in rows if r.get("value") is not None), key=lambda r: r["value"])
-        figure = _figure(8.5, 3.0)
+        ranked = sorted((r for r in rows if r.get("value") is not None), key=lambda r: r["value"])
+        shown = ranked
+        if len(ranked) > PROGRESS_NAMED:
+            half = PROGRESS_NAMED // 2
+            shown = ranked[:half] + ranked[-half:]
+        figure = _figure(8.5, 0.9 + 0.16 * max(len(shown), 4))
         axes = figure.add_subplot()
-        xs = list(range(len(shown)))
+        ys = list(range(len(shown)))
         reached = [r["value"] * 100 for r in shown]
         projected = []
         for r in shown:
             projection, target = r["details"].get("projection"), r["details"].get("target")
             projected.append(projection / target * 100 if projection is not None and target
                              else float("nan"))  # fmt: skip
-        axes.bar(xs, reached, color=_BLUE, width=0.8, label="reached")
-        axes.scatter(xs, projected, s=7, color=_ORANGE, zorder=3, label="projected by due date")
-        axes.axhline(100, color=_GREY, linewidth=1, linestyle="--")
-        axes.set_ylabel("% of target")
-        axes.set_xticks([])
-        axes.set_xlabel(
-            f"{len(shown)} areas, ranked by share reached"
-            + (
-                f"; {len(rows) - len(shown)} without a value (suppressed or no target)"
-                if len(rows) > len(shown)
-                else ""
-            ),
-            color=_GREY,
-        )
-        axes.legend(loc="upper left", frameon=False, fontsize=7)
-        axes.grid(axis="y", color="#e5e7eb")
+        axes.barh(ys, reached, color=_BLUE, height=0.7, label="reached")
+        axes.scatter(projected, ys, s=9, color=_ORANGE, zorder=3, label="projected by due date")
+        axes.axvline(100, color=_GREY, linewidth=1, linestyle="--")
+        axes.set_yticks(ys, [_short(str(r["group"]), 24) for r in shown], fontsize=6.5)
+        axes.set_xlabel("% of target", fontsize=8)
+        notes = []
+        if len(ranked) > len(shown):
+            notes.append(f"the {len(shown) // 2} furthest behind and ahead of {len(ranked)} areas")
+        if len(rows) > len(ranked):
+            notes.append(f"{len(rows) - len(ranked)} without a value (suppressed or no target)")
+        axes.set_title("; ".join(notes) or f"{len(ranked)} areas, ranked by share reached",
+                       fontsize=7.5, loc="left", color=_GREY)  # fmt: skip
+        axes.legend(loc="lower right", frameon=False, fontsize=7)
+        axes.grid(axis="x", color="#e5e7eb")
         return figure
 
     return _draw(build)

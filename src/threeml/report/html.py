@@ -351,6 +351,7 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
     )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<meta name='threeml-disclosure' content='{escape(policy['description'])}'>"
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>\n"
         + "\n".join(body)
