@@ -42,8 +42,8 @@ __all__ = ["print_comparison"]
 @click.option(
     "--by",
     multiple=True,
-    help="Also break each count down by a users column (birth_year in age bands, "
-    "risk_score in fifths), service_kind or sector (repeatable); cells go through "
+    help="Also break each count down by a users column (age_band or birth_year: age bands; "
+    "risk_band or risk_score: fifths), service_kind or sector (repeatable); cells go through "
     "disclosure control.",
 )
 @click.option(

@@ -58,7 +58,7 @@ def resolve_definition(name: str | None, definition_files: Path | Sequence[Path]
     multiple=True,
     default=("area",),
     show_default=True,
-    help="Break down by a users column (birth_year in age bands, risk_score in fifths), "
+    help="Break down by a users column (age_band or birth_year: age bands; risk_band or risk_score: fifths), "
     "service_kind or sector (repeatable).",
 )
 @format_option(PublishedCount)

@@ -4,7 +4,8 @@ A breakdown whose groups are single values of a near-unique column (a year of bi
 a risk score) labels a suppressed cell with something that identifies a person. So
 ``birth_year`` groups by *age band at the period end* (``0-4`` … ``85-89``, ``90+``,
 as coverage uses, ``unknown`` when missing), ``risk_score`` by fifths (``0-0.2``,
-``0.2-0.4``, ``0.4-0.6``, ``0.6-0.8``, ``0.8-1``, ``unknown``), and any other users
+``0.2-0.4``, ``0.4-0.6``, ``0.6-0.8``, ``0.8-1``, ``unknown``); the bands can also be asked
+for by name, ``age_band`` and ``risk_band``. Any other users
 column with more than :data:`MAX_DISTINCT` distinct values is refused. ``area`` is the
 publishing geography: its values are published areas, and it is not limited.
 Counts (:func:`threeml.engine.evaluate.count_many`) and metrics
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BANDED",
+    "BAND_NAMES",
     "MAX_DISTINCT",
     "UNLIMITED",
     "BreakdownError",
@@ -31,6 +33,7 @@ __all__ = [
     "breakdown_value",
     "check_cardinality",
     "risk_band",
+    "user_breakdowns",
 ]
 
 #: The most distinct values a breakdown column (other than a banded one or ``area``) may have.
@@ -76,11 +79,26 @@ def risk_band(users: ir.Table, period: Period) -> ir.Value:
     return ibis.cases(*cases, else_=ibis.literal("0.8-1"))
 
 
-#: Breakdown names that group by a band of their column rather than its values.
+#: Breakdown names that group by a band of their column rather than its values: the column's
+#: own name, or the band's (``--by age_band`` is ``--by birth_year``).
 BANDED: dict[str, Callable[[ir.Table, Period], ir.Value]] = {
     "birth_year": age_band,
     "risk_score": risk_band,
+    "age_band": age_band,
+    "risk_band": risk_band,
 }
+
+#: The bands asked for by their own names, and the users column each bands.
+BAND_NAMES: dict[str, str] = {"age_band": "birth_year", "risk_band": "risk_score"}
+
+
+def user_breakdowns() -> list[str]:
+    """Every breakdown name that groups users: the users columns (but ids and conditions) and
+    the bands by name."""
+    from threeml.records.schema import TABLES
+
+    columns = [c for c in TABLES["users"].column_names if c not in ("user_id", "conditions")]
+    return [*columns, *BAND_NAMES]
 
 
 def breakdown_value(users: ir.Table, name: str, period: Period) -> ir.Value:

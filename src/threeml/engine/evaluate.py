@@ -26,7 +26,7 @@ from threeml.definitions import CountingDefinition, Criterion
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
-from threeml.engine.breakdowns import check_cardinality
+from threeml.engine.breakdowns import check_cardinality, user_breakdowns
 from threeml.engine.cellkeys import (
     KeyRequest,
     as_cell_key,
@@ -41,7 +41,6 @@ from threeml.engine.flags import enrolment_facts, enrolment_flags, record_column
 from threeml.engine.results import AttritionStep, BreakdownRow, CellKeys, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
-from threeml.records.schema import TABLES
 
 __all__ = ["ENROLMENT_BREAKDOWNS", "EvaluationError", "count", "count_many"]
 
@@ -122,9 +121,7 @@ class _Shared:
 
 
 def _check_breakdowns(by: Sequence[str]) -> None:
-    allowed = [*TABLES["users"].column_names, *ENROLMENT_BREAKDOWNS]
-    allowed.remove("user_id")
-    allowed.remove("conditions")
+    allowed = [*user_breakdowns(), *ENROLMENT_BREAKDOWNS]
     for name in by:
         if name not in allowed:
             raise EvaluationError(

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
+from threeml.engine.breakdowns import user_breakdowns
 from threeml.engine.evaluate import count_many
 from threeml.metrics.contract import MeasureKind, MetricContext, MetricError, MetricResult
 from threeml.metrics.proportion import MEASURES
 from threeml.records.periods import Period
-from threeml.records.schema import TABLES
 
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
@@ -20,7 +20,7 @@ __all__ = ["evaluate_metric"]
 
 
 def _breakdown_columns() -> list[str]:
-    return [c for c in TABLES["users"].column_names if c not in ("user_id", "conditions")]
+    return user_breakdowns()
 
 
 def evaluate_metric(

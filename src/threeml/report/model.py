@@ -18,12 +18,12 @@ from threeml.data import Dataset
 from threeml.data.fingerprint import ExtractFingerprint, fingerprint
 from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.definitions.cellkey import CellKeyMethod
+from threeml.engine.breakdowns import user_breakdowns
 from threeml.engine.evaluate import count_many
 from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
 from threeml.metrics.measures import MetricResult, evaluate_metric
 from threeml.records.periods import Period
-from threeml.records.schema import TABLES
 
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
@@ -88,7 +88,7 @@ def sub_periods(period: Period) -> list[tuple[str, Period]]:
 
 
 def _metric_by(by: Sequence[str]) -> tuple[str, ...]:
-    allowed = {c for c in TABLES["users"].column_names if c not in ("user_id", "conditions")}
+    allowed = set(user_breakdowns())
     return tuple(b for b in by if b in allowed)
 
 
