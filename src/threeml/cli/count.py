@@ -58,8 +58,8 @@ def resolve_definition(name: str | None, definition_files: Path | Sequence[Path]
     multiple=True,
     default=("area",),
     show_default=True,
-    help="Break down by a users column (age_band or birth_year: age bands; risk_band or risk_score: fifths), "
-    "service_kind or sector (repeatable).",
+    help="Break down by a users column (age_band or birth_year: age bands; risk_band or "
+    "risk_score: fifths), service_kind or sector (repeatable).",
 )
 @format_option(PublishedCount)
 @disclosure_option

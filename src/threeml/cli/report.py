@@ -44,8 +44,8 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     multiple=True,
     default=("area",),
     show_default=True,
-    help="Break down by a users column (age_band or birth_year: age bands; risk_band or risk_score: fifths), "
-    "service_kind or sector (repeatable).",
+    help="Break down by a users column (age_band or birth_year: age bands; risk_band or "
+    "risk_score: fifths), service_kind or sector (repeatable).",
 )
 @click.option(
     "--out",
