@@ -83,3 +83,15 @@ def test_the_report_summary_keeps_every_value_column(capsys, tmp_path) -> None:
     for definition in data["definitions"]:
         assert f"{definition['considered']:,}" in summary
     assert "– no value" in out  # the legend
+
+
+def test_the_report_progress_never_shows_none() -> None:
+    from rich.progress import Progress
+
+    from threeml.cli.report import StepsColumn
+
+    with Progress(StepsColumn(), disable=True) as bar:
+        task = bar.add_task("reading the extract", total=None)
+        assert str(StepsColumn().render(bar.tasks[task])) == ""
+        bar.update(task, total=4, completed=1)
+        assert str(StepsColumn().render(bar.tasks[task])) == "1/4"

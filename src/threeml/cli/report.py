@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
@@ -29,6 +30,15 @@ from threeml.report.files import remove_stale, write_files
 
 #: Extracts with more users than this get a progress bar on the terminal.
 BIG = 50_000
+
+
+class StepsColumn(ProgressColumn):
+    """``done/total`` steps, or nothing while the total is not known yet (never ``0/None``)."""
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text("")
+        return Text(f"{int(task.completed)}/{int(task.total)}")
 
 
 def _names(values: tuple[str, ...]) -> list[str] | None:
@@ -161,12 +171,12 @@ def report(
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
+            StepsColumn(),
             TimeElapsedColumn(),
             console=err,
             transient=True,
         ) as bar:
-            task = bar.add_task("evaluating", total=None)
+            task = bar.add_task("reading the extract", total=None)
 
             def progress(what: str, done: int, total: int) -> None:
                 bar.update(task, description=what, completed=done, total=total)
