@@ -129,10 +129,11 @@ def test_missing_required_column_stops_even_lenient_loading(make_folder: MakeFol
 
 
 def test_header_shorter_than_its_rows_is_refused(make_folder: MakeFolder) -> None:
-    # installed_on is missing from the header; as end_reason is empty in every row, a CSV
-    # reader that drops empty trailing fields would read installed_on dates as ended_on.
+    # referred_on (a column a file may leave out) is missing from the header; as end_reason
+    # is empty in every row, a CSV reader that drops empty trailing fields would read
+    # every date one column to the left.
     lines = VALID_CSV["enrolments"].splitlines()
-    text = "\n".join([lines[0].replace("installed_on,", ""), *lines[1:]]) + "\n"
+    text = "\n".join([lines[0].replace("referred_on,", ""), *lines[1:]]) + "\n"
     text = text.replace(",died\n", ",\n").replace(",moved\n", ",\n")
     report = validate_folder(make_folder(enrolments=text))
     problem = the_problem(report, ProblemKind.MISSING_COLUMN)
@@ -762,6 +763,7 @@ def test_parquet_floats_that_are_not_finite_numbers(make_folder: MakeFolder) -> 
             "user_id": ["U1", "U2", "U3"],
             "area": ["Kent", "Kent", "Cornwall"],
             "birth_year": [1940.0, float("inf"), 1e30],
+            "conditions": [None, None, None],
             "risk_score": [float("nan"), 0.5, float("inf")],
         }
     )
@@ -947,7 +949,10 @@ def test_from_connection_on_sqlite(make_folder: MakeFolder, tmp_path: Path) -> N
 
 def test_from_connection_with_renamed_tables_and_errors(tmp_path: Path) -> None:
     backend = ibis.duckdb.connect()
-    backend.create_table("people", pa.table({"user_id": ["U1", "U1"], "area": ["Kent", "Kent"]}))
+    backend.create_table(
+        "people",
+        pa.table({"user_id": ["U1", "U1"], "area": ["Kent", "Kent"], "conditions": ["", ""]}),
+    )
     backend.create_table(
         "services",
         pa.table(
@@ -955,7 +960,15 @@ def test_from_connection_with_renamed_tables_and_errors(tmp_path: Path) -> None:
         ),
     )
     backend.create_table(
-        "enrolments", pa.table({"enrolment_id": ["E1"], "user_id": ["U1"], "service_id": ["S1"]})
+        "enrolments",
+        pa.table(
+            {
+                "enrolment_id": ["E1"],
+                "user_id": ["U1"],
+                "service_id": ["S1"],
+                **{name: [""] for name in ("installed_on", "ended_on", "end_reason")},
+            }
+        ),
     )
     with pytest.raises(InvalidDataset) as caught:
         Dataset.from_connection(backend, names={"users": "people"})

@@ -186,25 +186,30 @@ def check_header(source: SourceFile, spec: Table, header: list[str]) -> list[Pro
     known = set(spec.column_names)
     lowered = {name.lower(): name for name in header}
     for col in spec.columns:
-        if col.name in seen:
+        if col.name in seen or col.may_be_absent:
             continue
-        if col.required:
-            written = lowered.get(col.name.lower())
-            hint = (
-                f"; the file has {written!r}, which differs only in case"
-                if written
-                else f"; the header is {', '.join(header) or '(empty)'}"
+        written = lowered.get(col.name.lower())
+        hint = (
+            f"; the file has {written!r}, which differs only in case"
+            if written
+            else f"; the header is {', '.join(header) or '(empty)'}"
+        )
+        what = (
+            f"required column {col.name} is missing"
+            if col.required
+            else f"column {col.name} is missing (its values may be empty, but the column "
+            "must be there: leaving it out would silently read every value as empty)"
+        )
+        problems.append(
+            Problem(
+                spec.name,
+                ProblemKind.MISSING_COLUMN,
+                file=source.name,
+                row=1,
+                column=col.name,
+                message=f"{what}{hint}",
             )
-            problems.append(
-                Problem(
-                    spec.name,
-                    ProblemKind.MISSING_COLUMN,
-                    file=source.name,
-                    row=1,
-                    column=col.name,
-                    message=f"required column {col.name} is missing{hint}",
-                )
-            )
+        )
     for name in header:
         if name not in known:
             problems.append(

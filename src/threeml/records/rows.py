@@ -63,6 +63,9 @@ class ColumnInfo:
     references: str | None = None  # "table.column"
     minimum: float | None = None
     maximum: float | None = None
+    #: Whether a file may leave the column out of its header altogether (then read as empty).
+    #: Every other column must be in the header, even when its values may be empty.
+    may_be_absent: bool = False
 
 
 # Cross-column rules, declared once and checked both on Python records and in the engine.
@@ -131,13 +134,21 @@ def column(
     maximum: float | None = None,
     converter: Any = None,
     factory: Any = None,
+    may_be_absent: bool = False,
 ) -> Any:
     """Declare a column: an attrs field carrying :class:`ColumnInfo` metadata.
 
     Validation of the value itself (non-empty ids, bounds) is attached here so
     that Python records obey the same constraints as loaded files.
     """
-    info = ColumnInfo(doc=doc, key=key, references=references, minimum=minimum, maximum=maximum)
+    info = ColumnInfo(
+        doc=doc,
+        key=key,
+        references=references,
+        minimum=minimum,
+        maximum=maximum,
+        may_be_absent=may_be_absent,
+    )
     validators = [_bounds(minimum, maximum)] if minimum is not None or maximum is not None else []
     kwargs: dict[str, Any] = {"metadata": {_META: info}, "validator": validators}
     if converter is not None:
@@ -268,9 +279,13 @@ class User:
         minimum=1880,
         maximum=2100,
         converter=_optional_number(int),
+        may_be_absent=True,
     )
     sex: str | None = column(
-        "Sex as recorded by the source system.", default=None, converter=_optional_identifier
+        "Sex as recorded by the source system.",
+        default=None,
+        converter=_optional_identifier,
+        may_be_absent=True,
     )
     conditions: tuple[str, ...] = column(
         "Long-term condition codes (for example copd, diabetes, heart_failure); "
@@ -284,6 +299,7 @@ class User:
         minimum=0,
         maximum=1,
         converter=_optional_number(float),
+        may_be_absent=True,
     )
 
 
@@ -301,13 +317,17 @@ class Service:
     sector: Sector = column("Which sector provides the service.", converter=_code(Sector))
     area: str = column("The area the service covers.", converter=_identifier)
     provider: str | None = column(
-        "Who provides the service.", default=None, converter=_optional_identifier
+        "Who provides the service.",
+        default=None,
+        converter=_optional_identifier,
+        may_be_absent=True,
     )
     annual_cost: float | None = column(
         "Cost of the service per user per year.",
         default=None,
         minimum=0,
         converter=_optional_number(float),
+        may_be_absent=True,
     )
 
 
@@ -327,7 +347,9 @@ class Enrolment:
     service_id: str = column(
         "The service enrolled in.", references="services.service_id", converter=_identifier
     )
-    referred_on: date | None = column("Day of referral.", default=None, converter=_optional_date)
+    referred_on: date | None = column(
+        "Day of referral.", default=None, converter=_optional_date, may_be_absent=True
+    )
     installed_on: date | None = column(
         "Day the service was installed; empty when it never was.",
         default=None,
@@ -394,9 +416,14 @@ class Outcome:
         "Length of stay in days for admissions; the score for qol.",
         default=None,
         converter=_optional_number(float),
+        may_be_absent=True,
     )
     cost: float | None = column(
-        "Cost of the event.", default=None, minimum=0, converter=_optional_number(float)
+        "Cost of the event.",
+        default=None,
+        minimum=0,
+        converter=_optional_number(float),
+        may_be_absent=True,
     )
 
     def __attrs_post_init__(self) -> None:
