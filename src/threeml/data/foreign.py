@@ -25,6 +25,7 @@ from threeml.data import engine
 from threeml.data.checks import PROBLEM_SCHEMA, ROW, checkable, parse_table, relational_checks
 from threeml.data.files import SourceFile, check_header
 from threeml.data.owned import build_owned
+from threeml.data.plausible import DateWindow
 from threeml.data.report import Mode, Problem, ProblemKind
 from threeml.data.rules import ASIDE_SCHEMA, event_dates, set_aside_parts
 from threeml.data.staging import register_arrow
@@ -111,9 +112,10 @@ def _build_foreign(
     """Type, check and (in lenient mode) filter the tables ``raw`` of ``backend``, in place."""
     typed: dict[str, ir.Table] = {}
     queries: list[ir.Table] = []
+    window = DateWindow.for_run(extract_date)
     for name, spec in TABLES.items():
         if name in raw:
-            typed[name], problems = parse_table(spec, raw[name], trim=False)
+            typed[name], problems = parse_table(spec, raw[name], trim=False, window=window)
             queries.extend(problems)
     for name, spec in TABLES.items():
         if name in typed and checkable(spec, frozenset(typed)):

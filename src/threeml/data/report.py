@@ -63,12 +63,29 @@ class ProblemKind(StrEnum):
     DATE_ORDER = "dates out of order"
     INCONSISTENT_REFERENCE = "inconsistent reference"
     REFERS_TO_SET_ASIDE = "refers to a row set aside"
+    CONTROL_CHARACTER = "control character"
+    TEXT_TOO_LONG = "text too long"
+    IMPLAUSIBLE_DATE = "implausible date"
+    AFTER_EXTRACT_DATE = "after the extract date"
+    UNKNOWN_CONDITION = "unknown condition"
+    INCONSISTENT_END = "inconsistent end"
+    TIME_ZONE = "time zone"
 
     @property
     def severity(self) -> Severity:
-        if self in (ProblemKind.UNKNOWN_COLUMN, ProblemKind.UNKNOWN_FILE):
-            return Severity.WARNING
-        return Severity.ERROR
+        return Severity.WARNING if self in _WARNINGS else Severity.ERROR
+
+
+#: The problem kinds that are warnings: reported, never refusing an extract or setting a row aside.
+_WARNINGS = frozenset(
+    {
+        ProblemKind.UNKNOWN_COLUMN,
+        ProblemKind.UNKNOWN_FILE,
+        ProblemKind.AFTER_EXTRACT_DATE,
+        ProblemKind.UNKNOWN_CONDITION,
+        ProblemKind.INCONSISTENT_END,
+    }
+)
 
 
 @frozen

@@ -27,11 +27,13 @@ from threeml.records.codes import (
     OutcomeKind,
     Sector,
     ServiceKind,
+    normalise_condition,
 )
 from threeml.records.periods import parse_date
 
 __all__ = [
     "Allocation",
+    "BothOrNeither",
     "ColumnInfo",
     "Contact",
     "DateOrder",
@@ -84,6 +86,21 @@ class DateOrder:
     def holds(self, record: Any) -> bool:
         first, second = getattr(record, self.earlier), getattr(record, self.later)
         return first is None or second is None or second >= first
+
+
+@frozen
+class BothOrNeither:
+    """``first`` and ``second`` are both given or both empty; otherwise a *warning*.
+
+    A record holding only one of them is accepted (a reason may be unknown), so this rule
+    has no ``holds``: validation reports it as *inconsistent end* and keeps the row.
+    """
+
+    first: str
+    second: str
+
+    def describe(self) -> str:
+        return f"{self.first} and {self.second} are given together"
 
 
 @frozen
@@ -253,7 +270,8 @@ def _conditions(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         value = value.split(";")
-    return tuple(sorted({str(item).strip() for item in value if str(item).strip()}))
+    codes = {normalise_condition(str(item)) for item in value}
+    return tuple(sorted(code for code in codes if code))
 
 
 def _check_rules(record: Any) -> None:
@@ -340,6 +358,7 @@ class Enrolment:
         DateOrder("referred_on", "installed_on"),
         DateOrder("installed_on", "ended_on"),
         DateOrder("referred_on", "ended_on"),
+        BothOrNeither("ended_on", "end_reason"),
     )
 
     enrolment_id: str = column("Id of the enrolment.", key=True, converter=_identifier)

@@ -72,7 +72,7 @@ class Column:
     maximum: float | None = None
     key: bool = False
     references: tuple[str, str] | None = None
-    #: Whether a file may leave the column out altogether; see :class:`~threeml.records.rows.ColumnInfo`.
+    #: Whether a file may leave the column out altogether (then read as empty).
     may_be_absent: bool = False
 
     @property
