@@ -14,9 +14,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from threeml.data import engine
-from threeml.data.files import check_header, find_tables, read_header
+from threeml.data.files import check_header, find_tables, read_header, time_zone_problems
 from threeml.data.owned import build_owned
 from threeml.data.report import Mode, Problem, ProblemKind, Severity
 from threeml.data.staging import extra_fields, stage_file
@@ -68,6 +69,8 @@ def check_folder(
             )
             continue
         header_problems = check_header(source, spec, header)
+        if source.format == "parquet":
+            header_problems += time_zone_problems(source, spec, pq.read_schema(source.path))
         staged.extend(header_problems)
         if any(p.severity is Severity.ERROR for p in header_problems):
             continue
