@@ -9,7 +9,8 @@ from rich.console import Console
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, load_dataset, period_option
-from threeml.cli.options import disclosure_option, format_option
+from threeml.cli.extract import finish_set_aside
+from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.engine.compare import Comparison
 from threeml.engine.compare import compare as compare_definitions
 from threeml.engine.compare import diff as diff_results
@@ -51,7 +52,7 @@ __all__ = ["print_comparison"]
     help="Also evaluate the metric NAME on the same extract and period and add its row "
     "(repeatable); breakdowns by a users column go through disclosure control.",
 )
-@click.option("--lenient", is_flag=True, help="Set rows that fail validation aside.")
+@lenient_option
 def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, lenient) -> None:
     """Count every installed definition (or the NAMES given) on one extract, side by side.
 
@@ -81,6 +82,7 @@ def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, l
         first, second = (comparison.results[d.name] for d in definitions)
         diff = PublishedDiff(diff_results(first, second), policy, provenance)
         write(diff, fmt, sys.stdout)
+        finish_set_aside(dataset)
         return
     # Metrics break down by users columns only.
     metric_by = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
@@ -91,6 +93,7 @@ def compare(names, data, period, by, show_diff, metric_names, fmt, disclosure, l
         comparison, policy, metrics=results, by=by, metric_by=metric_by, provenance=provenance
     )
     write(published, fmt, sys.stdout)
+    finish_set_aside(dataset)
 
 
 def print_comparison(

@@ -11,8 +11,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
-from threeml.cli.extract import load_dataset
+from threeml.cli.extract import finish_set_aside, load_dataset
 from threeml.cli.metric import _extract_date
+from threeml.cli.options import lenient_option
 from threeml.errors import ThreemlError
 from threeml.publish.audited import audited
 from threeml.publish.disclosure import policy_named
@@ -93,11 +94,7 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     help="The last day the extract covers (default: the latest date in it).",
 )
 @click.option("--title", default="threeml report", show_default=True, help="The report's title.")
-@click.option(
-    "--lenient",
-    is_flag=True,
-    help="Set rows that fail validation aside instead of refusing the extract.",
-)
+@lenient_option
 def report(
     data,
     period,
@@ -176,9 +173,4 @@ def report(
             "not written by this one (ask for it with --membership)[/yellow]",
             soft_wrap=True,
         )
-    if dataset.report.set_aside:
-        aside = sum(dataset.report.set_aside.values())
-        console.print(
-            f"[yellow]{aside:,} row(s) were set aside by validation; "
-            f"see `threeml validate {terminal_text(data)}`[/yellow]"
-        )
+    finish_set_aside(dataset)
