@@ -100,7 +100,9 @@ def definitions(name: str | None, fmt: str) -> None:
     elif fmt == "toml":
         click.echo(to_toml(definition), nl=False)
     else:
-        click.echo(describe_definition(registry, definition))
+        # Plugin text, printed literally: control characters (an ANSI escape) shown escaped.
+        text = describe_definition(registry, definition)
+        click.echo("\n".join(plain_text(line) for line in text.split("\n")))
 
 
 # Rendering, reusable by other front ends.
