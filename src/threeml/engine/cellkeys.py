@@ -39,8 +39,6 @@ __all__ = [
 
 #: The environment variable that gives the seed (it wins over a seed file).
 SEED_VARIABLE = "THREEML_CELL_KEY_SEED"
-#: The fewest characters a seed given in the environment may have.
-MINIMUM_SEED = 16
 #: The seed file threeml keeps in an extract's folder.
 SEED_FILE = ".threeml-cell-key"
 _HEX = "0123456789abcdef"
@@ -52,15 +50,14 @@ class CellKeySeedError(ThreemlError):
 
 def dataset_seed(dataset: Any) -> str:
     """The secret seed of ``dataset``'s extract (created in its folder on first use)."""
-    given = os.environ.get(SEED_VARIABLE, "")
-    if given.strip():
-        if len(given.strip()) < MINIMUM_SEED:
-            raise SettingError(
-                f"{SEED_VARIABLE} is set but holds only {len(given.strip())} character(s), "
-                f"too few to keep perturbed figures secret: give a random secret of at least "
-                f"{MINIMUM_SEED} characters (e.g. the output of "
-                "python -c 'import secrets; print(secrets.token_hex(32))')"
-            )
+    given = os.environ.get(SEED_VARIABLE)
+    if given is not None and given and not given.strip():
+        raise SettingError(
+            f"{SEED_VARIABLE} is set but holds only white space: give a long random secret "
+            "(e.g. the output of python -c 'import secrets; print(secrets.token_hex(32))'), "
+            "or unset it to use the seed file kept in the extract's folder"
+        )
+    if given and given.strip():
         return given.strip()
     folder = Path(str(getattr(dataset, "source", "")))
     if not folder.is_dir():
