@@ -74,11 +74,11 @@ def check_folder(
         staged.extend(header_problems)
         if any(p.severity is Severity.ERROR for p in header_problems):
             continue
-        misaligned = extra_fields(backend.con, source, spec, header)
-        if misaligned is not None:
-            staged.append(misaligned)
-            continue
         try:
+            misaligned = extra_fields(backend.con, source, spec, header)
+            if misaligned is not None:
+                staged.append(misaligned)
+                continue
             result = stage_file(backend.con, source, spec, header, examples=EXAMPLES_PER_KIND)
         except duckdb.Error as error:
             staged.append(_unreadable(name, source.name, error))
@@ -105,6 +105,13 @@ def check_folder(
 
 
 def _unreadable(table: str, file: str, error: Exception) -> Problem:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "state machine" in first:
+        first = (
+            "the CSV reader cannot follow its layout: lines end in a mix of LF and a "
+            "carriage return alone, or quotes are not written as in standard CSV; save it "
+            "again as CSV UTF-8 with one kind of line ending"
+        )
     return Problem(
-        table, ProblemKind.UNREADABLE_FILE, file=file, message=f"cannot read {file}: {error}"
+        table, ProblemKind.UNREADABLE_FILE, file=file, message=f"cannot read {file}: {first}"
     )
