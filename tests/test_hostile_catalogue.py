@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from threeml.data import Dataset, InvalidDataset, TooManySetAside
 from threeml.data.plausible import MARGIN, DateWindow
 from threeml.errors import DataError
 from threeml.records.codes import CONDITIONS
+from threeml.records.schema import TABLES
 from threeml.settings import SettingError
 
 MakeFolder = Callable[..., Path]
@@ -923,3 +925,52 @@ def test_byte_corruption_never_gives_an_internal_error(
     assert status in (0, 2)
     assert (status == 0) == bool(out)
     assert status == 0 or err.startswith("error: ")
+
+
+# --- the how-to lists every check with its message -------------------------------------------
+
+HOWTO = Path(__file__).resolve().parents[1] / "docs" / "howto" / "validate.rst"
+
+
+def documented_messages() -> list[re.Pattern[str]]:
+    """The messages of the how-to's table of checks, as patterns (``…`` matches anything)."""
+    text = HOWTO.read_text(encoding="utf-8")
+    section = text.split("Every check and its message\n", 1)[1].split("\n\n\n", 1)[0]
+    cells: list[str] = []
+    for line in section.splitlines():
+        if line.startswith(("   * - ", "     - ")):
+            cells.append(line[7:].strip())
+        elif line.startswith("       ") and cells:
+            cells[-1] += " " + line.strip()
+    messages = cells[5::3]  # after the header row: check, kind, message
+    assert len(messages) >= 30
+    patterns = []
+    for message in messages:
+        main_text = re.sub(r" \((or|in Parquet|for a CSV file)[^)]*\)$", "", message)
+        parts = [re.escape(_any_column(part)) for part in main_text.split("…")]
+        patterns.append(re.compile(".*".join(parts)))
+    return patterns
+
+
+_COLUMNS = re.compile(
+    r"\b(" + "|".join(sorted({c.name for t in TABLES.values() for c in t.columns})) + r")\b"
+)
+
+
+def _any_column(text: str) -> str:
+    """``text`` with every column name written ``COLUMN``: the table shows one column's case."""
+    return _COLUMNS.sub("COLUMN", text)
+
+
+def _messages_of_the_cases() -> list[str]:
+    found = [case.values[2]()[3] for case in ROW_CASES]
+    found += [case.values[1][3] for case in FILE_CASES]
+    return found
+
+
+@pytest.mark.parametrize("message", _messages_of_the_cases())
+def test_the_howto_lists_every_check_with_its_message(message: str) -> None:
+    patterns = documented_messages()
+    assert any(p.fullmatch(_any_column(message)) for p in patterns), (
+        f"not in the table of docs/howto/validate.rst: {message}"
+    )

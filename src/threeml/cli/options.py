@@ -75,19 +75,19 @@ def lenient_option(function: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         expose_value=False,
         callback=_allow,
-        help="With --lenient: exit with 0 even when rows were set aside (by default 1).",
+        help="In lenient mode, exit with 0 even when rows were set aside (by default 1).",
     )(function)
     function = click.option(
         "--max-set-aside",
         metavar="SHARE",
         expose_value=False,
         callback=_share,
-        help="With --lenient: refuse the extract when more than SHARE of a table's rows "
+        help="In lenient mode, refuse the extract when more than SHARE of a table's rows "
         "would be set aside (default 1%; e.g. 5% or 0.05).",
     )(function)
     return click.option(
         "--lenient",
         is_flag=True,
-        help="Set rows that fail validation aside instead of refusing the extract (at most "
-        "--max-set-aside of a table; the outputs say how many and why).",
+        help="Set rows that fail validation aside instead of refusing the extract (at most 1% "
+        "of a table unless told otherwise; the outputs say how many and why).",
     )(function)
