@@ -730,6 +730,31 @@ def test_lenient_mode_exits_1_when_rows_were_set_aside_and_every_format_says_so(
     assert "set aside contacts: 1 rows: not a date" in out
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("compare", "telehealth", "census"),
+        ("metric", "ae-attendances-rate"),
+        ("explain", "telehealth", "U1"),
+    ],
+    ids=["compare", "metric", "explain"],
+)
+def test_every_command_reports_rows_set_aside_and_exits_1(
+    command: tuple[str, ...], make_folder: MakeFolder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_folder(contacts=with_line("contacts", 3, "U1,E1,12/01/2013,reading"))
+    args = (*command, "--data", folder, "--period", "2013", "--lenient", "--max-set-aside", "25%")
+    json_form = () if command[0] == "explain" else ("--format", "json")
+    status, out, err = run(capsys, *args, *json_form)
+    assert status == 1
+    assert "note: lenient mode set rows aside: contacts 1 (not a date 1)" in err
+    if json_form:
+        assert json.loads(out)["provenance"]["set_aside"] == [
+            {"table": "contacts", "reason": "not a date", "rows": 1}
+        ]
+    assert run(capsys, *args, *json_form, "--allow-set-aside")[0] == 0
+
+
 @pytest.mark.parametrize("share", ["abc", "150%", "-1"])
 def test_a_bad_max_set_aside_is_named(
     share: str, make_folder: MakeFolder, capsys: pytest.CaptureFixture[str]
