@@ -470,7 +470,7 @@ def test_malformed_lines_in_lenient_mode(make_folder: MakeFolder) -> None:
         "U1,E1,2013-01-15,reading,x",  # too many
         "U1,E1,2013-01-16,reading",
     )
-    dataset = Dataset.from_folder(make_folder(contacts=text), mode="lenient")
+    dataset = Dataset.from_folder(make_folder(contacts=text), mode="lenient", max_set_aside=1.0)
     assert dataset.report.set_aside == {("contacts", ProblemKind.MALFORMED_ROW): 2}
     dates = sorted(row["date"] for row in rows_of(dataset, "contacts"))
     assert date(2013, 1, 14) in dates and date(2013, 1, 16) in dates
@@ -588,7 +588,9 @@ def test_strict_mode_raises_with_a_message_naming_a_problem(make_folder: MakeFol
 def test_lenient_mode_sets_bad_rows_aside_and_says_why(make_folder: MakeFolder) -> None:
     users = replace_line("users", 3, "U2,Kent,1950,M,,high")  # U2 set aside
     contacts = append_lines("contacts", "U1,E1,2013-01-20,Reading")  # row 6 set aside
-    dataset = Dataset.from_folder(make_folder(users=users, contacts=contacts), mode="lenient")
+    dataset = Dataset.from_folder(
+        make_folder(users=users, contacts=contacts), mode="lenient", max_set_aside=1.0
+    )
     report = dataset.report
     assert not report.ok
     assert report.set_aside == {
@@ -612,7 +614,9 @@ def test_lenient_mode_sets_bad_rows_aside_and_says_why(make_folder: MakeFolder) 
 
 def test_lenient_cascade_through_a_set_aside_enrolment(make_folder: MakeFolder) -> None:
     enrolments = replace_line("enrolments", 2, "E1,U1,S1,2013-01-01,2013-13-10,,")
-    dataset = Dataset.from_folder(make_folder(enrolments=enrolments), mode="lenient")
+    dataset = Dataset.from_folder(
+        make_folder(enrolments=enrolments), mode="lenient", max_set_aside=1.0
+    )
     assert dataset.report.set_aside == {
         ("enrolments", ProblemKind.NOT_A_DATE): 1,
         ("contacts", ProblemKind.REFERS_TO_SET_ASIDE): 2,
@@ -624,7 +628,7 @@ def test_lenient_cascade_through_a_set_aside_enrolment(make_folder: MakeFolder) 
 
 def test_lenient_duplicate_keeps_the_first_row_and_its_dependants(make_folder: MakeFolder) -> None:
     users = append_lines("users", "U1,Cornwall,1930,,,")
-    dataset = Dataset.from_folder(make_folder(users=users), mode="lenient")
+    dataset = Dataset.from_folder(make_folder(users=users), mode="lenient", max_set_aside=1.0)
     assert dataset.report.set_aside == {("users", ProblemKind.DUPLICATE_ID): 1}
     users_kept = {row["user_id"]: row["area"] for row in rows_of(dataset, "users")}
     assert users_kept["U1"] == "Kent"
@@ -871,7 +875,7 @@ def test_from_records_validates_relations() -> None:
     records["contacts"] = [Contact("U2", "E1", "2013-03-01", "reading")]
     with pytest.raises(InvalidDataset, match="inconsistent reference"):
         Dataset.from_records(**records)
-    dataset = Dataset.from_records(**records, mode="lenient")
+    dataset = Dataset.from_records(**records, mode="lenient", max_set_aside=1.0)
     assert dataset.report.set_aside == {("contacts", ProblemKind.INCONSISTENT_REFERENCE): 1}
     assert dataset.count_rows()["contacts"] == 0
 
@@ -921,7 +925,7 @@ def test_from_duckdb_reports_errors(make_folder: MakeFolder, tmp_path: Path) -> 
     con.close()
     with pytest.raises(InvalidDataset, match="risk_score"):
         Dataset.from_duckdb(path)
-    dataset = Dataset.from_duckdb(path, mode="lenient")
+    dataset = Dataset.from_duckdb(path, mode="lenient", max_set_aside=1.0)
     assert ("users", ProblemKind.OUT_OF_RANGE) in dataset.report.set_aside
 
 

@@ -29,6 +29,7 @@ from attrs import field, frozen
 from threeml.data.report import ProblemKind
 from threeml.records.codes import CONDITIONS, close_conditions
 from threeml.records.periods import parse_date
+from threeml.records.rows import TEXT_LIMIT
 from threeml.records.schema import Column, ColumnType, Table
 
 __all__ = [
@@ -40,8 +41,6 @@ __all__ = [
     "plausibility_checks",
 ]
 
-#: The longest text value (id, area, label) a file may hold, in characters.
-TEXT_LIMIT = 200
 
 #: No event of an extract is dated before this day.
 EARLIEST_DATE = date(1900, 1, 1)

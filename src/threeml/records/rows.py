@@ -194,17 +194,33 @@ def _bounds(minimum: float | None, maximum: float | None) -> Any:
     return check
 
 
+#: The longest text value (id, area, label) a record or a file may hold, in characters.
+TEXT_LIMIT = 200
+
+#: Control characters (C0 and DEL), which no text value may hold.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
+
+
+def _plain_text(text: str) -> str:
+    """``text`` when it is text a file may hold: no control characters, not over-long."""
+    if CONTROL_CHARACTERS.search(text):
+        raise ValueError(f"text must not hold control characters, got {text!r}")
+    if len(text) > TEXT_LIMIT:
+        raise ValueError(f"text must be at most {TEXT_LIMIT} characters, got {len(text)}")
+    return text
+
+
 def _identifier(value: Any) -> str:
     text = str(value).strip() if value is not None else ""
     if not text:
         raise ValueError("an id must be a non-empty string")
-    return text
+    return _plain_text(text)
 
 
 def _optional_identifier(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return str(value).strip()
+    return _plain_text(str(value).strip())
 
 
 def _date(value: Any) -> date:
