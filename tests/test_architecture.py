@@ -19,7 +19,7 @@ PACKAGE = SRC / "threeml"
 
 #: The layers, first to last; a module may import its own layer and those before it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("threeml.errors", "threeml._version"),
+    ("threeml.errors", "threeml._version", "threeml.settings"),
     ("threeml.records",),
     ("threeml.data",),
     ("threeml.definitions",),

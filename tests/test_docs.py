@@ -32,6 +32,7 @@ from threeml.data.report import ProblemKind
 from threeml.definitions import CRITERIA, CountingDefinition, from_toml
 from threeml.docs.sphinxext import (
     column_constraints,
+    column_presence,
     criterion_default,
     criterion_type,
     walk_commands,
@@ -182,7 +183,7 @@ def test_schema_page_lists_every_column_of_every_table(built_docs: Path) -> None
             [
                 col.name,
                 _squash(col.describe_type()),
-                "yes" if col.required else "no",
+                column_presence(col),
                 _squash(column_constraints(col)),
                 _plain(col.doc),
             ]

@@ -129,10 +129,11 @@ def test_missing_required_column_stops_even_lenient_loading(make_folder: MakeFol
 
 
 def test_header_shorter_than_its_rows_is_refused(make_folder: MakeFolder) -> None:
-    # installed_on is missing from the header; as end_reason is empty in every row, a CSV
-    # reader that drops empty trailing fields would read installed_on dates as ended_on.
+    # referred_on (a column a file may leave out) is missing from the header; as end_reason
+    # is empty in every row, a CSV reader that drops empty trailing fields would read
+    # every date one column to the left.
     lines = VALID_CSV["enrolments"].splitlines()
-    text = "\n".join([lines[0].replace("installed_on,", ""), *lines[1:]]) + "\n"
+    text = "\n".join([lines[0].replace("referred_on,", ""), *lines[1:]]) + "\n"
     text = text.replace(",died\n", ",\n").replace(",moved\n", ",\n")
     report = validate_folder(make_folder(enrolments=text))
     problem = the_problem(report, ProblemKind.MISSING_COLUMN)
@@ -469,7 +470,7 @@ def test_malformed_lines_in_lenient_mode(make_folder: MakeFolder) -> None:
         "U1,E1,2013-01-15,reading,x",  # too many
         "U1,E1,2013-01-16,reading",
     )
-    dataset = Dataset.from_folder(make_folder(contacts=text), mode="lenient")
+    dataset = Dataset.from_folder(make_folder(contacts=text), mode="lenient", max_set_aside=1.0)
     assert dataset.report.set_aside == {("contacts", ProblemKind.MALFORMED_ROW): 2}
     dates = sorted(row["date"] for row in rows_of(dataset, "contacts"))
     assert date(2013, 1, 14) in dates and date(2013, 1, 16) in dates
@@ -587,7 +588,9 @@ def test_strict_mode_raises_with_a_message_naming_a_problem(make_folder: MakeFol
 def test_lenient_mode_sets_bad_rows_aside_and_says_why(make_folder: MakeFolder) -> None:
     users = replace_line("users", 3, "U2,Kent,1950,M,,high")  # U2 set aside
     contacts = append_lines("contacts", "U1,E1,2013-01-20,Reading")  # row 6 set aside
-    dataset = Dataset.from_folder(make_folder(users=users, contacts=contacts), mode="lenient")
+    dataset = Dataset.from_folder(
+        make_folder(users=users, contacts=contacts), mode="lenient", max_set_aside=1.0
+    )
     report = dataset.report
     assert not report.ok
     assert report.set_aside == {
@@ -611,7 +614,9 @@ def test_lenient_mode_sets_bad_rows_aside_and_says_why(make_folder: MakeFolder) 
 
 def test_lenient_cascade_through_a_set_aside_enrolment(make_folder: MakeFolder) -> None:
     enrolments = replace_line("enrolments", 2, "E1,U1,S1,2013-01-01,2013-13-10,,")
-    dataset = Dataset.from_folder(make_folder(enrolments=enrolments), mode="lenient")
+    dataset = Dataset.from_folder(
+        make_folder(enrolments=enrolments), mode="lenient", max_set_aside=1.0
+    )
     assert dataset.report.set_aside == {
         ("enrolments", ProblemKind.NOT_A_DATE): 1,
         ("contacts", ProblemKind.REFERS_TO_SET_ASIDE): 2,
@@ -623,7 +628,7 @@ def test_lenient_cascade_through_a_set_aside_enrolment(make_folder: MakeFolder) 
 
 def test_lenient_duplicate_keeps_the_first_row_and_its_dependants(make_folder: MakeFolder) -> None:
     users = append_lines("users", "U1,Cornwall,1930,,,")
-    dataset = Dataset.from_folder(make_folder(users=users), mode="lenient")
+    dataset = Dataset.from_folder(make_folder(users=users), mode="lenient", max_set_aside=1.0)
     assert dataset.report.set_aside == {("users", ProblemKind.DUPLICATE_ID): 1}
     users_kept = {row["user_id"]: row["area"] for row in rows_of(dataset, "users")}
     assert users_kept["U1"] == "Kent"
@@ -762,6 +767,7 @@ def test_parquet_floats_that_are_not_finite_numbers(make_folder: MakeFolder) -> 
             "user_id": ["U1", "U2", "U3"],
             "area": ["Kent", "Kent", "Cornwall"],
             "birth_year": [1940.0, float("inf"), 1e30],
+            "conditions": [None, None, None],
             "risk_score": [float("nan"), 0.5, float("inf")],
         }
     )
@@ -869,7 +875,7 @@ def test_from_records_validates_relations() -> None:
     records["contacts"] = [Contact("U2", "E1", "2013-03-01", "reading")]
     with pytest.raises(InvalidDataset, match="inconsistent reference"):
         Dataset.from_records(**records)
-    dataset = Dataset.from_records(**records, mode="lenient")
+    dataset = Dataset.from_records(**records, mode="lenient", max_set_aside=1.0)
     assert dataset.report.set_aside == {("contacts", ProblemKind.INCONSISTENT_REFERENCE): 1}
     assert dataset.count_rows()["contacts"] == 0
 
@@ -919,7 +925,7 @@ def test_from_duckdb_reports_errors(make_folder: MakeFolder, tmp_path: Path) -> 
     con.close()
     with pytest.raises(InvalidDataset, match="risk_score"):
         Dataset.from_duckdb(path)
-    dataset = Dataset.from_duckdb(path, mode="lenient")
+    dataset = Dataset.from_duckdb(path, mode="lenient", max_set_aside=1.0)
     assert ("users", ProblemKind.OUT_OF_RANGE) in dataset.report.set_aside
 
 
@@ -947,7 +953,10 @@ def test_from_connection_on_sqlite(make_folder: MakeFolder, tmp_path: Path) -> N
 
 def test_from_connection_with_renamed_tables_and_errors(tmp_path: Path) -> None:
     backend = ibis.duckdb.connect()
-    backend.create_table("people", pa.table({"user_id": ["U1", "U1"], "area": ["Kent", "Kent"]}))
+    backend.create_table(
+        "people",
+        pa.table({"user_id": ["U1", "U1"], "area": ["Kent", "Kent"], "conditions": ["", ""]}),
+    )
     backend.create_table(
         "services",
         pa.table(
@@ -955,7 +964,15 @@ def test_from_connection_with_renamed_tables_and_errors(tmp_path: Path) -> None:
         ),
     )
     backend.create_table(
-        "enrolments", pa.table({"enrolment_id": ["E1"], "user_id": ["U1"], "service_id": ["S1"]})
+        "enrolments",
+        pa.table(
+            {
+                "enrolment_id": ["E1"],
+                "user_id": ["U1"],
+                "service_id": ["S1"],
+                **{name: [""] for name in ("installed_on", "ended_on", "end_reason")},
+            }
+        ),
     )
     with pytest.raises(InvalidDataset) as caught:
         Dataset.from_connection(backend, names={"users": "people"})

@@ -54,7 +54,13 @@ def wsd() -> Dataset:
             elif i < died + 10:
                 deaths.append((user, on + timedelta(days=365)))  # day 366: not counted
     tables = {
-        "users": pa.table({"user_id": [u for u, _ in users], "area": [a for _, a in users]}),
+        "users": pa.table(
+            {
+                "user_id": [u for u, _ in users],
+                "area": [a for _, a in users],
+                "conditions": pa.array([[] for _ in users], pa.list_(pa.string())),
+            }
+        ),
         "services": pa.table(
             {"service_id": ["th"], "kind": ["telehealth"], "sector": ["health"], "area": ["x"]}
         ),
@@ -63,6 +69,9 @@ def wsd() -> Dataset:
                 "enrolment_id": pa.array([], pa.string()),
                 "user_id": pa.array([], pa.string()),
                 "service_id": pa.array([], pa.string()),
+                **{
+                    c: pa.array([], pa.string()) for c in ("installed_on", "ended_on", "end_reason")
+                },
             }
         ),
         "contacts": pa.table(

@@ -8,7 +8,6 @@ non-zero exit, so bad input never shows a Python traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -24,6 +23,13 @@ USAGE_ERROR = 2
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return its exit status instead of raising."""
+    from threeml.settings import SettingError, flag
+
+    try:
+        flag("THREEML_DEBUG")
+    except SettingError as error:
+        click.echo(f"error: {error}", err=True)
+        return USAGE_ERROR
     try:
         status = cli.main(args=argv, prog_name="threeml", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
             click.echo(f"error: {out_of_memory_message()}", err=True)
             return USAGE_ERROR
-        if os.environ.get("THREEML_DEBUG"):
+        if _debug():
             raise
         click.echo(
             f"internal error: {type(error).__name__}: {error}\n"
@@ -53,6 +59,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 3
     return status if isinstance(status, int) else 0
+
+
+def _debug() -> bool:
+    """Whether ``THREEML_DEBUG`` asks for tracebacks (a value that is no on/off word: no)."""
+    from threeml.settings import SettingError, flag
+
+    try:
+        return flag("THREEML_DEBUG")
+    except SettingError as error:
+        click.echo(f"warning: {error}", err=True)
+        return False
 
 
 def _out_of_memory(error: BaseException) -> bool:

@@ -18,7 +18,8 @@ from threeml.cli.definition_files import (
     looks_like_file,
     registry_with_files,
 )
-from threeml.cli.options import disclosure_option, format_option
+from threeml.cli.extract import finish_set_aside
+from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.definitions import CountingDefinition
 from threeml.engine.compare import Comparison
 from threeml.engine.compare import compare as compare_definitions
@@ -63,7 +64,7 @@ __all__ = ["print_comparison"]
     "(repeatable); breakdowns by a users column go through disclosure control.",
 )
 @definition_files_option
-@click.option("--lenient", is_flag=True, help="Set rows that fail validation aside.")
+@lenient_option
 def compare(
     names, data, period, by, show_diff, metric_names, fmt, disclosure, definition_files, lenient
 ) -> None:
@@ -92,6 +93,7 @@ def compare(
         first, second = (comparison.results[d.name] for d in definitions)
         diff = PublishedDiff(diff_results(first, second), policy, provenance)
         write(diff, fmt, sys.stdout)
+        finish_set_aside(dataset)
         return
     # Metrics break down by users columns only.
     metric_by = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
@@ -102,6 +104,7 @@ def compare(
         comparison, policy, metrics=results, by=by, metric_by=metric_by, provenance=provenance
     )
     write(published, fmt, sys.stdout)
+    finish_set_aside(dataset)
 
 
 def _chosen(names: Sequence[str], definition_files: Sequence[Path]) -> tuple[Any, list[Any]]:

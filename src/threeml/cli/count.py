@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from threeml.cli.app import cli
 from threeml.cli.definition_files import definition_files_option
-from threeml.cli.extract import data_option, load_dataset
+from threeml.cli.extract import data_option, finish_set_aside, load_dataset
 from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.definitions import CountingDefinition
@@ -21,9 +20,8 @@ from threeml.engine.explain import explain as explain_user
 from threeml.errors import ThreemlError
 from threeml.publish.counts import PublishedCount, publish_count
 from threeml.publish.disclosure import policy_named
-from threeml.publish.formats import FORMATS, write
+from threeml.publish.formats import write
 from threeml.publish.provenance import provenance_of
-from threeml.publish.safe import terminal_text
 from threeml.records.periods import Period
 
 
@@ -78,15 +76,7 @@ def count(name, data, period, definition_files, by, fmt, disclosure, lenient) ->
     )
     provenance = provenance_of(dataset, [definition], policy)
     write(publish_count(result, policy, provenance=provenance), fmt, sys.stdout)
-    if not FORMATS[fmt].terminal:
-        return
-    console = Console(highlight=False)
-    if dataset.report.set_aside:
-        aside = sum(dataset.report.set_aside.values())
-        console.print(
-            f"[yellow]{aside:,} row(s) were set aside by validation; "
-            f"see `threeml validate {terminal_text(data)}`[/yellow]"
-        )
+    finish_set_aside(dataset)
 
 
 @cli.command()
@@ -99,7 +89,7 @@ def count(name, data, period, definition_files, by, fmt, disclosure, lenient) ->
     type=click.Path(path_type=Path, exists=True),
     help="Read the counting definition from a TOML or JSON file instead of a plugin.",
 )
-@click.option("--lenient", is_flag=True, help="Set rows that fail validation aside.")
+@lenient_option
 def explain(words, data, period, definition_file, lenient) -> None:
     """Say why USER_ID is or is not counted by NAME, criterion by criterion.
 
@@ -122,3 +112,4 @@ def explain(words, data, period, definition_file, lenient) -> None:
         kinds=plugin_kinds(registry),
     )
     click.echo(explanation.text())
+    finish_set_aside(dataset)

@@ -12,14 +12,23 @@ from typing import TYPE_CHECKING
 
 import click
 
-from threeml.data.loaders import Loader, open_dataset, validate_extract
+from threeml.cli.options import ALLOW_SET_ASIDE, MAX_SET_ASIDE
+from threeml.data.loaders import DEFAULT_MAX_SET_ASIDE, Loader, open_dataset, validate_extract
 from threeml.data.report import Mode, ValidationReport
 from threeml.plugins.registry import default_registry
+from threeml.publish.safe import plain_text
 
 if TYPE_CHECKING:
     from threeml.data.dataset import Dataset
 
-__all__ = ["data_option", "installed_loaders", "load_dataset", "validate_data"]
+__all__ = [
+    "data_option",
+    "finish_set_aside",
+    "installed_loaders",
+    "load_dataset",
+    "set_aside_words",
+    "validate_data",
+]
 
 #: ``--data TARGET``, required (the parameter is called ``data``).
 data_option = click.option(
@@ -38,13 +47,53 @@ def installed_loaders() -> tuple[Loader, ...]:
 
 
 def load_dataset(target: str, lenient: bool, *, extract_date: date | None = None) -> Dataset:
-    """Open and validate the extract ``target`` (strict unless ``lenient``)."""
+    """Open and validate the extract ``target`` (strict unless ``lenient``).
+
+    In lenient mode the share of a table's rows that may be set aside is the command's
+    ``--max-set-aside`` (default 1%).
+    """
+    meta = _meta()
     return open_dataset(
         target,
         loaders=installed_loaders(),
         mode=Mode.LENIENT if lenient else Mode.STRICT,
         extract_date=extract_date,
+        max_set_aside=meta.get(MAX_SET_ASIDE, DEFAULT_MAX_SET_ASIDE),
     )
+
+
+def set_aside_words(report: ValidationReport) -> str:
+    """The rows set aside per table and why: ``contacts 12 (not a date 10, …)``."""
+    tables: dict[str, list[str]] = {}
+    for (table, kind), n in sorted(report.set_aside.items(), key=lambda item: item[0]):
+        if n:
+            tables.setdefault(table, []).append(f"{kind.value} {n:,}")
+    return "; ".join(
+        f"{table} {report.rows_set_aside(table):,} ({', '.join(reasons)})"
+        for table, reasons in tables.items()
+    )
+
+
+def finish_set_aside(dataset: Dataset) -> None:
+    """After a command's output: when rows were set aside, say so on standard error and exit
+    with status 1, unless the command was given ``--allow-set-aside``."""
+    report = dataset.report
+    if not any(report.set_aside.values()):
+        return
+    allowed = _meta().get(ALLOW_SET_ASIDE, False)
+    click.echo(
+        f"note: lenient mode set rows aside: {plain_text(set_aside_words(report))}; see "
+        f"`threeml validate {plain_text(report.source)}`"
+        + ("" if allowed else " (exit status 1; pass --allow-set-aside to exit with 0)"),
+        err=True,
+    )
+    if not allowed:
+        raise click.exceptions.Exit(1)
+
+
+def _meta() -> dict:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta if ctx is not None else {}
 
 
 def validate_data(target: str, mode: str) -> ValidationReport:

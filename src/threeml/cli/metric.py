@@ -13,7 +13,7 @@ from rich.console import Console
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
-from threeml.cli.extract import load_dataset
+from threeml.cli.extract import finish_set_aside, load_dataset
 from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
 from threeml.definitions import MetricDefinition
@@ -21,11 +21,10 @@ from threeml.errors import ThreemlError
 from threeml.metrics.contract import MetricResult
 from threeml.metrics.evaluate import evaluate_metric
 from threeml.publish.disclosure import DisclosurePolicy, policy_named
-from threeml.publish.formats import FORMATS, write
+from threeml.publish.formats import write
 from threeml.publish.metrics import PublishedMetric, publish_metric
 from threeml.publish.numbers import format_figure, format_interval
 from threeml.publish.provenance import provenance_of
-from threeml.publish.safe import terminal_text
 from threeml.publish.terminal import show_metric
 from threeml.records.periods import parse_date
 
@@ -134,15 +133,7 @@ def metric(
     used = [definition, registry.counting(result.population)]
     provenance = provenance_of(dataset, used, policy)
     write(publish_metric(result, policy, provenance=provenance), fmt, sys.stdout)
-    if not FORMATS[fmt].terminal:
-        return
-    console = Console(highlight=False)
-    if dataset.report.set_aside:
-        aside = sum(dataset.report.set_aside.values())
-        console.print(
-            f"[yellow]{aside:,} row(s) were set aside by validation; "
-            f"see `threeml validate {terminal_text(data)}`[/yellow]"
-        )
+    finish_set_aside(dataset)
 
 
 def print_metric(result: MetricResult, policy: DisclosurePolicy, console: Console) -> None:

@@ -9,7 +9,13 @@ import click
 
 from threeml.publish.formats import formats_for
 
-__all__ = ["disclosure_option", "format_option", "lenient_option"]
+__all__ = [
+    "ALLOW_SET_ASIDE",
+    "MAX_SET_ASIDE",
+    "disclosure_option",
+    "format_option",
+    "lenient_option",
+]
 
 
 def format_option(document: type) -> Callable[[Any], Any]:
@@ -34,10 +40,54 @@ disclosure_option = click.option(
     "cell-key (perturbs totals too), none, custom:THRESHOLD:ROUNDING or one a plugin supplies.",
 )
 
-#: ``--lenient``: set rows that fail validation aside instead of refusing the extract.
-lenient_option = click.option(
-    "--lenient",
-    is_flag=True,
-    help="Set rows that fail validation aside instead of "
-    "refusing the extract (the report says how many).",
-)
+#: Where ``--max-set-aside`` and ``--allow-set-aside`` leave their values (``ctx.meta``).
+MAX_SET_ASIDE = "threeml.max_set_aside"
+ALLOW_SET_ASIDE = "threeml.allow_set_aside"
+
+
+def _share(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Store ``--max-set-aside``: ``5%`` or ``0.05``, from 0 to 100%."""
+    if value is None:
+        return
+    text = value.strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise click.BadParameter(
+            f"{value!r} is not a share of rows: give a percentage such as 5% or a fraction "
+            "such as 0.05 (from 0 to 100%)"
+        )
+    ctx.meta[MAX_SET_ASIDE] = share
+
+
+def _allow(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta[ALLOW_SET_ASIDE] = value
+
+
+def lenient_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--lenient`` (the parameter ``lenient``), with ``--max-set-aside SHARE`` and
+    ``--allow-set-aside``, which :func:`threeml.cli.extract.load_dataset` and
+    :func:`threeml.cli.extract.finish_set_aside` read from the context."""
+    function = click.option(
+        "--allow-set-aside",
+        is_flag=True,
+        expose_value=False,
+        callback=_allow,
+        help="In lenient mode, exit with 0 even when rows were set aside (by default 1).",
+    )(function)
+    function = click.option(
+        "--max-set-aside",
+        metavar="SHARE",
+        expose_value=False,
+        callback=_share,
+        help="In lenient mode, refuse the extract when more than SHARE of a table's rows "
+        "would be set aside (default 1%; e.g. 5% or 0.05).",
+    )(function)
+    return click.option(
+        "--lenient",
+        is_flag=True,
+        help="Set rows that fail validation aside instead of refusing the extract (at most 1% "
+        "of a table unless told otherwise; the outputs say how many and why).",
+    )(function)

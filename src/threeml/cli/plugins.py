@@ -27,7 +27,7 @@ from threeml.plugins.registry import (
     default_registry,
     load_registry,
 )
-from threeml.publish.safe import safe_text
+from threeml.publish.safe import plain_text, safe_text
 
 Definition = CountingDefinition | MetricDefinition
 
@@ -108,7 +108,9 @@ def definitions(name: str | None, fmt: str, definition_files: tuple[Path, ...]) 
     elif fmt == "toml":
         click.echo(to_toml(definition), nl=False)
     else:
-        click.echo(describe_definition(registry, definition))
+        # Plugin text, printed literally: control characters (an ANSI escape) shown escaped.
+        text = describe_definition(registry, definition)
+        click.echo("\n".join(plain_text(line) for line in text.split("\n")))
 
 
 def diagnostic_registry() -> Registry:

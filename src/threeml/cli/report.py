@@ -17,8 +17,9 @@ from threeml.cli.definition_files import (
     definition_paths,
     registry_with_files,
 )
-from threeml.cli.extract import load_dataset
+from threeml.cli.extract import finish_set_aside, load_dataset
 from threeml.cli.metric import _extract_date
+from threeml.cli.options import lenient_option
 from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.errors import ThreemlError
 from threeml.publish.audited import audited
@@ -110,11 +111,7 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
 )
 @click.option("--title", default="threeml report", show_default=True, help="The report's title.")
 @definition_files_option
-@click.option(
-    "--lenient",
-    is_flag=True,
-    help="Set rows that fail validation aside instead of refusing the extract.",
-)
+@lenient_option
 def report(
     data,
     period,
@@ -203,9 +200,4 @@ def report(
             "not written by this one (ask for it with --membership)[/yellow]",
             soft_wrap=True,
         )
-    if dataset.report.set_aside:
-        aside = sum(dataset.report.set_aside.values())
-        console.print(
-            f"[yellow]{aside:,} row(s) were set aside by validation; "
-            f"see `threeml validate {terminal_text(data)}`[/yellow]"
-        )
+    finish_set_aside(dataset)

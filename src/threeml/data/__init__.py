@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Problem,
         ProblemKind,
         Severity,
+        TooManySetAside,
         ValidationReport,
         report_to_dict,
     )
@@ -43,6 +44,7 @@ _HOMES = {
     "Problem": "threeml.data.report",
     "ProblemKind": "threeml.data.report",
     "Severity": "threeml.data.report",
+    "TooManySetAside": "threeml.data.report",
     "ValidationReport": "threeml.data.report",
     "report_to_dict": "threeml.data.report",
 }
@@ -56,6 +58,7 @@ __all__ = [
     "Problem",
     "ProblemKind",
     "Severity",
+    "TooManySetAside",
     "ValidationReport",
     "open_dataset",
     "records_to_arrow",

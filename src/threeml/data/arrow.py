@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from threeml.data import engine
-from threeml.data.files import SourceFile, check_header
+from threeml.data.files import SourceFile, check_header, time_zone_problems
 from threeml.data.owned import build_owned
 from threeml.data.report import Mode, Problem, ProblemKind
 from threeml.data.staging import register_arrow
@@ -47,7 +47,12 @@ def check_arrow(
                 )
             continue
         data = tables[name]
-        staged.extend(check_header(SourceFile(name, Path(name), "arrow"), spec, data.column_names))
+        given = SourceFile(name, Path(name), "arrow")
+        staged.extend(check_header(given, spec, data.column_names))
+        zoned = time_zone_problems(given, spec, data.schema)
+        staged.extend(zoned)
+        if zoned:
+            continue
         register_arrow(backend, spec, data)
         present.append(name)
     return build_owned(

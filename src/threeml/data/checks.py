@@ -20,10 +20,13 @@ import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from threeml.data.plausible import DateWindow, plausibility_checks
 from threeml.data.report import ProblemKind
+from threeml.records.codes import CONDITION_SEPARATORS
 from threeml.records.rows import (
     INTEGER_TEXT,
     NUMBER_TEXT,
+    BothOrNeither,
     DateOrder,
     MatchesReference,
     MinimumWhen,
@@ -89,10 +92,18 @@ def _problems(
         table=ibis.literal(table, type="string"),
         row=rows[ROW].cast("int64"),
         column=ibis.literal(column, type="string"),
-        value=value.cast("string"),
+        value=_shortened(value.cast("string")),
         kind=ibis.literal(kind.value, type="string"),
         message=ibis.literal(message, type="string") if isinstance(message, str) else message,
     )
+
+
+#: The longest value a problem quotes (characters); a longer one is cut, ending in "…".
+VALUE_LIMIT = 200
+
+
+def _shortened(text: ir.StringValue) -> ir.StringValue:
+    return (text.length() > VALUE_LIMIT).ifelse(text.substr(0, VALUE_LIMIT) + "…", text)
 
 
 def _clean(value: ir.Value, *, trim: bool = True) -> ir.StringValue:
@@ -155,7 +166,14 @@ def _parse_text(
 
 def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
     """Codes without surrounding spaces, empty items, duplicates or order (as in the records)."""
-    codes = items.map(lambda item: item.cast("string").strip()).filter(lambda item: item != "")
+    codes = items.map(
+        lambda item: (
+            item.cast("string")
+            .lower()
+            .re_replace(CONDITION_SEPARATORS, "_")
+            .re_replace("^_+|_+$", "")
+        )
+    ).filter(lambda item: item != "")
     return ibis.coalesce(codes.unique().sort(), _NO_CODES)
 
 
@@ -218,13 +236,16 @@ def _bounds_words(col: Column) -> str:
 
 
 def parse_table(
-    spec: Table, raw: ir.Table, *, trim: bool = True
+    spec: Table, raw: ir.Table, *, trim: bool = True, window: DateWindow | None = None
 ) -> tuple[ir.Table, list[ir.Table]]:
     """Typed columns for ``raw`` and the problem rows of cells that are missing or do not parse.
 
     ``raw`` holds ``_row`` and every column of ``spec`` (absent optional columns as NULL).
     ``trim`` strips white space around text values (CSV cells); values of typed sources
     (Parquet, Arrow, databases) are taken as written, empty text counting as empty.
+    ``window`` bounds the dates (:class:`~threeml.data.plausible.DateWindow`); without it
+    dates are only parsed. Text, condition codes and dates also go through the
+    plausibility checks of :mod:`threeml.data.plausible`.
 
     Every cell check of the table is one boolean column of a single pass over ``raw``; only
     the rows failing some check are then spread into problem rows, so a large table is
@@ -235,9 +256,14 @@ def parse_table(
     # (flag, column, kind, message: text, or a function of the flagged rows)
     checks: list[tuple[str, str, ProblemKind, Any]] = []
 
+    extras: dict[str, ir.Value] = {}  # columns a message is built from, on flagged rows
+
     def check(flag: ir.BooleanValue, column: str, kind: ProblemKind, message: Any) -> None:
         name = f"_check{len(checks)}"
         flags[name] = flag.fill_null(False)
+        if isinstance(message, tuple):
+            message, needed = message
+            extras.update(needed)
         checks.append((name, column, kind, message))
 
     for col in spec.columns:
@@ -250,6 +276,11 @@ def parse_table(
             check(
                 ~present, col.name, ProblemKind.MISSING_VALUE, f"{col.name} is required and empty"
             )
+        text = _clean(value, trim=trim) if is_text else None
+        for flag, column, problem_kind, words in plausibility_checks(
+            spec, col, value, text, parsed, window
+        ):
+            check(flag, column, problem_kind, words)
         if col.type in (ColumnType.CODE_LIST, ColumnType.ID, ColumnType.TEXT):
             continue
         if col.type is ColumnType.CODE:
@@ -271,7 +302,7 @@ def parse_table(
     if not checks:
         return raw.select(**typed), []
     failing = functools.reduce(operator.or_, flags.values())
-    flagged = raw.mutate(**flags).filter(failing)
+    flagged = raw.mutate(**flags, **extras).filter(failing)
     problems = []
     for name, column, kind, message in checks:
         rows = flagged.filter(flagged[name])
@@ -418,6 +449,27 @@ def _matching_rule(
 def _rule_problems(
     spec: Table, rule, typed: ir.Table, tables: Mapping[str, ir.Table]
 ) -> list[ir.Table]:
+    if isinstance(rule, BothOrNeither):
+        first, second = typed[rule.first], typed[rule.second]
+        bad = typed.filter(first.isnull() != second.isnull())
+        given = bad[rule.first].isnull().ifelse(rule.second, rule.first)
+        missing = bad[rule.first].isnull().ifelse(rule.first, rule.second)
+        return [
+            _problems(
+                bad,
+                spec.name,
+                rule.second,
+                ibis.coalesce(bad[rule.first].cast("string"), bad[rule.second].cast("string")),
+                ProblemKind.INCONSISTENT_END,
+                given
+                + ibis.literal(" is given but ")
+                + missing
+                + ibis.literal(
+                    " is empty; the row is kept (an enrolment ends on its ended_on, whatever"
+                    " its end_reason): fill in both or neither"
+                ),
+            )
+        ]
     if isinstance(rule, DateOrder):
         bad = typed.filter(typed[rule.later] < typed[rule.earlier])
         return [

@@ -31,7 +31,13 @@ from threeml.data import engine
 from threeml.data.arrow import check_arrow, records_to_arrow
 from threeml.data.folder import check_folder
 from threeml.data.foreign import check_connection
-from threeml.data.report import InvalidDataset, Mode, ValidationReport
+from threeml.data.report import (
+    DEFAULT_MAX_SET_ASIDE,
+    InvalidDataset,
+    Mode,
+    ValidationReport,
+    check_set_aside_share,
+)
 from threeml.data.summary import EXAMPLES_PER_KIND, Checked
 from threeml.errors import DataError
 from threeml.records.schema import TABLES
@@ -87,11 +93,14 @@ class Dataset:
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
         follow_symlinks: bool = False,
+        max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
     ) -> Dataset:
         """Load and validate a folder of ``<table>.csv`` / ``<table>.parquet`` files.
 
         A table file that is a symbolic link to a file outside ``folder`` is refused unless
-        ``follow_symlinks`` is true.
+        ``follow_symlinks`` is true. In lenient mode, an extract that would have more than
+        ``max_set_aside`` (a share, 0.01 = 1%) of a table's rows set aside is refused with
+        :class:`~threeml.data.report.TooManySetAside`.
         """
         checked = check_folder(
             Path(folder),
@@ -99,7 +108,7 @@ class Dataset:
             extract_date=extract_date,
             follow_symlinks=follow_symlinks,
         )
-        return _accepted(checked)
+        return _accepted(checked, max_set_aside)
 
     @classmethod
     def from_arrow(
@@ -109,6 +118,7 @@ class Dataset:
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
         source: str = "arrow tables",
+        max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
     ) -> Dataset:
         """Load and validate in-memory Arrow tables, keyed by table name.
 
@@ -116,7 +126,7 @@ class Dataset:
         required columns; columns the schema does not know are ignored with a warning.
         """
         checked = check_arrow(tables, source=source, mode=Mode(mode), extract_date=extract_date)
-        return _accepted(checked)
+        return _accepted(checked, max_set_aside)
 
     @classmethod
     def from_records(
@@ -131,6 +141,7 @@ class Dataset:
         targets: Iterable[Any] = (),
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
+        max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
     ) -> Dataset:
         """Build a dataset from record objects (:class:`threeml.User` and friends)."""
         given = {
@@ -143,7 +154,13 @@ class Dataset:
             "targets": targets,
         }
         arrow = {name: records_to_arrow(TABLES[name], rows) for name, rows in given.items()}
-        return cls.from_arrow(arrow, extract_date=extract_date, mode=mode, source="records")
+        return cls.from_arrow(
+            arrow,
+            extract_date=extract_date,
+            mode=mode,
+            source="records",
+            max_set_aside=max_set_aside,
+        )
 
     @classmethod
     def from_connection(
@@ -154,6 +171,7 @@ class Dataset:
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
         source: str | None = None,
+        max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
     ) -> Dataset:
         """Use the tables of an existing ibis connection (any backend ibis supports).
 
@@ -169,7 +187,7 @@ class Dataset:
             mode=Mode(mode),
             extract_date=extract_date,
         )
-        return _accepted(checked)
+        return _accepted(checked, max_set_aside)
 
     @classmethod
     def from_duckdb(
@@ -178,13 +196,20 @@ class Dataset:
         *,
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
+        max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
     ) -> Dataset:
         """Use the tables of a DuckDB database file (opened read-only)."""
         path = Path(path)
         if not path.exists():
             raise DataError(f"no DuckDB database at {path}")
         backend = engine.connect(str(path), read_only=True)
-        return cls.from_connection(backend, extract_date=extract_date, mode=mode, source=str(path))
+        return cls.from_connection(
+            backend,
+            extract_date=extract_date,
+            mode=mode,
+            source=str(path),
+            max_set_aside=max_set_aside,
+        )
 
 
 def validate_folder(folder: str | Path, *, mode: Mode | str = Mode.STRICT) -> ValidationReport:
@@ -192,10 +217,15 @@ def validate_folder(folder: str | Path, *, mode: Mode | str = Mode.STRICT) -> Va
     return check_folder(Path(folder), mode=Mode(mode), extract_date=None).report
 
 
-def _accepted(checked: Checked) -> Dataset:
-    """The dataset a check left, or :class:`InvalidDataset` when it refused the extract."""
+def _accepted(checked: Checked, max_set_aside: float = DEFAULT_MAX_SET_ASIDE) -> Dataset:
+    """The dataset a check left, or :class:`InvalidDataset` when it refused the extract.
+
+    :class:`~threeml.data.report.TooManySetAside` when lenient mode set aside more than
+    ``max_set_aside`` of a table's rows.
+    """
     if checked.tables is None:
         raise InvalidDataset(checked.report)
+    check_set_aside_share(checked.report, max_set_aside)
     return Dataset(
         backend=checked.backend,
         tables=checked.tables,

@@ -21,7 +21,7 @@ from typing import Any
 
 import ibis
 
-from threeml.errors import ThreemlError
+from threeml.settings import SettingError
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -43,7 +43,7 @@ THREADS_VARIABLE = "THREEML_THREADS"
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
 
 
-class EngineSettingError(ThreemlError):
+class EngineSettingError(SettingError):
     """An environment variable setting up the engine has a value threeml cannot use."""
 
 

@@ -14,14 +14,15 @@ import gzip
 import io
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from attrs import frozen
 
 from threeml.data.report import Problem, ProblemKind
 from threeml.errors import DataError
-from threeml.records.schema import TABLES, Table
+from threeml.records.schema import TABLES, ColumnType, Table
 
-__all__ = ["SourceFile", "find_tables", "read_header"]
+__all__ = ["SourceFile", "find_tables", "read_header", "time_zone_problems"]
 
 _SUFFIXES = {".csv": "csv", ".csv.gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -186,25 +187,30 @@ def check_header(source: SourceFile, spec: Table, header: list[str]) -> list[Pro
     known = set(spec.column_names)
     lowered = {name.lower(): name for name in header}
     for col in spec.columns:
-        if col.name in seen:
+        if col.name in seen or col.may_be_absent:
             continue
-        if col.required:
-            written = lowered.get(col.name.lower())
-            hint = (
-                f"; the file has {written!r}, which differs only in case"
-                if written
-                else f"; the header is {', '.join(header) or '(empty)'}"
+        written = lowered.get(col.name.lower())
+        hint = (
+            f"; the file has {written!r}, which differs only in case"
+            if written
+            else f"; the header is {', '.join(header) or '(empty)'}"
+        )
+        what = (
+            f"required column {col.name} is missing"
+            if col.required
+            else f"column {col.name} is missing (its values may be empty, but the column "
+            "must be there: leaving it out would silently read every value as empty)"
+        )
+        problems.append(
+            Problem(
+                spec.name,
+                ProblemKind.MISSING_COLUMN,
+                file=source.name,
+                row=1,
+                column=col.name,
+                message=f"{what}{hint}",
             )
-            problems.append(
-                Problem(
-                    spec.name,
-                    ProblemKind.MISSING_COLUMN,
-                    file=source.name,
-                    row=1,
-                    column=col.name,
-                    message=f"required column {col.name} is missing{hint}",
-                )
-            )
+        )
     for name in header:
         if name not in known:
             problems.append(
@@ -216,6 +222,34 @@ def check_header(source: SourceFile, spec: Table, header: list[str]) -> list[Pro
                     column=name,
                     message=f"column {name!r} is not part of table {spec.name} and was "
                     f"ignored (columns are {', '.join(spec.column_names)})",
+                )
+            )
+    return problems
+
+
+def time_zone_problems(source: SourceFile, spec: Table, schema: pa.Schema) -> list[Problem]:
+    """An error for each date column stored as timestamps *with* a time zone.
+
+    Such a timestamp names an instant, not a day: which day it falls on depends on the time
+    zone it is read in, so threeml does not guess. Timestamps without a time zone are read
+    as their date (the time of day is dropped).
+    """
+    problems = []
+    for col in spec.columns:
+        if col.type is not ColumnType.DATE or col.name not in schema.names:
+            continue
+        kind = schema.field(col.name).type
+        if pa.types.is_timestamp(kind) and kind.tz is not None:
+            problems.append(
+                Problem(
+                    spec.name,
+                    ProblemKind.TIME_ZONE,
+                    file=source.name,
+                    column=col.name,
+                    message=f"column {col.name} holds timestamps with time zone {kind.tz}, "
+                    "which name an instant, not a day; threeml does not guess the day: write "
+                    "the column as dates (e.g. in pandas, .dt.tz_convert('Europe/London')"
+                    ".dt.date, or in SQL, CAST(... AT TIME ZONE 'Europe/London' AS DATE))",
                 )
             )
     return problems

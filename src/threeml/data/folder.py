@@ -14,9 +14,10 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from threeml.data import engine
-from threeml.data.files import check_header, find_tables, read_header
+from threeml.data.files import check_header, find_tables, read_header, time_zone_problems
 from threeml.data.owned import build_owned
 from threeml.data.report import Mode, Problem, ProblemKind, Severity
 from threeml.data.staging import extra_fields, stage_file
@@ -68,14 +69,16 @@ def check_folder(
             )
             continue
         header_problems = check_header(source, spec, header)
+        if source.format == "parquet":
+            header_problems += time_zone_problems(source, spec, pq.read_schema(source.path))
         staged.extend(header_problems)
         if any(p.severity is Severity.ERROR for p in header_problems):
             continue
-        misaligned = extra_fields(backend.con, source, spec, header)
-        if misaligned is not None:
-            staged.append(misaligned)
-            continue
         try:
+            misaligned = extra_fields(backend.con, source, spec, header)
+            if misaligned is not None:
+                staged.append(misaligned)
+                continue
             result = stage_file(backend.con, source, spec, header, examples=EXAMPLES_PER_KIND)
         except duckdb.Error as error:
             staged.append(_unreadable(name, source.name, error))
@@ -102,6 +105,13 @@ def check_folder(
 
 
 def _unreadable(table: str, file: str, error: Exception) -> Problem:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "state machine" in first:
+        first = (
+            "the CSV reader cannot follow its layout: lines end in a mix of LF and a "
+            "carriage return alone, or quotes are not written as in standard CSV; save it "
+            "again as CSV UTF-8 with one kind of line ending"
+        )
     return Problem(
-        table, ProblemKind.UNREADABLE_FILE, file=file, message=f"cannot read {file}: {error}"
+        table, ProblemKind.UNREADABLE_FILE, file=file, message=f"cannot read {file}: {first}"
     )

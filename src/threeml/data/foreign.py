@@ -23,8 +23,9 @@ import pyarrow as pa
 
 from threeml.data import engine
 from threeml.data.checks import PROBLEM_SCHEMA, ROW, checkable, parse_table, relational_checks
-from threeml.data.files import SourceFile, check_header
+from threeml.data.files import SourceFile, check_header, time_zone_problems
 from threeml.data.owned import build_owned
+from threeml.data.plausible import DateWindow
 from threeml.data.report import Mode, Problem, ProblemKind
 from threeml.data.rules import ASIDE_SCHEMA, event_dates, set_aside_parts
 from threeml.data.staging import register_arrow
@@ -70,7 +71,9 @@ def check_connection(
                 )
             continue
         table = backend.table(actual)
-        staged.extend(check_header(SourceFile(name, Path(actual), "database"), spec, table.columns))
+        given = SourceFile(name, Path(actual), "database")
+        staged.extend(check_header(given, spec, table.columns))
+        staged.extend(time_zone_problems(given, spec, _arrow_schema(table)))
         found[name] = table
     raw = {
         name: _complete(TABLES[name], table.mutate(**{ROW: ibis.row_number() + 1}))
@@ -85,6 +88,17 @@ def check_connection(
     for name, table in found.items():
         register_arrow(local, TABLES[name], table.to_pyarrow())
     return build_owned(local, list(found), files={}, materialise=set(found), **common)
+
+
+def _arrow_schema(table: ir.Table) -> pa.Schema:
+    """The Arrow form of ``table``'s schema, leaving out columns Arrow has no type for."""
+    fields = []
+    for name, kind in table.schema().items():
+        try:
+            fields.append(pa.field(name, kind.to_pyarrow()))
+        except (com.IbisError, NotImplementedError, TypeError, ValueError):
+            continue
+    return pa.schema(fields)
 
 
 def _complete(spec: Table, raw: ir.Table) -> ir.Table:
@@ -111,9 +125,10 @@ def _build_foreign(
     """Type, check and (in lenient mode) filter the tables ``raw`` of ``backend``, in place."""
     typed: dict[str, ir.Table] = {}
     queries: list[ir.Table] = []
+    window = DateWindow.for_run(extract_date)
     for name, spec in TABLES.items():
         if name in raw:
-            typed[name], problems = parse_table(spec, raw[name], trim=False)
+            typed[name], problems = parse_table(spec, raw[name], trim=False, window=window)
             queries.extend(problems)
     for name, spec in TABLES.items():
         if name in typed and checkable(spec, frozenset(typed)):

@@ -24,7 +24,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from attrs import field, frozen
 
-from threeml.data.report import InvalidDataset, ValidationReport
+from threeml.data.report import (
+    DEFAULT_MAX_SET_ASIDE,
+    InvalidDataset,
+    ValidationReport,
+    check_set_aside_share,
+)
 from threeml.errors import DataError, ThreemlError
 
 if TYPE_CHECKING:  # opening an extract needs the engine; choosing a loader does not
@@ -168,16 +173,21 @@ def open_dataset(
     loaders: Sequence[Loader] | None = None,
     mode: str = "strict",
     extract_date: date | str | None = None,
+    max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
 ) -> Dataset:
     """Open the extract at ``target`` with the first of ``loaders`` that accepts it.
 
     ``loaders`` defaults to :data:`BUILTIN_LOADERS`; pass ``registry.loaders()`` to include
     those plugins supply. Validation runs on the way in, as for every
-    :class:`~threeml.data.Dataset` (``mode``: ``"strict"`` or ``"lenient"``).
+    :class:`~threeml.data.Dataset` (``mode``: ``"strict"`` or ``"lenient"``). In lenient
+    mode, more than ``max_set_aside`` of a table's rows set aside refuses the extract
+    (:class:`~threeml.data.report.TooManySetAside`).
     """
     text = os.fspath(target)
     loader = choose_loader(text, BUILTIN_LOADERS if loaders is None else loaders)
-    return _load(loader, text, mode=mode, extract_date=extract_date)
+    dataset = _load(loader, text, mode=mode, extract_date=extract_date)
+    check_set_aside_share(dataset.report, max_set_aside)
+    return dataset
 
 
 def validate_extract(
@@ -221,7 +231,7 @@ def _is_duckdb_file(target: str) -> bool:
 def _load_duckdb(target: str, *, mode: str, extract_date: date | str | None) -> Dataset:
     from threeml.data.dataset import Dataset
 
-    return Dataset.from_duckdb(target, mode=mode, extract_date=extract_date)
+    return Dataset.from_duckdb(target, mode=mode, extract_date=extract_date, max_set_aside=1.0)
 
 
 def _is_folder(target: str) -> bool:
@@ -231,7 +241,7 @@ def _is_folder(target: str) -> bool:
 def _load_folder(target: str, *, mode: str, extract_date: date | str | None) -> Dataset:
     from threeml.data.dataset import Dataset
 
-    return Dataset.from_folder(target, mode=mode, extract_date=extract_date)
+    return Dataset.from_folder(target, mode=mode, extract_date=extract_date, max_set_aside=1.0)
 
 
 def _validate_folder(target: str, *, mode: str) -> ValidationReport:
@@ -284,7 +294,9 @@ def _load_connection(target: str, *, mode: str, extract_date: date | str | None)
             f"that ibis's backend for {scheme!r} is installed "
             f"(pip install 'ibis-framework[{scheme}]')"
         ) from error
-    return Dataset.from_connection(backend, mode=mode, extract_date=extract_date, source=shown)
+    return Dataset.from_connection(
+        backend, mode=mode, extract_date=extract_date, source=shown, max_set_aside=1.0
+    )
 
 
 #: A DuckDB database file holding tables named ``users``, ``services`` … (opened read-only).

@@ -28,6 +28,7 @@ from threeml.data.checks import (
     relational_checks,
     typed_schema,
 )
+from threeml.data.plausible import DateWindow
 from threeml.data.report import Mode, Problem, ProblemKind
 from threeml.data.rules import ASIDE_SCHEMA, event_dates, set_aside_parts
 from threeml.data.sql import identifier, literal
@@ -63,6 +64,7 @@ def build_owned(
     """
     con = backend.con
     malformed = dict(malformed or {})
+    window = DateWindow.for_run(extract_date)
     order = [name for name in TABLES if name in present]
     columns = ", ".join(f"{identifier(n)} {_PROBLEM_TYPES[n]}" for n in PROBLEM_SCHEMA.names)
     con.execute(f"CREATE OR REPLACE TABLE _problems ({columns})")
@@ -70,7 +72,7 @@ def build_owned(
     large: list[str] = []  # checks that scan a file on disk: one statement each, streamed
     for name in order:
         raw_schema = backend.get_schema(f"raw_{name}")
-        typed_sql, problems_sql = _parse_sql(name, raw_schema, name in text_tables)
+        typed_sql, problems_sql = _parse_sql(name, raw_schema, name in text_tables, window)
         kind = "TABLE" if name in materialise else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {typed_sql}")
         # A cell check scans its table once and keeps only the failing rows.
@@ -121,10 +123,12 @@ def _sql(expr: ir.Expr) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _parse_sql(name: str, raw_schema: ibis.Schema, trim: bool) -> tuple[str, tuple[str, ...]]:
+def _parse_sql(
+    name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow
+) -> tuple[str, tuple[str, ...]]:
     """SQL for ``typed_<name>`` and for its cell problems, from ``raw_<name>`` of this schema."""
     typed, problems = parse_table(
-        TABLES[name], ibis.table(raw_schema, name=f"raw_{name}"), trim=trim
+        TABLES[name], ibis.table(raw_schema, name=f"raw_{name}"), trim=trim, window=window
     )
     return _sql(typed), tuple(_sql(problem) for problem in problems)
 

@@ -16,12 +16,16 @@ from attrs import field, frozen
 from threeml.errors import DataError
 
 __all__ = [
+    "DEFAULT_MAX_SET_ASIDE",
+    "STRUCTURAL_KINDS",
     "InvalidDataset",
     "Mode",
     "Problem",
     "ProblemKind",
     "Severity",
+    "TooManySetAside",
     "ValidationReport",
+    "check_set_aside_share",
     "report_to_dict",
 ]
 
@@ -63,12 +67,47 @@ class ProblemKind(StrEnum):
     DATE_ORDER = "dates out of order"
     INCONSISTENT_REFERENCE = "inconsistent reference"
     REFERS_TO_SET_ASIDE = "refers to a row set aside"
+    CONTROL_CHARACTER = "control character"
+    TEXT_TOO_LONG = "text too long"
+    IMPLAUSIBLE_DATE = "implausible date"
+    AFTER_EXTRACT_DATE = "after the extract date"
+    UNKNOWN_CONDITION = "unknown condition"
+    INCONSISTENT_END = "inconsistent end"
+    TIME_ZONE = "time zone"
 
     @property
     def severity(self) -> Severity:
-        if self in (ProblemKind.UNKNOWN_COLUMN, ProblemKind.UNKNOWN_FILE):
-            return Severity.WARNING
-        return Severity.ERROR
+        return Severity.WARNING if self in _WARNINGS else Severity.ERROR
+
+
+#: The problem kinds that are warnings: reported, never refusing an extract or setting a row aside.
+_WARNINGS = frozenset(
+    {
+        ProblemKind.UNKNOWN_COLUMN,
+        ProblemKind.UNKNOWN_FILE,
+        ProblemKind.AFTER_EXTRACT_DATE,
+        ProblemKind.UNKNOWN_CONDITION,
+        ProblemKind.INCONSISTENT_END,
+    }
+)
+
+
+#: Problems about a whole file or column, which no row can be set aside for: they refuse an
+#: extract in lenient mode too, and lenient mode is never suggested for them.
+STRUCTURAL_KINDS = frozenset(
+    {
+        ProblemKind.MISSING_TABLE,
+        ProblemKind.AMBIGUOUS_TABLE,
+        ProblemKind.UNREADABLE_FILE,
+        ProblemKind.EMPTY_FILE,
+        ProblemKind.MISSING_COLUMN,
+        ProblemKind.DUPLICATE_COLUMN,
+        ProblemKind.TIME_ZONE,
+    }
+)
+
+#: The largest share of a table's rows lenient mode sets aside before it refuses the extract.
+DEFAULT_MAX_SET_ASIDE = 0.01
 
 
 @frozen
@@ -168,11 +207,59 @@ class InvalidDataset(DataError):
         )
         first = next((p for p in report.examples if p.severity is Severity.ERROR), None)
         example = f" First: {first.location()}: {first.message}." if first else ""
+        structural = sorted(
+            {kind.value for (_, kind), n in report.counts.items() if n and kind in STRUCTURAL_KINDS}
+        )
+        advice = (
+            f" Lenient mode cannot help with {', '.join(structural)}: fix the files first."
+            if structural
+            else " Or load it in lenient mode (--lenient) to set the bad rows aside."
+        )
         super().__init__(
             f"{report.source} has {report.errors} error(s) ({', '.join(kinds)}).{example} "
-            f"Run `threeml validate {report.source}` for the full list, or load it in lenient "
-            "mode to set the bad rows aside."
+            f"Run `threeml validate {report.source}` for the full list.{advice}"
         )
+
+
+class TooManySetAside(DataError):
+    """Raised in lenient mode when more than the allowed share of a table's rows was set aside."""
+
+    def __init__(self, report: ValidationReport, table: str, share: float, limit: float) -> None:
+        self.report = report
+        self.table = table
+        self.share = share
+        self.limit = limit
+        reasons = ", ".join(
+            f"{n:,} {kind.value}"
+            for (name, kind), n in sorted(report.set_aside.items(), key=lambda item: -item[1])
+            if name == table
+        )
+        super().__init__(
+            f"lenient mode would set aside {report.rows_set_aside(table):,} of "
+            f"{report.rows.get(table, 0):,} rows of {table} ({share:.1%}; {reasons}), more "
+            f"than the {limit:.1%} it allows: that is no longer a few bad rows but a problem "
+            f"with the whole extract (dates written DD/MM/YYYY?). Run `threeml validate "
+            f"{report.source}`, fix the export, or allow more with --max-set-aside "
+            f"(Python: max_set_aside=)"
+        )
+
+
+def check_set_aside_share(report: ValidationReport, limit: float) -> None:
+    """Raise :class:`TooManySetAside` when more than ``limit`` of a table's rows were set aside.
+
+    The share is counted per table (rows set aside over rows read), the largest first.
+    """
+    shares = sorted(
+        (
+            (report.rows_set_aside(table) / rows, table)
+            for table, rows in report.rows.items()
+            if rows and report.rows_set_aside(table)
+        ),
+        reverse=True,
+    )
+    if shares and shares[0][0] > limit:
+        share, table = shares[0]
+        raise TooManySetAside(report, table, share, limit)
 
 
 def report_to_dict(report: ValidationReport) -> dict[str, Any]:

@@ -11,6 +11,7 @@ is row 1).
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 import duckdb
@@ -125,26 +126,37 @@ def _stage_csv(
     )
     problems: list[Problem] = []
     malformed = 0
+    # The reader skips blank lines without a trace; their line numbers come from a scan of
+    # the bytes (:func:`blank_lines`), so that row numbers stay those of the file.
+    blank = blank_lines(source)
+    con.execute("CREATE OR REPLACE TEMP TABLE _skipped_lines (line BIGINT)")
+    if blank:
+        con.executemany("INSERT INTO _skipped_lines VALUES (?)", [(n,) for n in blank])
     try:
         con.execute(
             f"CREATE OR REPLACE TABLE {text} AS {_read_csv_sql(source, header, lenient=False)}"
         )
-        con.execute(
-            f"CREATE OR REPLACE VIEW {relation} AS SELECT rowid + 2 AS {ROW}, {renamed} FROM {text}"
-        )
+        rejected = False
     except duckdb.Error:
-        # Some records cannot be parsed as CSV at all. Read the rest, name the bad lines,
-        # and number the good records by counting the bad lines before each of them.
+        # Some records cannot be parsed as CSV at all. Read the rest and name the bad lines.
         con.execute(
             f"CREATE OR REPLACE TABLE {text} AS {_read_csv_sql(source, header, lenient=True)}"
         )
-        # The k-th bad line L_k has g_k = L_k - 2 - (k - 1) good records before it, so the good
-        # record at index r (0-based) follows every bad line with g_k <= r: its row number is
-        # r + 2 + (the largest such k). All in the engine, however many lines are bad.
+        con.execute("INSERT INTO _skipped_lines SELECT DISTINCT line FROM reject_errors")
+        rejected = True
+    if not blank and not rejected:
+        con.execute(
+            f"CREATE OR REPLACE VIEW {relation} AS SELECT rowid + 2 AS {ROW}, {renamed} FROM {text}"
+        )
+    else:
+        # Number the good records by counting the skipped lines (bad or blank) before each.
+        # The k-th skipped line L_k has g_k = L_k - 2 - (k - 1) good records before it, so the
+        # good record at index r (0-based) follows every skipped line with g_k <= r: its row
+        # number is r + 2 + (the largest such k). All in the engine, however many lines.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _reject_lines AS "
             "SELECT line, row_number() OVER (ORDER BY line) AS k "
-            "FROM (SELECT DISTINCT line FROM reject_errors)"
+            "FROM (SELECT DISTINCT line FROM _skipped_lines)"
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _reject_steps AS "
@@ -160,7 +172,9 @@ def _stage_csv(
         con.execute(
             f"CREATE OR REPLACE VIEW {relation} AS SELECT {ROW}, {renamed} FROM {text}_numbered"
         )
-        malformed = con.execute("SELECT count(*) FROM _reject_lines").fetchone()[0]
+    con.execute("DROP TABLE IF EXISTS _skipped_lines")
+    if rejected:
+        malformed = con.execute("SELECT count(DISTINCT line) FROM reject_errors").fetchone()[0]
         # Only the first few bad lines become examples; the count above is exact.
         rejects = con.execute(
             "SELECT line, arg_min(error_type, byte_position), arg_min(csv_line, byte_position), "
@@ -182,10 +196,41 @@ def _stage_csv(
             )
         con.execute("DROP TABLE IF EXISTS reject_errors")
         con.execute("DROP TABLE IF EXISTS reject_scans")
-        con.execute("DROP TABLE IF EXISTS _reject_lines")
-        con.execute("DROP TABLE IF EXISTS _reject_steps")
+    con.execute("DROP TABLE IF EXISTS _reject_lines")
+    con.execute("DROP TABLE IF EXISTS _reject_steps")
     rows = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
     return StagedTable(relation, rows + malformed, tuple(problems), malformed)
+
+
+#: How much of a file :func:`blank_lines` reads at a time (bytes).
+_CHUNK = 1 << 22
+
+
+def blank_lines(source: SourceFile) -> list[int]:
+    """The line numbers (the header is line 1) of the empty lines of a CSV file.
+
+    A scan of the bytes in chunks, at the speed of ``bytes.find``, counting line breaks
+    only up to an empty line it finds. A line holding only ``\\r`` (in a CR LF file) is
+    empty too. (An empty line inside a quoted value is counted as well; a file with quoted
+    line breaks has row numbers that differ from its lines anyway.)
+    """
+    opener = gzip.open if source.path.name.lower().endswith(".gz") else open
+    found: set[int] = set()
+    breaks = 0  # line breaks in the file before ``data``
+    carried = b""  # the last bytes of the previous chunk, for a pattern across chunks
+    with opener(source.path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            data = carried + chunk
+            for pattern in (b"\n\n", b"\n\r\n"):
+                at = data.find(pattern)
+                while at != -1:
+                    # New unless it lay wholly in the carried bytes (seen with the last chunk).
+                    if at + len(pattern) > len(carried):
+                        found.add(breaks + data.count(b"\n", 0, at + 1) + 1)
+                    at = data.find(pattern, at + 1)
+            carried = data[-2:]
+            breaks += data.count(b"\n") - carried.count(b"\n")
+    return sorted(found)
 
 
 def drop_staged(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import ibis.expr.types as ir
 from attrs import frozen
 
+from threeml.data.plausible import condition_hint
 from threeml.data.report import Mode, Problem, ProblemKind, Severity, ValidationReport
 from threeml.data.sql import literal
 from threeml.records.schema import TABLES
@@ -34,6 +35,7 @@ __all__ = [
 EXAMPLES_PER_KIND = 20
 
 _KIND_ORDER = list(ProblemKind)
+_UNKNOWN_CONDITION = ProblemKind.UNKNOWN_CONDITION.value
 
 
 @frozen
@@ -67,7 +69,7 @@ def summarise(
         Problem(
             table=table,
             kind=ProblemKind(kind),
-            message=message,
+            message=condition_hint(message) if kind == _UNKNOWN_CONDITION else message,
             file=files.get(table),
             row=row,
             column=column,

@@ -36,6 +36,7 @@ skips most of the contacts file using the row groups' date statistics.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -145,6 +146,8 @@ class _Writer:
     def open(self, name: str):
         schema = TABLES[name].arrow_schema()
         path = self.folder / f"{name}.{self.fmt}"
+        if path.is_symlink():  # never write through a link: replace it by the file
+            path.unlink()
         self.files.append(path)
         self.rows[name] = 0
         if self.fmt == "parquet":
@@ -170,7 +173,8 @@ class _CsvWriter:
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
         self.schema = schema
-        self.handle = open(path, "wb")  # noqa: SIM115 - closed in __exit__
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        self.handle = os.fdopen(os.open(path, flags, 0o666), "wb")  # closed in __exit__
         self.header = True
 
     def __enter__(self) -> _CsvWriter:

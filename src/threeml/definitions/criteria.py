@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import attrs
 from attrs import field, frozen
 
-from threeml.records.codes import ContactKind, Sector, ServiceKind
+from threeml.records.codes import ContactKind, Sector, ServiceKind, normalise_condition
 from threeml.records.periods import Period
 
 __all__ = [
@@ -65,6 +65,11 @@ def _names(values: Any) -> frozenset[str]:
     if isinstance(values, str):
         values = [values]
     return frozenset(str(value).strip() for value in values)
+
+
+def _condition_names(values: Any) -> frozenset[str]:
+    """Condition codes in their one written form (see ``normalise_condition``)."""
+    return frozenset(normalise_condition(value) for value in _names(values))
 
 
 def _positive(instance: Any, attribute: attrs.Attribute, value: int) -> None:
@@ -257,7 +262,7 @@ class HasCondition(Criterion):
 
     kind: ClassVar[str] = "has-condition"
 
-    conditions: frozenset[str] = field(converter=_names)
+    conditions: frozenset[str] = field(converter=_condition_names)
 
     @conditions.validator
     def _check(self, attribute: attrs.Attribute, value: frozenset[str]) -> None:

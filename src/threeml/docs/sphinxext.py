@@ -226,6 +226,13 @@ def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def column_presence(col: Any) -> str:
+    """Whether a column's values are required, and whether a file may leave it out."""
+    if col.required:
+        return "yes"
+    return "no; may be left out" if col.may_be_absent else "no; must be in the header"
+
+
 class SchemaDirective(_SectionDirective):
     """``.. threeml-schema::``: one section per table of :data:`threeml.records.schema.TABLES`."""
 
@@ -266,7 +273,7 @@ class SchemaDirective(_SectionDirective):
                 [nodes.literal(col.name, col.name)],
                 # Verbatim, so "';'" keeps its straight quotes.
                 [nodes.inline("", col.describe_type(), support_smartquotes=False)],
-                _yes_no(col.required),
+                column_presence(col),
                 column_constraints(col),
                 col.doc,
             )

@@ -26,6 +26,7 @@ import ibis.expr.types as ir
 from attrs import field, frozen
 
 from threeml.errors import ThreemlError
+from threeml.settings import SettingError
 
 __all__ = [
     "SEED_FILE",
@@ -49,9 +50,15 @@ class CellKeySeedError(ThreemlError):
 
 def dataset_seed(dataset: Any) -> str:
     """The secret seed of ``dataset``'s extract (created in its folder on first use)."""
-    given = os.environ.get(SEED_VARIABLE, "").strip()
-    if given:
-        return given
+    given = os.environ.get(SEED_VARIABLE)
+    if given is not None and given and not given.strip():
+        raise SettingError(
+            f"{SEED_VARIABLE} is set but holds only white space: give a long random secret "
+            "(e.g. the output of python -c 'import secrets; print(secrets.token_hex(32))'), "
+            "or unset it to use the seed file kept in the extract's folder"
+        )
+    if given and given.strip():
+        return given.strip()
     folder = Path(str(getattr(dataset, "source", "")))
     if not folder.is_dir():
         raise CellKeySeedError(

@@ -24,12 +24,12 @@ from threeml.plugins.contributions import CONTRIBUTIONS, HOOK_NAMES, HookProblem
 from threeml.plugins.info import EntryPointLike, PluginFailure, PluginInfo
 from threeml.plugins.messages import DISABLE_VARIABLE, NO_PLUGINS_VARIABLE, one_line
 from threeml.plugins.store import Registry, assemble
+from threeml.settings import flag
 
 __all__ = ["ENTRY_POINT_GROUP", "default_registry", "load_registry", "reset_default_registry"]
 
 #: The entry-point group plugin distributions register in.
 ENTRY_POINT_GROUP = hookspecs.PROJECT
-_TRUE = {"1", "true", "yes", "on"}
 
 
 @attrs.define
@@ -61,7 +61,7 @@ def load_registry(
     which is how ``threeml plugins`` still lists everything when two plugins clash.
     """
     environ = os.environ if environ is None else environ
-    no_plugins = environ.get(NO_PLUGINS_VARIABLE, "").strip().lower() in _TRUE
+    no_plugins = flag(NO_PLUGINS_VARIABLE, environ)
     switched_off = {n.strip() for n in environ.get(DISABLE_VARIABLE, "").split(",") if n.strip()}
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)

@@ -6,9 +6,22 @@ Each enum's values are exactly the codes that may appear in a file. They are
 
 from __future__ import annotations
 
+import difflib
+import re
 from enum import StrEnum
 
-__all__ = ["Arm", "ContactKind", "EndReason", "OutcomeKind", "Sector", "ServiceKind", "Unit"]
+__all__ = [
+    "CONDITIONS",
+    "Arm",
+    "ContactKind",
+    "EndReason",
+    "OutcomeKind",
+    "Sector",
+    "ServiceKind",
+    "Unit",
+    "close_conditions",
+    "normalise_condition",
+]
 
 
 class ServiceKind(StrEnum):
@@ -87,3 +100,47 @@ class Unit(StrEnum):
 
     USERS = "users"
     ENROLMENTS = "enrolments"
+
+
+#: The long-term condition codes threeml knows. ``users.conditions`` may hold others (a
+#: plugin's definition may use its own codes); validation warns about each unknown code and
+#: names the known codes close to it.
+CONDITIONS: tuple[str, ...] = (
+    "asthma",
+    "atrial_fibrillation",
+    "cancer",
+    "chd",
+    "ckd",
+    "copd",
+    "dementia",
+    "depression",
+    "diabetes",
+    "epilepsy",
+    "falls",
+    "frailty",
+    "heart_failure",
+    "hypertension",
+    "learning_disability",
+    "mental_health",
+    "stroke",
+)
+
+#: What :func:`normalise_condition` turns into one ``_``: runs of white space and hyphens.
+CONDITION_SEPARATORS = r"[\s-]+"
+
+
+def normalise_condition(code: str) -> str:
+    """A condition code in its one written form: lower case, words joined by one ``_``.
+
+    Runs of white space and hyphens become one ``_``, and ``_`` at either end is dropped.
+
+    ``COPD`` becomes ``copd`` and ``Heart failure`` or ``heart-failure`` becomes
+    ``heart_failure``. Files, records and definitions all go through this rule, so a code
+    matches however its case and separators were written.
+    """
+    return re.sub(CONDITION_SEPARATORS, "_", code.lower()).strip("_")
+
+
+def close_conditions(code: str) -> list[str]:
+    """The known condition codes close to ``code`` (for a "did you mean" hint)."""
+    return difflib.get_close_matches(normalise_condition(code), CONDITIONS, n=3, cutoff=0.6)

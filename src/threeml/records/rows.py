@@ -27,11 +27,13 @@ from threeml.records.codes import (
     OutcomeKind,
     Sector,
     ServiceKind,
+    normalise_condition,
 )
 from threeml.records.periods import parse_date
 
 __all__ = [
     "Allocation",
+    "BothOrNeither",
     "ColumnInfo",
     "Contact",
     "DateOrder",
@@ -63,6 +65,9 @@ class ColumnInfo:
     references: str | None = None  # "table.column"
     minimum: float | None = None
     maximum: float | None = None
+    #: Whether a file may leave the column out of its header altogether (then read as empty).
+    #: Every other column must be in the header, even when its values may be empty.
+    may_be_absent: bool = False
 
 
 # Cross-column rules, declared once and checked both on Python records and in the engine.
@@ -81,6 +86,21 @@ class DateOrder:
     def holds(self, record: Any) -> bool:
         first, second = getattr(record, self.earlier), getattr(record, self.later)
         return first is None or second is None or second >= first
+
+
+@frozen
+class BothOrNeither:
+    """``first`` and ``second`` are both given or both empty; otherwise a *warning*.
+
+    A record holding only one of them is accepted (a reason may be unknown), so this rule
+    has no ``holds``: validation reports it as *inconsistent end* and keeps the row.
+    """
+
+    first: str
+    second: str
+
+    def describe(self) -> str:
+        return f"{self.first} and {self.second} are given together"
 
 
 @frozen
@@ -131,13 +151,21 @@ def column(
     maximum: float | None = None,
     converter: Any = None,
     factory: Any = None,
+    may_be_absent: bool = False,
 ) -> Any:
     """Declare a column: an attrs field carrying :class:`ColumnInfo` metadata.
 
     Validation of the value itself (non-empty ids, bounds) is attached here so
     that Python records obey the same constraints as loaded files.
     """
-    info = ColumnInfo(doc=doc, key=key, references=references, minimum=minimum, maximum=maximum)
+    info = ColumnInfo(
+        doc=doc,
+        key=key,
+        references=references,
+        minimum=minimum,
+        maximum=maximum,
+        may_be_absent=may_be_absent,
+    )
     validators = [_bounds(minimum, maximum)] if minimum is not None or maximum is not None else []
     kwargs: dict[str, Any] = {"metadata": {_META: info}, "validator": validators}
     if converter is not None:
@@ -166,17 +194,33 @@ def _bounds(minimum: float | None, maximum: float | None) -> Any:
     return check
 
 
+#: The longest text value (id, area, label) a record or a file may hold, in characters.
+TEXT_LIMIT = 200
+
+#: Control characters (C0 and DEL), which no text value may hold.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
+
+
+def _plain_text(text: str) -> str:
+    """``text`` when it is text a file may hold: no control characters, not over-long."""
+    if CONTROL_CHARACTERS.search(text):
+        raise ValueError(f"text must not hold control characters, got {text!r}")
+    if len(text) > TEXT_LIMIT:
+        raise ValueError(f"text must be at most {TEXT_LIMIT} characters, got {len(text)}")
+    return text
+
+
 def _identifier(value: Any) -> str:
     text = str(value).strip() if value is not None else ""
     if not text:
         raise ValueError("an id must be a non-empty string")
-    return text
+    return _plain_text(text)
 
 
 def _optional_identifier(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return str(value).strip()
+    return _plain_text(str(value).strip())
 
 
 def _date(value: Any) -> date:
@@ -242,7 +286,8 @@ def _conditions(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         value = value.split(";")
-    return tuple(sorted({str(item).strip() for item in value if str(item).strip()}))
+    codes = {normalise_condition(str(item)) for item in value}
+    return tuple(sorted(code for code in codes if code))
 
 
 def _check_rules(record: Any) -> None:
@@ -268,9 +313,13 @@ class User:
         minimum=1880,
         maximum=2100,
         converter=_optional_number(int),
+        may_be_absent=True,
     )
     sex: str | None = column(
-        "Sex as recorded by the source system.", default=None, converter=_optional_identifier
+        "Sex as recorded by the source system.",
+        default=None,
+        converter=_optional_identifier,
+        may_be_absent=True,
     )
     conditions: tuple[str, ...] = column(
         "Long-term condition codes (for example copd, diabetes, heart_failure); "
@@ -284,6 +333,7 @@ class User:
         minimum=0,
         maximum=1,
         converter=_optional_number(float),
+        may_be_absent=True,
     )
 
 
@@ -301,13 +351,17 @@ class Service:
     sector: Sector = column("Which sector provides the service.", converter=_code(Sector))
     area: str = column("The area the service covers.", converter=_identifier)
     provider: str | None = column(
-        "Who provides the service.", default=None, converter=_optional_identifier
+        "Who provides the service.",
+        default=None,
+        converter=_optional_identifier,
+        may_be_absent=True,
     )
     annual_cost: float | None = column(
         "Cost of the service per user per year.",
         default=None,
         minimum=0,
         converter=_optional_number(float),
+        may_be_absent=True,
     )
 
 
@@ -320,6 +374,7 @@ class Enrolment:
         DateOrder("referred_on", "installed_on"),
         DateOrder("installed_on", "ended_on"),
         DateOrder("referred_on", "ended_on"),
+        BothOrNeither("ended_on", "end_reason"),
     )
 
     enrolment_id: str = column("Id of the enrolment.", key=True, converter=_identifier)
@@ -327,7 +382,9 @@ class Enrolment:
     service_id: str = column(
         "The service enrolled in.", references="services.service_id", converter=_identifier
     )
-    referred_on: date | None = column("Day of referral.", default=None, converter=_optional_date)
+    referred_on: date | None = column(
+        "Day of referral.", default=None, converter=_optional_date, may_be_absent=True
+    )
     installed_on: date | None = column(
         "Day the service was installed; empty when it never was.",
         default=None,
@@ -394,9 +451,14 @@ class Outcome:
         "Length of stay in days for admissions; the score for qol.",
         default=None,
         converter=_optional_number(float),
+        may_be_absent=True,
     )
     cost: float | None = column(
-        "Cost of the event.", default=None, minimum=0, converter=_optional_number(float)
+        "Cost of the event.",
+        default=None,
+        minimum=0,
+        converter=_optional_number(float),
+        may_be_absent=True,
     )
 
     def __attrs_post_init__(self) -> None:

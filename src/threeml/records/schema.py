@@ -72,6 +72,8 @@ class Column:
     maximum: float | None = None
     key: bool = False
     references: tuple[str, str] | None = None
+    #: Whether a file may leave the column out altogether (then read as empty).
+    may_be_absent: bool = False
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -157,6 +159,7 @@ def _column_from(attribute: attrs.Attribute, hint: Any) -> Column:
         maximum=info.maximum,
         key=info.key,
         references=references,  # type: ignore[arg-type]
+        may_be_absent=info.may_be_absent,
     )
 
 

@@ -32,7 +32,6 @@ that build datasets run few examples: :func:`examples` scales a count by the
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -84,6 +83,7 @@ from threeml.definitions import (
 from threeml.definitions.kinds import registered_kinds
 from threeml.records.codes import ADMISSION_KINDS
 from threeml.records.periods import Period
+from threeml.settings import positive_number
 
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
@@ -116,7 +116,7 @@ __all__ = [
 #: Every example count of the tests that build datasets is multiplied by this. Building a
 #: dataset (validation included) costs most of an example, so the counts are small by default;
 #: set ``THREEML_HYPOTHESIS_SCALE=10`` in the environment for a thorough run.
-SCALE = float(os.environ.get("THREEML_HYPOTHESIS_SCALE", "1"))
+SCALE = positive_number("THREEML_HYPOTHESIS_SCALE", 1.0, example="10")
 
 
 def examples(count: int) -> int:

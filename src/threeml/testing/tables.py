@@ -221,7 +221,7 @@ def _arrow(name: str, value: TableInput) -> pa.Table:
 
     spec = TABLES[name]
     if isinstance(value, pa.Table):
-        return value
+        return _with_every_column(spec, value)
     if not isinstance(value, str):
         value = list(value)
         if value and isinstance(value[0], spec.record):
@@ -229,12 +229,27 @@ def _arrow(name: str, value: TableInput) -> pa.Table:
     columns, rows = _columns_and_rows(name, value)  # type: ignore[misc]
     if not columns:
         columns = tuple(c.name for c in spec.columns if c.required)
-    return pa.table(
+    table = pa.table(
         {
             column: pa.array([_text(row[i]) for row in rows], type=pa.string())
             for i, column in enumerate(columns)
         }
     )
+    return _with_every_column(spec, table)
+
+
+def _with_every_column(spec: Any, table: pa.Table) -> pa.Table:
+    """``table`` with every column of ``spec`` it leaves out added, empty.
+
+    An extract must name every column a file may not leave out; in the kit, as documented,
+    a column left out of a table is empty.
+    """
+    import pyarrow as pa
+
+    for col in spec.columns:
+        if col.name not in table.column_names:
+            table = table.append_column(col.name, pa.nulls(table.num_rows, pa.string()))
+    return table
 
 
 def _user_ids(table: pa.Table) -> list[str]:
@@ -291,8 +306,10 @@ def make_dataset(
                 seen.extend(u for u in _user_ids(arrow[name]) if u not in seen)
         arrow["users"] = _arrow("users", [("user_id", "area"), *((u, DEFAULT_AREA) for u in seen)])
     try:
+        # Spec tables are a handful of rows, where one bad row is a large share: lenient mode
+        # sets aside what it must, with no cap.
         return Dataset.from_arrow(
-            arrow, extract_date=extract_date, mode=mode, source="make_dataset"
+            arrow, extract_date=extract_date, mode=mode, source="make_dataset", max_set_aside=1.0
         )
     except InvalidDataset as error:
         for problem in error.report.examples:
