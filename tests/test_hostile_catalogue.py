@@ -851,10 +851,10 @@ def test_the_demo_marker_never_writes_through_a_symlink(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from threeml._version import __version__
-    from threeml.data.demo import demo_extract
+    from threeml.data.demo import DEMO_REVISION, demo_extract
 
     monkeypatch.setenv("THREEML_CACHE", str(tmp_path / "cache"))
-    folder = tmp_path / "cache" / f"demo-{__version__}-10-1"
+    folder = tmp_path / "cache" / f"demo-{__version__}-r{DEMO_REVISION}-10-1"
     folder.mkdir(parents=True)
     target = tmp_path / "precious.txt"
     target.write_text("keep me\n")
