@@ -312,16 +312,16 @@ def _show_metrics(document: PublishedComparison, console: Console) -> None:
 @show.register
 def show_diff(document: PublishedDiff, console: Console) -> None:
     """Who is counted by both, by one only, and the criteria that left them out."""
-    diff = document.diff
+    figures = document.figures()
     a, b = (_m(name) for name in document.names)
-    console.print(f"people counted by both: {diff.both:,}")
+    console.print(f"people counted by both: {format_published(figures['both'])}")
     for count, label, reasons, other in (
-        (diff.only_first, f"{a} but not {b}", diff.first_not_second_reasons, b),
-        (diff.only_second, f"{b} but not {a}", diff.second_not_first_reasons, a),
+        (figures["only_first"], f"{a} but not {b}", figures["only_first_failed"], b),
+        (figures["only_second"], f"{b} but not {a}", figures["only_second_failed"], a),
     ):
-        console.print(f"[bold]{count:,}[/bold] people counted by {label}")
+        console.print(f"[bold]{format_published(count)}[/bold] people counted by {label}")
         for step, text, n in reasons[:5]:
             where = f"criterion {step} of {other}" if step else other
-            console.print(f"  {n:,} failed {where}: {_m(text)}")
+            console.print(f"  {format_published(n)} failed {where}: {_m(text)}")
     console.print(f"disclosure control: {document.disclosure()}")
     show_stamp(document, console)
