@@ -176,8 +176,9 @@ def published_metric_cells(document: PublishedMetric) -> Cells:
     """A published metric's count cells and identities, its amounts and statistics proven
     derived from published cells first (:func:`check_derived`)."""
     result = document.result
-    check_derived(result, document.policy, document.breakdowns, document.total)
-    total = document.total if document.total_published else None
+    exact = not document.total_published
+    check_derived(result, document.policy, document.breakdowns, document.total, total_exact=exact)
+    total = None if exact else document.total
     return metric_cells(result, document.breakdowns, total)
 
 
