@@ -142,7 +142,12 @@ def test_compare_csv_has_a_disclosure_column_and_its_by_cells(capsys) -> None:
     totals = [row for row in rows if not row["breakdown"]]
     cells = [row for row in rows if row["breakdown"] == "area"]
     assert [row["definition"] for row in totals] == ["in-receipt", "telehealth"]
-    assert {row["disclosure"] for row in totals} == {"not applied (all areas)"}
+    # Beside a breakdown the totals go through the policy too (route 5), and say so.
+    assert all(row["disclosure"].startswith("default: counts 1-7") for row in totals)
+    assert all(int(row["count"]) % 5 == 0 for row in totals)
+    plain = _run(capsys, *args, "--format", "csv")
+    unbroken = [row for row in csv.DictReader(io.StringIO(plain))]
+    assert {row["disclosure"] for row in unbroken} == {"not applied (all areas)"}
     assert {row["group"] for row in cells} == {"Cornwall", "Kent", "Newham"}
     assert all(row["disclosure"].startswith("default: counts 1-7") for row in cells)
     assert all(r["count"] == "suppressed" or int(r["count"]) % 5 == 0 for r in cells)

@@ -133,7 +133,8 @@ class PublishedComparison:
     def rows(self) -> list[dict[str, Any]]:
         """One row per definition (totals), one per breakdown cell of ``by``, one per metric.
 
-        Totals over all areas say so in ``disclosure``; a breakdown cell (``breakdown``,
+        Totals over all areas say in ``disclosure`` whether they went through the policy
+        (beside a breakdown, under the default) or not; a breakdown cell (``breakdown``,
         ``group``) holds its published ``count`` (``suppressed`` when withheld) under the
         policy. Every row states the audit's outcome and its provenance.
         """
@@ -142,10 +143,11 @@ class PublishedComparison:
         stated = self.policy.describe()
         flat = []
         for row in self.definitions():
+            rounded = self.counts[row["definition"]].totals_published
             base = {
                 **dict.fromkeys(columns, ""),
                 **{key: row[key] for key in DEFINITION_COLUMNS},
-                "disclosure": ALL_AREAS,
+                "disclosure": stated if rounded else ALL_AREAS,
                 "audit": audit,
                 "provenance": self._stated(row["definition"]),
             }
@@ -176,7 +178,7 @@ class PublishedComparison:
                 "version": metric.result.metric.version,
                 "unit": "metric",
                 **{key: "" if head[key] is None else head[key] for key in METRIC_COLUMNS},
-                "disclosure": ALL_AREAS,
+                "disclosure": self.policy.describe() if metric.total_published else ALL_AREAS,
                 "audit": audit,
                 "provenance": self._stated(metric.result.metric.name),
             }

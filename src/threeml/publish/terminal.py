@@ -89,6 +89,8 @@ def show_count(document: PublishedCount, console: Console) -> None:
             table.add_row(_m(cell.group), format_published(cell.count))
         console.print(table)
     console.print(f"disclosure control: {document.policy.describe()}")
+    if document.totals_published and not document.perturbed:
+        console.print("the totals and attrition above went through the same rule (route 5)")
     show_stamp(document, console)
 
 
@@ -174,7 +176,9 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
     details = _detail_rows("", shown)
     if details:
         table = RichTable(
-            title="Details (all areas, rounded)" if policy.perturbs else "Details (all areas)",
+            title="Details (all areas, rounded)"
+            if document.total_published
+            else "Details (all areas)",
             title_justify="left",
         )
         table.add_column("figure")
@@ -209,6 +213,8 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             "proportions and rates below all areas are computed from the published (rounded) "
             "figures, and suppressed when either is"
         )
+        if document.total_published:
+            console.print("the total above went through the same rule, beside its breakdowns")
     else:
         console.print(f"disclosure control: {ALL_AREAS}; policy {policy.describe()}")
     show_stamp(document, console)
@@ -255,6 +261,8 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
             )
         console.print(cells)
         console.print(f"disclosure control: {policy.describe()}")
+    if any(count.totals_published for count in document.counts.values()):
+        console.print("totals over all areas went through the same rule, beside the breakdowns")
     if document.metrics:
         _show_metrics(document, console)
     if not document.by and not document.metric_by:

@@ -66,6 +66,7 @@ def publish_count(result: CountResult, policy: DisclosurePolicy) -> dict[str, An
         "description": definition.description,
         "unit": definition.unit.value,
         "source": definition.source.describe() if definition.source else None,
+        "totals_disclosure": policy.describe() if published.totals_published else ALL_AREAS,
         **published.totals,
         "attrition": published.attrition(),
         "breakdowns": {
@@ -109,6 +110,7 @@ def _metric(result: MetricResult, policy: DisclosurePolicy) -> dict[str, Any]:
         "options": json_ready(dict(sorted(result.options.items()))),
         "evaluated": True,
         "error": None,
+        "totals_disclosure": policy.describe() if published.total_published else ALL_AREAS,
         **_row(published.total),
         "breakdowns": {
             name: [
