@@ -12,6 +12,7 @@ from threeml.cli import main
 from threeml.data import Dataset
 from threeml.data.demo import demo_folder
 from threeml.definitions import ContactsAtLeast, CountingDefinition, EnrolmentOverlaps, to_toml
+from threeml.definitions.policies import DEFAULT_POLICY
 from threeml.engine.evaluate import count
 from threeml.engine.reference import ReferenceData, reference_count
 from threeml.records.periods import Period
