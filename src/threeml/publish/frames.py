@@ -7,9 +7,10 @@ their published counterparts: the document is audited first
 CSV form, one figure per row, with the disclosure column, the audit's outcome and the
 provenance rows, so a DataFrame handed on carries the same statement as a file.
 
-A column whose figures are all numbers (or suppressed, or empty) becomes numeric, with
-``None`` where the CSV says ``suppressed`` or nothing, and a boolean column
-``<name>_suppressed`` beside it when any figure is suppressed; any other column is text.
+A column holding numbers becomes numeric, with ``None`` wherever the CSV holds anything
+else; beside it a boolean column ``<name>_suppressed`` (true where the CSV says
+``suppressed``) when any figure is suppressed, and a text column ``<name>_text`` for the
+other text it held (provenance items). A column without numbers is text.
 The table's metadata (``threeml.disclosure``, ``threeml.audit``) states the policy and the
 audit's outcome once more. Documents registered with :func:`published_rows`: the count,
 metric, comparison and difference of the command line, and the report
@@ -50,16 +51,23 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _column(values: list[Any]) -> tuple[Any, list[bool] | None]:
+def _columns(name: str, values: list[Any]) -> list[tuple[str, Any]]:
+    """One CSV column as Arrow columns: numbers as numbers, with ``_suppressed`` and
+    ``_text`` beside them when some figures are suppressed or text (provenance rows)."""
     import pyarrow as pa
 
-    present = [v for v in values if v not in ("", None, SUPPRESSED)]
-    if present and all(_number(v) for v in present):
-        kind = pa.int64() if all(isinstance(v, int) for v in present) else pa.float64()
-        numbers = [v if _number(v) else None for v in values]
-        hidden = [v == SUPPRESSED for v in values]
-        return pa.array(numbers, type=kind), hidden if any(hidden) else None
-    return pa.array([None if v is None else str(v) for v in values], type=pa.string()), None
+    numbers = [v for v in values if _number(v)]
+    if not numbers:
+        return [(name, pa.array([None if v is None else str(v) for v in values], pa.string()))]
+    kind = pa.int64() if all(isinstance(v, int) for v in numbers) else pa.float64()
+    out = [(name, pa.array([v if _number(v) else None for v in values], type=kind))]
+    hidden = [v == SUPPRESSED for v in values]
+    if any(hidden):
+        out.append((f"{name}_suppressed", pa.array(hidden, type=pa.bool_())))
+    text = [None if _number(v) or v in ("", None, SUPPRESSED) else str(v) for v in values]
+    if any(t is not None for t in text):
+        out.append((f"{name}_text", pa.array(text, type=pa.string())))
+    return out
 
 
 def to_arrow(document: Any) -> pa.Table:
@@ -70,12 +78,9 @@ def to_arrow(document: Any) -> pa.Table:
     columns, rows = published_rows(document)
     arrays, names = [], []
     for name in columns:
-        array, hidden = _column([row.get(name, "") for row in rows])
-        arrays.append(array)
-        names.append(name)
-        if hidden is not None:
-            arrays.append(pa.array(hidden, type=pa.bool_()))
-            names.append(f"{name}_suppressed")
+        for column, array in _columns(name, [row.get(name, "") for row in rows]):
+            names.append(column)
+            arrays.append(array)
     policy = getattr(document, "policy", None)
     metadata = {
         "threeml.disclosure": policy.describe() if policy is not None else "not stated",
