@@ -90,7 +90,9 @@ def show_count(document: PublishedCount, console: Console) -> None:
         console.print(table)
     console.print(f"disclosure control: {document.policy.describe()}")
     if document.totals_published and not document.perturbed:
-        console.print("the totals and attrition above went through the same rule (a breakdown is beside them)")
+        console.print(
+            "the totals and attrition above went through the same rule (a breakdown is beside them)"
+        )
     show_stamp(document, console)
 
 
