@@ -31,8 +31,8 @@ disclosure_option = click.option(
     default="default",
     show_default=True,
     help="Disclosure policy for breakdowns below all areas: default, nhs-digital, round10, "
-    "cell-key (perturbs totals too), none, custom:THRESHOLD:ROUNDING[:SETTING=N...] or one a "
-    "plugin supplies.",
+    "cell-key (perturbs totals too), none, custom:THRESHOLD:ROUNDING (optionally "
+    ":SETTING=VALUE) or one a plugin supplies.",
 )
 
 #: ``--lenient``: set rows that fail validation aside instead of refusing the extract.
