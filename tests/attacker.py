@@ -104,15 +104,17 @@ def count_attack(
     ``primary`` names, per breakdown, the groups the threshold suppressed.
     """
     ranges = {}
-    # A total published beside suppressed cells went through the policy too (documented), so
+    # A total published beside a breakdown (under the policy's ``totals`` rule: any
+    # breakdown, or one with suppressed cells) went through the policy too (documented), so
     # the reader knows it only to within its rounding, or not at all when it is suppressed.
     beside = any(
         cell["count"] is None for cells in published["breakdown"].values() for cell in cells
     )
+    rounded = policy.rounds_totals(bool(published["breakdown"]), beside)
     total = published["count"]
     if total is None:
         total = (0.0, math.inf)
-    elif beside:
+    elif rounded:
         total = prior(policy, total, False)
     for name, cells in published["breakdown"].items():
         if name not in partitions or not cells:
