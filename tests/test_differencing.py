@@ -194,3 +194,23 @@ def test_no_pair_of_nearby_periods_pins_a_cell(extract, data) -> None:
     _, ranges = _attack(results, DEFAULT_POLICY, inside=[(0, 1)])
     for key, (low, high) in ranges.items():
         assert narrowed(low, high) >= 1, (name, key, low, high)
+
+
+#: (narrower, wider): the narrower definition's criteria begin with all of the wider's.
+NESTED = (("high-risk", "in-receipt"), ("active-telehealth", "telehealth"))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(extracts(max_users=30), st.data())
+def test_no_pair_of_definitions_one_criterion_apart_pins_a_cell(extract, data) -> None:
+    period = data.draw(periods(extract))
+    narrow, wide = data.draw(st.sampled_from(NESTED))
+    registry = default_registry()
+    inner, outer = registry.counting(narrow), registry.counting(wide)
+    assert tuple(inner.criteria[: len(outer.criteria)]) == tuple(outer.criteria)
+    results = count_many(
+        [inner, outer], extract.dataset(), period, by=("area", "sex"), registry=registry
+    )
+    _, ranges = _attack([results[narrow], results[wide]], DEFAULT_POLICY, inside=[(0, 1)])
+    for key, (low, high) in ranges.items():
+        assert narrowed(low, high) >= 1, (narrow, key, low, high)
