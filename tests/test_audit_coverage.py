@@ -97,6 +97,7 @@ def _proportion(areas: dict[str, tuple[int, int]]) -> MetricResult:
         cell_kinds={"people": COUNT, "members": COUNT},
         gate="people",
         derive=derive,
+        cell_parents={"members": "people"},
     )
 
 

@@ -3,7 +3,8 @@ that its amounts and statistics were derived from published cells.
 
 :func:`metric_cells` gives the count cells of a metric's total and of every group with
 the identities a reader can state (each cell adds up over a breakdown's groups to the
-total's; within a row, a count lies within its parent or the gate);
+total's; within a row, a count lies within its declared parent, a numerator within its
+denominator);
 :func:`population_tables` links a metric's gate to its population's published count;
 :func:`check_derived` proves that every published amount and statistic is what the
 policy derives from published cells (:class:`UnderivedFigure` otherwise). Used by
@@ -37,14 +38,16 @@ def _label(value: Any) -> str:
 
 
 def _row_links(name: str, where: str, keys: Mapping[str, Hashable], result: MetricResult) -> list:
-    """The links within one row of a metric: each count cell is part of its declared parent
-    (an arm's events of the arm's people) and no more than the gate (a numerator within its
-    denominator) — kept only where the true figures satisfy them."""
+    """The links within one row of a metric: each count cell lies within the count its
+    measure kind declares it part of (:attr:`MetricResult.cell_parents
+    <threeml.metrics.contract.MetricResult.cell_parents>`: a proportion's members within its
+    people, an arm's events within the arm's people) — kept only where the true figures
+    satisfy them. Only declared pairs are linked: linking every count to the gate would join
+    each metric's columns into one piece and make a report's audit many times slower."""
     tables = []
-    gate = result.gate
     for cell, key in keys.items():
-        parent = result.cell_parents.get(cell, gate)
-        if cell == parent or parent not in keys:
+        parent = result.cell_parents.get(cell)
+        if parent is None or cell == parent or parent not in keys:
             continue
         tables.append(
             AuditTable(f"{name}{where}: {cell} within {parent}", key, [keys[parent]], "ge")
@@ -62,7 +65,7 @@ def metric_cells(
     ``total`` is the total row as published (``None``, or a row published as it is: its
     counts are exact). Each count cell adds up over the groups of a breakdown to the same
     cell of the total, and within every row (total included) each count lies within its
-    parent or the gate (:func:`_row_links`).
+    declared parent (:func:`_row_links`).
     """
     name = result.metric.name
     counted = [
