@@ -17,7 +17,7 @@ The identities a reader can state, used here:
 - each count cell of a metric's breakdown adds up to the same cell of its total (which
   is exact, or published under the policy beside its breakdowns);
 - within each row of a metric (each group, and the total), every count lies within its
-  declared parent or within the gate: a numerator is no more than its denominator;
+  declared parent: a proportion's numerator is no more than its denominator;
 - a metric's gate is, per group and in total, the count of its population's definition
   when both are published in one output (``compare --metric``, the report);
 - a definition whose criteria begin with all of another's counts, in each group, no
