@@ -126,7 +126,8 @@ def test_metric_to_dict_and_rows_state_the_policy(registry, dataset) -> None:
     }
     rows = metric_rows(result, DEFAULT_POLICY)
     assert {row["section"] for row in rows} == {"total", "breakdown:area"}
-    assert all(row["disclosure"] == "not applied (all areas)" for row in rows[:3])
+    # beside its breakdown by area the total goes through the policy too (issue 13, route 5)
+    assert all(row["disclosure"].startswith("default: counts 1-7") for row in rows[:3])
 
 
 def test_another_population_can_be_chosen(registry, dataset) -> None:

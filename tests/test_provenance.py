@@ -23,6 +23,7 @@ from threeml.cli import main
 from threeml.data import Dataset
 from threeml.data.demo import demo_folder
 from threeml.data.fingerprint import fingerprint
+from threeml.definitions.policies import ROUND10_POLICY
 from threeml.plugins.registry import default_registry
 from threeml.publish.provenance import NOT_AUDITED, definition_hash
 
@@ -141,7 +142,12 @@ def test_compare_csv_has_a_disclosure_column_and_its_by_cells(capsys) -> None:
     totals = [row for row in rows if not row["breakdown"]]
     cells = [row for row in rows if row["breakdown"] == "area"]
     assert [row["definition"] for row in totals] == ["in-receipt", "telehealth"]
-    assert {row["disclosure"] for row in totals} == {"not applied (all areas)"}
+    # Beside a breakdown the totals go through the policy too (route 5), and say so.
+    assert all(row["disclosure"].startswith("default: counts 1-7") for row in totals)
+    assert all(int(row["count"]) % 5 == 0 for row in totals)
+    plain = _run(capsys, *args, "--format", "csv")
+    unbroken = [row for row in csv.DictReader(io.StringIO(plain))]
+    assert {row["disclosure"] for row in unbroken} == {"not applied (all areas)"}
     assert {row["group"] for row in cells} == {"Cornwall", "Kent", "Newham"}
     assert all(row["disclosure"].startswith("default: counts 1-7") for row in cells)
     assert all(r["count"] == "suppressed" or int(r["count"]) % 5 == 0 for r in cells)
@@ -151,12 +157,14 @@ def test_compare_csv_has_a_disclosure_column_and_its_by_cells(capsys) -> None:
 def test_compare_diff_states_its_policy(capsys) -> None:
     args = ("compare", "in-receipt", "telehealth", "--diff", "--data", DATA, "--period", "2013")
     data = json.loads(_run(capsys, *args, "--format", "json", "--disclosure", "round10"))
-    assert "round10" in data["disclosure"] and "all areas" in data["disclosure"]
-    assert data["audit"] == NOT_AUDITED and data["provenance"]["definitions"]
+    # Every figure of the difference goes through the policy, and the audit checks them.
+    assert data["disclosure"] == ROUND10_POLICY.describe()
+    assert data["both"] % 10 == 0 and data["audit"]["status"] != NOT_AUDITED
+    assert data["provenance"]["definitions"]
     rows = list(csv.DictReader(io.StringIO(_run(capsys, *args, "--format", "csv"))))
     assert all(row["disclosure"] for row in rows)
     assert any(row["side"] == "provenance" and row["criterion"] == "audit" for row in rows)
-    assert "disclosure control: not applied (all areas); policy" in _run(capsys, *args)
+    assert "disclosure control: default: counts 1-7 suppressed" in _run(capsys, *args)
 
 
 # --- lenient runs: set-aside rows in every format --------------------------------------------

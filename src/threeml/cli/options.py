@@ -37,7 +37,8 @@ disclosure_option = click.option(
     default="default",
     show_default=True,
     help="Disclosure policy for breakdowns below all areas: default, nhs-digital, round10, "
-    "cell-key (perturbs totals too), none, custom:THRESHOLD:ROUNDING or one a plugin supplies.",
+    "cell-key (perturbs totals too), none, custom:THRESHOLD:ROUNDING (optionally "
+    ":SETTING=VALUE) or one a plugin supplies.",
 )
 
 #: Where ``--max-set-aside`` and ``--allow-set-aside`` leave their values (``ctx.meta``).

@@ -85,7 +85,8 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     default="default",
     show_default=True,
     help="Disclosure policy below all areas: default, nhs-digital, round10, cell-key "
-    "(perturbs totals too), none, custom:THRESHOLD:ROUNDING, or one a plugin supplies.",
+    "(perturbs totals too), none, custom:THRESHOLD:ROUNDING (optionally :SETTING=VALUE), "
+    "or one a plugin supplies.",
 )
 @click.option(
     "--format",

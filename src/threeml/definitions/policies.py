@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from attrs import field, frozen
+from attrs.validators import in_
 
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.errors import ThreemlError
@@ -31,13 +32,25 @@ from threeml.errors import ThreemlError
 __all__ = [
     "BUILTIN_POLICIES",
     "CELL_KEY_POLICY",
+    "CUSTOM_SETTINGS",
+    "CUSTOM_SYNTAX",
     "DEFAULT_POLICY",
     "NHS_DIGITAL_POLICY",
     "NO_DISCLOSURE_CONTROL",
     "ROUND10_POLICY",
+    "TOTALS_RULES",
+    "TOTALS_WITH_BREAKDOWN",
+    "TOTALS_WITH_SUPPRESSED",
     "DisclosurePolicy",
     "custom_policy",
 ]
+
+
+#: :attr:`DisclosurePolicy.totals`: totals go through the policy beside any breakdown.
+TOTALS_WITH_BREAKDOWN = "breakdown"
+#: :attr:`DisclosurePolicy.totals`: only beside a breakdown with a suppressed cell.
+TOTALS_WITH_SUPPRESSED = "suppressed"
+TOTALS_RULES = (TOTALS_WITH_BREAKDOWN, TOTALS_WITH_SUPPRESSED)
 
 
 def _non_negative(instance: object, attribute: object, value: int) -> None:
@@ -69,6 +82,11 @@ class DisclosurePolicy:
     #: Cell-key perturbation: published cells with a cell key are perturbed by this table
     #: instead of rounded; cells without one (metric figures) fall back to ``rounding``.
     cell_key: CellKeyMethod | None = None
+    #: When totals over all areas (and attrition steps) go through the policy:
+    #: ``"breakdown"`` (the default) whenever a breakdown is published beside them, so that
+    #: two publications never subtract exact figures (issue 13, route 5); ``"suppressed"``
+    #: only when a breakdown beside them has a suppressed cell.
+    totals: str = field(default=TOTALS_WITH_BREAKDOWN, validator=in_(TOTALS_RULES))
 
     @property
     def perturbs(self) -> bool:
@@ -134,11 +152,29 @@ class DisclosurePolicy:
             published[chosen] = None
         return published
 
-    def apply_total(self, count: int, beside_suppressed: bool) -> int | None:
-        """A total over all areas: as it is, or under the policy when published beside
-        suppressed cells (so that no suppressed cell is the total minus published ones, and
-        a lone suppressed group never equals the total)."""
-        if beside_suppressed and not self.is_raw:
+    def rounds_totals(self, beside_breakdown: bool, beside_suppressed: bool) -> bool:
+        """Whether totals over all areas go through the policy.
+
+        ``beside_breakdown``: a breakdown is published beside them; ``beside_suppressed``:
+        one of its cells is suppressed. Under :attr:`totals` ``"breakdown"`` (the default)
+        the first is enough, so that the totals of two publications (two periods, two
+        definitions) are never exact figures a reader can subtract; under
+        ``"suppressed"`` only the second. A raw policy never rounds them.
+        """
+        if self.is_raw:
+            return False
+        if self.totals == TOTALS_WITH_BREAKDOWN:
+            return beside_breakdown or beside_suppressed
+        return beside_suppressed
+
+    def apply_total(
+        self, count: int, beside_suppressed: bool, *, beside_breakdown: bool = False
+    ) -> int | None:
+        """A total over all areas: as it is, or under the policy when
+        :meth:`rounds_totals` says so (so that no suppressed cell is the total minus
+        published ones, a lone suppressed group never equals the total, and two
+        publications never differ by an exact figure)."""
+        if self.rounds_totals(beside_breakdown, beside_suppressed):
             return self.apply(int(count))
         return count
 
@@ -206,10 +242,18 @@ class DisclosurePolicy:
             "either is, and numerators withheld with their denominators; person-time, days "
             "and other amounts below all areas derived from the published count "
             f"(mean per unit to {self.amount_figures} significant figures); medians and "
-            f"quartiles of fewer than {self.quantile_minimum} withheld; totals over all "
-            "areas unrounded unless a breakdown beside them has suppressed cells, then put "
-            "through the same rule"
+            f"quartiles of fewer than {self.quantile_minimum} withheld; "
         )
+        if self.totals == TOTALS_WITH_BREAKDOWN:
+            text += (
+                "totals over all areas and attrition steps put through the same rule "
+                "whenever a breakdown is published beside them (unrounded otherwise)"
+            )
+        else:
+            text += (
+                "totals over all areas unrounded unless a breakdown beside them has "
+                "suppressed cells, then put through the same rule"
+            )
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -222,6 +266,7 @@ class DisclosurePolicy:
             **({"cell_key": self.cell_key.to_dict()} if self.cell_key is not None else {}),
             "quantile_minimum": self.quantile_minimum,
             "amount_figures": self.amount_figures,
+            "totals": self.totals,
             "description": self.statement(),
         }
 
@@ -266,19 +311,60 @@ BUILTIN_POLICIES: dict[str, DisclosurePolicy] = {
 _NAMED = BUILTIN_POLICIES
 
 
-def custom_policy(spec: str) -> DisclosurePolicy:
-    """A policy from ``custom:THRESHOLD:ROUNDING`` (``custom:10:5``)."""
-    parts = spec.split(":")
-    if len(parts) != 3 or parts[0] != "custom":
-        raise ThreemlError(
-            f"{spec!r}: write a custom disclosure policy as custom:THRESHOLD:ROUNDING, "
-            "such as custom:10:5"
-        )
+#: The settings ``custom:T:B`` may add, as ``:name=value``, with what each accepts.
+CUSTOM_SETTINGS: dict[str, str] = {
+    "quantile_minimum": "a whole number of 0 or more (medians and quartiles of fewer units "
+    "are withheld)",
+    "amount_figures": "a whole number from 1 to 15 (significant figures of the mean per unit "
+    "behind a published amount)",
+    "totals": "breakdown or suppressed (when totals over all areas go through the policy)",
+}
+CUSTOM_SYNTAX = "custom:THRESHOLD:ROUNDING[:quantile_minimum=N][:amount_figures=N][:totals=RULE]"
+
+
+def _whole(spec: str, name: str, text: str, low: int, high: int | None = None) -> int:
     try:
-        threshold, rounding = int(parts[1]), int(parts[2])
-        return DisclosurePolicy(spec, threshold=threshold, rounding=rounding)
-    except ValueError as error:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < low or (high is not None and value > high):
         raise ThreemlError(
-            f"{spec!r}: the threshold and rounding base must be whole numbers of 0 or more "
-            f"({error})"
-        ) from None
+            f"{spec!r}: {name} must be {CUSTOM_SETTINGS.get(name, 'a whole number of 0 or more')}"
+            f", not {text!r}"
+        )
+    return value
+
+
+def custom_policy(spec: str) -> DisclosurePolicy:
+    """A policy from ``custom:THRESHOLD:ROUNDING`` (``custom:10:5``), optionally followed by
+    settings ``:name=value``: ``quantile_minimum``, ``amount_figures`` and ``totals``
+    (``custom:10:5:quantile_minimum=100:amount_figures=2``). Each is validated; a bad one
+    is named with what it accepts."""
+    parts = spec.split(":")
+    if len(parts) < 3 or parts[0] != "custom":
+        raise ThreemlError(
+            f"{spec!r}: write a custom disclosure policy as {CUSTOM_SYNTAX}, "
+            "such as custom:10:5 or custom:10:5:quantile_minimum=100"
+        )
+    threshold = _whole(spec, "the threshold", parts[1], 0)
+    rounding = _whole(spec, "the rounding base", parts[2], 0)
+    settings: dict[str, Any] = {}
+    for part in parts[3:]:
+        name, equals, text = part.partition("=")
+        name, text = name.strip(), text.strip()
+        if not equals or name not in CUSTOM_SETTINGS:
+            raise ThreemlError(
+                f"{spec!r}: {part!r} is not a setting of a custom policy; write "
+                f"{CUSTOM_SYNTAX} (settings: {', '.join(CUSTOM_SETTINGS)})"
+            )
+        if name in settings:
+            raise ThreemlError(f"{spec!r}: {name} is given twice")
+        if name == "quantile_minimum":
+            settings[name] = _whole(spec, name, text, 0)
+        elif name == "amount_figures":
+            settings[name] = _whole(spec, name, text, 1, 15)
+        elif text in TOTALS_RULES:
+            settings[name] = text
+        else:
+            raise ThreemlError(f"{spec!r}: totals must be breakdown or suppressed, not {text!r}")
+    return DisclosurePolicy(spec, threshold=threshold, rounding=rounding, **settings)

@@ -253,11 +253,15 @@ class MetricResult:
     ) -> MetricRow:
         """The total as it may be published beside ``breakdowns`` (published rows).
 
-        As it is, unless a breakdown has a suppressed row: then its cells go through the
-        policy too (see :func:`threeml.metrics.cells.publish_total`). Quantiles of fewer
-        units than the policy's minimum are withheld either way.
+        As it is, unless the policy rounds totals beside these breakdowns
+        (:meth:`DisclosurePolicy.rounds_totals
+        <threeml.definitions.policies.DisclosurePolicy.rounds_totals>`; under the default,
+        whenever there is a breakdown): then its cells go through the policy too (see
+        :func:`threeml.metrics.cells.publish_total`). Quantiles of fewer units than the
+        policy's minimum are withheld either way.
         """
-        beside = any(row.suppressed for rows in breakdowns.values() for row in rows)
+        suppressed = any(row.suppressed for rows in breakdowns.values() for row in rows)
+        beside = policy.rounds_totals(bool(self.breakdowns), suppressed)
         raw = self.total
         row = publish_total(
             self.cells,

@@ -77,6 +77,7 @@ class Proportion:
             breakdowns=breakdowns,
             derive=derive,
             kinds=kinds,
+            parents={"members": "people"},  # the numerator lies within the denominator
             labels={
                 "numerator": f"people also counted by {name}",
                 "denominator": f"people counted by {context.population.definition.name}",

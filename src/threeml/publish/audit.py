@@ -280,7 +280,8 @@ def audit(
         bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
         targets = [key for key, (low, high) in bounds.items() if _narrowed(low, high) > 0]
         needed = {key: protection_width(policy, problem.cells[key]) for key in targets}
-        ranges = feasible_ranges(bounds, problem.tables, targets, needed=needed, cache=cache)
+        tables = [table for table in problem.tables if not _implied(table, bounds)]
+        ranges = feasible_ranges(bounds, tables, targets, needed=needed, cache=cache)
         failing = []
         for key in targets:
             low, high = ranges[key]
@@ -324,6 +325,18 @@ def audit(
         for extra, label in chosen.items():
             problem = problem.suppress(extra)
             added[extra] = label
+
+
+def _implied(table: AuditTable, bounds: Mapping[Hashable, tuple[float, float]]) -> bool:
+    """Whether ``table``'s identity follows from the cells' own ranges, so leaving it out of
+    the linear programme changes no range: a ``ge`` identity whose cells' smallest values
+    already add up to the total's largest (a numerator of 30 beside a denominator of 100:
+    28-32 is always within 98-102). Such links would only join pieces the solver could
+    otherwise take one at a time."""
+    if table.relation != "ge":
+        return False
+    least = sum(bounds[key][0] for key in table.cells)
+    return least >= bounds[table.total][1]
 
 
 def _next_to_suppress(

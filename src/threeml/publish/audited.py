@@ -14,9 +14,19 @@ The identities a reader can state, used here:
 - each breakdown of a count adds up to its total over all areas (published exactly);
   a breakdown where one unit may fall in several groups (service kind, sector) adds
   up to at least it;
-- each count cell of a metric's breakdown adds up to the same cell of its total;
+- each count cell of a metric's breakdown adds up to the same cell of its total (which
+  is exact, or published under the policy beside its breakdowns);
+- within each row of a metric (each group, and the total), every count lies within its
+  declared parent: a proportion's numerator is no more than its denominator;
+- a metric's gate is, per group and in total, the count of its population's definition
+  when both are published in one output (``compare --metric``, the report);
 - a definition whose criteria begin with all of another's counts, in each group, no
-  more than that other one (``ltc-telehealth`` within ``active-telehealth``).
+  more than that other one (``ltc-telehealth`` within ``active-telehealth``);
+- the reasons of ``compare --diff`` add up, on each side, to the people on that side.
+
+Amounts and statistics are not cells of the linear programme: :func:`check_derived`
+proves, before the audit, that each was derived from published cells, and refuses the
+output otherwise.
 
 An identity is used only when the true figures satisfy it
 (:meth:`AuditProblem.build <threeml.publish.audit.AuditProblem.build>`).
@@ -32,20 +42,30 @@ import attrs
 
 from threeml.definitions.policies import DisclosurePolicy
 from threeml.engine.results import CountResult
-from threeml.metrics.cells import COUNT, SUPPRESSED, MetricRow
-from threeml.metrics.contract import MetricResult
+from threeml.metrics.cells import SUPPRESSED, MetricRow
 from threeml.publish.audit import AuditCell, AuditOutcome, AuditProblem, AuditTable, audit
-from threeml.publish.compare import PublishedComparison
+from threeml.publish.compare import PublishedComparison, PublishedDiff
 from threeml.publish.counts import PublishedCell, PublishedCount
+from threeml.publish.metric_audit import (
+    UnderivedFigure,
+    check_derived,
+    metric_cells,
+    population_tables,
+)
 from threeml.publish.metrics import PublishedMetric
 from threeml.publish.provenance import NOT_AUDITED
 
 __all__ = [
+    "RAW_TOTAL",
+    "UnderivedFigure",
     "audit_problem",
     "audited",
+    "check_derived",
     "count_cells",
     "metric_cells",
     "nesting_tables",
+    "population_tables",
+    "published_metric_cells",
     "suppressing",
     "with_outcome",
     "withheld",
@@ -78,14 +98,13 @@ def count_cells(
     """The cells of one count: its total and each breakdown's published cells.
 
     ``published`` holds each breakdown's published counts in group order (missing last).
-    The total is exact unless a breakdown has a suppressed cell: then it was published
-    under the policy too (``total``, the published figure), and the reader knows it only
-    to within that.
+    The total is exact when ``total`` is :data:`RAW_TOTAL` (published as it is); otherwise
+    it is the figure published under the policy (``None``: suppressed), and the reader
+    knows the true total only to within that.
     """
     name = result.definition.name
     key = ("count", name)
-    beside = any(value is None for values in published.values() for value in values)
-    if not beside or isinstance(total, _Raw):
+    if isinstance(total, _Raw):
         cells = [AuditCell(key, result.count, result.count, f"{name} total", exact=True)]
     else:
         cells = [AuditCell(key, result.count, total, f"{name} total")]
@@ -132,38 +151,6 @@ def nesting_tables(results: Iterable[CountResult]) -> list[AuditTable]:
     return tables
 
 
-def metric_cells(result: MetricResult, published: Mapping[str, Sequence[MetricRow]]) -> Cells:
-    """The count cells of one metric: each cell of its total, exact, and of every group."""
-    name = result.metric.name
-    counted = [
-        cell
-        for cell, value in result.cells.items()
-        if result.cell_kinds.get(cell, COUNT) == COUNT and isinstance(value, int | float)
-    ]
-    cells = [
-        AuditCell(("metric", name, cell), result.cells[cell], result.cells[cell], exact=True)
-        for cell in counted
-    ]
-    tables = []
-    for breakdown, rows in result.breakdowns.items():
-        ordered = sorted(rows, key=lambda row: _order(row.group))
-        shown = published[breakdown]
-        for cell in counted:
-            keys = []
-            for index, (row, out) in enumerate(zip(ordered, shown, strict=True)):
-                raw = row.cells.get(cell)
-                if raw is None:
-                    continue
-                key = ("metric", name, breakdown, cell, index)
-                label = f"{name} by {breakdown}: {_label(row.group)} ({cell})"
-                value = out.cells.get(cell) if out.cells else None
-                cells.append(AuditCell(key, raw, value, label, part=key[:3]))
-                keys.append(key)
-            table = f"{name} by {breakdown} ({cell})"
-            tables.append(AuditTable(table, ("metric", name, cell), keys))
-    return cells, tables
-
-
 @singledispatch
 def audit_problem(document: Any) -> AuditProblem | None:
     """The cells and identities ``document`` publishes (``None``: nothing to audit)."""
@@ -172,7 +159,7 @@ def audit_problem(document: Any) -> AuditProblem | None:
 
 def _total(document: PublishedCount) -> int | _Raw | None:
     """The total a count publishes: exact (as it is), or as the policy published it."""
-    if document.perturbed:
+    if document.perturbed or not document.totals_published:
         return RAW_TOTAL  # cell-key totals carry their own noise; the audit treats them as exact
     return document.totals["count"]
 
@@ -185,9 +172,19 @@ def _count_problem(document: PublishedCount) -> AuditProblem:
     return AuditProblem.build(*count_cells(document.result, published, _total(document)))
 
 
+def published_metric_cells(document: PublishedMetric) -> Cells:
+    """A published metric's count cells and identities, its amounts and statistics proven
+    derived from published cells first (:func:`check_derived`)."""
+    result = document.result
+    exact = not document.total_published
+    check_derived(result, document.policy, document.breakdowns, document.total, total_exact=exact)
+    total = None if exact else document.total
+    return metric_cells(result, document.breakdowns, total)
+
+
 @audit_problem.register
 def _metric_problem(document: PublishedMetric) -> AuditProblem:
-    return AuditProblem.build(*metric_cells(document.result, document.breakdowns))
+    return AuditProblem.build(*published_metric_cells(document))
 
 
 @audit_problem.register
@@ -201,9 +198,50 @@ def _comparison_problem(document: PublishedComparison) -> AuditProblem:
         tables += more_tables
     tables += nesting_tables(p.result for p in document.counts.values())
     for metric in document.metrics:
-        more_cells, more_tables = metric_cells(metric.result, metric.breakdowns)
+        more_cells, more_tables = published_metric_cells(metric)
         cells += more_cells
         tables += more_tables
+    tables += population_tables(
+        (p.result for p in document.counts.values()), (m.result for m in document.metrics)
+    )
+    return AuditProblem.build(cells, tables)
+
+
+_SIDES = (("first", "only_first"), ("second", "only_second"))
+
+
+@audit_problem.register
+def _diff_problem(document: PublishedDiff) -> AuditProblem | None:
+    if not document.controlled:
+        return None
+    diff, figures = document.diff, document.figures()
+    raw = {
+        "both": diff.both,
+        "only_first": diff.only_first,
+        "only_second": diff.only_second,
+        "first": [n for _, _, n in diff.first_not_second_reasons],
+        "second": [n for _, _, n in diff.second_not_first_reasons],
+    }
+    first, second = document.names
+    cells = [
+        AuditCell(("diff", name), raw[name], figures[name], f"{label}")
+        for name, label in (
+            ("both", f"counted by {first} and {second}"),
+            ("only_first", f"{first} not {second}"),
+            ("only_second", f"{second} not {first}"),
+        )
+    ]
+    tables = []
+    for side, total in _SIDES:
+        keys = []
+        for index, (n, (_, text, shown)) in enumerate(
+            zip(raw[side], figures[f"{total}_failed"], strict=True)
+        ):
+            key = ("diff", side, index)
+            cells.append(AuditCell(key, n, shown, f"{total} failing {text}", part=("diff", side)))
+            keys.append(key)
+        table = f"{total} by the criterion that left them out"
+        tables.append(AuditTable(table, ("diff", total), keys))
     return AuditProblem.build(cells, tables)
 
 
@@ -275,6 +313,17 @@ def _suppress_comparison(
         document,
         counts={n: suppressing(count, keys, parts) for n, count in document.counts.items()},
         metrics=tuple(suppressing(metric, keys, parts) for metric in document.metrics),
+    )
+
+
+@suppressing.register
+def _suppress_diff(
+    document: PublishedDiff, keys: frozenset[Hashable], parts: frozenset[Hashable] = frozenset()
+) -> PublishedDiff:
+    cells = {(key[1], key[2]) for key in keys if len(key) == 3 and key[0] == "diff"}
+    sides = {part[1] for part in parts if part[0] == "diff"}
+    return attrs.evolve(
+        document, suppressed=document.suppressed | cells, withheld=document.withheld | sides
     )
 
 

@@ -133,7 +133,8 @@ class PublishedComparison:
     def rows(self) -> list[dict[str, Any]]:
         """One row per definition (totals), one per breakdown cell of ``by``, one per metric.
 
-        Totals over all areas say so in ``disclosure``; a breakdown cell (``breakdown``,
+        Totals over all areas say in ``disclosure`` whether they went through the policy
+        (beside a breakdown, under the default) or not; a breakdown cell (``breakdown``,
         ``group``) holds its published ``count`` (``suppressed`` when withheld) under the
         policy. Every row states the audit's outcome and its provenance.
         """
@@ -142,10 +143,11 @@ class PublishedComparison:
         stated = self.policy.describe()
         flat = []
         for row in self.definitions():
+            rounded = self.counts[row["definition"]].totals_published
             base = {
                 **dict.fromkeys(columns, ""),
                 **{key: row[key] for key in DEFINITION_COLUMNS},
-                "disclosure": ALL_AREAS,
+                "disclosure": stated if rounded else ALL_AREAS,
                 "audit": audit,
                 "provenance": self._stated(row["definition"]),
             }
@@ -176,7 +178,7 @@ class PublishedComparison:
                 "version": metric.result.metric.version,
                 "unit": "metric",
                 **{key: "" if head[key] is None else head[key] for key in METRIC_COLUMNS},
-                "disclosure": ALL_AREAS,
+                "disclosure": self.policy.describe() if metric.total_published else ALL_AREAS,
                 "audit": audit,
                 "provenance": self._stated(metric.result.metric.name),
             }
@@ -205,12 +207,21 @@ def publish_comparison(
     )
 
 
+#: A reason row of a difference: (criterion number, text, people).
+Reason = tuple[int | None, str, int | None]
+
+
 @frozen
 class PublishedDiff:
     """Who is counted by one definition and not the other, and which criterion left them out.
 
-    The figures are about all areas (no breakdown): ``policy`` is stated, as the policy
-    of the run, with the note that it does not apply to them.
+    The figures are about all areas, and the reasons are a breakdown of each side by the
+    criterion that left people out, so under a policy that is not raw every figure goes
+    through it (:meth:`figures`): the reasons of each side as one breakdown (with
+    secondary suppression), and ``both``, ``only_first`` and ``only_second`` as totals
+    published beside them. Under a perturbing policy, which a difference carries no cell
+    keys for, they are rounded. The audit (:mod:`threeml.publish.audited`) checks them
+    with the identity that each side's reasons add up to it.
     """
 
     diff: Diff
@@ -219,35 +230,72 @@ class PublishedDiff:
     provenance: Provenance | None = None
     #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
     audit: Any = field(default=NOT_AUDITED)
+    #: Reason cells the audit suppressed: (side, index) with side ``first`` or ``second``.
+    suppressed: frozenset[tuple[str, int]] = frozenset()
+    #: Sides whose reasons the audit withheld whole.
+    withheld: frozenset[str] = frozenset()
+
+    @property
+    def controlled(self) -> bool:
+        """Whether the figures go through a policy (one is given, and it is not raw)."""
+        return self.policy is not None and not self.policy.is_raw
 
     def disclosure(self) -> str:
-        """What the output says of disclosure control: not applied to totals, and the policy."""
+        """What the output says of disclosure control: the policy applied to every figure."""
         if self.policy is None:
             return ALL_AREAS
-        return f"{ALL_AREAS}; policy below all areas {self.policy.describe()}"
+        return self.policy.describe()
 
     @property
     def names(self) -> tuple[str, str]:
         """The two definitions' names."""
         return self.diff.first.definition.name, self.diff.second.definition.name
 
+    def _reasons(self, side: str, reasons: Sequence[tuple[int | None, str, int]]) -> list[Reason]:
+        if side in self.withheld:
+            return []
+        if not self.controlled:
+            return list(reasons)
+        assert self.policy is not None
+        counts = [n for _, _, n in reasons]
+        shown = self.policy.apply_breakdown(counts)
+        return [
+            (step, text, None if (side, i) in self.suppressed else value)
+            for i, ((step, text, _), value) in enumerate(zip(reasons, shown, strict=True))
+        ]
+
+    def figures(self) -> dict[str, Any]:
+        """The published figures: ``both``, ``only_first``, ``only_second`` (``None`` when
+        suppressed) and each side's reasons as (criterion number, text, people or ``None``)."""
+        diff = self.diff
+        totals = {"both": diff.both, "only_first": diff.only_first, "only_second": diff.only_second}
+        if self.controlled:
+            assert self.policy is not None
+            totals = {name: self.policy.apply(value) for name, value in totals.items()}
+        return {
+            **totals,
+            "only_first_failed": self._reasons("first", diff.first_not_second_reasons),
+            "only_second_failed": self._reasons("second", diff.second_not_first_reasons),
+        }
+
     def data(self) -> dict[str, Any]:
         """The difference as one JSON-ready object."""
         diff = self.diff
         first, second = self.names
         period = diff.first.period
+        figures = self.figures()
         return {
             "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
             "first": first,
             "second": second,
-            "both": diff.both,
-            "only_first": diff.only_first,
-            "only_second": diff.only_second,
+            "both": figures["both"],
+            "only_first": figures["only_first"],
+            "only_second": figures["only_second"],
             "only_first_failed": [
-                {"step": i, "criterion": t, "users": n} for i, t, n in diff.first_not_second_reasons
+                {"step": i, "criterion": t, "users": n} for i, t, n in figures["only_first_failed"]
             ],
             "only_second_failed": [
-                {"step": i, "criterion": t, "users": n} for i, t, n in diff.second_not_first_reasons
+                {"step": i, "criterion": t, "users": n} for i, t, n in figures["only_second_failed"]
             ],
             "disclosure": self.disclosure(),
             **stamp_data(self.provenance, self.audit),
@@ -271,7 +319,7 @@ class PublishedDiff:
                 "side": side,
                 "step": row["step"],
                 "criterion": row["criterion"],
-                "users": row["users"],
+                "users": "suppressed" if row["users"] is None else row["users"],
                 "disclosure": stated,
             }
             for side, key in (

@@ -1,9 +1,12 @@
 """A :class:`~threeml.engine.results.CountResult` as publishable data.
 
 Totals over all areas are published as they are (DESIGN.md applies disclosure
-control below "all areas") unless a breakdown beside them has a suppressed cell:
-then they go through the policy too, so a lone suppressed group never equals the
-total (issue 13). Every breakdown row goes through the policy, and
+control below "all areas") unless a breakdown is published beside them: then
+they go through the policy too (:meth:`DisclosurePolicy.rounds_totals
+<threeml.definitions.policies.DisclosurePolicy.rounds_totals>`), so a lone
+suppressed group never equals the total and two publications of nearly the same
+people never differ by an exact figure (issue 13, routes 3 to 5). Every breakdown
+row goes through the policy, and
 the policy applied is stated in the output. :func:`publish_count` computes the
 published figures once (:class:`PublishedCount`); the command line's JSON and
 CSV (:func:`count_to_dict`, :func:`count_rows`), its tables, ``threeml compare``
@@ -99,17 +102,32 @@ class PublishedCount:
         """Whether a breakdown published beside the totals has a suppressed cell."""
         return any(cell.suppressed for cells in self.breakdowns.values() for cell in cells)
 
+    @property
+    def totals_published(self) -> bool:
+        """Whether the totals and attrition go through the policy (rather than as they are).
+
+        Decided by the policy from the breakdowns *asked for* (a breakdown the audit later
+        withholds still counts) and their suppressed cells; a perturbing policy perturbs
+        them by their cell keys instead.
+        """
+        if self.perturbed:
+            return True
+        return self.policy.rounds_totals(bool(self.result.breakdowns), self.beside_suppressed)
+
     def _total(self, value: int) -> int | None:
-        return self.policy.apply_total(value, self.beside_suppressed)
+        if self.totals_published:
+            return self.policy.apply(int(value))
+        return value
 
     @property
     def totals(self) -> dict[str, int | None]:
         """The totals over all areas: count, users, records, considered.
 
-        Unrounded, unless a breakdown beside them has a suppressed cell: then count,
-        users and records go through the policy too
-        (:meth:`DisclosurePolicy.apply_total`), so that a lone suppressed group never
-        equals the total. ``considered`` (every unit examined) is not about the
+        Unrounded, unless a breakdown is published beside them (or, under a policy whose
+        ``totals`` is ``"suppressed"``, one with a suppressed cell): then count, users and
+        records go through the policy too (:attr:`totals_published`), so that a lone
+        suppressed group never equals the total and two publications never differ by
+        an exact figure. ``considered`` (every unit examined) is not about the
         counted people and stays as it is. Under a perturbing policy every figure is
         perturbed by its cell key instead.
         """
@@ -136,33 +154,40 @@ class PublishedCount:
     def attrition(self) -> list[dict[str, Any]]:
         """The attrition table (about all areas), one object per criterion.
 
-        Unrounded, or under the policy with the totals when a breakdown has a suppressed
-        cell. Under a perturbing policy ``remaining`` is perturbed by its cell key,
-        ``excluded`` is the published previous step less it (at least 0), and
-        ``leave_one_out`` the published count without the criterion less the published count
-        (``None`` where a figure it needs is suppressed).
+        Unrounded, unless the totals go through the policy (:attr:`totals_published`):
+        then each step's ``remaining`` goes through it like a total (perturbed by its cell
+        key under a perturbing policy), ``excluded`` is the published previous step less
+        it (at least 0), and ``leave_one_out`` the published count without the criterion
+        less the published count (``None`` where a figure it needs is suppressed). Every
+        figure of the table is then a published figure or a difference of two, so it
+        cannot give back a rounded total.
         """
-        if self.perturbed and self.result.cell_keys is not None:
-            return self._perturbed_attrition()
+        if self.totals_published:
+            return self._published_attrition()
         return [
             {
                 "step": step.index,
                 "criterion": step.criterion,
-                "remaining": self._total(step.remaining),
-                "excluded": self._total(step.excluded),
-                "leave_one_out": self._total(step.leave_one_out),
+                "remaining": step.remaining,
+                "excluded": step.excluded,
+                "leave_one_out": step.leave_one_out,
             }
             for step in self.result.attrition
         ]
 
-    def _perturbed_attrition(self) -> list[dict[str, Any]]:
-        policy, result = self.policy, self.result
+    def _step(self, value: int, key: int | None) -> int | None:
+        if self.perturbed and self.result.cell_keys is not None:
+            return self.policy.apply_keyed(value, key)
+        return self.policy.apply(int(value))
+
+    def _published_attrition(self) -> list[dict[str, Any]]:
+        result = self.result
         totals = self.totals
         previous, count = totals["considered"], totals["count"]
         steps = []
         for step in result.attrition:
-            remaining = policy.apply_keyed(step.remaining, step.key)
-            without = policy.apply_keyed(step.leave_one_out + result.count, step.leave_one_out_key)
+            remaining = self._step(step.remaining, step.key)
+            without = self._step(step.leave_one_out + result.count, step.leave_one_out_key)
             steps.append(
                 {
                     "step": step.index,
@@ -220,7 +245,7 @@ class PublishedCount:
             "unit": result.definition.unit.value,
         }
         stated = self.policy.describe()
-        about_all = stated if self.perturbed or self.beside_suppressed else ALL_AREAS
+        about_all = stated if self.totals_published else ALL_AREAS
         rows = [
             {
                 **base,

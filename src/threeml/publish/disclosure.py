@@ -21,7 +21,9 @@ Named policies (:func:`policy_named`):
 ``none``
     raw counts, for use inside a secure environment only;
 ``custom:T:B``
-    counts 1-T suppressed, others rounded to the nearest B (``custom:10:5``);
+    counts 1-T suppressed, others rounded to the nearest B (``custom:10:5``), optionally
+    followed by settings ``:quantile_minimum=N``, ``:amount_figures=N`` and
+    ``:totals=breakdown|suppressed`` (:func:`custom_policy`);
 
 and any policy a plugin supplies through the ``threeml_disclosure_policies``
 hook (see :mod:`threeml.plugins.hookspecs`).
@@ -37,6 +39,7 @@ from __future__ import annotations
 from threeml.definitions.policies import (
     BUILTIN_POLICIES,
     CELL_KEY_POLICY,
+    CUSTOM_SYNTAX,
     DEFAULT_POLICY,
     NHS_DIGITAL_POLICY,
     NO_DISCLOSURE_CONTROL,
@@ -80,6 +83,5 @@ def policy_named(name: str, registry: Registry | None = None) -> DisclosurePolic
     if name in known:
         return known[name]
     raise ThreemlError(
-        f"unknown disclosure policy {name!r}; policies are {', '.join(known)}, "
-        "or custom:THRESHOLD:ROUNDING"
+        f"unknown disclosure policy {name!r}; policies are {', '.join(known)}, or {CUSTOM_SYNTAX}"
     )

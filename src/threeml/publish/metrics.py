@@ -1,6 +1,7 @@
 """A :class:`~threeml.metrics.measures.MetricResult` as publishable data.
 
-The total over all areas is published as it is (under a perturbing policy such as
+The total over all areas is published as it is unless breakdowns are published beside
+it (then through the policy, :func:`published_total`; under a perturbing policy such as
 ``cell-key``, whose cell keys metrics do not carry, it falls back to the policy's
 rounding like a breakdown row, so it cannot undo the perturbed counts); every breakdown
 row is the
@@ -17,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 from attrs import field, frozen
 
 from threeml.definitions.policies import DisclosurePolicy
-from threeml.metrics.cells import MetricRow, publish_rows
+from threeml.metrics.cells import MetricRow, publish_rows, publish_total
 from threeml.metrics.contract import MetricResult
 from threeml.publish.counts import ALL_AREAS
 from threeml.publish.numbers import json_number, json_ready
@@ -33,6 +35,7 @@ __all__ = [
     "metric_rows",
     "metric_to_dict",
     "publish_metric",
+    "published_total",
     "row_figures",
 ]
 
@@ -98,6 +101,14 @@ class PublishedMetric:
     #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
     audit: Any = field(default=NOT_AUDITED)
 
+    @property
+    def total_published(self) -> bool:
+        """Whether the total went through the policy (rather than published as it is)."""
+        if self.policy.perturbs:
+            return True
+        suppressed = any(row.suppressed for rows in self.breakdowns.values() for row in rows)
+        return self.policy.rounds_totals(bool(self.result.breakdowns), suppressed)
+
     def breakdown_data(self) -> dict[str, list[dict[str, Any]]]:
         """The published breakdowns as plain data, one object per group."""
         return {
@@ -159,7 +170,7 @@ class PublishedMetric:
                 "group": "",
                 "item": item,
                 "value": "" if value is None else value,
-                "disclosure": stated if self.policy.perturbs else ALL_AREAS,
+                "disclosure": stated if self.total_published else ALL_AREAS,
             }
             for item, value in _flatten("", _row_dict(self.total))
         ]
@@ -197,8 +208,37 @@ def publish_metric(
             (result.total,), result.cell_kinds, result.gate, result.derive, policy
         )
     else:
-        total = result.published_total(policy, breakdowns)
+        total = published_total(result, policy, breakdowns)
     return PublishedMetric(result, policy, breakdowns, total, provenance=provenance)
+
+
+def published_total(
+    result: MetricResult, policy: DisclosurePolicy, breakdowns: Mapping[str, Any]
+) -> MetricRow:
+    """The metric's total as it may be published beside ``breakdowns`` (published rows).
+
+    Its counts and amounts go through the policy whenever the policy rounds totals
+    beside these breakdowns (:meth:`DisclosurePolicy.rounds_totals
+    <threeml.definitions.policies.DisclosurePolicy.rounds_totals>`: under the default,
+    whenever a breakdown is asked for), else they are published as they are; quantiles
+    of fewer units than the policy's minimum are withheld either way.
+    """
+    suppressed = any(row.suppressed for rows in breakdowns.values() for row in rows)
+    rounds = policy.rounds_totals(bool(result.breakdowns), suppressed)
+    raw = result.total
+    row = publish_total(
+        result.cells,
+        result.cell_kinds,
+        result.gate,
+        result.derive,
+        policy,
+        beside_suppressed=rounds,
+        raw=raw,
+        parents=result.cell_parents,
+    )
+    if row is raw:
+        return raw
+    return attrs.evolve(row, details={**result.details, **row.details})
 
 
 def metric_breakdowns(

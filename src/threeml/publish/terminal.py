@@ -89,6 +89,10 @@ def show_count(document: PublishedCount, console: Console) -> None:
             table.add_row(_m(cell.group), format_published(cell.count))
         console.print(table)
     console.print(f"disclosure control: {document.policy.describe()}")
+    if document.totals_published and not document.perturbed:
+        console.print(
+            "the totals and attrition above went through the same rule (a breakdown is beside them)"
+        )
     show_stamp(document, console)
 
 
@@ -174,7 +178,9 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
     details = _detail_rows("", shown)
     if details:
         table = RichTable(
-            title="Details (all areas, rounded)" if policy.perturbs else "Details (all areas)",
+            title="Details (all areas, rounded)"
+            if document.total_published
+            else "Details (all areas)",
             title_justify="left",
         )
         table.add_column("figure")
@@ -209,6 +215,8 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             "proportions and rates below all areas are computed from the published (rounded) "
             "figures, and suppressed when either is"
         )
+        if document.total_published:
+            console.print("the total above went through the same rule, beside its breakdowns")
     else:
         console.print(f"disclosure control: {ALL_AREAS}; policy {policy.describe()}")
     show_stamp(document, console)
@@ -255,6 +263,8 @@ def show_comparison(document: PublishedComparison, console: Console) -> None:
             )
         console.print(cells)
         console.print(f"disclosure control: {policy.describe()}")
+    if any(count.totals_published for count in document.counts.values()):
+        console.print("totals over all areas went through the same rule, beside the breakdowns")
     if document.metrics:
         _show_metrics(document, console)
     if not document.by and not document.metric_by:
@@ -312,16 +322,16 @@ def _show_metrics(document: PublishedComparison, console: Console) -> None:
 @show.register
 def show_diff(document: PublishedDiff, console: Console) -> None:
     """Who is counted by both, by one only, and the criteria that left them out."""
-    diff = document.diff
+    figures = document.figures()
     a, b = (_m(name) for name in document.names)
-    console.print(f"people counted by both: {diff.both:,}")
+    console.print(f"people counted by both: {format_published(figures['both'])}")
     for count, label, reasons, other in (
-        (diff.only_first, f"{a} but not {b}", diff.first_not_second_reasons, b),
-        (diff.only_second, f"{b} but not {a}", diff.second_not_first_reasons, a),
+        (figures["only_first"], f"{a} but not {b}", figures["only_first_failed"], b),
+        (figures["only_second"], f"{b} but not {a}", figures["only_second_failed"], a),
     ):
-        console.print(f"[bold]{count:,}[/bold] people counted by {label}")
+        console.print(f"[bold]{format_published(count)}[/bold] people counted by {label}")
         for step, text, n in reasons[:5]:
             where = f"criterion {step} of {other}" if step else other
-            console.print(f"  {n:,} failed {where}: {_m(text)}")
+            console.print(f"  {format_published(n)} failed {where}: {_m(text)}")
     console.print(f"disclosure control: {document.disclosure()}")
     show_stamp(document, console)

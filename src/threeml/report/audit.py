@@ -2,8 +2,11 @@
 
 Registers the report's document with :func:`threeml.publish.audited.audit_problem`
 and :func:`threeml.publish.audited.suppressing`: the cells are every count
-breakdown of every definition (with the definitions' nesting) and every count
-cell of every metric's breakdowns, and the outcome is stated in the report's
+breakdown of every definition with its total (with the definitions' nesting) and
+every count cell of every metric's total and breakdowns (with the links between a
+metric and its population's count), all in one linear programme; every metric's
+amounts and statistics are proven derived from published cells first; the outcome is
+stated in the report's
 data (``audit``), so every file written from it carries it.
 """
 
@@ -18,17 +21,20 @@ import attrs
 from threeml.metrics.cells import MetricRow
 from threeml.publish.audit import AuditCell, AuditOutcome, AuditProblem, AuditTable
 from threeml.publish.audited import (
+    RAW_TOTAL,
     audit_problem,
     count_cells,
-    metric_cells,
     nesting_tables,
+    population_tables,
+    published_metric_cells,
     suppressing,
     with_outcome,
     withheld,
 )
-from threeml.publish.metrics import row_figures
+from threeml.publish.counts import publish_count
+from threeml.publish.metrics import publish_metric, row_figures
 from threeml.publish.numbers import json_ready
-from threeml.report.publish import PublishedReport, publish_metric_rows
+from threeml.report.publish import PublishedReport
 
 __all__: list[str] = []
 
@@ -44,14 +50,17 @@ def _report_problem(document: PublishedReport) -> AuditProblem:
             name: [cell["count"] for cell in found]
             for name, found in definition["breakdowns"].items()
         }
-        more_cells, more_tables = count_cells(result, published, definition["count"])
+        rounded = publish_count(result, document.policy).totals_published
+        total = definition["count"] if rounded else RAW_TOTAL
+        more_cells, more_tables = count_cells(result, published, total)
         cells += more_cells
         tables += more_tables
     tables += nesting_tables(report.counts.values())
     for result in report.metrics.values():
-        more_cells, more_tables = metric_cells(result, publish_metric_rows(result, document.policy))
+        more_cells, more_tables = published_metric_cells(publish_metric(result, document.policy))
         cells += more_cells
         tables += more_tables
+    tables += population_tables(report.counts.values(), report.metrics.values())
     return AuditProblem.build(cells, tables)
 
 

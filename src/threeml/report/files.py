@@ -20,12 +20,13 @@ from threeml.errors import ThreemlError
 from threeml.publish import formats
 from threeml.publish.audited import audited
 from threeml.publish.formats import FORMATS, formats_for
+from threeml.publish.frames import published_rows
 from threeml.report import audit as _audit  # noqa: F401  (registers the report's audit)
 from threeml.report.fhir import to_measure_report_json
 from threeml.report.html import to_html
 from threeml.report.publish import PublishedReport
 from threeml.report.summary import show_report
-from threeml.report.tables import to_csv, to_json, write_membership
+from threeml.report.tables import CSV_COLUMNS, csv_rows, to_csv, to_json, write_membership
 
 __all__ = ["DEFAULT_FORMATS", "FILES", "remove_stale", "report_formats", "write_files"]
 
@@ -131,3 +132,9 @@ def remove_stale(folder: Path | str, names: Sequence[str]) -> list[Path]:
             path.unlink()
             removed.append(path)
     return removed
+
+
+@published_rows.register
+def _rows(document: PublishedReport) -> tuple[Sequence[str], list[dict[str, Any]]]:
+    """The report's published table (:func:`threeml.publish.frames.to_arrow`): its CSV rows."""
+    return CSV_COLUMNS, csv_rows(document.data)

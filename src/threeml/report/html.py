@@ -77,8 +77,8 @@ def _definitions(published: Mapping[str, Any], draw: bool) -> list[str]:
         + (
             "(perturbed by their cell keys). "
             if perturbed
-            else "(unrounded, unless a breakdown beside them has suppressed cells: then under "
-            "the policy). "
+            else "(under the policy when a breakdown is published beside them, as the "
+            "disclosure section says; unrounded otherwise). "
         )
         + "Share is of the people counted by the loosest definition.</p>"
     )
@@ -172,8 +172,8 @@ def _metrics(published: Mapping[str, Any], draw: bool) -> list[str]:
     if not metrics:
         return [*out, "<p>No metrics were evaluated.</p>"]
     out.append(
-        "<p>Totals over all areas (under the policy when a breakdown beside them has "
-        "suppressed cells), with 95% intervals where the measure has one.</p>"
+        "<p>Totals over all areas (under the policy when a breakdown is published beside "
+        "them), with 95% intervals where the measure has one.</p>"
         "<table><tr><th>metric</th><th>what it measures</th><th>population</th>"
         "<th class='n'>value</th><th class='n'>95% CI</th><th class='n'>numerator</th>"
         "<th class='n'>denominator</th><th>note</th></tr>"

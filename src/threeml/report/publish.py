@@ -5,7 +5,7 @@ from the same published model as every command's output
 (:func:`threeml.publish.counts.publish_count`,
 :func:`threeml.publish.metrics.publish_metric`): totals over all areas (and
 the attrition tables, which are about all areas) as they are unless a breakdown
-beside them has suppressed cells (then under the policy too), every breakdown
+is published beside them (then under the policy too), every breakdown
 cell through the policy with secondary suppression, and every metric's
 breakdown rows derived again from the published cells. The result is plain,
 JSON-ready data in a stable order, with the policy recorded in it.
@@ -66,6 +66,7 @@ def publish_count(result: CountResult, policy: DisclosurePolicy) -> dict[str, An
         "description": definition.description,
         "unit": definition.unit.value,
         "source": definition.source.describe() if definition.source else None,
+        "totals_disclosure": policy.describe() if published.totals_published else ALL_AREAS,
         **published.totals,
         "attrition": published.attrition(),
         "breakdowns": {
@@ -109,6 +110,7 @@ def _metric(result: MetricResult, policy: DisclosurePolicy) -> dict[str, Any]:
         "options": json_ready(dict(sorted(result.options.items()))),
         "evaluated": True,
         "error": None,
+        "totals_disclosure": policy.describe() if published.total_published else ALL_AREAS,
         **_row(published.total),
         "breakdowns": {
             name: [
@@ -137,11 +139,12 @@ def _over_time(
     report: Report, policy: DisclosurePolicy, beside: Mapping[str, bool]
 ) -> dict[str, Any]:
     """Each definition's count per quarter (or month), over all areas: as they are, unless the
-    definition's breakdowns have suppressed cells (then under the policy, as its totals are);
-    a perturbing policy perturbs each by its cell key."""
+    definition's totals go through the policy (then under it too); a perturbing policy
+    perturbs each by its cell key."""
     counts = {
         name: [
-            policy.apply_total(figures[name], beside[name]) for _, _, figures in report.over_time
+            policy.apply(figures[name]) if beside[name] else figures[name]
+            for _, _, figures in report.over_time
         ]
         for name in report.counts
     }
@@ -197,11 +200,11 @@ def publish(
         else _unevaluated(metric, report.metric_errors.get(metric.name, "not evaluated"))
         for metric in report.metric_definitions
     ]
-    # A definition whose totals went through the policy (a breakdown beside them has a
-    # suppressed cell) has its counts over time put through it too: an exact count for an
-    # interval must not stand in for the rounded total.
+    # A definition whose totals went through the policy (a breakdown is published beside
+    # them) has its counts over time put through it too: an exact count for an interval
+    # must not stand in for the rounded total, nor two intervals differ by an exact figure.
     beside = {
-        name: _published_count(result, policy).beside_suppressed
+        name: _published_count(result, policy).totals_published
         for name, result in report.counts.items()
     }
     return {

@@ -91,12 +91,13 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
         add("about", "", "", "", "plugin_failed_to_load", text, "")
     for definition in published["definitions"]:
         name = definition["name"]
+        about_all = definition.get("totals_disclosure", ALL_AREAS)
         for item in ("count", "users", "records", "considered"):
-            add("count", name, "", "", item, _published(definition[item]))
+            add("count", name, "", "", item, _published(definition[item]), about_all)
         for step in definition["attrition"]:
             label = f"{step['step']}. {step['criterion']}"
             for item in ("remaining", "excluded", "leave_one_out"):
-                add("attrition", name, "", label, item, _published(step[item]))
+                add("attrition", name, "", label, item, _published(step[item]), about_all)
         for breakdown, cells in definition["breakdowns"].items():
             for cell in cells:
                 value = "suppressed" if cell["suppressed"] else cell["count"]
@@ -106,10 +107,11 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not metric["evaluated"]:
             add("metric", name, "", "", "error", metric["error"])
             continue
+        about_all = metric.get("totals_disclosure", ALL_AREAS)
         for key in ("numerator", "denominator", "value", "ci_low", "ci_high", "reason"):
-            add("metric", name, "", "", key, metric[key])
+            add("metric", name, "", "", key, metric[key], about_all)
         for item, value in _flatten("details", metric["details"]):
-            add("metric", name, "", "", item, value)
+            add("metric", name, "", "", item, value, about_all)
         for breakdown, groups in metric["breakdowns"].items():
             for group in groups:
                 for key in ("numerator", "denominator", "value", "ci_low", "ci_high"):
@@ -124,7 +126,8 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     over_time = published["over_time"]
     for name, values in over_time["counts"].items():
         for period, value in zip(over_time["periods"], values, strict=True):
-            add("over-time", name, "", period["label"], "count", _published(value))
+            stated = over_time.get("disclosure", ALL_AREAS)
+            add("over-time", name, "", period["label"], "count", _published(value), stated)
     return rows
 
 
