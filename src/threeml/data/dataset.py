@@ -129,6 +129,7 @@ class Dataset:
         outcomes: Iterable[Any] = (),
         allocations: Iterable[Any] = (),
         targets: Iterable[Any] = (),
+        populations: Iterable[Any] = (),
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
     ) -> Dataset:
@@ -141,6 +142,7 @@ class Dataset:
             "outcomes": outcomes,
             "allocations": allocations,
             "targets": targets,
+            "populations": populations,
         }
         arrow = {name: records_to_arrow(TABLES[name], rows) for name, rows in given.items()}
         return cls.from_arrow(arrow, extract_date=extract_date, mode=mode, source="records")

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Arm", "ContactKind", "EndReason", "OutcomeKind", "Sector", "ServiceKind", "Unit"]
+__all__ = [
+    "AGE_BANDS",
+    "AgeBand",
+    "Arm",
+    "ContactKind",
+    "EndReason",
+    "OutcomeKind",
+    "Sector",
+    "ServiceKind",
+    "Unit",
+]
 
 
 class ServiceKind(StrEnum):
@@ -87,3 +97,11 @@ class Unit(StrEnum):
 
     USERS = "users"
     ENROLMENTS = "enrolments"
+
+
+#: The 5-year age bands of the 2013 European Standard Population, youngest first (``90+`` last).
+AGE_BANDS = (*(f"{low}-{low + 4}" for low in range(0, 90, 5)), "90+")
+
+#: A 5-year age band, as population estimates and the 2013 European Standard Population give them.
+AgeBand = StrEnum("AgeBand", {band: band for band in AGE_BANDS})  # type: ignore[misc]
+AgeBand.__doc__ = "A 5-year age band (``0-4`` … ``85-89``, ``90+``)."
