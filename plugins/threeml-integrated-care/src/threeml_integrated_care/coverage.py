@@ -258,6 +258,11 @@ def _derive_coverage(plan: Plan, cells: Cells) -> MetricRow:
             f"not published: fewer than {plan['min_events']} events in the standard's age "
             "bands (Fingertips publishes no standardised rate on fewer than 10)"
         )
+    elif cells["dsr_reason"] is None:
+        reason = (
+            "standardised rate withheld by disclosure control: the group is smaller than the "
+            "policy's minimum for a statistic"
+        )
     return MetricRow(numerator=people, denominator=population, reason=reason, details=details)
 
 
