@@ -62,14 +62,19 @@ def population_columns(
     birth_year: pa.Array,
     sex: pa.Array,
     years: range,
+    background: float = 2.0,
 ) -> dict[str, pa.Array]:
-    """The populations table's columns for ``years``, for users of the given area, birth, sex."""
+    """The populations table's columns for ``years``, for users of the given area, birth, sex.
+
+    ``background`` is the number of people of all ages per user of the area, besides those
+    implied by the users themselves.
+    """
     areas, bands = len(area_names), len(AGE_BANDS)
     known = np.asarray(birth_year.is_valid())
     births = np.asarray(birth_year.fill_null(0))
     female = np.asarray(pc_equal(sex, "F"))
     size = np.bincount(user_area, minlength=areas)
-    background = np.maximum(size, 1)[:, None] * 2.0 * ESP_SHAPE[None, :] / ESP_SHAPE.sum()
+    background = np.maximum(size, 1)[:, None] * background * ESP_SHAPE[None, :] / ESP_SHAPE.sum()
     area_col, year_col, band_col, sex_col, count_col, group_col = [], [], [], [], [], []
     for year in years:
         band = np.clip((year - births) // 5, 0, bands - 1)

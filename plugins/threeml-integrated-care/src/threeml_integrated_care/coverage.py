@@ -154,7 +154,7 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
     counts = _user_counts(context)
     populations = _persons(_population_rows(context, plan))
     standard: StandardPopulation = plan["standard"]
-    per, minimum = plan["per"], plan["min_events"]
+    per, minimum = plan.get("per", 1000), plan["min_events"]
 
     def cells_for(
         select: Callable[[tuple[Any, Any, str]], bool], by_sex: bool, band: str | None = None
@@ -209,13 +209,16 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
             )
         groups[by] = rows
     missing = sorted({key[0] for key, _ in counts} - {key[0] for key in populations})
-    details = {
+    details: dict[str, Any] = {
         "population_year": plan["year"],
         "population_group": plan["group_label"],
-        "standard_population": standard.describe(),
-        "interval_method": INTERVALS if plan["kind"] == "coverage" else "Wilson score",
-        "areas_without_population": missing,
     }
+    if plan["kind"] == "coverage":
+        details["standard_population"] = standard.describe()
+        details["interval_method"] = INTERVALS
+    else:
+        details["interval_method"] = "share: Wilson score"
+    details["areas_without_population"] = missing
     return Tally(total, groups, details)
 
 
