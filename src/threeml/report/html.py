@@ -15,6 +15,7 @@ from typing import Any
 from threeml.publish.numbers import format_figure, format_interval, format_share
 from threeml.publish.provenance import audit_text
 from threeml.report import charts
+from threeml.report.coverage import COVERAGE_MEASURES, coverage_section
 from threeml.report.provenance import provenance_html
 
 __all__ = ["to_html"]
@@ -190,7 +191,11 @@ def _metrics(published: Mapping[str, Any], draw: bool) -> list[str]:
         )
     out.append("</table>")
     for m in metrics:
-        if not m["evaluated"] or m["measure"] == "progress-to-target":
+        if (
+            not m["evaluated"]
+            or m["measure"] == "progress-to-target"
+            or m["measure"] in COVERAGE_MEASURES
+        ):
             continue
         for breakdown, rows in m["breakdowns"].items():
             out.append(
@@ -323,7 +328,8 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
             f"<a href='#by-{escape(b)}'>By {escape(b)}</a>"
             for b in sorted({b for d in published["definitions"] for b in d["breakdowns"]})
         )
-        + "<a href='#metrics'>Metrics</a><a href='#over-time'>Over time</a>"
+        + "<a href='#metrics'>Metrics</a><a href='#coverage'>Coverage</a>"
+        "<a href='#over-time'>Over time</a>"
         "<a href='#provenance'>Provenance</a></nav>",
     ]
     if not draw:
@@ -332,6 +338,7 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
     body += _over_time(published, draw)
     body += _progress(published, draw)
     body += _metrics(published, draw)
+    body += coverage_section(published, draw)
     body += _breakdowns(published)
     body += provenance_html(published)
     body.append(
