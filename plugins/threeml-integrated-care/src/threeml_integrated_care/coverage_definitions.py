@@ -33,7 +33,10 @@ COVERAGE_IN_RECEIPT = MetricDefinition(
         "standard option gives another as a table of age band = weight), with Dobson's 95% "
         "limits; not published on fewer than 10 users of known age in the standard's bands "
         "(the Fingertips rule), nor, below all areas, for a group smaller than the disclosure "
-        "policy's minimum. " + _POPULATIONS + " Options: per, standard, group, min_events."
+        "policy's minimum. Numerator: the users (all ages); denominator: the population; value: "
+        "the standardised rate (the crude rate is among the details). "
+        + _POPULATIONS
+        + " Options: per, standard, group, min_events."
     ),
     origin=(
         "Scotland publishes telecare clients per 1,000 population by council; English public "
@@ -53,7 +56,8 @@ ELIGIBLE_REACHED = MetricDefinition(
         "'eligible': the people who could benefit, such as those with long-term conditions or "
         "social-care needs), with Wilson's 95% limits; not_yet_reached = population − users. "
         "The numerator is every user the population definition counts, whatever their group: "
-        "choose a definition that matches the group. " + _POPULATIONS + " Option: group."
+        "choose a definition that matches the group. Numerator: the users; denominator: the "
+        "eligible population; value: the share. " + _POPULATIONS + " Option: group."
     ),
     origin="3millionlives: three million of the people who could benefit.",
     population="in-receipt",
