@@ -49,6 +49,10 @@ VALID_CSV: dict[str, str] = {
     "targets": (
         "definition,area,value,due\ntelehealth,Kent,10,2014-03-31\ntelehealth,all,20,2014-03-31\n"
     ),
+    "populations": (
+        "area,year,age_band,sex,population,group\n"
+        "Kent,2013,70-74,,5000,\nKent,2013,90+,F,800,\nKent,2013,75-79,,1200,eligible\n"
+    ),
 }
 
 #: The latest event date in VALID_CSV (the death on 2 October 2013; targets do not count).

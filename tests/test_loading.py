@@ -863,6 +863,7 @@ def test_from_records() -> None:
         "outcomes": 1,
         "allocations": 0,
         "targets": 0,
+        "populations": 0,
     }
     assert dataset.extract_date == date(2013, 5, 1)
     users = {row["user_id"]: row for row in rows_of(dataset, "users")}

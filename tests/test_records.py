@@ -296,6 +296,7 @@ DESIGN_COLUMNS = {
     "outcomes": ("user_id", "date", "kind", "value", "cost"),
     "allocations": ("user_id", "trial", "arm", "allocated_on"),
     "targets": ("definition", "area", "value", "due"),
+    "populations": ("area", "year", "age_band", "sex", "population", "group"),
 }
 
 
@@ -325,6 +326,8 @@ def test_required_tables_and_columns() -> None:
         ("enrolments", "end_reason"),
         ("outcomes", "value"),
         ("outcomes", "cost"),
+        ("populations", "sex"),
+        ("populations", "group"),
     }
 
 

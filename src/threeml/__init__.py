@@ -13,7 +13,16 @@ from threeml.records.codes import (
     Unit,
 )
 from threeml.records.periods import Period
-from threeml.records.rows import Allocation, Contact, Enrolment, Outcome, Service, Target, User
+from threeml.records.rows import (
+    Allocation,
+    Contact,
+    Enrolment,
+    Outcome,
+    Population,
+    Service,
+    Target,
+    User,
+)
 
 __all__ = [
     "Allocation",
@@ -27,6 +36,7 @@ __all__ = [
     "OutcomeKind",
     "Period",
     "PeriodError",
+    "Population",
     "Sector",
     "Service",
     "ServiceKind",

@@ -77,12 +77,23 @@ def extracts(draw: st.DrawFn) -> dict:
         for area in AREAS
         if draw(st.booleans())
     ]
+    # Populations (everyone and the eligible) of 2013: area A and band 75-79 always, others maybe.
+    bands = ("65-69", "70-74", "75-79", "80-84", "85-89", "90+")
+    populations = [
+        (area, 2013, band, draw(st.integers(0, 500)), group)
+        for area in AREAS
+        if area == "A" or draw(st.integers(0, 3))
+        for band in bands
+        if band == "75-79" or draw(st.booleans())
+        for group in (None, "eligible")
+    ]
     return dict(
         users=users,
         enrolments=enrolments,
         outcomes=outcomes,
         allocations=allocations,
         targets=targets,
+        populations=populations,
         extract_date=day(draw(st.integers(700, SPAN))),
     )
 

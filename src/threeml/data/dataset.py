@@ -139,6 +139,7 @@ class Dataset:
         outcomes: Iterable[Any] = (),
         allocations: Iterable[Any] = (),
         targets: Iterable[Any] = (),
+        populations: Iterable[Any] = (),
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
         max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
@@ -152,6 +153,7 @@ class Dataset:
             "outcomes": outcomes,
             "allocations": allocations,
             "targets": targets,
+            "populations": populations,
         }
         arrow = {name: records_to_arrow(TABLES[name], rows) for name, rows in given.items()}
         return cls.from_arrow(

@@ -47,6 +47,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from attrs import field, frozen
 
+from threeml.data.synth_populations import population_columns
 from threeml.errors import ThreemlError
 from threeml.records.schema import TABLES
 
@@ -260,8 +261,8 @@ def synthesise(
         {
             "user_id": user_ids,
             "area": pc.take(area_names, pa.array(user_area)),
-            "birth_year": pa.array(birth_year, mask=rng.random(users) < 0.03),
-            "sex": _take(("F", "M"), rng.integers(0, 2, users)),
+            "birth_year": (births := pa.array(birth_year, mask=rng.random(users) < 0.03)),
+            "sex": (sexes := _take(("F", "M"), rng.integers(0, 2, users))),
             "conditions": pa.ListArray.from_arrays(pa.array(offsets), _take(CONDITIONS, codes)),
             "risk_score": pa.array(risk.round(3), mask=risk_missing),
         },
@@ -459,4 +460,9 @@ def synthesise(
             "due": _dates(np.full(areas + 1, last)),
         },
     )
+    # Populations consistent with the users (their own generator, so other tables keep theirs).
+    years = range(start.year, extract_date.year + 1)
+    own = np.random.default_rng([seed, 17])
+    columns = population_columns(own, area_names, user_area, births, sexes, years)
+    writer.write("populations", columns)
     return SynthSummary(folder=folder, rows=dict(writer.rows), files=tuple(writer.files))

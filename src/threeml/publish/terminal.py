@@ -126,6 +126,18 @@ def _detail_rows(prefix: str, value: Any) -> list[tuple[str, Any, str, str]]:
     return [(prefix, value, "", "")]
 
 
+def _intervals_of(row: Mapping[str, Any]) -> str:
+    """A group's other figures with an interval (a coverage row's crude rate), as a note."""
+    found = []
+    for key, value in row.items():
+        if isinstance(value, Mapping) and "ci_low" in value and "ci_high" in value:
+            main = next((name for name in _MAIN if name in value), None)
+            if main is not None and value[main] is not None:
+                interval = format_interval(value["ci_low"], value["ci_high"])
+                found.append(f"{key.replace('_', ' ')} {format_figure(value[main])} ({interval})")
+    return "; ".join(found)
+
+
 @show.register
 def show_metric(document: PublishedMetric, console: Console) -> None:
     """A metric: the headline, its details, the breakdowns and the policy."""
@@ -201,7 +213,7 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
                 format_published(row["denominator"]),
                 format_figure(row["value"]),
                 format_interval(row["ci_low"], row["ci_high"]),
-                _text(row["reason"] or ""),
+                _text("; ".join(filter(None, [row["reason"], _intervals_of(row)]))),
             )
         console.print(table)
     if policy.perturbs:

@@ -11,7 +11,9 @@ import re
 from enum import StrEnum
 
 __all__ = [
+    "AGE_BANDS",
     "CONDITIONS",
+    "AgeBand",
     "Arm",
     "ContactKind",
     "EndReason",
@@ -144,3 +146,11 @@ def normalise_condition(code: str) -> str:
 def close_conditions(code: str) -> list[str]:
     """The known condition codes close to ``code`` (for a "did you mean" hint)."""
     return difflib.get_close_matches(normalise_condition(code), CONDITIONS, n=3, cutoff=0.6)
+
+
+#: The 5-year age bands of the 2013 European Standard Population, youngest first (``90+`` last).
+AGE_BANDS = (*(f"{low}-{low + 4}" for low in range(0, 90, 5)), "90+")
+
+#: A 5-year age band, as population estimates and the 2013 European Standard Population give them.
+AgeBand = StrEnum("AgeBand", {band: band for band in AGE_BANDS})  # type: ignore[misc]
+AgeBand.__doc__ = "A 5-year age band (``0-4`` … ``85-89``, ``90+``)."

@@ -21,6 +21,7 @@ from attrs import field, frozen
 
 from threeml.records.codes import (
     ADMISSION_KINDS,
+    AgeBand,
     Arm,
     ContactKind,
     EndReason,
@@ -41,6 +42,7 @@ __all__ = [
     "MatchesReference",
     "MinimumWhen",
     "Outcome",
+    "Population",
     "Service",
     "Target",
     "User",
@@ -491,3 +493,41 @@ class Target:
     area: str = column("The area, or `all` for the whole extract.", converter=_identifier)
     value: float = column("The target count.", minimum=0, converter=float)
     due: date = column("Day by which the target should be met.", converter=_date)
+
+
+@frozen(kw_only=True)  # keyword-only: the optional sex comes before the population, as in files
+class Population:
+    """The population of an area, by year, age band and sex: the denominators of coverage rates.
+
+    A row with an empty ``group`` counts everyone; a named ``group`` (``ltc``, ``social_care``,
+    ``eligible`` …) counts a sub-population, such as the people who could benefit. A row with an
+    empty ``sex`` counts both sexes.
+    """
+
+    table: ClassVar[str] = "populations"
+    rules: ClassVar[tuple[Any, ...]] = ()
+
+    area: str = column("The area, as the users table names it.", converter=_identifier)
+    year: int = column(
+        "Calendar year of the (mid-year) estimate.",
+        minimum=1880,
+        maximum=2100,
+        converter=_optional_number(int),
+    )
+    age_band: AgeBand = column(
+        "5-year age band of the 2013 European Standard Population (`0-4` … `85-89`, `90+`).",
+        converter=_code(AgeBand),
+    )
+    sex: str | None = column(
+        "Sex, coded as the users table codes it; empty for both sexes together.",
+        default=None,
+        converter=_optional_identifier,
+    )
+    population: int = column(
+        "Number of people (a mid-year estimate).", minimum=0, converter=_optional_number(int)
+    )
+    group: str | None = column(
+        "A sub-population (for example `ltc`, `social_care`, `eligible`); empty for everyone.",
+        default=None,
+        converter=_optional_identifier,
+    )

@@ -188,6 +188,7 @@ TABLES: dict[str, Table] = {
         _table(records.Outcome, required=False),
         _table(records.Allocation, required=False),
         _table(records.Target, required=False),
+        _table(records.Population, required=False),
     )
 }
 

@@ -15,6 +15,7 @@ from typing import Any
 from threeml.publish.numbers import format_figure, format_interval, format_share
 from threeml.publish.provenance import audit_text
 from threeml.report import charts
+from threeml.report.coverage import COVERAGE_MEASURES, coverage_section
 from threeml.report.provenance import failures_html, provenance_html
 from threeml.report.summary import LEGEND, format_metric_interval, format_metric_value
 
@@ -201,7 +202,11 @@ def _metrics(published: Mapping[str, Any], draw: bool) -> list[str]:
     out.append("</table>")
     out.append(f"<p class='muted legend'>{escape(LEGEND)}.</p>")
     for m in metrics:
-        if not m["evaluated"] or m["measure"] == "progress-to-target":
+        if (
+            not m["evaluated"]
+            or m["measure"] == "progress-to-target"
+            or m["measure"] in COVERAGE_MEASURES
+        ):
             continue
         for breakdown, rows in m["breakdowns"].items():
             out.append(
@@ -334,7 +339,8 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
             f"<a href='#by-{escape(b)}'>By {escape(b)}</a>"
             for b in sorted({b for d in published["definitions"] for b in d["breakdowns"]})
         )
-        + "<a href='#metrics'>Metrics</a><a href='#over-time'>Over time</a>"
+        + "<a href='#metrics'>Metrics</a><a href='#coverage'>Coverage</a>"
+        "<a href='#over-time'>Over time</a>"
         "<a href='#provenance'>Provenance</a></nav>",
     ]
     body += failures_html(published)
@@ -344,6 +350,7 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
     body += _over_time(published, draw)
     body += _progress(published, draw)
     body += _metrics(published, draw)
+    body += coverage_section(published, draw)
     body += _breakdowns(published)
     body += provenance_html(published)
     body.append(

@@ -85,7 +85,16 @@ DEFAULT_AREA = "A"
 #: What each keyword of :func:`make_dataset` accepts.
 TableInput = Any
 
-_TABLE_NAMES = ("users", "services", "enrolments", "contacts", "outcomes", "allocations", "targets")
+_TABLE_NAMES = (
+    "users",
+    "services",
+    "enrolments",
+    "contacts",
+    "outcomes",
+    "allocations",
+    "targets",
+    "populations",
+)
 
 
 class TableSyntaxError(ValueError):
@@ -267,6 +276,7 @@ def make_dataset(
     outcomes: TableInput | None = None,
     allocations: TableInput | None = None,
     targets: TableInput | None = None,
+    populations: TableInput | None = None,
     extract_date: date | str | None = None,
     mode: str = "strict",
 ) -> Dataset:
@@ -290,6 +300,7 @@ def make_dataset(
         "outcomes": outcomes,
         "allocations": allocations,
         "targets": targets,
+        "populations": populations,
     }
     if services is None:
         given["services"] = [

@@ -23,6 +23,7 @@ from threeml.definitions import (
     Measure,
     MetricDefinition,
 )
+from threeml_integrated_care.coverage_definitions import COVERAGE_METRICS
 from threeml_integrated_care.queries import AllocatedInPeriod
 
 __all__ = [
@@ -409,4 +410,5 @@ METRICS = (
     REFERRAL_TO_INSTALLATION,
     COST_PER_USER_YEAR,
     PROGRESS_TO_TARGET,
+    *COVERAGE_METRICS,
 )

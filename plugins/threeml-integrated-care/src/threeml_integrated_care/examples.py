@@ -22,9 +22,20 @@ from datetime import date
 from typing import Any
 
 from threeml.data import Dataset
-from threeml.records.rows import Allocation, Enrolment, Outcome, Service, Target, User
+from threeml.records.rows import (
+    Allocation,
+    Enrolment,
+    Outcome,
+    Population,
+    Service,
+    Target,
+    User,
+)
 
 __all__ = ["SERVICES", "extract"]
+
+#: The fields of a populations row, in the order ``extract`` takes them.
+_POPULATION = ("area", "year", "age_band", "population", "group")
 
 #: (service_id, kind, sector, annual_cost)
 SERVICES: tuple[tuple[str, str, str, float | None], ...] = (
@@ -42,6 +53,7 @@ def extract(
     outcomes: Iterable[Sequence[Any]] = (),
     allocations: Iterable[Sequence[Any]] = (),
     targets: Iterable[Sequence[Any]] = (),
+    populations: Iterable[Sequence[Any]] = (),
     services: Iterable[Sequence[Any]] = SERVICES,
     extract_date: date | str | None = None,
 ) -> Dataset:
@@ -51,7 +63,7 @@ def extract(
     referred_on, installed_on, ended_on, end_reason)`` (trailing items may be
     left out); outcomes: ``(user_id, date, kind[, value])``; allocations:
     ``(user_id, trial, arm, allocated_on)``; targets: ``(definition, area,
-    value, due)``.
+    value, due)``; populations: ``(area, year, age_band, population[, group])``.
     """
     return Dataset.from_records(
         users=[User(*row) for row in users],
@@ -63,5 +75,6 @@ def extract(
         outcomes=[Outcome(*row) for row in outcomes],
         allocations=[Allocation(*row) for row in allocations],
         targets=[Target(*row) for row in targets],
+        populations=[Population(**dict(zip(_POPULATION, r, strict=False))) for r in populations],
         extract_date=extract_date,
     )

@@ -13,7 +13,8 @@ skeleton (:mod:`threeml_integrated_care.skeleton`), grouped by family:
 - :mod:`~threeml_integrated_care.bed_days`: ``bed-days``;
 - :mod:`~threeml_integrated_care.installations`: ``retention``, ``waiting-time``;
 - :mod:`~threeml_integrated_care.targets`: ``progress-to-target``;
-- :mod:`~threeml_integrated_care.trials`: ``arm-comparison``.
+- :mod:`~threeml_integrated_care.trials`: ``arm-comparison``;
+- :mod:`~threeml_integrated_care.coverage`: ``coverage``, ``population-reached``.
 
 The exact semantics of every kind are in the descriptions of the metrics that
 use them (:mod:`threeml_integrated_care.definitions`) and in the plugin's README.
@@ -79,6 +80,8 @@ KINDS = (
     _kind("waiting-time", "installations", "WAITING_TIME"),
     _kind("progress-to-target", "targets", "PROGRESS_TO_TARGET"),
     _kind("arm-comparison", "trials", "ARM_COMPARISON"),
+    _kind("coverage", "coverage", "COVERAGE"),
+    _kind("population-reached", "coverage", "POPULATION_REACHED"),
 )
 
 #: The names the kinds had as classes (``UserYears()``), kept for code that built them so.

@@ -1,0 +1,356 @@
+"""Coverage measure kinds: a population's users per head of the area's population.
+
+Both kinds share one tally:
+
+- the *numerators* come from the engine, as one group-by: the population's users counted by
+  area × sex × age band (5-year bands at the period end, from ``birth_year``; ``unknown``
+  when it is missing), never per-user rows;
+- the *denominators* come from the ``populations`` table: the rows of the calendar year
+  holding the period's midpoint, of the chosen ``group`` (empty = everyone), summed in the
+  engine by area × sex × age band. A row with an empty ``sex`` counts both sexes; an area
+  given only by sex is summed over its sexes.
+
+``coverage`` gives the crude rate per ``per`` people with Byar's limits and the rate
+directly standardised to a standard population (the 2013 ESP unless the metric gives
+another) with Dobson's limits; ``population-reached`` gives the share of an eligible
+population reached, with Wilson's limits. Breakdowns are by ``area``, ``sex`` and
+``birth_year`` (the age band): those the populations are given by.
+
+Disclosure control: the counts (users, and users of unknown age) are count cells, so below
+all areas they are suppressed or rounded and the crude rate and the share are derived from
+the published counts. The standardised rate and its limits are statistics (weighted sums
+of many age bands' counts), published only beside a published count of at least the
+policy's minimum group size, and never on fewer than 10 events. Populations are public.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from threeml.metrics.measures import (
+    COUNT,
+    PUBLIC,
+    STATISTIC,
+    SUPPRESSED,
+    MetricContext,
+    MetricError,
+    MetricRow,
+)
+from threeml_integrated_care import stats
+from threeml_integrated_care.options import PER, Option, whole_number
+from threeml_integrated_care.rates import MIN_DSR_EVENTS, crude_rate, standardised_rate
+from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally
+from threeml_integrated_care.standard_population import (
+    STANDARDS,
+    StandardPopulation,
+    StandardPopulationError,
+)
+
+__all__ = ["BREAKDOWNS", "COVERAGE", "POPULATION_REACHED"]
+
+#: The breakdowns coverage supports, and the position of each in an (area, sex, band) key.
+BREAKDOWNS = {"area": 0, "sex": 1, "birth_year": 2}
+
+UNKNOWN = "unknown"
+INTERVALS = "crude rate: Byar; standardised rate: Dobson (with Byar's limits of the count)"
+
+
+def _standard(context: MetricContext, name: str, default: Any) -> StandardPopulation:
+    value = context.option(name, default)
+    if isinstance(value, str) and value in STANDARDS:
+        return STANDARDS[value]
+    if isinstance(value, dict):
+        try:
+            return StandardPopulation.from_table("given", value, "given in the metric's options")
+        except StandardPopulationError as error:
+            raise MetricError(f"metric {context.metric.name}: option {name}: {error}") from None
+    raise MetricError(
+        f"metric {context.metric.name}: option {name} must be the name of a standard population "
+        f"({', '.join(STANDARDS)}) or a table of age band = weight, not {value!r}"
+    )
+
+
+def _group(context: MetricContext, name: str, default: Any) -> str | None:
+    value = context.option(name, default)
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _prepare(context: MetricContext, plan: Plan) -> Plan:
+    unknown = [by for by in context.by if by not in BREAKDOWNS]
+    if unknown:
+        raise MetricError(
+            f"metric {context.metric.name}: coverage cannot be broken down by "
+            f"{', '.join(unknown)}; populations are given by {', '.join(BREAKDOWNS)} "
+            "(birth_year gives the age band)"
+        )
+    period = context.period
+    midpoint = period.start + timedelta(days=(period.end - period.start).days // 2)
+    return {
+        **plan,
+        "year": midpoint.year,
+        "midpoint": midpoint.isoformat(),
+        "population": context.population.definition.name,
+        "group_label": plan["group"] or "everyone",
+        "standard_name": plan["standard"].name,
+    }
+
+
+def _user_counts(context: MetricContext) -> list[tuple[tuple[Any, Any, str], int]]:
+    """The population's users by (area, sex, age band), counted in the engine."""
+    from threeml.engine.breakdowns import age_band  # the engine: only when evaluated
+
+    users = context.table("users")
+    members = context.members()
+    joined = members.inner_join(users, members.user_id == users.user_id)
+    keyed = joined.select(area=joined.area, sex=joined.sex, band=age_band(joined, context.period))
+    rows = keyed.group_by(["area", "sex", "band"]).aggregate(n=keyed.count())
+    found = rows.to_pyarrow().to_pylist()
+    return [((row["area"], row["sex"], row["band"]), int(row["n"])) for row in found]
+
+
+def _population_rows(context: MetricContext, plan: Plan) -> list[tuple[tuple[Any, Any, str], int]]:
+    """The populations of the plan's year and group by (area, sex, age band), summed."""
+    t = context.table("populations")
+    name, year, group = context.metric.name, plan["year"], plan["group"]
+    chosen = t.filter(t.group.isnull() if group is None else t.group == group)
+    years = sorted(row["year"] for row in chosen.select("year").distinct().to_pyarrow().to_pylist())
+    if not years:
+        where = "everyone (an empty group)" if group is None else f"group {group!r}"
+        raise MetricError(
+            f"metric {name}: the dataset's populations table has no rows for {where}; coverage "
+            "needs a populations table (populations.csv: area, year, age_band, sex, population, "
+            "group) giving the population of each area by age band"
+        )
+    if year not in years:
+        raise MetricError(
+            f"metric {name}: the populations table has no rows for {year}, the calendar year "
+            f"holding the period's midpoint ({plan['midpoint']}); it has "
+            f"{', '.join(map(str, years))}"
+        )
+    rows = chosen.filter(chosen.year == year)
+    summed = rows.group_by(["area", "sex", "age_band"]).aggregate(p=rows.population.sum())
+    found = summed.to_pyarrow().to_pylist()
+    return [((row["area"], row["sex"], row["age_band"]), int(row["p"])) for row in found]
+
+
+def _persons(rows: list[tuple[tuple[Any, Any, str], int]]) -> dict[tuple[Any, Any, str], int]:
+    """Populations by (area, sex, band) with ``sex`` None for both sexes, filled in per area."""
+    both = {key: value for key, value in rows if key[1] is None}
+    areas_with_both = {key[0] for key in both}
+    out = dict(rows)
+    for (area, sex, band), value in rows:
+        if sex is not None and area not in areas_with_both:
+            key = (area, None, band)
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def _tally(context: MetricContext, plan: Plan) -> Tally:
+    counts = _user_counts(context)
+    populations = _persons(_population_rows(context, plan))
+    standard: StandardPopulation = plan["standard"]
+    per, minimum = plan.get("per", 1000), plan["min_events"]
+
+    def cells_for(
+        select: Callable[[tuple[Any, Any, str]], bool], by_sex: bool, band: str | None = None
+    ) -> Cells:
+        events: dict[str, int] = defaultdict(int)
+        for key, n in counts:
+            if select(key):
+                events[key[2]] += n
+        bands: dict[str, int] = defaultdict(int)
+        for key, p in populations.items():
+            if (key[1] is not None) == by_sex and select(key):
+                bands[key[2]] += p
+        people = sum(events.values())
+        unknown = events.pop(UNKNOWN, 0)
+        population = sum(bands.values()) if bands else None
+        within = standard if band is None else _one_band(standard, band)
+        in_standard = 0 if within is None else sum(events.get(b, 0) for b in within.bands)
+        dsr = stats.Estimate(reason="the age is unknown, so there is no age band to standardise")
+        if within is not None and in_standard >= minimum:
+            dsr = standardised_rate(events, bands, within, per, minimum_events=minimum)
+        elif within is not None:
+            dsr = stats.Estimate()  # the reason is stated from the published count (derive)
+        return {
+            "people": people,
+            "unknown_age": unknown,
+            "standard_events": in_standard,
+            "population": population,
+            "dsr": dsr.value,
+            "dsr_low": dsr.ci_low,
+            "dsr_high": dsr.ci_high,
+            "dsr_reason": dsr.reason,
+        }
+
+    total = cells_for(lambda key: True, False)
+    groups: dict[str, list[tuple[Any, Cells]]] = {}
+    for by in context.by:
+        index = BREAKDOWNS[by]
+        values = {key[index] for key, _ in counts}
+        if by != "sex":
+            values |= {key[index] for key in populations}
+        rows = []
+        for value in sorted(values, key=lambda v: (v is None, str(v))):
+            rows.append(
+                (
+                    UNKNOWN if value is None else value,
+                    cells_for(
+                        lambda key, i=index, v=value: key[i] == v,
+                        by == "sex",
+                        value if by == "birth_year" else None,
+                    ),
+                )
+            )
+        groups[by] = rows
+    missing = sorted({key[0] for key, _ in counts} - {key[0] for key in populations})
+    details: dict[str, Any] = {
+        "population_year": plan["year"],
+        "population_group": plan["group_label"],
+    }
+    if plan["kind"] == "coverage":
+        details["standard_population"] = standard.describe()
+        details["interval_method"] = INTERVALS
+    else:
+        details["interval_method"] = "share: Wilson score"
+    details["areas_without_population"] = missing
+    return Tally(total, groups, details)
+
+
+def _one_band(standard: StandardPopulation, band: str) -> StandardPopulation | None:
+    """The standard restricted to one age band (a band's standardised rate is its own rate)."""
+    weight = dict(standard.weights).get(band)
+    return None if weight is None else StandardPopulation(standard.name, {band: weight})
+
+
+def _unknown_note(cells: Cells) -> dict[str, Any]:
+    return {"users_of_unknown_age": cells["unknown_age"]}
+
+
+def _derive_coverage(plan: Plan, cells: Cells) -> MetricRow:
+    people, population = cells["people"], cells["population"]
+    crude = crude_rate(people, population, plan["per"])
+    details: dict[str, Any] = {
+        "crude_rate": {"rate": crude.value, "ci_low": crude.ci_low, "ci_high": crude.ci_high},
+        **_unknown_note(cells),
+    }
+    if crude.reason:
+        details["crude_rate"]["reason"] = crude.reason
+    if cells["dsr"] is not None:
+        return MetricRow(
+            numerator=people,
+            denominator=population,
+            value=cells["dsr"],
+            ci_low=cells["dsr_low"],
+            ci_high=cells["dsr_high"],
+            details=details,
+        )
+    reason = cells["dsr_reason"] or SUPPRESSED
+    events = cells["standard_events"]
+    if people is None or events is None:
+        reason = SUPPRESSED
+    elif population is None:
+        reason = "no population for this group in the populations table"
+    elif events < plan["min_events"] and cells["dsr_reason"] is None:
+        reason = (
+            f"not published: fewer than {plan['min_events']} events in the standard's age "
+            "bands (Fingertips publishes no standardised rate on fewer than 10)"
+        )
+    elif cells["dsr_reason"] is None:
+        reason = (
+            "standardised rate withheld by disclosure control: the group is smaller than the "
+            "policy's minimum for a statistic"
+        )
+    return MetricRow(numerator=people, denominator=population, reason=reason, details=details)
+
+
+def _derive_reached(plan: Plan, cells: Cells) -> MetricRow:
+    people, population = cells["people"], cells["population"]
+    if population is None and people is not None:
+        return MetricRow(
+            numerator=people,
+            reason=f"no {plan['group_label']} population for this group",
+            details=_unknown_note(cells),
+        )
+    share = stats.proportion(people, population, "the eligible population is 0")
+    details: dict[str, Any] = {
+        **_unknown_note(cells),
+        "not_yet_reached": None
+        if people is None or population is None
+        else max(0, population - people),
+    }
+    return MetricRow(
+        numerator=people,
+        denominator=population,
+        value=share.value,
+        ci_low=share.ci_low,
+        ci_high=share.ci_high,
+        reason=share.reason,
+        details=details,
+    )
+
+
+_CELLS = {
+    "people": Cell(COUNT),
+    "unknown_age": Cell(COUNT),
+    "standard_events": Cell(COUNT),
+    "population": Cell(PUBLIC),
+    "dsr": Cell(STATISTIC),
+    "dsr_low": Cell(STATISTIC),
+    "dsr_high": Cell(STATISTIC),
+    "dsr_reason": Cell(PUBLIC),
+}
+
+_OPTIONS = (
+    Option("group", None, _group),
+    Option("standard", "esp2013", _standard),
+    Option("min_events", MIN_DSR_EVENTS, whole_number),
+)
+
+
+def _kind(kind: str) -> Callable[[MetricContext, Plan], Plan]:
+    return lambda context, plan: _prepare(context, {**plan, "kind": kind})
+
+
+#: Users per ``per`` people of the area's population: crude (Byar) and standardised (Dobson).
+#:
+#: Options: ``per`` (1000), ``standard`` (``esp2013`` or a table of age band = weight),
+#: ``group`` (a sub-population of the populations table; empty = everyone), ``min_events``
+#: (10: no standardised rate on fewer events).
+COVERAGE = CellMeasure(
+    kind="coverage",
+    options=(PER, *_OPTIONS),
+    prepare=_kind("coverage"),
+    tally=_tally,
+    cells=_CELLS,
+    derive=_derive_coverage,
+    parents={"unknown_age": "people", "standard_events": "people"},
+    labels={
+        "numerator": "people counted by {population} (all ages, including unknown)",
+        "denominator": "{group_label}: mid-year population of {year}",
+        "value": "age-standardised rate per {per:,} ({standard_name}, Dobson limits)",
+    },
+)
+
+#: The share of an eligible population reached (Wilson limits), and how many are not yet.
+#:
+#: Options: ``group`` (``eligible``: the sub-population of the populations table).
+POPULATION_REACHED = CellMeasure(
+    kind="population-reached",
+    options=(Option("group", "eligible", _group), *_OPTIONS[1:]),
+    prepare=_kind("population-reached"),
+    tally=_tally,
+    cells=_CELLS,
+    derive=_derive_reached,
+    parents={"unknown_age": "people", "standard_events": "people"},
+    labels={
+        "numerator": "people counted by {population}",
+        "denominator": "the {group_label} population of {year}",
+        "value": "share of the {group_label} population reached (Wilson limits)",
+    },
+)
