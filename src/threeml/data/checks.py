@@ -21,6 +21,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from threeml.data.report import ProblemKind
+from threeml.data.text import is_padded, trim_space
 from threeml.records.rows import (
     INTEGER_TEXT,
     NUMBER_TEXT,
@@ -98,14 +99,13 @@ def _problems(
 def _clean(value: ir.Value, *, trim: bool = True) -> ir.StringValue:
     """Text with empty text as NULL and, when ``trim``, surrounding white space removed.
 
-    Only text whose first or last character sorts at or before a space (white space, or a
-    control character) goes through ``strip``: comparing two characters is several times
-    cheaper than stripping every value of a large column.
+    Only text that begins or ends with white space goes through
+    :func:`~threeml.data.text.trim_space` (never ibis's ``strip``, which Spark reads as also
+    trimming the letters v and f): testing is cheaper than rewriting every value of a column.
     """
     text = value.cast("string")
     if trim:
-        padded = (text.substr(0, 1) <= " ") | (text.right(1) <= " ")
-        text = padded.ifelse(text.strip(), text)
+        text = is_padded(text).ifelse(trim_space(text), text)
     return text.nullif("")
 
 
@@ -155,7 +155,7 @@ def _parse_text(
 
 def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
     """Codes without surrounding spaces, empty items, duplicates or order (as in the records)."""
-    codes = items.map(lambda item: item.cast("string").strip()).filter(lambda item: item != "")
+    codes = items.map(lambda item: trim_space(item.cast("string"))).filter(lambda item: item != "")
     return ibis.coalesce(codes.unique().sort(), _NO_CODES)
 
 
@@ -199,7 +199,7 @@ def _typed_value(
 
 def _code_message(col: Column, text: ir.StringValue) -> ir.StringValue:
     allowed = ", ".join(col.codes)
-    lowered = text.lower().strip()
+    lowered = trim_space(text.lower())
     return ibis.ifelse(
         lowered.isin(list(col.codes)),
         ibis.literal("differs only in case from '")
