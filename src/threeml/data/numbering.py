@@ -8,8 +8,9 @@ numbered instead by a documented rule every engine computes in parallel:
   else its first column), as text;
 - within a bucket, rows are numbered in order of every column (``row_number()`` partitioned
   by the bucket);
-- a bucket's rows come after those of every bucket that sorts before it (an offset computed by
-  joining the bucket counts, a table of at most a few thousand rows, to themselves).
+- a bucket's rows come after those of every bucket that sorts before it in code-point order
+  (offsets computed in Python from the bucket counts, an aggregate of at most a few thousand
+  rows, and joined back as a small table).
 
 The numbers are unique, from 1 to the number of rows, and the same on every run of one engine;
 two engines may number differently only where their collations order text differently.
@@ -34,14 +35,15 @@ def number_rows(spec: Table, table: ir.Table, name: str) -> ir.Table:
     ranked = keyed.mutate(
         _rank=ibis.row_number().over(group_by="_bucket", order_by=[keyed[c] for c in orderable])
     )
-    counts = keyed.group_by("_bucket").aggregate(_n=keyed.count())
-    before = counts.view()
-    offsets = (
-        counts.left_join(before, before._bucket < counts._bucket)
-        .group_by(_key=counts._bucket)
-        .aggregate(_offset=before._n.sum().fill_null(0))
-    )
-    joined = ranked.join(offsets, ranked._bucket == offsets._key)
+    counts = keyed.group_by("_bucket").aggregate(_n=keyed.count()).to_pyarrow().to_pylist()
+    offsets: dict[str, list] = {"_key": [], "_offset": []}
+    total = 0
+    for row in sorted(counts, key=lambda row: row["_bucket"]):
+        offsets["_key"].append(row["_bucket"])
+        offsets["_offset"].append(total)
+        total += int(row["_n"])
+    table_of_offsets = ibis.memtable(offsets, schema={"_key": "string", "_offset": "int64"})
+    joined = ranked.join(table_of_offsets, ranked._bucket == table_of_offsets._key)
     return joined.mutate(**{name: (joined._offset + joined._rank + 1).cast("int64")}).drop(
         "_bucket", "_rank", "_key", "_offset"
     )
