@@ -59,7 +59,9 @@ _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INTEGER = INTEGER_TEXT
 _NUMBER = NUMBER_TEXT
 
-_NO_CODES = ibis.literal([], type="array<string>")
+# Not ``ibis.literal([])``, which PostgreSQL cannot type (``ARRAY[]``): an empty list of text
+# made from text, typed alike on every engine.
+_NO_CODES = ibis.literal(";").split(";").filter(lambda item: item != "")
 
 _TARGET_TYPES = {
     ColumnType.ID: dt.string,
