@@ -292,7 +292,7 @@ class SectorsAtLeastHandler(_DatedEnrolments):
         # One "any enrolment in this sector" per sector, summed: a distinct count without
         # DISTINCT, which is much cheaper to group.
         sectors = [
-            (facts[name] & (facts.sector == sector.value)).any().cast("int64") for sector in Sector
+            (facts[name] & (facts.sector == sector.value)).any().ifelse(1, 0) for sector in Sector
         ]
         return sum(sectors[1:], sectors[0]) >= criterion.count
 
