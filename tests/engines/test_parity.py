@@ -206,3 +206,18 @@ class _with:
         for name, data in self.tables.items():
             con.create_table(name, data)
         return con
+
+
+@pytest.mark.postgres
+def test_count_on_the_command_line_reads_a_postgresql_schema(
+    extract, on_duckdb, request, capsys
+) -> None:
+    from threeml.cli import main
+
+    url = request.getfixturevalue("postgres_url")
+    load("postgres", extract, "cli", request)
+    args = ["count", "in-receipt", "--data", url, "--schema", "cli", "--period", "2013-04"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    expected = on_duckdb["in-receipt"].count
+    assert f"{expected:,}" in out or str(expected) in out
