@@ -112,8 +112,18 @@ def load(engine: str, tables: dict[str, pa.Table], name: str, request: Any) -> A
     folder.mkdir()
     for table, data in tables.items():
         pq.write_table(data, folder / f"{table}.parquet")
-        session.read.parquet(str(folder / f"{table}.parquet")).createOrReplaceTempView(table)
-    return ibis.pyspark.connect(session)
+    return session
+
+
+def _dataset(engine: str, tables: dict[str, pa.Table], name: str, request: Any) -> Dataset:
+    """``tables`` on ``engine``, validated there: Spark through :meth:`Dataset.from_spark`
+    with Parquet paths, PostgreSQL through :meth:`Dataset.from_connection`."""
+    con = load(engine, tables, name, request)
+    if engine == "spark":
+        folder = request.getfixturevalue("tmp_path") / name
+        paths = {table: str(folder / f"{table}.parquet") for table in tables}
+        return Dataset.from_spark(con, tables=paths, source=engine)
+    return Dataset.from_connection(con, source=engine)
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +141,7 @@ def on_duckdb(extract) -> dict[str, Any]:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_standard_definitions_match_duckdb(engine, extract, on_duckdb, request) -> None:
-    con = load(engine, extract, "parity", request)
-    dataset = Dataset.from_connection(con, source=engine)
+    dataset = _dataset(engine, extract, "parity", request)
     assert dataset.report.ok
     results = count_many(DEFINITIONS, dataset, P, by=BY)
     assert on_duckdb["in-receipt"].count > 0
@@ -187,7 +196,7 @@ def test_codes_with_f_v_t_n_r_at_their_ends_are_kept_on_every_engine(engine, req
     if engine == "duckdb":
         dataset = Dataset.from_connection(ibis.duckdb.connect() | _with(TEXT_TABLES))
     else:
-        dataset = Dataset.from_connection(load(engine, TEXT_TABLES, "codes", request))
+        dataset = _dataset(engine, TEXT_TABLES, "codes", request)
     results = count_many(BY_CODE, dataset, P)
     assert {code: results[code].count for code in CODES} == EXPECTED
     lists = dataset.table("users").conditions.execute().tolist()
