@@ -8,7 +8,8 @@ database file, a database URL, or whatever a plugin's loader accepts.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import click
 
@@ -28,17 +29,61 @@ __all__ = [
     "load_dataset",
     "set_aside_words",
     "validate_data",
+    "with_schema",
 ]
 
-#: ``--data TARGET``, required (the parameter is called ``data``).
-data_option = click.option(
+#: Where ``--schema`` is kept for :func:`load_dataset` (in the click context's ``meta``).
+SCHEMA_KEY = "threeml.schema"
+
+
+def _remember_schema(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[SCHEMA_KEY] = value
+
+
+_data = click.option(
     "--data",
     "data",
     required=True,
     metavar="PATH|URL",
     help="The extract: a folder of users.csv, services.csv … (or .parquet), a DuckDB "
-    "database file, a database URL (postgres://…) or what a plugin's loader opens.",
+    "database file, a database URL (postgresql://user@host:port/db) or what a plugin's "
+    "loader opens.",
 )
+_schema = click.option(
+    "--schema",
+    metavar="NAME",
+    expose_value=False,
+    callback=_remember_schema,
+    help="With a database URL: the schema holding the tables (PostgreSQL's search path).",
+)
+
+
+def data_option(command: Any) -> Any:
+    """``--data TARGET`` (required, the parameter ``data``) and ``--schema NAME``."""
+    return _data(_schema(command))
+
+
+def with_schema(target: str, schema: str | None) -> str:
+    """``target`` with ``schema`` added as the URL's ``schema=`` parameter (for the loader).
+
+    Only a URL takes a schema; for a folder or a file it is refused with what to do.
+    """
+    if not schema:
+        return target
+    if "://" not in target:
+        raise click.UsageError(
+            f"--schema {schema} applies to a database URL, and {target} is not one: "
+            "leave --schema out, or give --data postgresql://user@host:port/database"
+        )
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "schema"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("schema", schema)])))
+
+
+def _schema_given() -> str | None:
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.find_root().meta.get(SCHEMA_KEY)
 
 
 def installed_loaders() -> tuple[Loader, ...]:
@@ -47,14 +92,15 @@ def installed_loaders() -> tuple[Loader, ...]:
 
 
 def load_dataset(target: str, lenient: bool, *, extract_date: date | None = None) -> Dataset:
-    """Open and validate the extract ``target`` (strict unless ``lenient``).
+    """Open and validate the extract ``target`` (strict unless ``lenient``), in
+    ``--schema`` when one is given.
 
     In lenient mode the share of a table's rows that may be set aside is the command's
     ``--max-set-aside`` (default 1%).
     """
     meta = _meta()
     return open_dataset(
-        target,
+        with_schema(target, _schema_given()),
         loaders=installed_loaders(),
         mode=Mode.LENIENT if lenient else Mode.STRICT,
         extract_date=extract_date,

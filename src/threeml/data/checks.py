@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 
 from threeml.data.plausible import DateWindow, plausibility_checks
 from threeml.data.report import ProblemKind
+from threeml.data.text import is_padded, trim_space
 from threeml.records.codes import CONDITION_SEPARATORS
 from threeml.records.rows import (
     INTEGER_TEXT,
@@ -61,7 +62,9 @@ _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INTEGER = INTEGER_TEXT
 _NUMBER = NUMBER_TEXT
 
-_NO_CODES = ibis.literal([], type="array<string>")
+# Not ``ibis.literal([])``, which PostgreSQL cannot type (``ARRAY[]``): an empty list of text
+# made from text, typed alike on every engine.
+_NO_CODES = ibis.literal(";").split(";").filter(lambda item: item != "")
 
 _TARGET_TYPES = {
     ColumnType.ID: dt.string,
@@ -109,14 +112,13 @@ def _shortened(text: ir.StringValue) -> ir.StringValue:
 def _clean(value: ir.Value, *, trim: bool = True) -> ir.StringValue:
     """Text with empty text as NULL and, when ``trim``, surrounding white space removed.
 
-    Only text whose first or last character sorts at or before a space (white space, or a
-    control character) goes through ``strip``: comparing two characters is several times
-    cheaper than stripping every value of a large column.
+    Only text that begins or ends with white space goes through
+    :func:`~threeml.data.text.trim_space` (never ibis's ``strip``, which Spark reads as also
+    trimming the letters v and f): testing is cheaper than rewriting every value of a column.
     """
     text = value.cast("string")
     if trim:
-        padded = (text.substr(0, 1) <= " ") | (text.right(1) <= " ")
-        text = padded.ifelse(text.strip(), text)
+        text = is_padded(text).ifelse(trim_space(text), text)
     return text.nullif("")
 
 
@@ -217,7 +219,7 @@ def _typed_value(
 
 def _code_message(col: Column, text: ir.StringValue) -> ir.StringValue:
     allowed = ", ".join(col.codes)
-    lowered = text.lower().strip()
+    lowered = trim_space(text.lower())
     return ibis.ifelse(
         lowered.isin(list(col.codes)),
         ibis.literal("differs only in case from '")

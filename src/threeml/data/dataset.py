@@ -192,6 +192,26 @@ class Dataset:
         return _accepted(checked, max_set_aside)
 
     @classmethod
+    def from_spark(
+        cls,
+        session: Any,
+        *,
+        tables: Mapping[str, str],
+        extract_date: date | str | None = None,
+        mode: Mode | str = Mode.STRICT,
+        source: str = "spark",
+    ) -> Dataset:
+        """Use tables on Spark: ``tables`` maps threeml's names to catalog tables or Parquet
+        paths (:func:`threeml.data.spark.spark_views`); validation runs on Spark."""
+        from threeml.data.spark import spark_views
+
+        names = spark_views(session, tables)
+        backend = ibis.pyspark.connect(session)
+        return cls.from_connection(
+            backend, names=names, extract_date=extract_date, mode=mode, source=source
+        )
+
+    @classmethod
     def from_duckdb(
         cls,
         path: str | Path,

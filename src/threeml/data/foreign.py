@@ -24,6 +24,7 @@ import pyarrow as pa
 from threeml.data import engine
 from threeml.data.checks import PROBLEM_SCHEMA, ROW, checkable, parse_table, relational_checks
 from threeml.data.files import SourceFile, check_header, time_zone_problems
+from threeml.data.numbering import number_rows
 from threeml.data.owned import build_owned
 from threeml.data.plausible import DateWindow
 from threeml.data.report import Mode, Problem, ProblemKind
@@ -53,7 +54,8 @@ def check_connection(
 ) -> Checked:
     """Check the tables of ``backend`` (``names`` maps threeml's table names to its own).
 
-    Rows are numbered in the order the backend returns them.
+    Rows are numbered by :func:`~threeml.data.numbering.number_rows` (a database table has
+    no row order, and a window over a whole table cannot run in parallel).
     """
     available = set(backend.list_tables())
     found: dict[str, ir.Table] = {}
@@ -76,7 +78,7 @@ def check_connection(
         staged.extend(time_zone_problems(given, spec, _arrow_schema(table)))
         found[name] = table
     raw = {
-        name: _complete(TABLES[name], table.mutate(**{ROW: ibis.row_number() + 1}))
+        name: _complete(TABLES[name], number_rows(TABLES[name], table, ROW))
         for name, table in found.items()
     }
     common = {"source": source, "staged": staged, "mode": mode, "extract_date": extract_date}

@@ -292,7 +292,7 @@ class SectorsAtLeastHandler(_DatedEnrolments):
         # One "any enrolment in this sector" per sector, summed: a distinct count without
         # DISTINCT, which is much cheaper to group.
         sectors = [
-            (facts[name] & (facts.sector == sector.value)).any().cast("int64") for sector in Sector
+            (facts[name] & (facts.sector == sector.value)).any().ifelse(1, 0) for sector in Sector
         ]
         return sum(sectors[1:], sectors[0]) >= criterion.count
 
@@ -437,7 +437,10 @@ class RiskInTopPercentHandler(CriterionHandler):
 
     That is every user scoring at least the m-th highest score, m being the number of whole h
     with ``h × 100 < percent × N`` (computed in Python floats, as the reference evaluator
-    does). Without window functions, so any backend runs it.
+    does). Ties: every user with the threshold score passes, however many share it.
+
+    No window, sort or offset: the threshold is found by :func:`_mth_highest`, a bisection of
+    scalar counts, so any backend runs it and a cluster never sorts the users globally.
     """
 
     def user_pass(self, criterion: RiskInTopPercent, compiler: Compiler) -> ir.Table:
@@ -450,14 +453,42 @@ class RiskInTopPercentHandler(CriterionHandler):
         while m < n and m * 100 < bound:
             m += 1
         if m == 0:
-            return scored.select("user_id").limit(0)
-        threshold = (
-            scored.order_by(ibis.desc("risk_score"))
-            .limit(1, offset=m - 1)
-            .select(_threshold="risk_score")
+            return scored.filter(ibis.literal(False)).select("user_id")
+        threshold = _mth_highest(scored, m)
+        return scored.filter(scored.risk_score >= threshold).select("user_id")
+
+
+def _mth_highest(scored: ir.Table, m: int) -> float:
+    """The m-th highest ``risk_score`` of ``scored`` (non-null, at least ``m`` rows).
+
+    Keeps ``lo``, a score with at least ``m`` scores at or above it, and ``hi``, a value with
+    fewer than ``m`` at or above it: the answer lies in ``[lo, hi)``. Each step asks one
+    aggregate query (the smallest and largest score in the interval, and the count at or above
+    its midpoint) and halves the interval; it ends when the interval holds one distinct score,
+    which is the answer: within the 64 halvings a double allows, a handful on scores rounded
+    to a few decimals.
+    """
+    score = scored.risk_score
+    low, high = scored.aggregate(a=score.min(), b=score.max()).execute().iloc[0]
+    lo, hi = float(low), float(high)
+    if int(scored.filter(score >= hi).count().execute()) >= m:
+        return hi
+    while True:
+        mid = lo + (hi - lo) / 2
+        inside = (score >= lo) & (score < hi)
+        first, last, above = (
+            scored.aggregate(
+                a=score.min(where=inside), b=score.max(where=inside), c=(score >= mid).sum()
+            )
+            .execute()
+            .iloc[0]
         )
-        joined = scored.cross_join(threshold)
-        return joined.filter(joined.risk_score >= joined._threshold).select("user_id")
+        if float(first) == float(last) or mid in (lo, hi):
+            return float(first)
+        if int(above) >= m:
+            lo = mid
+        else:
+            hi = mid
 
 
 @handles(MemberOf)
