@@ -12,13 +12,14 @@ import re
 
 import pyarrow.parquet as pq
 import pytest
-import test_parity
 from ibis.backends.sql import SQLBackend
 
 from threeml.data import Dataset
 from threeml.data.synth import synthesise
 from threeml.engine.evaluate import count_many
 from threeml.records.schema import TABLES
+
+from . import test_parity
 
 ibis = pytest.importorskip("ibis")
 
