@@ -87,17 +87,22 @@ class Dataset:
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
         follow_symlinks: bool = False,
+        cache: bool = True,
     ) -> Dataset:
         """Load and validate a folder of ``<table>.csv`` / ``<table>.parquet`` files.
 
         A table file that is a symbolic link to a file outside ``folder`` is refused unless
-        ``follow_symlinks`` is true.
+        ``follow_symlinks`` is true. Validation is done once per extract: with ``cache``
+        (the default, unless ``THREEML_NO_CACHE=1``) what it found is kept against the
+        files' stamps and reused while they are unchanged (:mod:`threeml.data.cache`;
+        ``with threeml.data.cache.revalidating(): ...`` validates again).
         """
         checked = check_folder(
             Path(folder),
             mode=Mode(mode),
             extract_date=extract_date,
             follow_symlinks=follow_symlinks,
+            cache=cache,
         )
         return _accepted(checked)
 
@@ -187,9 +192,12 @@ class Dataset:
         return cls.from_connection(backend, extract_date=extract_date, mode=mode, source=str(path))
 
 
-def validate_folder(folder: str | Path, *, mode: Mode | str = Mode.STRICT) -> ValidationReport:
-    """Validate a dataset folder and return the report, whatever it finds."""
-    return check_folder(Path(folder), mode=Mode(mode), extract_date=None).report
+def validate_folder(
+    folder: str | Path, *, mode: Mode | str = Mode.STRICT, cache: bool = True
+) -> ValidationReport:
+    """Validate a dataset folder and return the report, whatever it finds (a result kept
+    for the same, unchanged files is reused unless ``cache`` is false)."""
+    return check_folder(Path(folder), mode=Mode(mode), extract_date=None, cache=cache).report
 
 
 def _accepted(checked: Checked) -> Dataset:
