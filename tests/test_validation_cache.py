@@ -266,7 +266,7 @@ def test_a_cache_folder_that_is_a_file_is_named(
 ) -> None:
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     monkeypatch.setenv(CACHE_DIR_VARIABLE, str(tmp_path / "a-file"))
-    with pytest.raises(CacheSettingError, match="THREEML_CACHE_DIR=.* is a file, not a folder"):
+    with pytest.raises(CacheSettingError, match=r"THREEML_CACHE_DIR=.* is a file, not a folder"):
         Dataset.from_folder(make_folder())
 
 
