@@ -279,26 +279,31 @@ def _date_fails(column: str, verb: str) -> Callable[[Row, Period], str]:
 
 
 def _contacts_left_out(criterion: ContactsAtLeast, contacts: Sequence[dict], period: Period) -> str:
-    """Why this person's other contacts do not count, each counted under its first reason."""
+    """Why this person's other contacts do not count, each under the first reason that applies
+    (in this order: its kind, its enrolment's service kind, its date, its enrolment's
+    installed window)."""
     window = criterion.window.resolve(period)
-    reasons: dict[str, int] = {}
+    reasons = [
+        f"not {_either(criterion.contact_kinds)}",
+        f"not on {_either(criterion.service_kinds)} enrolments",
+        f"dated outside {window.start} to {window.end}",
+        "dated outside their enrolment's installed window",
+    ]
+    found = [0] * len(reasons)
     total = 0
     for c, n in weighted(contacts):
         total += n
         if criterion.contact_kinds and c["kind"] not in criterion.contact_kinds:
-            why = f"not {_either(criterion.contact_kinds)}"
+            found[0] += n
         elif criterion.service_kinds and c["service_kind"] not in criterion.service_kinds:
-            why = f"not on {_either(criterion.service_kinds)} enrolments"
+            found[1] += n
         elif not window.contains(c["date"]):
-            why = f"dated outside {window.start} to {window.end}"
+            found[2] += n
         elif not c["counts"]:
-            why = "dated outside their enrolment's installed window"
-        else:
-            continue
-        reasons[why] = reasons.get(why, 0) + n
+            found[3] += n
     if not total:
         return "; this user has no contacts"
-    listed = ", ".join(f"{n} {why}" for why, n in reasons.items())
+    listed = ", ".join(f"{n} {why}" for why, n in zip(reasons, found, strict=True) if n)
     return f"; of {total} contact(s): {listed}" if listed else ""
 
 
