@@ -314,3 +314,33 @@ def test_a_refused_extract_is_refused_again_from_the_cache(
     with pytest.raises(Exception, match="1 error"):
         Dataset.from_folder(folder)
     assert len(checks) == 1
+
+
+def test_the_content_fingerprint_is_kept_beside_the_validation(
+    make_folder: MakeFolder, checks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threeml.data.fingerprint as fingerprints
+
+    folder = make_folder()
+    computed = fingerprints.fingerprint(Dataset.from_folder(folder))
+    hashed: list[int] = []
+    real = fingerprints._duckdb_sums
+
+    def spy(dataset):
+        hashed.append(1)
+        return real(dataset)
+
+    monkeypatch.setattr(fingerprints, "_duckdb_sums", spy)
+    again = Dataset.from_folder(folder)
+    assert fingerprints.fingerprint(again) == computed
+    assert hashed == []
+    # Asked not to use it (as verify does), every row is hashed again, to the same result.
+    assert fingerprints.fingerprint(again, kept=False) == computed
+    assert hashed == [1]
+    assert fingerprints.fingerprint(Dataset.from_folder(folder, cache=False)) == computed
+    # A changed file changes it.
+    with open(folder / "contacts.csv", "a", encoding="utf-8") as out:
+        out.write("U1,E1,2013-01-13,reading\n")
+    changed = fingerprints.fingerprint(Dataset.from_folder(folder))
+    assert changed.table("contacts") != computed.table("contacts")
+    assert changed.table("users") == computed.table("users")

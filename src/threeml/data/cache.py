@@ -42,6 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import attrs
 from attrs import field, frozen
 
 from threeml._version import __version__
@@ -55,6 +56,7 @@ __all__ = [
     "NO_CACHE_VARIABLE",
     "CacheSettingError",
     "CachedValidation",
+    "KeptValidation",
     "ValidationCache",
     "ValidationCacheNotice",
     "cache_enabled",
@@ -218,13 +220,16 @@ class CachedValidation:
 
     ``set_aside_rows`` maps each table with rows set aside (lenient mode) to its rows as
     ``(row, kind)`` pairs; ``latest_date`` is the latest event date of the kept rows, when it
-    was computed (no extract date was given).
+    was computed (no extract date was given). ``fingerprint`` holds the content fingerprint
+    of the validated rows per table (:mod:`threeml.data.fingerprint`, as
+    ``TableFingerprint.to_dict`` writes it) once an output has computed it.
     """
 
     report: ValidationReport
     refused: bool
     latest_date: date | None = None
     set_aside_rows: Mapping[str, tuple[tuple[int, str], ...]] = field(factory=dict)
+    fingerprint: tuple[Mapping[str, Any], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -239,6 +244,9 @@ class CachedValidation:
                 }
                 for table, rows in self.set_aside_rows.items()
             },
+            "fingerprint": None
+            if self.fingerprint is None
+            else [dict(t) for t in self.fingerprint],
         }
 
     @classmethod
@@ -256,6 +264,11 @@ class CachedValidation:
                 )
                 for table, rows in data["set_aside_rows"].items()
             },
+            fingerprint=(
+                None
+                if data.get("fingerprint") is None
+                else tuple(dict(t) for t in data["fingerprint"])
+            ),
         )
 
 
@@ -360,3 +373,17 @@ class ValidationCache:
                 ValidationCacheNotice,
                 stacklevel=2,
             )
+
+
+@frozen
+class KeptValidation:
+    """A dataset's cache entry and the result kept there (or just stored)."""
+
+    entry: ValidationCache
+    result: CachedValidation
+
+    def with_fingerprint(self, tables: tuple[Mapping[str, Any], ...]) -> KeptValidation:
+        """Keep the content fingerprint of the validated rows beside the result."""
+        result = attrs.evolve(self.result, fingerprint=tuple(tables))
+        self.entry.store(result)
+        return KeptValidation(self.entry, result)

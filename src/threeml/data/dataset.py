@@ -61,6 +61,8 @@ class Dataset:
     extract_date: date | None
     report: ValidationReport = attrs.field(repr=False)
     source: str
+    #: Where this folder's validation is kept, and what was kept (``None``: not kept).
+    kept_validation: Any = attrs.field(default=None, repr=False, eq=False, kw_only=True)
 
     def table(self, name: str) -> ir.Table:
         """The ibis table called ``name``."""
@@ -210,4 +212,5 @@ def _accepted(checked: Checked) -> Dataset:
         extract_date=checked.extract_date,
         report=checked.report,
         source=checked.report.source,
+        kept_validation=checked.kept,
     )

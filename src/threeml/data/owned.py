@@ -20,7 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from threeml.data.cache import CachedValidation, ValidationCache
+from threeml.data.cache import CachedValidation, KeptValidation, ValidationCache
 from threeml.data.checks import (
     PROBLEM_SCHEMA,
     ROW,
@@ -73,7 +73,9 @@ def build_owned(
     order = [name for name in TABLES if name in present]
     cached = cache.load(source) if cache is not None else None
     if cached is not None:
-        return _from_cache(backend, order, cached, mode, extract_date, text_tables, materialise)
+        return _from_cache(
+            backend, order, cache, cached, mode, extract_date, text_tables, materialise
+        )
     columns = ", ".join(f"{identifier(n)} {_PROBLEM_TYPES[n]}" for n in PROBLEM_SCHEMA.names)
     con.execute(f"CREATE OR REPLACE TABLE _problems ({columns})")
     small: list[str] = []  # checks over tables held in the engine: run as one statement
@@ -126,12 +128,19 @@ def build_owned(
             for name in order
             if kept[name] == f"kept_{name}"
         }
-        cache.store(CachedValidation(report, False, latest, aside_rows))
+        result = CachedValidation(report, False, latest, aside_rows)
+        cache.store(result)
+        return _accepted(backend, report, kept, extract_date, latest, KeptValidation(cache, result))
     return _accepted(backend, report, kept, extract_date, latest)
 
 
 def _accepted(
-    backend: Any, report: Any, kept: dict[str, str], extract_date: Any, latest: date | None
+    backend: Any,
+    report: Any,
+    kept: dict[str, str],
+    extract_date: Any,
+    latest: date | None,
+    kept_validation: KeptValidation | None = None,
 ) -> Checked:
     """The checked extract: every table of the schema (empty when absent), and its date."""
     con = backend.con
@@ -143,12 +152,13 @@ def _accepted(
             kept[name] = f"empty_{name}"
         tables[name] = backend.table(kept[name]).select(*spec.column_names)
     final_date = parse_date(extract_date) if extract_date is not None else latest
-    return Checked(backend, report, tables, final_date)
+    return Checked(backend, report, tables, final_date, kept_validation)
 
 
 def _from_cache(
     backend: Any,
     order: list[str],
+    cache: ValidationCache,
     cached: CachedValidation,
     mode: Mode,
     extract_date: Any,
@@ -188,7 +198,14 @@ def _from_cache(
             kept[name] = f"kept_{name}"
     for name in set(order) & set(text_tables) & materialise:
         drop_staged(con, name)
-    return _accepted(backend, cached.report, kept, extract_date, cached.latest_date)
+    return _accepted(
+        backend,
+        cached.report,
+        kept,
+        extract_date,
+        cached.latest_date,
+        KeptValidation(cache, cached),
+    )
 
 
 def _sql(expr: ir.Expr) -> str:
