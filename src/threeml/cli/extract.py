@@ -3,10 +3,17 @@
 The text after ``--data`` (or ``threeml validate``'s argument) is handed as it is to the
 installed loaders (:mod:`threeml.data.loaders`): a folder of CSV/Parquet files, a DuckDB
 database file, a database URL, or whatever a plugin's loader accepts.
+
+Every command that reads an extract also takes ``--revalidate``: a folder's validation is
+kept between commands (:mod:`threeml.data.cache`) and this validates it again. A cache file
+that had to be ignored is named on standard error as a notice.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -14,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import click
 
 from threeml.cli.options import ALLOW_SET_ASIDE, MAX_SET_ASIDE
+from threeml.data.cache import ValidationCacheNotice, revalidating
 from threeml.data.loaders import DEFAULT_MAX_SET_ASIDE, Loader, open_dataset, validate_extract
 from threeml.data.report import Mode, ValidationReport
 from threeml.plugins.registry import default_registry
@@ -27,6 +35,7 @@ __all__ = [
     "finish_set_aside",
     "installed_loaders",
     "load_dataset",
+    "revalidate_option",
     "set_aside_words",
     "validate_data",
     "with_schema",
@@ -40,6 +49,24 @@ def _remember_schema(ctx: click.Context, param: click.Parameter, value: str | No
     if value:
         ctx.meta[SCHEMA_KEY] = value
 
+
+_REVALIDATE = "threeml.revalidate"
+
+
+def _remember_revalidate(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta[_REVALIDATE] = bool(value)
+
+
+#: ``--revalidate``: validate the extract again instead of using the kept result. It sets
+#: no parameter of the command: :func:`load_dataset` and :func:`validate_data` read it.
+revalidate_option = click.option(
+    "--revalidate",
+    is_flag=True,
+    expose_value=False,
+    callback=_remember_revalidate,
+    help="Validate the extract again even when a kept validation of the same, unchanged "
+    "files exists (THREEML_NO_CACHE=1 keeps none).",
+)
 
 _data = click.option(
     "--data",
@@ -57,11 +84,6 @@ _schema = click.option(
     callback=_remember_schema,
     help="With a database URL: the schema holding the tables (PostgreSQL's search path).",
 )
-
-
-def data_option(command: Any) -> Any:
-    """``--data TARGET`` (required, the parameter ``data``) and ``--schema NAME``."""
-    return _data(_schema(command))
 
 
 def with_schema(target: str, schema: str | None) -> str:
@@ -86,6 +108,34 @@ def _schema_given() -> str | None:
     return None if ctx is None else ctx.find_root().meta.get(SCHEMA_KEY)
 
 
+def data_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--data TARGET``, required (the parameter is called ``data``), ``--schema NAME`` and
+    ``--revalidate``."""
+    return _data(_schema(revalidate_option(function)))
+
+
+def _asked_to_revalidate() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(_REVALIDATE))
+
+
+@contextmanager
+def _cache_notices() -> Iterator[None]:
+    """Validation under ``--revalidate`` when given; cache notices echoed to standard error."""
+    with warnings.catch_warnings(record=True) as caught, revalidating(_asked_to_revalidate()):
+        warnings.simplefilter("always", ValidationCacheNotice)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, ValidationCacheNotice):
+                    click.echo(f"notice: {warning.message}", err=True)
+                else:
+                    warnings.showwarning(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
+
+
 def installed_loaders() -> tuple[Loader, ...]:
     """The loaders ``--data`` tries, in order: threeml's own, then those of plugins by name."""
     return default_registry().loaders()
@@ -99,13 +149,14 @@ def load_dataset(target: str, lenient: bool, *, extract_date: date | None = None
     ``--max-set-aside`` (default 1%).
     """
     meta = _meta()
-    return open_dataset(
-        with_schema(target, _schema_given()),
-        loaders=installed_loaders(),
-        mode=Mode.LENIENT if lenient else Mode.STRICT,
-        extract_date=extract_date,
-        max_set_aside=meta.get(MAX_SET_ASIDE, DEFAULT_MAX_SET_ASIDE),
-    )
+    with _cache_notices():
+        return open_dataset(
+            with_schema(target, _schema_given()),
+            loaders=installed_loaders(),
+            mode=Mode.LENIENT if lenient else Mode.STRICT,
+            extract_date=extract_date,
+            max_set_aside=meta.get(MAX_SET_ASIDE, DEFAULT_MAX_SET_ASIDE),
+        )
 
 
 def set_aside_words(report: ValidationReport) -> str:
@@ -144,4 +195,5 @@ def _meta() -> dict:
 
 def validate_data(target: str, mode: str) -> ValidationReport:
     """The validation report of the extract ``target``, whatever it finds."""
-    return validate_extract(target, loaders=installed_loaders(), mode=mode)
+    with _cache_notices():
+        return validate_extract(target, loaders=installed_loaders(), mode=mode)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from threeml.cli.app import cli
-from threeml.cli.extract import validate_data
+from threeml.cli.extract import revalidate_option, validate_data
 from threeml.data.report import Mode, ProblemKind, Severity, ValidationReport, report_to_dict
 from threeml.publish.safe import terminal_text
 
@@ -38,6 +38,7 @@ from threeml.publish.safe import terminal_text
     show_default=True,
     help="lenient also shows how many rows would be set aside, and why.",
 )
+@revalidate_option
 def validate(extract: str, fmt: str, max_per_kind: int, mode: str) -> None:
     """Check the extract DATA against the interchange schema.
 

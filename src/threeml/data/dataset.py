@@ -67,6 +67,8 @@ class Dataset:
     extract_date: date | None
     report: ValidationReport = attrs.field(repr=False)
     source: str
+    #: Where this folder's validation is kept, and what was kept (``None``: not kept).
+    kept_validation: Any = attrs.field(default=None, repr=False, eq=False, kw_only=True)
 
     def table(self, name: str) -> ir.Table:
         """The ibis table called ``name``."""
@@ -94,6 +96,7 @@ class Dataset:
         mode: Mode | str = Mode.STRICT,
         follow_symlinks: bool = False,
         max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
+        cache: bool = True,
     ) -> Dataset:
         """Load and validate a folder of ``<table>.csv`` / ``<table>.parquet`` files.
 
@@ -101,12 +104,17 @@ class Dataset:
         ``follow_symlinks`` is true. In lenient mode, an extract that would have more than
         ``max_set_aside`` (a share, 0.01 = 1%) of a table's rows set aside is refused with
         :class:`~threeml.data.report.TooManySetAside`.
+        Validation is done once per extract: with ``cache``
+        (the default, unless ``THREEML_NO_CACHE=1``) what it found is kept against the
+        files' stamps and reused while they are unchanged (:mod:`threeml.data.cache`;
+        ``with threeml.data.cache.revalidating(): ...`` validates again).
         """
         checked = check_folder(
             Path(folder),
             mode=Mode(mode),
             extract_date=extract_date,
             follow_symlinks=follow_symlinks,
+            cache=cache,
         )
         return _accepted(checked, max_set_aside)
 
@@ -234,9 +242,12 @@ class Dataset:
         )
 
 
-def validate_folder(folder: str | Path, *, mode: Mode | str = Mode.STRICT) -> ValidationReport:
-    """Validate a dataset folder and return the report, whatever it finds."""
-    return check_folder(Path(folder), mode=Mode(mode), extract_date=None).report
+def validate_folder(
+    folder: str | Path, *, mode: Mode | str = Mode.STRICT, cache: bool = True
+) -> ValidationReport:
+    """Validate a dataset folder and return the report, whatever it finds (a result kept
+    for the same, unchanged files is reused unless ``cache`` is false)."""
+    return check_folder(Path(folder), mode=Mode(mode), extract_date=None, cache=cache).report
 
 
 def _accepted(checked: Checked, max_set_aside: float = DEFAULT_MAX_SET_ASIDE) -> Dataset:
@@ -254,4 +265,5 @@ def _accepted(checked: Checked, max_set_aside: float = DEFAULT_MAX_SET_ASIDE) ->
         extract_date=checked.extract_date,
         report=checked.report,
         source=checked.report.source,
+        kept_validation=checked.kept,
     )

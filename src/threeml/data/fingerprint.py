@@ -151,14 +151,21 @@ def _counts(dataset: Dataset) -> dict[str, tuple[int, None]]:
     return {name: (n, None) for name, n in dataset.count_rows().items()}
 
 
-def fingerprint(dataset: Dataset) -> ExtractFingerprint:
+def fingerprint(dataset: Dataset, *, kept: bool = True) -> ExtractFingerprint:
     """The fingerprint of ``dataset``: each table's source, rows and content hash.
 
     Hashes are computed in the engine (DuckDB); on another backend the tables get their
-    row counts only.
+    row counts only. A folder whose validation is kept (:mod:`threeml.data.cache`) keeps its
+    fingerprint there too: the same, unchanged files give the same validated rows, so a
+    second output from them reads it instead of hashing every row again. ``kept=False``
+    always computes it (``threeml verify`` does).
     """
+    stored = dataset.kept_validation
+    if kept and stored is not None and stored.result.fingerprint is not None:
+        found = [TableFingerprint.from_dict(t) for t in stored.result.fingerprint]
+        return ExtractFingerprint(_public(dataset.source), dataset.extract_date, tuple(found))
     files = _files(dataset.source)
-    found: list[TableFingerprint] = []
+    found = []
     if getattr(dataset.backend, "name", None) == "duckdb":
         for name, (n, hi, lo) in _duckdb_sums(dataset).items():
             digest = hashlib.sha256(f"{name}:{n}:{hi}:{lo}".encode()).hexdigest()
@@ -168,4 +175,6 @@ def fingerprint(dataset: Dataset) -> ExtractFingerprint:
             found.append(TableFingerprint(name, files.get(name, name), n, None))
     order = list(TABLES)
     found.sort(key=lambda t: order.index(t.table) if t.table in order else len(order))
+    if stored is not None:
+        stored.with_fingerprint(tuple(t.to_dict() for t in found))
     return ExtractFingerprint(_public(dataset.source), dataset.extract_date, tuple(found))

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from threeml.data import engine
+from threeml.data.cache import ValidationCache
 from threeml.data.files import check_header, find_tables, read_header, time_zone_problems
 from threeml.data.owned import build_owned
 from threeml.data.report import Mode, Problem, ProblemKind, Severity
@@ -29,12 +30,19 @@ __all__ = ["check_folder"]
 
 
 def check_folder(
-    folder: Path, *, mode: Mode, extract_date: Any, follow_symlinks: bool = False
+    folder: Path,
+    *,
+    mode: Mode,
+    extract_date: Any,
+    follow_symlinks: bool = False,
+    cache: bool = True,
 ) -> Checked:
     """Stage and check the tables of ``folder``; a :class:`DataError` when it is no folder.
 
     Table files that are symbolic links out of ``folder`` are refused unless
-    ``follow_symlinks`` is true (:func:`threeml.data.files.find_tables`).
+    ``follow_symlinks`` is true (:func:`threeml.data.files.find_tables`). With ``cache``
+    (and ``THREEML_NO_CACHE`` not set) a result kept for the same files and options is used
+    instead of checking the rows again (:mod:`threeml.data.cache`).
     """
     if not folder.exists():
         raise DataError(f"no data folder at {folder}")
@@ -43,6 +51,14 @@ def check_folder(
             f"{folder} is not a folder; point threeml at the folder holding users.csv …"
         )
     sources, staged = find_tables(folder, follow_symlinks=follow_symlinks)
+    entry = None
+    if cache:
+        options = {
+            "mode": mode.value,
+            "extract_date": None if extract_date is None else str(extract_date),
+            "follow_symlinks": follow_symlinks,
+        }
+        entry = ValidationCache.for_folder(folder, sources.values(), options=options)
     backend = engine.connect()
     present: list[str] = []
     files: dict[str, str] = {}
@@ -101,6 +117,7 @@ def check_folder(
         materialise=text_tables,
         text_tables=text_tables,
         malformed=malformed,
+        cache=entry,
     )
 
 

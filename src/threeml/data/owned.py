@@ -18,7 +18,9 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
+from threeml.data.cache import CachedValidation, KeptValidation, ValidationCache
 from threeml.data.checks import (
     PROBLEM_SCHEMA,
     ROW,
@@ -54,6 +56,7 @@ def build_owned(
     materialise: set[str],
     text_tables: set[str] | frozenset[str] = frozenset(),
     malformed: Mapping[str, int] | None = None,
+    cache: ValidationCache | None = None,
 ) -> Checked:
     """Type, check and (in lenient mode) filter the ``raw_<table>`` relations of ``backend``.
 
@@ -61,11 +64,20 @@ def build_owned(
     headers) and the first few malformed CSV lines; ``malformed`` the exact number of
     malformed lines per table. Tables in ``text_tables`` hold CSV text, whose cells are
     trimmed; those in ``materialise`` are parsed into tables, the others into views.
+
+    With a ``cache`` entry (:mod:`threeml.data.cache`) that holds a result for these files and
+    options, the rows are not checked again: the report, the rows set aside and the latest
+    date come from it. Otherwise the result found is stored there.
     """
     con = backend.con
     malformed = dict(malformed or {})
     window = DateWindow.for_run(extract_date)
     order = [name for name in TABLES if name in present]
+    cached = cache.load(source) if cache is not None else None
+    if cached is not None:
+        return _from_cache(
+            backend, order, cache, cached, mode, extract_date, text_tables, materialise
+        )
     columns = ", ".join(f"{identifier(n)} {_PROBLEM_TYPES[n]}" for n in PROBLEM_SCHEMA.names)
     con.execute(f"CREATE OR REPLACE TABLE _problems ({columns})")
     small: list[str] = []  # checks over tables held in the engine: run as one statement
@@ -103,7 +115,37 @@ def build_owned(
     counts, examples = summarise(con, "_problems", files)
     report = build_report(source, row_counts, counts, examples, staged, malformed, set_aside)
     if refused(report, staged, mode):
+        if cache is not None:
+            cache.store(CachedValidation(report, refused=True))
         return Checked(backend, report)
+    latest = None if extract_date is not None else _latest_date(con, {n: kept[n] for n in order})
+    if cache is not None:
+        aside_rows = {
+            name: tuple(
+                (int(row), str(kind))
+                for row, kind in con.execute(
+                    f"SELECT row, kind FROM aside_{name} ORDER BY row, kind"
+                ).fetchall()
+            )
+            for name in order
+            if kept[name] == f"kept_{name}"
+        }
+        result = CachedValidation(report, False, latest, aside_rows)
+        cache.store(result)
+        return _accepted(backend, report, kept, extract_date, latest, KeptValidation(cache, result))
+    return _accepted(backend, report, kept, extract_date, latest)
+
+
+def _accepted(
+    backend: Any,
+    report: Any,
+    kept: dict[str, str],
+    extract_date: Any,
+    latest: date | None,
+    kept_validation: KeptValidation | None = None,
+) -> Checked:
+    """The checked extract: every table of the schema (empty when absent), and its date."""
+    con = backend.con
     tables: dict[str, ir.Table] = {}
     for name, spec in TABLES.items():
         if name not in kept:
@@ -111,11 +153,61 @@ def build_owned(
             con.execute(f"CREATE OR REPLACE TABLE empty_{name} ({columns})")
             kept[name] = f"empty_{name}"
         tables[name] = backend.table(kept[name]).select(*spec.column_names)
-    if extract_date is not None:
-        final_date = parse_date(extract_date)
-    else:
-        final_date = _latest_date(con, {name: kept[name] for name in order})
-    return Checked(backend, report, tables, final_date)
+    final_date = parse_date(extract_date) if extract_date is not None else latest
+    return Checked(backend, report, tables, final_date, kept_validation)
+
+
+def _from_cache(
+    backend: Any,
+    order: list[str],
+    cache: ValidationCache,
+    cached: CachedValidation,
+    mode: Mode,
+    extract_date: Any,
+    text_tables: set[str] | frozenset[str],
+    materialise: set[str],
+) -> Checked:
+    """The checked extract from a cached result: typed relations, no checks.
+
+    The rows set aside are put back as ``aside_<table>`` from the cache (through Arrow, so
+    nothing of the cache file becomes SQL text) and the kept tables are views without them.
+    """
+    con = backend.con
+    if cached.refused:
+        return Checked(backend, cached.report)
+    kept: dict[str, str] = {}
+    for name in order:
+        raw_schema = backend.get_schema(f"raw_{name}")
+        typed_sql, _ = _parse_sql(name, raw_schema, name in text_tables)
+        kind = "TABLE" if name in materialise else "VIEW"
+        con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {typed_sql}")
+        kept[name] = f"typed_{name}"
+        rows = cached.set_aside_rows.get(name) if mode is Mode.LENIENT else None
+        if rows:
+            aside = pa.table(
+                {
+                    "row": pa.array([row for row, _ in rows], pa.int64()),
+                    "kind": pa.array([kind for _, kind in rows], pa.string()),
+                }
+            )
+            con.register(f"_cached_aside_{name}", aside)
+            con.execute(f"CREATE OR REPLACE TABLE aside_{name} AS FROM _cached_aside_{name}")
+            con.unregister(f"_cached_aside_{name}")
+            con.execute(
+                f"CREATE OR REPLACE VIEW kept_{name} AS SELECT t.* FROM typed_{name} t "
+                f"ANTI JOIN aside_{name} a ON t.{ROW} = a.row"
+            )
+            kept[name] = f"kept_{name}"
+    for name in set(order) & set(text_tables) & materialise:
+        drop_staged(con, name)
+    return _accepted(
+        backend,
+        cached.report,
+        kept,
+        extract_date,
+        cached.latest_date,
+        KeptValidation(cache, cached),
+    )
 
 
 def _sql(expr: ir.Expr) -> str:

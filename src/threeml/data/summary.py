@@ -51,6 +51,8 @@ class Checked:
     report: ValidationReport
     tables: Mapping[str, ir.Table] | None = None
     extract_date: date | None = None
+    #: The validation cache's entry and result (:class:`threeml.data.cache.KeptValidation`).
+    kept: Any = None
 
 
 def summarise(

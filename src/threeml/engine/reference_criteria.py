@@ -11,7 +11,7 @@ handler knows raises :class:`~threeml.engine.errors.UnhandledCriterionKind`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, ClassVar
 
@@ -31,7 +31,7 @@ from threeml.definitions import (
 )
 from threeml.definitions.kinds import CriterionKind
 from threeml.engine.errors import EvaluationError, UnhandledCriterionKind
-from threeml.engine.reference_data import Outcome, ReferenceData
+from threeml.engine.reference_data import ContactRows, Outcome, ReferenceData, weighted
 from threeml.records.periods import Period
 
 __all__ = [
@@ -162,6 +162,8 @@ class _DatedEnrolments(ReferenceHandler):
     """Criteria matching enrolments of the given kinds and sectors by their dates in a window."""
 
     dates: ClassVar[Callable[[Row, Period], bool]]
+    #: Why an enrolment's dates fail, in words (the has-enrolment family).
+    dates_fail: ClassVar[Callable[[Row, Period], str]]
 
     def matches(self, criterion: Any, enrolment: Row, period: Period) -> bool:
         """Whether the enrolment is of the kinds and sectors, with its date in the window."""
@@ -195,7 +197,18 @@ class _HasEnrolment(_DatedEnrolments):
                 f"referred {e['referred_on']}, installed {e['installed_on']}, "
                 f"ended {e['ended_on'] or 'open'})",
             )
-        return Outcome(False, f"none of {len(enrolments)} enrolment(s) qualifies")
+        window = criterion.window.resolve(period)
+        return Outcome(False, _none_qualifies(self, criterion, enrolments, window))
+
+    def why_not(self, criterion: Any, enrolment: Row, window: Period) -> str:
+        """Why ``enrolment`` does not match: its kind or sector, else its dates."""
+        kinds = getattr(criterion, "service_kinds", frozenset())
+        sectors = getattr(criterion, "sectors", frozenset())
+        if kinds and enrolment["service_kind"] not in kinds:
+            return f"a {enrolment['service_kind']} service, not {_either(kinds)}"
+        if sectors and enrolment["sector"] not in sectors:
+            return f"in the {enrolment['sector']} sector, not {_either(sectors)}"
+        return type(self).dates_fail(enrolment, window)
 
     def enrolment(
         self,
@@ -206,7 +219,92 @@ class _HasEnrolment(_DatedEnrolments):
         member_of: MemberOfTest | None,
     ) -> Outcome:
         passed = self.matches(criterion, enrolment, period)
-        return Outcome(passed, f"enrolment {enrolment['enrolment_id']}")
+        if passed:
+            return Outcome(True, f"enrolment {enrolment['enrolment_id']}")
+        why = self.why_not(criterion, enrolment, criterion.window.resolve(period))
+        return Outcome(False, f"enrolment {enrolment['enrolment_id']}: {why}")
+
+
+#: How many enrolments a failing explanation describes one by one.
+ENROLMENTS_SHOWN = 5
+
+
+def _either(codes: Any) -> str:
+    names = sorted(str(code) for code in codes)
+    return names[0] if len(names) == 1 else "any of " + ", ".join(names)
+
+
+def _described(enrolment: Row) -> str:
+    return (
+        f"{enrolment['enrolment_id']} ({enrolment['service_kind']}, "
+        f"referred {enrolment['referred_on'] or 'never'}, "
+        f"installed {enrolment['installed_on'] or 'never'}, "
+        f"ended {enrolment['ended_on'] or 'open'})"
+    )
+
+
+def _none_qualifies(handler: Any, criterion: Any, enrolments: list[Row], window: Period) -> str:
+    """``none of N enrolment(s) qualifies``, then each enrolment and why it does not."""
+    head = f"none of {len(enrolments)} enrolment(s) qualifies"
+    if not enrolments:
+        return f"{head} (this user has no enrolment)"
+    ordered = sorted(enrolments, key=lambda e: str(e["enrolment_id"]))
+    shown = [
+        f"{_described(e)}: {handler.why_not(criterion, e, window)}"
+        for e in ordered[:ENROLMENTS_SHOWN]
+    ]
+    more = len(ordered) - ENROLMENTS_SHOWN
+    tail = f"; and {more} more" if more > 0 else ""
+    return f"{head}: {'; '.join(shown)}{tail}"
+
+
+def _overlap_fails(enrolment: Row, window: Period) -> str:
+    if enrolment["installed_on"] is None:
+        return "never installed"
+    if enrolment["installed_on"] > window.end:
+        return f"installed {enrolment['installed_on']}, after {window.end}"
+    return f"ended {enrolment['ended_on']}, before {window.start}"
+
+
+def _date_fails(column: str, verb: str) -> Callable[[Row, Period], str]:
+    def fails(enrolment: Row, window: Period) -> str:
+        day = enrolment[column]
+        if day is None:
+            return f"never {verb}"
+        side = "before" if day < window.start else "after"
+        edge = window.start if day < window.start else window.end
+        return f"{verb} {day}, {side} {edge}"
+
+    return fails
+
+
+def _contacts_left_out(criterion: ContactsAtLeast, contacts: Sequence[dict], period: Period) -> str:
+    """Why this person's other contacts do not count, each under the first reason that applies
+    (in this order: its kind, its enrolment's service kind, its date, its enrolment's
+    installed window)."""
+    window = criterion.window.resolve(period)
+    reasons = [
+        f"not {_either(criterion.contact_kinds)}",
+        f"not on {_either(criterion.service_kinds)} enrolments",
+        f"dated outside {window.start} to {window.end}",
+        "dated outside their enrolment's installed window",
+    ]
+    found = [0] * len(reasons)
+    total = 0
+    for c, n in weighted(contacts):
+        total += n
+        if criterion.contact_kinds and c["kind"] not in criterion.contact_kinds:
+            found[0] += n
+        elif criterion.service_kinds and c["service_kind"] not in criterion.service_kinds:
+            found[1] += n
+        elif not window.contains(c["date"]):
+            found[2] += n
+        elif not c["counts"]:
+            found[3] += n
+    if not total:
+        return "; this user has no contacts"
+    listed = ", ".join(f"{n} {why}" for why, n in zip(reasons, found, strict=True) if n)
+    return f"; of {total} contact(s): {listed}" if listed else ""
 
 
 @_handles(EnrolmentOverlaps)
@@ -214,6 +312,7 @@ class EnrolmentOverlapsReference(_HasEnrolment):
     """``enrolment-overlaps``: an installed window overlapping the window."""
 
     dates = staticmethod(_overlapping)
+    dates_fail = staticmethod(_overlap_fails)
 
 
 @_handles(ReferredIn)
@@ -221,6 +320,7 @@ class ReferredInReference(_HasEnrolment):
     """``referred-in``: ``referred_on`` in the window."""
 
     dates = staticmethod(_referred)
+    dates_fail = staticmethod(_date_fails("referred_on", "referred"))
 
 
 @_handles(InstalledIn)
@@ -228,6 +328,7 @@ class InstalledInReference(_HasEnrolment):
     """``installed-in``: ``installed_on`` in the window."""
 
     dates = staticmethod(_installed)
+    dates_fail = staticmethod(_date_fails("installed_on", "installed"))
 
 
 @_handles(FirstInstalledIn)
@@ -284,26 +385,27 @@ class ContactsAtLeastReference(ReferenceHandler):
     """``contacts-at-least``: counting contacts of the kinds in the window."""
 
     def counted(
-        self, criterion: ContactsAtLeast, contacts: list[dict], period: Period
-    ) -> list[dict]:
-        """The contacts that count towards the criterion."""
+        self, criterion: ContactsAtLeast, contacts: Sequence[dict], period: Period
+    ) -> list[tuple[dict, int]]:
+        """The contacts that count towards the criterion, as ``(row, number)`` pairs."""
         window = criterion.window.resolve(period)
         return [
-            c
-            for c in contacts
+            (c, n)
+            for c, n in weighted(contacts)
             if c["counts"]
             and window.contains(c["date"])
             and (not criterion.contact_kinds or c["kind"] in criterion.contact_kinds)
             and (not criterion.service_kinds or c["service_kind"] in criterion.service_kinds)
         ]
 
-    def own(self, criterion: ContactsAtLeast, enrolment: Row, data: ReferenceData, period: Period):
+    def own(
+        self, criterion: ContactsAtLeast, enrolment: Row, data: ReferenceData, period: Period
+    ) -> list[tuple[dict, int]]:
         """The contacts of one enrolment that count towards the criterion."""
-        mine = [
-            c
-            for c in data.contacts.get(enrolment["user_id"], [])
-            if c["enrolment_id"] == enrolment["enrolment_id"]
-        ]
+        mine = ContactRows()
+        for c, n in weighted(data.contacts.get(enrolment["user_id"], [])):
+            if c["enrolment_id"] == enrolment["enrolment_id"]:
+                mine.add(c, n)
         return self.counted(criterion, mine, period)
 
     def user(
@@ -314,13 +416,14 @@ class ContactsAtLeastReference(ReferenceHandler):
         period: Period,
         member_of: MemberOfTest | None,
     ) -> Outcome:
-        counted = self.counted(criterion, data.contacts.get(user_id, []), period)
-        last = max((c["date"] for c in counted), default=None)
+        contacts = data.contacts.get(user_id, [])
+        counted = self.counted(criterion, contacts, period)
+        total = sum(n for _, n in counted)
+        last = max((c["date"] for c, _ in counted), default=None)
         tail = f", the last on {last}" if last else ""
-        return Outcome(
-            len(counted) >= criterion.count,
-            f"{len(counted)} counting contact(s) (needs {criterion.count}){tail}",
-        )
+        passed = total >= criterion.count
+        why = "" if passed else _contacts_left_out(criterion, contacts, period)
+        return Outcome(passed, f"{total} counting contact(s) (needs {criterion.count}){tail}{why}")
 
     def enrolment(
         self,
@@ -330,10 +433,10 @@ class ContactsAtLeastReference(ReferenceHandler):
         period: Period,
         member_of: MemberOfTest | None,
     ) -> Outcome:
-        counted = self.own(criterion, enrolment, data, period)
+        total = sum(n for _, n in self.own(criterion, enrolment, data, period))
         return Outcome(
-            len(counted) >= criterion.count,
-            f"{len(counted)} counting contact(s) (needs {criterion.count})",
+            total >= criterion.count,
+            f"{total} counting contact(s) (needs {criterion.count})",
         )
 
     def contributes(
@@ -397,11 +500,10 @@ class RiskInTopPercentReference(ReferenceHandler):
         score = data.users[user_id]["risk_score"]
         if score is None:
             return Outcome(False, "risk score missing")
-        scores = data.all_risk_scores
-        higher = sum(s > score for s in scores)
+        higher, scored = data.risk_rank(score)
         return Outcome(
-            higher * 100 < criterion.percent * len(scores),
-            f"risk score {score}; {higher} of {len(scores)} users score higher",
+            higher * 100 < criterion.percent * scored,
+            f"risk score {score}; {higher} of {scored} users score higher",
         )
 
 
@@ -438,6 +540,8 @@ class QueryReference(ReferenceHandler):
         member_of: MemberOfTest | None,
     ) -> Outcome:
         result = criterion.resolve()(data.full_tables, period)
+        if data.focus is not None:  # one person (explain): the engine filters to them
+            result = result.filter(result.user_id.isin(sorted(data.focus)))
         ids = {row["user_id"] for row in result.select("user_id").to_pyarrow().to_pylist()}
         return Outcome(
             user_id in ids, f"{'returned' if user_id in ids else 'not returned'} by the query"

@@ -260,7 +260,7 @@ def verify(
     changed = _definitions(provenance, registry)
     if changed:
         return Verification(kind, tuple(changed), recomputed=False)
-    found = _extract(provenance.extract, fingerprint(dataset))
+    found = _extract(provenance.extract, fingerprint(dataset, kept=False))
     name = provenance.policy.get("name")
     if not name:
         raise NotVerifiable("this file records no disclosure policy by name")

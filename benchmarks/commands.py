@@ -1,0 +1,221 @@
+"""Command benchmark: whole ``threeml`` commands on a Parquet extract, each in a fresh process.
+
+Generates (once, in a process of its own: ``threeml synth``) a Parquet extract and adds one
+heavy person with about two million contacts, then times, each in a fresh subprocess:
+
+- DuckDB reading every column of every table once (the yardstick for first validation);
+- ``threeml validate`` on a fresh cache (first validation), and again (kept result);
+- ``threeml count active`` on the validated extract, twice: the first output computes the
+  extract's content fingerprint for its provenance (every row hashed), which is then kept
+  beside the validation;
+- ``threeml explain`` for an ordinary person and for the heavy one.
+
+Each figure is the subprocess's wall time and its own peak resident memory, read by
+``/usr/bin/time`` (GNU time) around that one process; this script's own memory takes no part.
+
+    python benchmarks/commands.py --users 1000000 --out /tmp/threeml-commands-1m
+    python benchmarks/commands.py --users 3000000 --out /tmp/threeml-commands-3m
+
+An extract already in ``--out`` with the same size is reused (``bench-commands.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MANIFEST = "bench-commands.json"  # not a table name, so loading ignores it
+HEAVY_USER = "P0500000H"  # sorts among the ordinary ids: no row group is skipped by its id
+HEAVY_ENROLMENT = "EHEAVY0001"
+PERIOD = "2013"
+
+_RAW_READ = r"""
+import sys, duckdb
+from pathlib import Path
+con = duckdb.connect()
+for path in sorted(Path(sys.argv[1]).glob("*.parquet")):
+    source = f"read_parquet('{path}')"
+    columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    parts = []
+    for name, kind, *_ in columns:
+        column = f'"{name}"'
+        if kind.endswith("[]"):
+            parts.append(f"max(len({column}))")
+        else:
+            parts.append(f"min({column})")
+            parts.append(f"max({column})")
+    con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchall()
+"""
+
+_ADD_HEAVY = r"""
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+folder, contacts = Path(sys.argv[1]), int(sys.argv[2])
+user, enrolment = sys.argv[3], sys.argv[4]
+services = pq.read_table(folder / "services.parquet")
+telehealth = pc.filter(services, pc.equal(services["kind"], "telehealth"))["service_id"][0].as_py()
+
+def append(name, rows):
+    table = pq.read_table(folder / f"{name}.parquet")
+    types = {c: table.schema.field(c).type for c in table.column_names}
+    extra = pa.table({c: pa.array([rows.get(c)], kind) for c, kind in types.items()})
+    pq.write_table(pa.concat_tables([table, extra]), folder / f"{name}.parquet")
+
+append("users", {"user_id": user, "area": "Heavy", "birth_year": 1940, "conditions": ["copd"],
+                 "risk_score": 0.9})
+append("enrolments", {"enrolment_id": enrolment, "user_id": user, "service_id": telehealth,
+                      "referred_on": date(2010, 1, 1), "installed_on": date(2010, 1, 5)})
+path = folder / "contacts.parquet"
+old = pq.ParquetFile(path)
+schema = old.schema_arrow
+rng = np.random.default_rng(7)
+first = (date(2010, 1, 5) - date(1970, 1, 1)).days
+last = (date(2013, 12, 31) - date(1970, 1, 1)).days
+days = np.sort(rng.integers(first, last + 1, size=contacts)).astype("int32")
+kinds = np.where(rng.random(contacts) < 0.6, "reading", "heartbeat")
+heavy = pa.table({
+    "user_id": pa.array(np.full(contacts, user), pa.string()),
+    "enrolment_id": pa.array(np.full(contacts, enrolment), pa.string()),
+    "date": pa.array(days, pa.int32()).cast(pa.date32()),
+    "kind": pa.array(kinds, pa.string()),
+}).cast(schema)
+temporary = path.with_suffix(".tmp")
+with pq.ParquetWriter(temporary, schema) as writer:
+    for group in range(old.num_row_groups):
+        writer.write_table(old.read_row_group(group))
+    writer.write_table(heavy, row_group_size=1_000_000)
+temporary.replace(path)
+"""
+
+
+def _time_tool() -> str:
+    found = shutil.which("time") or "/usr/bin/time"
+    if not Path(found).exists():
+        sys.exit("needs GNU time (/usr/bin/time) to read each subprocess's own peak memory")
+    return found
+
+
+def run(label: str, argv: list[str], env: dict[str, str]) -> dict[str, float | str]:
+    """Run ``argv`` in a fresh process; its wall time and its own peak resident memory."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [_time_tool(), "-f", "%e %M", "-o", out.name, *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - started
+        figures = out.read().split()
+    if done.returncode != 0:
+        sys.exit(f"{label} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    peak_mib = int(figures[-1]) / 1024 if figures else float("nan")
+    return {"step": label, "seconds": wall, "peak_mib": peak_mib, "stdout": done.stdout}
+
+
+def ensure_extract(out: Path, users: int, heavy: int, env: dict[str, str]) -> None:
+    """Generate the extract and its heavy person once, each in a process of its own."""
+    manifest = out / MANIFEST
+    wanted = {"users": users, "heavy_contacts": heavy, "seed": 2012}
+    if manifest.exists() and json.loads(manifest.read_text()) == wanted:
+        print(f"reusing the extract in {out}")
+        return
+    started = time.perf_counter()
+    threeml = [sys.executable, "-c", "from threeml.cli import run; run()"]
+    subprocess.run(
+        [*threeml, "synth", "--users", str(users), "--out", str(out)], env=env, check=True
+    )
+    subprocess.run(
+        [sys.executable, "-c", _ADD_HEAVY, str(out), str(heavy), HEAVY_USER, HEAVY_ENROLMENT],
+        env=env,
+        check=True,
+    )
+    manifest.write_text(json.dumps(wanted))
+    print(f"generated {out} in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--heavy-contacts", type=int, default=2_000_000)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/threeml-commands"))
+    parser.add_argument("--ordinary", default="P0000005", help="an ordinary person's user_id")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    ensure_extract(args.out, args.users, args.heavy_contacts, env)
+    cache = Path(tempfile.mkdtemp(prefix="threeml-bench-cache-"))
+    env["THREEML_CACHE_DIR"] = str(cache)
+    env.pop("THREEML_NO_CACHE", None)
+    threeml = [sys.executable, "-c", "from threeml.cli import run; run()"]
+    data = str(args.out)
+    steps = [
+        ("DuckDB reads every column once", [sys.executable, "-c", _RAW_READ, data]),
+        ("validate, first run", [*threeml, "validate", data]),
+        ("validate, kept result", [*threeml, "validate", data]),
+        (
+            "count active, first output (hashes every row)",
+            [*threeml, "count", "active", "--data", data, "--period", PERIOD],
+        ),
+        (
+            "count active, again",
+            [*threeml, "count", "active", "--data", data, "--period", PERIOD],
+        ),
+        (
+            f"explain, ordinary person ({args.ordinary})",
+            [
+                *threeml,
+                "explain",
+                "active-telehealth",
+                args.ordinary,
+                "--data",
+                data,
+                "--period",
+                PERIOD,
+            ],
+        ),
+        (
+            f"explain, heavy person ({args.heavy_contacts:,} contacts)",
+            [
+                *threeml,
+                "explain",
+                "active-telehealth",
+                HEAVY_USER,
+                "--data",
+                data,
+                "--period",
+                PERIOD,
+            ],
+        ),
+    ]
+    try:
+        results = [run(label, argv, env) for label, argv in steps]
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    print(f"\n{args.users:,} users (+1 with {args.heavy_contacts:,} contacts), Parquet, {data}")
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    width = max(len(str(r["step"])) for r in results)
+    print(f"{'step':<{width}}  {'wall s':>7}  {'peak MiB':>8}")
+    for r in results:
+        print(f"{r['step']:<{width}}  {r['seconds']:>7.2f}  {r['peak_mib']:>8.0f}")
+    raw, first = results[0]["seconds"], results[1]["seconds"]
+    print(f"first validation / DuckDB read: {first / raw:.2f}x (target at most 2x)")
+    heavy_text = str(results[-1]["stdout"]).splitlines()
+    print("heavy person:", heavy_text[-1].strip() if heavy_text else "(no output)")
+
+
+if __name__ == "__main__":
+    main()
