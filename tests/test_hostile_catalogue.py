@@ -579,7 +579,7 @@ def test_an_unknown_file_is_a_warning_with_a_hint(
     assert status == 0
     assert the_problem(found, "unknown file")[3] == (
         "user.csv is not a threeml table and was ignored; did you mean users.csv? (tables are "
-        "users, services, enrolments, contacts, outcomes, allocations, targets)"
+        "users, services, enrolments, contacts, outcomes, allocations, targets, populations)"
     )
 
 

@@ -178,7 +178,9 @@ def _from_cache(
     kept: dict[str, str] = {}
     for name in order:
         raw_schema = backend.get_schema(f"raw_{name}")
-        typed_sql, _ = _parse_sql(name, raw_schema, name in text_tables)
+        typed_sql, _ = _parse_sql(
+            name, raw_schema, name in text_tables, DateWindow.for_run(extract_date)
+        )
         kind = "TABLE" if name in materialise else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {typed_sql}")
         kept[name] = f"typed_{name}"
