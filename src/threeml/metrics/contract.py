@@ -170,8 +170,14 @@ def _cell(value: Any, kind: str) -> Any:
 def members_table(result: CountResult) -> ir.Table:
     """The people a counting result counts, as an ibis table with one column, ``user_id``.
 
-    For an enrolment-unit definition, the people holding the counted enrolments.
+    For an enrolment-unit definition, the people holding the counted enrolments. For a
+    result made by the engine this is an expression over the evaluation's own tables, so no
+    per-person row comes back into Python; otherwise (a result built by hand) the members are
+    read and handed to the engine as an in-memory table.
     """
+    expr = result.members_expr()
+    if expr is not None:
+        return expr
     import ibis
     import pyarrow as pa
     import pyarrow.compute as pc
