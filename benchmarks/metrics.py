@@ -124,7 +124,7 @@ def _cells(result) -> dict:
 
 def run_threeml(folder: Path, which: str) -> dict:
     from threeml.data import Dataset
-    from threeml.metrics.measures import evaluate_metric, evaluate_metrics
+    from threeml.metrics.measures import evaluate_metric
     from threeml.plugins.registry import default_registry
 
     registry = default_registry()
@@ -147,6 +147,8 @@ def run_threeml(folder: Path, which: str) -> dict:
             except Exception as error:  # a metric this extract cannot support is reported
                 errors[metric.name] = str(error)
     else:
+        from threeml.metrics.measures import evaluate_metrics
+
         results = evaluate_metrics(metrics, dataset, PERIOD, registry, by=("area",), errors=errors)
     seconds = time.perf_counter() - t
     figures = {}
