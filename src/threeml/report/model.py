@@ -104,8 +104,9 @@ def build_report(
 ) -> Report:
     """Evaluate ``definitions`` and ``metrics`` (default: the whole registry) on ``dataset``.
 
-    Counting definitions are evaluated together (criteria shared); each metric
-    on its own, by the breakdowns of ``by`` that are users columns. A metric that
+    Counting definitions are evaluated together (criteria shared); metrics together
+    too (:func:`~threeml.metrics.evaluate.evaluate_metrics`: populations counted once,
+    per-person facts shared), by the breakdowns of ``by`` that are users columns. A metric that
     cannot be evaluated on this extract (no allocations table for a trial
     comparison, say) is recorded in :attr:`Report.metric_errors` with the
     reason, and the others go on. With ``over_time``, every definition is also
