@@ -380,6 +380,35 @@ def test_a_death_recorded_only_in_outcomes_is_left_out_of_retention() -> None:
     assert result.details["excluded"]["died"] == 1
 
 
+def test_retention_breaks_a_tie_on_the_last_day_by_the_order_of_end_reasons() -> None:
+    """Two enrolments ending the same day: the reason first in EndReason's order is taken."""
+    dataset = extract(
+        users=[("u1", "A"), ("u2", "A"), ("u3", "A"), ("u4", "A")],
+        enrolments=[
+            # u1: abandoned and died on one day: died wins, so u1 is left out.
+            ("e1", "u1", "tc", None, "2013-02-01", "2013-03-01", "abandoned"),
+            ("e2", "u1", "th", None, "2013-02-01", "2013-03-01", "died"),
+            # u2: other and declined on one day: declined comes first.
+            ("e3", "u2", "th", None, "2013-02-01", "2013-03-01", "other"),
+            ("e4", "u2", "tc", None, "2013-02-01", "2013-03-01", "declined"),
+            # u3: a recorded reason beats none on the same day.
+            ("e5", "u3", "tc", None, "2013-02-01", "2013-03-01"),
+            ("e6", "u3", "th", None, "2013-02-01", "2013-03-01", "moved"),
+            # u4: the later end wins whatever its reason.
+            ("e7", "u4", "tc", None, "2013-02-01", "2013-03-02", "other"),
+            ("e8", "u4", "th", None, "2013-02-01", "2013-03-01", "died"),
+        ],
+        extract_date="2013-12-31",
+    )
+    result = run("retention-91d", dataset, "2013")
+    reasons = result.details["end_reasons"]
+    assert reasons["died (left out)"] == 1
+    assert (reasons["declined"], reasons["other"]) == (1, 1)
+    assert (reasons["moved"], reasons["not_recorded"]) == (1, 0)
+    assert reasons["abandoned"] == 0
+    assert (result.numerator, result.denominator) == (0, 3)
+
+
 # Waiting.
 
 

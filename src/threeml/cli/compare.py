@@ -26,7 +26,7 @@ from threeml.engine.compare import compare as compare_definitions
 from threeml.engine.compare import diff as diff_results
 from threeml.engine.evaluate import ENROLMENT_BREAKDOWNS
 from threeml.errors import ThreemlError
-from threeml.metrics.evaluate import evaluate_metric
+from threeml.metrics.evaluate import evaluate_metrics
 from threeml.publish.compare import PublishedComparison, PublishedDiff, publish_comparison
 from threeml.publish.disclosure import DisclosurePolicy, policy_named
 from threeml.publish.formats import write
@@ -97,9 +97,8 @@ def compare(
         return
     # Metrics break down by users columns only.
     metric_by = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
-    results = [
-        evaluate_metric(metric, dataset, period, registry, by=metric_by) for metric in metrics
-    ]
+    together = evaluate_metrics(metrics, dataset, period, registry, by=metric_by)
+    results = [together[metric.name] for metric in metrics]
     published = publish_comparison(
         comparison, policy, metrics=results, by=by, metric_by=metric_by, provenance=provenance
     )

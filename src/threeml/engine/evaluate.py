@@ -232,6 +232,7 @@ def _evaluate_unit(
             records_counted[definition.name],
             breakdowns[definition.name],
             _membership(flags, mine, key),
+            _members(flags, mine, key),
             _cell_keys(
                 figures[definition.name],
                 user_keys[definition.name],
@@ -417,6 +418,16 @@ def _membership(flags: ir.Table, names: list[str], key: str) -> Any:
     )
 
 
+def _members(flags: ir.Table, names: list[str], key: str) -> Any:
+    """A callable giving the counted people as an expression over the evaluation's flags."""
+
+    def members() -> ir.Table:
+        counted = flags.filter(_all(flags, names)).select("user_id")
+        return counted.distinct() if key == "enrolment_id" else counted
+
+    return members
+
+
 def _result(
     compiler: Compiler,
     definition: CountingDefinition,
@@ -425,6 +436,7 @@ def _result(
     records: int,
     breakdowns: Mapping[str, tuple[BreakdownRow, ...]],
     membership: Any,
+    members: Any,
     cell_keys: CellKeys | None = None,
 ) -> CountResult:
     return CountResult(
@@ -437,5 +449,6 @@ def _result(
         attrition=figures["attrition"],
         breakdowns=breakdowns,
         membership=membership,
+        members_expr=members,
         cell_keys=cell_keys,
     )

@@ -90,6 +90,9 @@ class CountResult:
     )
     #: The totals' cell keys when the evaluation was asked for them (``cell_keys=``).
     cell_keys: CellKeys | None = field(default=None, repr=False)
+    _members_expr: Callable[[], Any] | None = field(
+        default=None, repr=False, eq=False, alias="members_expr"
+    )
 
     @property
     def unit(self) -> Unit:
@@ -104,6 +107,14 @@ class CountResult:
         if self._membership is None:
             raise ValueError("this result carries no membership")
         return self._membership()
+
+    def members_expr(self) -> Any | None:
+        """The people counted, as an engine expression (ibis table, one column ``user_id``).
+
+        It reads the evaluation's own tables, so nothing comes back into Python; ``None``
+        when the result was not made by the engine (then use :meth:`membership`).
+        """
+        return None if self._members_expr is None else self._members_expr()
 
     def members(self) -> set[str]:
         """The ids of the units that count."""

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from threeml.data import Dataset
+    from threeml.metrics.session import MetricSession
 
 __all__ = [
     "MeasureKind",
@@ -70,6 +71,24 @@ class MetricContext:
     registry: DefinitionResolver
     by: Sequence[str] = ()
     options: Mapping[str, Any] = field(factory=dict)
+    #: The evaluation's shared state when several metrics are evaluated together
+    #: (:func:`threeml.metrics.evaluate.evaluate_metrics`); ``None`` for one metric alone.
+    session: MetricSession | None = field(default=None, eq=False, repr=False)
+
+    def shared_facts(self, key: Any, build: Callable[[], ir.Table]) -> ir.Table:
+        """A per-person fact table shared by every metric of the evaluation that asks for it.
+
+        ``key`` names what ``build`` computes apart from the population and period (which are
+        added here): for example ``("windows", service_kinds)``. With a session, the first
+        metric to ask builds and stores it in the engine; later ones read it. Without a
+        session this is simply ``build()``.
+        """
+        if self.session is None:
+            return build()
+        from threeml.metrics.session import session_key
+
+        full = (self.population.definition.name, self.period, session_key(key))
+        return self.session.shared(full, build)
 
     def option(self, name: str, default: Any = None) -> Any:
         """The measure option ``name`` (``default`` when the metric does not set it)."""
@@ -134,7 +153,17 @@ class MetricContext:
         """Count the counting definition ``name`` (by the context's breakdowns)."""
         from threeml.engine.evaluate import count_many  # the engine loads ibis: only when used
 
+        if self.session is not None and (period is None or period == self.period):
+            found = self.session.population(name)
+            if found is not None:
+                return found
         definition = self.registry.counting(name)
+        if self.session is not None and (period is None or period == self.period):
+            found = count_many(
+                [definition], self.dataset, self.period, by=self.by, registry=self.registry
+            )[name]
+            self.session.populations[name] = found
+            return found
         return count_many(
             [definition], self.dataset, period or self.period, by=self.by, registry=self.registry
         )[name]
@@ -170,8 +199,14 @@ def _cell(value: Any, kind: str) -> Any:
 def members_table(result: CountResult) -> ir.Table:
     """The people a counting result counts, as an ibis table with one column, ``user_id``.
 
-    For an enrolment-unit definition, the people holding the counted enrolments.
+    For an enrolment-unit definition, the people holding the counted enrolments. For a
+    result made by the engine this is an expression over the evaluation's own tables, so no
+    per-person row comes back into Python; otherwise (a result built by hand) the members are
+    read and handed to the engine as an in-memory table.
     """
+    expr = result.members_expr()
+    if expr is not None:
+        return expr
     import ibis
     import pyarrow as pa
     import pyarrow.compute as pc

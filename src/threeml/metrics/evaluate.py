@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from threeml.data import Dataset
@@ -16,11 +16,39 @@ from threeml.records.periods import Period
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
 
-__all__ = ["evaluate_metric"]
+__all__ = ["evaluate_metric", "evaluate_metrics"]
 
 
 def _breakdown_columns() -> list[str]:
     return user_breakdowns()
+
+
+def _check_by(metric: MetricDefinition, by: Sequence[str]) -> None:
+    allowed = _breakdown_columns()
+    for name in by:
+        if name not in allowed:
+            raise MetricError(
+                f"metric {metric.name}: cannot break down by {name!r}; metrics break down by a "
+                f"users column: {', '.join(allowed)}"
+            )
+
+
+def _measure_kind(
+    metric: MetricDefinition, registry: Registry, measures: Mapping[str, MeasureKind] | None
+) -> MeasureKind:
+    kind = (measures or {}).get(metric.measure.kind)
+    if kind is None:
+        lookup = getattr(registry, "measure_kind", None)
+        if lookup is not None:
+            kind = lookup(metric.measure.kind)
+        else:
+            kind = MEASURES.get(metric.measure.kind)
+    if kind is None:
+        raise MetricError(
+            f"metric {metric.name}: no measure kind {metric.measure.kind!r} is installed "
+            f"(known: {', '.join(sorted(MEASURES))})"
+        )
+    return kind
 
 
 def evaluate_metric(
@@ -42,25 +70,8 @@ def evaluate_metric(
     ``by`` names breakdowns: columns of the users table such as ``area``.
     """
     period = Period.parse(period) if isinstance(period, str) else period
-    allowed = _breakdown_columns()
-    for name in by:
-        if name not in allowed:
-            raise MetricError(
-                f"metric {metric.name}: cannot break down by {name!r}; metrics break down by a "
-                f"users column: {', '.join(allowed)}"
-            )
-    kind = (measures or {}).get(metric.measure.kind)
-    if kind is None:
-        lookup = getattr(registry, "measure_kind", None)
-        if lookup is not None:
-            kind = lookup(metric.measure.kind)
-        else:
-            kind = MEASURES.get(metric.measure.kind)
-    if kind is None:
-        raise MetricError(
-            f"metric {metric.name}: no measure kind {metric.measure.kind!r} is installed "
-            f"(known: {', '.join(sorted(MEASURES))})"
-        )
+    _check_by(metric, by)
+    kind = _measure_kind(metric, registry, measures)
     population_definition = registry.counting(population or metric.population)
     result = count_many([population_definition], dataset, period, by=by, registry=registry)
     context = MetricContext(
@@ -73,3 +84,63 @@ def evaluate_metric(
         {**metric.measure.options, **(options or {})},
     )
     return kind.evaluate(context)
+
+
+def evaluate_metrics(
+    metrics: Iterable[MetricDefinition],
+    dataset: Dataset,
+    period: Period | str,
+    registry: Registry,
+    *,
+    by: Sequence[str] = (),
+    measures: Mapping[str, MeasureKind] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, MetricResult]:
+    """Evaluate several metrics together on the shared engine (results by metric name).
+
+    Every population is counted in one :func:`~threeml.engine.evaluate.count_many` (one
+    flags table for all of them); every measure kind runs with a
+    :class:`~threeml.metrics.session.MetricSession`, so per-person facts that several
+    metrics need (installed windows, merged person-time …) are computed and stored once,
+    and dropped at the end. Figures are those of :func:`evaluate_metric` for each metric.
+    With ``errors`` (a dict), a metric that fails with a :class:`~threeml.errors.ThreemlError`
+    is recorded there by name and left out; without it the error is raised.
+    """
+    from threeml.errors import ThreemlError
+    from threeml.metrics.session import MetricSession
+
+    period = Period.parse(period) if isinstance(period, str) else period
+    metrics = list(metrics)
+    planned: list[tuple[MetricDefinition, MeasureKind]] = []
+    definitions: dict[str, Any] = {}
+    for metric in metrics:
+        try:
+            _check_by(metric, by)
+            kind = _measure_kind(metric, registry, measures)
+            definitions.setdefault(metric.population, registry.counting(metric.population))
+            planned.append((metric, kind))
+        except ThreemlError as error:
+            if errors is None:
+                raise
+            errors[metric.name] = str(error)
+    populations = count_many(list(definitions.values()), dataset, period, by=by, registry=registry)
+    results: dict[str, MetricResult] = {}
+    with MetricSession(dataset, period, tuple(by), dict(populations)) as session:
+        for metric, kind in planned:
+            context = MetricContext(
+                metric,
+                dataset,
+                period,
+                populations[metric.population],
+                registry,
+                tuple(by),
+                dict(metric.measure.options),
+                session=session,
+            )
+            try:
+                results[metric.name] = kind.evaluate(context)
+            except ThreemlError as error:
+                if errors is None:
+                    raise
+                errors[metric.name] = str(error)
+    return results

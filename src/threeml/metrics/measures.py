@@ -78,7 +78,7 @@ from threeml.metrics.contract import (
     build_result,
     members_table,
 )
-from threeml.metrics.evaluate import evaluate_metric
+from threeml.metrics.evaluate import evaluate_metric, evaluate_metrics
 from threeml.metrics.intervals import Z95, wilson_interval
 from threeml.metrics.proportion import Proportion, proportion_row
 
@@ -98,6 +98,7 @@ __all__ = [
     "Proportion",
     "build_result",
     "evaluate_metric",
+    "evaluate_metrics",
     "json_number",  # noqa: F822 (resolved by __getattr__)
     "json_ready",  # noqa: F822 (resolved by __getattr__)
     "members_table",

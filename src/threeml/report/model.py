@@ -21,8 +21,8 @@ from threeml.definitions.cellkey import CellKeyMethod
 from threeml.engine.breakdowns import user_breakdowns
 from threeml.engine.evaluate import count_many
 from threeml.engine.results import CountResult
-from threeml.errors import ThreemlError
-from threeml.metrics.measures import MetricResult, evaluate_metric
+from threeml.metrics.evaluate import evaluate_metrics
+from threeml.metrics.measures import MetricResult
 from threeml.records.periods import Period
 
 if TYPE_CHECKING:
@@ -106,8 +106,9 @@ def build_report(
 ) -> Report:
     """Evaluate ``definitions`` and ``metrics`` (default: the whole registry) on ``dataset``.
 
-    Counting definitions are evaluated together (criteria shared); each metric
-    on its own, by the breakdowns of ``by`` that are users columns. A metric that
+    Counting definitions are evaluated together (criteria shared); metrics together
+    too (:func:`~threeml.metrics.evaluate.evaluate_metrics`: populations counted once,
+    per-person facts shared), by the breakdowns of ``by`` that are users columns. A metric that
     cannot be evaluated on this extract (no allocations table for a trial
     comparison, say) is recorded in :attr:`Report.metric_errors` with the
     reason, and the others go on. With ``over_time``, every definition is also
@@ -125,7 +126,7 @@ def build_report(
         metrics = registry.metric_definitions()
     definitions, metrics = tuple(definitions), tuple(metrics)
     pieces = sub_periods(period) if over_time and definitions else []
-    total = 1 + len(metrics) + len(pieces)
+    total = 1 + (1 if metrics else 0) + len(pieces)
     done = 0
 
     def step(what: str) -> None:
@@ -146,14 +147,11 @@ def build_report(
     evaluated: dict[str, MetricResult] = {}
     errors: dict[str, str] = {}
     metric_by = _metric_by(by)
-    for metric in metrics:
-        step(f"metric {metric.name}")
-        try:
-            evaluated[metric.name] = evaluate_metric(
-                metric, dataset, period, registry, by=metric_by
-            )
-        except ThreemlError as error:
-            errors[metric.name] = str(error)
+    if metrics:
+        step(f"{len(metrics)} metric(s) together")
+        evaluated = evaluate_metrics(
+            metrics, dataset, period, registry, by=metric_by, errors=errors
+        )
     series, series_keys = [], []
     for label, piece in pieces:
         step(f"counting {label}")

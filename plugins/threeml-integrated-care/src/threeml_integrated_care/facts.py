@@ -26,6 +26,9 @@ __all__ = [
     "indexed",
     "islands",
     "lit",
+    "member_days",
+    "member_islands",
+    "member_windows",
     "outcomes",
     "person_years",
     "shift",
@@ -174,6 +177,47 @@ def covered_days(windows: ir.Table) -> ir.Table:
     return merged.group_by("user_id").agg(days=merged.days.sum())
 
 
+def member_windows(context: MetricContext, service_kinds: Iterable[str] | None) -> ir.Table:
+    """The population's :func:`windows_in_period`, shared by every metric of the evaluation.
+
+    Metrics evaluated together (:func:`threeml.metrics.evaluate.evaluate_metrics`) on one
+    population and the same ``service_kinds`` compute this table once.
+    """
+    kinds = _kinds(service_kinds, "service_kinds")
+    return context.shared_facts(
+        ("windows", tuple(kinds)),
+        lambda: windows_in_period(context, context.members(), kinds),
+    )
+
+
+def member_islands(context: MetricContext, service_kinds: Iterable[str] | None) -> ir.Table:
+    """The :func:`islands` of :func:`member_windows` with their ``days``, shared likewise."""
+    kinds = _kinds(service_kinds, "service_kinds")
+
+    def build() -> ir.Table:
+        merged = islands(member_windows(context, kinds))
+        return merged.mutate(days=days_between(merged.lo, merged.hi))
+
+    return context.shared_facts(("islands", tuple(kinds)), build)
+
+
+def member_days(context: MetricContext, service_kinds: Iterable[str] | None) -> ir.Table:
+    """Every member with the days their merged windows cover (0 when none): shared likewise.
+
+    Columns: ``user_id``, ``days``.
+    """
+    kinds = _kinds(service_kinds, "service_kinds")
+
+    def build() -> ir.Table:
+        merged = member_islands(context, kinds)
+        days = merged.group_by("user_id").agg(days=merged.days.sum()).rename(_du="user_id")
+        members = context.members()
+        joined = members.left_join(days, members.user_id == days._du)
+        return joined.select("user_id", days=ibis.coalesce(joined.days, 0))
+
+    return context.shared_facts(("days", tuple(kinds)), build)
+
+
 def indexed(
     context: MetricContext, index_kinds: list[str] | None, *, in_period: bool = False
 ) -> ir.Table:
@@ -182,6 +226,15 @@ def indexed(
     The index is the earliest installation of the kinds (see
     :func:`first_installations`). Columns: ``user_id``, ``index_on``, ``died_on``.
     """
+    return context.shared_facts(
+        ("indexed", tuple(_kinds(index_kinds, "index_kinds")), in_period),
+        lambda: _indexed(context, index_kinds, in_period=in_period),
+    )
+
+
+def _indexed(
+    context: MetricContext, index_kinds: list[str] | None, *, in_period: bool = False
+) -> ir.Table:
     members = context.members()
     first = first_installations(context, index_kinds, in_period=in_period).rename(_iu="user_id")
     dead = deaths(context).rename(_du="user_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import ibis
@@ -36,6 +37,23 @@ _COLUMNS = (
 _REASON_CELLS = [c for c in _COLUMNS if c.startswith("reason_")]
 
 
+def _last_to_end(ended: ir.Table) -> ir.IntegerValue:
+    """The order in which a person's ended enrolments give their end reason (highest wins).
+
+    The enrolment that ended last; among several ending on the same day, the first reason in
+    the order of :class:`~threeml.records.codes.EndReason` (``died``, ``care_home``,
+    ``hospital``, ``declined``, ``abandoned``, ``moved``, ``other``), then a recorded reason
+    before none. Enrolments tied on both give the same reason, so the choice is fixed on
+    every engine.
+    """
+    rank = ibis.cases(
+        *[(ended.end_reason == code, len(_REASONS) - i) for i, code in enumerate(_REASONS)],
+        else_=0,
+    )
+    day = ended.ended_on.delta(lit(date(1900, 1, 1)), unit="day").cast("int64")
+    return day * (len(_REASONS) + 1) + rank
+
+
 def _retention_facts(context: MetricContext, plan: Plan) -> ir.Table:
     length, kinds_wanted = plan["days"], plan["service_kinds"]
     extract = lit(context.extract_date)
@@ -51,7 +69,7 @@ def _retention_facts(context: MetricContext, plan: Plan) -> ir.Table:
     )
     ended = covering.filter(~covering._covers)
     last_reason = ended.group_by("user_id").agg(
-        reason=ended.end_reason.fill_null("").argmax(ended.ended_on),
+        reason=ended.end_reason.fill_null("").argmax(_last_to_end(ended)),
     )
     still = covering.group_by("user_id").agg(retained=covering._covers.any())
     moves = outcomes(context, ["care_home_admission"]).select(_hu="user_id", _on="date")

@@ -17,12 +17,12 @@ from threeml.metrics.measures import AMOUNT, COUNT, SUPPRESSED, MetricContext, M
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import (
     DAYS_PER_YEAR,
-    covered_days,
     days_between,
-    islands,
+    member_days,
+    member_islands,
+    member_windows,
     outcomes,
     person_years,
-    windows_in_period,
 )
 from threeml_integrated_care.options import PER, SERVICE_KINDS, Option, outcome_kind
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, rows, total
@@ -34,12 +34,7 @@ __all__ = ["COST_PER_USER_YEAR", "EVENT_RATE", "USER_YEARS"]
 
 
 def _user_years_facts(context: MetricContext, plan: Plan) -> ir.Table:
-    members = context.members()
-    windows = windows_in_period(context, members, plan["service_kinds"])
-    days = covered_days(windows).rename(_u="user_id")
-    return members.left_join(days, members.user_id == days._u).select(
-        "user_id", days=ibis.coalesce(days.days, 0)
-    )
+    return member_days(context, plan["service_kinds"])
 
 
 def _user_years(plan: Plan, cells: Cells) -> MetricRow:
@@ -85,30 +80,20 @@ USER_YEARS = CellMeasure(
 # Events per person-year.
 
 
-def _covered_events(
-    context: MetricContext, merged: ir.Table, outcome: str
-) -> tuple[ir.Table, ir.Table]:
-    """Per person: events of ``outcome`` dated on a covered day; and covered days."""
+def _covered_events(context: MetricContext, merged: ir.Table, outcome: str) -> ir.Table:
+    """Per person: events of ``outcome`` dated on a covered day (of the ``merged`` islands)."""
     o = outcomes(context, [outcome]).select(_ou="user_id", _on="date")
     hits = merged.inner_join(o, [merged.user_id == o._ou, o._on >= merged.lo, o._on <= merged.hi])
-    events = hits.group_by("user_id").agg(events=hits.count())
-    merged = merged.mutate(days=days_between(merged.lo, merged.hi))
-    days = merged.group_by("user_id").agg(days=merged.days.sum())
-    return events, days
+    return hits.group_by("user_id").agg(events=hits.count())
 
 
 def _event_rate_facts(context: MetricContext, plan: Plan) -> ir.Table:
-    members = context.members()
-    windows = windows_in_period(context, members, plan["service_kinds"])
-    merged = islands(windows)
-    events, days = _covered_events(context, merged, plan["outcome"])
+    kinds = plan["service_kinds"]
+    days = member_days(context, kinds)
+    events = _covered_events(context, member_islands(context, kinds), plan["outcome"])
     events = events.rename(_eu="user_id")
-    days = days.rename(_du="user_id")
-    facts = members.left_join(days, members.user_id == days._du)
-    return facts.left_join(events, facts.user_id == events._eu).select(
-        "user_id",
-        days=ibis.coalesce(facts.days, 0),
-        events=ibis.coalesce(events.events, 0),
+    return days.left_join(events, days.user_id == events._eu).select(
+        "user_id", "days", events=ibis.coalesce(events.events, 0)
     )
 
 
@@ -155,8 +140,7 @@ EVENT_RATE = CellMeasure(
 
 
 def _cost_facts(context: MetricContext, plan: Plan) -> ir.Table:
-    members = context.members()
-    windows = windows_in_period(context, members, plan["service_kinds"])
+    windows = member_windows(context, plan["service_kinds"])
     windows = windows.mutate(_days=days_between(windows.lo, windows.hi))
     costed = windows.group_by("user_id").agg(
         cost=(windows._days * windows.annual_cost.fill_null(0) / DAYS_PER_YEAR).sum(),
@@ -164,11 +148,10 @@ def _cost_facts(context: MetricContext, plan: Plan) -> ir.Table:
         uncosted_days=ibis.cases((windows.annual_cost.isnull(), windows._days), else_=0).sum(),
     )
     costed = costed.rename(_cu="user_id")
-    days = covered_days(windows.drop("_days")).rename(_du="user_id")
-    facts = members.left_join(days, members.user_id == days._du)
+    facts = member_days(context, plan["service_kinds"])
     return facts.left_join(costed, facts.user_id == costed._cu).select(
         "user_id",
-        days=ibis.coalesce(facts.days, 0),
+        "days",
         cost=ibis.coalesce(costed.cost, 0.0),
         enrolment_days=ibis.coalesce(costed.enrolment_days, 0),
         uncosted_days=ibis.coalesce(costed.uncosted_days, 0),

@@ -1,0 +1,88 @@
+"""Several metrics evaluated together: populations counted once, per-person facts shared.
+
+:func:`evaluate_metrics` counts every population the metrics need in one
+:func:`~threeml.engine.evaluate.count_many` (so they share one flags table), then runs each
+metric's measure kind with a :class:`MetricSession` on its context. A measure kind that asks
+the session for a fact table (:meth:`MetricContext.shared_facts`) gets the one already
+computed by another metric with the same key, stored once in the engine (a DuckDB temporary
+table) and dropped when the evaluation ends. Measure kinds that never ask still work: they
+build their own queries, as before.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from attrs import define, field
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from threeml.data import Dataset
+    from threeml.engine.results import CountResult
+    from threeml.records.periods import Period
+
+__all__ = ["MetricSession"]
+
+_COUNTER = itertools.count()
+
+
+@define
+class MetricSession:
+    """What the metrics of one evaluation share: counted populations and stored fact tables.
+
+    ``populations`` maps a counting definition's name to its result (counted once for every
+    metric); ``facts`` maps a measure kind's key to a table stored in the engine. Call
+    :meth:`close` (or use the session as a context manager) to drop the stored tables.
+    """
+
+    dataset: Dataset
+    period: Period
+    by: Sequence[str] = ()
+    populations: dict[str, CountResult] = field(factory=dict)
+    facts: dict[Hashable, ir.Table] = field(factory=dict)
+    _stored: list[str] = field(factory=list, alias="stored")
+
+    def population(self, name: str) -> CountResult | None:
+        """The counted population ``name`` when this session has it."""
+        return self.populations.get(name)
+
+    def shared(self, key: Hashable, build: Callable[[], ir.Table]) -> ir.Table:
+        """The table stored under ``key``, built (and stored in the engine) the first time."""
+        found = self.facts.get(key)
+        if found is not None:
+            return found
+        table = build()
+        backend = self.dataset.backend
+        if getattr(backend, "name", None) == "duckdb":
+            name = f"_metric_shared_{next(_COUNTER)}"
+            table = backend.create_table(name, table, temp=True)
+            self._stored.append(name)
+        self.facts[key] = table
+        return table
+
+    def close(self) -> None:
+        """Drop every table this session stored in the engine."""
+        backend = self.dataset.backend
+        while self._stored:
+            name = self._stored.pop()
+            backend.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+        self.facts.clear()
+
+    def __enter__(self) -> MetricSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def session_key(parts: Any) -> Hashable:
+    """A hashable key from options (lists become tuples, mappings sorted pairs)."""
+    if isinstance(parts, Mapping):
+        return tuple(sorted((str(k), session_key(v)) for k, v in parts.items()))
+    if isinstance(parts, (list, tuple, set, frozenset)):
+        items = [session_key(v) for v in parts]
+        return tuple(sorted(items, key=repr) if isinstance(parts, (set, frozenset)) else items)
+    return parts

@@ -1,0 +1,142 @@
+"""Metrics on the shared engine: the same figures as one metric at a time, no people in Python.
+
+:func:`~threeml.metrics.evaluate.evaluate_metrics` counts every population once and lets
+measure kinds share per-person fact tables; these tests hold it to the figures of the
+previous path (each metric alone, its population read into Python and handed back as an
+in-memory table) on random synthetic extracts, and check that no metric path brings
+per-person rows back into Python.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import ibis
+import pytest
+
+from threeml.data import Dataset
+from threeml.data.demo import demo_folder
+from threeml.data.synth import synthesise
+from threeml.engine.evaluate import count_many
+from threeml.metrics.contract import MetricContext, members_table
+from threeml.metrics.evaluate import evaluate_metrics
+from threeml.plugins.registry import default_registry
+from threeml.records.periods import Period
+
+PERIOD = Period.parse("FY2013/14")
+BY = ("area",)
+
+
+def _previous(metric: Any, dataset: Dataset, registry: Any) -> Any:
+    """One metric alone, by the path every metric took before the shared engine."""
+    kind = registry.measure_kind(metric.measure.kind)
+    population = count_many(
+        [registry.counting(metric.population)], dataset, PERIOD, by=BY, registry=registry
+    )[metric.population]
+    # Without the engine expression the population goes through Python, as it used to.
+    population = attrs.evolve(population, members_expr=None)
+    context = MetricContext(
+        metric, dataset, PERIOD, population, registry, BY, dict(metric.measure.options)
+    )
+    return kind.evaluate(context)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is b
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _figures(result: Any) -> dict[str, Any]:
+    return {
+        "total": dict(result.cells),
+        "value": result.value,
+        "details": {k: v for k, v in result.details.items() if not isinstance(v, str)},
+        "breakdowns": {
+            name: [(row.group, dict(row.cells)) for row in rows]
+            for name, rows in result.breakdowns.items()
+        },
+    }
+
+
+@pytest.mark.parametrize("seed", [3, 17, 2012])
+def test_shared_engine_equals_each_metric_alone(tmp_path, seed) -> None:
+    synthesise(tmp_path, users=400, seed=seed, areas=4)
+    dataset = Dataset.from_folder(tmp_path)
+    registry = default_registry()
+    metrics = list(registry.metric_definitions())
+    assert len(metrics) >= 13
+    errors: dict[str, str] = {}
+    together = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY, errors=errors)
+    assert not errors
+    for metric in metrics:
+        alone = _figures(_previous(metric, dataset, registry))
+        shared = _figures(together[metric.name])
+        assert _same(shared, alone), metric.name
+
+
+def test_population_stays_in_the_engine() -> None:
+    registry = default_registry()
+    dataset = Dataset.from_folder(demo_folder())
+    result = count_many([registry.counting("in-receipt")], dataset, PERIOD, by=BY)["in-receipt"]
+    members = members_table(result)
+    # An expression over the evaluation's tables, not an in-memory table of ids.
+    assert "InMemoryTable" not in repr(members.op().__class__.__name__)
+    assert set(members.to_pyarrow()["user_id"].to_pylist()) == result.members()
+
+
+def test_shared_facts_are_dropped_after_the_evaluation() -> None:
+    registry = default_registry()
+    dataset = Dataset.from_folder(demo_folder())
+    before = set(dataset.backend.list_tables())
+    evaluate_metrics(
+        [registry.metric("user-years"), registry.metric("cost-per-user-year")],
+        dataset,
+        PERIOD,
+        registry,
+        by=BY,
+    )
+    left = {t for t in dataset.backend.list_tables() if t.startswith("_metric")} - before
+    assert not left
+
+
+def test_no_metric_path_brings_people_into_python(monkeypatch) -> None:
+    """During a whole report, no in-memory table is made and every result is a few cells."""
+    from threeml.report import build_report
+
+    registry = default_registry()
+    dataset = Dataset.from_folder(demo_folder())
+    users = dataset.table("users").count().to_pyarrow().as_py()
+    areas = dataset.table("users").area.nunique().to_pyarrow().as_py()
+    # A result may hold a row per cell: an area, or an area and an arm or end reason.
+    cells = 8 * (areas + 1)
+    assert users > 4 * cells  # otherwise the check below could not tell people from cells
+    made: list[Any] = []
+    sizes: list[int] = []
+    real_memtable = ibis.memtable
+    backend_class = type(dataset.backend)
+    real_to_pyarrow = backend_class.to_pyarrow
+
+    def memtable(*args: Any, **kwargs: Any) -> Any:
+        made.append(args)
+        return real_memtable(*args, **kwargs)
+
+    def to_pyarrow(self: Any, expr: Any, *args: Any, **kwargs: Any) -> Any:
+        table = real_to_pyarrow(self, expr, *args, **kwargs)
+        sizes.append(getattr(table, "num_rows", 1))
+        return table
+
+    monkeypatch.setattr(ibis, "memtable", memtable)
+    monkeypatch.setattr(backend_class, "to_pyarrow", to_pyarrow)
+    report = build_report(dataset, PERIOD, registry=registry, by=BY)
+    assert report.metrics and not report.metric_errors
+    assert not made
+    assert sizes and max(sizes) <= cells
