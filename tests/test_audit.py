@@ -296,3 +296,24 @@ def test_a_report_sized_output_is_audited_quickly() -> None:
     assert len(problem.tables) == 25 * 2 + 20 * 200  # every identity holds
     assert outcome.checked > 3000
     assert elapsed < 60, elapsed  # about 0.5 s on two shared cores
+
+
+def test_a_rounded_total_pinned_by_its_suppressed_breakdown_withholds_the_breakdown() -> None:
+    """Twelve areas of one person each, all suppressed (so at least 1 each), beside a total of
+    12 published as 10 (so 8-12): the total can only be 12, and every area only 1. No cell is
+    left to suppress and the total belongs to no part: the breakdown goes, the total stays."""
+    areas = [AuditCell(("area", i), 1, None, f"area {i}", part="areas") for i in range(12)]
+    table = AuditTable("by area", "total", [cell.key for cell in areas])
+    pinned = AuditProblem.build([*areas, AuditCell("total", 12, 10, "total")], [table])
+    kept, outcome = audit(pinned, DEFAULT_POLICY)
+    assert outcome.status == WITHHELD
+    assert outcome.withheld == ("by area",)
+    assert set(kept.cells) == {"total"}
+    with pytest.raises(AuditRefused):
+        audit(pinned, DEFAULT_POLICY, withhold=False)
+    # One area fewer leaves the total 11 or 12 (and each area 1 or 2): nothing is withheld.
+    fewer = AuditProblem.build(
+        [*areas[:11], AuditCell("total", 11, 10, "total")],
+        [AuditTable("by area", "total", [cell.key for cell in areas[:11]])],
+    )
+    assert audit(fewer, DEFAULT_POLICY)[1].withheld == ()

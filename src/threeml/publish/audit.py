@@ -311,6 +311,9 @@ def audit(
                     chosen.setdefault(cell, problem.cells[cell].label)
                 continue
             part = problem.cells[key].part
+            if part is None:
+                # A total narrowed by its breakdown: withhold the breakdown, keep the total.
+                part = _breakdown_part(problem, tables_of.get(key, []))
             if not withhold or part is None:
                 raise AuditRefused(table, problem.cells[key].label, low, high, width)
             parts.setdefault(part, table)
@@ -325,6 +328,16 @@ def audit(
         for extra, label in chosen.items():
             problem = problem.suppress(extra)
             added[extra] = label
+
+
+def _breakdown_part(problem: AuditProblem, tables: Sequence[AuditTable]) -> Hashable | None:
+    """The part (a breakdown that can be withheld) of the first of ``tables`` that has one."""
+    for table in tables:
+        for key in table.cells:
+            cell = problem.cells.get(key)
+            if cell is not None and cell.part is not None:
+                return cell.part
+    return None
 
 
 def _implied(table: AuditTable, bounds: Mapping[Hashable, tuple[float, float]]) -> bool:
