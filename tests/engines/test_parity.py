@@ -150,14 +150,14 @@ def test_standard_definitions_match_duckdb(engine, extract, on_duckdb, request) 
 
 
 #: Codes that begin or end with the letters Spark's TRIM literal held (v, f, t, n, r),
-#: written with surrounding white space in text (a database's text is taken as it is, but
-#: the items of a code list are trimmed).
+#: written with surrounding spaces in text (a database's text is taken as it is, but the
+#: items of a code list are trimmed; tabs and other control characters are refused).
 CODES = ["falls", "vision", "tremor", "nerve", "asthma"]
 USERS = pa.table(
     {
         "user_id": ["u1", "u2", "u3", "u4"],
         "area": ["north", "north", "south", "south"],
-        "conditions": [" falls ; vision", "tremor\t;nerve", "falls", "\x0bvision; asthma "],
+        "conditions": [" falls ; vision", "tremor  ;nerve", "falls", "  vision; asthma "],
         "risk_score": ["0.5", "0.25", "0.75", "0.5"],
     }
 )
@@ -170,6 +170,8 @@ ENROLMENTS = pa.table(
         "user_id": ["u1", "u2", "u3", "u4"],
         "service_id": ["s", "s", "s", "s"],
         "installed_on": ["2013-01-01"] * 4,
+        "ended_on": pa.array([None] * 4, pa.string()),
+        "end_reason": pa.array([None] * 4, pa.string()),
     }
 )
 CONTACTS = pa.table(
