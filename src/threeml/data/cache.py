@@ -159,8 +159,8 @@ def _code_digest() -> str:
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent.parent
     for folder in ("records", "data"):
-        for path in sorted((package / folder).glob("*.py")):
-            digest.update(path.name.encode())
+        for path in sorted((package / folder).rglob("*.py")):
+            digest.update(path.relative_to(package).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -1,18 +1,15 @@
-"""Validation as set-based checks in the engine.
+"""Cell checks: each column of a raw table typed, and the cells that are missing or do not parse.
 
-Each check is an ibis expression that selects the offending rows of a table
-as *problem rows* with the columns of :data:`PROBLEM_SCHEMA`; nothing here
-loops over data rows in Python. :func:`parse_table` turns a raw relation
-(text from CSV, or already typed from Parquet, Arrow or a database) into typed
-columns and reports cells that do not parse; :func:`relational_checks` then
-reports duplicate ids, references that point nowhere and cross-column rules.
+:func:`parse_table` turns a raw relation (text from CSV, or already typed from Parquet, Arrow
+or a database) into typed columns and reports, as problem rows
+(:mod:`threeml.data.checks.problems`), cells that are missing, do not parse, are out of range or
+implausible (:mod:`threeml.data.plausible`). Nothing here loops over data rows in Python.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Mapping
 from typing import Any
 
 import ibis
@@ -20,43 +17,15 @@ import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from threeml.data.checks.problems import ROW, problem_rows
 from threeml.data.plausible import DateWindow, plausibility_checks
 from threeml.data.report import ProblemKind
 from threeml.data.text import is_padded, trim_space
 from threeml.records.codes import CONDITION_SEPARATORS
-from threeml.records.rows import (
-    INTEGER_TEXT,
-    NUMBER_TEXT,
-    BothOrNeither,
-    DateOrder,
-    MatchesReference,
-    MinimumWhen,
-)
+from threeml.records.rows import INTEGER_TEXT, NUMBER_TEXT
 from threeml.records.schema import Column, ColumnType, Table
-from threeml.records.schema import table as table_spec
 
-__all__ = [
-    "PROBLEM_SCHEMA",
-    "ROW",
-    "checkable",
-    "parse_table",
-    "referenced_tables",
-    "relational_checks",
-    "typed_schema",
-]
-
-ROW = "_row"
-
-PROBLEM_SCHEMA = ibis.schema(
-    {
-        "table": "string",
-        "row": "int64",
-        "column": "string",
-        "value": "string",
-        "kind": "string",
-        "message": "string",
-    }
-)
+__all__ = ["parse_table", "typed_schema"]
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INTEGER = INTEGER_TEXT
@@ -80,33 +49,6 @@ _TARGET_TYPES = {
 def typed_schema(spec: Table) -> ibis.Schema:
     """The schema of a typed table as :func:`parse_table` returns it: ``_row`` and the columns."""
     return ibis.schema({ROW: dt.int64, **{c.name: _TARGET_TYPES[c.type] for c in spec.columns}})
-
-
-def _problems(
-    rows: ir.Table,
-    table: str,
-    column: str,
-    value: ir.Value,
-    kind: ProblemKind,
-    message: ir.StringValue | str,
-) -> ir.Table:
-    """Shape the rows of ``rows`` as problem rows."""
-    return rows.select(
-        table=ibis.literal(table, type="string"),
-        row=rows[ROW].cast("int64"),
-        column=ibis.literal(column, type="string"),
-        value=_shortened(value.cast("string")),
-        kind=ibis.literal(kind.value, type="string"),
-        message=ibis.literal(message, type="string") if isinstance(message, str) else message,
-    )
-
-
-#: The longest value a problem quotes (characters); a longer one is cut, ending in "…".
-VALUE_LIMIT = 200
-
-
-def _shortened(text: ir.StringValue) -> ir.StringValue:
-    return (text.length() > VALUE_LIMIT).ifelse(text.substr(0, VALUE_LIMIT) + "…", text)
 
 
 def _clean(value: ir.Value, *, trim: bool = True) -> ir.StringValue:
@@ -309,221 +251,10 @@ def parse_table(
     for name, column, kind, message in checks:
         rows = flagged.filter(flagged[name])
         text = message(rows) if callable(message) else message
-        problems.append(_problems(rows, spec.name, column, rows[column], kind, text))
+        problems.append(problem_rows(rows, spec.name, column, rows[column], kind, text))
     return raw.select(**typed), [ibis.union(*problems, distinct=False)]
 
 
 def _is_true_literal(value: ir.Value) -> bool:
     op = value.op()
     return isinstance(op, ops.Literal) and op.value is True
-
-
-def referenced_tables(spec: Table) -> set[str]:
-    """The tables whose rows the relational checks of ``spec`` read."""
-    tables = {col.references[0] for col in spec.columns if col.references}
-    return tables | {rule.table for rule in spec.rules if hasattr(rule, "table")}
-
-
-def checkable(spec: Table, present: frozenset[str]) -> bool:
-    """Whether the relational checks of ``spec`` can run: every table they read is present."""
-    return referenced_tables(spec) <= present
-
-
-def relational_checks(
-    spec: Table, typed: ir.Table, tables: Mapping[str, ir.Table]
-) -> list[ir.Table]:
-    """Problem rows for duplicate keys, dangling references and cross-column rules.
-
-    ``tables`` maps table names to typed tables, for references. Each returned expression
-    is meant to run as one query.
-
-    A :class:`~threeml.records.MatchesReference` rule (a contact's enrolment belongs to the
-    contact's user) is checked with one anti-join of the table against the pairs it must
-    match; only the rows that fail it — normally none — are then examined further. A row
-    whose enrolment id is unknown is among them, so the reference check of ``via`` runs on
-    them alone, and so does the reference check of a matched column that the other table
-    references in the same way (a contact's user is its enrolment's user, whose own
-    reference is checked on the enrolments). That keeps a large table such as the contacts
-    to a single pass for all three checks; the only report lost is a contact-level
-    "unknown user" when the contact's enrolment already names that unknown user (the
-    enrolment is reported, and in lenient mode the contact goes with it).
-    """
-    problems: list[ir.Table] = []
-    if spec.key:
-        key = typed[spec.key]
-        ranked = typed.filter(key.notnull()).mutate(
-            _rank=ibis.row_number().over(group_by=spec.key, order_by=ROW),
-            _first=typed[ROW].min().over(group_by=spec.key),
-        )
-        dupes = ranked.filter(ranked._rank > 0)
-        problems.append(
-            _problems(
-                dupes,
-                spec.name,
-                spec.key,
-                dupes[spec.key],
-                ProblemKind.DUPLICATE_ID,
-                ibis.literal(f"{spec.key} already used on row ")
-                + dupes._first.cast("string")
-                + ibis.literal("; ids must be unique"),
-            )
-        )
-    suspects: dict[str, ir.Table] = {}  # column -> the only rows that may fail its reference
-    matched: list[ir.Table] = []
-    for rule in spec.rules:
-        if not isinstance(rule, MatchesReference) or not spec.column(rule.via).references:
-            continue
-        rows, checks = _matching_rule(spec, rule, typed, tables)
-        suspects[rule.via] = rows
-        other = table_spec(rule.table)
-        for c in rule.columns:
-            if (
-                spec.column(c).references
-                and spec.column(c).references == other.column(c).references
-            ):
-                suspects[c] = rows
-        matched.append(checks)
-    for col in spec.columns:
-        if not col.references:
-            continue
-        other_name, other_col = col.references
-        other = tables[other_name]
-        rows = suspects.get(col.name, typed)
-        dangling = rows.filter(rows[col.name].notnull()).anti_join(
-            other, rows[col.name] == other[other_col]
-        )
-        problem = _problems(
-            dangling,
-            spec.name,
-            col.name,
-            dangling[col.name],
-            ProblemKind.UNKNOWN_REFERENCE,
-            f"no {other_name} row has this {other_col}; add it to {other_name} or correct the id",
-        )
-        if col.name in suspects:
-            matched.append(problem)
-        else:
-            problems.append(problem)
-    if matched:
-        problems.append(ibis.union(*matched, distinct=False))
-    for rule in spec.rules:
-        if not (isinstance(rule, MatchesReference) and rule.via in suspects):
-            problems.extend(_rule_problems(spec, rule, typed, tables))
-    return problems
-
-
-def _matching_rule(
-    spec: Table, rule: MatchesReference, typed: ir.Table, tables: Mapping[str, ir.Table]
-) -> tuple[ir.Table, ir.Table]:
-    """The rows failing ``rule`` or its reference (one anti-join), and the rule's problems."""
-    other = tables[rule.table]
-    other_key = next(c.name for c in table_spec(rule.table).columns if c.key)
-    pairs = other.select(_ref=other[other_key], **{f"_other_{c}": other[c] for c in rule.columns})
-    rows = typed.filter(typed[rule.via].notnull())
-    rows = rows.anti_join(
-        pairs,
-        [rows[rule.via] == pairs._ref, *(rows[c] == pairs[f"_other_{c}"] for c in rule.columns)],
-    )
-    # The filter ends ibis's join chain, so the checks below share these few rows (one common
-    # table expression) instead of each folding the anti-join into a join of its own.
-    rows = rows.filter(ibis.literal(True)).select(*typed.columns)
-    owners = pairs.view()
-    joined = rows.inner_join(owners, rows[rule.via] == owners._ref)
-    mismatch = ibis.literal(False)
-    for c in rule.columns:
-        mismatch |= joined[c] != joined[f"_other_{c}"]
-    bad = joined.filter(mismatch)
-    first = rule.columns[0]
-    checks = _problems(
-        bad,
-        spec.name,
-        first,
-        bad[first],
-        ProblemKind.INCONSISTENT_REFERENCE,
-        ibis.literal(f"{rule.reason}: {rule.via} ")
-        + bad[rule.via]
-        + ibis.literal(f" belongs to {first} ")
-        + bad[f"_other_{first}"],
-    )
-    return rows, checks
-
-
-def _rule_problems(
-    spec: Table, rule, typed: ir.Table, tables: Mapping[str, ir.Table]
-) -> list[ir.Table]:
-    if isinstance(rule, BothOrNeither):
-        first, second = typed[rule.first], typed[rule.second]
-        bad = typed.filter(first.isnull() != second.isnull())
-        given = bad[rule.first].isnull().ifelse(rule.second, rule.first)
-        missing = bad[rule.first].isnull().ifelse(rule.first, rule.second)
-        return [
-            _problems(
-                bad,
-                spec.name,
-                rule.second,
-                ibis.coalesce(bad[rule.first].cast("string"), bad[rule.second].cast("string")),
-                ProblemKind.INCONSISTENT_END,
-                given
-                + ibis.literal(" is given but ")
-                + missing
-                + ibis.literal(
-                    " is empty; the row is kept (an enrolment ends on its ended_on, whatever"
-                    " its end_reason): fill in both or neither"
-                ),
-            )
-        ]
-    if isinstance(rule, DateOrder):
-        bad = typed.filter(typed[rule.later] < typed[rule.earlier])
-        return [
-            _problems(
-                bad,
-                spec.name,
-                rule.later,
-                bad[rule.later],
-                ProblemKind.DATE_ORDER,
-                ibis.literal(f"{rule.later} is before {rule.earlier} (")
-                + bad[rule.earlier].cast("string")
-                + ibis.literal(")"),
-            )
-        ]
-    if isinstance(rule, MinimumWhen):
-        bad = typed.filter(
-            typed[rule.when_column].isin(sorted(rule.when_in)) & (typed[rule.column] < rule.minimum)
-        )
-        return [
-            _problems(
-                bad,
-                spec.name,
-                rule.column,
-                bad[rule.column],
-                ProblemKind.OUT_OF_RANGE,
-                f"{rule.reason}: expected at least {rule.minimum:g} for "
-                f"{', '.join(sorted(rule.when_in))}",
-            )
-        ]
-    if isinstance(rule, MatchesReference):
-        other = tables[rule.table]
-        other_key = next(c.name for c in table_spec(rule.table).columns if c.key)
-        renamed = other.select(
-            _ref=other[other_key], **{f"_other_{c}": other[c] for c in rule.columns}
-        )
-        joined = typed.inner_join(renamed, typed[rule.via] == renamed._ref)
-        mismatch = ibis.literal(False)
-        for c in rule.columns:
-            mismatch |= joined[c] != joined[f"_other_{c}"]
-        bad = joined.filter(mismatch)
-        first = rule.columns[0]
-        return [
-            _problems(
-                bad,
-                spec.name,
-                first,
-                bad[first],
-                ProblemKind.INCONSISTENT_REFERENCE,
-                ibis.literal(f"{rule.reason}: {rule.via} ")
-                + bad[rule.via]
-                + ibis.literal(f" belongs to {first} ")
-                + bad[f"_other_{first}"],
-            )
-        ]
-    raise TypeError(f"no check for rule {rule!r}")  # pragma: no cover

@@ -1,0 +1,25 @@
+"""Validation as set-based checks in the engine, one module per kind of check.
+
+Each check is an ibis expression that selects the offending rows of a table as *problem rows*
+(:mod:`~threeml.data.checks.problems`); nothing here loops over data rows in Python.
+:func:`parse_table` (:mod:`~threeml.data.checks.cells`) turns a raw relation into typed columns
+and reports cells that do not parse; :func:`relational_checks`
+(:mod:`~threeml.data.checks.relational`) then reports duplicate ids, references that point
+nowhere and cross-column rules.
+"""
+
+from threeml.data.checks.cells import parse_table, typed_schema
+from threeml.data.checks.problems import PROBLEM_SCHEMA, ROW, VALUE_LIMIT, problem_rows
+from threeml.data.checks.relational import checkable, referenced_tables, relational_checks
+
+__all__ = [
+    "PROBLEM_SCHEMA",
+    "ROW",
+    "VALUE_LIMIT",
+    "checkable",
+    "parse_table",
+    "problem_rows",
+    "referenced_tables",
+    "relational_checks",
+    "typed_schema",
+]
