@@ -59,6 +59,8 @@ def test_the_source_is_not_part_of_the_hash() -> None:
 _DEMO = Dataset.from_folder(demo_folder())
 _TABLES = {name: _DEMO.table(name).to_pyarrow() for name in _DEMO.tables}
 _USERS = _TABLES["users"].to_pylist()
+#: The same rows given as Arrow tables: fingerprinted by their rows (a folder by its files).
+_ARROW = Dataset.from_arrow(_TABLES)
 
 
 def _users(rows: list[dict]) -> Dataset:
@@ -71,13 +73,13 @@ def _users(rows: list[dict]) -> Dataset:
 @given(st.permutations(range(len(_USERS))))
 def test_the_fingerprint_does_not_depend_on_row_order(order: list[int]) -> None:
     shuffled = _users([_USERS[i] for i in order])
-    assert fingerprint(shuffled).table("users").sha256 == fingerprint(_DEMO).table("users").sha256
+    assert fingerprint(shuffled).table("users").sha256 == fingerprint(_ARROW).table("users").sha256
 
 
 @settings(max_examples=8, deadline=None)
 @given(st.integers(0, len(_USERS) - 1), st.sampled_from(["area", "sex", "risk_score"]))
 def test_one_changed_or_doubled_row_changes_the_fingerprint(index: int, column: str) -> None:
-    before = fingerprint(_DEMO).table("users").sha256
+    before = fingerprint(_ARROW).table("users").sha256
     changed = [dict(row) for row in _USERS]
     value = changed[index][column]
     changed[index][column] = {"area": "Elsewhere", "sex": None, "risk_score": 0.999}[column]
@@ -92,23 +94,39 @@ def test_a_doubled_row_changes_the_fingerprint() -> None:
     dataset = Dataset.from_arrow({**_TABLES, "contacts": doubled})
     assert fingerprint(dataset).table("contacts").rows == contacts.num_rows + 1
     assert (
-        fingerprint(dataset).table("contacts").sha256 != fingerprint(_DEMO).table("contacts").sha256
+        fingerprint(dataset).table("contacts").sha256 != fingerprint(_ARROW).table("contacts").sha256
     )
 
 
-def test_the_same_rows_from_csv_and_parquet_have_the_same_fingerprint(tmp_path: Path) -> None:
+def test_a_folder_is_fingerprinted_by_its_files(tmp_path: Path) -> None:
+    import shutil
+
     import pyarrow.parquet as pq
 
+    parquet = tmp_path / "parquet"
+    parquet.mkdir()
     for name in _DEMO.tables:
-        pq.write_table(_DEMO.table(name).to_pyarrow(), tmp_path / f"{name}.parquet")
-    other = fingerprint(Dataset.from_folder(tmp_path))
+        pq.write_table(_DEMO.table(name).to_pyarrow(), parquet / f"{name}.parquet")
+    other = fingerprint(Dataset.from_folder(parquet, cache=False))
     mine = fingerprint(_DEMO)
-    assert [(t.table, t.rows, t.sha256) for t in other.tables] == [
-        (t.table, t.rows, t.sha256) for t in mine.tables
-    ]
+    assert mine.method.startswith("sha256 of each file")
+    # The same rows, other files: the same row counts, other hashes.
+    assert [(t.table, t.rows) for t in other.tables] == [(t.table, t.rows) for t in mine.tables]
     assert other.table("users").source == "users.parquet"
     assert mine.table("users").source == "users.csv"
-    assert other.digest == mine.digest
+    assert other.table("users").sha256 != mine.table("users").sha256
+    # Stable: loaded again, or copied elsewhere (another folder, other modification times).
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_folder(), copy, ignore=shutil.ignore_patterns(".threeml-cache"))
+    assert fingerprint(Dataset.from_folder(demo_folder())) == mine
+    assert fingerprint(Dataset.from_folder(copy, cache=False)).digest == mine.digest
+    # One changed byte of one file changes that table's hash and the extract's.
+    text = (copy / "services.csv").read_text(encoding="utf-8")
+    (copy / "services.csv").write_text(text.replace(",health,", ",housing,", 1), "utf-8")
+    changed = fingerprint(Dataset.from_folder(copy, cache=False))
+    assert changed.table("services").sha256 != mine.table("services").sha256
+    assert changed.table("users") == mine.table("users")
+    assert changed.digest != mine.digest
 
 
 # --- provenance in every command format ------------------------------------------------------

@@ -316,31 +316,58 @@ def test_a_refused_extract_is_refused_again_from_the_cache(
     assert len(checks) == 1
 
 
-def test_the_content_fingerprint_is_kept_beside_the_validation(
+def test_the_fingerprint_is_the_files_stamps_and_reads_no_row(
     make_folder: MakeFolder, checks: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threeml.data.fingerprint as fingerprints
+    import threeml.data.stamps as stamps
 
     folder = make_folder()
     computed = fingerprints.fingerprint(Dataset.from_folder(folder))
-    hashed: list[int] = []
-    real = fingerprints._duckdb_sums
+    hashed: list[str] = []
+    real_hash = stamps.content_hash
 
-    def spy(dataset):
-        hashed.append(1)
-        return real(dataset)
+    def spy_hash(path, file_format):
+        hashed.append(Path(path).name)
+        return real_hash(path, file_format)
 
-    monkeypatch.setattr(fingerprints, "_duckdb_sums", spy)
-    again = Dataset.from_folder(folder)
+    def no_rows(dataset):
+        raise AssertionError("a folder's fingerprint hashes no row")
+
+    monkeypatch.setattr(stamps, "content_hash", spy_hash)
+    monkeypatch.setattr(fingerprints, "_duckdb_sums", no_rows)
+    again = Dataset.from_folder(folder)  # answered from the cache
+    assert len(checks) == 1
+    loaded = len(hashed)  # each file hashed once, for the cache's key
+    assert loaded == len(list(folder.glob("*.csv")))
     assert fingerprints.fingerprint(again) == computed
-    assert hashed == []
-    # Asked not to use it (as verify does), every row is hashed again, to the same result.
+    assert len(hashed) == loaded  # the provenance reads the stamps taken at loading
+    # Asked not to trust them (as verify does), the files are hashed again, to the same result.
     assert fingerprints.fingerprint(again, kept=False) == computed
-    assert hashed == [1]
+    assert len(hashed) == 2 * loaded
+    # Without the cache the fingerprint is the same (the stamps are taken all the same).
     assert fingerprints.fingerprint(Dataset.from_folder(folder, cache=False)) == computed
-    # A changed file changes it.
+    users = computed.table("users")
+    assert (users.source, users.rows) == ("users.csv", again.count_rows()["users"])
+    assert users.sha256 == stamps.content_hash(folder / "users.csv", "csv")
+    # A changed file changes its table's hash, and only that.
     with open(folder / "contacts.csv", "a", encoding="utf-8") as out:
         out.write("U1,E1,2013-01-13,reading\n")
     changed = fingerprints.fingerprint(Dataset.from_folder(folder))
     assert changed.table("contacts") != computed.table("contacts")
+    assert changed.table("contacts").rows == computed.table("contacts").rows + 1
     assert changed.table("users") == computed.table("users")
+    assert changed.digest != computed.digest
+
+
+def test_a_fingerprint_counts_the_rows_kept_after_set_aside(
+    make_folder: MakeFolder, checks: list[str]
+) -> None:
+    import threeml.data.fingerprint as fingerprints
+
+    folder = make_folder(users=_bad_users())
+    dataset = Dataset.from_folder(folder, mode="lenient", max_set_aside=1.0)
+    found = fingerprints.fingerprint(dataset)
+    kept = dataset.count_rows()
+    assert {t.table: t.rows for t in found.tables} == kept
+    assert found.table("users").rows < dataset.report.rows["users"]

@@ -42,12 +42,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import attrs
 from attrs import field, frozen
 
 from threeml._version import __version__
 from threeml.data.report import Problem, ProblemKind, ValidationReport
-from threeml.data.stamps import FileStamp, stamp_files
+from threeml.data.stamps import FileStamp
 from threeml.errors import ThreemlError
 
 __all__ = [
@@ -71,7 +70,7 @@ NO_CACHE_VARIABLE = "THREEML_NO_CACHE"
 LOCAL_FOLDER = ".threeml-cache"
 #: What a cache file says it is, and the layout of its content.
 FORMAT = "threeml-validation-cache"
-LAYOUT = 1
+LAYOUT = 2
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -220,16 +219,14 @@ class CachedValidation:
 
     ``set_aside_rows`` maps each table with rows set aside (lenient mode) to its rows as
     ``(row, kind)`` pairs; ``latest_date`` is the latest event date of the kept rows, when it
-    was computed (no extract date was given). ``fingerprint`` holds the content fingerprint
-    of the validated rows per table (:mod:`threeml.data.fingerprint`, as
-    ``TableFingerprint.to_dict`` writes it) once an output has computed it.
+    was computed (no extract date was given). The extract's fingerprint needs nothing kept
+    here: it is the files' stamps, which are the entry's key (:mod:`threeml.data.fingerprint`).
     """
 
     report: ValidationReport
     refused: bool
     latest_date: date | None = None
     set_aside_rows: Mapping[str, tuple[tuple[int, str], ...]] = field(factory=dict)
-    fingerprint: tuple[Mapping[str, Any], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -244,9 +241,6 @@ class CachedValidation:
                 }
                 for table, rows in self.set_aside_rows.items()
             },
-            "fingerprint": None
-            if self.fingerprint is None
-            else [dict(t) for t in self.fingerprint],
         }
 
     @classmethod
@@ -264,11 +258,6 @@ class CachedValidation:
                 )
                 for table, rows in data["set_aside_rows"].items()
             },
-            fingerprint=(
-                None
-                if data.get("fingerprint") is None
-                else tuple(dict(t) for t in data["fingerprint"])
-            ),
         )
 
 
@@ -289,16 +278,10 @@ class ValidationCache:
 
     @classmethod
     def for_folder(
-        cls, folder: Path, sources: Any, *, options: Mapping[str, Any]
-    ) -> ValidationCache | None:
-        """The cache entry for ``folder`` with its table files ``sources``, or ``None`` when
-        the cache is switched off or a file cannot be stamped (validation then says why)."""
-        if not cache_enabled():
-            return None
-        try:
-            stamps = stamp_files(sorted(sources, key=lambda s: s.table))
-        except ThreemlError:
-            return None
+        cls, folder: Path, stamps: tuple[FileStamp, ...], *, options: Mapping[str, Any]
+    ) -> ValidationCache:
+        """The cache entry for ``folder`` whose table files have the stamps ``stamps``
+        (:func:`threeml.data.stamps.stamp_files`)."""
         full = {
             "folder": str(folder.resolve()),
             "threeml": __version__,
@@ -381,9 +364,3 @@ class KeptValidation:
 
     entry: ValidationCache
     result: CachedValidation
-
-    def with_fingerprint(self, tables: tuple[Mapping[str, Any], ...]) -> KeptValidation:
-        """Keep the content fingerprint of the validated rows beside the result."""
-        result = attrs.evolve(self.result, fingerprint=tuple(tables))
-        self.entry.store(result)
-        return KeptValidation(self.entry, result)

@@ -69,6 +69,12 @@ class Dataset:
     source: str
     #: Where this folder's validation is kept, and what was kept (``None``: not kept).
     kept_validation: Any = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    #: The stamp of each table file of a folder, taken before a row was read
+    #: (:class:`threeml.data.stamps.FileStamp`; ``None`` for other sources): the extract's
+    #: fingerprint (:mod:`threeml.data.fingerprint`).
+    file_stamps: tuple[Any, ...] | None = attrs.field(
+        default=None, repr=False, eq=False, kw_only=True
+    )
 
     def table(self, name: str) -> ir.Table:
         """The ibis table called ``name``."""
@@ -266,4 +272,5 @@ def _accepted(checked: Checked, max_set_aside: float = DEFAULT_MAX_SET_ASIDE) ->
         report=checked.report,
         source=checked.report.source,
         kept_validation=checked.kept,
+        file_stamps=checked.stamps,
     )

@@ -1,22 +1,27 @@
 """A fingerprint of an extract: per table where it came from, how many rows and a content hash.
 
-The content hash is computed by the engine over the *validated* rows (the rows every figure
-is computed from, set-aside rows excluded), never by pulling rows into Python: each row is
-written as one canonical text (its columns in schema order, typed, ``NULL`` marked), hashed
-with MD5 by DuckDB, and the two 64-bit halves of those row hashes are summed over the
-table. The table's hash is the SHA-256 of its row count and the two sums.
+**A folder of files** (CSV or Parquet): each table's content hash is the content hash of its
+file's stamp (:mod:`threeml.data.stamps`): the SHA-256 of every byte of a CSV file, or of a
+Parquet file's footer (its metadata: schema, row groups with their sizes, offsets and column
+statistics). The stamps are taken once, before a row is read, and are also the validation
+cache's key (:mod:`threeml.data.cache`), so the fingerprint costs nothing beyond them: no row
+is read or hashed for it. Its row counts are those validation kept (rows read less rows set
+aside), from the validation report. The same, unchanged files give the same fingerprint, a
+copy elsewhere too (neither the folder nor the files' modification times take part); any
+changed byte of a CSV file, or any change to a Parquet file's rows that changes its footer,
+changes the table's hash. The same rows saved as CSV and as Parquet have different hashes.
 
-Why this and not the SHA-256 of each file: the same figures come from the same rows
-however they are stored, so one rule serves a folder of CSV or Parquet files, a DuckDB file
-and a database alike; re-saving a file (another row order, CSV written as Parquet, other
-line ends or quoting) keeps its fingerprint, while changing, adding or removing one row
-changes it. A sum, unlike an exclusive-or, also sees a row that is doubled. MD5 serves only
-to spread the row texts; the hash is a check against accidents and honest mistakes, not
-against someone forging an extract to match.
+**Other sources** (Arrow tables, records, a database connection) have no files: there the hash
+is computed by the engine over the *validated* rows, never by pulling rows into Python: each
+row is written as one canonical text (its columns in schema order, typed, ``NULL`` marked),
+hashed with MD5 by DuckDB, and the two 64-bit halves of those row hashes are summed over the
+table; the table's hash is the SHA-256 of its row count and the two sums (any row order gives
+the same hash; a changed, added, removed or doubled row changes it). A table on a backend other
+than DuckDB gets its row count and no hash (``sha256`` is ``None``), and says so.
 
-The extract's source is stated as it was given, without any user name or password of a
-database URL. A table on a backend other than DuckDB gets its row count and no hash (``sha256`` is
-``None``), and says so.
+Either hash is a check against accidents and honest mistakes, not against someone forging an
+extract to match. The extract's source is stated as it was given, without any user name or
+password of a database URL.
 """
 
 from __future__ import annotations
@@ -31,16 +36,24 @@ from typing import TYPE_CHECKING, Any
 import ibis
 from attrs import field, frozen
 
-from threeml.data.files import find_tables
+from threeml.data.files import SourceFile, find_tables
 from threeml.data.sql import identifier, literal
+from threeml.data.stamps import FILE_HASH_METHOD, FileStamp, stamp_files
 from threeml.records.schema import TABLES
 
 if TYPE_CHECKING:
     from threeml.data.dataset import Dataset
 
-__all__ = ["HASH_METHOD", "ExtractFingerprint", "TableFingerprint", "fingerprint"]
+__all__ = [
+    "FILE_HASH_METHOD",
+    "HASH_METHOD",
+    "ExtractFingerprint",
+    "TableFingerprint",
+    "fingerprint",
+]
 
-#: How :attr:`TableFingerprint.sha256` is computed, as outputs state it.
+#: How :attr:`TableFingerprint.sha256` is computed for a source without files, as outputs
+#: state it (:data:`FILE_HASH_METHOD` for a folder of files).
 HASH_METHOD = "sha256 of (rows, sums of md5 row hashes) over the validated rows, any order"
 
 
@@ -154,16 +167,15 @@ def _counts(dataset: Dataset) -> dict[str, tuple[int, None]]:
 def fingerprint(dataset: Dataset, *, kept: bool = True) -> ExtractFingerprint:
     """The fingerprint of ``dataset``: each table's source, rows and content hash.
 
-    Hashes are computed in the engine (DuckDB); on another backend the tables get their
-    row counts only. A folder whose validation is kept (:mod:`threeml.data.cache`) keeps its
-    fingerprint there too: the same, unchanged files give the same validated rows, so a
-    second output from them reads it instead of hashing every row again. ``kept=False``
-    always computes it (``threeml verify`` does).
+    A folder's is read from the stamps its files were given when it was loaded: nothing is
+    read or hashed again, whether or not its validation was kept. ``kept=False`` (``threeml
+    verify``) hashes the files again now, so that a file changed since the load is seen.
+    For other sources the hashes are computed in the engine (DuckDB); on another backend
+    the tables get their row counts only.
     """
-    stored = dataset.kept_validation
-    if kept and stored is not None and stored.result.fingerprint is not None:
-        found = [TableFingerprint.from_dict(t) for t in stored.result.fingerprint]
-        return ExtractFingerprint(_public(dataset.source), dataset.extract_date, tuple(found))
+    stamps = getattr(dataset, "file_stamps", None)
+    if stamps is not None:
+        return _from_stamps(dataset, stamps, rehash=not kept)
     files = _files(dataset.source)
     found = []
     if getattr(dataset.backend, "name", None) == "duckdb":
@@ -175,6 +187,35 @@ def fingerprint(dataset: Dataset, *, kept: bool = True) -> ExtractFingerprint:
             found.append(TableFingerprint(name, files.get(name, name), n, None))
     order = list(TABLES)
     found.sort(key=lambda t: order.index(t.table) if t.table in order else len(order))
-    if stored is not None:
-        stored.with_fingerprint(tuple(t.to_dict() for t in found))
     return ExtractFingerprint(_public(dataset.source), dataset.extract_date, tuple(found))
+
+
+#: The source a table without a file is stated with.
+NO_FILE = "(no file)"
+
+
+def _from_stamps(
+    dataset: Dataset, stamps: tuple[FileStamp, ...], *, rehash: bool
+) -> ExtractFingerprint:
+    """A folder's fingerprint from its files' stamps and the rows validation kept."""
+    by_table = {stamp.table: stamp for stamp in stamps}
+    report = dataset.report
+    found = []
+    for name in TABLES:
+        stamp = by_table.get(name)
+        if stamp is None:
+            found.append(TableFingerprint(name, NO_FILE, 0, None))
+            continue
+        path = Path(stamp.path)
+        if rehash:
+            stamp = stamp_files([SourceFile(name, path, _format(path))])[0]
+        aside = sum(n for (table, _), n in report.set_aside.items() if table == name)
+        rows = report.rows.get(name, 0) - aside
+        found.append(TableFingerprint(name, path.name, rows, stamp.sha256))
+    return ExtractFingerprint(
+        _public(dataset.source), dataset.extract_date, tuple(found), FILE_HASH_METHOD
+    )
+
+
+def _format(path: Path) -> str:
+    return "parquet" if path.name.lower().endswith(".parquet") else "csv"

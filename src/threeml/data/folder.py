@@ -12,16 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from threeml.data import engine
-from threeml.data.cache import ValidationCache
+from threeml.data.cache import ValidationCache, cache_enabled
 from threeml.data.files import check_header, find_tables, read_header, time_zone_problems
 from threeml.data.owned import build_owned
 from threeml.data.report import Mode, Problem, ProblemKind, Severity
 from threeml.data.staging import extra_fields, stage_file
+from threeml.data.stamps import FileStamp, stamp_files
 from threeml.data.summary import EXAMPLES_PER_KIND, Checked
 from threeml.errors import DataError
 from threeml.records.schema import TABLES
@@ -51,14 +53,16 @@ def check_folder(
             f"{folder} is not a folder; point threeml at the folder holding users.csv …"
         )
     sources, staged = find_tables(folder, follow_symlinks=follow_symlinks)
+    # Taken once, before a row is read: the cache's key and the extract's fingerprint.
+    stamps = _stamps(sources.values())
     entry = None
-    if cache:
+    if cache and stamps is not None and cache_enabled():
         options = {
             "mode": mode.value,
             "extract_date": None if extract_date is None else str(extract_date),
             "follow_symlinks": follow_symlinks,
         }
-        entry = ValidationCache.for_folder(folder, sources.values(), options=options)
+        entry = ValidationCache.for_folder(folder, stamps, options=options)
     backend = engine.connect()
     present: list[str] = []
     files: dict[str, str] = {}
@@ -105,7 +109,7 @@ def check_folder(
         if source.format == "csv":
             text_tables.add(name)
         present.append(name)
-    return build_owned(
+    checked = build_owned(
         backend,
         present,
         source=str(folder),
@@ -119,6 +123,16 @@ def check_folder(
         malformed=malformed,
         cache=entry,
     )
+    return attrs.evolve(checked, stamps=stamps)
+
+
+def _stamps(sources: Any) -> tuple[FileStamp, ...] | None:
+    """The stamp of every table file, or ``None`` when one cannot be read (validation then
+    reports the file)."""
+    try:
+        return stamp_files(sorted(sources, key=lambda s: s.table))
+    except DataError:
+        return None
 
 
 def _unreadable(table: str, file: str, error: Exception) -> Problem:

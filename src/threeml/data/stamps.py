@@ -7,9 +7,10 @@ groups, their sizes, offsets and column statistics), which changes whenever the 
 and costs a few kilobytes to read however large the file is. Any change to a file — touching
 it, rewriting it, adding or removing a table file — changes the stamps.
 
-This differs from :mod:`threeml.data.fingerprint`, which hashes the *validated rows* for
-provenance (the same rows give the same fingerprint however they are stored) and so can
-only be computed after validation; a stamp is what lets validation be skipped.
+The stamps are taken once per load and serve twice: as the validation cache's key
+(:mod:`threeml.data.cache`), with the path, size and modification time, and as the extract's
+fingerprint in every output's provenance (:mod:`threeml.data.fingerprint`), with the content
+hash alone (so that a copy of the same files elsewhere has the same fingerprint).
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ from attrs import frozen
 
 from threeml.errors import DataError
 
-__all__ = ["FileStamp", "content_hash", "stamp_files"]
+__all__ = ["FILE_HASH_METHOD", "FileStamp", "content_hash", "stamp_files"]
+
+#: How a file's content hash is computed, as outputs state it.
+FILE_HASH_METHOD = "sha256 of each file: every byte of a CSV file, the footer of a Parquet file"
 
 #: The bytes that end every Parquet file (after the 4-byte length of its footer).
 _PARQUET_MAGIC = b"PAR1"

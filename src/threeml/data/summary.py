@@ -53,6 +53,9 @@ class Checked:
     extract_date: date | None = None
     #: The validation cache's entry and result (:class:`threeml.data.cache.KeptValidation`).
     kept: Any = None
+    #: The stamp of each table file of a folder (:class:`threeml.data.stamps.FileStamp`),
+    #: taken before a row was read; ``None`` for other sources.
+    stamps: tuple[Any, ...] | None = None
 
 
 def summarise(
