@@ -24,8 +24,8 @@ from threeml.data.cache import CachedValidation, KeptValidation, ValidationCache
 from threeml.data.checks import (
     PROBLEM_SCHEMA,
     ROW,
+    cell_checks,
     checkable,
-    parse_table,
     referenced_tables,
     relational_checks,
     typed_schema,
@@ -84,11 +84,16 @@ def build_owned(
     large: list[str] = []  # checks that scan a file on disk: one statement each, streamed
     for name in order:
         raw_schema = backend.get_schema(f"raw_{name}")
-        typed_sql, problems_sql = _parse_sql(name, raw_schema, name in text_tables, window)
+        typed_sql, cells = _parse_sql(name, raw_schema, name in text_tables, window)
         kind = "TABLE" if name in materialise else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {typed_sql}")
-        # A cell check scans its table once and keeps only the failing rows.
-        (small if name in materialise else large).extend(problems_sql)
+        if cells is not None:
+            # The cell checks scan the table once and keep only the failing rows, which
+            # are then spread into problem rows.
+            flagged_sql, problems_sql = cells
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _flagged_{name} AS {flagged_sql}")
+            con.execute(f"INSERT INTO _problems BY NAME {problems_sql}")
+            con.execute(f"DROP TABLE _flagged_{name}")
     typed_names = frozenset(order)
     for name in order:
         if checkable(TABLES[name], typed_names):
@@ -219,12 +224,17 @@ def _sql(expr: ir.Expr) -> str:
 @functools.lru_cache(maxsize=512)
 def _parse_sql(
     name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow
-) -> tuple[str, tuple[str, ...]]:
-    """SQL for ``typed_<name>`` and for its cell problems, from ``raw_<name>`` of this schema."""
-    typed, problems = parse_table(
+) -> tuple[str, tuple[str, str] | None]:
+    """SQL for ``typed_<name>`` from ``raw_<name>`` of this schema, and for its cell checks:
+    the failing rows of ``raw_<name>`` (to keep as ``_flagged_<name>``) and their problem
+    rows (read from ``_flagged_<name>``)."""
+    typed, cells = cell_checks(
         TABLES[name], ibis.table(raw_schema, name=f"raw_{name}"), trim=trim, window=window
     )
-    return _sql(typed), tuple(_sql(problem) for problem in problems)
+    if cells is None:
+        return _sql(typed), None
+    kept = ibis.table(cells.flagged.schema(), name=f"_flagged_{name}")
+    return _sql(typed), (_sql(cells.flagged), _sql(cells.problems(kept)))
 
 
 @functools.lru_cache(maxsize=512)

@@ -176,7 +176,13 @@ def _condition_checks(
     parsed: ir.Value,
     window: DateWindow | None,
 ) -> list[Check]:
-    unknown = parsed.filter(lambda code: ~code.isin(list(CONDITIONS)))
+    known = list(CONDITIONS)
+    unknown = parsed.filter(lambda code: ~code.isin(known))
+    # A code written exactly as a known one stays known once normalised, so only a row with
+    # some other code as written can hold an unknown one: that cheap test comes first, and
+    # the normalised codes are only worked out for the rows it lets through.
+    written = value.split(";") if value.type().is_string() else value
+    maybe = written.filter(lambda code: ~code.isin(known)).length() > 0
     checks: list[Check] = []
     if text is not None:
         checks.extend(_text_checks(spec, col, value, text, parsed, window)[:1])
@@ -187,7 +193,9 @@ def _condition_checks(
 
     checks.append(
         (
-            unknown.length() > 0,
+            # (A CASE, which works out its branch for the rows it selects only; an AND
+            # would work out both sides for every row.)
+            maybe.ifelse(unknown.length() > 0, False),
             col.name,
             ProblemKind.UNKNOWN_CONDITION,
             (message, {col.name + "_unknown": unknown}),

@@ -8,7 +8,7 @@ and reports cells that do not parse; :func:`relational_checks`
 nowhere and cross-column rules.
 """
 
-from threeml.data.checks.cells import parse_table, typed_schema
+from threeml.data.checks.cells import CellChecks, cell_checks, parse_table, typed_schema
 from threeml.data.checks.problems import PROBLEM_SCHEMA, ROW, VALUE_LIMIT, problem_rows
 from threeml.data.checks.relational import checkable, referenced_tables, relational_checks
 
@@ -16,6 +16,8 @@ __all__ = [
     "PROBLEM_SCHEMA",
     "ROW",
     "VALUE_LIMIT",
+    "CellChecks",
+    "cell_checks",
     "checkable",
     "parse_table",
     "problem_rows",

@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
+from attrs import frozen
 
 from threeml.data.checks.problems import ROW, problem_rows
 from threeml.data.plausible import DateWindow, plausibility_checks
@@ -25,7 +26,7 @@ from threeml.records.codes import CONDITION_SEPARATORS
 from threeml.records.rows import INTEGER_TEXT, NUMBER_TEXT
 from threeml.records.schema import Column, ColumnType, Table
 
-__all__ = ["parse_table", "typed_schema"]
+__all__ = ["CellChecks", "cell_checks", "parse_table", "typed_schema"]
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INTEGER = INTEGER_TEXT
@@ -179,10 +180,48 @@ def _bounds_words(col: Column) -> str:
     return f"expected at most {col.maximum:g}"
 
 
+@frozen
+class CellChecks:
+    """The cell checks of one table, in two steps the engine can run apart.
+
+    ``flagged`` selects, in one pass over the raw table, only the rows failing some check,
+    with one boolean column per check and the columns the messages are built from;
+    :meth:`problems` spreads such rows into problem rows, one per failing check. An engine
+    that keeps the (few) flagged rows as a table of its own reads the large table once.
+    """
+
+    table: str
+    flagged: ir.Table
+    #: (flag column, column, kind, message: text, or a function of the flagged rows)
+    checks: tuple[tuple[str, str, ProblemKind, Any], ...]
+
+    def problems(self, flagged: ir.Table | None = None) -> ir.Table:
+        """The problem rows of ``flagged`` (by default :attr:`flagged` itself): the rows
+        of :attr:`flagged` as computed, or a table holding them."""
+        rows_of = self.flagged if flagged is None else flagged
+        problems = []
+        for name, column, kind, message in self.checks:
+            rows = rows_of.filter(rows_of[name])
+            text = message(rows) if callable(message) else message
+            problems.append(problem_rows(rows, self.table, column, rows[column], kind, text))
+        return ibis.union(*problems, distinct=False)
+
+
 def parse_table(
     spec: Table, raw: ir.Table, *, trim: bool = True, window: DateWindow | None = None
 ) -> tuple[ir.Table, list[ir.Table]]:
     """Typed columns for ``raw`` and the problem rows of cells that are missing or do not parse.
+
+    The same checks as :func:`cell_checks`, composed into one expression per table.
+    """
+    typed, checks = cell_checks(spec, raw, trim=trim, window=window)
+    return typed, [] if checks is None else [checks.problems()]
+
+
+def cell_checks(
+    spec: Table, raw: ir.Table, *, trim: bool = True, window: DateWindow | None = None
+) -> tuple[ir.Table, CellChecks | None]:
+    """Typed columns for ``raw`` and its cell checks (``None`` when the table has none).
 
     ``raw`` holds ``_row`` and every column of ``spec`` (absent optional columns as NULL).
     ``trim`` strips white space around text values (CSV cells); values of typed sources
@@ -191,9 +230,10 @@ def parse_table(
     dates are only parsed. Text, condition codes and dates also go through the
     plausibility checks of :mod:`threeml.data.plausible`.
 
-    Every cell check of the table is one boolean column of a single pass over ``raw``; only
-    the rows failing some check are then spread into problem rows, so a large table is
-    scanned once however many columns it has.
+    Every cell check of the table is one boolean term of a single filter over ``raw``; only
+    the rows failing some check get their flags and message columns
+    (:attr:`CellChecks.flagged`), so a large table is scanned once however many columns it
+    has, and nothing is kept of the rows that pass.
     """
     typed: dict[str, ir.Value] = {ROW: raw[ROW].cast("int64")}
     flags: dict[str, ir.BooleanValue] = {}
@@ -244,15 +284,11 @@ def parse_table(
                 outside |= parsed > col.maximum
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
     if not checks:
-        return raw.select(**typed), []
+        return raw.select(**typed), None
     failing = functools.reduce(operator.or_, flags.values())
-    flagged = raw.mutate(**flags, **extras).filter(failing)
-    problems = []
-    for name, column, kind, message in checks:
-        rows = flagged.filter(flagged[name])
-        text = message(rows) if callable(message) else message
-        problems.append(problem_rows(rows, spec.name, column, rows[column], kind, text))
-    return raw.select(**typed), [ibis.union(*problems, distinct=False)]
+    # Filtered first: the flags and message columns are computed for failing rows only.
+    flagged = raw.filter(failing).mutate(**flags, **extras)
+    return raw.select(**typed), CellChecks(spec.name, flagged, tuple(checks))
 
 
 def _is_true_literal(value: ir.Value) -> bool:
