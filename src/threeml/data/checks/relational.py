@@ -52,24 +52,7 @@ def relational_checks(
     """
     problems: list[ir.Table] = []
     if spec.key:
-        key = typed[spec.key]
-        ranked = typed.filter(key.notnull()).mutate(
-            _rank=ibis.row_number().over(group_by=spec.key, order_by=ROW),
-            _first=typed[ROW].min().over(group_by=spec.key),
-        )
-        dupes = ranked.filter(ranked._rank > 0)
-        problems.append(
-            problem_rows(
-                dupes,
-                spec.name,
-                spec.key,
-                dupes[spec.key],
-                ProblemKind.DUPLICATE_ID,
-                ibis.literal(f"{spec.key} already used on row ")
-                + dupes._first.cast("string")
-                + ibis.literal("; ids must be unique"),
-            )
-        )
+        problems.append(_duplicates(spec, typed))
     suspects: dict[str, ir.Table] = {}  # column -> the only rows that may fail its reference
     matched: list[ir.Table] = []
     for rule in spec.rules:
@@ -112,6 +95,33 @@ def relational_checks(
         if not (isinstance(rule, MatchesReference) and rule.via in suspects):
             problems.extend(_rule_problems(spec, rule, typed, tables))
     return problems
+
+
+def _duplicates(spec: Table, typed: ir.Table) -> ir.Table:
+    """Every row whose key an earlier row already holds, naming the first row that holds it.
+
+    One aggregate finds the keys used more than once (normally none) with their first row;
+    only the rows holding those keys are then joined back: no window over the whole table.
+    """
+    key = spec.key
+    used = typed.filter(typed[key].notnull())
+    repeated = (
+        used.group_by(_key=used[key])
+        .aggregate(_first=used[ROW].min(), _times=used.count())
+        .filter(lambda t: t._times > 1)
+    )
+    joined = used.inner_join(repeated, used[key] == repeated._key)
+    dupes = joined.filter(joined[ROW] != joined._first)
+    return problem_rows(
+        dupes,
+        spec.name,
+        key,
+        dupes[key],
+        ProblemKind.DUPLICATE_ID,
+        ibis.literal(f"{key} already used on row ")
+        + dupes._first.cast("string")
+        + ibis.literal("; ids must be unique"),
+    )
 
 
 def _matching_rule(
