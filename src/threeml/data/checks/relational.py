@@ -128,9 +128,7 @@ def _matching_rule(
     spec: Table, rule: MatchesReference, typed: ir.Table, tables: Mapping[str, ir.Table]
 ) -> tuple[ir.Table, ir.Table]:
     """The rows failing ``rule`` or its reference (one anti-join), and the rule's problems."""
-    other = tables[rule.table]
-    other_key = next(c.name for c in table_spec(rule.table).columns if c.key)
-    pairs = other.select(_ref=other[other_key], **{f"_other_{c}": other[c] for c in rule.columns})
+    pairs = _owner_pairs(rule, tables)
     rows = typed.filter(typed[rule.via].notnull())
     rows = rows.anti_join(
         pairs,
@@ -139,14 +137,25 @@ def _matching_rule(
     # The filter ends ibis's join chain, so the checks below share these few rows (one common
     # table expression) instead of each folding the anti-join into a join of its own.
     rows = rows.filter(ibis.literal(True)).select(*typed.columns)
-    owners = pairs.view()
+    return rows, _mismatches(spec, rule, rows, pairs.view())
+
+
+def _owner_pairs(rule: MatchesReference, tables: Mapping[str, ir.Table]) -> ir.Table:
+    """The other table's key (``_ref``) with the columns ``rule`` matches (``_other_<c>``)."""
+    other = tables[rule.table]
+    other_key = next(c.name for c in table_spec(rule.table).columns if c.key)
+    return other.select(_ref=other[other_key], **{f"_other_{c}": other[c] for c in rule.columns})
+
+
+def _mismatches(spec: Table, rule: MatchesReference, rows: ir.Table, owners: ir.Table) -> ir.Table:
+    """Problem rows for the ``rows`` whose matched columns differ from their owner's."""
     joined = rows.inner_join(owners, rows[rule.via] == owners._ref)
     mismatch = ibis.literal(False)
     for c in rule.columns:
         mismatch |= joined[c] != joined[f"_other_{c}"]
     bad = joined.filter(mismatch)
     first = rule.columns[0]
-    checks = problem_rows(
+    return problem_rows(
         bad,
         spec.name,
         first,
@@ -157,7 +166,6 @@ def _matching_rule(
         + ibis.literal(f" belongs to {first} ")
         + bad[f"_other_{first}"],
     )
-    return rows, checks
 
 
 def _rule_problems(
@@ -214,28 +222,5 @@ def _rule_problems(
             )
         ]
     if isinstance(rule, MatchesReference):
-        other = tables[rule.table]
-        other_key = next(c.name for c in table_spec(rule.table).columns if c.key)
-        renamed = other.select(
-            _ref=other[other_key], **{f"_other_{c}": other[c] for c in rule.columns}
-        )
-        joined = typed.inner_join(renamed, typed[rule.via] == renamed._ref)
-        mismatch = ibis.literal(False)
-        for c in rule.columns:
-            mismatch |= joined[c] != joined[f"_other_{c}"]
-        bad = joined.filter(mismatch)
-        first = rule.columns[0]
-        return [
-            problem_rows(
-                bad,
-                spec.name,
-                first,
-                bad[first],
-                ProblemKind.INCONSISTENT_REFERENCE,
-                ibis.literal(f"{rule.reason}: {rule.via} ")
-                + bad[rule.via]
-                + ibis.literal(f" belongs to {first} ")
-                + bad[f"_other_{first}"],
-            )
-        ]
+        return [_mismatches(spec, rule, typed, _owner_pairs(rule, tables))]
     raise TypeError(f"no check for rule {rule!r}")  # pragma: no cover
