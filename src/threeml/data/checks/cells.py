@@ -65,38 +65,36 @@ def _clean(value: ir.Value, *, trim: bool = True) -> ir.StringValue:
     return text.nullif("")
 
 
+#: How text is parsed as each scalar type: (type, the pattern it must match, the kind of
+#: problem when it does not, what was expected).
+_SCALAR_TEXT: dict[ColumnType, tuple[str, str, ProblemKind, str]] = {
+    ColumnType.DATE: (
+        "date",
+        _ISO_DATE,
+        ProblemKind.NOT_A_DATE,
+        "expected a real calendar date written YYYY-MM-DD (for example 2013-01-31)",
+    ),
+    ColumnType.INTEGER: ("int64", _INTEGER, ProblemKind.NOT_AN_INTEGER, "expected a whole number"),
+    ColumnType.NUMBER: (
+        "float64",
+        _NUMBER,
+        ProblemKind.NOT_A_NUMBER,
+        "expected a number such as 0.25",
+    ),
+}
+
+
 def _parse_text(
     col: Column, text: ir.StringValue
 ) -> tuple[ir.Value, ir.BooleanValue, ProblemKind, str]:
     """Parse cleaned text as ``col``: the typed value, whether it parsed, and how to report not."""
+    scalar = _SCALAR_TEXT.get(col.type)
+    if scalar is not None:
+        target, pattern, kind, words = scalar
+        parsed = text.try_cast(target)
+        ok = text.re_search(pattern) & parsed.notnull()
+        return ok.ifelse(parsed, ibis.null(target)), ok, kind, words
     match col.type:
-        case ColumnType.DATE:
-            parsed = text.try_cast("date")
-            ok = text.re_search(_ISO_DATE) & parsed.notnull()
-            return (
-                ok.ifelse(parsed, ibis.null("date")),
-                ok,
-                ProblemKind.NOT_A_DATE,
-                ("expected a real calendar date written YYYY-MM-DD (for example 2013-01-31)"),
-            )
-        case ColumnType.INTEGER:
-            parsed = text.try_cast("int64")
-            ok = text.re_search(_INTEGER) & parsed.notnull()
-            return (
-                ok.ifelse(parsed, ibis.null("int64")),
-                ok,
-                ProblemKind.NOT_AN_INTEGER,
-                ("expected a whole number"),
-            )
-        case ColumnType.NUMBER:
-            parsed = text.try_cast("float64")
-            ok = text.re_search(_NUMBER) & parsed.notnull()
-            return (
-                ok.ifelse(parsed, ibis.null("float64")),
-                ok,
-                ProblemKind.NOT_A_NUMBER,
-                ("expected a number such as 0.25"),
-            )
         case ColumnType.CODE:
             # The typed value is the text as written: a row with an unknown code is reported
             # and never reaches a dataset, and a typed table scanned again and again (a view
