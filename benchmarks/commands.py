@@ -178,9 +178,16 @@ def _work(result: dict[str, float | str]) -> float:
     return float("nan")
 
 
+def _first_user(out: Path) -> str:
+    """The first user_id of the extract (an ordinary person: the heavy one sorts later)."""
+    import duckdb
+
+    path = str(out / "users.parquet").replace("'", "''")
+    return str(duckdb.sql(f"SELECT min(user_id) FROM read_parquet('{path}')").fetchone()[0])
+
+
 def bench(users: int, heavy: int, out: Path, ordinary: str, env: dict[str, str]) -> None:
-    """Every step on one extract size, printed as a table with the ratios and targets."""
-    ensure_extract(out, users, heavy, env)
+    """Every step on one (generated) extract, printed as a table with the ratios and targets."""
     cache = Path(tempfile.mkdtemp(prefix="threeml-bench-cache-"))
     env = {**env, "THREEML_CACHE_DIR": str(cache)}
     env.pop("THREEML_NO_CACHE", None)
@@ -257,12 +264,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--heavy-contacts", type=int, default=2_000_000)
     parser.add_argument("--out", type=Path, default=Path("/tmp/threeml-commands"))
-    parser.add_argument("--ordinary", default="P0000005", help="an ordinary person's user_id")
+    parser.add_argument(
+        "--ordinary", default=None, help="an ordinary person's user_id (default: the first)"
+    )
     args = parser.parse_args()
     env = dict(os.environ)
     for users in args.users:
         out = args.out if len(args.users) == 1 else Path(f"{args.out}-{users}")
-        bench(users, args.heavy_contacts, out, args.ordinary, env)
+        ensure_extract(out, users, args.heavy_contacts, env)
+        bench(users, args.heavy_contacts, out, args.ordinary or _first_user(out), env)
 
 
 if __name__ == "__main__":
