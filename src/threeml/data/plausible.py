@@ -181,7 +181,7 @@ def _condition_checks(
     # A code written exactly as a known one stays known once normalised, so only a row with
     # some other code as written can hold an unknown one: that cheap test comes first, and
     # the normalised codes are only worked out for the rows it lets through.
-    written = value.split(";") if value.type().is_string() else value
+    written = value if value.type().is_array() else value.cast("string").split(";")
     maybe = written.filter(lambda code: ~code.isin(known)).length() > 0
     checks: list[Check] = []
     if text is not None:
