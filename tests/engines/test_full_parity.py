@@ -229,7 +229,8 @@ def test_load_into_postgresql_then_count_and_report(folder, request, capsys) -> 
         return capsys.readouterr().out.split('"provenance"')[0]
 
     assert counted("--data", url, "--schema", "loaded") == counted("--data", str(folder))
-    out_file = request.getfixturevalue("tmp_path") / "report.html"
+    out = request.getfixturevalue("tmp_path") / "report"
     args = ["report", "--data", url, "--schema", "loaded", "--period", "FY2013/14"]
-    assert main([*args, "--out", str(out_file)]) == 0
-    assert out_file.stat().st_size > 10_000
+    assert main([*args, "--out", str(out)]) == 0
+    assert (out / "report.html").stat().st_size > 10_000
+    assert "in-receipt" in (out / "results.csv").read_text()

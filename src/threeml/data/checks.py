@@ -128,8 +128,8 @@ def _parse_text(
     """Parse cleaned text as ``col``: the typed value, whether it parsed, and how to report not."""
     match col.type:
         case ColumnType.DATE:
-            parsed = text.try_cast("date")
-            ok = text.re_search(_ISO_DATE) & parsed.notnull()
+            ok = _real_date(text)
+            parsed = ok.ifelse(text, ibis.null("string")).try_cast("date")
             return (
                 ok.ifelse(parsed, ibis.null("date")),
                 ok,
@@ -137,7 +137,9 @@ def _parse_text(
                 ("expected a real calendar date written YYYY-MM-DD (for example 2013-01-31)"),
             )
         case ColumnType.INTEGER:
-            parsed = text.try_cast("int64")
+            # Only text of the right shape is cast: PostgreSQL's TRY_CAST is a CAST, which
+            # fails the whole query on bad text (and it may evaluate either side of an AND).
+            parsed = text.re_search(_INTEGER).ifelse(text, ibis.null("string")).try_cast("int64")
             ok = text.re_search(_INTEGER) & parsed.notnull()
             return (
                 ok.ifelse(parsed, ibis.null("int64")),
@@ -146,7 +148,7 @@ def _parse_text(
                 ("expected a whole number"),
             )
         case ColumnType.NUMBER:
-            parsed = text.try_cast("float64")
+            parsed = text.re_search(_NUMBER).ifelse(text, ibis.null("string")).try_cast("float64")
             ok = text.re_search(_NUMBER) & parsed.notnull()
             return (
                 ok.ifelse(parsed, ibis.null("float64")),
@@ -164,6 +166,22 @@ def _parse_text(
             return _code_list(text.split(";")), ibis.literal(True), ProblemKind.UNKNOWN_CODE, ""
         case _:
             return text, ibis.literal(True), ProblemKind.MISSING_VALUE, ""
+
+
+def _real_date(text: ir.StringValue) -> ir.BooleanValue:
+    """Whether ``text`` is a real calendar date written ``YYYY-MM-DD`` (year 1 or later).
+
+    Decided by arithmetic on the digits, not by a cast that may fail: PostgreSQL has no
+    TRY_CAST, and ``2013-02-30`` would stop the query instead of being reported.
+    """
+    shape = text.re_search(_ISO_DATE)
+    digits = shape.ifelse(text, ibis.literal("2000-01-01"))
+    year = digits.substr(0, 4).cast("int64")
+    month = digits.substr(5, 2).cast("int64")
+    day = digits.substr(8, 2).cast("int64")
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    last = ibis.cases((month == 2, leap.ifelse(29, 28)), (month.isin([4, 6, 9, 11]), 30), else_=31)
+    return shape & (year >= 1) & month.between(1, 12) & (day >= 1) & (day <= last)
 
 
 def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
