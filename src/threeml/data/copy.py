@@ -11,6 +11,7 @@ Afterwards ``--data`` with the same target and ``--schema`` reads the copy.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from threeml.data import engine
 from threeml.data.sql import identifier
@@ -153,13 +156,49 @@ def _copy_table(backend: Any, name: str, table: Any, schema: str | None) -> int:
         database=schema,
         overwrite=True,
     )
+    write = _COPY.get(getattr(backend, "name", ""), _insert)
     written = 0
     for batch in table.select(*arrow_schema.names).to_pyarrow_batches(chunk_size=BATCH_ROWS):
         rows = pa.Table.from_batches([batch]).cast(arrow_schema)
         if rows.num_rows:
-            backend.insert(name, rows, database=schema)
+            write(backend, name, rows, schema)
             written += rows.num_rows
     return written
+
+
+def _insert(backend: Any, name: str, rows: pa.Table, schema: str | None) -> None:
+    """Rows added through ibis (DuckDB reads the Arrow batch directly)."""
+    backend.insert(name, rows, database=schema)
+
+
+def _copy_postgres(backend: Any, name: str, rows: pa.Table, schema: str | None) -> None:
+    """Rows streamed with PostgreSQL's ``COPY … FROM STDIN`` as CSV (ibis inserts row by row).
+
+    Lists of codes are written as PostgreSQL array literals (``{copd,diabetes}``): codes are
+    lower-case letters, digits and ``_`` once validated, so they need no quoting.
+    """
+    columns = {}
+    for column_name in rows.column_names:
+        column = rows.column(column_name)
+        if pa.types.is_list(column.type):
+            joined = pc.binary_join(column, ",")
+            column = pc.binary_join_element_wise("{", joined, "}", "")
+        columns[column_name] = column
+    buffer = io.BytesIO()
+    pa_csv.write_csv(pa.table(columns), buffer, pa_csv.WriteOptions(include_header=False))
+    target = f"{identifier(schema)}.{identifier(name)}" if schema else identifier(name)
+    listed = ", ".join(identifier(c) for c in rows.column_names)
+    statement = f"COPY {target} ({listed}) FROM STDIN WITH (FORMAT csv)"
+    with (
+        backend.con.cursor() as cursor,
+        backend.con.transaction(),
+        cursor.copy(statement) as copy,
+    ):
+        copy.write(buffer.getvalue())
+
+
+#: How rows are written, by ibis backend name (default: :func:`_insert`).
+_COPY = {"postgres": _copy_postgres}
 
 
 def rows_in(target: Target) -> Mapping[str, int]:
