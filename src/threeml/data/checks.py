@@ -129,7 +129,11 @@ def _parse_text(
     match col.type:
         case ColumnType.DATE:
             ok = _real_date(text)
-            parsed = ok.ifelse(text, ibis.null("string")).try_cast("date")
+            # Year 0 is a date to report as implausible, but PostgreSQL has none: it is
+            # read as year 4 (a leap year too), as far outside any plausible window.
+            year_zero = text.substr(0, 4) == "0000"
+            usable = year_zero.ifelse(ibis.literal("0004") + text.substr(4), text)
+            parsed = ok.ifelse(usable, ibis.null("string")).try_cast("date")
             return (
                 ok.ifelse(parsed, ibis.null("date")),
                 ok,
@@ -169,7 +173,7 @@ def _parse_text(
 
 
 def _real_date(text: ir.StringValue) -> ir.BooleanValue:
-    """Whether ``text`` is a real calendar date written ``YYYY-MM-DD`` (year 1 or later).
+    """Whether ``text`` is a real calendar date written ``YYYY-MM-DD`` (year 0 included).
 
     Decided by arithmetic on the digits, not by a cast that may fail: PostgreSQL has no
     TRY_CAST, and ``2013-02-30`` would stop the query instead of being reported.
@@ -181,7 +185,7 @@ def _real_date(text: ir.StringValue) -> ir.BooleanValue:
     day = digits.substr(8, 2).cast("int64")
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     last = ibis.cases((month == 2, leap.ifelse(29, 28)), (month.isin([4, 6, 9, 11]), 30), else_=31)
-    return shape & (year >= 1) & month.between(1, 12) & (day >= 1) & (day <= last)
+    return shape & month.between(1, 12) & (day >= 1) & (day <= last)
 
 
 def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
