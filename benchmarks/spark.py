@@ -57,17 +57,9 @@ def _dataset(engine: str, folder: Path, url: str | None):
     if engine == "duckdb":
         return Dataset.from_folder(folder, cache=False)
     if engine == "spark":
-        from pyspark.sql import SparkSession
+        from threeml.data.spark import local_session
 
-        session = (
-            SparkSession.builder.master("local[2]")
-            .appName("threeml-bench")
-            .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.memory", "2g")
-            .config("spark.sql.session.timeZone", "UTC")
-            .getOrCreate()
-        )
+        session = local_session("threeml-bench", memory="2g")
         tables = {p.stem: str(p) for p in folder.glob("*.parquet")}
         return Dataset.from_spark(session, tables=tables)
     import ibis

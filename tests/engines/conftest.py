@@ -35,17 +35,9 @@ def spark() -> Iterator[Any]:
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install '.[spark]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("Spark needs Java (17), and there is none on PATH or in JAVA_HOME")
-    from pyspark.sql import SparkSession
+    from threeml.data.spark import local_session
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("threeml-engines")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
+    session = local_session("threeml-engines")
     try:
         yield session
     finally:

@@ -8,7 +8,6 @@ text; set-aside rows by table and reason; the validation report's counts).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from tests.test_metrics_shared import _same
 from threeml import Period
 from threeml.data import Dataset
 from threeml.data.synth import synthesise
@@ -51,19 +51,6 @@ def extract(folder) -> dict[str, pa.Table]:
 @pytest.fixture(scope="module")
 def duckdb_dataset(extract) -> Dataset:
     return Dataset.from_arrow(extract)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal, floats to 1e-9 (engines sum doubles in different orders)."""
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is b
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
 
 
 def _figures(result: Any) -> dict[str, Any]:
