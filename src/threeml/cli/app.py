@@ -17,6 +17,7 @@ COMMAND_MODULES: dict[str, str] = {
     "definitions": "threeml.cli.plugins",
     "demo": "threeml.cli.demo",
     "explain": "threeml.cli.count",
+    "load": "threeml.cli.load",
     "metric": "threeml.cli.metric",
     "plugins": "threeml.cli.plugins",
     "report": "threeml.cli.report",

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -22,7 +23,13 @@ import click
 
 from threeml.cli.options import ALLOW_SET_ASIDE, MAX_SET_ASIDE
 from threeml.data.cache import ValidationCacheNotice, revalidating
-from threeml.data.loaders import DEFAULT_MAX_SET_ASIDE, Loader, open_dataset, validate_extract
+from threeml.data.loaders import (
+    DEFAULT_MAX_SET_ASIDE,
+    Loader,
+    is_duckdb_file,
+    open_dataset,
+    validate_extract,
+)
 from threeml.data.report import Mode, ValidationReport
 from threeml.plugins.registry import default_registry
 from threeml.publish.safe import plain_text
@@ -36,6 +43,7 @@ __all__ = [
     "installed_loaders",
     "load_dataset",
     "revalidate_option",
+    "schema_option",
     "set_aside_words",
     "validate_data",
     "with_schema",
@@ -82,8 +90,11 @@ _schema = click.option(
     metavar="NAME",
     expose_value=False,
     callback=_remember_schema,
-    help="With a database URL: the schema holding the tables (PostgreSQL's search path).",
+    help="With a database URL or a DuckDB file: the schema holding the tables "
+    "(PostgreSQL's search path; as `threeml load --schema` wrote them).",
 )
+#: ``--schema NAME`` alone, for a command that takes the extract as an argument.
+schema_option = _schema
 
 
 def with_schema(target: str, schema: str | None) -> str:
@@ -93,10 +104,14 @@ def with_schema(target: str, schema: str | None) -> str:
     """
     if not schema:
         return target
+    if "://" not in target and is_duckdb_file(target):
+        path = Path(target).resolve().as_posix()
+        return f"duckdb://{path}?{urlencode({'schema': schema})}"
     if "://" not in target:
         raise click.UsageError(
-            f"--schema {schema} applies to a database URL, and {target} is not one: "
-            "leave --schema out, or give --data postgresql://user@host:port/database"
+            f"--schema {schema} applies to a database URL or a DuckDB file, and {target} is "
+            "neither: leave --schema out, or give --data postgresql://user@host:port/database "
+            "or a DuckDB file written by `threeml load`"
         )
     parts = urlsplit(target)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != "schema"]
@@ -196,4 +211,6 @@ def _meta() -> dict:
 def validate_data(target: str, mode: str) -> ValidationReport:
     """The validation report of the extract ``target``, whatever it finds."""
     with _cache_notices():
-        return validate_extract(target, loaders=installed_loaders(), mode=mode)
+        return validate_extract(
+            with_schema(target, _schema_given()), loaders=installed_loaders(), mode=mode
+        )

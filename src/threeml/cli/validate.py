@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from threeml.cli.app import cli
-from threeml.cli.extract import revalidate_option, validate_data
+from threeml.cli.extract import revalidate_option, schema_option, validate_data
 from threeml.data.report import Mode, ProblemKind, Severity, ValidationReport, report_to_dict
 from threeml.publish.safe import terminal_text
 
@@ -38,12 +38,14 @@ from threeml.publish.safe import terminal_text
     show_default=True,
     help="lenient also shows how many rows would be set aside, and why.",
 )
+@schema_option
 @revalidate_option
 def validate(extract: str, fmt: str, max_per_kind: int, mode: str) -> None:
     """Check the extract DATA against the interchange schema.
 
     DATA is what --data takes elsewhere: a folder of CSV/Parquet files, a DuckDB
-    database file, a database URL or what a plugin's loader opens.
+    database file, a database URL or what a plugin's loader opens (with --schema, the
+    schema of a database or DuckDB file holding the tables).
 
     Lists the first problems of each kind (file, row as numbered in the file
     with the header as row 1, column, value and what was expected), then the

@@ -38,6 +38,7 @@ from threeml.data.report import (
     ValidationReport,
     check_set_aside_share,
 )
+from threeml.data.sql import identifier
 from threeml.data.summary import EXAMPLES_PER_KIND, Checked
 from threeml.errors import DataError
 from threeml.records.schema import TABLES
@@ -233,12 +234,21 @@ class Dataset:
         extract_date: date | str | None = None,
         mode: Mode | str = Mode.STRICT,
         max_set_aside: float = DEFAULT_MAX_SET_ASIDE,
+        schema: str | None = None,
     ) -> Dataset:
-        """Use the tables of a DuckDB database file (opened read-only)."""
+        """Use the tables of a DuckDB database file (opened read-only), in ``schema`` when
+        given (as ``threeml load FOLDER path.duckdb --schema NAME`` wrote them)."""
         path = Path(path)
         if not path.exists():
             raise DataError(f"no DuckDB database at {path}")
         backend = engine.connect(str(path), read_only=True)
+        if schema:
+            if schema not in backend.list_databases():
+                raise DataError(
+                    f"the DuckDB database {path} has no schema {schema!r}; its schemas are "
+                    f"{', '.join(sorted(backend.list_databases()))}"
+                )
+            backend.raw_sql(f"USE {identifier(schema)}")
         return cls.from_connection(
             backend,
             extract_date=extract_date,

@@ -186,7 +186,7 @@ def _set_aside(
         if fetched.num_rows:
             table = typed[name]
             aside[name] = ibis.memtable(fetched)
-            kept[name] = table.anti_join(aside[name], table[ROW] == aside[name].row)
+            kept[name] = table.filter(~table[ROW].isin(aside[name].row))
     return kept, pa.concat_tables(parts)
 
 

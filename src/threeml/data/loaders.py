@@ -20,7 +20,7 @@ from datetime import date
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from attrs import field, frozen
 
@@ -44,6 +44,7 @@ __all__ = [
     "LoaderFailed",
     "NoLoader",
     "choose_loader",
+    "is_duckdb_file",
     "open_dataset",
     "validate_extract",
 ]
@@ -219,7 +220,19 @@ def validate_extract(
 _DUCKDB_MAGIC = b"DUCK"
 
 
-def _is_duckdb_file(target: str) -> bool:
+def _duckdb_url(target: str) -> tuple[str, str | None] | None:
+    """``(path, schema)`` of a ``duckdb:///path.db?schema=NAME`` URL, else ``None``."""
+    if not target.lower().startswith("duckdb://"):
+        return None
+    parts = urlsplit(target)
+    schema = dict(parse_qsl(parts.query)).get("schema")
+    return parts.netloc + parts.path, schema
+
+
+def is_duckdb_file(target: str) -> bool:
+    url = _duckdb_url(target)
+    if url is not None:
+        target = url[0]
     try:
         with open(target, "rb") as file:
             header = file.read(12)
@@ -231,7 +244,10 @@ def _is_duckdb_file(target: str) -> bool:
 def _load_duckdb(target: str, *, mode: str, extract_date: date | str | None) -> Dataset:
     from threeml.data.dataset import Dataset
 
-    return Dataset.from_duckdb(target, mode=mode, extract_date=extract_date, max_set_aside=1.0)
+    path, schema = _duckdb_url(target) or (target, None)
+    return Dataset.from_duckdb(
+        path, mode=mode, extract_date=extract_date, max_set_aside=1.0, schema=schema
+    )
 
 
 def _is_folder(target: str) -> bool:
@@ -299,11 +315,12 @@ def _load_connection(target: str, *, mode: str, extract_date: date | str | None)
     )
 
 
-#: A DuckDB database file holding tables named ``users``, ``services`` … (opened read-only).
+#: A DuckDB database file holding tables named ``users``, ``services`` … (opened read-only),
+#: given as a path or as ``duckdb:///path.db`` (``?schema=NAME``: the tables' schema).
 DUCKDB_LOADER = Loader(
     name="duckdb",
     description="a DuckDB database file with tables named users, services, enrolments …",
-    accepts=_is_duckdb_file,
+    accepts=is_duckdb_file,
     load=_load_duckdb,
 )
 

@@ -61,11 +61,12 @@ def set_aside_parts(
             continue
         other_name, key = col.references
         other, gone, still = typed[other_name], aside[other_name], kept[other_name].view()
-        gone_keys = other.semi_join(gone, other[ROW] == gone.row).select(_key=other[key])
-        gone_keys = gone_keys.anti_join(still, gone_keys._key == still[key])
-        orphans = table.filter(table[col.name].notnull()).semi_join(
-            gone_keys, table[col.name] == gone_keys._key
-        )
+        # Membership tests, not semi/anti joins: PostgreSQL cannot read the anti join ibis
+        # writes after a semi join ("LEFT ANTI JOIN"); NULL keys are left out of NOT IN.
+        gone_keys = other.filter(other[ROW].isin(gone.row)).select(_key=other[key])
+        still_keys = still.filter(still[key].notnull())[key]
+        gone_keys = gone_keys.filter(~gone_keys._key.isin(still_keys))
+        orphans = table.filter(table[col.name].notnull() & table[col.name].isin(gone_keys._key))
         parts.append(orphans.select(row=orphans[ROW].cast("int64"), kind=cascade))
     return parts
 

@@ -4,7 +4,8 @@
 ``threeml_<table>``), reading a Parquet path (anything containing ``/`` or ending in
 ``.parquet``) or a catalog table (``catalog.schema.table``, or a plain name), and returns the
 ``names`` mapping for :meth:`Dataset.from_connection <threeml.data.Dataset.from_connection>`.
-Nothing is imported from pyspark here: ``session`` is the caller's.
+Nothing is imported from pyspark here except by :func:`local_session`, which starts a local
+session for tests and benchmarks: ``session`` is otherwise the caller's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from threeml.errors import DataError
 from threeml.records.schema import TABLES
 
-__all__ = ["VIEW_PREFIX", "spark_views"]
+__all__ = ["VIEW_PREFIX", "local_session", "spark_views"]
 
 #: The temporary views are named ``threeml_users``, ``threeml_services`` …
 VIEW_PREFIX = "threeml_"
@@ -44,3 +45,18 @@ def spark_views(session: Any, tables: Mapping[str, str]) -> dict[str, str]:
         frame.createOrReplaceTempView(view)
         names[name] = view
     return names
+
+
+def local_session(app: str, *, cores: int = 2, memory: str = "1g") -> Any:
+    """A local Spark session (``local[cores]``, as many shuffle partitions, no UI, UTC)."""
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName(app)
+        .config("spark.sql.shuffle.partitions", str(cores))
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", memory)
+        .getOrCreate()
+    )

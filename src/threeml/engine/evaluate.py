@@ -13,7 +13,6 @@ principle).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from threeml.data import Dataset
+from threeml.data.intermediate import keep
 from threeml.definitions import CountingDefinition, Criterion
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
@@ -138,14 +138,8 @@ def _distinct_criteria(definitions: Sequence[CountingDefinition]) -> dict[Criter
 
 
 def _materialise(dataset: Dataset, expr: ir.Table, stem: str) -> ir.Table:
-    backend = dataset.backend
-    if getattr(backend, "name", None) == "duckdb":
-        name = f"_{stem}_{next(_COUNTER)}"
-        return backend.create_table(name, expr, temp=True)
-    return expr
-
-
-_COUNTER = itertools.count()
+    """``expr`` stored in the engine (:func:`threeml.data.intermediate.keep`)."""
+    return keep(dataset.backend, expr)
 
 
 def _evaluate_unit(

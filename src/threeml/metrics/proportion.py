@@ -64,7 +64,7 @@ class Proportion:
         kinds = {"people": COUNT, "members": COUNT}
         total, breakdowns = context.summarise(
             both,
-            {"people": lambda t: t.count(), "members": lambda t: t._in.cast("int64").sum()},
+            {"people": lambda t: t.count(), "members": lambda t: t._in.ifelse(1, 0).sum()},
             kinds,
         )
 

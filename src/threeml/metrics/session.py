@@ -4,18 +4,20 @@
 :func:`~threeml.engine.evaluate.count_many` (so they share one flags table), then runs each
 metric's measure kind with a :class:`MetricSession` on its context. A measure kind that asks
 the session for a fact table (:meth:`MetricContext.shared_facts`) gets the one already
-computed by another metric with the same key, stored once in the engine (a DuckDB temporary
-table) and dropped when the evaluation ends. Measure kinds that never ask still work: they
-build their own queries, as before.
+computed by another metric with the same key, stored once in the engine
+(:func:`threeml.data.intermediate.keep`: a temporary table on DuckDB and PostgreSQL, a
+cached view on Spark) and released when the evaluation ends. Measure kinds that never ask
+still work: they build their own queries, as before.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
+
+from threeml.data.intermediate import keep, kept, release
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -25,8 +27,6 @@ if TYPE_CHECKING:
     from threeml.records.periods import Period
 
 __all__ = ["MetricSession"]
-
-_COUNTER = itertools.count()
 
 
 @define
@@ -43,7 +43,7 @@ class MetricSession:
     by: Sequence[str] = ()
     populations: dict[str, CountResult] = field(factory=dict)
     facts: dict[Hashable, ir.Table] = field(factory=dict)
-    _stored: list[str] = field(factory=list, alias="stored")
+    _stored: list[ir.Table] = field(factory=list, alias="stored")
 
     def population(self, name: str) -> CountResult | None:
         """The counted population ``name`` when this session has it."""
@@ -54,21 +54,16 @@ class MetricSession:
         found = self.facts.get(key)
         if found is not None:
             return found
-        table = build()
-        backend = self.dataset.backend
-        if getattr(backend, "name", None) == "duckdb":
-            name = f"_metric_shared_{next(_COUNTER)}"
-            table = backend.create_table(name, table, temp=True)
-            self._stored.append(name)
+        table = keep(self.dataset.backend, build())
+        if kept(table):
+            self._stored.append(table)
         self.facts[key] = table
         return table
 
     def close(self) -> None:
         """Drop every table this session stored in the engine."""
-        backend = self.dataset.backend
         while self._stored:
-            name = self._stored.pop()
-            backend.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            release(self._stored.pop())
         self.facts.clear()
 
     def __enter__(self) -> MetricSession:

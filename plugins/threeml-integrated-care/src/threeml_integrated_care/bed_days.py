@@ -22,7 +22,7 @@ def _facts(context: MetricContext, plan: Plan) -> ir.Table:
     per_person = o.group_by("user_id").agg(
         bed_days=o.value.fill_null(0).sum(),
         admissions=o.count(),
-        no_stay=o.value.isnull().cast("int64").sum(),
+        no_stay=o.value.isnull().ifelse(1, 0).sum(),
     )
     per_person = per_person.rename(_pu="user_id")
     return members.left_join(per_person, members.user_id == per_person._pu).select(

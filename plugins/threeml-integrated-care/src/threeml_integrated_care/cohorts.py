@@ -60,10 +60,8 @@ def _before_after_facts(context: MetricContext, plan: Plan) -> ir.Table:
     cohort = people.filter(people._cohort)
     hits = cohort.inner_join(o, cohort.user_id == o._ou)
     per_person = hits.group_by("user_id").agg(
-        before=((hits._on >= hits._before_from) & (hits._on <= hits._before_to))
-        .cast("int64")
-        .sum(),
-        after=((hits._on >= hits.index_on) & (hits._on <= hits._after_to)).cast("int64").sum(),
+        before=((hits._on >= hits._before_from) & (hits._on <= hits._before_to)).ifelse(1, 0).sum(),
+        after=((hits._on >= hits.index_on) & (hits._on <= hits._after_to)).ifelse(1, 0).sum(),
     )
     per_person = per_person.rename(_pu="user_id")
     facts = people.left_join(per_person, people.user_id == per_person._pu)
@@ -152,9 +150,7 @@ BEFORE_AFTER = CellMeasure(
         "days_before": Cell(AMOUNT, total("days_before")),
         "days_after": Cell(AMOUNT, total("days_after")),
         "no_index": Cell(COUNT, flag("no_index")),
-        "index_outside_period": Cell(
-            COUNT, lambda t: (~t.cohort & ~t.no_index).cast("int64").sum()
-        ),
+        "index_outside_period": Cell(COUNT, lambda t: (~t.cohort & ~t.no_index).ifelse(1, 0).sum()),
     },
     derive=_before_after,
     labels={

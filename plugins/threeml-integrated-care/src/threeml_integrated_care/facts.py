@@ -165,7 +165,7 @@ def islands(windows: ir.Table) -> ir.Table:
     w = windows.select("user_id", "enrolment_id", "lo", "hi")
     w = w.mutate(_reach=w.hi.max().over(running))
     w = w.mutate(_before=w._reach.lag().over(ibis.window(group_by="user_id", order_by=order)))
-    w = w.mutate(_new=(w._before.isnull() | (w.lo > w._before)).cast("int64"))
+    w = w.mutate(_new=(w._before.isnull() | (w.lo > w._before)).ifelse(1, 0))
     w = w.mutate(_island=w._new.sum().over(running))
     return w.group_by(["user_id", "_island"]).agg(lo=w.lo.min(), hi=w.hi.max()).drop("_island")
 

@@ -148,7 +148,7 @@ RETENTION = CellMeasure(
     options=(days(91), SERVICE_KINDS),
     facts=_retention_facts,
     cells={
-        "people": Cell(COUNT, lambda t: (t.retained | t.left).cast("int64").sum()),
+        "people": Cell(COUNT, lambda t: (t.retained | t.left).ifelse(1, 0).sum()),
         **{column: Cell(COUNT, flag(column)) for column in _COLUMNS},
     },
     derive=_retention,
@@ -216,9 +216,9 @@ WAITING_TIME = CellMeasure(
     options=(days(28, minimum=0), SERVICE_KINDS),
     facts=_waiting_facts,
     cells={
-        "installations": Cell(COUNT, lambda t: t.wait.notnull().cast("int64").sum()),
+        "installations": Cell(COUNT, lambda t: t.wait.notnull().ifelse(1, 0).sum()),
         "within": Cell(COUNT, flag("in_time")),
-        "unmeasured": Cell(COUNT, lambda t: t.wait.isnull().cast("int64").sum()),
+        "unmeasured": Cell(COUNT, lambda t: t.wait.isnull().ifelse(1, 0).sum()),
         "median": Cell(STATISTIC, lambda t: t.wait.quantile(0.5)),
         "q1": Cell(STATISTIC, lambda t: t.wait.quantile(0.25)),
         "q3": Cell(STATISTIC, lambda t: t.wait.quantile(0.75)),

@@ -66,7 +66,7 @@ USER_YEARS = CellMeasure(
     cells={
         "people": Cell(COUNT, rows),
         "days": Cell(AMOUNT, total("days")),
-        "no_follow_up": Cell(COUNT, lambda t: (t.days == 0).cast("int64").sum()),
+        "no_follow_up": Cell(COUNT, lambda t: (t.days == 0).ifelse(1, 0).sum()),
     },
     derive=_user_years,
     labels={

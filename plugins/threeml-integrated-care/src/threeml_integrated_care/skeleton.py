@@ -69,8 +69,9 @@ def total(column: str) -> Aggregate:
 
 
 def flag(column: str) -> Aggregate:
-    """The number of rows where a boolean column is true."""
-    return lambda t: t[column].cast("int64").sum()
+    """The number of rows where a boolean column is true (``CASE``, not a cast to an integer:
+    PostgreSQL has no cast from boolean to bigint)."""
+    return lambda t: t[column].ifelse(1, 0).sum()
 
 
 @frozen

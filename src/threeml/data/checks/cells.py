@@ -91,8 +91,18 @@ def _parse_text(
     scalar = _SCALAR_TEXT.get(col.type)
     if scalar is not None:
         target, pattern, kind, words = scalar
-        parsed = text.try_cast(target)
-        ok = text.re_search(pattern) & parsed.notnull()
+        if col.type is ColumnType.DATE:
+            ok = _real_date(text)
+            # Year 0 is a date to report as implausible, but PostgreSQL has none: it is
+            # read as year 4 (a leap year too), as far outside any plausible window.
+            year_zero = text.substr(0, 4) == "0000"
+            usable = year_zero.ifelse(ibis.literal("0004") + text.substr(4), text)
+            parsed = ok.ifelse(usable, ibis.null("string")).try_cast(target)
+        else:
+            # Only text of the right shape is cast: PostgreSQL's TRY_CAST is a CAST, which
+            # fails the whole query on bad text (and it may evaluate either side of an AND).
+            parsed = text.re_search(pattern).ifelse(text, ibis.null("string")).try_cast(target)
+            ok = text.re_search(pattern) & parsed.notnull()
         return ok.ifelse(parsed, ibis.null(target)), ok, kind, words
     match col.type:
         case ColumnType.CODE:
@@ -105,6 +115,22 @@ def _parse_text(
             return _code_list(text.split(";")), ibis.literal(True), ProblemKind.UNKNOWN_CODE, ""
         case _:
             return text, ibis.literal(True), ProblemKind.MISSING_VALUE, ""
+
+
+def _real_date(text: ir.StringValue) -> ir.BooleanValue:
+    """Whether ``text`` is a real calendar date written ``YYYY-MM-DD`` (year 0 included).
+
+    Decided by arithmetic on the digits, not by a cast that may fail: PostgreSQL has no
+    TRY_CAST, and ``2013-02-30`` would stop the query instead of being reported.
+    """
+    shape = text.re_search(_ISO_DATE)
+    digits = shape.ifelse(text, ibis.literal("2000-01-01"))
+    year = digits.substr(0, 4).cast("int64")
+    month = digits.substr(5, 2).cast("int64")
+    day = digits.substr(8, 2).cast("int64")
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    last = ibis.cases((month == 2, leap.ifelse(29, 28)), (month.isin([4, 6, 9, 11]), 30), else_=31)
+    return shape & month.between(1, 12) & (day >= 1) & (day <= last)
 
 
 def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
