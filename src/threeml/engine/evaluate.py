@@ -382,7 +382,7 @@ def _breakdowns(
     key: str,
     keys: KeyRequest | None = None,
 ) -> dict[str, tuple[BreakdownRow, ...]]:
-    """Every definition's breakdown by ``name`` from one group-by (see :func:`breakdowns_within`)."""
+    """Every definition's breakdown by ``name`` (see :func:`breakdowns_within`)."""
     found = breakdowns_within(flags, records, contributes, definitions, names, name, key, keys)
     return found.get((), {d.name: () for d in definitions})
 
