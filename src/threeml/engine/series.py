@@ -142,6 +142,11 @@ def _one_pass(
         user_columns,
         keys,
         lambda expr, stem: _materialise(dataset, expr, stem),
+        [
+            frozenset(c for c in d.criteria if c.about_enrolments)
+            for d in definitions
+            if d.unit is Unit.USERS
+        ],
     )
     results: dict[str, tuple[CountResult, ...]] = {}
     for unit in Unit:
@@ -163,21 +168,23 @@ def _interval_sums(
     in_rows: set[str],
     keys: KeyRequest | None,
     n: int,
+    extra: Mapping[str, ir.Value] | None = None,
 ) -> list[dict[str, int]]:
     """Per interval, how many units have every column of each mask true (and the key sums).
 
     A mask naming a column only the long table's rows can make true is summed over those
     rows by interval; any other mask (criteria about the user alone, or none) holds the same
-    in every interval and is summed once over ``everywhere_table``.
+    in every interval and is summed once over ``everywhere_table``. ``extra`` aggregates of
+    the long table are read in the same group-by.
     """
     local = {name: m for name, m in masks.items() if in_rows.intersection(m)}
     everywhere = {name: m for name, m in masks.items() if name not in local}
-    zero = {name: 0 for name in local} | ({f"{name}_key": 0 for name in local} if keys else {})
-    out = [dict(zero) for _ in range(n)]
-    if local:
-        wanted = {name: _all(long, m) for name, m in local.items()}
-        metrics = {name: where.sum() for name, where in wanted.items()}
-        metrics.update(key_sums(long, wanted, keys))
+    wanted = {name: _all(long, m) for name, m in local.items()}
+    metrics = {name: where.sum() for name, where in wanted.items()}
+    metrics.update(key_sums(long, wanted, keys))
+    metrics.update(extra or {})
+    out: list[dict[str, int]] = [dict.fromkeys(metrics, 0) for _ in range(n)]
+    if metrics:
         for row in long.group_by(INTERVAL).agg(**metrics).to_pyarrow().to_pylist():
             k = row.pop(INTERVAL)
             out[k].update({name: int(value or 0) for name, value in row.items()})
@@ -200,19 +207,30 @@ def _users(
 ) -> dict[str, tuple[CountResult, ...]]:
     compiler, keys, n = tables.compiler, tables.keys, len(tables.compiler.intervals)
     names = _names(tables, definitions)
-    sums = _interval_sums(
-        tables.flags, tables.base, _masks(definitions, names), tables.interval_columns, keys, n
+    flags = tables.flags
+    # A definition's records: the contributing enrolments counted beside each user it counts.
+    records_of = {}
+    for j, d in enumerate(definitions):
+        counted = _all(flags, names[d.name])
+        column = tables.record_names[frozenset(c for c in d.criteria if c.about_enrolments)]
+        records_of[f"r{j}"] = flags[column].sum(where=counted)
+        if keys is not None:
+            records_of[f"r{j}_key"] = flags[f"_nk{column[2:]}"].sum(where=counted)
+    record_sums = _interval_sums(
+        flags,
+        tables.base,
+        _masks(definitions, names),
+        tables.interval_columns,
+        keys,
+        n,
+        records_of,
     )
-    figures = [read_figures(row, definitions, keys) for row in sums]
-    records, contributes = _user_records(tables, definitions)
-    wanted = {
-        f"r{k}": _all(records, names[d.name]) & contributes[d.name]
-        for k, d in enumerate(definitions)
-    }
-    record_sums = _sums_by_interval(records, wanted, keys, n)
-    breakdowns = _breakdowns(
-        tables, tables.flags, records, contributes, definitions, names, by, "user_id"
-    )
+    figures = [read_figures(row, definitions, keys) for row in record_sums]
+    if any(name in ENROLMENT_BREAKDOWNS for name in by):
+        records, contributes = _user_records(tables, definitions)
+    else:
+        records, contributes = flags, {}
+    breakdowns = _breakdowns(tables, flags, records, contributes, definitions, names, by, "user_id")
     out = {}
     for j, d in enumerate(definitions):
         results = []
@@ -243,7 +261,7 @@ def _enrolments(
 ) -> dict[str, tuple[CountResult, ...]]:
     compiler, keys, n = tables.compiler, tables.keys, len(tables.compiler.intervals)
     names = _names(tables, definitions)
-    flags, everywhere = _enrolment_flags(tables)
+    flags, everywhere = _enrolment_flags(tables, definitions)
     sums = _interval_sums(
         flags, everywhere, _masks(definitions, names), tables.interval_columns, keys, n
     )
@@ -278,19 +296,6 @@ def _enrolments(
     return out
 
 
-def _sums_by_interval(
-    table: ir.Table, wanted: Mapping[str, ir.BooleanValue], keys: KeyRequest | None, n: int
-) -> list[dict[str, int]]:
-    """Per interval, how many rows of ``table`` meet each condition (and their key sums)."""
-    metrics = {name: where.sum() for name, where in wanted.items()}
-    metrics.update(key_sums(table, wanted, keys))
-    out: list[dict[str, int]] = [dict.fromkeys(metrics, 0) for _ in range(n)]
-    for row in table.group_by(INTERVAL).agg(**metrics).to_pyarrow().to_pylist():
-        k = row.pop(INTERVAL)
-        out[k].update({name: int(value or 0) for name, value in row.items()})
-    return out
-
-
 def _user_records(
     tables: SeriesTables, definitions: Sequence[CountingDefinition]
 ) -> tuple[ir.Table, dict[str, ir.BooleanValue]]:
@@ -318,11 +323,21 @@ def _user_records(
     return table, contributes
 
 
-def _enrolment_flags(tables: SeriesTables) -> tuple[ir.Table, ir.Table]:
-    """(enrolment, interval) rows with a verdict per criterion for definitions counting
-    enrolments; and every enrolment with the verdicts of the criteria about its user alone
-    (the same in every interval) and the others false."""
-    compiler, facts, columns = tables.compiler, tables.facts, tables.columns
+def _enrolment_flags(
+    tables: SeriesTables, definitions: Sequence[CountingDefinition]
+) -> tuple[ir.Table, ir.Table]:
+    """(enrolment, interval) rows with a verdict per criterion of ``definitions`` (which count
+    enrolments), kept only where one of their enrolment criteria holds for the enrolment
+    itself; and every enrolment with the verdicts of the criteria about its user alone (the
+    same in every interval) and the others false."""
+    compiler, facts, fact_names = tables.compiler, tables.facts, tables.fact_names
+    columns = {c: tables.columns[c] for d in definitions for c in d.criteria}
+    own = [
+        handler_for(c, compiler).enrolment_flag(c, facts, fact_names[c], ibis.literal(False))
+        for c in columns
+        if c in fact_names
+    ]
+    facts = facts.filter(ibis.or_(*own))
     owners = tables.flags.select(
         *tables.user_columns,
         _uid="user_id",
@@ -332,7 +347,7 @@ def _enrolment_flags(tables: SeriesTables) -> tuple[ir.Table, ir.Table]:
     joined = facts.inner_join(owners, [facts.user_id == owners._uid, facts[INTERVAL] == owners._oi])
     verdicts = {
         name: handler_for(c, compiler).enrolment_flag(
-            c, joined, tables.fact_names.get(c), joined[f"_u_{name}"]
+            c, joined, fact_names.get(c), joined[f"_u_{name}"]
         )
         for c, name in columns.items()
     }
@@ -350,12 +365,12 @@ def _enrolment_flags(tables: SeriesTables) -> tuple[ir.Table, ir.Table]:
     e = compiler.enrolments.select("enrolment_id", "user_id")
     base = tables.base.rename(_uid="user_id")
     everywhere = e.inner_join(base, e.user_id == base._uid)
-    own = tables.interval_columns
+    in_rows = tables.interval_columns
     everywhere = everywhere.select(
         "enrolment_id",
         "user_id",
         **{
-            name: ibis.literal(False) if name in own else everywhere[name]
+            name: ibis.literal(False) if name in in_rows else everywhere[name]
             for name in columns.values()
         },
     )
@@ -429,18 +444,17 @@ def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
 def _complete_enrolments(
     tables: SeriesTables, flags: ir.Table, everywhere: ir.Table, k: int
 ) -> ir.Table:
-    """Every enrolment with a verdict per criterion in interval ``k``."""
-    own = tables.interval_columns
+    """Every enrolment with a verdict per criterion in interval ``k`` (the criteria of the
+    definitions counting enrolments; no row there: an enrolment criterion is false)."""
+    in_rows = tables.interval_columns
+    names = [n for n in everywhere.columns if n in tables.columns.values()]
     mine = flags.filter(flags[INTERVAL] == k)
-    mine = mine.select(_fe="enrolment_id", **{f"_f_{n}": mine[n] for n in own})
+    mine = mine.select(_fe="enrolment_id", **{f"_f_{n}": mine[n] for n in names if n in in_rows})
     joined = everywhere.left_join(mine, everywhere.enrolment_id == mine._fe)
     return joined.select(
         "enrolment_id",
         "user_id",
-        **{
-            n: joined[f"_f_{n}"].fill_null(False) if n in own else joined[n]
-            for n in tables.columns.values()
-        },
+        **{n: joined[f"_f_{n}"].fill_null(False) if n in in_rows else joined[n] for n in names},
     )
 
 

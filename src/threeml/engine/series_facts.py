@@ -37,6 +37,7 @@ from threeml.engine.cellkeys import KeyRequest, keyed
 from threeml.engine.compiler import Compiler, date_literal
 from threeml.engine.criteria import handler_for
 from threeml.engine.errors import EvaluationError
+from threeml.engine.flags import record_columns
 from threeml.records.intervals import Interval
 from threeml.records.periods import Period
 
@@ -136,6 +137,8 @@ class SeriesTables:
         self.columns = columns
         self.user_columns = tuple(user_columns)
         self.keys = keys
+        #: Per set of enrolment criteria, the user flags' count of contributing enrolments.
+        self.record_names: dict[frozenset[Criterion], str] = {}
 
     @property
     def interval_columns(self) -> set[str]:
@@ -149,10 +152,17 @@ def series_tables(
     user_columns: Sequence[str],
     keys: KeyRequest | None,
     materialise: Callable[[ir.Table, str], ir.Table],
+    record_sets: Iterable[frozenset[Criterion]] = (),
 ) -> SeriesTables:
-    """Build the facts, the base and the user flags of a series (see the module docs)."""
+    """Build the facts, the base and the user flags of a series (see the module docs).
+
+    ``record_sets`` are the sets of enrolment criteria whose contributing enrolments are a
+    definition's records: per set, the user flags count each user's contributing enrolments
+    in the interval (``_n<j>``, and with ``keys`` the sum of their record keys, ``_nk<j>``),
+    so a definition's records are a sum over the users it counts, with no further join.
+    """
     criteria = [c for c in columns if c.about_enrolments]
-    facts, fact_names = _facts(compiler, criteria)
+    facts, fact_names = _facts(compiler, criteria, keys)
     facts = materialise(facts, "series_facts")
     base = materialise(
         keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
@@ -161,6 +171,17 @@ def series_tables(
         m: handler_for(c, compiler).series_user_aggregate(c, compiler, facts, m)
         for c, m in fact_names.items()
     }
+    contributing = record_columns(compiler, facts, fact_names)
+    record_names: dict[frozenset[Criterion], str] = {}
+    for criteria_set in record_sets:
+        if criteria_set in record_names:
+            continue
+        j = len(record_names)
+        record_names[criteria_set] = f"_n{j}"
+        contributes = ibis.or_(*[contributing[f"k{fact_names[c][1:]}"] for c in criteria_set])
+        per_user[f"_n{j}"] = contributes.sum()
+        if keys is not None:
+            per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
     grouped = facts.group_by(["user_id", INTERVAL, _END_YEAR]).agg(**per_user)
     owners = base.rename(_uid="user_id")
     joined = grouped.inner_join(owners, grouped.user_id == owners._uid)
@@ -172,9 +193,13 @@ def series_tables(
         for name in user_columns
     }
     kept = ["_rk"] if keys is not None else []
+    kept += [f"_n{j}" for j in range(len(record_names))]
+    kept += [f"_nk{j}" for j in range(len(record_names)) if keys is not None]
     long = joined.select("user_id", INTERVAL, *kept, **grouping, **flags)
     long = materialise(long, "series_flags")
-    return SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
+    tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
+    tables.record_names = record_names
+    return tables
 
 
 def _base(
@@ -200,7 +225,7 @@ def _base(
 
 
 def _facts(
-    compiler: SeriesCompiler, criteria: Sequence[Criterion]
+    compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
 ) -> tuple[ir.Table, dict[Criterion, str]]:
     """(enrolment, interval) rows where the enrolment can matter, a column per criterion."""
     names = {c: f"m{j}" for j, c in enumerate(criteria)}
@@ -212,6 +237,7 @@ def _facts(
     for c in criteria:
         before.update(handlers[c].series_columns(c, compiler, e, names[c]))
     e = e.mutate(**before) if before else e
+    e = keyed(e, keys, _ek=("e", "enrolment_id"))
     relevant = (
         e.installed_on.notnull()
         & (e.installed_on <= intervals[_END])
@@ -224,8 +250,9 @@ def _facts(
     for c in criteria:
         if c not in counted:
             own.update(handlers[c].series_fact_columns(c, compiler, rows, names[c]))
+    kept = ["_ek"] if keys is not None else []
     facts = rows.select(
-        "enrolment_id", "user_id", "service_kind", "sector", INTERVAL, _END_YEAR, **own
+        "enrolment_id", "user_id", "service_kind", "sector", INTERVAL, _END_YEAR, *kept, **own
     )
     if not counted:
         return facts, names
