@@ -331,6 +331,14 @@ class SectorsAtLeastHandler(_DatedEnrolments):
         return sum(sectors[1:], sectors[0]) >= criterion.count
 
 
+def _installed_of_kind(criterion: FirstInstalledIn, enrolments: ir.Table) -> ir.BooleanValue:
+    """Installed, and of one of the criterion's kinds (any kind when it names none)."""
+    of_kind = enrolments.installed_on.notnull()
+    if criterion.service_kinds:
+        of_kind &= enrolments.service_kind.isin(_codes(criterion.service_kinds))
+    return of_kind
+
+
 @handles(FirstInstalledIn)
 class FirstInstalledInHandler(_DatedEnrolments):
     """``first-installed-in``: the user's earliest installation of the kinds, in the window.
@@ -344,12 +352,9 @@ class FirstInstalledInHandler(_DatedEnrolments):
     def fact_columns(
         self, criterion: FirstInstalledIn, compiler: Compiler, enrolments: ir.Table, name: str
     ) -> dict[str, ir.Value]:
-        of_kind = enrolments.installed_on.notnull()
-        if criterion.service_kinds:
-            of_kind &= enrolments.service_kind.isin(_codes(criterion.service_kinds))
         return {
             name: self.enrolment_test(criterion, compiler, enrolments),
-            f"{name}_kind": of_kind,
+            f"{name}_kind": _installed_of_kind(criterion, enrolments),
         }
 
     def user_aggregate(
@@ -364,9 +369,7 @@ class FirstInstalledInHandler(_DatedEnrolments):
     ) -> dict[str, ir.Value]:
         # The user's first installation over all their enrolments of the kinds, beside each
         # enrolment: an interval's facts hold only the enrolments relevant to it.
-        of_kind = enrolments.installed_on.notnull()
-        if criterion.service_kinds:
-            of_kind &= enrolments.service_kind.isin(_codes(criterion.service_kinds))
+        of_kind = _installed_of_kind(criterion, enrolments)
         first = of_kind.ifelse(enrolments.installed_on, ibis.null("date"))
         return {f"{name}_first": first.min().over(ibis.window(group_by="user_id"))}
 

@@ -224,16 +224,17 @@ def _evaluate_unit(
         record_keys = {d.name: figures[d.name].get("key") for d in definitions}
     breakdowns: dict[str, dict[str, tuple[BreakdownRow, ...]]] = {d.name: {} for d in definitions}
     for name in by:
-        per_definition = _breakdowns(
+        found = breakdowns_within(
             flags, records_table, contributes, definitions, names, name, key, shared.keys
         )
+        per_definition = found.get((), {d.name: () for d in definitions})
         for definition in definitions:
             breakdowns[definition.name][name] = per_definition[definition.name]
     results = {}
     for definition in definitions:
         mine = names[definition.name]
         results[definition.name] = _result(
-            compiler,
+            compiler.period,
             definition,
             figures[definition.name],
             users_counted[definition.name],
@@ -372,21 +373,6 @@ def _user_records(
     return table, contributes
 
 
-def _breakdowns(
-    flags: ir.Table,
-    records: ir.Table,
-    contributes: Mapping[str, ir.BooleanValue],
-    definitions: Sequence[CountingDefinition],
-    names: Mapping[str, list[str]],
-    name: str,
-    key: str,
-    keys: KeyRequest | None = None,
-) -> dict[str, tuple[BreakdownRow, ...]]:
-    """Every definition's breakdown by ``name`` (see :func:`breakdowns_within`)."""
-    found = breakdowns_within(flags, records, contributes, definitions, names, name, key, keys)
-    return found.get((), {d.name: () for d in definitions})
-
-
 def breakdowns_within(
     flags: ir.Table,
     records: ir.Table,
@@ -481,7 +467,7 @@ def _members(flags: ir.Table, names: list[str], key: str) -> Any:
 
 
 def _result(
-    compiler: Compiler,
+    period: Period,
     definition: CountingDefinition,
     figures: Mapping[str, Any],
     users: int,
@@ -493,7 +479,7 @@ def _result(
 ) -> CountResult:
     return CountResult(
         definition=definition,
-        period=compiler.period,
+        period=period,
         count=figures["count"],
         users=users,
         records=records,

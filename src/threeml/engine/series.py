@@ -17,6 +17,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import ibis
 import ibis.expr.types as ir
 
@@ -39,14 +40,23 @@ from threeml.engine.evaluate import (
     _materialise,
     _members,
     _membership,
+    _result,
     attrition_masks,
     breakdowns_within,
     count_many,
     read_figures,
 )
 from threeml.engine.flags import record_columns
-from threeml.engine.results import BreakdownRow, CellKeys, CountResult
-from threeml.engine.series_facts import INTERVAL, SeriesCompiler, SeriesTables, series_tables
+from threeml.engine.results import BreakdownRow, CountResult
+from threeml.engine.series_facts import (
+    AGE_BREAKDOWNS,
+    INTERVAL,
+    SeriesCompiler,
+    SeriesTables,
+    enrolment_facts,
+    interval_age_band,
+    series_tables,
+)
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
@@ -147,6 +157,7 @@ def _one_pass(
             for d in definitions
             if d.unit is Unit.USERS
         ],
+        stream=len(user_columns) <= 1 and not any(b in ENROLMENT_BREAKDOWNS for b in by),
     )
     results: dict[str, tuple[CountResult, ...]] = {}
     for unit in Unit:
@@ -169,13 +180,15 @@ def _interval_sums(
     keys: KeyRequest | None,
     n: int,
     extra: Mapping[str, ir.Value] | None = None,
-) -> list[dict[str, int]]:
+    within: Sequence[str] = (),
+) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
     """Per interval, how many units have every column of each mask true (and the key sums).
 
     A mask naming a column only the long table's rows can make true is summed over those
     rows by interval; any other mask (criteria about the user alone, or none) holds the same
     in every interval and is summed once over ``everywhere_table``. ``extra`` aggregates of
-    the long table are read in the same group-by.
+    the long table are read in the same group-by. Grouped ``within`` columns as well (which
+    partition the units), the rows per (interval, group) are returned beside the totals.
     """
     local = {name: m for name, m in masks.items() if in_rows.intersection(m)}
     everywhere = {name: m for name, m in masks.items() if name not in local}
@@ -184,10 +197,13 @@ def _interval_sums(
     metrics.update(key_sums(long, wanted, keys))
     metrics.update(extra or {})
     out: list[dict[str, int]] = [dict.fromkeys(metrics, 0) for _ in range(n)]
+    groups: list[dict[str, Any]] = []
     if metrics:
-        for row in long.group_by(INTERVAL).agg(**metrics).to_pyarrow().to_pylist():
-            k = row.pop(INTERVAL)
-            out[k].update({name: int(value or 0) for name, value in row.items()})
+        for row in long.group_by([INTERVAL, *within]).agg(**metrics).to_pyarrow().to_pylist():
+            sums = out[row[INTERVAL]]
+            for name in metrics:
+                sums[name] += int(row[name] or 0)
+            groups.append(row)
     if everywhere:
         wanted = {name: _all(everywhere_table, m) for name, m in everywhere.items()}
         metrics = {name: where.sum() for name, where in wanted.items()}
@@ -195,7 +211,7 @@ def _interval_sums(
         row = _aggregate(everywhere_table, metrics)
         for sums in out:
             sums.update(row)
-    return out
+    return out, groups
 
 
 def _masks(definitions: Sequence[CountingDefinition], names: Mapping[str, list[str]]) -> dict:
@@ -205,7 +221,7 @@ def _masks(definitions: Sequence[CountingDefinition], names: Mapping[str, list[s
 def _users(
     tables: SeriesTables, definitions: Sequence[CountingDefinition], by: Sequence[str]
 ) -> dict[str, tuple[CountResult, ...]]:
-    compiler, keys, n = tables.compiler, tables.keys, len(tables.compiler.intervals)
+    keys, n = tables.keys, len(tables.compiler.intervals)
     names = _names(tables, definitions)
     flags = tables.flags
     # A definition's records: the contributing enrolments counted beside each user it counts.
@@ -216,7 +232,8 @@ def _users(
         records_of[f"r{j}"] = flags[column].sum(where=counted)
         if keys is not None:
             records_of[f"r{j}_key"] = flags[f"_nk{column[2:]}"].sum(where=counted)
-    record_sums = _interval_sums(
+    within = list(tables.user_columns) if tables.streamed else []
+    record_sums, groups = _interval_sums(
         flags,
         tables.base,
         _masks(definitions, names),
@@ -224,45 +241,46 @@ def _users(
         keys,
         n,
         records_of,
+        within,
     )
     figures = [read_figures(row, definitions, keys) for row in record_sums]
-    if any(name in ENROLMENT_BREAKDOWNS for name in by):
-        records, contributes = _user_records(tables, definitions)
+    if tables.streamed:
+        # The one group-by by interval and user column gave the totals and the breakdown.
+        breakdowns = {name: _grouped_breakdown(groups, definitions, name, keys) for name in by}
     else:
-        records, contributes = flags, {}
-    breakdowns = _breakdowns(tables, flags, records, contributes, definitions, names, by, "user_id")
-    out = {}
-    for j, d in enumerate(definitions):
-        results = []
-        for k, interval in enumerate(compiler.intervals):
-            mine = figures[k][d.name]
-            results.append(
-                _result(
-                    d,
-                    interval,
-                    mine,
-                    users=mine["count"],
-                    records=record_sums[k][f"r{j}"],
-                    breakdowns={
-                        name: breakdowns[name].get((k,), {}).get(d.name, ()) for name in by
-                    },
-                    complete=functools.partial(_complete_users, tables, k),
-                    names=names[d.name],
-                    key="user_id",
-                    cell_keys=_cell_keys(mine, mine["key"], record_sums[k].get(f"r{j}_key"), keys),
-                )
-            )
-        out[d.name] = tuple(results)
-    return out
+        if any(name in ENROLMENT_BREAKDOWNS for name in by):
+            records, contributes = _user_records(tables, definitions)
+        else:
+            records, contributes = flags, {}
+        breakdowns = _breakdowns(
+            tables, flags, records, contributes, definitions, names, by, "user_id"
+        )
+    people = [
+        {f"u{j}": figures[k][d.name]["count"] for j, d in enumerate(definitions)}
+        | {f"u{j}_key": figures[k][d.name]["key"] for j, d in enumerate(definitions)}
+        for k in range(n)
+    ]
+    records = [
+        {name: sums.get(name) for j in range(len(definitions)) for name in (f"r{j}", f"r{j}_key")}
+        for sums in record_sums
+    ]
+    return _results(
+        tables,
+        definitions,
+        _Figures(figures, people, records, breakdowns),
+        by,
+        "user_id",
+        functools.partial(_complete_users, tables),
+    )
 
 
 def _enrolments(
     tables: SeriesTables, definitions: Sequence[CountingDefinition], by: Sequence[str]
 ) -> dict[str, tuple[CountResult, ...]]:
-    compiler, keys, n = tables.compiler, tables.keys, len(tables.compiler.intervals)
+    keys, n = tables.keys, len(tables.compiler.intervals)
     names = _names(tables, definitions)
     flags, everywhere = _enrolment_flags(tables, definitions)
-    sums = _interval_sums(
+    sums, _ = _interval_sums(
         flags, everywhere, _masks(definitions, names), tables.interval_columns, keys, n
     )
     figures = [read_figures(row, definitions, keys) for row in sums]
@@ -271,29 +289,97 @@ def _enrolments(
     breakdowns = _breakdowns(
         tables, flags, flags, contributes, definitions, names, by, "enrolment_id"
     )
+    records = [
+        {f"r{j}": figures[k][d.name]["count"] for j, d in enumerate(definitions)}
+        | {f"r{j}_key": figures[k][d.name]["key"] for j, d in enumerate(definitions)}
+        for k in range(n)
+    ]
+    return _results(
+        tables,
+        definitions,
+        _Figures(figures, people, records, breakdowns),
+        by,
+        "enrolment_id",
+        functools.partial(_complete_enrolments, tables, flags, everywhere),
+    )
+
+
+@attrs.frozen
+class _Figures:
+    """Per interval (by index): each definition's figures (:func:`read_figures`), people
+    (``u<j>``) and records (``r<j>``) with their key sums; per breakdown, the rows by
+    interval."""
+
+    figures: Sequence[Mapping[str, Mapping[str, Any]]]
+    people: Sequence[Mapping[str, Any]]
+    records: Sequence[Mapping[str, Any]]
+    breakdowns: Mapping[str, Mapping[tuple[Any, ...], Mapping[str, tuple[BreakdownRow, ...]]]]
+
+
+def _results(
+    tables: SeriesTables,
+    definitions: Sequence[CountingDefinition],
+    found: _Figures,
+    by: Sequence[str],
+    key: str,
+    complete: Callable[[int], ir.Table],
+) -> dict[str, tuple[CountResult, ...]]:
+    """Each definition's results, one per interval; a membership reads ``complete(k)``, the
+    long tables filtered to interval ``k``, only when asked for."""
+    keys, names = tables.keys, _names(tables, definitions)
     out = {}
     for j, d in enumerate(definitions):
         results = []
-        for k, interval in enumerate(compiler.intervals):
-            mine = figures[k][d.name]
+        for k, interval in enumerate(tables.compiler.intervals):
+            mine = found.figures[k][d.name]
+            people, records = found.people[k], found.records[k]
+            rows = {name: found.breakdowns[name].get((k,), {}).get(d.name, ()) for name in by}
+            table = functools.partial(complete, k)
             results.append(
                 _result(
+                    interval.period,
                     d,
-                    interval,
                     mine,
-                    users=people[k][f"u{j}"],
-                    records=mine["count"],
-                    breakdowns={
-                        name: breakdowns[name].get((k,), {}).get(d.name, ()) for name in by
-                    },
-                    complete=functools.partial(_complete_enrolments, tables, flags, everywhere, k),
-                    names=names[d.name],
-                    key="enrolment_id",
-                    cell_keys=_cell_keys(mine, people[k].get(f"u{j}_key"), mine["key"], keys),
+                    people[f"u{j}"],
+                    records[f"r{j}"],
+                    rows,
+                    _lazy(_membership, table, names[d.name], key),
+                    _lazy(_members, table, names[d.name], key),
+                    _cell_keys(mine, people.get(f"u{j}_key"), records.get(f"r{j}_key"), keys),
                 )
             )
         out[d.name] = tuple(results)
     return out
+
+
+def _lazy(
+    make: Callable[[ir.Table, list[str], str], Callable[[], Any]],
+    table: Callable[[], ir.Table],
+    names: list[str],
+    key: str,
+) -> Callable[[], Any]:
+    """``make(table(), names, key)()``, built only when called."""
+    return lambda: make(table(), names, key)()
+
+
+def _grouped_breakdown(
+    groups: Sequence[Mapping[str, Any]],
+    definitions: Sequence[CountingDefinition],
+    name: str,
+    keys: KeyRequest | None,
+) -> dict[tuple[Any, ...], dict[str, tuple[BreakdownRow, ...]]]:
+    """Per interval, every definition's breakdown by a user column, from the rows of the
+    group-by by (interval, ``name``): each definition's count in each group."""
+    rows = sorted(groups, key=lambda row: (row[name] is None, str(row[name])))
+    found: dict[tuple[Any, ...], dict[str, list[BreakdownRow]]] = {}
+    for row in rows:
+        per = found.setdefault((row[INTERVAL],), {d.name: [] for d in definitions})
+        for k, d in enumerate(definitions):
+            count = int(row[f"d{k}_n"] or 0)
+            if count:
+                key = as_cell_key(row.get(f"d{k}_n_key"), keys)
+                per[d.name].append(BreakdownRow(value=row[name], count=count, key=key))
+    return {part: {d: tuple(r) for d, r in per.items()} for part, per in found.items()}
 
 
 def _user_records(
@@ -330,35 +416,30 @@ def _enrolment_flags(
     enrolments), kept only where one of their enrolment criteria holds for the enrolment
     itself; and every enrolment with the verdicts of the criteria about its user alone (the
     same in every interval) and the others false."""
-    compiler, facts, fact_names = tables.compiler, tables.facts, tables.fact_names
+    compiler = tables.compiler
     columns = {c: tables.columns[c] for d in definitions for c in d.criteria}
+    facts, fact_names = enrolment_facts(
+        compiler, [c for c in columns if c.about_enrolments], tables.keys
+    )
     own = [
         handler_for(c, compiler).enrolment_flag(c, facts, fact_names[c], ibis.literal(False))
-        for c in columns
-        if c in fact_names
+        for c in fact_names
     ]
     facts = facts.filter(ibis.or_(*own))
-    owners = tables.flags.select(
-        *tables.user_columns,
-        _uid="user_id",
-        _oi=INTERVAL,
-        **{f"_u_{n}": tables.flags[n] for n in columns.values()},
-    )
-    joined = facts.inner_join(owners, [facts.user_id == owners._uid, facts[INTERVAL] == owners._oi])
+    owners = tables.base.rename(_uid="user_id")
+    joined = facts.inner_join(owners, facts.user_id == owners._uid)
     verdicts = {
         name: handler_for(c, compiler).enrolment_flag(
-            c, joined, fact_names.get(c), joined[f"_u_{name}"]
+            c, joined, fact_names.get(c), joined[name] if c not in fact_names else None
         )
         for c, name in columns.items()
     }
+    grouping = {
+        name: interval_age_band(joined) if name in AGE_BREAKDOWNS else joined[name]
+        for name in tables.user_columns
+    }
     flags = joined.select(
-        "enrolment_id",
-        "user_id",
-        "service_kind",
-        "sector",
-        INTERVAL,
-        *tables.user_columns,
-        **verdicts,
+        "enrolment_id", "user_id", "service_kind", "sector", INTERVAL, **grouping, **verdicts
     )
     flags = keyed(flags, tables.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
     flags = _materialise(compiler.dataset, flags, "series_enrolments")
@@ -455,33 +536,4 @@ def _complete_enrolments(
         "enrolment_id",
         "user_id",
         **{n: joined[f"_f_{n}"].fill_null(False) if n in in_rows else joined[n] for n in names},
-    )
-
-
-def _result(
-    definition: CountingDefinition,
-    interval: Interval,
-    figures: Mapping[str, Any],
-    *,
-    users: int,
-    records: int,
-    breakdowns: Mapping[str, tuple[BreakdownRow, ...]],
-    complete: Callable[[], ir.Table],
-    names: list[str],
-    key: str,
-    cell_keys: CellKeys | None,
-) -> CountResult:
-    """One interval's result; its membership reads the long tables filtered to the interval."""
-    return CountResult(
-        definition=definition,
-        period=interval.period,
-        count=figures["count"],
-        users=users,
-        records=records,
-        considered=figures["considered"],
-        attrition=figures["attrition"],
-        breakdowns=breakdowns,
-        membership=lambda: _membership(complete(), names, key)(),
-        members_expr=lambda: _members(complete(), names, key)(),
-        cell_keys=cell_keys,
     )

@@ -41,12 +41,22 @@ from threeml.engine.flags import record_columns
 from threeml.records.intervals import Interval
 from threeml.records.periods import Period
 
-__all__ = ["INTERVAL", "SeriesCompiler", "SeriesTables", "series_tables", "window_column"]
+__all__ = [
+    "INTERVAL",
+    "SeriesCompiler",
+    "SeriesTables",
+    "enrolment_facts",
+    "interval_age_band",
+    "series_tables",
+    "window_column",
+]
 
 #: The interval index column of every long table.
 INTERVAL = "_i"
 _START, _END, _END_YEAR, _LOW, _LOW_CONTACTS = "_ps", "_pe", "_ey", "_lo", "_lc"
-_AGE = ("birth_year", "age_band")
+#: The breakdowns whose value depends on the interval: the age band at its end.
+AGE_BREAKDOWNS = ("birth_year", "age_band")
+_AGE = AGE_BREAKDOWNS
 
 
 def window_column(window: Window) -> str:
@@ -137,6 +147,8 @@ class SeriesTables:
         self.columns = columns
         self.user_columns = tuple(user_columns)
         self.keys = keys
+        #: Whether the facts and flags are expressions read once (see :func:`series_tables`).
+        self.streamed = False
         #: Per set of enrolment criteria, the user flags' count of contributing enrolments.
         self.record_names: dict[frozenset[Criterion], str] = {}
 
@@ -153,8 +165,13 @@ def series_tables(
     keys: KeyRequest | None,
     materialise: Callable[[ir.Table, str], ir.Table],
     record_sets: Iterable[frozenset[Criterion]] = (),
+    stream: bool = False,
 ) -> SeriesTables:
     """Build the facts, the base and the user flags of a series (see the module docs).
+
+    With ``stream``, the facts and the user flags are left as expressions (not materialised):
+    the caller reads them in a single group-by, so writing millions of rows to read them once
+    would cost more than it saves.
 
     ``record_sets`` are the sets of enrolment criteria whose contributing enrolments are a
     definition's records: per set, the user flags count each user's contributing enrolments
@@ -163,7 +180,8 @@ def series_tables(
     """
     criteria = [c for c in columns if c.about_enrolments]
     facts, fact_names = _facts(compiler, criteria, keys)
-    facts = materialise(facts, "series_facts")
+    if not stream:
+        facts = materialise(facts, "series_facts")
     base = materialise(
         keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
     )
@@ -189,16 +207,17 @@ def series_tables(
     for c, name in columns.items():
         flags[name] = joined[fact_names[c]].fill_null(False) if c in fact_names else joined[name]
     grouping = {
-        name: (age_band_in(joined._birth_year, joined[_END_YEAR]) if name in _AGE else joined[name])
-        for name in user_columns
+        name: interval_age_band(joined) if name in _AGE else joined[name] for name in user_columns
     }
     kept = ["_rk"] if keys is not None else []
     kept += [f"_n{j}" for j in range(len(record_names))]
     kept += [f"_nk{j}" for j in range(len(record_names)) if keys is not None]
     long = joined.select("user_id", INTERVAL, *kept, **grouping, **flags)
-    long = materialise(long, "series_flags")
+    if not stream:
+        long = materialise(long, "series_flags")
     tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
     tables.record_names = record_names
+    tables.streamed = stream
     return tables
 
 
@@ -222,6 +241,18 @@ def _base(
     if any(name in _AGE for name in user_columns):
         grouping["_birth_year"] = users[BAND_NAMES["age_band"]]
     return users.select("user_id", **grouping, **flags)
+
+
+def interval_age_band(table: ir.Table) -> ir.Value:
+    """The age band at the end of each row's interval (rows of the facts joined to the base)."""
+    return age_band_in(table._birth_year, table[_END_YEAR])
+
+
+def enrolment_facts(
+    compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
+) -> tuple[ir.Table, dict[Criterion, str]]:
+    """The facts of ``criteria`` alone (expression; see :func:`series_tables`)."""
+    return _facts(compiler, criteria, keys)
 
 
 def _facts(
