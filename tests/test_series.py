@@ -73,7 +73,7 @@ def spans(draw: st.DrawFn) -> tuple[Period, str]:
     return Period(start, start + timedelta(days=length)), every
 
 
-@settings(SLOW, max_examples=strategies.examples(10))
+@settings(SLOW, max_examples=strategies.examples(8))
 @given(st.data())
 def test_one_pass_equals_each_interval_alone(data: st.DataObject) -> None:
     extract = data.draw(strategies.extracts(), "extract")
