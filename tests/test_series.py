@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any
 from unittest import mock
 
 import pytest
 import strategies
-from attrs import field, frozen
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_criterion_kinds import BornBefore, Plugin, _definition
 from threeml_counting.definitions import STANDARD
 
-from threeml.definitions import CountingDefinition, Criterion, EnrolmentOverlaps, MemberOf
+from threeml.definitions import EnrolmentOverlaps, MemberOf
 from threeml.definitions.cellkey import CellKeyMethod
-from threeml.definitions.kinds import CriterionKind, registered_kinds
-from threeml.engine.compiler import Compiler
+from threeml.definitions.kinds import registered_kinds
 from threeml.engine.series import count_series, count_series_per_interval, in_one_pass
 from threeml.engine.series_facts import SeriesCompiler
-from threeml.plugins.hookspecs import hookimpl
 from threeml.records.intervals import split
 from threeml.records.periods import Period
 from threeml.testing import isolated_registry, make_dataset
@@ -209,40 +207,7 @@ def test_the_standard_definitions_go_in_one_pass() -> None:
 # interval, beside the others' one pass.
 
 
-@frozen
-class BornBefore(Criterion):
-    """Born before ``year`` (a user without a birth year fails)."""
-
-    kind: ClassVar[str] = "series.born-before"
-
-    year: int = field()
-
-    def describe(self) -> str:
-        return f"born before {self.year}"
-
-
-def _compile(criterion: BornBefore, compiler: Compiler) -> Any:
-    users = compiler.users
-    return users.filter(users.birth_year < criterion.year).select("user_id")
-
-
-def _reference(criterion: BornBefore, data: Any, period: Any, user_id: str) -> Any:
-    born = data.users[user_id]["birth_year"]
-    return born is not None and born < criterion.year, f"born in {born}"
-
-
-class Plugin:
-    @hookimpl
-    def threeml_criterion_kinds(self) -> list[CriterionKind]:
-        return [CriterionKind(BornBefore, compile=_compile, reference=_reference)]
-
-
-def _definition(name: str, *criteria: Criterion, unit: str = "users") -> CountingDefinition:
-    return CountingDefinition(
-        name=name, version="1", title=name, description=name, criteria=criteria, unit=unit
-    )
-
-
+# The plugin kind of test_criterion_kinds ("born before a year").
 OLDER = _definition("series.older", EnrolmentOverlaps(), BornBefore(1940))
 OLDER_ENROLMENTS = _definition(
     "series.older-enrolments", EnrolmentOverlaps(), BornBefore(1940), unit="enrolments"
@@ -252,7 +217,7 @@ THROUGH = _definition("series.through", MemberOf("in-receipt"), BornBefore(1960)
 
 def test_a_plugin_kind_falls_back_to_each_interval_alone() -> None:
     registry = isolated_registry(
-        ("series", Plugin()), definitions=[OLDER, OLDER_ENROLMENTS, THROUGH, *STANDARD]
+        ("t", Plugin()), definitions=[OLDER, OLDER_ENROLMENTS, THROUGH, *STANDARD]
     )
     dataset = make_dataset(
         users="""
