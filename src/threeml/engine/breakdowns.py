@@ -30,6 +30,7 @@ __all__ = [
     "UNLIMITED",
     "BreakdownError",
     "age_band",
+    "age_band_in",
     "breakdown_value",
     "check_cardinality",
     "risk_band",
@@ -54,11 +55,18 @@ def age_band(users: ir.Table, period: Period) -> ir.Value:
     """The 5-year age band at the period end (``90+`` at the top, ``unknown`` when missing)."""
     import ibis  # loaded only when a breakdown is evaluated
 
-    age = ibis.literal(period.end.year) - users.birth_year
+    return age_band_in(users.birth_year, ibis.literal(period.end.year))
+
+
+def age_band_in(birth_year: ir.IntegerValue, year: ir.IntegerValue) -> ir.Value:
+    """The 5-year age band in ``year`` (a column in a series: each interval's end year)."""
+    import ibis
+
+    age = year - birth_year
     low = (age // 5) * 5
     label = low.cast("string") + "-" + (low + 4).cast("string")
     return ibis.cases(
-        (users.birth_year.isnull(), ibis.literal(UNKNOWN)),
+        (birth_year.isnull(), ibis.literal(UNKNOWN)),
         (age >= 90, ibis.literal("90+")),
         (age < 0, ibis.literal(UNKNOWN)),
         else_=label,

@@ -114,7 +114,14 @@ class Compiler:
 
         return user_pass(criterion, self)
 
-    def window(self, window: Window) -> tuple[ir.DateScalar, ir.DateScalar]:
-        """The first and last day of ``window`` in this evaluation's period, as literals."""
+    def window(
+        self, window: Window, table: ir.Table | None = None
+    ) -> tuple[ir.DateValue, ir.DateValue]:
+        """The first and last day of ``window`` in this evaluation's period, as literals.
+
+        ``table`` is the table the days are compared with: a series compiler
+        (:class:`threeml.engine.series_facts.SeriesCompiler`) reads each row's days from its
+        interval columns; here, with one period, the days are the same for every row.
+        """
         days = window.resolve(self.period)
         return date_literal(days.start), date_literal(days.end)

@@ -124,6 +124,36 @@ class CriterionHandler:
         """
         return owner
 
+    # The interval-aware path (:mod:`threeml.engine.series_facts`): a series evaluates a kind
+    # in one pass over every interval when its handler says so; otherwise the definitions that
+    # use it are evaluated interval by interval.
+
+    #: The kind can be evaluated for every interval of a series at once: its enrolment tests
+    #: read the window's days from the rows (``compiler.window(window, table)``), or it is
+    #: about the user alone and the same in every interval.
+    interval_aware: ClassVar[bool] = False
+    #: For a definition counting enrolments, the verdict is the enrolment's own (not its
+    #: user's): such a criterion holds only for enrolments relevant to the interval.
+    judges_enrolment: ClassVar[bool] = False
+
+    def series_columns(
+        self, criterion: Any, compiler: Compiler, enrolments: ir.Table, name: str
+    ) -> dict[str, ir.Value]:
+        """Columns computed once per enrolment, before enrolments meet the intervals."""
+        return {}
+
+    def series_fact_columns(
+        self, criterion: Any, compiler: Compiler, facts: ir.Table, name: str
+    ) -> dict[str, ir.Value]:
+        """The columns ``criterion`` adds to the (enrolment, interval) facts."""
+        return self.fact_columns(criterion, compiler, facts, name)
+
+    def series_user_aggregate(
+        self, criterion: Any, compiler: Compiler, facts: ir.Table, name: str
+    ) -> ir.BooleanValue:
+        """A user's verdict in one interval, over their (enrolment, interval) facts."""
+        return self.user_aggregate(criterion, compiler, facts, name)
+
     def enrolment_pass(self, criterion: Any, compiler: Compiler) -> ir.Table:
         """The enrolments passing ``criterion`` (``enrolment_id``), for enrolment units."""
         users = user_pass(criterion, compiler)
@@ -221,10 +251,12 @@ def _installed(e: ir.Table, start: ir.DateScalar, end: ir.DateScalar) -> list[ir
 class _DatedEnrolments(CriterionHandler):
     """Criteria matching enrolments of the given kinds and sectors by their dates in a window."""
 
+    interval_aware = True
+
     dates: ClassVar[Callable[..., list[ir.BooleanValue]]]
 
     def tests(self, criterion: Any, compiler: Compiler, e: ir.Table) -> list[ir.BooleanValue]:
-        start, end = compiler.window(criterion.window)
+        start, end = compiler.window(criterion.window, e)
         return [*_kind_tests(criterion, e), *type(self).dates(e, start, end)]
 
     def matching(self, criterion: Any, compiler: Compiler) -> ir.Table:
@@ -241,6 +273,8 @@ class _DatedEnrolments(CriterionHandler):
 
 class _HasEnrolment(_DatedEnrolments):
     """The has-enrolment family: a user passes with one matching enrolment, and so does it."""
+
+    judges_enrolment = True
 
     def user_pass(self, criterion: Any, compiler: Compiler) -> ir.Table:
         return self.matching(criterion, compiler).select("user_id").distinct()
@@ -297,6 +331,14 @@ class SectorsAtLeastHandler(_DatedEnrolments):
         return sum(sectors[1:], sectors[0]) >= criterion.count
 
 
+def _installed_of_kind(criterion: FirstInstalledIn, enrolments: ir.Table) -> ir.BooleanValue:
+    """Installed, and of one of the criterion's kinds (any kind when it names none)."""
+    of_kind = enrolments.installed_on.notnull()
+    if criterion.service_kinds:
+        of_kind &= enrolments.service_kind.isin(_codes(criterion.service_kinds))
+    return of_kind
+
+
 @handles(FirstInstalledIn)
 class FirstInstalledInHandler(_DatedEnrolments):
     """``first-installed-in``: the user's earliest installation of the kinds, in the window.
@@ -310,12 +352,9 @@ class FirstInstalledInHandler(_DatedEnrolments):
     def fact_columns(
         self, criterion: FirstInstalledIn, compiler: Compiler, enrolments: ir.Table, name: str
     ) -> dict[str, ir.Value]:
-        of_kind = enrolments.installed_on.notnull()
-        if criterion.service_kinds:
-            of_kind &= enrolments.service_kind.isin(_codes(criterion.service_kinds))
         return {
             name: self.enrolment_test(criterion, compiler, enrolments),
-            f"{name}_kind": of_kind,
+            f"{name}_kind": _installed_of_kind(criterion, enrolments),
         }
 
     def user_aggregate(
@@ -324,6 +363,30 @@ class FirstInstalledInHandler(_DatedEnrolments):
         start, end = compiler.window(criterion.window)
         first = facts.installed_on.min(where=facts[f"{name}_kind"])
         return (first >= start) & (first <= end)
+
+    def series_columns(
+        self, criterion: FirstInstalledIn, compiler: Compiler, enrolments: ir.Table, name: str
+    ) -> dict[str, ir.Value]:
+        # The user's first installation over all their enrolments of the kinds, beside each
+        # enrolment: an interval's facts hold only the enrolments relevant to it.
+        of_kind = _installed_of_kind(criterion, enrolments)
+        first = of_kind.ifelse(enrolments.installed_on, ibis.null("date"))
+        return {f"{name}_first": first.min().over(ibis.window(group_by="user_id"))}
+
+    def series_fact_columns(
+        self, criterion: FirstInstalledIn, compiler: Compiler, facts: ir.Table, name: str
+    ) -> dict[str, ir.Value]:
+        start, end = compiler.window(criterion.window, facts)
+        first = facts[f"{name}_first"]
+        return {
+            name: self.enrolment_test(criterion, compiler, facts),
+            f"{name}_in": ((first >= start) & (first <= end)).fill_null(False),
+        }
+
+    def series_user_aggregate(
+        self, criterion: FirstInstalledIn, compiler: Compiler, facts: ir.Table, name: str
+    ) -> ir.BooleanValue:
+        return facts[f"{name}_in"].any()
 
     def user_pass(self, criterion: FirstInstalledIn, compiler: Compiler) -> ir.Table:
         e = compiler.enrolments
@@ -344,6 +407,9 @@ class ContactsAtLeastHandler(CriterionHandler):
     enrolment itself needs ``count`` of them.
     """
 
+    interval_aware = True
+    judges_enrolment = True
+
     def contacts(self, criterion: ContactsAtLeast, compiler: Compiler) -> ir.Table:
         """The counting contacts that count towards the criterion."""
         c = compiler.counting_contacts
@@ -361,7 +427,7 @@ class ContactsAtLeastHandler(CriterionHandler):
     def contact_test(
         self, criterion: ContactsAtLeast, compiler: Compiler, contacts: ir.Table
     ) -> ir.BooleanValue:
-        start, end = compiler.window(criterion.window)
+        start, end = compiler.window(criterion.window, contacts)
         wanted = (contacts.date >= start) & (contacts.date <= end)
         if criterion.contact_kinds:
             wanted &= contacts.kind.isin(_codes(criterion.contact_kinds))
@@ -407,6 +473,8 @@ def _has_condition(users: ir.Table, criterion: HasCondition) -> ir.BooleanValue:
 class HasConditionHandler(CriterionHandler):
     """``has-condition``: one of the codes among the user's conditions."""
 
+    interval_aware = True
+
     def user_pass(self, criterion: HasCondition, compiler: Compiler) -> ir.Table:
         u = compiler.users
         return u.filter(_has_condition(u, criterion)).select("user_id")
@@ -420,6 +488,8 @@ class HasConditionHandler(CriterionHandler):
 @handles(RiskAtLeast)
 class RiskAtLeastHandler(CriterionHandler):
     """``risk-at-least``: a risk score at or above the threshold (no score: fails)."""
+
+    interval_aware = True
 
     def user_pass(self, criterion: RiskAtLeast, compiler: Compiler) -> ir.Table:
         u = compiler.users
@@ -442,6 +512,8 @@ class RiskInTopPercentHandler(CriterionHandler):
     No window, sort or offset: the threshold is found by :func:`_mth_highest`, a bisection of
     scalar counts, so any backend runs it and a cluster never sorts the users globally.
     """
+
+    interval_aware = True
 
     def user_pass(self, criterion: RiskInTopPercent, compiler: Compiler) -> ir.Table:
         scored = compiler.users.filter(compiler.users.risk_score.notnull())

@@ -42,7 +42,15 @@ from threeml.engine.results import AttritionStep, BreakdownRow, CellKeys, CountR
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 
-__all__ = ["ENROLMENT_BREAKDOWNS", "EvaluationError", "count", "count_many"]
+__all__ = [
+    "ENROLMENT_BREAKDOWNS",
+    "EvaluationError",
+    "attrition_masks",
+    "breakdowns_within",
+    "count",
+    "count_many",
+    "read_figures",
+]
 
 #: Breakdowns that come from the enrolments behind a count rather than from the user.
 ENROLMENT_BREAKDOWNS = ("service_kind", "sector")
@@ -210,16 +218,17 @@ def _evaluate_unit(
         record_keys = {d.name: figures[d.name].get("key") for d in definitions}
     breakdowns: dict[str, dict[str, tuple[BreakdownRow, ...]]] = {d.name: {} for d in definitions}
     for name in by:
-        per_definition = _breakdowns(
+        found = breakdowns_within(
             flags, records_table, contributes, definitions, names, name, key, shared.keys
         )
+        per_definition = found.get((), {d.name: () for d in definitions})
         for definition in definitions:
             breakdowns[definition.name][name] = per_definition[definition.name]
     results = {}
     for definition in definitions:
         mine = names[definition.name]
         results[definition.name] = _result(
-            compiler,
+            compiler.period,
             definition,
             figures[definition.name],
             users_counted[definition.name],
@@ -259,17 +268,34 @@ def _figures(
 ) -> dict[str, dict[str, Any]]:
     """Every definition's count and both attrition forms, from one pass over the flags
     (with the cell key of each figure when ``keys`` are asked for)."""
-    wanted: dict[str, ir.BooleanValue] = {}
-    for k, definition in enumerate(definitions):
-        mine = names[definition.name]
-        wanted[f"d{k}_n"] = _all(flags, mine)
-        for i in range(len(mine)):
-            wanted[f"d{k}_s{i}"] = _all(flags, mine[: i + 1])
-            wanted[f"d{k}_l{i}"] = _all(flags, mine[:i] + mine[i + 1 :])
+    wanted = {name: _all(flags, mine) for name, mine in attrition_masks(definitions, names).items()}
     metrics: dict[str, ir.Value] = {"_considered": flags.count()}
     metrics.update({name: where.sum() for name, where in wanted.items()})
     metrics.update(key_sums(flags, {"_considered": _all(flags, []), **wanted}, keys))
-    row = _aggregate(flags, metrics)
+    return read_figures(_aggregate(flags, metrics), definitions, keys)
+
+
+def attrition_masks(
+    definitions: Sequence[CountingDefinition], names: Mapping[str, list[str]]
+) -> dict[str, list[str]]:
+    """The criterion columns each figure of :func:`read_figures` needs all true: per
+    definition ``d<k>_n`` (the count), ``d<k>_s<i>`` (sequential) and ``d<k>_l<i>``
+    (leave-one-out)."""
+    wanted: dict[str, list[str]] = {}
+    for k, definition in enumerate(definitions):
+        mine = names[definition.name]
+        wanted[f"d{k}_n"] = mine
+        for i in range(len(mine)):
+            wanted[f"d{k}_s{i}"] = mine[: i + 1]
+            wanted[f"d{k}_l{i}"] = mine[:i] + mine[i + 1 :]
+    return wanted
+
+
+def read_figures(
+    row: Mapping[str, int], definitions: Sequence[CountingDefinition], keys: KeyRequest | None
+) -> dict[str, dict[str, Any]]:
+    """Counts and attrition steps from the sums named by :func:`attrition_masks` (and
+    ``_considered``; with ``keys``, each sum's ``<name>_key``)."""
     figures = {}
     for k, definition in enumerate(definitions):
         total = row[f"d{k}_n"]
@@ -341,7 +367,7 @@ def _user_records(
     return table, contributes
 
 
-def _breakdowns(
+def breakdowns_within(
     flags: ir.Table,
     records: ir.Table,
     contributes: Mapping[str, ir.BooleanValue],
@@ -350,14 +376,17 @@ def _breakdowns(
     name: str,
     key: str,
     keys: KeyRequest | None = None,
-) -> dict[str, tuple[BreakdownRow, ...]]:
-    """Every definition's breakdown by ``name`` from one group-by.
+    within: Sequence[str] = (),
+) -> dict[tuple[Any, ...], dict[str, tuple[BreakdownRow, ...]]]:
+    """Every definition's breakdown by ``name`` from one group-by, per value of the
+    ``within`` columns (a series: the interval).
 
     By a user column: units counted per group (they partition the count). By service
     kind or sector: distinct units per kind among the records behind the count. With
     ``keys``, each group's cell key too (for distinct units, one more query per definition).
     """
-    group_keys: dict[int, dict[Any, int]] = {}
+    groups = [*within, name]
+    group_keys: dict[int, dict[tuple[Any, ...], int]] = {}
     if name in ENROLMENT_BREAKDOWNS:
         table = records
         wanted = {
@@ -367,9 +396,12 @@ def _breakdowns(
         if keys is not None:
             unit_key = "_uk" if key == "user_id" else "_rk"
             for k, where in wanted.items():
-                units = table.filter(where).select(name, key, unit_key).distinct()
-                sums = units.group_by(name).agg(s=units[unit_key].sum()).to_pyarrow().to_pylist()
-                group_keys[k] = {row[name]: as_cell_key(row["s"], keys) for row in sums}
+                units = table.filter(where).select(*groups, key, unit_key).distinct()
+                sums = units.group_by(groups).agg(s=units[unit_key].sum()).to_pyarrow()
+                group_keys[k] = {
+                    tuple(row[g] for g in groups): as_cell_key(row["s"], keys)
+                    for row in sums.to_pylist()
+                }
     else:
         table = flags
         metrics = {f"d{k}": _all(table, names[d.name]).sum() for k, d in enumerate(definitions)}
@@ -380,23 +412,29 @@ def _breakdowns(
                     for k, d in enumerate(definitions)
                 }
             )
-    rows = table.group_by(name).agg(**metrics).to_pyarrow().to_pylist()
+    rows = table.group_by(groups).agg(**metrics).to_pyarrow().to_pylist()
     rows.sort(key=lambda row: (row[name] is None, str(row[name])))
 
     def cell_key(k: int, row: Mapping[str, Any]) -> int | None:
         if keys is None:
             return None
         if k in group_keys:
-            return group_keys[k].get(row[name], 0)
+            return group_keys[k].get(tuple(row[g] for g in groups), 0)
         return as_cell_key(row[f"d{k}_key"], keys)
 
+    parts: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        parts.setdefault(tuple(row[w] for w in within), []).append(row)
     return {
-        d.name: tuple(
-            BreakdownRow(value=row[name], count=int(row[f"d{k}"] or 0), key=cell_key(k, row))
-            for row in rows
-            if row[f"d{k}"]
-        )
-        for k, d in enumerate(definitions)
+        part: {
+            d.name: tuple(
+                BreakdownRow(value=row[name], count=int(row[f"d{k}"] or 0), key=cell_key(k, row))
+                for row in mine
+                if row[f"d{k}"]
+            )
+            for k, d in enumerate(definitions)
+        }
+        for part, mine in parts.items()
     }
 
 
@@ -423,7 +461,7 @@ def _members(flags: ir.Table, names: list[str], key: str) -> Any:
 
 
 def _result(
-    compiler: Compiler,
+    period: Period,
     definition: CountingDefinition,
     figures: Mapping[str, Any],
     users: int,
@@ -435,7 +473,7 @@ def _result(
 ) -> CountResult:
     return CountResult(
         definition=definition,
-        period=compiler.period,
+        period=period,
         count=figures["count"],
         users=users,
         records=records,

@@ -1,0 +1,304 @@
+"""The long tables of a series: facts and flags per (unit, interval), built in one pass.
+
+A series evaluates every interval as its own period. Instead of one evaluation per interval,
+the engine builds, once for the whole span:
+
+- the *intervals table*: one row per interval (``_i`` its index, ``_ps``/``_pe`` its first and
+  last day, ``_ey`` its end year, and per window a criterion uses, the window's first day
+  ``_w<K>``; ``_lo`` and ``_lc`` the earliest first day any enrolment or contact criterion
+  looks at);
+- the *facts*: one row per (enrolment, interval) where the enrolment can matter to that
+  interval (its installed window overlaps the days the criteria look at, or it was referred
+  in them), with a column per enrolment criterion — the criterion's tests read each row's
+  window days from its interval columns (:meth:`SeriesCompiler.window`). Contacts are read
+  once: each counting contact is joined to the intervals whose windows hold it and counted
+  per (enrolment, interval) in one group-by;
+- the *base*: one row per user with every criterion about the user alone (the same in every
+  interval) and the breakdown columns;
+- the *user flags*: one row per (user, interval) for the users with facts in that interval,
+  with a boolean column per criterion; a user without facts in an interval passes no
+  enrolment criterion there, so figures that need one are read from these rows and figures
+  about user criteria alone from the base, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from threeml.data import Dataset
+from threeml.definitions import CountingDefinition, Criterion, ReferredIn, Window
+from threeml.definitions.kinds import CriterionKind
+from threeml.engine.breakdowns import BAND_NAMES, age_band_in, breakdown_value
+from threeml.engine.cellkeys import KeyRequest, keyed
+from threeml.engine.compiler import Compiler, date_literal
+from threeml.engine.criteria import handler_for
+from threeml.engine.errors import EvaluationError
+from threeml.engine.flags import record_columns
+from threeml.records.intervals import Interval
+from threeml.records.periods import Period
+
+__all__ = [
+    "INTERVAL",
+    "SeriesCompiler",
+    "SeriesTables",
+    "enrolment_facts",
+    "interval_age_band",
+    "series_tables",
+    "window_column",
+]
+
+#: The interval index column of every long table.
+INTERVAL = "_i"
+_START, _END, _END_YEAR, _LOW, _LOW_CONTACTS = "_ps", "_pe", "_ey", "_lo", "_lc"
+#: The breakdowns whose value depends on the interval: the age band at its end.
+AGE_BREAKDOWNS = ("birth_year", "age_band")
+_AGE = AGE_BREAKDOWNS
+
+
+def window_column(window: Window) -> str:
+    """The intervals-table column holding ``window``'s first day (its last is ``_pe``)."""
+    return _START if window.last_days is None else f"_w{window.last_days}"
+
+
+class SeriesCompiler(Compiler):
+    """A compiler whose windows are columns: each row's days are those of its interval."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        intervals: Sequence[Interval],
+        resolve: Callable[[str], CountingDefinition] | None = None,
+        kinds: Mapping[str, CriterionKind] | None = None,
+    ) -> None:
+        span = Period(min(i.start for i in intervals), max(i.end for i in intervals))
+        super().__init__(dataset, span, resolve, kinds)
+        self.intervals = tuple(intervals)
+
+    def window(
+        self, window: Window, table: ir.Table | None = None
+    ) -> tuple[ir.DateValue, ir.DateValue]:
+        if table is None:
+            raise EvaluationError(
+                "a criterion evaluated over a series must compare its window with rows that "
+                "carry their interval (compiler.window(window, table))"
+            )
+        return table[window_column(window)], table[_END]
+
+    def intervals_table(
+        self, windows: Iterable[Window], contact_windows: Iterable[Window]
+    ) -> ir.Table:
+        """The intervals table (see the module docs) for criteria with these windows."""
+        windows, contact_windows = set(windows), set(contact_windows)
+        extra = sorted({w.last_days for w in windows if w.last_days is not None})
+        columns: dict[str, list] = {
+            INTERVAL: [],
+            _START: [],
+            _END: [],
+            _END_YEAR: [],
+            _LOW: [],
+            _LOW_CONTACTS: [],
+        }
+        columns.update({f"_w{k}": [] for k in extra})
+        for k, interval in enumerate(self.intervals):
+            period = interval.period
+            columns[INTERVAL].append(k)
+            columns[_START].append(period.start)
+            columns[_END].append(period.end)
+            columns[_END_YEAR].append(period.end.year)
+            for days in extra:
+                columns[f"_w{days}"].append(period.last_days(days).start)
+            starts = [w.resolve(period).start for w in windows] or [period.start]
+            columns[_LOW].append(min(starts))
+            contact = [w.resolve(period).start for w in contact_windows] or [period.start]
+            columns[_LOW_CONTACTS].append(min(contact))
+        types = {INTERVAL: pa.int64(), _END_YEAR: pa.int64()}
+        arrays = {n: pa.array(v, type=types.get(n, pa.date32())) for n, v in columns.items()}
+        return ibis.memtable(pa.table(arrays))
+
+
+class SeriesTables:
+    """The long tables of one series evaluation (see the module docs).
+
+    ``facts``: (enrolment, interval) rows; ``base``: one row per user; ``flags``: (user,
+    interval) rows; ``fact_names``: each enrolment criterion's column among the facts;
+    ``columns``: each criterion's flag column; ``user_columns``: the user breakdowns.
+    """
+
+    def __init__(
+        self,
+        compiler: SeriesCompiler,
+        facts: ir.Table,
+        fact_names: Mapping[Criterion, str],
+        base: ir.Table,
+        flags: ir.Table,
+        columns: Mapping[Criterion, str],
+        user_columns: Sequence[str],
+        keys: KeyRequest | None,
+    ) -> None:
+        self.compiler = compiler
+        self.facts = facts
+        self.fact_names = fact_names
+        self.base = base
+        self.flags = flags
+        self.columns = columns
+        self.user_columns = tuple(user_columns)
+        self.keys = keys
+        #: Whether the facts and flags are expressions read once (see :func:`series_tables`).
+        self.streamed = False
+        #: Per set of enrolment criteria, the user flags' count of contributing enrolments.
+        self.record_names: dict[frozenset[Criterion], str] = {}
+
+    @property
+    def interval_columns(self) -> set[str]:
+        """The flag columns only a row of the long tables can make true."""
+        return {self.columns[c] for c in self.fact_names}
+
+
+def series_tables(
+    compiler: SeriesCompiler,
+    columns: Mapping[Criterion, str],
+    user_columns: Sequence[str],
+    keys: KeyRequest | None,
+    materialise: Callable[[ir.Table, str], ir.Table],
+    record_sets: Iterable[frozenset[Criterion]] = (),
+    stream: bool = False,
+) -> SeriesTables:
+    """Build the facts, the base and the user flags of a series (see the module docs).
+
+    With ``stream``, the facts and the user flags are left as expressions (not materialised):
+    the caller reads them in a single group-by, so writing millions of rows to read them once
+    would cost more than it saves.
+
+    ``record_sets`` are the sets of enrolment criteria whose contributing enrolments are a
+    definition's records: per set, the user flags count each user's contributing enrolments
+    in the interval (``_n<j>``, and with ``keys`` the sum of their record keys, ``_nk<j>``),
+    so a definition's records are a sum over the users it counts, with no further join.
+    """
+    criteria = [c for c in columns if c.about_enrolments]
+    facts, fact_names = _facts(compiler, criteria, keys)
+    if not stream:
+        facts = materialise(facts, "series_facts")
+    base = materialise(
+        keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
+    )
+    per_user = {
+        m: handler_for(c, compiler).series_user_aggregate(c, compiler, facts, m)
+        for c, m in fact_names.items()
+    }
+    contributing = record_columns(compiler, facts, fact_names)
+    record_names: dict[frozenset[Criterion], str] = {}
+    for criteria_set in record_sets:
+        if criteria_set in record_names:
+            continue
+        j = len(record_names)
+        record_names[criteria_set] = f"_n{j}"
+        contributes = ibis.or_(*[contributing[f"k{fact_names[c][1:]}"] for c in criteria_set])
+        per_user[f"_n{j}"] = contributes.sum()
+        if keys is not None:
+            per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
+    grouped = facts.group_by(["user_id", INTERVAL, _END_YEAR]).agg(**per_user)
+    owners = base.rename(_uid="user_id")
+    joined = grouped.inner_join(owners, grouped.user_id == owners._uid)
+    flags: dict[str, ir.Value] = {}
+    for c, name in columns.items():
+        flags[name] = joined[fact_names[c]].fill_null(False) if c in fact_names else joined[name]
+    grouping = {
+        name: interval_age_band(joined) if name in _AGE else joined[name] for name in user_columns
+    }
+    kept = ["_rk"] if keys is not None else []
+    kept += [f"_n{j}" for j in range(len(record_names))]
+    kept += [f"_nk{j}" for j in range(len(record_names)) if keys is not None]
+    long = joined.select("user_id", INTERVAL, *kept, **grouping, **flags)
+    if not stream:
+        long = materialise(long, "series_flags")
+    tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
+    tables.record_names = record_names
+    tables.streamed = stream
+    return tables
+
+
+def _base(
+    compiler: SeriesCompiler, columns: Mapping[Criterion, str], user_columns: Sequence[str]
+) -> ir.Table:
+    """One row per user: the criteria about the user alone and the breakdown columns (the
+    year of birth as ``_birth_year`` when an age band is asked for: the band is each
+    interval's)."""
+    users = compiler.users
+    flags = {
+        name: handler_for(c, compiler).user_flag(c, compiler, users)
+        for c, name in columns.items()
+        if not c.about_enrolments
+    }
+    grouping = {
+        name: breakdown_value(users, name, compiler.period)
+        for name in user_columns
+        if name not in _AGE
+    }
+    if any(name in _AGE for name in user_columns):
+        grouping["_birth_year"] = users[BAND_NAMES["age_band"]]
+    return users.select("user_id", **grouping, **flags)
+
+
+def interval_age_band(table: ir.Table) -> ir.Value:
+    """The age band at the end of each row's interval (rows of the facts joined to the base)."""
+    return age_band_in(table._birth_year, table[_END_YEAR])
+
+
+def enrolment_facts(
+    compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
+) -> tuple[ir.Table, dict[Criterion, str]]:
+    """The facts of ``criteria`` alone (expression; see :func:`series_tables`)."""
+    return _facts(compiler, criteria, keys)
+
+
+def _facts(
+    compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
+) -> tuple[ir.Table, dict[Criterion, str]]:
+    """(enrolment, interval) rows where the enrolment can matter, a column per criterion."""
+    names = {c: f"m{j}" for j, c in enumerate(criteria)}
+    handlers = {c: handler_for(c, compiler) for c in criteria}
+    counted = [c for c in criteria if handlers[c].contact_span(c, compiler) is not None]
+    intervals = compiler.intervals_table([c.window for c in criteria], [c.window for c in counted])
+    e = compiler.enrolments
+    before: dict[str, ir.Value] = {}
+    for c in criteria:
+        before.update(handlers[c].series_columns(c, compiler, e, names[c]))
+    e = e.mutate(**before) if before else e
+    e = keyed(e, keys, _ek=("e", "enrolment_id"))
+    relevant = (
+        e.installed_on.notnull()
+        & (e.installed_on <= intervals[_END])
+        & (e.ended_on.isnull() | (e.ended_on >= intervals[_LOW]))
+    )
+    if any(isinstance(c, ReferredIn) for c in criteria):
+        relevant |= (e.referred_on >= intervals[_LOW]) & (e.referred_on <= intervals[_END])
+    rows = e.inner_join(intervals, [relevant])
+    own: dict[str, ir.Value] = {}
+    for c in criteria:
+        if c not in counted:
+            own.update(handlers[c].series_fact_columns(c, compiler, rows, names[c]))
+    kept = ["_ek"] if keys is not None else []
+    facts = rows.select(
+        "enrolment_id", "user_id", "service_kind", "sector", INTERVAL, _END_YEAR, *kept, **own
+    )
+    if not counted:
+        return facts, names
+    contacts = compiler.counting_contacts
+    low = min(min(c.window.resolve(i.period).start for c in counted) for i in compiler.intervals)
+    contacts = contacts.filter(
+        contacts.date >= date_literal(low), contacts.date <= date_literal(compiler.period.end)
+    )
+    dated = contacts.inner_join(
+        intervals, [contacts.date >= intervals[_LOW_CONTACTS], contacts.date <= intervals[_END]]
+    )
+    counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
+    per = dated.group_by(["enrolment_id", INTERVAL]).agg(**counts)
+    per = per.rename(_eid="enrolment_id", _ci=INTERVAL)
+    joined = facts.left_join(
+        per, [facts.enrolment_id == per._eid, facts[INTERVAL] == per._ci]
+    ).drop("_eid", "_ci")
+    return joined.mutate(**{names[c]: joined[names[c]].fill_null(0) for c in counted}), names

@@ -1,0 +1,259 @@
+"""Counting definitions over a series of intervals: one pass equals one evaluation per interval.
+
+:func:`threeml.engine.series.count_series` evaluates every interval in one pass over the whole
+span; :func:`~threeml.engine.series.count_series_per_interval` evaluates each interval alone.
+A Hypothesis property checks they agree in every figure on random extracts and spans; worked
+examples pin that each interval is its own period for every standard definition; and a
+plugin's criterion kind (which cannot go interval-aware) still gives the right series through
+the per-interval fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+import strategies
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_criterion_kinds import BornBefore, Plugin, _definition
+from threeml_counting.definitions import STANDARD
+
+from threeml.definitions import EnrolmentOverlaps, MemberOf
+from threeml.definitions.cellkey import CellKeyMethod
+from threeml.definitions.kinds import registered_kinds
+from threeml.engine.series import count_series, count_series_per_interval, in_one_pass
+from threeml.engine.series_facts import SeriesCompiler
+from threeml.records.intervals import split
+from threeml.records.periods import Period
+from threeml.testing import isolated_registry, make_dataset
+
+SLOW = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+BY = ("area", "age_band", "service_kind", "sector")
+SEED = {"THREEML_CELL_KEY_SEED": "series-test-seed"}
+
+
+def assert_same_series(one_pass: dict[str, Any], per_interval: dict[str, Any]) -> None:
+    """Every figure of every interval agrees: counts, users, records, considered, both
+    attrition forms, breakdowns and every cell key (a result's equality covers them all)."""
+    assert one_pass.keys() == per_interval.keys()
+    for name, results in one_pass.items():
+        expected = per_interval[name]
+        assert len(results) == len(expected)
+        for got, want in zip(results, expected, strict=True):
+            assert got.period == want.period
+            assert (got.count, got.users, got.records, got.considered) == (
+                want.count,
+                want.users,
+                want.records,
+                want.considered,
+            ), f"{name} in {got.period}"
+            assert got.attrition == want.attrition, f"{name} in {got.period}"
+            assert dict(got.breakdowns) == dict(want.breakdowns), f"{name} in {got.period}"
+            assert got.cell_keys == want.cell_keys, f"{name} in {got.period}"
+            assert got == want
+
+
+@st.composite
+def spans(draw: st.DrawFn) -> tuple[Period, str]:
+    """A span around the generated extracts' dates, often starting and ending mid-interval,
+    and a step; a monthly span is kept short so that the per-interval way stays cheap."""
+    every = draw(st.sampled_from(["month", "quarter", "year"]))
+    longest = {"month": 150, "quarter": 400, "year": 800}[every]
+    start = strategies.day(draw(st.integers(-60, strategies.SPAN)))
+    length = draw(st.integers(0, longest))
+    return Period(start, start + timedelta(days=length)), every
+
+
+@settings(SLOW, max_examples=strategies.examples(8))
+@given(st.data())
+def test_one_pass_equals_each_interval_alone(data: st.DataObject) -> None:
+    extract = data.draw(strategies.extracts(), "extract")
+    span, every = data.draw(spans(), "span")
+    extra = [data.draw(strategies.definitions(name=f"x{i}"), f"definition {i}") for i in range(2)]
+    definitions = [*STANDARD, *extra]
+    keys = CellKeyMethod() if data.draw(st.booleans(), "cell keys") else None
+    # One user breakdown is read in the same group-by as the totals; several, or one from the
+    # enrolments, from tables kept for the purpose.
+    by = data.draw(st.sampled_from([("area",), ("age_band",), BY]), "by")
+    intervals = split(span, every)
+    dataset = extract.dataset()
+    with mock.patch.dict(os.environ, SEED):
+        one_pass = count_series(definitions, dataset, intervals, by=by, cell_keys=keys)
+        alone = count_series_per_interval(definitions, dataset, intervals, by=by, cell_keys=keys)
+    assert_same_series(one_pass, alone)
+    # Membership per interval reads the long tables filtered to the interval.
+    k = data.draw(st.integers(0, len(intervals) - 1), "interval")
+    for definition in definitions:
+        got, want = one_pass[definition.name][k], alone[definition.name][k]
+        assert got.membership().equals(want.membership()), definition.name
+        assert got.members() == want.members()
+        expr, reference = got.members_expr(), want.members_expr()
+        assert set(expr.execute().user_id) == set(reference.execute().user_id)
+
+
+# Each interval is its own period: worked by hand for every standard definition, over the
+# months of 2013's first quarter. Active windows: [01-04, 01-31], [02-01, 02-28], [03-04,
+# 03-31]; census weeks: [01-25, 01-31], [02-22, 02-28], [03-25, 03-31].
+WORKED = dict(
+    users="""
+        user_id area conditions risk_score
+        u1      A    copd       0.5
+        u2      A    -          -
+        u3      B    -          0.7
+        u4      B    -          -
+        u5      A    -          -
+    """,
+    enrolments="""
+        enrolment_id user_id service_id referred_on installed_on ended_on
+        e1           u1      th         -           2012-06-01   2013-02-10
+        e2           u2      tc         2013-01-20  2013-02-05   -
+        e3           u3      tc         -           2012-01-01   -
+        e3b          u3      th         -           2013-03-03   -
+        e4           u4      tc         -           2012-01-01   -
+        e5           u5      tc         -           2013-01-20   2013-01-24
+    """,
+    contacts="""
+        user_id enrolment_id date       kind
+        u1      e1           2013-01-02 reading
+        u1      e1           2013-01-10 reading
+        u1      e1           2013-01-20 reading
+        u1      e1           2013-01-31 reading
+        u1      e1           2013-02-01 reading
+        u1      e1           2013-02-05 reading
+        u1      e1           2013-02-10 reading
+        u1      e1           2013-02-11 reading
+        u2      e2           2013-01-25 test_call
+        u2      e2           2013-03-04 alarm_call
+        u4      e4           2013-01-03 heartbeat
+        u4      e4           2013-02-01 heartbeat
+        u4      e4           2013-03-03 heartbeat
+    """,
+)
+
+#: Who counts in January, February and March (enrolment ids for connections).
+EXPECTED: dict[str, tuple[set[str], set[str], set[str]]] = {
+    # e5 installed in January, e2 in February (referred in January), e3b in March.
+    "connections": ({"e5"}, {"e2"}, {"e3b"}),
+    "referred": ({"u2"}, set(), set()),
+    # e1 ends mid-series (10 February); e5 lives five days in January.
+    "in-receipt": ({"u1", "u3", "u4", "u5"}, {"u1", "u2", "u3", "u4"}, {"u2", "u3", "u4"}),
+    # e5 ends the day before January's census week; e1 before February's.
+    "census": ({"u1", "u3", "u4"}, {"u2", "u3", "u4"}, {"u2", "u3", "u4"}),
+    # u3's telehealth in March is not a first installation: telecare since 2012.
+    "new-users": ({"u5"}, {"u2"}, set()),
+    "telehealth": ({"u1"}, {"u1"}, {"u3"}),
+    # u4's contacts on 3 January and 3 March are the day before those months' windows; u2's
+    # test call on 25 January precedes its installation, its alarm call opens March's window.
+    "active": ({"u1"}, {"u1", "u4"}, {"u2"}),
+    # Four readings in January (2 January counts for the period, not for the active window);
+    # three in February (11 February is after e1 ended).
+    "active-telehealth": ({"u1"}, set(), set()),
+    "ltc-telehealth": ({"u1"}, set(), set()),
+    "high-risk": ({"u1", "u3"}, {"u1", "u3"}, {"u3"}),
+    # Telecare (social care) and, from 3 March, telehealth (health).
+    "multi-sector": (set(), set(), {"u3"}),
+}
+
+
+@pytest.fixture(scope="module")
+def worked_series() -> dict[str, Any]:
+    dataset = make_dataset(**WORKED)
+    intervals = split("2013-01-01:2013-03-31", "month")
+    return {
+        "one pass": count_series(STANDARD, dataset, intervals, by=("area",)),
+        "alone": count_series_per_interval(STANDARD, dataset, intervals, by=("area",)),
+    }
+
+
+def test_the_worked_example_covers_every_standard_definition() -> None:
+    assert set(EXPECTED) == {d.name for d in STANDARD}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_interval_is_its_own_period(worked_series: dict[str, Any], name: str) -> None:
+    for way in ("one pass", "alone"):
+        results = worked_series[way][name]
+        assert [r.period.start.month for r in results] == [1, 2, 3]
+        assert [r.members() for r in results] == list(EXPECTED[name]), way
+        assert [r.count for r in results] == [len(m) for m in EXPECTED[name]], way
+    assert_same_series(
+        {name: worked_series["one pass"][name]}, {name: worked_series["alone"][name]}
+    )
+
+
+def test_user_criteria_alone_are_counted_once_for_every_interval(
+    worked_series: dict[str, Any],
+) -> None:
+    # high-risk without its first criterion: the risk score alone, the same every month.
+    for result in worked_series["one pass"]["high-risk"]:
+        assert result.considered == 5
+        assert result.attrition[0].leave_one_out + result.count == 2  # u1 and u3
+
+
+def test_the_standard_definitions_go_in_one_pass() -> None:
+    dataset = make_dataset(**WORKED)
+    compiler = SeriesCompiler(dataset, split("2013", "month"))
+    assert all(in_one_pass(d, compiler) for d in STANDARD)
+
+
+# A plugin's kind cannot go interval-aware: the definitions using it are evaluated interval by
+# interval, beside the others' one pass.
+
+
+# The plugin kind of test_criterion_kinds ("born before a year").
+OLDER = _definition("series.older", EnrolmentOverlaps(), BornBefore(1940))
+OLDER_ENROLMENTS = _definition(
+    "series.older-enrolments", EnrolmentOverlaps(), BornBefore(1940), unit="enrolments"
+)
+THROUGH = _definition("series.through", MemberOf("in-receipt"), BornBefore(1960))
+
+
+def test_a_plugin_kind_falls_back_to_each_interval_alone() -> None:
+    registry = isolated_registry(
+        ("t", Plugin()), definitions=[OLDER, OLDER_ENROLMENTS, THROUGH, *STANDARD]
+    )
+    dataset = make_dataset(
+        users="""
+            user_id area birth_year
+            u1      A    1930
+            u2      A    1950
+            u3      B    -
+            u4      B    1935
+        """,
+        enrolments="""
+            enrolment_id user_id service_id installed_on ended_on
+            e1           u1      tc         2012-06-01   2013-02-14
+            e1b          u1      th         2013-02-01   -
+            e2           u2      tc         2012-06-01   -
+            e3           u3      tc         2012-06-01   -
+            e4           u4      tc         2013-03-20   -
+        """,
+    )
+    intervals = split("2013-01-15:2013-04-10", "month")
+    compiler = SeriesCompiler(dataset, intervals, registry.counting, registered_kinds(registry))
+    definitions = [OLDER, OLDER_ENROLMENTS, THROUGH, *STANDARD[:3]]
+    assert [in_one_pass(d, compiler) for d in definitions] == [False] * 3 + [True] * 3
+    one_pass = count_series(definitions, dataset, intervals, registry=registry)
+    assert_same_series(
+        one_pass, count_series_per_interval(definitions, dataset, intervals, registry=registry)
+    )
+    assert [r.members() for r in one_pass[OLDER.name]] == [
+        {"u1"},
+        {"u1"},
+        {"u1", "u4"},
+        {"u1", "u4"},
+    ]
+    assert one_pass[OLDER_ENROLMENTS.name][1].members() == {"e1", "e1b"}
+    assert one_pass[THROUGH.name][0].members() == {"u1", "u2"}
+
+
+def test_an_empty_series_has_no_results() -> None:
+    dataset = make_dataset(**WORKED)
+    assert count_series(STANDARD, dataset, ()) == {d.name: () for d in STANDARD}
