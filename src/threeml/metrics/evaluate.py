@@ -16,7 +16,7 @@ from threeml.records.periods import Period
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
 
-__all__ = ["evaluate_metric", "evaluate_metrics"]
+__all__ = ["evaluate_metric", "evaluate_metrics", "plan_metrics"]
 
 
 def _breakdown_columns() -> list[str]:
@@ -86,6 +86,35 @@ def evaluate_metric(
     return kind.evaluate(context)
 
 
+def plan_metrics(
+    metrics: Iterable[MetricDefinition],
+    registry: Registry,
+    by: Sequence[str],
+    measures: Mapping[str, MeasureKind] | None,
+    errors: dict[str, str] | None,
+) -> tuple[list[tuple[MetricDefinition, MeasureKind]], dict[str, Any]]:
+    """Each metric with its measure kind, and the counting definitions of their populations.
+
+    A metric whose breakdown or kind is wrong raises, or with ``errors`` (a dict) is
+    recorded there by name and left out.
+    """
+    from threeml.errors import ThreemlError
+
+    planned: list[tuple[MetricDefinition, MeasureKind]] = []
+    definitions: dict[str, Any] = {}
+    for metric in metrics:
+        try:
+            _check_by(metric, by)
+            kind = _measure_kind(metric, registry, measures)
+            definitions.setdefault(metric.population, registry.counting(metric.population))
+            planned.append((metric, kind))
+        except ThreemlError as error:
+            if errors is None:
+                raise
+            errors[metric.name] = str(error)
+    return planned, definitions
+
+
 def evaluate_metrics(
     metrics: Iterable[MetricDefinition],
     dataset: Dataset,
@@ -110,19 +139,7 @@ def evaluate_metrics(
     from threeml.metrics.session import MetricSession
 
     period = Period.parse(period) if isinstance(period, str) else period
-    metrics = list(metrics)
-    planned: list[tuple[MetricDefinition, MeasureKind]] = []
-    definitions: dict[str, Any] = {}
-    for metric in metrics:
-        try:
-            _check_by(metric, by)
-            kind = _measure_kind(metric, registry, measures)
-            definitions.setdefault(metric.population, registry.counting(metric.population))
-            planned.append((metric, kind))
-        except ThreemlError as error:
-            if errors is None:
-                raise
-            errors[metric.name] = str(error)
+    planned, definitions = plan_metrics(metrics, registry, by, measures, errors)
     populations = count_many(list(definitions.values()), dataset, period, by=by, registry=registry)
     results: dict[str, MetricResult] = {}
     with MetricSession(dataset, period, tuple(by), dict(populations)) as session:
