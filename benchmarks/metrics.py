@@ -135,9 +135,10 @@ def run_threeml(folder: Path, which: str, one_by_one: bool = False) -> dict:
     return {"figures": figures, "seconds": seconds, "load": load, "errors": errors}
 
 
-def child(step: str, folder: Path) -> tuple[dict, float, float]:
-    """Run ``step`` in a fresh process; its result, wall time and its own peak RSS (MiB)."""
-    command = [sys.executable, __file__, "--child", step, "--out", str(folder)]
+def child(step: str, folder: Path, script: str = __file__) -> tuple[dict, float, float]:
+    """Run ``script``'s ``step`` in a fresh process; its result, wall time and its own peak
+    RSS (MiB)."""
+    command = [sys.executable, script, "--child", step, "--out", str(folder)]
     t = time.perf_counter()
     with tempfile.TemporaryFile(mode="w+") as err:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
