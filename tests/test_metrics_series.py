@@ -85,7 +85,7 @@ def test_monthly_series_equals_each_month_alone() -> None:
 
 
 def test_person_time_kinds_evaluate_the_series_in_one_pass(monkeypatch) -> None:
-    """user-years, event-rate and cost-per-user-year never evaluate an interval alone."""
+    """Kinds with series facts never evaluate an interval alone; the others do."""
     from threeml_integrated_care.skeleton import CellMeasure
 
     alone: list[str] = []
@@ -97,7 +97,15 @@ def test_person_time_kinds_evaluate_the_series_in_one_pass(monkeypatch) -> None:
 
     monkeypatch.setattr(CellMeasure, "evaluate", evaluate)
     registry = default_registry()
-    names = ["user-years", "ae-attendances-rate", "cost-per-user-year", "bed-days-per-head"]
+    names = [
+        "user-years",
+        "ae-attendances-rate",
+        "cost-per-user-year",
+        "bed-days-per-head",
+        "emergency-admissions-before-after",
+        "mortality-12m",
+        "retention-91d",
+    ]
     intervals = split("FY2013/14", "quarter")
     series = evaluate_metrics_series(
         [registry.metric(n) for n in names],
@@ -107,8 +115,8 @@ def test_person_time_kinds_evaluate_the_series_in_one_pass(monkeypatch) -> None:
         by=BY,
     )
     assert all(len(series[n]) == 4 and all(series[n]) for n in names)
-    # bed-days has no series facts: it is evaluated interval by interval.
-    assert alone == ["bed-days"] * 4
+    # retention has no series facts: it is evaluated interval by interval.
+    assert alone == ["retention"] * 4
 
 
 def test_series_facts_are_dropped_after_the_evaluation() -> None:

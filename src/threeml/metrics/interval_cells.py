@@ -35,7 +35,8 @@ Summary = tuple[Cells, dict[str, list[tuple[Any, Cells]]]]
 
 
 def members_by_interval(contexts: Sequence[MetricContext]) -> ir.Table:
-    """Every interval's population members: ``user_id``, ``_interval`` and the breakdowns.
+    """Every interval's population members: ``user_id``, ``_interval``, the interval's first
+    and last day (``_start``, ``_end``) and the breakdowns.
 
     The breakdown columns (``_by_<name>``) are each interval's own (an age band is taken at
     that interval's end), as :meth:`MetricContext.grouped
@@ -44,7 +45,11 @@ def members_by_interval(contexts: Sequence[MetricContext]) -> ir.Table:
     import ibis
 
     parts = [
-        context.grouped(context.members()).mutate(**{INTERVAL: ibis.literal(i, type="int64")})
+        context.grouped(context.members()).mutate(
+            **{INTERVAL: ibis.literal(i, type="int64")},
+            _start=ibis.literal(context.period.start, type="date"),
+            _end=ibis.literal(context.period.end, type="date"),
+        )
         for i, context in enumerate(contexts)
     ]
     table = parts[0]

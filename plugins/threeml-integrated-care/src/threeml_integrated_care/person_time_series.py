@@ -10,13 +10,13 @@ windows clipped to it, so each interval's figures are those of evaluating it alo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-from threeml.metrics.interval_cells import INTERVAL, members_by_interval
+from threeml.metrics.interval_cells import INTERVAL
 from threeml.metrics.measures import MetricContext
 from threeml_integrated_care.facts import (
     DAYS_PER_YEAR,
@@ -26,20 +26,9 @@ from threeml_integrated_care.facts import (
     outcomes,
     pieces,
 )
+from threeml_integrated_care.series_facts import series_members, shared_series
 
 __all__ = ["series_event_facts", "series_person_time"]
-
-
-def _shared(contexts: Sequence[MetricContext], key: Hashable, build: Callable[[], ir.Table]) -> Any:
-    """``build()``, stored once for the series when the contexts share a session."""
-    first = contexts[0]
-    if first.session is None:
-        return build()
-    from threeml.metrics.session import session_key
-
-    periods = tuple(context.period for context in contexts)
-    full = ("series", first.population.definition.name, periods, session_key(key))
-    return first.session.shared(full, build)
 
 
 def _kinds(service_kinds: Any) -> tuple[str, ...]:
@@ -69,19 +58,15 @@ def _per_interval(
     return out
 
 
-def _members(contexts: Sequence[MetricContext]) -> ir.Table:
-    return _shared(contexts, ("members",), lambda: members_by_interval(contexts))
-
-
 def _span_pieces(contexts: Sequence[MetricContext], kinds: tuple[str, ...]) -> ir.Table:
     def build() -> ir.Table:
         first = contexts[0]
         start = min(c.period.start for c in contexts)
         stop = max(min(c.period.end, c.extract_date) for c in contexts)
-        people = _members(contexts).select("user_id").distinct()
+        people = series_members(contexts).select("user_id").distinct()
         return pieces(clipped_windows(first, people, list(kinds), start, stop))
 
-    return _shared(contexts, ("pieces", kinds), build)
+    return shared_series(contexts, ("pieces", kinds), build)
 
 
 def _overlapping(contexts: Sequence[MetricContext], kinds: tuple[str, ...]) -> ir.Table:
@@ -110,7 +95,7 @@ def series_person_time(contexts: Sequence[MetricContext], service_kinds: Any) ->
             enrolment_days=length.sum(),
             uncosted_days=ibis.cases((x.annual_cost.isnull(), length), else_=0).sum(),
         )
-        m = _members(contexts)
+        m = series_members(contexts)
         joined = m.left_join(per, [m.user_id == per._pu, m[INTERVAL] == per._pi])
         return joined.select(
             *m.columns,
@@ -120,7 +105,7 @@ def series_person_time(contexts: Sequence[MetricContext], service_kinds: Any) ->
             uncosted_days=ibis.coalesce(joined.uncosted_days, 0).cast("int64"),
         )
 
-    return _shared(contexts, ("person-time", kinds), build)
+    return shared_series(contexts, ("person-time", kinds), build)
 
 
 def series_event_facts(
@@ -139,7 +124,7 @@ def series_event_facts(
         dated = _per_interval(contexts, hits, lambda h, s, stop: h._on.between(s, stop))
         return dated.group_by(["_eu", INTERVAL]).agg(events=dated.count())
 
-    events = _shared(contexts, ("events", kinds, outcome), build).rename(_ei=INTERVAL)
+    events = shared_series(contexts, ("events", kinds, outcome), build).rename(_ei=INTERVAL)
     facts = series_person_time(contexts, service_kinds)
     joined = facts.left_join(events, [facts.user_id == events._eu, facts[INTERVAL] == events._ei])
     return joined.select(*facts.columns, events=ibis.coalesce(joined.events, 0))
