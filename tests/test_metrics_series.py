@@ -105,6 +105,8 @@ def test_person_time_kinds_evaluate_the_series_in_one_pass(monkeypatch) -> None:
         "emergency-admissions-before-after",
         "mortality-12m",
         "retention-91d",
+        "referral-to-installation",
+        "multi-sector-share",
     ]
     intervals = split("FY2013/14", "quarter")
     series = evaluate_metrics_series(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from threeml.metrics.interval_cells import INTERVAL
 from threeml.metrics.measures import COUNT, STATISTIC, SUPPRESSED, MetricContext, MetricRow
 from threeml.records.codes import EndReason
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import FAR, enrolments, indexed, lit, outcomes, shift
 from threeml_integrated_care.options import SERVICE_KINDS, days
+from threeml_integrated_care.series_facts import series_members
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, flag
 
 __all__ = ["RETENTION", "WAITING_TIME"]
@@ -172,8 +175,27 @@ def _waiting_facts(context: MetricContext, plan: Plan) -> ir.Table:
         e.installed_on >= lit(context.period.start),
         e.installed_on <= lit(context.period.end),
     )
+    return _waits(e.select("user_id", "referred_on", "installed_on"), plan)
+
+
+def _waiting_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
+    """:func:`_waiting_facts` for every interval at once (``_interval`` and the breakdown
+    columns kept): each member's enrolments installed in the interval."""
+    m = series_members(contexts)
+    e = enrolments(contexts[0], plan["service_kinds"])
+    e = e.select(_eu="user_id", referred_on="referred_on", installed_on="installed_on")
+    joined = m.inner_join(
+        e, [m.user_id == e._eu, e.installed_on >= m._start, e.installed_on <= m._end]
+    )
+    extra = [c for c in m.columns if c == INTERVAL or c.startswith("_by_")]
+    return _waits(joined.select("user_id", *extra, "referred_on", "installed_on"), plan)
+
+
+def _waits(e: ir.Table, plan: Plan) -> ir.Table:
+    """Enrolments' waits from referral to installation (null without a referral date)."""
+    keep = [c for c in e.columns if c not in ("referred_on", "installed_on")]
     facts = e.select(
-        "user_id",
+        *keep,
         wait=ibis.cases(
             (e.referred_on.notnull(), e.installed_on.delta(e.referred_on, unit="day")),
             else_=ibis.null("int64"),
@@ -215,6 +237,7 @@ WAITING_TIME = CellMeasure(
     kind="waiting-time",
     options=(days(28, minimum=0), SERVICE_KINDS),
     facts=_waiting_facts,
+    series_facts=_waiting_series,
     cells={
         "installations": Cell(COUNT, lambda t: t.wait.notnull().cast("int64").sum()),
         "within": Cell(COUNT, flag("in_time")),
