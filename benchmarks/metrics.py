@@ -44,16 +44,6 @@ SELECT greatest(
 )
 """
 
-TABLES = (
-    "users",
-    "services",
-    "enrolments",
-    "contacts",
-    "outcomes",
-    "allocations",
-    "targets",
-    "populations",
-)
 
 TOTAL = "(total)"
 
@@ -71,6 +61,8 @@ def run_sql(folder: Path, which: str, period_text: str = PERIOD) -> dict:
     period = Period.parse(period_text)
     con = duckdb.connect()
     t = time.perf_counter()
+    from threeml.records.schema import TABLES
+
     for table in TABLES:
         path = folder / f"{table}.parquet"
         if path.exists():
@@ -185,14 +177,20 @@ def ensure_extract(folder: Path, users: int, seed: int) -> None:
     marker.write_text("")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The options every metrics benchmark takes: ``--users``, ``--seed``, ``--out``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--users", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=2012)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    return parser
+
+
+def main() -> None:
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--family", action="append", help="only these families (repeatable)")
     parser.add_argument("--one-by-one", action="store_true", help="also each metric alone")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.out or Path(f"/tmp/threeml-bench-{args.users}")
     if args.child:

@@ -19,7 +19,6 @@ restricts the metrics.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from metrics import _cells, _metric_names, child, ensure_extract
+from metrics import _cells, _metric_names, arguments, child, ensure_extract
 from metrics_sql import FAMILIES
 
 SPAN = "2009-04-01:2014-03-31"
@@ -96,13 +95,9 @@ def _differences(a: dict, b: dict) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=300_000)
-    parser.add_argument("--seed", type=int, default=2012)
-    parser.add_argument("--out", type=Path, default=None)
+    parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--family", default="all", choices=["all", *FAMILIES])
     parser.add_argument("--no-naive", action="store_true", help="skip the naive way")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.out or Path(f"/tmp/threeml-bench-{args.users}")
     if args.child:

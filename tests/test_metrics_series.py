@@ -9,10 +9,10 @@ monthly, by area, each interval's result equals :func:`evaluate_metrics` on that
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pytest
+from test_metrics_shared import _same
 
 from threeml.data import Dataset
 from threeml.data.demo import demo_folder
@@ -25,18 +25,6 @@ from threeml.plugins.registry import default_registry
 from threeml.records.intervals import split
 
 BY = ("area",)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is b
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
 
 
 def _figures(result: Any) -> dict[str, Any] | None:
