@@ -9,6 +9,7 @@ from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
 from threeml.engine.breakdowns import user_breakdowns
 from threeml.engine.evaluate import count_many
+from threeml.engine.results import CountResult
 from threeml.metrics.contract import MeasureKind, MetricContext, MetricError, MetricResult
 from threeml.metrics.proportion import MEASURES
 from threeml.records.periods import Period
@@ -86,6 +87,16 @@ def evaluate_metric(
     return kind.evaluate(context)
 
 
+def _reusable(found: CountResult, definition: Any, period: Period, by: Sequence[str]) -> bool:
+    """Whether a result counted elsewhere is the population a metric would count."""
+    return (
+        found.definition == definition
+        and found.period == period
+        and set(found.breakdowns) == set(by)
+        and found.members_expr() is not None
+    )
+
+
 def plan_metrics(
     metrics: Iterable[MetricDefinition],
     registry: Registry,
@@ -124,6 +135,7 @@ def evaluate_metrics(
     by: Sequence[str] = (),
     measures: Mapping[str, MeasureKind] | None = None,
     errors: dict[str, str] | None = None,
+    counted: Mapping[str, CountResult] | None = None,
 ) -> dict[str, MetricResult]:
     """Evaluate several metrics together on the shared engine (results by metric name).
 
@@ -134,13 +146,25 @@ def evaluate_metrics(
     and dropped at the end. Figures are those of :func:`evaluate_metric` for each metric.
     With ``errors`` (a dict), a metric that fails with a :class:`~threeml.errors.ThreemlError`
     is recorded there by name and left out; without it the error is raised.
+
+    ``counted`` gives results the caller already has on the same dataset (a report counts
+    every definition anyway): a population found there, counted by the engine for the same
+    period and breakdowns, is not counted again. Counting a population is most of the time
+    of a metric family whose own queries are small.
     """
     from threeml.errors import ThreemlError
     from threeml.metrics.session import MetricSession
 
     period = Period.parse(period) if isinstance(period, str) else period
     planned, definitions = plan_metrics(metrics, registry, by, measures, errors)
-    populations = count_many(list(definitions.values()), dataset, period, by=by, registry=registry)
+    populations = {
+        name: found
+        for name, found in (counted or {}).items()
+        if name in definitions and _reusable(found, definitions[name], period, by)
+    }
+    missing = [d for name, d in definitions.items() if name not in populations]
+    if missing:
+        populations.update(count_many(missing, dataset, period, by=by, registry=registry))
     results: dict[str, MetricResult] = {}
     with MetricSession(dataset, period, tuple(by), dict(populations)) as session:
         for metric, kind in planned:
