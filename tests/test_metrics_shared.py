@@ -147,3 +147,27 @@ def test_no_metric_path_brings_people_into_python(monkeypatch) -> None:
     assert report.metrics and not report.metric_errors
     assert not made
     assert sizes and max(sizes) <= cells
+
+
+def test_populations_counted_by_the_caller_are_not_counted_again(monkeypatch) -> None:
+    """``counted`` (a report's own counts) gives the same figures without a second count."""
+    import threeml.metrics.evaluate as evaluate_module
+
+    registry = default_registry()
+    dataset = Dataset.from_folder(demo_folder())
+    metrics = [registry.metric("user-years"), registry.metric("bed-days-per-head")]
+    expected = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY)
+    counted = count_many([registry.counting("in-receipt")], dataset, PERIOD, by=BY)
+
+    def no_count(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the population was counted again")
+
+    monkeypatch.setattr(evaluate_module, "count_many", no_count)
+    found = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY, counted=counted)
+    for metric in metrics:
+        assert _same(_figures(found[metric.name]), _figures(expected[metric.name]))
+    # A result for another period or other breakdowns is not reused: it is counted.
+    monkeypatch.setattr(evaluate_module, "count_many", count_many)
+    other = count_many([registry.counting("in-receipt")], dataset, PERIOD, by=())
+    again = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY, counted=other)
+    assert _same(_figures(again["user-years"]), _figures(expected["user-years"]))

@@ -108,8 +108,12 @@ class MetricContext:
         return members_table(self.population)
 
     def grouped(self, facts: ir.Table) -> ir.Table:
-        """``facts`` (which has a ``user_id`` column) with the breakdown columns of its users."""
-        if not self.by:
+        """``facts`` (which has a ``user_id`` column) with the breakdown columns of its users.
+
+        Facts that already carry them (``_by_<name>`` columns, as a shared fact table built
+        with this method does) are returned as they are.
+        """
+        if not self.by or all(f"_by_{b}" in facts.columns for b in self.by):
             return facts
         users = self.table("users")
         columns = users.select(
@@ -135,10 +139,11 @@ class MetricContext:
         facts = self.grouped(facts)
         if not self.by:
             return _aggregate(facts, cells, kinds, None)[0][1], {}
-        # Several aggregates read the same facts: on DuckDB, compute them once.
+        # Several aggregates read the same facts: on DuckDB, compute them once (unless they
+        # are already a stored table, such as a shared fact table, or a projection of one).
         backend = self.dataset.backend
         stored = None
-        if getattr(backend, "name", None) == "duckdb":
+        if getattr(backend, "name", None) == "duckdb" and not _is_stored(facts):
             stored = f"_metric_facts_{next(_COUNTER)}"
             facts = backend.create_table(stored, facts, temp=True)
         try:
@@ -167,6 +172,18 @@ class MetricContext:
         return count_many(
             [definition], self.dataset, period or self.period, by=self.by, registry=self.registry
         )[name]
+
+
+def _is_stored(facts: ir.Table) -> bool:
+    """Whether ``facts`` only selects columns of a table held by the engine."""
+    import ibis.expr.operations as ops
+
+    op = facts.op()
+    while isinstance(op, ops.Project) and all(
+        isinstance(value, ops.Field) for value in op.values.values()
+    ):
+        op = op.parent
+    return isinstance(op, ops.DatabaseTable)
 
 
 def _aggregate(

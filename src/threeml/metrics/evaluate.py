@@ -9,6 +9,7 @@ from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
 from threeml.engine.breakdowns import user_breakdowns
 from threeml.engine.evaluate import count_many
+from threeml.engine.results import CountResult
 from threeml.metrics.contract import MeasureKind, MetricContext, MetricError, MetricResult
 from threeml.metrics.proportion import MEASURES
 from threeml.records.periods import Period
@@ -16,7 +17,7 @@ from threeml.records.periods import Period
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
 
-__all__ = ["evaluate_metric", "evaluate_metrics"]
+__all__ = ["evaluate_metric", "evaluate_metrics", "plan_metrics"]
 
 
 def _breakdown_columns() -> list[str]:
@@ -86,31 +87,30 @@ def evaluate_metric(
     return kind.evaluate(context)
 
 
-def evaluate_metrics(
-    metrics: Iterable[MetricDefinition],
-    dataset: Dataset,
-    period: Period | str,
-    registry: Registry,
-    *,
-    by: Sequence[str] = (),
-    measures: Mapping[str, MeasureKind] | None = None,
-    errors: dict[str, str] | None = None,
-) -> dict[str, MetricResult]:
-    """Evaluate several metrics together on the shared engine (results by metric name).
+def _reusable(found: CountResult, definition: Any, period: Period, by: Sequence[str]) -> bool:
+    """Whether a result counted elsewhere is the population a metric would count."""
+    return (
+        found.definition == definition
+        and found.period == period
+        and set(found.breakdowns) == set(by)
+        and found.members_expr() is not None
+    )
 
-    Every population is counted in one :func:`~threeml.engine.evaluate.count_many` (one
-    flags table for all of them); every measure kind runs with a
-    :class:`~threeml.metrics.session.MetricSession`, so per-person facts that several
-    metrics need (installed windows, merged person-time …) are computed and stored once,
-    and dropped at the end. Figures are those of :func:`evaluate_metric` for each metric.
-    With ``errors`` (a dict), a metric that fails with a :class:`~threeml.errors.ThreemlError`
-    is recorded there by name and left out; without it the error is raised.
+
+def plan_metrics(
+    metrics: Iterable[MetricDefinition],
+    registry: Registry,
+    by: Sequence[str],
+    measures: Mapping[str, MeasureKind] | None,
+    errors: dict[str, str] | None,
+) -> tuple[list[tuple[MetricDefinition, MeasureKind]], dict[str, Any]]:
+    """Each metric with its measure kind, and the counting definitions of their populations.
+
+    A metric whose breakdown or kind is wrong raises, or with ``errors`` (a dict) is
+    recorded there by name and left out.
     """
     from threeml.errors import ThreemlError
-    from threeml.metrics.session import MetricSession
 
-    period = Period.parse(period) if isinstance(period, str) else period
-    metrics = list(metrics)
     planned: list[tuple[MetricDefinition, MeasureKind]] = []
     definitions: dict[str, Any] = {}
     for metric in metrics:
@@ -123,7 +123,48 @@ def evaluate_metrics(
             if errors is None:
                 raise
             errors[metric.name] = str(error)
-    populations = count_many(list(definitions.values()), dataset, period, by=by, registry=registry)
+    return planned, definitions
+
+
+def evaluate_metrics(
+    metrics: Iterable[MetricDefinition],
+    dataset: Dataset,
+    period: Period | str,
+    registry: Registry,
+    *,
+    by: Sequence[str] = (),
+    measures: Mapping[str, MeasureKind] | None = None,
+    errors: dict[str, str] | None = None,
+    counted: Mapping[str, CountResult] | None = None,
+) -> dict[str, MetricResult]:
+    """Evaluate several metrics together on the shared engine (results by metric name).
+
+    Every population is counted in one :func:`~threeml.engine.evaluate.count_many` (one
+    flags table for all of them); every measure kind runs with a
+    :class:`~threeml.metrics.session.MetricSession`, so per-person facts that several
+    metrics need (installed windows, merged person-time …) are computed and stored once,
+    and dropped at the end. Figures are those of :func:`evaluate_metric` for each metric.
+    With ``errors`` (a dict), a metric that fails with a :class:`~threeml.errors.ThreemlError`
+    is recorded there by name and left out; without it the error is raised.
+
+    ``counted`` gives results the caller already has on the same dataset (a report counts
+    every definition anyway): a population found there, counted by the engine for the same
+    period and breakdowns, is not counted again. Counting a population is most of the time
+    of a metric family whose own queries are small.
+    """
+    from threeml.errors import ThreemlError
+    from threeml.metrics.session import MetricSession
+
+    period = Period.parse(period) if isinstance(period, str) else period
+    planned, definitions = plan_metrics(metrics, registry, by, measures, errors)
+    populations = {
+        name: found
+        for name, found in (counted or {}).items()
+        if name in definitions and _reusable(found, definitions[name], period, by)
+    }
+    missing = [d for name, d in definitions.items() if name not in populations]
+    if missing:
+        populations.update(count_many(missing, dataset, period, by=by, registry=registry))
     results: dict[str, MetricResult] = {}
     with MetricSession(dataset, period, tuple(by), dict(populations)) as session:
         for metric, kind in planned:

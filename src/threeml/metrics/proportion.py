@@ -6,7 +6,7 @@ without loading the engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from threeml.metrics.cells import COUNT, SUPPRESSED, MetricRow
@@ -56,18 +56,65 @@ class Proportion:
     kind = "proportion"
 
     def evaluate(self, context: MetricContext) -> MetricResult:
+        name = self._numerator(context)
+        members = context.members()
+        both = members.mutate(_in=members.user_id.isin(members_table(context.count(name)).user_id))
+        total, breakdowns = context.summarise(both, _CELLS, _KINDS)
+        return self._result(context, name, total, breakdowns)
+
+    def evaluate_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
+        """The metric in every interval of a series (one context each), aggregated at once.
+
+        Each interval's members are flagged with whether the numerator counts them in that
+        interval, and every interval's cells come from one grouped aggregate; each result
+        equals :meth:`evaluate`'s for its context.
+        """
+        import ibis
+
+        from threeml.metrics.interval_cells import (
+            INTERVAL,
+            members_by_interval,
+            summarise_intervals,
+        )
+
+        if not contexts:
+            return []
+        names = [self._numerator(context) for context in contexts]
+        members = members_by_interval(contexts)
+        parts = [
+            members_table(context.count(name))
+            .select(_nu="user_id")
+            .mutate(_ni=ibis.literal(k, type="int64"))
+            for k, (context, name) in enumerate(zip(contexts, names, strict=True))
+        ]
+        counted = parts[0]
+        for part in parts[1:]:
+            counted = counted.union(part, distinct=False)
+        counted = counted.distinct()
+        joined = members.left_join(
+            counted, [members.user_id == counted._nu, members[INTERVAL] == counted._ni]
+        )
+        facts = joined.select(*members.columns, _in=joined._nu.notnull())
+        summaries = summarise_intervals(contexts, facts, _CELLS, _KINDS)
+        return [
+            self._result(context, name, total, breakdowns)
+            for context, name, (total, breakdowns) in zip(contexts, names, summaries, strict=True)
+        ]
+
+    @staticmethod
+    def _numerator(context: MetricContext) -> str:
         name = context.option("numerator")
         if not name:
             raise MetricError(f"metric {context.metric.name}: proportion needs a 'numerator'")
-        members = context.members()
-        both = members.mutate(_in=members.user_id.isin(members_table(context.count(name)).user_id))
-        kinds = {"people": COUNT, "members": COUNT}
-        total, breakdowns = context.summarise(
-            both,
-            {"people": lambda t: t.count(), "members": lambda t: t._in.ifelse(1, 0).sum()},
-            kinds,
-        )
+        return str(name)
 
+    @staticmethod
+    def _result(
+        context: MetricContext,
+        name: str,
+        total: Mapping[str, Any],
+        breakdowns: Mapping[str, Any],
+    ) -> MetricResult:
         def derive(cells: Mapping[str, Any]) -> MetricRow:
             return proportion_row(cells["members"], cells["people"])
 
@@ -76,7 +123,7 @@ class Proportion:
             total=total,
             breakdowns=breakdowns,
             derive=derive,
-            kinds=kinds,
+            kinds=_KINDS,
             parents={"members": "people"},  # the numerator lies within the denominator
             labels={
                 "numerator": f"people also counted by {name}",
@@ -84,6 +131,11 @@ class Proportion:
                 "value": "proportion",
             },
         )
+
+
+#: The proportion's cells: the population's people, and those the numerator also counts.
+_KINDS = {"people": COUNT, "members": COUNT}
+_CELLS = {"people": lambda t: t.count(), "members": lambda t: t._in.ifelse(1, 0).sum()}
 
 
 #: Built-in measure kinds by name (always in every registry).

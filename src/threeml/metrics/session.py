@@ -60,6 +60,24 @@ class MetricSession:
         self.facts[key] = table
         return table
 
+    def for_period(
+        self, period: Period, populations: Mapping[str, CountResult] | None = None
+    ) -> MetricSession:
+        """A session for one interval of a series that shares this one's stored tables.
+
+        Its populations are the interval's own; its fact tables are this session's (keys
+        hold the period, so intervals never read each other's), and so are the tables it
+        stores: close this session, not the interval's, to drop them.
+        """
+        return MetricSession(
+            self.dataset,
+            period,
+            self.by,
+            dict(populations or {}),
+            facts=self.facts,
+            stored=self._stored,
+        )
+
     def close(self) -> None:
         """Drop every table this session stored in the engine."""
         while self._stored:

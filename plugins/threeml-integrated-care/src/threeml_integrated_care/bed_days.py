@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 
+from threeml.metrics.interval_cells import INTERVAL
 from threeml.metrics.measures import AMOUNT, COUNT, MetricContext, MetricRow
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import lit, outcomes
 from threeml_integrated_care.options import Option, outcome_kinds
+from threeml_integrated_care.series_facts import series_members, shared_series
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, rows, total
 
 __all__ = ["BED_DAYS"]
@@ -30,6 +34,34 @@ def _facts(context: MetricContext, plan: Plan) -> ir.Table:
         bed_days=ibis.coalesce(per_person.bed_days, 0.0),
         admissions=ibis.coalesce(per_person.admissions, 0),
         no_stay=ibis.coalesce(per_person.no_stay, 0),
+    )
+
+
+def _series_facts(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
+    """:func:`_facts` for every interval at once: each member's admissions dated in the
+    interval, up to the extract date (``_interval`` and the breakdown columns kept)."""
+    m = series_members(contexts)
+    extract = lit(contexts[0].extract_date)
+
+    def build() -> ir.Table:
+        o = outcomes(contexts[0], plan["outcomes"]).select(_ou="user_id", _on="date", _v="value")
+        hits = m.inner_join(
+            o,
+            [m.user_id == o._ou, o._on >= m._start, o._on <= ibis.least(m._end, extract)],
+        )
+        return hits.group_by(_pu=hits.user_id, _pi=hits[INTERVAL]).agg(
+            bed_days=hits._v.fill_null(0).sum(),
+            admissions=hits.count(),
+            no_stay=hits._v.isnull().ifelse(1, 0).sum(),
+        )
+
+    per = shared_series(contexts, ("bed-days", tuple(plan["outcomes"])), build)
+    joined = m.left_join(per, [m.user_id == per._pu, m[INTERVAL] == per._pi])
+    return joined.select(
+        *m.columns,
+        bed_days=ibis.coalesce(joined.bed_days, 0.0),
+        admissions=ibis.coalesce(joined.admissions, 0),
+        no_stay=ibis.coalesce(joined.no_stay, 0),
     )
 
 
@@ -59,6 +91,7 @@ BED_DAYS = CellMeasure(
     kind="bed-days",
     options=(Option("outcomes", ("elective_admission", "emergency_admission"), outcome_kinds),),
     facts=_facts,
+    series_facts=_series_facts,
     cells={
         "people": Cell(COUNT, rows),
         "bed_days": Cell(AMOUNT, total("bed_days")),

@@ -7,18 +7,21 @@ population members whose index lies in P.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from threeml.metrics.interval_cells import INTERVAL
 from threeml.metrics.measures import AMOUNT, COUNT, MetricContext, MetricRow
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import (
     FAR,
     dated_in_period,
     days_between,
+    deaths,
+    first_installations,
     indexed,
     lit,
     outcomes,
@@ -26,6 +29,7 @@ from threeml_integrated_care.facts import (
     shift,
 )
 from threeml_integrated_care.options import INDEX_KINDS, PER, Option, days, outcome_kind
+from threeml_integrated_care.series_facts import series_members, shared_series
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, flag, total
 
 __all__ = ["BEFORE_AFTER", "OUTCOME_WITHIN"]
@@ -42,13 +46,48 @@ def _exclusions(cells: Cells, names: Mapping[str, str]) -> dict[str, Any]:
 # Before and after.
 
 
+def _series_people(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
+    """Every interval's members with their index date, date of death and ``_inside`` (the
+    index lies in the interval), for a series: ``indexed`` once for the span."""
+    m = series_members(contexts)
+
+    def build() -> ir.Table:
+        first = first_installations(contexts[0], plan["index_kinds"]).rename(_iu="user_id")
+        dead = deaths(contexts[0]).rename(_du="user_id")
+        facts = m.left_join(first, m.user_id == first._iu)
+        facts = facts.left_join(dead, facts.user_id == dead._du)
+        return facts.select(*m.columns, "index_on", "died_on")
+
+    kinds = tuple(sorted(plan["index_kinds"] or ()))
+    people = shared_series(contexts, ("indexed", kinds), build)
+    inside = people.index_on.notnull() & people.index_on.between(people._start, people._end)
+    return people.mutate(_inside=inside)
+
+
+def _extra(people: ir.Table) -> list[str]:
+    """The columns a series' facts keep: the interval and the breakdowns."""
+    return [c for c in people.columns if c == INTERVAL or c.startswith("_by_")]
+
+
 def _before_after_facts(context: MetricContext, plan: Plan) -> ir.Table:
-    length = plan["days"]
-    extract = lit(context.extract_date)
     people = indexed(context, plan["index_kinds"])
     people = people.mutate(
         _cohort=people.index_on.notnull() & dated_in_period(context, people.index_on)
     )
+    return _before_after_of(context, plan, people)
+
+
+def _before_after_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
+    people = _series_people(contexts, plan)
+    return _before_after_of(contexts[0], plan, people.mutate(_cohort=people._inside))
+
+
+def _before_after_of(context: MetricContext, plan: Plan, people: ir.Table) -> ir.Table:
+    """Each person's before/after facts from ``people`` (``user_id``, ``index_on``,
+    ``died_on``, ``_cohort``, and for a series ``_interval`` and the breakdowns, kept)."""
+    length = plan["days"]
+    extract = lit(context.extract_date)
+    keys = ["user_id", *[c for c in _extra(people) if c == INTERVAL]]
     people = people.mutate(
         _before_from=shift(people.index_on, -length),
         _before_to=ibis.least(shift(people.index_on, -1), extract),
@@ -59,14 +98,15 @@ def _before_after_facts(context: MetricContext, plan: Plan) -> ir.Table:
     o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
     cohort = people.filter(people._cohort)
     hits = cohort.inner_join(o, cohort.user_id == o._ou)
-    per_person = hits.group_by("user_id").agg(
+    per_person = hits.group_by(keys).agg(
         before=((hits._on >= hits._before_from) & (hits._on <= hits._before_to)).ifelse(1, 0).sum(),
         after=((hits._on >= hits.index_on) & (hits._on <= hits._after_to)).ifelse(1, 0).sum(),
     )
-    per_person = per_person.rename(_pu="user_id")
-    facts = people.left_join(per_person, people.user_id == per_person._pu)
+    per_person = per_person.rename(**{f"_p{k}": k for k in keys})
+    facts = people.left_join(per_person, [people[k] == per_person[f"_p{k}"] for k in keys])
     return facts.select(
         "user_id",
+        *_extra(people),
         cohort=facts._cohort.fill_null(False),
         no_index=facts.index_on.isnull(),
         events_before=ibis.cases((facts._cohort, ibis.coalesce(facts.before, 0)), else_=0),
@@ -143,6 +183,7 @@ BEFORE_AFTER = CellMeasure(
         PER,
     ),
     facts=_before_after_facts,
+    series_facts=_before_after_series,
     cells={
         "people": Cell(COUNT, flag("cohort")),
         "events_before": Cell(COUNT, total("events_before")),
@@ -166,25 +207,38 @@ BEFORE_AFTER = CellMeasure(
 
 def _outcome_within_facts(context: MetricContext, plan: Plan) -> ir.Table:
     people = indexed(context, plan["index_kinds"])
-    people = people.mutate(_to=shift(people.index_on, plan["days"] - 1))
     people = people.mutate(
-        _has=people.index_on.notnull(),
-        _inside=people.index_on.notnull() & dated_in_period(context, people.index_on),
+        _inside=people.index_on.notnull() & dated_in_period(context, people.index_on)
     )
+    return _outcome_within_of(context, plan, people)
+
+
+def _outcome_within_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
+    return _outcome_within_of(contexts[0], plan, _series_people(contexts, plan))
+
+
+def _outcome_within_of(context: MetricContext, plan: Plan, people: ir.Table) -> ir.Table:
+    """Each person's facts from ``people`` (``user_id``, ``index_on``, ``_inside``, and for
+    a series ``_interval`` and the breakdowns, kept)."""
+    keys = ["user_id", *[c for c in _extra(people) if c == INTERVAL]]
+    people = people.mutate(_to=shift(people.index_on, plan["days"] - 1))
+    people = people.mutate(_has=people.index_on.notnull())
     people = people.mutate(_cohort=people._inside & (people._to <= lit(context.extract_date)))
     o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
     cohort = people.filter(people._cohort)
     hits = cohort.inner_join(
         o, [cohort.user_id == o._ou, o._on >= cohort.index_on, o._on <= cohort._to]
     )
-    had = hits.select(_hu="user_id").distinct()
-    return people.left_join(had, people.user_id == had._hu).select(
+    had = hits.select(**{f"_h{k}": k for k in keys}).distinct()
+    joined = people.left_join(had, [people[k] == had[f"_h{k}"] for k in keys])
+    return joined.select(
         "user_id",
-        cohort=people._cohort.fill_null(False),
-        had=people._cohort.fill_null(False) & had._hu.notnull(),
-        no_index=~people._has,
-        outside=people._has & ~people._inside.fill_null(False),
-        short=people._inside.fill_null(False) & ~people._cohort.fill_null(False),
+        *_extra(people),
+        cohort=joined._cohort.fill_null(False),
+        had=joined._cohort.fill_null(False) & joined._huser_id.notnull(),
+        no_index=~joined._has,
+        outside=joined._has & ~joined._inside.fill_null(False),
+        short=joined._inside.fill_null(False) & ~joined._cohort.fill_null(False),
     )
 
 
@@ -228,6 +282,7 @@ OUTCOME_WITHIN = CellMeasure(
     kind="outcome-within",
     options=(Option("outcome", None, outcome_kind), INDEX_KINDS, days(365)),
     facts=_outcome_within_facts,
+    series_facts=_outcome_within_series,
     cells={
         "people": Cell(COUNT, flag("cohort")),
         "with_outcome": Cell(COUNT, flag("had")),

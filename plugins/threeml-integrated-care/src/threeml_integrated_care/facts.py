@@ -17,6 +17,7 @@ from threeml.metrics.measures import MetricContext, MetricError
 __all__ = [
     "DAYS_PER_YEAR",
     "FAR",
+    "clipped_windows",
     "covered_days",
     "dated_in_period",
     "days_between",
@@ -28,9 +29,12 @@ __all__ = [
     "lit",
     "member_days",
     "member_islands",
+    "member_person_time",
+    "member_pieces",
     "member_windows",
     "outcomes",
     "person_years",
+    "pieces",
     "shift",
     "windows_in_period",
 ]
@@ -138,12 +142,28 @@ def windows_in_period(
     extract date, date of death)]``; windows left empty are dropped. Columns:
     ``user_id``, ``enrolment_id``, ``lo``, ``hi``, ``annual_cost``.
     """
+    stop = min(context.period.end, context.extract_date)
+    return clipped_windows(context, members, service_kinds, context.period.start, stop)
+
+
+def clipped_windows(
+    context: MetricContext,
+    members: ir.Table,
+    service_kinds: Iterable[str] | None,
+    start: date,
+    stop: date,
+) -> ir.Table:
+    """Members' installed windows clipped to ``[start, min(stop, date of death)]``.
+
+    Windows left empty are dropped. Columns: ``user_id``, ``enrolment_id``, ``lo``, ``hi``,
+    ``annual_cost``. :func:`windows_in_period` is this over the period (stopping at the
+    extract date); a series clips once over its whole span.
+    """
     e = enrolments(context, service_kinds)
     e = e.filter(e.installed_on.notnull(), e.user_id.isin(members.user_id))
     d = deaths(context).rename(_dead_user="user_id")
     joined = e.left_join(d, e.user_id == d._dead_user)
-    stop = min(context.period.end, context.extract_date)
-    lo = ibis.greatest(joined.installed_on, lit(context.period.start))
+    lo = ibis.greatest(joined.installed_on, lit(start))
     hi = ibis.least(
         joined.ended_on.fill_null(lit(FAR)),
         joined.died_on.fill_null(lit(FAR)),
@@ -201,21 +221,79 @@ def member_islands(context: MetricContext, service_kinds: Iterable[str] | None) 
     return context.shared_facts(("islands", tuple(kinds)), build)
 
 
-def member_days(context: MetricContext, service_kinds: Iterable[str] | None) -> ir.Table:
-    """Every member with the days their merged windows cover (0 when none): shared likewise.
+def pieces(windows: ir.Table) -> ir.Table:
+    """Each window's part not covered by the person's earlier windows: disjoint pieces.
 
-    Columns: ``user_id``, ``days``.
+    Windows are taken in order of start (then end, then enrolment); a window's piece is
+    ``[plo, hi]`` with ``plo`` the day after the furthest end of the earlier windows when
+    that lies inside it. The pieces of a person are disjoint and together cover exactly the
+    union of their windows (what :func:`islands` merges), found with one window function
+    and no second grouping. Columns: those of ``windows`` (``user_id``, ``enrolment_id``,
+    ``annual_cost``, ``lo``, ``hi``), ``plo`` and ``days`` (the piece's days, 0 when the
+    earlier windows cover the whole window).
+    """
+    earlier = ibis.window(
+        group_by="user_id", order_by=["lo", "hi", "enrolment_id"], rows=(None, -1)
+    )
+    reach = windows.hi.max().over(earlier)
+    plo = ibis.cases((reach.isnull(), windows.lo), else_=ibis.greatest(windows.lo, shift(reach, 1)))
+    out = windows.mutate(plo=plo)
+    return out.mutate(days=days_between(out.plo, out.hi))
+
+
+def member_pieces(context: MetricContext, service_kinds: Iterable[str] | None) -> ir.Table:
+    """The :func:`pieces` of the population's :func:`windows_in_period`, shared likewise."""
+    kinds = _kinds(service_kinds, "service_kinds")
+    return context.shared_facts(
+        ("pieces", tuple(kinds)),
+        lambda: pieces(windows_in_period(context, context.members(), kinds)),
+    )
+
+
+def member_person_time(context: MetricContext, service_kinds: Iterable[str] | None) -> ir.Table:
+    """Every member's person-time and service cost in the period, one row each: shared.
+
+    Columns: ``user_id``; ``days`` (days covered by the union of their windows, 0 when
+    none); ``cost`` (Σ window days × annual_cost / 365.25); ``enrolment_days`` (Σ window
+    days, not merged); ``uncosted_days`` (days of windows whose service has no annual_cost);
+    and the evaluation's breakdown columns. Computed once per evaluation from
+    :func:`member_pieces` and read by ``user-years``, ``event-rate`` and
+    ``cost-per-user-year``.
     """
     kinds = _kinds(service_kinds, "service_kinds")
 
     def build() -> ir.Table:
-        merged = member_islands(context, kinds)
-        days = merged.group_by("user_id").agg(days=merged.days.sum()).rename(_du="user_id")
+        p = member_pieces(context, kinds)
+        length = days_between(p.lo, p.hi)
+        per_person = p.group_by("user_id").agg(
+            days=p.days.sum(),
+            cost=(length * p.annual_cost.fill_null(0) / DAYS_PER_YEAR).sum(),
+            enrolment_days=length.sum(),
+            uncosted_days=ibis.cases((p.annual_cost.isnull(), length), else_=0).sum(),
+        )
+        per_person = per_person.rename(_pu="user_id")
         members = context.members()
-        joined = members.left_join(days, members.user_id == days._du)
-        return joined.select("user_id", days=ibis.coalesce(joined.days, 0))
+        joined = members.left_join(per_person, members.user_id == per_person._pu)
+        facts = joined.select(
+            "user_id",
+            days=ibis.coalesce(joined.days, 0).cast("int64"),
+            cost=ibis.coalesce(joined.cost, 0.0),
+            enrolment_days=ibis.coalesce(joined.enrolment_days, 0).cast("int64"),
+            uncosted_days=ibis.coalesce(joined.uncosted_days, 0).cast("int64"),
+        )
+        return context.grouped(facts)
 
-    return context.shared_facts(("days", tuple(kinds)), build)
+    return context.shared_facts(("person-time", tuple(kinds)), build)
+
+
+def member_days(context: MetricContext, service_kinds: Iterable[str] | None) -> ir.Table:
+    """Every member with the days their merged windows cover (0 when none): shared likewise.
+
+    Columns: ``user_id``, ``days`` (and the breakdown columns of
+    :func:`member_person_time`, which it reads).
+    """
+    facts = member_person_time(context, service_kinds)
+    return facts.select("user_id", "days", *[c for c in facts.columns if c.startswith("_by_")])
 
 
 def indexed(

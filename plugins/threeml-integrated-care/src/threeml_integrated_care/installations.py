@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
+from threeml.metrics.interval_cells import INTERVAL
 from threeml.metrics.measures import COUNT, STATISTIC, SUPPRESSED, MetricContext, MetricRow
 from threeml.records.codes import EndReason
 from threeml_integrated_care import stats
-from threeml_integrated_care.facts import FAR, enrolments, indexed, lit, outcomes, shift
+from threeml_integrated_care.facts import FAR, deaths, enrolments, indexed, lit, outcomes, shift
 from threeml_integrated_care.options import SERVICE_KINDS, days
+from threeml_integrated_care.series_facts import series_members, shared_series
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, flag
 
 __all__ = ["RETENTION", "WAITING_TIME"]
@@ -55,43 +58,76 @@ def _last_to_end(ended: ir.Table) -> ir.IntegerValue:
 
 
 def _retention_facts(context: MetricContext, plan: Plan) -> ir.Table:
+    people = indexed(context, plan["service_kinds"], in_period=True)
+    return _retention_of(context, plan, people)
+
+
+def _retention_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
+    """:func:`_retention_facts` for every interval at once: each member's first installation
+    in the interval (``_interval`` and the breakdown columns kept)."""
+    m = series_members(contexts)
+    kinds = plan["service_kinds"]
+
+    def build() -> ir.Table:
+        e = enrolments(contexts[0], kinds).select(_eu="user_id", _on="installed_on")
+        hits = m.inner_join(e, [m.user_id == e._eu, e._on >= m._start, e._on <= m._end])
+        first = hits.group_by(_fu=hits.user_id, _fi=hits[INTERVAL]).agg(index_on=hits._on.min())
+        dead = deaths(contexts[0]).rename(_du="user_id")
+        people = m.left_join(first, [m.user_id == first._fu, m[INTERVAL] == first._fi])
+        people = people.left_join(dead, people.user_id == dead._du)
+        return people.select(*m.columns, "index_on", "died_on")
+
+    key = ("first-installed", tuple(sorted(kinds or ())))
+    return _retention_of(contexts[0], plan, shared_series(contexts, key, build))
+
+
+def _matching(left: ir.Table, right: ir.Table, keys: list[str], prefix: str) -> list[Any]:
+    return [left[k] == right[f"{prefix}{k}"] for k in keys]
+
+
+def _retention_of(context: MetricContext, plan: Plan, people: ir.Table) -> ir.Table:
+    """Each person's retention flags from ``people`` (``user_id``, ``index_on``, ``died_on``,
+    and for a series ``_interval`` and the breakdowns, kept)."""
     length, kinds_wanted = plan["days"], plan["service_kinds"]
     extract = lit(context.extract_date)
     far = lit(FAR)
-    people = indexed(context, kinds_wanted, in_period=True)
+    extra = [c for c in people.columns if c == INTERVAL or c.startswith("_by_")]
+    keys = ["user_id", *[c for c in extra if c == INTERVAL]]
     people = people.mutate(_check=shift(people.index_on, length))
     e = enrolments(context, kinds_wanted)
     e = e.filter(e.installed_on.notnull())
-    checks = people.filter(people.index_on.notnull()).select(_cu="user_id", _check="_check")
-    started = e.inner_join(checks, [e.user_id == checks._cu, e.installed_on <= checks._check])
+    checks = people.filter(people.index_on.notnull())
+    checks = checks.select(**{f"_c{k}": k for k in keys}, _check="_check")
+    started = e.inner_join(checks, [e.user_id == checks._cuser_id, e.installed_on <= checks._check])
+    started = started.rename(**{k: f"_c{k}" for k in keys if k != "user_id"})
     covering = started.mutate(
         _covers=started.ended_on.fill_null(far) >= started._check,
     )
     ended = covering.filter(~covering._covers)
-    last_reason = ended.group_by("user_id").agg(
+    last_reason = ended.group_by(keys).agg(
         reason=ended.end_reason.fill_null("").argmax(_last_to_end(ended)),
     )
-    still = covering.group_by("user_id").agg(retained=covering._covers.any())
+    still = covering.group_by(keys).agg(retained=covering._covers.any())
     moves = outcomes(context, ["care_home_admission"]).select(_hu="user_id", _on="date")
-    windows = people.select(_pu="user_id", _index="index_on", _until="_check")
+    windows = people.select(**{f"_p{k}": k for k in keys}, _index="index_on", _until="_check")
     care = moves.inner_join(
         windows,
-        [moves._hu == windows._pu, moves._on >= windows._index, moves._on <= windows._until],
+        [moves._hu == windows._puser_id, moves._on >= windows._index, moves._on <= windows._until],
     )
-    care = care.select(_ch="_hu").distinct()
+    care = care.select(**{f"_h{k}": f"_p{k}" for k in keys}).distinct()
 
-    still = still.rename(_su="user_id")
-    last_reason = last_reason.rename(_lu="user_id")
-    f = people.left_join(still, people.user_id == still._su)
-    f = f.left_join(last_reason, f.user_id == last_reason._lu)
-    f = f.left_join(care, f.user_id == care._ch)
+    still = still.rename(**{f"_s{k}": k for k in keys})
+    last_reason = last_reason.rename(**{f"_l{k}": k for k in keys})
+    f = people.left_join(still, _matching(people, still, keys, "_s"))
+    f = f.left_join(last_reason, _matching(f, last_reason, keys, "_l"))
+    f = f.left_join(care, _matching(f, care, keys, "_h"))
     installed = f.index_on.notnull()
     observable = installed & (f._check <= extract)
     retained = observable & f.retained.fill_null(False)
     gone = observable & ~f.retained.fill_null(False)
     reason = f.reason.fill_null("")
     died = gone & ((reason == "died") | (f.died_on.fill_null(far) <= f._check))
-    care_home = gone & ~died & ((reason == "care_home") | f._ch.notnull())
+    care_home = gone & ~died & ((reason == "care_home") | f._huser_id.notnull())
     left = gone & ~died & ~care_home
     columns: dict[str, Any] = {
         "retained": retained,
@@ -105,7 +141,7 @@ def _retention_facts(context: MetricContext, plan: Plan) -> ir.Table:
         if code not in ("died", "care_home"):
             columns[f"reason_{code}"] = left & (reason == code)
     columns["reason_not_recorded"] = left & (reason == "")
-    return f.select("user_id", **columns)
+    return f.select("user_id", *extra, **columns)
 
 
 def _retention(plan: Plan, cells: Cells) -> MetricRow:
@@ -147,6 +183,7 @@ RETENTION = CellMeasure(
     kind="retention",
     options=(days(91), SERVICE_KINDS),
     facts=_retention_facts,
+    series_facts=_retention_series,
     cells={
         "people": Cell(COUNT, lambda t: (t.retained | t.left).ifelse(1, 0).sum()),
         **{column: Cell(COUNT, flag(column)) for column in _COLUMNS},
@@ -172,8 +209,27 @@ def _waiting_facts(context: MetricContext, plan: Plan) -> ir.Table:
         e.installed_on >= lit(context.period.start),
         e.installed_on <= lit(context.period.end),
     )
+    return _waits(e.select("user_id", "referred_on", "installed_on"), plan)
+
+
+def _waiting_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
+    """:func:`_waiting_facts` for every interval at once (``_interval`` and the breakdown
+    columns kept): each member's enrolments installed in the interval."""
+    m = series_members(contexts)
+    e = enrolments(contexts[0], plan["service_kinds"])
+    e = e.select(_eu="user_id", referred_on="referred_on", installed_on="installed_on")
+    joined = m.inner_join(
+        e, [m.user_id == e._eu, e.installed_on >= m._start, e.installed_on <= m._end]
+    )
+    extra = [c for c in m.columns if c == INTERVAL or c.startswith("_by_")]
+    return _waits(joined.select("user_id", *extra, "referred_on", "installed_on"), plan)
+
+
+def _waits(e: ir.Table, plan: Plan) -> ir.Table:
+    """Enrolments' waits from referral to installation (null without a referral date)."""
+    keep = [c for c in e.columns if c not in ("referred_on", "installed_on")]
     facts = e.select(
-        "user_id",
+        *keep,
         wait=ibis.cases(
             (e.referred_on.notnull(), e.installed_on.delta(e.referred_on, unit="day")),
             else_=ibis.null("int64"),
@@ -215,6 +271,7 @@ WAITING_TIME = CellMeasure(
     kind="waiting-time",
     options=(days(28, minimum=0), SERVICE_KINDS),
     facts=_waiting_facts,
+    series_facts=_waiting_series,
     cells={
         "installations": Cell(COUNT, lambda t: t.wait.notnull().ifelse(1, 0).sum()),
         "within": Cell(COUNT, flag("in_time")),

@@ -30,7 +30,7 @@ Common to all:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,14 @@ class LazyKind:
     def evaluate(self, context: MetricContext) -> MetricResult:
         """Compute the metric for ``context`` with the loaded kind."""
         return self.load().evaluate(context)
+
+    def evaluate_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
+        """Compute the metric for each interval's context (one pass where the kind can)."""
+        kind = self.load()
+        series = getattr(kind, "evaluate_series", None)
+        if series is None:
+            return [kind.evaluate(context) for context in contexts]
+        return list(series(contexts))
 
 
 def _kind(kind: str, family: str, value: str) -> LazyKind:

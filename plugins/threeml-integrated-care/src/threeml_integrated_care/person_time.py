@@ -3,7 +3,9 @@
 Person-time is each member's installed windows within P, clipped at death and
 at the extract date, and merged so no day counts twice
 (:func:`~threeml_integrated_care.facts.windows_in_period`,
-:func:`~threeml_integrated_care.facts.islands`).
+:func:`~threeml_integrated_care.facts.pieces`). The three kinds read one shared per-person
+table (:func:`~threeml_integrated_care.facts.member_person_time`: days, cost, enrolment days,
+with the breakdown columns), computed once per evaluation.
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ import ibis.expr.types as ir
 from threeml.metrics.measures import AMOUNT, COUNT, SUPPRESSED, MetricContext, MetricRow
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import (
-    DAYS_PER_YEAR,
-    days_between,
     member_days,
-    member_islands,
-    member_windows,
+    member_person_time,
+    member_pieces,
     outcomes,
     person_years,
 )
 from threeml_integrated_care.options import PER, SERVICE_KINDS, Option, outcome_kind
+from threeml_integrated_care.person_time_series import series_event_facts, series_person_time
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, rows, total
 
 __all__ = ["COST_PER_USER_YEAR", "EVENT_RATE", "USER_YEARS"]
@@ -63,6 +64,7 @@ USER_YEARS = CellMeasure(
     kind="user-years",
     options=(SERVICE_KINDS,),
     facts=_user_years_facts,
+    series_facts=lambda contexts, plan: series_person_time(contexts, plan["service_kinds"]),
     cells={
         "people": Cell(COUNT, rows),
         "days": Cell(AMOUNT, total("days")),
@@ -80,20 +82,29 @@ USER_YEARS = CellMeasure(
 # Events per person-year.
 
 
-def _covered_events(context: MetricContext, merged: ir.Table, outcome: str) -> ir.Table:
-    """Per person: events of ``outcome`` dated on a covered day (of the ``merged`` islands)."""
-    o = outcomes(context, [outcome]).select(_ou="user_id", _on="date")
-    hits = merged.inner_join(o, [merged.user_id == o._ou, o._on >= merged.lo, o._on <= merged.hi])
-    return hits.group_by("user_id").agg(events=hits.count())
+def _covered_events(context: MetricContext, kinds: list[str] | None, outcome: str) -> ir.Table:
+    """Per person: events of ``outcome`` dated on a covered day; shared by the evaluation.
+
+    The pieces of :func:`~threeml_integrated_care.facts.member_pieces` are disjoint, so an
+    event on a day covered by several windows counts once. Columns: ``_eu``, ``events``.
+    """
+
+    def build() -> ir.Table:
+        p = member_pieces(context, kinds)
+        p = p.filter(p.days > 0)
+        o = outcomes(context, [outcome]).select(_ou="user_id", _on="date")
+        hits = p.inner_join(o, [p.user_id == o._ou, o._on >= p.plo, o._on <= p.hi])
+        return hits.group_by(_eu=hits.user_id).agg(events=hits.count())
+
+    return context.shared_facts(("covered-events", tuple(sorted(kinds or ())), outcome), build)
 
 
 def _event_rate_facts(context: MetricContext, plan: Plan) -> ir.Table:
     kinds = plan["service_kinds"]
     days = member_days(context, kinds)
-    events = _covered_events(context, member_islands(context, kinds), plan["outcome"])
-    events = events.rename(_eu="user_id")
+    events = _covered_events(context, kinds, plan["outcome"])
     return days.left_join(events, days.user_id == events._eu).select(
-        "user_id", "days", events=ibis.coalesce(events.events, 0)
+        *days.columns, events=ibis.coalesce(events.events, 0)
     )
 
 
@@ -122,6 +133,9 @@ EVENT_RATE = CellMeasure(
     kind="event-rate",
     options=(Option("outcome", None, outcome_kind), PER, SERVICE_KINDS),
     facts=_event_rate_facts,
+    series_facts=lambda contexts, plan: series_event_facts(
+        contexts, plan["service_kinds"], plan["outcome"]
+    ),
     cells={
         "people": Cell(COUNT, rows),
         "events": Cell(COUNT, total("events")),
@@ -140,22 +154,7 @@ EVENT_RATE = CellMeasure(
 
 
 def _cost_facts(context: MetricContext, plan: Plan) -> ir.Table:
-    windows = member_windows(context, plan["service_kinds"])
-    windows = windows.mutate(_days=days_between(windows.lo, windows.hi))
-    costed = windows.group_by("user_id").agg(
-        cost=(windows._days * windows.annual_cost.fill_null(0) / DAYS_PER_YEAR).sum(),
-        enrolment_days=windows._days.sum(),
-        uncosted_days=ibis.cases((windows.annual_cost.isnull(), windows._days), else_=0).sum(),
-    )
-    costed = costed.rename(_cu="user_id")
-    facts = member_days(context, plan["service_kinds"])
-    return facts.left_join(costed, facts.user_id == costed._cu).select(
-        "user_id",
-        "days",
-        cost=ibis.coalesce(costed.cost, 0.0),
-        enrolment_days=ibis.coalesce(costed.enrolment_days, 0),
-        uncosted_days=ibis.coalesce(costed.uncosted_days, 0),
-    )
+    return member_person_time(context, plan["service_kinds"])
 
 
 def _cost_per_user_year(plan: Plan, cells: Cells) -> MetricRow:
@@ -193,6 +192,7 @@ COST_PER_USER_YEAR = CellMeasure(
     kind="cost-per-user-year",
     options=(SERVICE_KINDS,),
     facts=_cost_facts,
+    series_facts=lambda contexts, plan: series_person_time(contexts, plan["service_kinds"]),
     cells={
         "people": Cell(COUNT, rows),
         "days": Cell(AMOUNT, total("days")),

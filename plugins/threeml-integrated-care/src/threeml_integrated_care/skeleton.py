@@ -125,6 +125,11 @@ class CellMeasure:
     #: Count cells that are part of another (an arm's events of the arm's people): each
     #: is withheld whenever the count it is part of is.
     parents: Mapping[str, str] = field(factory=dict)
+    #: ``(contexts, plan) -> ibis table``: the facts of every interval of a series at once,
+    #: with the ``_interval`` and breakdown columns of
+    #: :func:`~threeml.metrics.interval_cells.members_by_interval`. A kind that gives it is
+    #: evaluated over a series in one pass (:meth:`evaluate_series`); others per interval.
+    series_facts: Callable[[Sequence[MetricContext], Plan], ir.Table] | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.facts is None) == (self.tally is None):
@@ -156,6 +161,31 @@ class CellMeasure:
         else:
             assert self.facts is not None
             tally = summarised(context, self.facts(context, plan), self.cells)
+        return self._result(context, plan, tally)
+
+    def evaluate_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
+        """Compute the metric for every interval's context (one per interval of a series).
+
+        With ``series_facts``, one facts table for all the intervals is aggregated at once
+        (:func:`~threeml.metrics.interval_cells.summarise_intervals`); otherwise each
+        interval is evaluated alone. Either way each result equals :meth:`evaluate`'s for
+        its context.
+        """
+        if self.series_facts is None or not contexts:
+            return [self.evaluate(context) for context in contexts]
+        from threeml.metrics.interval_cells import summarise_intervals
+
+        plans = [self.plan(context) for context in contexts]
+        aggregates = {name: cell.aggregate for name, cell in self.cells.items() if cell.aggregate}
+        summaries = summarise_intervals(
+            contexts, self.series_facts(contexts, plans[0]), aggregates, self.cell_kinds
+        )
+        return [
+            self._result(context, plan, Tally(total, groups))
+            for context, plan, (total, groups) in zip(contexts, plans, summaries, strict=True)
+        ]
+
+    def _result(self, context: MetricContext, plan: Plan, tally: Tally) -> MetricResult:
         return build_result(
             context,
             total=tally.total,

@@ -1,0 +1,125 @@
+"""Metrics over a series of intervals: equal to evaluating each interval alone.
+
+:func:`~threeml.metrics.series.evaluate_metrics_series` counts every interval's populations in
+one series count, shares one store across the intervals and lets a measure kind evaluate the
+whole series at once (the person-time kinds read per-person facts computed once over the
+span). None of that may change a figure: for every metric of the registry, quarterly and
+monthly, by area, each interval's result equals :func:`evaluate_metrics` on that interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_metrics_shared import _same
+
+from threeml.data import Dataset
+from threeml.data.demo import demo_folder
+from threeml.data.synth import synthesise
+from threeml.metrics.series import (
+    evaluate_metrics_series,
+    evaluate_metrics_series_per_interval,
+)
+from threeml.plugins.registry import default_registry
+from threeml.records.intervals import split
+
+BY = ("area",)
+
+
+def _figures(result: Any) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "period": result.period,
+        "total": dict(result.cells),
+        "value": result.value,
+        "reason": result.reason,
+        "details": dict(result.details),
+        "labels": dict(result.labels),
+        "breakdowns": {
+            name: [(row.group, dict(row.cells), row.value) for row in rows]
+            for name, rows in result.breakdowns.items()
+        },
+    }
+
+
+def _check(dataset: Dataset, span: str, every: str) -> None:
+    registry = default_registry()
+    metrics = list(registry.metric_definitions())
+    intervals = split(span, every)
+    errors: dict[str, str] = {}
+    reference_errors: dict[str, str] = {}
+    series = evaluate_metrics_series(metrics, dataset, intervals, registry, by=BY, errors=errors)
+    reference = evaluate_metrics_series_per_interval(
+        metrics, dataset, intervals, registry, by=BY, errors=reference_errors
+    )
+    assert errors == reference_errors
+    assert series.keys() == reference.keys()
+    for name, results in reference.items():
+        assert len(series[name]) == len(intervals)
+        for interval, mine, theirs in zip(intervals, series[name], results, strict=True):
+            assert _same(_figures(mine), _figures(theirs)), (name, interval.label)
+
+
+@pytest.mark.parametrize("seed", [5, 2012])
+def test_quarterly_series_equals_each_quarter_alone(tmp_path, seed) -> None:
+    synthesise(tmp_path, users=300, seed=seed, areas=3)
+    _check(Dataset.from_folder(tmp_path), "2013-01-01:2014-03-31", "quarter")
+
+
+def test_monthly_series_equals_each_month_alone() -> None:
+    _check(Dataset.from_folder(demo_folder()), "2013-10-01:2014-03-31", "month")
+
+
+def test_person_time_kinds_evaluate_the_series_in_one_pass(monkeypatch) -> None:
+    """Kinds with series facts never evaluate an interval alone; the others do."""
+    from threeml_integrated_care.skeleton import CellMeasure
+
+    alone: list[str] = []
+    real = CellMeasure.evaluate
+
+    def evaluate(self: Any, context: Any) -> Any:
+        alone.append(self.kind)
+        return real(self, context)
+
+    monkeypatch.setattr(CellMeasure, "evaluate", evaluate)
+    registry = default_registry()
+    names = [
+        "user-years",
+        "ae-attendances-rate",
+        "cost-per-user-year",
+        "bed-days-per-head",
+        "emergency-admissions-before-after",
+        "mortality-12m",
+        "retention-91d",
+        "referral-to-installation",
+        "multi-sector-share",
+        "progress-to-target",
+    ]
+    intervals = split("2013-01-01:2013-12-31", "quarter")
+    series = evaluate_metrics_series(
+        [registry.metric(n) for n in names],
+        Dataset.from_folder(demo_folder()),
+        intervals,
+        registry,
+        by=BY,
+    )
+    assert all(len(series[n]) == 4 and all(series[n]) for n in names)
+    # progress to target has no series facts: it is evaluated interval by interval.
+    assert alone == ["progress-to-target"] * 4
+
+
+def test_series_facts_are_dropped_after_the_evaluation() -> None:
+    registry = default_registry()
+    dataset = Dataset.from_folder(demo_folder())
+    before = set(dataset.backend.list_tables())
+    evaluate_metrics_series(
+        [registry.metric("user-years"), registry.metric("ae-attendances-rate")],
+        dataset,
+        split("FY2013/14", "quarter"),
+        registry,
+        by=BY,
+    )
+    left = {t for t in dataset.backend.list_tables() if t.startswith("_metric")} - before
+    assert not left
