@@ -110,3 +110,24 @@ def test_a_definition_without_targets_says_so():
     assert "'telehealth'" in result.reason
     empty = evaluate_metric(metric, _dataset(targets=()), "2013-01-01:2013-06-30", registry)
     assert "targets table is empty" in empty.reason
+
+
+def test_the_terminal_table_fits_80_columns():
+    import io
+
+    from rich.console import Console
+
+    from threeml.publish.terminal import show
+
+    found = progress_trajectories(
+        _dataset(), MONTHS, default_registry(), policy=NO_DISCLOSURE_CONTROL, recent=2
+    )
+    stream = io.StringIO()
+    show(found, Console(file=stream, width=80, highlight=False))
+    out = stream.getvalue()
+    table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and all(len(line.rstrip()) <= 80 for line in table) and "…" not in out
+    (a,) = [line for line in table if line.startswith("│ A ")]
+    assert "6" in a and "12" in a and "50.0%" in a and "12.13" in a and "yes" in a
+    assert "due: 2013-12-31" in out and "counted in 2013-06" in out
+    assert "last 2 intervals" in " ".join(out.split())
