@@ -131,3 +131,36 @@ def test_the_terminal_table_fits_80_columns():
     assert "6" in a and "12" in a and "50.0%" in a and "12.13" in a and "yes" in a
     assert "due: 2013-12-31" in out and "counted in 2013-06" in out
     assert "last 2 intervals" in " ".join(out.split())
+
+
+def test_the_share_of_an_eligible_population_reached_has_a_trajectory_too():
+    users = [(f"a{m}", "A") for m in range(1, 7)]
+    enrolments = [(f"e{m}", f"a{m}", "th", None, f"2013-{m:02d}-01") for m in range(1, 7)]
+    dataset = extract(
+        users=users,
+        enrolments=enrolments,
+        populations=[("A", 2013, "75-79", 100, "eligible")],
+        extract_date="2013-06-30",
+    )
+    found = progress_trajectories(
+        dataset,
+        MONTHS,
+        default_registry(),
+        metric="eligible-reached",
+        policy=NO_DISCLOSURE_CONTROL,
+        recent=2,
+        due=date(2013, 12, 31),
+        share=0.1,
+    )
+    a = found.trajectory("A")
+    assert [p.count for p in a.points] == [1, 2, 3, 4, 5, 6]
+    assert [p.share for p in a.points] == pytest.approx([m / 100 for m in range(1, 7)])
+    # The target is a tenth of the eligible 100 by the end of the year; 6 + 184/30 reaches it.
+    assert a.target == pytest.approx(10) and a.due == date(2013, 12, 31)
+    assert a.projection == pytest.approx(6 + 184 / 30) and a.on_track is True
+    without = progress_trajectories(
+        dataset, MONTHS, default_registry(), metric="eligible-reached", policy=NO_DISCLOSURE_CONTROL
+    )
+    assert without.trajectory("A").projection is None
+    assert without.trajectory("A").target == 100
+    assert "no due date" in without.trajectory("A").note

@@ -160,7 +160,10 @@ def _due(row: MetricRow) -> date | None:
 
 
 def _trajectory(
-    group: Any, found: Sequence[tuple[Interval, MetricRow | None]], recent: int
+    group: Any,
+    found: Sequence[tuple[Interval, MetricRow | None]],
+    recent: int,
+    goal: tuple[date, float] | None = None,
 ) -> Trajectory:
     points = []
     for interval, row in found:
@@ -173,8 +176,11 @@ def _trajectory(
         return Trajectory(group, tuple(points), None, None, None, None, None, note)
     last = evaluated[-1][1]
     target, due = last.denominator, _due(last)
+    if goal is not None and due is None and target is not None:
+        # A share of a denominator (an eligible population) by a date given by the caller.
+        due, target = goal[0], target * goal[1]
     if target is None or due is None:
-        note = last.reason or "no target"
+        note = last.reason or ("no target" if target is None else "no due date to project to")
         return Trajectory(group, tuple(points), target, due, None, None, None, note)
     if due <= evaluated[-1][0].end:
         judged = [p for p in points if p.end <= due and p.count is not None]
@@ -209,11 +215,17 @@ def publish_trajectories(
     recent: int = RECENT,
     groups: Sequence[Any] | None = None,
     provenance: Provenance | None = None,
+    due: date | None = None,
+    share: float = 1.0,
 ) -> PublishedTrajectories:
     """Trajectories of a progress-to-target metric evaluated per interval (``results``, one per
     interval, ``None`` where it could not be evaluated), each interval published under
     ``policy``. ``by`` names the breakdown the areas come from (``None``: all areas only);
-    ``groups`` keeps only those groups (an ``--area`` filter; all areas' trajectory stays)."""
+    ``groups`` keeps only those groups (an ``--area`` filter; all areas' trajectory stays).
+
+    For a metric whose rows have no due date (the share of an eligible population reached),
+    ``due`` gives one and the target is ``share`` of each row's denominator (the whole
+    eligible population by default)."""
     if len(results) != len(intervals):
         raise ValueError("publish_trajectories needs one result (or None) per interval")
     if recent < 2:
@@ -236,7 +248,8 @@ def publish_trajectories(
         for group in seen:
             per_group[group].append((interval, rows.get(group)))
     ordered = sorted(seen, key=lambda g: (g is None, str(g)))
-    trajectories = tuple(_trajectory(g, per_group[g], recent) for g in [*ordered, None])
+    goal = None if due is None else (due, share)
+    trajectories = tuple(_trajectory(g, per_group[g], recent, goal) for g in [*ordered, None])
     first = next((r for r in results if r is not None), None)
     return PublishedTrajectories(
         metric=first.metric.name if first else "",

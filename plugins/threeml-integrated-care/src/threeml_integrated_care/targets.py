@@ -206,6 +206,10 @@ PROGRESS_TO_TARGET = CellMeasure(
 )
 
 
+#: The measure kinds whose rows count people against a target (or an eligible population).
+TRAJECTORY_KINDS = ("progress-to-target", "population-reached")
+
+
 def progress_trajectories(
     dataset: Dataset,
     intervals: Sequence[Interval],
@@ -217,6 +221,8 @@ def progress_trajectories(
     areas: Sequence[str] | None = None,
     policy: DisclosurePolicy | None = None,
     recent: int | None = None,
+    due: date | None = None,
+    share: float = 1.0,
 ) -> PublishedTrajectories:
     """Progress to target over a series: per area, the count in each interval, the target,
     the projection to the due date and whether the area is on track.
@@ -227,16 +233,21 @@ def progress_trajectories(
     (:func:`threeml.publish.trajectories.publish_trajectories`, which states the projection
     method). ``areas`` keeps only those areas' trajectories. Intervals after the extract
     date have no count.
+
+    ``metric`` may also be a share of an eligible population reached (the
+    ``population-reached`` kind, such as ``eligible-reached``; issue 17): then each interval
+    gives the people counted and the eligible population, and with ``due`` the target is
+    ``share`` of the eligible population by that date ("how far are we from three million?").
     """
     from threeml.metrics.series import evaluate_metrics_series
     from threeml.publish.disclosure import DEFAULT_POLICY
     from threeml.publish.trajectories import RECENT, publish_trajectories
 
     definition = registry.metric(metric)
-    if definition.measure.kind != PROGRESS_TO_TARGET.kind:
+    if definition.measure.kind not in TRAJECTORY_KINDS:
         raise MetricError(
-            f"metric {metric!r} measures {definition.measure.kind}, not progress to target: "
-            "trajectories project a count towards a target"
+            f"metric {metric!r} measures {definition.measure.kind}, not progress to target nor "
+            "a share of a population reached: trajectories project a count towards a target"
         )
     if population is not None:
         registry.counting(population)  # a clear error for an unknown name
@@ -252,4 +263,6 @@ def progress_trajectories(
         by=by,
         recent=recent or RECENT,
         groups=areas,
+        due=due,
+        share=share,
     )
