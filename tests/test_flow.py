@@ -36,105 +36,102 @@ def _row(result, label: str, group=None) -> tuple:
     return (c.opening, c.starts, ends, c.closing, c.users_starting, c.users_ending)
 
 
-def test_a_restart_the_day_after_an_end_continues_the_episode():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2013-01-05   2013-01-31 other
-        e2           u1      th         2013-02-01   2013-02-20 moved
-    """)
+HEADER = "enrolment_id user_id service_id installed_on ended_on end_reason\n"
+
+#: Hand-worked cases: the enrolments, and the expected (opening, starts, ends by reason,
+#: closing, users starting, users ending) of some months.
+CASES = {
     # One episode, 5 January to 20 February: no end in January, and no start in February.
-    assert _row(result, "2013-01") == (0, 1, {}, 1, 1, 0)
-    assert _row(result, "2013-02") == (1, 0, {"moved": 1}, 0, 0, 1)
-
-
-def test_a_gap_of_one_day_makes_two_episodes():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2013-01-05   2013-01-30 other
-        e2           u1      th         2013-02-01   2013-02-20 moved
-    """)
+    "a re-start the day after an end continues the episode": (
+        """
+        e1 u1 tc 2013-01-05 2013-01-31 other
+        e2 u1 th 2013-02-01 2013-02-20 moved
+        """,
+        {"2013-01": (0, 1, {}, 1, 1, 0), "2013-02": (1, 0, {"moved": 1}, 0, 0, 1)},
+    ),
     # Not in receipt on 31 January: the first episode ends on the 30th (in January's
     # [31 Dec, 30 Jan]), the second starts on 1 February.
-    assert _row(result, "2013-01") == (0, 1, {"other": 1}, 0, 1, 1)
-    assert _row(result, "2013-02") == (0, 1, {"moved": 1}, 0, 1, 1)
-
-
-def test_overlapping_enrolments_are_one_episode():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2013-01-05   2013-03-10 abandoned
-        e2           u1      th         2013-01-20   2013-02-10 hospital
-        e3           u1      th         2013-01-05   2013-01-06 died
-    """)
-    assert _row(result, "2013-01") == (0, 1, {}, 1, 1, 0)
-    assert _row(result, "2013-02") == (1, 0, {}, 1, 0, 0)
-    assert _row(result, "2013-03") == (1, 0, {"abandoned": 1}, 0, 0, 1)
-
-
-def test_an_open_episode_never_ends():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2013-01-05   2013-01-10 declined
-        e2           u1      th         2013-01-08   -          -
-    """)
-    assert [_row(result, m.label) for m in MONTHS] == [
-        (0, 1, {}, 1, 1, 0),
-        (1, 0, {}, 1, 0, 0),
-        (1, 0, {}, 1, 0, 0),
-        (1, 0, {}, 1, 0, 0),
-    ]
-
-
-def test_two_enrolments_ending_on_the_same_day_take_the_first_reason_by_precedence():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2013-01-05   2013-02-10 declined
-        e2           u1      th         2013-01-07   2013-02-10 hospital
-        e3           u1      th         2013-01-08   2013-02-10 -
-        e4           u2      tc         2013-01-05   2013-02-10 moved
-        e5           u2      th         2013-01-05   2013-02-10 care_home
-    """)
-    assert _row(result, "2013-02") == (2, 0, {"hospital": 1, "care_home": 1}, 0, 0, 2)
-
-
-def test_an_end_without_a_reason_is_unknown():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2013-01-05   2013-01-20 -
-        e2           u1      th         2013-01-08   2013-01-12 died
-    """)
+    "a gap of one day makes two episodes": (
+        """
+        e1 u1 tc 2013-01-05 2013-01-30 other
+        e2 u1 th 2013-02-01 2013-02-20 moved
+        """,
+        {"2013-01": (0, 1, {"other": 1}, 0, 1, 1), "2013-02": (0, 1, {"moved": 1}, 0, 1, 1)},
+    ),
+    "overlapping enrolments are one episode": (
+        """
+        e1 u1 tc 2013-01-05 2013-03-10 abandoned
+        e2 u1 th 2013-01-20 2013-02-10 hospital
+        e3 u1 th 2013-01-05 2013-01-06 died
+        """,
+        {
+            "2013-01": (0, 1, {}, 1, 1, 0),
+            "2013-02": (1, 0, {}, 1, 0, 0),
+            "2013-03": (1, 0, {"abandoned": 1}, 0, 0, 1),
+        },
+    ),
+    "an open episode never ends": (
+        """
+        e1 u1 tc 2013-01-05 2013-01-10 declined
+        e2 u1 th 2013-01-08 -          -
+        """,
+        {
+            "2013-01": (0, 1, {}, 1, 1, 0),
+            "2013-02": (1, 0, {}, 1, 0, 0),
+            "2013-03": (1, 0, {}, 1, 0, 0),
+            "2013-04": (1, 0, {}, 1, 0, 0),
+        },
+    ),
+    # u1: hospital beats declined (and the missing reason); u2: care_home beats moved.
+    "enrolments ending on the same day take the first reason by precedence": (
+        """
+        e1 u1 tc 2013-01-05 2013-02-10 declined
+        e2 u1 th 2013-01-07 2013-02-10 hospital
+        e3 u1 th 2013-01-08 2013-02-10 -
+        e4 u2 tc 2013-01-05 2013-02-10 moved
+        e5 u2 th 2013-01-05 2013-02-10 care_home
+        """,
+        {"2013-02": (2, 0, {"hospital": 1, "care_home": 1}, 0, 0, 2)},
+    ),
     # The episode's last day is the 20th; the enrolment that died on the 12th does not end it.
-    assert _row(result, "2013-01") == (0, 1, {"unknown": 1}, 0, 1, 1)
-
-
-def test_an_episode_ending_on_an_intervals_last_day_ends_in_the_next():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2013-01-05   2013-01-31 died
-    """)
+    "an end without a reason is unknown": (
+        """
+        e1 u1 tc 2013-01-05 2013-01-20 -
+        e2 u1 th 2013-01-08 2013-01-12 died
+        """,
+        {"2013-01": (0, 1, {"unknown": 1}, 0, 1, 1)},
+    ),
     # In receipt on 31 January, January's closing; not in receipt on 1 February.
-    assert _row(result, "2013-01") == (0, 1, {}, 1, 1, 0)
-    assert _row(result, "2013-02") == (1, 0, {"died": 1}, 0, 0, 1)
-
-
-def test_a_start_and_an_end_within_one_interval():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2013-02-03   2013-02-05 declined
-        e2           u1      tc         2013-02-10   2013-02-12 declined
-        e3           u2      tc         2013-02-01   2013-02-01 other
-    """)
+    "an episode ending on an interval's last day ends in the next": (
+        """
+        e1 u1 tc 2013-01-05 2013-01-31 died
+        """,
+        {"2013-01": (0, 1, {}, 1, 1, 0), "2013-02": (1, 0, {"died": 1}, 0, 0, 1)},
+    ),
     # u1 has two episodes in February: two starts and two ends, one user starting and ending.
-    assert _row(result, "2013-02") == (0, 3, {"declined": 2, "other": 1}, 0, 2, 2)
+    "a start and an end within one interval": (
+        """
+        e1 u1 tc 2013-02-03 2013-02-05 declined
+        e2 u1 tc 2013-02-10 2013-02-12 declined
+        e3 u2 tc 2013-02-01 2013-02-01 other
+        """,
+        {"2013-02": (0, 3, {"declined": 2, "other": 1}, 0, 2, 2)},
+    ),
+    # u1 is in receipt on 31 December (the opening) and not on 1 January: an end in January.
+    "an episode ending the day before the series ends in its first interval": (
+        """
+        e1 u1 tc 2012-11-05 2012-12-31 moved
+        e2 u2 tc 2012-11-05 2012-12-30 moved
+        """,
+        {"2013-01": (1, 0, {"moved": 1}, 0, 0, 1)},
+    ),
+}
 
 
-def test_an_episode_ending_on_the_day_before_the_series_ends_in_its_first_interval():
-    result = _flow("""
-        enrolment_id user_id service_id installed_on ended_on   end_reason
-        e1           u1      tc         2012-11-05   2012-12-31 moved
-        e2           u2      tc         2012-11-05   2012-12-30 moved
-    """)
-    assert _row(result, "2013-01") == (1, 0, {"moved": 1}, 0, 0, 1)
+@pytest.mark.parametrize(("enrolments", "expected"), CASES.values(), ids=list(CASES))
+def test_hand_worked_case(enrolments, expected):
+    result = _flow(HEADER + enrolments)
+    assert {label: _row(result, label) for label in expected} == expected
 
 
 def test_breakdown_by_area_and_the_total():
