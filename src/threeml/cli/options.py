@@ -104,8 +104,9 @@ def area_option(function: Callable[..., Any]) -> Callable[..., Any]:
         "areas",
         multiple=True,
         metavar="AREA",
-        help="Show only this area's row of the breakdown by area (repeatable; adds --by area "
-        "when it is not given). Totals over all areas stay as published beside every area.",
+        help="Show only the row of this area in the breakdown by area (repeatable; breaks "
+        "down by area when that was not asked for). Totals over all areas stay as published "
+        "beside every area.",
     )(function)
 
 
