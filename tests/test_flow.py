@@ -195,6 +195,8 @@ def test_bad_options_are_named():
         stock_and_flow(dataset, MONTHS, by="colour")
     with pytest.raises(EvaluationError, match="service_kinds"):
         stock_and_flow(dataset, MONTHS, services={"kinds": {"telehealth"}})
+    with pytest.raises(EvaluationError, match="'telly' is not a service kind; choose from"):
+        stock_and_flow(dataset, MONTHS, services={"service_kinds": {"telly"}})
     with pytest.raises(EvaluationError, match="at least one interval"):
         stock_and_flow(dataset, ())
 

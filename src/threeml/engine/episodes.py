@@ -25,18 +25,22 @@ reasons wins, and ``unknown`` when none of them gives one.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import ibis
 
+from threeml.engine.errors import EvaluationError
+from threeml.records.codes import Sector, ServiceKind
+
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from threeml.data import Dataset
 
-__all__ = ["END_REASONS", "OPEN_END", "episodes"]
+__all__ = ["END_REASONS", "OPEN_END", "episodes", "selected_enrolments"]
 
 #: The end reasons, in the order of precedence DESIGN.md gives them, then ``unknown``.
 END_REASONS = (
@@ -57,8 +61,18 @@ OPEN_END = date(9999, 12, 31)
 _UNKNOWN_RANK = END_REASONS.index("unknown")
 
 
-def _codes(values: Iterable[Any]) -> list[str]:
-    return sorted(getattr(value, "value", value) for value in values)
+def _codes(values: Iterable[Any], codes: type[enum.Enum], what: str) -> list[str]:
+    """``values`` (codes or their names) as code names, refusing one that is not a code."""
+    found = []
+    for value in values:
+        try:
+            found.append(codes(getattr(value, "value", value)).value)
+        except ValueError:
+            choices = ", ".join(c.value for c in codes)
+            raise EvaluationError(
+                f"stock and flow: {value!r} is not a {what}; choose from {choices}"
+            ) from None
+    return sorted(found)
 
 
 def selected_enrolments(
@@ -70,7 +84,8 @@ def selected_enrolments(
     """The installed enrolments (of services of the given kinds and sectors, if any given)."""
     e = dataset.table("enrolments")
     e = e.filter(e.installed_on.notnull())
-    kinds, wanted_sectors = _codes(service_kinds), _codes(sectors)
+    kinds = _codes(service_kinds, ServiceKind, "service kind")
+    wanted_sectors = _codes(sectors, Sector, "sector")
     if kinds or wanted_sectors:
         s = dataset.table("services")
         if kinds:

@@ -87,7 +87,7 @@ class FlowResult:
         raise KeyError(f"no stock-and-flow cell for interval {label!r} and group {group!r}")
 
 
-#: The unit-of-group label given to users whose breakdown column is empty.
+#: The group of users whose breakdown column is empty.
 UNKNOWN_GROUP = "unknown"
 
 
