@@ -12,12 +12,19 @@ from threeml.cli.app import cli
 from threeml.cli.definition_files import definition_files_option
 from threeml.cli.extract import data_option, finish_set_aside, load_dataset
 from threeml.cli.lookup import resolve
-from threeml.cli.options import disclosure_option, format_option, lenient_option
+from threeml.cli.options import (
+    area_option,
+    disclosure_option,
+    format_option,
+    lenient_option,
+    with_area,
+)
 from threeml.definitions import CountingDefinition
 from threeml.definitions.kinds import plugin_kinds
 from threeml.engine.evaluate import count as count_definition
 from threeml.engine.explain import explain as explain_user
 from threeml.errors import ThreemlError
+from threeml.publish.areas import only_areas
 from threeml.publish.counts import PublishedCount, publish_count
 from threeml.publish.disclosure import policy_named
 from threeml.publish.formats import write
@@ -59,10 +66,11 @@ def resolve_definition(name: str | None, definition_files: Path | Sequence[Path]
     help="Break down by a users column (age_band or birth_year: age bands; risk_band or "
     "risk_score: fifths), service_kind or sector (repeatable).",
 )
+@area_option
 @format_option(PublishedCount)
 @disclosure_option
 @lenient_option
-def count(name, data, period, definition_files, by, fmt, disclosure, lenient) -> None:
+def count(name, data, period, definition_files, by, areas, fmt, disclosure, lenient) -> None:
     """Count NAME (a registered definition) on an extract, with attrition and breakdowns.
 
     `count` is the unrounded total over all areas; breakdowns below all areas go
@@ -71,11 +79,13 @@ def count(name, data, period, definition_files, by, fmt, disclosure, lenient) ->
     definition, registry = resolve_definition(name, definition_files)
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
+    by = with_area(by, areas)
     result = count_definition(
         definition, dataset, period, by=by, registry=registry, cell_keys=policy.cell_key
     )
     provenance = provenance_of(dataset, [definition], policy)
-    write(publish_count(result, policy, provenance=provenance), fmt, sys.stdout)
+    document = only_areas(publish_count(result, policy, provenance=provenance), areas)
+    write(document, fmt, sys.stdout)
     finish_set_aside(dataset)
 
 

@@ -15,11 +15,18 @@ from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
 from threeml.cli.extract import finish_set_aside, load_dataset
 from threeml.cli.lookup import resolve
-from threeml.cli.options import disclosure_option, format_option, lenient_option
+from threeml.cli.options import (
+    area_option,
+    disclosure_option,
+    format_option,
+    lenient_option,
+    with_area,
+)
 from threeml.definitions import MetricDefinition
 from threeml.errors import ThreemlError
 from threeml.metrics.contract import MetricResult
 from threeml.metrics.evaluate import evaluate_metric
+from threeml.publish.areas import only_areas
 from threeml.publish.disclosure import DisclosurePolicy, policy_named
 from threeml.publish.formats import write
 from threeml.publish.metrics import PublishedMetric, publish_metric
@@ -99,6 +106,7 @@ def resolve_metric(name: str | None, definition_file: Path | None):
     callback=_extract_date,
     help="The last day the extract covers (default: the latest date in it); follow-up stops there.",
 )
+@area_option
 @format_option(PublishedMetric)
 @disclosure_option
 @lenient_option
@@ -107,6 +115,7 @@ def metric(
     data,
     period,
     by,
+    areas,
     population,
     option_values,
     definition_file,
@@ -127,12 +136,14 @@ def metric(
     options = parse_options(option_values)
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient, extract_date=extract_date)
+    by = with_area(by, areas)
     result = evaluate_metric(
         definition, dataset, period, registry, population=population, by=by, options=options
     )
     used = [definition, registry.counting(result.population)]
     provenance = provenance_of(dataset, used, policy)
-    write(publish_metric(result, policy, provenance=provenance), fmt, sys.stdout)
+    document = only_areas(publish_metric(result, policy, provenance=provenance), areas)
+    write(document, fmt, sys.stdout)
     finish_set_aside(dataset)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -12,9 +12,11 @@ from threeml.publish.formats import formats_for
 __all__ = [
     "ALLOW_SET_ASIDE",
     "MAX_SET_ASIDE",
+    "area_option",
     "disclosure_option",
     "format_option",
     "lenient_option",
+    "with_area",
 ]
 
 
@@ -92,3 +94,22 @@ def lenient_option(function: Callable[..., Any]) -> Callable[..., Any]:
         help="Set rows that fail validation aside instead of refusing the extract (at most 1% "
         "of a table unless told otherwise; the outputs say how many and why).",
     )(function)
+
+
+def area_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--area AREA`` (repeatable; the parameter ``areas``): only those areas' rows of the
+    breakdown by area (:func:`threeml.publish.areas.only_areas`)."""
+    return click.option(
+        "--area",
+        "areas",
+        multiple=True,
+        metavar="AREA",
+        help="Show only the row of this area in the breakdown by area (repeatable; breaks "
+        "down by area when that was not asked for). Totals over all areas stay as published "
+        "beside every area.",
+    )(function)
+
+
+def with_area(by: Sequence[str], areas: Sequence[str]) -> tuple[str, ...]:
+    """``by`` with ``area`` added when an area filter is given and it is not there."""
+    return (*by, "area") if areas and "area" not in by else tuple(by)

@@ -91,6 +91,9 @@ class PublishedCount:
     provenance: Provenance | None = None
     #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
     audit: Any = field(default=NOT_AUDITED)
+    #: Whether rows left out by an area filter (:func:`threeml.publish.areas.only_areas`)
+    #: held a suppressed cell: the totals keep the treatment the whole breakdown gave them.
+    withheld_suppressed: bool = False
 
     @property
     def perturbed(self) -> bool:
@@ -100,6 +103,8 @@ class PublishedCount:
     @property
     def beside_suppressed(self) -> bool:
         """Whether a breakdown published beside the totals has a suppressed cell."""
+        if self.withheld_suppressed:
+            return True
         return any(cell.suppressed for cells in self.breakdowns.values() for cell in cells)
 
     @property

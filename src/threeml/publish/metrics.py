@@ -100,13 +100,18 @@ class PublishedMetric:
     provenance: Provenance | None = None
     #: The disclosure audit's outcome (a text, or a value with ``describe()``/``to_dict()``).
     audit: Any = field(default=NOT_AUDITED)
+    #: Whether rows left out by an area filter (:func:`threeml.publish.areas.only_areas`)
+    #: held a suppressed cell: the total keeps the treatment the whole breakdown gave it.
+    withheld_suppressed: bool = False
 
     @property
     def total_published(self) -> bool:
         """Whether the total went through the policy (rather than published as it is)."""
         if self.policy.perturbs:
             return True
-        suppressed = any(row.suppressed for rows in self.breakdowns.values() for row in rows)
+        suppressed = self.withheld_suppressed or any(
+            row.suppressed for rows in self.breakdowns.values() for row in rows
+        )
         return self.policy.rounds_totals(bool(self.result.breakdowns), suppressed)
 
     def breakdown_data(self) -> dict[str, list[dict[str, Any]]]:

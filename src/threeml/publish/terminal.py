@@ -19,6 +19,7 @@ from threeml.publish.compare import PublishedComparison, PublishedDiff
 from threeml.publish.counts import ALL_AREAS, PublishedCount
 from threeml.publish.metrics import PublishedMetric
 from threeml.publish.numbers import (
+    MISSING,
     format_figure,
     format_interval,
     format_published,
@@ -26,8 +27,18 @@ from threeml.publish.numbers import (
 )
 from threeml.publish.provenance import stamp_items
 from threeml.publish.safe import plain_text, terminal_text
+from threeml.publish.trajectories import PublishedTrajectories
 
-__all__ = ["show", "show_comparison", "show_count", "show_diff", "show_metric", "show_stamp"]
+__all__ = [
+    "progress_table",
+    "show",
+    "show_comparison",
+    "show_count",
+    "show_diff",
+    "show_metric",
+    "show_stamp",
+    "show_trajectories",
+]
 
 
 @singledispatch
@@ -203,6 +214,9 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             table.add_row(_text(key), _text(format_figure(value)), interval, _text(note))
         console.print(table)
     for name, rows in document.breakdown_data().items():
+        if any("projection" in row for row in rows):
+            _show_progress(f"By {name}", name, rows, console)
+            continue
         table = RichTable(title=f"By {name}", title_justify="left")
         for column in (name, "numerator", "denominator", "value", "95% CI", "note"):
             table.add_column(column, justify="left" if column in (name, "note") else "right")
@@ -231,6 +245,113 @@ def show_metric(document: PublishedMetric, console: Console) -> None:
             console.print("the total above went through the same rule, beside its breakdowns")
     else:
         console.print(f"disclosure control: {ALL_AREAS}; policy {policy.describe()}")
+    show_stamp(document, console)
+
+
+def _on_track(value: Any) -> str:
+    return MISSING if value is None else ("yes" if value else "no")
+
+
+#: The columns of a progress table; the due date (and the interval) go below it when every
+#: row shares them, into the note otherwise, so the table fits 80 columns.
+_PROGRESS = ("counted", "target", "share", "projected", "on track")
+
+
+def _progress(
+    title: str, name: str, rows: list[tuple[Any, ...]], shared: dict[str, set[str]]
+) -> tuple[RichTable, list[str]]:
+    """A progress table of ``rows`` (group, counted, target, share, projected, on track,
+    extras (a mapping), note) and the lines to print below it."""
+    table = RichTable(title=title, title_justify="left")
+    table.add_column(name)
+    for column in _PROGRESS:
+        table.add_column(column, justify="right")
+    table.add_column("note")
+    below = [f"{key}: {next(iter(values))}" for key, values in shared.items() if len(values) == 1]
+    for group, counted, target, share, projected, on_track, extras, note in rows:
+        parts = [f"{k} {v}" for k, v in extras.items() if v and len(shared[k]) > 1]
+        table.add_row(
+            _text(str(group)),
+            format_published(counted),
+            format_figure(target),
+            format_share(share, 1),
+            format_figure(projected),
+            _on_track(on_track),
+            _text("; ".join(filter(None, [*parts, note]))),
+        )
+    return table, below
+
+
+def progress_table(title: str, name: str, rows: list[dict[str, Any]]) -> RichTable:
+    """Progress to target per group (published rows): counted, target, share reached, the
+    projection to the due date and whether the group is on track (the due date in the note
+    when the groups' differ)."""
+    table, _ = _progress(title, name, *_progress_rows(rows))
+    return table
+
+
+def _progress_rows(rows: list[dict[str, Any]]) -> tuple[list[tuple[Any, ...]], dict]:
+    shared: dict[str, set[str]] = {"due": {str(r.get("due")) for r in rows if r.get("due")}}
+    out = [
+        (
+            row["group"],
+            row["numerator"],
+            row["denominator"],
+            row["value"],
+            row.get("projection"),
+            row.get("on_track"),
+            {"due": row.get("due")},
+            row.get("projection_note") or row["reason"] or "",
+        )
+        for row in rows
+    ]
+    return out, shared
+
+
+def _show_progress(title: str, name: str, rows: list[dict[str, Any]], console: Console) -> None:
+    table, below = _progress(title, name, *_progress_rows(rows))
+    console.print(table)
+    for line in below:
+        console.print(_text(line))
+
+
+@show.register
+def show_trajectories(document: PublishedTrajectories, console: Console) -> None:
+    """Progress to target over a series: per area the latest published count, the target,
+    the share reached, the projection to the due date and whether the area is on track."""
+    rows = []
+    shared: dict[str, set[str]] = {"due": set(), "latest": set()}
+    for t in document.trajectories:
+        latest = t.latest
+        extras = {
+            "due": t.due.isoformat() if t.due else None,
+            "latest": latest.label if latest else None,
+        }
+        for key, value in extras.items():
+            if value:
+                shared[key].add(value)
+        rows.append(
+            (
+                "all areas" if t.group is None else t.group,
+                latest.count if latest else None,
+                t.target,
+                latest.share if latest else None,
+                t.projection,
+                t.on_track,
+                extras,
+                t.note or "",
+            )
+        )
+    title = f"{document.metric}: {document.population} against each area's target"
+    table, below = _progress(title, document.by or "group", rows, shared)
+    console.print(table)
+    for line in below:
+        console.print(_text(line.replace("latest:", "counted in")))
+    console.print(
+        f"projected: the least-squares line through the published counts of the last "
+        f"{document.recent} intervals, read off at the due date; on track: it reaches the target"
+    )
+    console.print(f"disclosure control below all areas: {document.policy.describe()}")
     show_stamp(document, console)
 
 

@@ -7,8 +7,11 @@ trend), the target from the ``targets`` table, so the kind gives its own tally.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from threeml.metrics.measures import COUNT, PUBLIC, MetricContext, MetricError, MetricRow
 from threeml.records.periods import Period
@@ -16,7 +19,14 @@ from threeml_integrated_care import stats
 from threeml_integrated_care.options import Option, whole_number
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally
 
-__all__ = ["PROGRESS_TO_TARGET"]
+if TYPE_CHECKING:
+    from threeml.data import Dataset
+    from threeml.definitions.policies import DisclosurePolicy
+    from threeml.plugins.registry import Registry
+    from threeml.publish.trajectories import PublishedTrajectories
+    from threeml.records.intervals import Interval
+
+__all__ = ["PROGRESS_TO_TARGET", "progress_trajectories"]
 
 
 def _prepare(context: MetricContext, plan: Plan) -> Plan:
@@ -30,7 +40,27 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
         )
     then = max(period.start, now - timedelta(days=plan["trend_days"]))
     name = context.population.definition.name
-    return {**plan, "population": name, "start": period.start, "now": now, "then": then}
+    plan = {**plan, "population": name, "start": period.start, "now": now, "then": then}
+    return {**plan, "no_target": _no_target_reason(context, name)}
+
+
+def _no_target_reason(context: MetricContext, name: str) -> str:
+    """Why a group has no target: the table has no rows for ``name`` at all, or none for it."""
+    t = context.table("targets")
+    found = t.select("definition").distinct().to_pyarrow().column("definition").to_pylist()
+    names = sorted(str(n) for n in found)
+    if name in names:
+        return "no target for this group (targets are set by area)"
+    if not names:
+        return (
+            f"no target: the targets table is empty or absent; add rows of definition {name!r} "
+            "(definition, area, value, due) to the extract's targets table"
+        )
+    return (
+        f"no target: the targets table has no rows for {name!r} (it has targets for "
+        f"{', '.join(repr(n) for n in names)}); add rows for {name!r}, or choose one of those "
+        "with --population"
+    )
 
 
 def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[float, date]]:
@@ -112,7 +142,7 @@ def _derive(plan: Plan, cells: Cells) -> MetricRow:
         return MetricRow(
             numerator=count,
             denominator=None,
-            reason="no target for this group (targets are set by area)",
+            reason=plan.get("no_target") or "no target for this group (targets are set by area)",
             details={"target": None},
         )
     share = stats.ratio(count, target, "the target is 0")
@@ -174,3 +204,65 @@ PROGRESS_TO_TARGET = CellMeasure(
         "value": "share of the target reached",
     },
 )
+
+
+#: The measure kinds whose rows count people against a target (or an eligible population).
+TRAJECTORY_KINDS = ("progress-to-target", "population-reached")
+
+
+def progress_trajectories(
+    dataset: Dataset,
+    intervals: Sequence[Interval],
+    registry: Registry,
+    *,
+    metric: str = "progress-to-target",
+    population: str | None = None,
+    by: str | None = "area",
+    areas: Sequence[str] | None = None,
+    policy: DisclosurePolicy | None = None,
+    recent: int | None = None,
+    due: date | None = None,
+    share: float = 1.0,
+) -> PublishedTrajectories:
+    """Progress to target over a series: per area, the count in each interval, the target,
+    the projection to the due date and whether the area is on track.
+
+    ``metric`` (a progress-to-target metric) is evaluated in every interval as its own period
+    (over ``population`` when given), each interval published under ``policy`` (the default
+    policy when ``None``); the trajectories are built from the published figures only
+    (:func:`threeml.publish.trajectories.publish_trajectories`, which states the projection
+    method). ``areas`` keeps only those areas' trajectories. Intervals after the extract
+    date have no count.
+
+    ``metric`` may also be a share of an eligible population reached (the
+    ``population-reached`` kind, such as ``eligible-reached``; issue 17): then each interval
+    gives the people counted and the eligible population, and with ``due`` the target is
+    ``share`` of the eligible population by that date ("how far are we from three million?").
+    """
+    from threeml.metrics.series import evaluate_metrics_series
+    from threeml.publish.disclosure import DEFAULT_POLICY
+    from threeml.publish.trajectories import RECENT, publish_trajectories
+
+    definition = registry.metric(metric)
+    if definition.measure.kind not in TRAJECTORY_KINDS:
+        raise MetricError(
+            f"metric {metric!r} measures {definition.measure.kind}, not progress to target nor "
+            "a share of a population reached: trajectories project a count towards a target"
+        )
+    if population is not None:
+        registry.counting(population)  # a clear error for an unknown name
+        definition = attrs.evolve(definition, population=population)
+    errors: dict[str, str] = {}
+    found = evaluate_metrics_series(
+        [definition], dataset, intervals, registry, by=() if by is None else (by,), errors=errors
+    )
+    return publish_trajectories(
+        found[definition.name],
+        intervals,
+        policy or DEFAULT_POLICY,
+        by=by,
+        recent=recent or RECENT,
+        groups=areas,
+        due=due,
+        share=share,
+    )
