@@ -19,12 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["evaluate_metric", "evaluate_metrics"]
 
 
-def _breakdown_columns() -> list[str]:
-    return user_breakdowns()
-
-
-def _check_by(metric: MetricDefinition, by: Sequence[str]) -> None:
-    allowed = _breakdown_columns()
+def _check_by(metric: MetricDefinition, by: Sequence[str], dataset: Dataset) -> None:
+    allowed = user_breakdowns(dataset.table("users"))
     for name in by:
         if name not in allowed:
             raise MetricError(
@@ -70,7 +66,7 @@ def evaluate_metric(
     ``by`` names breakdowns: columns of the users table such as ``area``.
     """
     period = Period.parse(period) if isinstance(period, str) else period
-    _check_by(metric, by)
+    _check_by(metric, by, dataset)
     kind = _measure_kind(metric, registry, measures)
     population_definition = registry.counting(population or metric.population)
     result = count_many([population_definition], dataset, period, by=by, registry=registry)
@@ -115,7 +111,7 @@ def evaluate_metrics(
     definitions: dict[str, Any] = {}
     for metric in metrics:
         try:
-            _check_by(metric, by)
+            _check_by(metric, by, dataset)
             kind = _measure_kind(metric, registry, measures)
             definitions.setdefault(metric.population, registry.counting(metric.population))
             planned.append((metric, kind))

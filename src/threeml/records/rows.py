@@ -304,6 +304,9 @@ class User:
 
     table: ClassVar[str] = "users"
     rules: ClassVar[tuple[Any, ...]] = ()
+    #: An extract's other users columns are kept as text breakdown columns (see
+    #: :attr:`threeml.records.schema.Table.keeps_extra_columns`).
+    keeps_extra_columns: ClassVar[bool] = True
 
     user_id: str = column("Pseudonymous id of the person.", key=True, converter=_identifier)
     area: str = column(
