@@ -266,6 +266,7 @@ def test_an_isolated_registry_holds_only_what_the_test_gives(monkeypatch) -> Non
     registry = isolated_registry(example_plugin)
     assert registry.names() == (
         "example.heartbeat-steady",
+        "example.high-risk-pendants",
         "example.pendant-heartbeat-7d",
         "example.telehealth-referrals",
     )
