@@ -38,9 +38,7 @@ class CatalogueDirective(_SectionDirective):
     def run(self) -> list[nodes.Node]:
         from threeml.plugins.registry import RegistryError, default_registry
 
-        documents = getattr(self.env, "threeml_catalogue_docs", set())
-        documents.add(self.env.docname)
-        self.env.threeml_catalogue_docs = documents  # type: ignore[attr-defined]
+        self.read_every_build()
         try:
             registry = default_registry()
         except RegistryError as error:

@@ -94,9 +94,7 @@ class CriteriaDirective(_SectionDirective):
         from threeml.definitions.kinds import registered_kinds
         from threeml.plugins.registry import RegistryError, default_registry
 
-        documents = getattr(self.env, "threeml_catalogue_docs", set())
-        documents.add(self.env.docname)
-        self.env.threeml_catalogue_docs = documents  # type: ignore[attr-defined]
+        self.read_every_build()
         self.depend_on(
             [sys.modules["threeml.definitions.criteria"], sys.modules["threeml.records.codes"]]
         )

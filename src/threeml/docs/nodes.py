@@ -107,6 +107,12 @@ class _SectionDirective(SphinxDirective):
         self.state.document.note_explicit_target(section, section)
         return section
 
+    def read_every_build(self) -> None:
+        """Mark this page to be re-read on every build (it renders the installed plugins)."""
+        documents = getattr(self.env, "threeml_catalogue_docs", set())
+        documents.add(self.env.docname)
+        self.env.threeml_catalogue_docs = documents  # type: ignore[attr-defined]
+
     def rst(self, text: str, source: str) -> list[nodes.Node]:
         """``text`` (reStructuredText from threeml's own code, already dedented) parsed."""
         lines = StringList()
