@@ -16,6 +16,35 @@ import sys
 import tempfile
 from pathlib import Path
 
+#: Headless Chromium's switches: no sandbox, GPU, network chatter, first-run page or scrollbars.
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
+
+
+def run_chromium(browser: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """Run headless ``browser`` with ``args`` in a throw-away profile; its output as text.
+
+    Also used by ``tests/test_report_screenshots.py``, which loads this file.
+    """
+    with tempfile.TemporaryDirectory(
+        prefix="threeml-chromium-", ignore_cleanup_errors=True
+    ) as profile:
+        return subprocess.run(
+            [browser, *HEADLESS, f"--user-data-dir={profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -44,28 +73,13 @@ def main() -> int:
         print("no Chromium found; install it (apt-get install chromium)", file=sys.stderr)
         return 1
     png = out / "report.png"
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-                f"--user-data-dir={profile}",
-                f"--screenshot={png}",
-                f"--window-size=1280,{args.height}",
-                (out / "report.html").as_uri(),
-            ],
-            check=True,
-            timeout=120,
-            capture_output=True,
-        )
+    done = run_chromium(
+        browser, f"--screenshot={png}", f"--window-size=1280,{args.height}",
+        (out / "report.html").as_uri(), timeout=120,
+    )  # fmt: skip
+    if done.returncode:
+        print(done.stderr[-2000:], file=sys.stderr)
+        return done.returncode
     print(f"screenshot: {png}")
     return 0
 

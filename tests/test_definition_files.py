@@ -143,3 +143,25 @@ def test_report_includes_definition_files(tmp_path, folder) -> None:
         "local.alarms",
         "local.coaching",
     ]
+
+
+def test_metric_takes_any_number_of_definition_files_and_folders(capsys, folder, tmp_path) -> None:
+    """A metric in one file over a counting definition from a folder named by another
+    ``--definition``: both are added to the registry, as ``compare`` and ``count`` do."""
+    import attrs
+
+    from threeml.definitions import to_toml
+
+    base = default_registry().metric("user-years")
+    local = attrs.evolve(base, name="local.alarm-years", population="local.alarms", source=None)
+    path = tmp_path / "alarm-years.toml"
+    path.write_text(to_toml(local), encoding="utf-8")
+    args = ["metric", "--definition", str(path), "--definition", str(folder), *DATA]
+    assert main([*args, "--format", "json"]) == 0, capsys.readouterr().err
+    found = json.loads(capsys.readouterr().out)
+    assert (found["metric"], found["population"]) == ("local.alarm-years", "local.alarms")
+    alarms = compared(capsys, "--definition", str(folder))["local.alarms"]
+    assert found["denominator"] == alarms  # the folder's definition is the population
+    # Named, the metric is found among several: the folder's files and the metric's.
+    assert main(["metric", "local.alarm-years", *args[1:], "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metric"] == "local.alarm-years"

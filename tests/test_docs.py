@@ -342,7 +342,8 @@ def test_catalogue_lists_the_example_plugin_when_installed(
     if not any(p.name == "example" and p.entry_point for p in registry.plugins):
         pytest.skip("the example plugin is not installed, or is switched off")
     page = _page(built_docs, "reference/catalogue")
-    for name in ("example.pendant-heartbeat-7d", "example.telehealth-referrals"):
+    names = ("example.pendant-heartbeat-7d", "example.telehealth-referrals")
+    for name in (*names, "example.high-risk-pendants"):  # the last built with member-of
         assert make_id(f"threeml-definition-{name}") in page.sections, name
 
 

@@ -155,17 +155,18 @@ def test_a_trailing_separator_on_header_and_rows_is_an_unnamed_column(
 
 
 def test_unknown_extra_column_is_a_warning_and_the_dataset_loads(make_folder: MakeFolder) -> None:
-    lines = VALID_CSV["users"].splitlines()
-    text = "\n".join([lines[0] + ",nhs_number"] + [line + ",123" for line in lines[1:]]) + "\n"
-    dataset = Dataset.from_folder(make_folder(users=text))
+    # Only the users table keeps extra columns (tests/test_extra_user_columns.py).
+    lines = VALID_CSV["services"].splitlines()
+    text = "\n".join([lines[0] + ",contract"] + [line + ",123" for line in lines[1:]]) + "\n"
+    dataset = Dataset.from_folder(make_folder(services=text))
     report = dataset.report
     assert report.ok
     assert (report.errors, report.warnings) == (0, 1)
     problem = the_problem(report, ProblemKind.UNKNOWN_COLUMN)
     assert problem.severity is Severity.WARNING
-    assert (problem.file, problem.row, problem.column) == ("users.csv", 1, "nhs_number")
-    assert dataset.count_rows()["users"] == 3
-    assert "nhs_number" not in dataset.table("users").columns
+    assert (problem.file, problem.row, problem.column) == ("services.csv", 1, "contract")
+    assert dataset.count_rows()["services"] == 3
+    assert "contract" not in dataset.table("services").columns
 
 
 def test_utf8_bom_is_not_part_of_the_first_column(make_folder: MakeFolder) -> None:

@@ -8,13 +8,13 @@ folder to keep the screenshots (``report-1400.png``, ``report-420.png``) for a l
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
-import shutil
 import struct
 import subprocess
-import tempfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -81,30 +81,18 @@ def framed(report: Path, width: int, measure: bool) -> Path:
     return page
 
 
+def _script() -> ModuleType:
+    """``scripts/screenshot_report.py``, which runs Chromium for CI and for people alike."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "screenshot_report.py"
+    spec = importlib.util.spec_from_file_location("screenshot_report", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _chromium(*args: str) -> subprocess.CompletedProcess:
-    profile = tempfile.mkdtemp(prefix="threeml-chromium-")
-    try:
-        return subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-                f"--user-data-dir={profile}",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    return _script().run_chromium(CHROMIUM, *args)
 
 
 @pytest.fixture(scope="module")

@@ -29,10 +29,11 @@ DISTRIBUTION = "threeml-example"
 ENTRY_POINT = "example"
 NAMES = (
     "example.heartbeat-steady",
+    "example.high-risk-pendants",
     "example.pendant-heartbeat-7d",
     "example.telehealth-referrals",
 )
-STEADY, HEARTBEAT, REFERRALS = NAMES
+STEADY, HIGH_RISK, HEARTBEAT, REFERRALS = NAMES
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +84,11 @@ def test_worked_example(case, check_spec_case, threeml_registry) -> None:
 
 
 def test_hooks_return_the_definitions() -> None:
-    assert [d.name for d in plugin.threeml_counting_definitions()] == list(NAMES)
+    assert [d.name for d in plugin.threeml_counting_definitions()] == [
+        STEADY, HEARTBEAT, HIGH_RISK, REFERRALS
+    ]  # fmt: skip
     assert plugin.threeml_metric_definitions() == []
-    assert [d.name for d in plugin.file_definitions()] == [REFERRALS]
+    assert [d.name for d in plugin.file_definitions()] == [HIGH_RISK, REFERRALS]
 
 
 def test_a_heartbeat_counts_only_in_the_last_7_days(make_dataset, threeml_registry) -> None:
@@ -122,3 +125,34 @@ def test_a_referral_counts_whether_or_not_it_was_installed(make_dataset, threeml
     )
     result = count(registry.counting(REFERRALS), dataset, "2013-Q4", registry=registry)
     assert result.members() == {"u1", "u2"}
+
+
+def test_member_of_follows_the_named_definition(make_dataset, threeml_registry) -> None:
+    """example.high-risk-pendants names example.pendant-heartbeat-7d: whoever that counts,
+    with a risk score of at least 0.5, and its attrition starts from that count."""
+    registry = threeml_registry(plugin)
+    dataset = make_dataset(
+        users="""
+            user_id area risk_score
+            u1      A    0.7
+            u2      A    0.7
+            u3      A    0.2
+        """,
+        enrolments="""
+            enrolment_id user_id service_id installed_on ended_on
+            e1           u1      tc         2013-01-01   -
+            e2           u2      tc         2013-01-01   -
+            e3           u3      tc         2013-01-01   -
+        """,
+        contacts="""
+            user_id enrolment_id date       kind
+            u1      e1           2013-12-30 heartbeat
+            u2      e2           2013-12-01 heartbeat
+            u3      e3           2013-12-30 heartbeat
+        """,
+    )
+    pendants = count(registry.counting(HEARTBEAT), dataset, "2013", registry=registry)
+    result = count(registry.counting(HIGH_RISK), dataset, "2013", registry=registry)
+    assert pendants.members() == {"u1", "u3"}
+    assert result.members() == {"u1"}
+    assert [step.remaining for step in result.attrition] == [2, 1]

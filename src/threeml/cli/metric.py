@@ -13,6 +13,7 @@ from rich.console import Console
 
 from threeml.cli.app import cli
 from threeml.cli.count import data_option, period_option
+from threeml.cli.definition_files import definition_files_option
 from threeml.cli.extract import finish_set_aside, load_dataset
 from threeml.cli.lookup import resolve
 from threeml.cli.options import (
@@ -68,9 +69,10 @@ def _extract_date(ctx: click.Context, param: click.Parameter, value: str | None)
         raise click.BadParameter(str(error)) from None
 
 
-def resolve_metric(name: str | None, definition_file: Path | None):
-    """The metric named, or read from a file, and a registry that knows it."""
-    return resolve(name, definition_file, MetricDefinition)
+def resolve_metric(name: str | None, definition_files: Path | Sequence[Path] | None):
+    """The metric named, or read from a file, and a registry that knows it (every
+    ``--definition`` file or folder, and ``THREEML_DEFINITIONS``, added to it)."""
+    return resolve(name, definition_files, MetricDefinition)
 
 
 @cli.command()
@@ -95,12 +97,7 @@ def resolve_metric(name: str | None, definition_file: Path | None):
     help="Change one of the measure's options for this run, e.g. outcome=emergency_admission "
     "or trial=wsd (repeatable; threeml definitions NAME lists them).",
 )
-@click.option(
-    "--definition",
-    "definition_file",
-    type=click.Path(path_type=Path, exists=True),
-    help="Read the metric definition from a TOML or JSON file instead of a plugin.",
-)
+@definition_files_option
 @click.option(
     "--extract-date",
     callback=_extract_date,
@@ -118,7 +115,7 @@ def metric(
     areas,
     population,
     option_values,
-    definition_file,
+    definition_files,
     extract_date,
     fmt,
     disclosure,
@@ -132,7 +129,7 @@ def metric(
     suppressed when either is). `threeml definitions NAME` says exactly what a
     metric measures.
     """
-    definition, registry = resolve_metric(name, definition_file)
+    definition, registry = resolve_metric(name, definition_files)
     options = parse_options(option_values)
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient, extract_date=extract_date)

@@ -20,7 +20,7 @@ from attrs import frozen
 
 from threeml.data.report import Problem, ProblemKind
 from threeml.errors import DataError
-from threeml.records.schema import TABLES, ColumnType, Table
+from threeml.records.schema import TABLES, ColumnType, Table, extra_column_refusal
 
 __all__ = ["SourceFile", "find_tables", "read_header", "time_zone_problems"]
 
@@ -184,7 +184,6 @@ def check_header(source: SourceFile, spec: Table, header: list[str]) -> list[Pro
                 )
             )
         seen.add(name)
-    known = set(spec.column_names)
     lowered = {name.lower(): name for name in header}
     for col in spec.columns:
         if col.name in seen or col.may_be_absent:
@@ -212,7 +211,8 @@ def check_header(source: SourceFile, spec: Table, header: list[str]) -> list[Pro
             )
         )
     for name in header:
-        if name not in known:
+        why = extra_column_refusal(spec, name, header)
+        if why is not None:
             problems.append(
                 Problem(
                     spec.name,
@@ -220,8 +220,8 @@ def check_header(source: SourceFile, spec: Table, header: list[str]) -> list[Pro
                     file=source.name,
                     row=1,
                     column=name,
-                    message=f"column {name!r} is not part of table {spec.name} and was "
-                    f"ignored (columns are {', '.join(spec.column_names)})",
+                    message=f"column {name!r} was ignored: {why} (columns are "
+                    f"{', '.join(spec.column_names)})",
                 )
             )
     return problems

@@ -104,7 +104,8 @@ def _arrow_schema(table: ir.Table) -> pa.Schema:
 
 
 def _complete(spec: Table, raw: ir.Table) -> ir.Table:
-    """``raw`` with ``_row`` and every schema column, absent optional columns as NULL."""
+    """``raw`` with ``_row`` and every schema column, absent optional columns as NULL, then
+    the extra columns the table keeps."""
     present = set(raw.columns)
     return raw.select(
         raw[ROW],
@@ -112,6 +113,7 @@ def _complete(spec: Table, raw: ir.Table) -> ir.Table:
             raw[col.name] if col.name in present else ibis.null("string").name(col.name)
             for col in spec.columns
         ],
+        *[raw[name] for name in spec.extra_columns(raw.columns)],
     )
 
 
@@ -155,7 +157,7 @@ def _build_foreign(
         table = kept.get(name)
         if table is None:
             table = ibis.memtable(spec.arrow_schema().empty_table())
-        tables[name] = table.select(*spec.column_names)
+        tables[name] = table.select(*spec.kept_columns(table.columns))
     final_date = parse_date(extract_date) if extract_date is not None else _latest_date(tables)
     return Checked(backend, report, tables, final_date)
 

@@ -157,7 +157,8 @@ def _accepted(
             columns = ", ".join(f"{identifier(c.name)} {c.sql_type}" for c in spec.columns)
             con.execute(f"CREATE OR REPLACE TABLE empty_{name} ({columns})")
             kept[name] = f"empty_{name}"
-        tables[name] = backend.table(kept[name]).select(*spec.column_names)
+        table = backend.table(kept[name])
+        tables[name] = table.select(*spec.kept_columns(table.columns))
     final_date = parse_date(extract_date) if extract_date is not None else latest
     return Checked(backend, report, tables, final_date, kept_validation)
 

@@ -79,6 +79,18 @@ class DateWindow:
         return cls(latest=_today() + MARGIN, given=given)
 
 
+@frozen
+class _Cells:
+    """One column's cells as the checks see them (see :func:`plausibility_checks`)."""
+
+    spec: Table
+    col: Column
+    value: ir.Value
+    text: ir.StringValue | None
+    parsed: ir.Value
+    window: DateWindow | None
+
+
 def plausibility_checks(
     spec: Table,
     col: Column,
@@ -90,17 +102,11 @@ def plausibility_checks(
     """The plausibility checks of one column: ``value`` as read, ``text`` its cleaned text
     (``None`` for a typed source that is not text), ``parsed`` the typed value."""
     handler = _HANDLERS.get(col.type)
-    return handler(spec, col, value, text, parsed, window) if handler else []
+    return handler(_Cells(spec, col, value, text, parsed, window)) if handler else []
 
 
-def _text_checks(
-    spec: Table,
-    col: Column,
-    value: ir.Value,
-    text: ir.StringValue | None,
-    parsed: ir.Value,
-    window: DateWindow | None,
-) -> list[Check]:
+def _text_checks(cells: _Cells) -> list[Check]:
+    text, col = cells.text, cells.col
     if text is None:
         return []
     return [
@@ -121,17 +127,11 @@ def _text_checks(
     ]
 
 
-def _date_checks(
-    spec: Table,
-    col: Column,
-    value: ir.Value,
-    text: ir.StringValue | None,
-    parsed: ir.Value,
-    window: DateWindow | None,
-) -> list[Check]:
+def _date_checks(cells: _Cells) -> list[Check]:
+    col, parsed, window = cells.col, cells.parsed, cells.window
     if window is None:
         return []
-    plan = spec.name == "targets"
+    plan = cells.spec.name == "targets"
     early = parsed < ibis.literal(EARLIEST_DATE)
     outside = early
     if not plan:
@@ -168,24 +168,19 @@ def _date_checks(
     return checks
 
 
-def _condition_checks(
-    spec: Table,
-    col: Column,
-    value: ir.Value,
-    text: ir.StringValue | None,
-    parsed: ir.Value,
-    window: DateWindow | None,
-) -> list[Check]:
+def _condition_checks(cells: _Cells) -> list[Check]:
+    col = cells.col
     known = list(CONDITIONS)
-    unknown = parsed.filter(lambda code: ~code.isin(known))
+    unknown = cells.parsed.filter(lambda code: ~code.isin(known))
     # A code written exactly as a known one stays known once normalised, so only a row with
     # some other code as written can hold an unknown one: that cheap test comes first, and
     # the normalised codes are only worked out for the rows it lets through.
+    value = cells.value
     written = value if value.type().is_array() else value.cast("string").split(";")
     maybe = written.filter(lambda code: ~code.isin(known)).length() > 0
     checks: list[Check] = []
-    if text is not None:
-        checks.extend(_text_checks(spec, col, value, text, parsed, window)[:1])
+    if cells.text is not None:
+        checks.extend(_text_checks(cells)[:1])
 
     def message(rows: ir.Table) -> ir.StringValue:
         codes = rows[col.name + "_unknown"]

@@ -46,13 +46,15 @@ class StagedTable:
 
 
 def select_list(spec: Table, present: list[str]) -> str:
-    """The schema's columns in order; absent (optional) ones as typed NULLs."""
+    """The schema's columns in order, absent (optional) ones as typed NULLs, then the extra
+    columns the table keeps (:meth:`~threeml.records.schema.Table.extra_columns`)."""
     parts = []
     for col in spec.columns:
         if col.name in present:
             parts.append(identifier(col.name))
         else:
             parts.append(f"CAST(NULL AS VARCHAR) AS {identifier(col.name)}")
+    parts += [identifier(name) for name in spec.extra_columns(present)]
     return ", ".join(parts)
 
 
@@ -124,6 +126,8 @@ def _stage_csv(
         else f"CAST(NULL AS VARCHAR) AS {identifier(col.name)}"
         for col in spec.columns
     )
+    for name in spec.extra_columns(header):
+        renamed += f", c{positions[name]} AS {identifier(name)}"
     problems: list[Problem] = []
     malformed = 0
     # The reader skips blank lines without a trace; their line numbers come from a scan of

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from threeml.records.codes import AGE_BANDS
+from threeml.records.codes import AGE_BANDS, ESP2013_WEIGHTS
 
 __all__ = ["COVERAGE_BY_BAND", "ELIGIBLE_SHARE", "ESP_SHAPE", "population_columns"]
 
@@ -30,29 +30,7 @@ ELIGIBLE_SHARE = np.array(
 )
 
 #: The 2013 European Standard Population's band weights per 100,000 (a background shape).
-ESP_SHAPE = np.array(
-    [
-        5000,
-        5500,
-        5500,
-        5500,
-        6000,
-        6000,
-        6500,
-        7000,
-        7000,
-        7000,
-        7000,
-        6500,
-        6000,
-        5500,
-        5000,
-        4000,
-        2500,
-        1500,
-        1000,
-    ]
-)
+ESP_SHAPE = np.array([ESP2013_WEIGHTS[band] for band in AGE_BANDS])
 
 
 def population_columns(

@@ -41,26 +41,29 @@ labels, so each directive is used once per project: ``threeml-table-<name>``,
 
 from __future__ import annotations
 
-import enum
 import inspect
-import json
-import re
 import sys
-import typing
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-import attrs
 import click
 from docutils import nodes
-from docutils.statemachine import StringList
-from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
-from sphinx.util.docutils import SphinxDirective
 
 from threeml._version import __version__
+from threeml.docs.catalogue import CatalogueDirective as CatalogueDirective
+from threeml.docs.criteria import CriteriaDirective as CriteriaDirective
+from threeml.docs.criteria import criterion_default as criterion_default
+from threeml.docs.criteria import criterion_type as criterion_type
+from threeml.docs.nodes import (
+    _field_list,
+    _paragraph,
+    _paragraphs,
+    _SectionDirective,
+    _table,
+)
 from threeml.records.schema import TABLES, Column, Table
 
 __all__ = [
@@ -77,126 +80,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_CODE = re.compile(r"``(.+?)``|`([^`]+)`")
-
 try:  # click >= 8.3 marks "no default" with a sentinel rather than None
     from click._utils import UNSET as _UNSET
 except ImportError:  # pragma: no cover - older click
     _UNSET = None
-
-
-# Small node builders.
-
-
-def _inline(text: str) -> list[nodes.Node]:
-    """Text with ``code`` or `code` spans as literals (docstrings here use both)."""
-    result: list[nodes.Node] = []
-    position = 0
-    for match in _CODE.finditer(text):
-        if match.start() > position:
-            result.append(nodes.Text(text[position : match.start()]))
-        code = match.group(1) or match.group(2)
-        result.append(nodes.literal(code, code))
-        position = match.end()
-    if position < len(text):
-        result.append(nodes.Text(text[position:]))
-    return result
-
-
-def _paragraph(text: str) -> nodes.paragraph:
-    return nodes.paragraph("", "", *_inline(text))
-
-
-def _paragraphs(text: str) -> list[nodes.paragraph]:
-    """Paragraphs of a docstring-like text, blank-line separated, re-flowed."""
-    text = inspect.cleandoc(text or "").split("\f", 1)[0]
-    blocks = re.split(r"\n\s*\n", text)
-    result = []
-    for block in blocks:
-        lines = [line.strip() for line in block.splitlines() if line.strip() != "\b"]
-        joined = " ".join(line for line in lines if line)
-        if joined:
-            result.append(_paragraph(joined))
-    return result
-
-
-def _cell(content: str | Sequence[nodes.Node]) -> nodes.entry:
-    entry = nodes.entry()
-    if isinstance(content, str):
-        if content:
-            entry += _paragraph(content)
-    elif content:
-        entry += nodes.paragraph("", "", *content)
-    return entry
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Iterable[Sequence[str | Sequence[nodes.Node]]],
-    widths: Sequence[int],
-    classes: Sequence[str] = (),
-) -> nodes.table:
-    """A docutils table with a header row."""
-    table = nodes.table(classes=["longtable", *classes])
-    group = nodes.tgroup(cols=len(headers))
-    table += group
-    for width in widths:
-        group += nodes.colspec(colwidth=width)
-    head = nodes.thead()
-    header_row = nodes.row()
-    for title in headers:
-        header_row += _cell(title)
-    head += header_row
-    group += head
-    body = nodes.tbody()
-    for values in rows:
-        row = nodes.row()
-        for value in values:
-            row += _cell(value)
-        body += row
-    group += body
-    return table
-
-
-def _field_list(fields: Iterable[tuple[str, str | Sequence[nodes.Node]]]) -> nodes.field_list:
-    result = nodes.field_list()
-    for name, value in fields:
-        body = nodes.field_body()
-        body += _paragraph(value) if isinstance(value, str) else nodes.paragraph("", "", *value)
-        result += nodes.field("", nodes.field_name(name, name), body)
-    return result
-
-
-class _SectionDirective(SphinxDirective):
-    """A directive that emits labelled sections."""
-
-    def section(self, label: str, title: Sequence[nodes.Node]) -> nodes.section:
-        section = nodes.section()
-        section["names"].append(label)
-        section += nodes.title("", "", *title)
-        # An explicit target: the section gets the id ``label`` and ``:ref:`label``` works.
-        self.state.document.note_explicit_target(section, section)
-        return section
-
-    def rst(self, text: str, source: str) -> list[nodes.Node]:
-        """``text`` (reStructuredText from threeml's own code, already dedented) parsed."""
-        lines = StringList()
-        for number, line in enumerate(text.splitlines()):
-            lines.append(line, source, number)
-        holder = nodes.Element()
-        holder.document = self.state.document
-        self.state.nested_parse(lines, 0, holder)
-        return list(holder.children)
-
-    def depend_on(self, objects: Iterable[Any]) -> None:
-        """Rebuild the page when the source of any of ``objects`` changes."""
-        for obj in objects:
-            try:
-                path = inspect.getsourcefile(obj)
-            except TypeError:
-                path = None
-            if path:
-                self.env.note_dependency(path)
 
 
 # The column reference.
@@ -413,149 +300,6 @@ class CliDirective(_SectionDirective):
         return body
 
 
-# The criteria vocabulary.
-
-
-def _words_of(name: str) -> str:
-    """``ServiceKind`` -> ``service kind``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).lower()
-
-
-def criterion_type(hint: Any) -> str:
-    """How a criterion field is written in a TOML or JSON file, in words."""
-    from threeml.definitions import Window
-
-    if typing.get_origin(hint) in (frozenset, set, list, tuple):
-        (item,) = typing.get_args(hint)[:1]
-        if isinstance(item, type) and issubclass(item, enum.Enum):
-            values = ", ".join(member.value for member in item)
-            return f"list of {_words_of(item.__name__)}s, each one of: {values}"
-        if item is str:
-            return "list of strings"
-        return f"list of {getattr(item, '__name__', item)}"
-    if hint is Window:
-        return "table { last_days = N }, N at least 1"
-    names = {int: "integer", float: "number", str: "string", bool: "true or false"}
-    return names.get(hint, getattr(hint, "__name__", str(hint)))
-
-
-def _literal(value: Any) -> str:
-    """A plain value written as in a TOML file."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        inner = ", ".join(f"{k} = {_literal(v)}" for k, v in value.items())
-        return "{ " + inner + " }" if inner else "{}"
-    return str(value)
-
-
-def criterion_default(attribute: attrs.Attribute) -> str:
-    """A criterion field's default in words: ``required``, or its value when left out."""
-    from threeml.definitions import Window
-
-    default = attribute.default
-    if default is attrs.NOTHING:
-        return "required"
-    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        default = default.factory()
-    if isinstance(default, Window) and default.last_days is None:
-        return "the whole period"
-    if isinstance(default, frozenset | set):
-        if not default:
-            return "[] (any)"
-        default = sorted(getattr(v, "value", v) for v in default)
-    if isinstance(default, Window):
-        default = {"last_days": default.last_days}
-    return _literal(getattr(default, "value", default))
-
-
-class CriteriaDirective(_SectionDirective):
-    """``.. threeml-criteria::``: one section per criterion kind, threeml's then plugins'."""
-
-    has_content = False
-    required_arguments = 0
-    optional_arguments = 0
-
-    def run(self) -> list[nodes.Node]:
-        from threeml.definitions import CRITERIA
-        from threeml.definitions.kinds import registered_kinds
-        from threeml.plugins.registry import RegistryError, default_registry
-
-        documents = getattr(self.env, "threeml_catalogue_docs", set())
-        documents.add(self.env.docname)
-        self.env.threeml_catalogue_docs = documents  # type: ignore[attr-defined]
-        self.depend_on(
-            [sys.modules["threeml.definitions.criteria"], sys.modules["threeml.records.codes"]]
-        )
-        try:
-            kinds = registered_kinds(default_registry())
-        except RegistryError as error:
-            raise self.error(f"the criteria reference cannot be built: {error}") from None
-        plugins = {
-            name: kind.criterion
-            for name, kind in sorted(kinds.items())
-            if CRITERIA.get(name) is not kind.criterion
-        }
-        self.depend_on(plugins.values())
-        return [self.render(kind, cls) for kind, cls in {**CRITERIA, **plugins}.items()]
-
-    def render(self, kind: str, cls: type) -> nodes.section:
-        from threeml.definitions import CRITERIA
-
-        section = self.section(f"threeml-criterion-{kind}", [nodes.literal(kind, kind)])
-        doc = inspect.cleandoc(cls.__doc__ or "")
-        where = f"{cls.__module__}.{cls.__qualname__}"
-        section += self.rst(doc, f"docstring of {where}")
-        if CRITERIA.get(kind) is not cls:
-            role = (
-                f"Supplied by a plugin, as ``{where}``: installed with it, and usable in any "
-                f"definition or file once it is installed; about the user alone, so no "
-                f"enrolment contributes to it."
-            )
-        elif cls.about_enrolments:  # type: ignore[attr-defined]
-            role = (
-                f"Python: :class:`threeml.definitions.{cls.__name__}`; an enrolment criterion: "
-                f"the enrolments that contribute to it are records."
-            )
-        else:
-            role = (
-                f"Python: :class:`threeml.definitions.{cls.__name__}`; about the user alone: no "
-                f"enrolment contributes to it."
-            )
-        section += self.rst(role, f"threeml-criteria {kind}")
-        fields = attrs.fields(cls)
-        if all(attribute.default is not attrs.NOTHING for attribute in fields):
-            words = cls().describe()
-            section += nodes.paragraph(
-                "",
-                "",
-                nodes.Text("With every field left out it reads: "),
-                nodes.emphasis(words, words),
-                nodes.Text("."),
-            )
-        hints = typing.get_type_hints(cls)
-        rows = [
-            (
-                [nodes.literal(attribute.name, attribute.name)],
-                [
-                    nodes.inline(
-                        "", criterion_type(hints[attribute.name]), support_smartquotes=False
-                    )
-                ],
-                [nodes.inline("", criterion_default(attribute), support_smartquotes=False)],
-            )
-            for attribute in fields
-        ]
-        section += _table(
-            ["Field", "Type", "Default"], rows, widths=[20, 55, 25], classes=["threeml-fields"]
-        )
-        return section
-
-
 # The hook specifications.
 
 
@@ -611,201 +355,6 @@ class HooksDirective(_SectionDirective):
         text = f".. py:function:: {_signature(spec)}\n   :module: {module.__name__}\n\n"
         text += "\n".join(f"   {line}" if line else "" for line in body.splitlines())
         section += self.rst(text, f"docstring of {module.__name__}.{name}")
-        return section
-
-
-# The catalogue of registered definitions.
-
-
-def _source_text(source: Any) -> str:
-    return source.describe() if source is not None else "unknown"
-
-
-class CatalogueDirective(_SectionDirective):
-    """``.. threeml-catalogue::``: every definition in the default registry, by name."""
-
-    has_content = False
-    required_arguments = 0
-    optional_arguments = 0
-
-    def run(self) -> list[nodes.Node]:
-        from threeml.plugins.registry import RegistryError, default_registry
-
-        documents = getattr(self.env, "threeml_catalogue_docs", set())
-        documents.add(self.env.docname)
-        self.env.threeml_catalogue_docs = documents  # type: ignore[attr-defined]
-        try:
-            registry = default_registry()
-        except RegistryError as error:
-            raise self.error(f"the definitions catalogue cannot be built: {error}") from None
-        for failure in registry.failures:
-            logger.warning(
-                "threeml-catalogue: %s; its definitions are missing from the catalogue",
-                failure.describe(),
-                location=(self.env.docname, self.lineno),
-            )
-        self.depend_on(
-            sys.modules[p.entry_point.partition(":")[0]]
-            for p in registry.plugins
-            if p.entry_point and p.entry_point.partition(":")[0] in sys.modules
-        )
-        if not registry.names():
-            return [_paragraph("No definitions were registered when these pages were built.")]
-        from threeml.testing.speccases import plugin_spec_cases
-
-        try:
-            cases = plugin_spec_cases(registry)
-        except TypeError as error:  # a SPEC_CASES holding something else
-            raise self.error(f"the definitions catalogue cannot be built: {error}") from None
-        return [
-            self.render(registry, definition, cases.get(definition.name, ()))
-            for definition in registry.definitions()
-        ]
-
-    def render(self, registry: Any, definition: Any, cases: Sequence[Any] = ()) -> nodes.section:
-        from threeml.definitions import CountingDefinition, to_toml
-
-        name = definition.name
-        section = self.section(f"threeml-definition-{name}", [nodes.literal(name, name)])
-        section += nodes.paragraph("", "", nodes.strong(definition.title, definition.title))
-        sources = registry.sources(name)
-        fields: list[tuple[str, str | Sequence[nodes.Node]]] = []
-        if isinstance(definition, CountingDefinition):
-            unit = definition.unit.value
-            counts = "distinct people" if unit == "users" else "enrolments (connections)"
-            fields.append(("Type", f"counting definition; counts {unit}: {counts}"))
-        else:
-            fields.append(("Type", "metric definition"))
-        fields.append(("Version", [nodes.literal(definition.version, definition.version)]))
-        fields.append(("Source", _source_text(sources[0] if sources else definition.source)))
-        if len(sources) > 1:
-            also = "; ".join(_source_text(s) for s in sources[1:])
-            fields.append(("Also supplied (identically) by", also))
-        if definition.origin:
-            fields.append(("Origin", [nodes.Text(definition.origin)]))
-        if isinstance(definition, CountingDefinition):
-            if definition.parameters:
-                values = ", ".join(f"{k} = {v}" for k, v in definition.parameters.items())
-                fields.append(("Parameters", [nodes.Text(values)]))
-        else:
-            label = f"threeml-definition-{definition.population}"
-            link = addnodes.pending_xref(
-                "",
-                nodes.literal(definition.population, definition.population),
-                refdomain="std",
-                reftype="ref",
-                reftarget=label,
-                refexplicit=True,
-                refwarn=True,
-            )
-            fields.append(("Population", [link]))
-            measure = definition.measure
-            words = [nodes.literal(measure.kind, measure.kind)]
-            if measure.options:
-                options = ", ".join(f"{k} = {v}" for k, v in measure.options.items())
-                words.append(nodes.Text(f" ({options})"))
-            fields.append(("Measure", words))
-            direction = {True: "higher is better", False: "lower is better", None: "not stated"}
-            fields.append(("Direction", direction[definition.higher_is_better]))
-        section += _field_list(fields)
-        # Descriptions are plugin data, not reStructuredText: shown as plain paragraphs.
-        for block in re.split(r"\n\s*\n", definition.description.strip()):
-            if block.strip():
-                section += nodes.paragraph("", "", nodes.Text(" ".join(block.split())))
-        if isinstance(definition, CountingDefinition):
-            section += _paragraph("Criteria, in order (a unit must pass all of them):")
-            steps = nodes.enumerated_list(enumtype="arabic", prefix="", suffix=".")
-            for criterion in definition.criteria:
-                steps += nodes.list_item(
-                    "", nodes.paragraph("", "", nodes.Text(criterion.describe()))
-                )
-            section += steps
-        section += _paragraph("As a definition file (``threeml definitions NAME --format toml``):")
-        text = to_toml(definition)
-        section += nodes.literal_block(text, text, language="toml")
-        # Subsections last: docutils allows no body elements after a subsection.
-        for number, case in enumerate(cases, start=1):
-            section += self.worked_example(registry, definition, case, number)
-        return section
-
-    def worked_example(
-        self, registry: Any, definition: Any, case: Any, number: int
-    ) -> nodes.section:
-        """One spec case: its period, tables, who counts, and why the others do not."""
-        from threeml.records.codes import Unit
-        from threeml.records.periods import Period
-        from threeml.testing.speccases import case_reasons
-
-        name = definition.name
-        section = self.section(
-            f"threeml-example-{name}-{number}",
-            [nodes.Text(f"Worked example {number}: {case.title}")],
-        )
-        period = Period.parse(case.period)
-        section += nodes.paragraph(
-            "",
-            "",
-            nodes.Text("Period: "),
-            nodes.literal(case.period, case.period),
-            nodes.Text(f" ({period.start.isoformat()} to {period.end.isoformat()})."),
-        )
-        used = {row[2] for row in case.enrolments}
-        services = "; ".join(
-            f"{sid} {kind} ({sector.replace('_', ' ')})"
-            for sid, kind, sector, *_ in case.services
-            if sid in used
-        )
-        if services:
-            section += nodes.paragraph("", "", nodes.Text(f"Services: {services}."))
-        for table, (columns, rows) in case.tables().items():
-            section += nodes.paragraph("", "", nodes.literal(table, table))
-            section += _table(
-                columns,
-                [["" if value is None else str(value) for value in row] for row in rows],
-                widths=[10] * len(columns),
-                classes=["threeml-example-table"],
-            )
-        reasons = case_reasons(case, definition, registry=registry)
-        counted = {r.unit for r in reasons if r.counted}
-        if counted != set(case.expected):
-            logger.warning(
-                "threeml-catalogue: worked example %r of %s expects %s to count, but the "
-                "reference evaluator counts %s",
-                case.title,
-                name,
-                ", ".join(sorted(case.expected)) or "nobody",
-                ", ".join(sorted(counted)) or "nobody",
-                location=(self.env.docname, self.lineno),
-            )
-        noun = "enrolments" if definition.unit is Unit.ENROLMENTS else "people"
-        expected = sorted(case.expected)
-        section += nodes.paragraph(
-            "",
-            "",
-            nodes.strong("Counted: ", "Counted: "),
-            nodes.Text(", ".join(expected) if expected else "nobody"),
-            nodes.Text(f" ({len(expected)} {noun})."),
-        )
-        left_out = [r for r in reasons if not r.counted]
-        if left_out:
-            section += nodes.paragraph("", "", nodes.strong("Not counted:", "Not counted:"))
-            items = nodes.bullet_list()
-            for reason in left_out:
-                items += nodes.list_item(
-                    "",
-                    nodes.paragraph(
-                        "",
-                        "",
-                        nodes.literal(reason.unit, reason.unit),
-                        nodes.Text(
-                            f" fails criterion {reason.criterion} ({reason.describe}): "
-                            f"{reason.evidence}."
-                        ),
-                    ),
-                )
-            section += items
-        for note in case.notes:
-            section += nodes.paragraph("", "", nodes.Text(note))
         return section
 
 

@@ -5,7 +5,8 @@ a risk score) labels a suppressed cell with something that identifies a person. 
 ``birth_year`` groups by *age band at the period end* (``0-4`` … ``85-89``, ``90+``,
 as coverage uses, ``unknown`` when missing), ``risk_score`` by fifths (``0-0.2``,
 ``0.2-0.4``, ``0.4-0.6``, ``0.6-0.8``, ``0.8-1``, ``unknown``); the bands can also be asked
-for by name, ``age_band`` and ``risk_band``. Any other users
+for by name, ``age_band`` and ``risk_band``. An extract's extra users columns (GP practice,
+locality, deprivation decile …) are kept as text and group like the schema's. Any other users
 column with more than :data:`MAX_DISTINCT` distinct values is refused. ``area`` is the
 publishing geography: its values are published areas, and it is not limited.
 Counts (:func:`threeml.engine.evaluate.count_many`) and metrics
@@ -100,13 +101,16 @@ BANDED: dict[str, Callable[[ir.Table, Period], ir.Value]] = {
 BAND_NAMES: dict[str, str] = {"age_band": "birth_year", "risk_band": "risk_score"}
 
 
-def user_breakdowns() -> list[str]:
-    """Every breakdown name that groups users: the users columns (but ids and conditions) and
-    the bands by name."""
+def user_breakdowns(users: ir.Table | None = None) -> list[str]:
+    """Every breakdown name that groups users: the users columns (but ids and conditions), the
+    bands by name and, given the dataset's ``users`` table, the extract's extra users columns
+    (kept as text by loading: :attr:`threeml.records.schema.Table.keeps_extra_columns`)."""
     from threeml.records.schema import TABLES
 
-    columns = [c for c in TABLES["users"].column_names if c not in ("user_id", "conditions")]
-    return [*columns, *BAND_NAMES]
+    spec = TABLES["users"]
+    columns = [c for c in spec.column_names if c not in ("user_id", "conditions")]
+    extra = spec.extra_columns(users.columns) if users is not None else ()
+    return [*columns, *BAND_NAMES, *extra]
 
 
 def breakdown_value(users: ir.Table, name: str, period: Period) -> ir.Value:

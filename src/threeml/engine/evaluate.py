@@ -96,7 +96,7 @@ def count_many(
     """
     period = Period.parse(period) if isinstance(period, str) else period
     definitions = list(definitions)
-    _check_breakdowns(by)
+    _check_breakdowns(by, dataset.table("users"))
     check_cardinality(dataset.table("users"), by)
     resolve = registry.counting if registry is not None else None
     compiler = Compiler(dataset, period, resolve, registered_kinds(registry))
@@ -128,8 +128,8 @@ class _Shared:
     keys: KeyRequest | None = None
 
 
-def _check_breakdowns(by: Sequence[str]) -> None:
-    allowed = [*user_breakdowns(), *ENROLMENT_BREAKDOWNS]
+def _check_breakdowns(by: Sequence[str], users: ir.Table) -> None:
+    allowed = [*user_breakdowns(users), *ENROLMENT_BREAKDOWNS]
     for name in by:
         if name not in allowed:
             raise EvaluationError(

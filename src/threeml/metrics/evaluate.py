@@ -20,12 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["evaluate_metric", "evaluate_metrics", "plan_metrics"]
 
 
-def _breakdown_columns() -> list[str]:
-    return user_breakdowns()
-
-
-def _check_by(metric: MetricDefinition, by: Sequence[str]) -> None:
-    allowed = _breakdown_columns()
+def _check_by(metric: MetricDefinition, by: Sequence[str], dataset: Dataset) -> None:
+    allowed = user_breakdowns(dataset.table("users"))
     for name in by:
         if name not in allowed:
             raise MetricError(
@@ -71,7 +67,7 @@ def evaluate_metric(
     ``by`` names breakdowns: columns of the users table such as ``area``.
     """
     period = Period.parse(period) if isinstance(period, str) else period
-    _check_by(metric, by)
+    _check_by(metric, by, dataset)
     kind = _measure_kind(metric, registry, measures)
     population_definition = registry.counting(population or metric.population)
     result = count_many([population_definition], dataset, period, by=by, registry=registry)
@@ -99,6 +95,7 @@ def _reusable(found: CountResult, definition: Any, period: Period, by: Sequence[
 
 def plan_metrics(
     metrics: Iterable[MetricDefinition],
+    dataset: Dataset,
     registry: Registry,
     by: Sequence[str],
     measures: Mapping[str, MeasureKind] | None,
@@ -115,7 +112,7 @@ def plan_metrics(
     definitions: dict[str, Any] = {}
     for metric in metrics:
         try:
-            _check_by(metric, by)
+            _check_by(metric, by, dataset)
             kind = _measure_kind(metric, registry, measures)
             definitions.setdefault(metric.population, registry.counting(metric.population))
             planned.append((metric, kind))
@@ -156,7 +153,7 @@ def evaluate_metrics(
     from threeml.metrics.session import MetricSession
 
     period = Period.parse(period) if isinstance(period, str) else period
-    planned, definitions = plan_metrics(metrics, registry, by, measures, errors)
+    planned, definitions = plan_metrics(metrics, dataset, registry, by, measures, errors)
     populations = {
         name: found
         for name, found in (counted or {}).items()

@@ -93,7 +93,7 @@ def evaluate_metrics_series(
     if not intervals:
         return {name: () for name in found}
     mine: dict[str, str] | None = {} if errors is not None else None
-    planned, definitions = plan_metrics(metrics, registry, by, measures, mine)
+    planned, definitions = plan_metrics(metrics, dataset, registry, by, measures, mine)
     for metric, _ in planned:
         for extra in _numerators(metric, registry):
             definitions.setdefault(extra.name, extra)

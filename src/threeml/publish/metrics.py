@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
 from attrs import field, frozen
 
 from threeml.definitions.policies import DisclosurePolicy
-from threeml.metrics.cells import MetricRow, publish_rows, publish_total
+from threeml.metrics.cells import MetricRow, publish_rows
 from threeml.metrics.contract import MetricResult
 from threeml.publish.counts import ALL_AREAS
 from threeml.publish.numbers import json_number, json_ready
@@ -226,24 +225,10 @@ def published_total(
     beside these breakdowns (:meth:`DisclosurePolicy.rounds_totals
     <threeml.definitions.policies.DisclosurePolicy.rounds_totals>`: under the default,
     whenever a breakdown is asked for), else they are published as they are; quantiles
-    of fewer units than the policy's minimum are withheld either way.
+    of fewer units than the policy's minimum are withheld either way. The rule is
+    :meth:`MetricResult.published_total <threeml.metrics.contract.MetricResult.published_total>`.
     """
-    suppressed = any(row.suppressed for rows in breakdowns.values() for row in rows)
-    rounds = policy.rounds_totals(bool(result.breakdowns), suppressed)
-    raw = result.total
-    row = publish_total(
-        result.cells,
-        result.cell_kinds,
-        result.gate,
-        result.derive,
-        policy,
-        beside_suppressed=rounds,
-        raw=raw,
-        parents=result.cell_parents,
-    )
-    if row is raw:
-        return raw
-    return attrs.evolve(row, details={**result.details, **row.details})
+    return result.published_total(policy, breakdowns)
 
 
 def metric_breakdowns(

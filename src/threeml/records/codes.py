@@ -13,6 +13,7 @@ from enum import StrEnum
 __all__ = [
     "AGE_BANDS",
     "CONDITIONS",
+    "ESP2013_WEIGHTS",
     "AgeBand",
     "Arm",
     "ContactKind",
@@ -150,6 +151,13 @@ def close_conditions(code: str) -> list[str]:
 
 #: The 5-year age bands of the 2013 European Standard Population, youngest first (``90+`` last).
 AGE_BANDS = (*(f"{low}-{low + 4}" for low in range(0, 90, 5)), "90+")
+
+#: The 2013 European Standard Population (Eurostat, 2013): people per 100,000 in each age band of
+#: :data:`AGE_BANDS`, youngest first. The one source of these weights: coverage standardises to
+#: them and the synthetic populations take their shape.
+_ESP2013 = (5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500,
+            5000, 4000, 2500, 1500, 1000)  # fmt: skip
+ESP2013_WEIGHTS: dict[str, int] = dict(zip(AGE_BANDS, _ESP2013, strict=True))
 
 #: A 5-year age band, as population estimates and the 2013 European Standard Population give them.
 AgeBand = StrEnum("AgeBand", {band: band for band in AGE_BANDS})  # type: ignore[misc]

@@ -9,6 +9,7 @@ Arrow schema, the validator, the docs and the generator all read these specs.
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from datetime import date
@@ -22,7 +23,15 @@ from attrs import frozen
 from threeml.records import rows as records
 from threeml.records.rows import column_info
 
-__all__ = ["TABLES", "Column", "ColumnType", "Table", "table"]
+__all__ = [
+    "RESERVED_EXTRA_NAMES",
+    "TABLES",
+    "Column",
+    "ColumnType",
+    "Table",
+    "extra_column_refusal",
+    "table",
+]
 
 
 class ColumnType(StrEnum):
@@ -104,6 +113,9 @@ class Table:
     columns: tuple[Column, ...]
     rules: tuple[Any, ...]
     doc: str
+    #: Whether columns the schema does not name are kept, as text (the users table's extra
+    #: attributes: GP practice, locality, deprivation decile …), rather than ignored.
+    keeps_extra_columns: bool = False
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -119,9 +131,61 @@ class Table:
                 return col
         raise KeyError(f"table {self.name} has no column {name!r}")
 
+    def extra_columns(self, header: typing.Iterable[str]) -> tuple[str, ...]:
+        """The columns of ``header`` kept beside the schema's own, in header order.
+
+        Only a table that :attr:`keeps_extra_columns` keeps any; it keeps a column the
+        schema does not name unless that name is reserved (:func:`extra_column_refusal`).
+        """
+        if not self.keeps_extra_columns:
+            return ()
+        header = list(header)
+        known = set(self.column_names)
+        return tuple(
+            n for n in header if n not in known and extra_column_refusal(self, n, header) is None
+        )
+
+    def kept_columns(self, present: typing.Iterable[str]) -> tuple[str, ...]:
+        """The schema's columns, then the extra columns of ``present`` it keeps."""
+        return (*self.column_names, *self.extra_columns(present))
+
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema of the table (no nullability: emptiness is checked by validation)."""
         return pa.schema([pa.field(col.name, col.arrow_type) for col in self.columns])
+
+
+#: Names an extra column may not have: the breakdowns threeml derives from other columns.
+RESERVED_EXTRA_NAMES = ("age_band", "risk_band")
+
+
+def extra_column_refusal(spec: Table, name: str, header: typing.Iterable[str]) -> str | None:
+    """Why column ``name`` of ``header`` is not kept as an extra column of ``spec`` (``None``:
+    it is kept, or it is one of the schema's own columns)."""
+    known = set(spec.column_names)
+    if name in known:
+        return None
+    if not spec.keeps_extra_columns:
+        return f"it is not part of table {spec.name}"
+    lowered = name.lower()
+    if not name.strip():
+        return "it has no name"
+    if name.startswith("_"):
+        return "names beginning with '_' are threeml's own"
+    if lowered in {c.lower() for c in known}:
+        return "it differs from a column of the schema only in case"
+    if lowered in RESERVED_EXTRA_NAMES:
+        return f"{lowered!r} is the name of a breakdown threeml derives"
+    spelt = difflib.get_close_matches(
+        "_".join(lowered.split()), [c.lower() for c in known], n=1, cutoff=0.8
+    )
+    if spelt:
+        return (
+            f"it looks like a misspelling of {spelt[0]} (rename it to load its values as "
+            f"{spelt[0]}; an extra column needs a name unlike the schema's)"
+        )
+    if sum(1 for other in header if other.lower() == lowered) > 1:
+        return "another column has the same name but for case"
+    return None
 
 
 def _column_from(attribute: attrs.Attribute, hint: Any) -> Column:
@@ -174,6 +238,7 @@ def _table(record: type, *, required: bool) -> Table:
         columns=columns,
         rules=tuple(record.rules),
         doc=doc,
+        keeps_extra_columns=getattr(record, "keeps_extra_columns", False),
     )
 
 

@@ -87,8 +87,8 @@ def sub_periods(period: Period) -> list[tuple[str, Period]]:
     return pieces
 
 
-def _metric_by(by: Sequence[str]) -> tuple[str, ...]:
-    allowed = set(user_breakdowns())
+def _metric_by(by: Sequence[str], dataset: Dataset) -> tuple[str, ...]:
+    allowed = set(user_breakdowns(dataset.table("users")))
     return tuple(b for b in by if b in allowed)
 
 
@@ -146,7 +146,7 @@ def build_report(
     counts = {d.name: counts[d.name] for d in definitions}
     evaluated: dict[str, MetricResult] = {}
     errors: dict[str, str] = {}
-    metric_by = _metric_by(by)
+    metric_by = _metric_by(by, dataset)
     if metrics:
         step(f"{len(metrics)} metric(s) together")
         evaluated = evaluate_metrics(

@@ -56,6 +56,39 @@ SPEC_CASES: tuple[SpecCase, ...] = (
         ],
     ),
     SpecCase(
+        definition="example.high-risk-pendants",
+        title="member-of counts whoever the named definition counts; then the risk score",
+        period="2013",
+        users=[
+            ("u1", "A", None, 0.5),  # a working pendant, risk exactly 0.5
+            ("u2", "A", None, 0.49),  # a working pendant, risk just below
+            ("u3", "A", None, 0.9),  # high risk, last heartbeat before the last 7 days
+            ("u4", "A", None, None),  # a working pendant, no risk score
+            ("u5", "A", None, 0.8),  # high risk, heartbeat after the pendant was returned
+        ],
+        enrolments=[
+            ("e1", "u1", "tc", None, "2013-01-01", None),
+            ("e2", "u2", "tc", None, "2013-01-01", None),
+            ("e3", "u3", "tc", None, "2013-01-01", None),
+            ("e4", "u4", "tc", None, "2013-01-01", None),
+            ("e5", "u5", "tc", None, "2013-01-01", "2013-12-24"),
+        ],
+        contacts=[
+            ("u1", "e1", "2013-12-31", "heartbeat"),
+            ("u2", "e2", "2013-12-31", "heartbeat"),
+            ("u3", "e3", "2013-12-24", "heartbeat"),
+            ("u4", "e4", "2013-12-25", "heartbeat"),
+            ("u5", "e5", "2013-12-28", "heartbeat"),
+        ],
+        expected={"u1"},
+        notes=[
+            "The first criterion is example.pendant-heartbeat-7d by name: u3 and u5 fail it "
+            "(u3's last heartbeat is the day before the last 7 days; u5's pendant was returned "
+            "before its heartbeat), as they fail that definition. u2 and u4 pass it and fail "
+            "the risk score: 0.49 is below 0.5, and an unknown score never passes."
+        ],
+    ),
+    SpecCase(
         definition="example.telehealth-referrals",
         title="A telehealth referral in the period counts, whether or not it was installed",
         period="2013",

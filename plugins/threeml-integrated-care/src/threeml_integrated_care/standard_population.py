@@ -15,7 +15,7 @@ from typing import Any, Self
 
 from attrs import field, frozen
 
-from threeml.records.codes import AGE_BANDS
+from threeml.records.codes import AGE_BANDS, ESP2013_WEIGHTS
 
 __all__ = ["ESP2013", "STANDARDS", "StandardPopulation", "StandardPopulationError"]
 
@@ -82,35 +82,7 @@ class StandardPopulation:
 
 #: The 2013 European Standard Population, per 100,000, in 5-year bands with 90+ last.
 ESP2013 = StandardPopulation(
-    "esp2013",
-    dict(
-        zip(
-            AGE_BANDS,
-            (
-                5000,
-                5500,
-                5500,
-                5500,
-                6000,
-                6000,
-                6500,
-                7000,
-                7000,
-                7000,
-                7000,
-                6500,
-                6000,
-                5500,
-                5000,
-                4000,
-                2500,
-                1500,
-                1000,
-            ),
-            strict=True,
-        )
-    ),
-    "2013 European Standard Population (Eurostat)",
+    "esp2013", ESP2013_WEIGHTS, "2013 European Standard Population (Eurostat)"
 )
 
 #: The standard populations known by name.

@@ -10,6 +10,7 @@ the top-level figures are those of the chosen trial (the only one, or the
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -51,6 +52,32 @@ def _allocations(context: MetricContext) -> ir.Table:
     )
 
 
+#: Why an arm comparison has no allocations to compare (completed by :func:`_when_dated`).
+NONE_ALLOCATED = "no one in the population was allocated to a trial arm in the period"
+
+
+def _when_dated(context: MetricContext) -> str:
+    """When the extract's allocations are dated, and which period to use: one aggregate.
+
+    The range of ``allocated_on`` over the whole allocations table (not only the population's),
+    so that a period that misses every allocation says where they are; given by month, so that
+    the message (which may be published) names no one's allocation day.
+    """
+    a = context.table("allocations")
+    span = a.aggregate(first=a.allocated_on.min(), last=a.allocated_on.max()).to_pyarrow()
+    first, last = span.column("first")[0].as_py(), span.column("last")[0].as_py()
+    if first is None:
+        return "the extract has no allocations (the optional allocations table is empty or absent)"
+    start = first.replace(day=1)
+    end = date(last.year + last.month // 12, last.month % 12 + 1, 1) - timedelta(days=1)
+    period = context.period
+    return (
+        f"the allocations are dated from {first:%B %Y} to {last:%B %Y} and the period is "
+        f"{period.start} to {period.end}; use a period that includes them, for example "
+        f"--period {start}:{end}"
+    )
+
+
 def _prepare(context: MetricContext, plan: Plan) -> Plan:
     """The allocations, the trials they hold, and the trial the top-level figures are for."""
     allocations = _allocations(context)
@@ -62,7 +89,7 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
         known = ", ".join(trials) or "none"
         raise MetricError(
             f"metric {context.metric.name}: no one in the population was allocated to trial "
-            f"{chosen!r} in the period (trials: {known})"
+            f"{chosen!r} in the period (trials: {known}); {_when_dated(context)}"
         )
     if chosen is None and len(trials) == 1:
         chosen = trials[0]
@@ -72,6 +99,7 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
         "trial": chosen,
         "trials": trials,
         "allocations": allocations,
+        "none_allocated": f"{NONE_ALLOCATED}: {_when_dated(context)}" if not trials else None,
         "counted": counted.format(outcome=plan["outcome"]),
         "compared": value,
     }
@@ -174,7 +202,7 @@ def _binary(cells: Cells) -> MetricRow:
     )
     reason = odds.reason if odds.value is None else None
     if n1 == 0 and n0 == 0:
-        reason = "no one in the population was allocated to a trial arm in the period"
+        reason = NONE_ALLOCATED
     return MetricRow(
         numerator=_sum_or_none(a1, a0),
         denominator=_sum_or_none(n1, n0),
@@ -202,7 +230,7 @@ def _count_outcome(cells: Cells) -> MetricRow:
     ratio = stats.rate_ratio(e1, n1, e0, n0, first="intervention arm", second="control arm")
     reason = ratio.reason if ratio.value is None else None
     if n1 == 0 and n0 == 0:
-        reason = "no one in the population was allocated to a trial arm in the period"
+        reason = NONE_ALLOCATED
     elif n1 == 0 or n0 == 0:
         reason = f"the {'intervention' if n1 == 0 else 'control'} arm is empty"
     return MetricRow(
@@ -234,7 +262,7 @@ def _derive(plan: Plan, cells: Cells) -> MetricRow:
         return row
     trials = plan["trials"]
     why = (
-        "no one in the population was allocated to a trial arm in the period"
+        plan["none_allocated"]
         if not trials
         else f"the allocations hold {len(trials)} trials ({', '.join(trials)}); choose one "
         "with the option trial=NAME (each is under 'trials')"

@@ -307,6 +307,8 @@ def cell_checks(
             if col.maximum is not None:
                 outside |= parsed > col.maximum
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
+    for name in spec.extra_columns(raw.columns):  # kept as text, never checked
+        typed[name] = _clean(raw[name], trim=trim).name(name)
     if not checks:
         return raw.select(**typed), None
     failing = functools.reduce(operator.or_, flags.values())
