@@ -46,6 +46,7 @@ __all__ = [
     "write_html",
     "write_json",
     "write_membership",
+    "write_parquet",
     "write_table",
 ]
 
@@ -81,6 +82,7 @@ write_csv = _writer("csv")
 write_html = _writer("html")
 write_fhir = _writer("fhir")
 write_membership = _writer("membership")
+write_parquet = _writer("parquet")
 
 
 @write_table.register
@@ -144,6 +146,13 @@ FORMATS: dict[str, OutputFormat] = {
         ),
         OutputFormat(
             "fhir", "a FHIR R4 MeasureReport (JSON)", write_fhir, file="measurereport.json"
+        ),
+        OutputFormat(
+            "parquet",
+            "Parquet, the long table of a series (--every), the policy in its metadata",
+            write_parquet,
+            file="series.parquet",
+            binary=True,
         ),
         OutputFormat(
             "membership",
