@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,15 +12,17 @@ from threeml.cli.definition_files import definition_files_option
 from threeml.cli.extract import data_option, finish_set_aside, load_dataset
 from threeml.cli.lookup import resolve
 from threeml.cli.options import disclosure_option, format_option, lenient_option
+from threeml.cli.series import every_option, intervals_of, write_out
 from threeml.definitions import CountingDefinition
 from threeml.definitions.kinds import plugin_kinds
 from threeml.engine.evaluate import count as count_definition
 from threeml.engine.explain import explain as explain_user
+from threeml.engine.series import count_series
 from threeml.errors import ThreemlError
 from threeml.publish.counts import PublishedCount, publish_count
 from threeml.publish.disclosure import policy_named
-from threeml.publish.formats import write
 from threeml.publish.provenance import provenance_of
+from threeml.publish.series import PublishedSeries, publish_series
 from threeml.records.periods import Period
 
 
@@ -59,23 +60,34 @@ def resolve_definition(name: str | None, definition_files: Path | Sequence[Path]
     help="Break down by a users column (age_band or birth_year: age bands; risk_band or "
     "risk_score: fifths), service_kind or sector (repeatable).",
 )
-@format_option(PublishedCount)
+@every_option
+@format_option(PublishedCount, PublishedSeries)
 @disclosure_option
 @lenient_option
-def count(name, data, period, definition_files, by, fmt, disclosure, lenient) -> None:
+def count(name, data, period, definition_files, by, every, fmt, disclosure, lenient) -> None:
     """Count NAME (a registered definition) on an extract, with attrition and breakdowns.
 
     `count` is the unrounded total over all areas; breakdowns below all areas go
-    through disclosure control (counts 1-7 suppressed, others rounded to 5).
+    through disclosure control (counts 1-7 suppressed, others rounded to 5). With
+    --every, the count in each interval of the period, as a long table (totals rounded too).
     """
     definition, registry = resolve_definition(name, definition_files)
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
+    if every:
+        intervals = intervals_of(period, every)
+        found = count_series(
+            [definition], dataset, intervals, by=by, registry=registry, cell_keys=policy.cell_key
+        )
+        provenance = provenance_of(dataset, [definition], policy)
+        write_out(publish_series(intervals, policy, counts=found, provenance=provenance), fmt)
+        finish_set_aside(dataset)
+        return
     result = count_definition(
         definition, dataset, period, by=by, registry=registry, cell_keys=policy.cell_key
     )
     provenance = provenance_of(dataset, [definition], policy)
-    write(publish_count(result, policy, provenance=provenance), fmt, sys.stdout)
+    write_out(publish_count(result, policy, provenance=provenance), fmt)
     finish_set_aside(dataset)
 
 

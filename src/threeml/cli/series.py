@@ -1,0 +1,76 @@
+"""``--every``: ``count``, ``compare``, ``metric`` and ``report`` over a series of intervals.
+
+With ``--every month|quarter|year|financial-year`` the ``--period`` is cut into intervals
+(:func:`threeml.records.intervals.split`), every interval evaluated as its own period, and
+the command writes the series' long table (:class:`~threeml.publish.series.PublishedSeries`)
+instead of a single period's output.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import click
+
+from threeml.data import Dataset
+from threeml.definitions import MetricDefinition
+from threeml.engine import flow as flow_module
+from threeml.engine.flow import FlowResult
+from threeml.publish.formats import FORMATS, write
+from threeml.records.intervals import Every, Interval, split
+from threeml.records.periods import Period
+
+__all__ = ["every_option", "intervals_of", "metric_for_series", "stock_and_flow", "write_out"]
+
+
+def every_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--every INTERVAL`` (the parameter ``every``; ``None`` when not given)."""
+    return click.option(
+        "--every",
+        type=click.Choice([e.value for e in Every]),
+        default=None,
+        help="Cut --period into months, quarters, years or financial years (April to March) "
+        "and evaluate each as its own period: writes the series' long table (one figure per "
+        "row, every figure under disclosure control).",
+    )(function)
+
+
+def intervals_of(period: Period, every: str) -> tuple[Interval, ...]:
+    """``period`` cut into intervals of ``every``."""
+    return split(period, every)
+
+
+def metric_for_series(
+    metric: MetricDefinition, population: str | None, options: Mapping[str, Any]
+) -> MetricDefinition:
+    """``metric`` with another population and changed measure options (``--population``,
+    ``--option``), as :func:`~threeml.metrics.evaluate.evaluate_metric` applies them."""
+    if population:
+        metric = attrs.evolve(metric, population=population)
+    if options:
+        measure = attrs.evolve(metric.measure, options={**metric.measure.options, **options})
+        metric = attrs.evolve(metric, measure=measure)
+    return metric
+
+
+def stock_and_flow(
+    dataset: Dataset, intervals: Sequence[Interval], by: Sequence[str], errors: dict[str, str]
+) -> FlowResult | None:
+    """The stock and flow over ``intervals`` by the first of ``by`` that is ``area`` (else
+    over all areas); ``None``, with the reason in ``errors``, when the engine has none."""
+    compute = getattr(flow_module, "stock_and_flow", None)
+    if compute is None:
+        errors["stock and flow"] = "this version of the engine does not compute it"
+        return None
+    return compute(dataset, intervals, by=tuple(b for b in by if b == "area"))
+
+
+def write_out(document: Any, fmt: str) -> None:
+    """Write ``document`` to standard output in ``fmt`` (bytes for a binary format)."""
+    entry = FORMATS.get(fmt)
+    stream = sys.stdout.buffer if entry is not None and entry.binary else sys.stdout
+    write(document, fmt, stream)
+    stream.flush()
