@@ -48,7 +48,7 @@ from threeml.publish.series import (
     series_total,
 )
 
-__all__ = ["FLOW_PART", "flow_problem"]
+__all__ = ["FLOW_PART", "flow_problem", "series_cells", "span_tables", "suppress_series"]
 
 #: The part of a series the audit may withhold whole: the stock and flow's breakdown.
 FLOW_PART = ("series", "flow")
@@ -178,8 +178,9 @@ def _name(group: Any) -> str:
     return ALL_GROUPS if group is None else str(group)
 
 
-@audit_problem.register
-def _series_problem(document: PublishedSeries) -> AuditProblem:
+def series_cells(document: PublishedSeries) -> Cells:
+    """Every cell of the series and the identities between them (not yet checked against
+    the true figures: :meth:`AuditProblem.build` does that)."""
     cells: list[AuditCell] = []
     tables: list[AuditTable] = []
     for i in range(len(document.intervals)):
@@ -187,7 +188,52 @@ def _series_problem(document: PublishedSeries) -> AuditProblem:
         cells += more_cells
         tables += more_tables
     more_cells, more_tables = flow_problem(document)
-    return AuditProblem.build(cells + more_cells, tables + more_tables)
+    return cells + more_cells, tables + more_tables
+
+
+def span_tables(document: PublishedSeries, spans: Iterable[Any]) -> list[AuditTable]:
+    """The links between the series and counts over its whole span published beside it
+    (``spans``: :class:`~threeml.engine.results.CountResult` of the same definitions):
+    per definition and group, the intervals' counts add up to the span's (connections), or
+    to at least it (people in receipt in one interval or another), kept only where the
+    true figures satisfy it (:meth:`AuditProblem.build`)."""
+    tables = []
+    for span in spans:
+        name = span.definition.name
+        published = document.counts.get(name)
+        if published is None:
+            continue
+        tables.append(
+            AuditTable(
+                f"{name} over the intervals",
+                ("count", name),
+                [("series", i, "count", name) for i in range(len(published))],
+            )
+        )
+        for breakdown, rows in span.breakdowns.items():
+            order = {row.value: k for k, row in enumerate(sorted(rows, key=_order))}
+            parts: dict[Any, list[tuple[Any, ...]]] = {}
+            for i, count in enumerate(published):
+                ordered = sorted(count.result.breakdowns.get(breakdown, ()), key=_order)
+                for k, row in enumerate(ordered):
+                    parts.setdefault(row.value, []).append(
+                        ("series", i, "count", name, breakdown, k)
+                    )
+            for value, keys in parts.items():
+                if value in order:
+                    total = ("count", name, breakdown, order[value])
+                    label = f"{name} by {breakdown}: {_name(value)} over the intervals"
+                    tables.append(AuditTable(label, total, keys))
+    return tables
+
+
+def _order(row: Any) -> tuple[bool, str]:
+    return row.value is None, str(row.value)
+
+
+@audit_problem.register
+def _series_problem(document: PublishedSeries) -> AuditProblem:
+    return AuditProblem.build(*series_cells(document))
 
 
 def _mine(i: int, found: frozenset[Hashable]) -> frozenset[Hashable]:
@@ -195,7 +241,7 @@ def _mine(i: int, found: frozenset[Hashable]) -> frozenset[Hashable]:
 
 
 @suppressing.register
-def _suppress_series(
+def suppress_series(
     document: PublishedSeries,
     keys: frozenset[Hashable],
     parts: frozenset[Hashable] = frozenset(),
