@@ -19,6 +19,7 @@ from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
 from threeml.engine import flow as flow_module
 from threeml.engine.flow import FlowResult
+from threeml.publish import series_audit, series_formats  # noqa: F401 (registers the series)
 from threeml.publish.formats import FORMATS, write
 from threeml.records.intervals import Every, Interval, split
 from threeml.records.periods import Period
@@ -33,7 +34,7 @@ def every_option(function: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Choice([e.value for e in Every]),
         default=None,
         help="Cut --period into months, quarters, years or financial years (April to March) "
-        "and evaluate each as its own period: writes the series' long table (one figure per "
+        "and evaluate each as its own period: writes the long table of the series (one figure per "
         "row, every figure under disclosure control).",
     )(function)
 

@@ -366,6 +366,7 @@ class PublishedSeries:
         its metadata states the policy, the audit's outcome and the notes."""
         from threeml.publish.frames import to_arrow
 
+        _register()
         table = to_arrow(self)
         metadata = dict(table.schema.metadata or {})
         metadata[b"threeml.notes"] = " | ".join(self.notes).encode()
@@ -380,6 +381,12 @@ class PublishedSeries:
         return frame
 
 
+def _register() -> None:
+    """Register the series with the audit and the output formats (imported here, lazily,
+    because both import this module)."""
+    from threeml.publish import series_audit, series_formats  # noqa: F401
+
+
 def publish_series(
     intervals: Sequence[Interval],
     policy: DisclosurePolicy,
@@ -392,6 +399,7 @@ def publish_series(
 ) -> PublishedSeries:
     """A series' raw results as they may be published under ``policy`` (not yet audited:
     the output formats and :meth:`PublishedSeries.to_pandas` audit it before writing)."""
+    _register()
     intervals = tuple(intervals)
     published_counts = {
         name: tuple(publish_count(result, policy) for result in results)
@@ -422,8 +430,3 @@ def publish_series(
         SERIES_NOTES if flow is None else (*SERIES_NOTES, FLOW_NOTE),
         provenance=provenance,
     )
-
-
-# The series' audit and output formats register themselves with the one publishing path.
-from threeml.publish import series_audit as _series_audit  # noqa: E402, F401
-from threeml.publish import series_formats as _series_formats  # noqa: E402, F401

@@ -31,7 +31,6 @@ import attrs
 from threeml.engine.flow import END_REASONS
 from threeml.publish.audit import AuditCell, AuditProblem, AuditTable
 from threeml.publish.audited import (
-    RAW_TOTAL,
     audit_problem,
     count_cells,
     nesting_tables,
@@ -85,8 +84,9 @@ def _interval_cells(document: PublishedSeries, i: int) -> Cells:
     counts = [found[i] for found in document.counts.values()]
     for published in counts:
         shown = {name: [c.count for c in cs] for name, cs in published.breakdowns.items()}
-        total = RAW_TOTAL if published.perturbed else series_total(published)
-        more_cells, more_tables = count_cells(published.result, shown, total)
+        # Through the policy, perturbed ones too: the audit reads them within the range the
+        # policy states, as it reads the report's totals over the whole period.
+        more_cells, more_tables = count_cells(published.result, shown, series_total(published))
         cells += more_cells
         tables += more_tables
     tables += nesting_tables(p.result for p in counts)
