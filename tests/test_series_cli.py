@@ -44,15 +44,27 @@ def _series(data: dict, kind: str, name: str) -> dict[str, dict[tuple[str, str],
 
 
 def test_count_every_quarter_publishes_each_quarters_own_figures(capsys) -> None:
-    series = run_json(capsys, "count", "connections", "--data", DATA, "--period", "2013",
-                      "--every", "quarter", "--format", "json")  # fmt: skip
+    series = run_json(
+        capsys,
+        "count",
+        "connections",
+        "--data",
+        DATA,
+        "--period",
+        "2013",
+        "--every",
+        "quarter",
+        "--format",
+        "json",
+    )
     assert [i["label"] for i in series["series"]] == list(QUARTERS)
     found = _series(series, "definition", "connections")
     assert list(found) == list(QUARTERS)
     suppressed = 0
     for quarter in QUARTERS:
-        alone = run_json(capsys, "count", "connections", "--data", DATA, "--period", quarter,
-                         "--format", "json")  # fmt: skip
+        alone = run_json(
+            capsys, "count", "connections", "--data", DATA, "--period", quarter, "--format", "json"
+        )
         assert found[quarter][("", "all")] == {"count": alone["count"]}
         for cell in alone["breakdown"]["area"]:
             assert found[quarter][("area", cell["group"])] == {"count": cell["count"]}
@@ -62,12 +74,39 @@ def test_count_every_quarter_publishes_each_quarters_own_figures(capsys) -> None
 
 def test_compare_every_quarter_equals_compare_of_each_quarter(capsys) -> None:
     names = ("active-telehealth", "ltc-telehealth")  # one nested in the other: audited together
-    series = run_json(capsys, "compare", *names, "--by", "area", "--metric", "user-years",
-                      "--data", DATA, "--period", "2013", "--every", "quarter",
-                      "--format", "json")  # fmt: skip
+    series = run_json(
+        capsys,
+        "compare",
+        *names,
+        "--by",
+        "area",
+        "--metric",
+        "user-years",
+        "--data",
+        DATA,
+        "--period",
+        "2013",
+        "--every",
+        "quarter",
+        "--format",
+        "json",
+    )
     for quarter in QUARTERS:
-        alone = run_json(capsys, "compare", *names, "--by", "area", "--metric", "user-years",
-                         "--data", DATA, "--period", quarter, "--format", "json")  # fmt: skip
+        alone = run_json(
+            capsys,
+            "compare",
+            *names,
+            "--by",
+            "area",
+            "--metric",
+            "user-years",
+            "--data",
+            DATA,
+            "--period",
+            quarter,
+            "--format",
+            "json",
+        )
         for definition in alone["definitions"]:
             found = _series(series, "definition", definition["definition"])[quarter]
             assert found[("", "all")] == {"count": definition["count"]}
@@ -83,24 +122,64 @@ def test_compare_every_quarter_equals_compare_of_each_quarter(capsys) -> None:
 
 
 def test_metric_every_quarter_equals_the_metric_of_each_quarter(capsys) -> None:
-    series = run_json(capsys, "metric", "user-years", "--by", "area", "--data", DATA,
-                      "--period", "2013", "--every", "quarter", "--format", "json")  # fmt: skip
+    series = run_json(
+        capsys,
+        "metric",
+        "user-years",
+        "--by",
+        "area",
+        "--data",
+        DATA,
+        "--period",
+        "2013",
+        "--every",
+        "quarter",
+        "--format",
+        "json",
+    )
     found = _series(series, "metric", "user-years")
     for quarter in QUARTERS:
-        alone = run_json(capsys, "metric", "user-years", "--by", "area", "--data", DATA,
-                         "--period", quarter, "--format", "json")  # fmt: skip
+        alone = run_json(
+            capsys,
+            "metric",
+            "user-years",
+            "--by",
+            "area",
+            "--data",
+            DATA,
+            "--period",
+            quarter,
+            "--format",
+            "json",
+        )
         total = found[quarter][("", "all")]
         assert (total["numerator"], total["denominator"], total["value"]) == (
-            alone["numerator"], alone["denominator"], alone["value"]
-        )  # fmt: skip
+            alone["numerator"],
+            alone["denominator"],
+            alone["value"],
+        )
         for row in alone["breakdown"]["area"]:
             cell = found[quarter][("area", row["group"])]
-            assert (cell["numerator"], cell["denominator"]) == (row["numerator"], row["denominator"])
+            assert (cell["numerator"], cell["denominator"]) == (
+                row["numerator"],
+                row["denominator"],
+            )
 
 
 def test_every_month_cuts_a_financial_year_into_twelve(capsys) -> None:
-    out = run(capsys, "count", "in-receipt", "--data", DATA, "--period", "2013-04-01:2014-03-31",
-              "--every", "month", "--format", "csv")  # fmt: skip
+    out = run(
+        capsys,
+        "count",
+        "in-receipt",
+        "--data",
+        DATA,
+        "--period",
+        "2013-04-01:2014-03-31",
+        "--every",
+        "month",
+        "--format",
+        "csv",
+    )
     rows = list(csv.DictReader(io.StringIO(out)))
     labels = list(dict.fromkeys(r["interval"] for r in rows if r["kind"] == "definition"))
     assert labels == [f"2013-{m:02d}" for m in range(4, 13)] + [f"2014-{m:02d}" for m in (1, 2, 3)]
@@ -113,8 +192,20 @@ def test_every_with_an_unknown_length_is_refused_naming_the_choices(capsys) -> N
 
 
 def test_every_and_diff_together_are_refused(capsys) -> None:
-    code = main(["compare", "in-receipt", "active", "--diff", "--data", DATA, "--period", "2013",
-                 "--every", "quarter"])  # fmt: skip
+    code = main(
+        [
+            "compare",
+            "in-receipt",
+            "active",
+            "--diff",
+            "--data",
+            DATA,
+            "--period",
+            "2013",
+            "--every",
+            "quarter",
+        ]
+    )
     assert code != 0
     assert "--every" in capsys.readouterr().err
 
@@ -125,8 +216,19 @@ def test_parquet_is_for_a_series_only(capsys) -> None:
 
 
 def test_count_every_as_csv_has_the_long_table_columns_and_states_the_policy(capsys) -> None:
-    out = run(capsys, "count", "ltc-telehealth", "--data", DATA, "--period", "2013",
-              "--every", "quarter", "--format", "csv")  # fmt: skip
+    out = run(
+        capsys,
+        "count",
+        "ltc-telehealth",
+        "--data",
+        DATA,
+        "--period",
+        "2013",
+        "--every",
+        "quarter",
+        "--format",
+        "csv",
+    )
     rows = list(csv.DictReader(io.StringIO(out)))
     assert tuple(rows[0]) == SERIES_COLUMNS
     figures = [r for r in rows if r["kind"] == "definition"]
@@ -141,9 +243,30 @@ def test_count_every_as_csv_has_the_long_table_columns_and_states_the_policy(cap
 
 def test_report_every_month_draws_small_multiples_on_one_time_axis(tmp_path: Path, capsys) -> None:
     out = tmp_path / "report"
-    assert main(["report", "--data", DATA, "--period", "2013", "--every", "month",
-                 "--definitions", "in-receipt,active,connections", "--metrics", "none",
-                 "--out", str(out), "--format", "html", "--format", "json"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                "--data",
+                DATA,
+                "--period",
+                "2013",
+                "--every",
+                "month",
+                "--definitions",
+                "in-receipt,active,connections",
+                "--metrics",
+                "none",
+                "--out",
+                str(out),
+                "--format",
+                "html",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     data = json.loads((out / "results.json").read_text())
     over = data["over_time"]
@@ -167,9 +290,28 @@ def test_report_every_month_draws_small_multiples_on_one_time_axis(tmp_path: Pat
 @pytest.mark.parametrize("every", ["quarter", "year", "financial-year"])
 def test_report_labels_follow_every(tmp_path: Path, capsys, every: str) -> None:
     out = tmp_path / every
-    assert main(["report", "--data", DATA, "--period", "2012-04-01:2014-03-31", "--every", every,
-                 "--definitions", "in-receipt", "--metrics", "none", "--out", str(out),
-                 "--format", "json"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                "--data",
+                DATA,
+                "--period",
+                "2012-04-01:2014-03-31",
+                "--every",
+                every,
+                "--definitions",
+                "in-receipt",
+                "--metrics",
+                "none",
+                "--out",
+                str(out),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     over = json.loads((out / "results.json").read_text())["over_time"]
     labels = [p["label"] for p in over["periods"]]

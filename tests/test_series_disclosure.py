@@ -75,8 +75,9 @@ def december(tmp_path_factory) -> Dataset:
 
 def _count(dataset: Dataset, period: Period) -> dict[str, Any]:
     registry = default_registry()
-    result = count(registry.counting("connections"), dataset, period, by=("area",),
-                   registry=registry)  # fmt: skip
+    result = count(
+        registry.counting("connections"), dataset, period, by=("area",), registry=registry
+    )
     return audited(publish_count(result, POLICY)).data()
 
 
@@ -85,8 +86,9 @@ def _december_total(dataset: Dataset) -> tuple[int | None, int]:
     true figure."""
     registry = default_registry()
     intervals = split(YEAR, "month")
-    found = count_series([registry.counting("connections")], dataset, intervals, by=(),
-                         registry=registry)  # fmt: skip
+    found = count_series(
+        [registry.counting("connections")], dataset, intervals, by=(), registry=registry
+    )
     data = audited(publish_series(intervals, POLICY, counts=found)).data()
     (row,) = [r for r in data["rows"] if r["interval"] == "2013-12"]
     return row["value"], found["connections"][-1].count
@@ -107,11 +109,17 @@ def _attack(jan_nov: dict, year: dict, december: tuple[float, float]) -> tuple[f
     for area in ("A", "B", "C"):
         bounds[("december", area)] = (0.0, math.inf)
         # Connections add up over time: the year's are January to November's and December's.
-        rows.append(({("year", area): 1.0, ("jan_nov", area): -1.0, ("december", area): -1.0},
-                     0.0, 0.0))  # fmt: skip
+        rows.append(
+            ({("year", area): 1.0, ("jan_nov", area): -1.0, ("december", area): -1.0}, 0.0, 0.0)
+        )
     rows.append(({("december", a): 1.0 for a in "ABC"} | {("december", "total"): -1.0}, 0.0, 0.0))
-    rows.append(({("year", "total"): 1.0, ("jan_nov", "total"): -1.0,
-                  ("december", "total"): -1.0}, 0.0, 0.0))  # fmt: skip
+    rows.append(
+        (
+            {("year", "total"): 1.0, ("jan_nov", "total"): -1.0, ("december", "total"): -1.0},
+            0.0,
+            0.0,
+        )
+    )
     return lp_solve(bounds, rows, [("jan_nov", "A")])[("jan_nov", "A")]
 
 
@@ -122,8 +130,13 @@ def test_the_worked_example_is_as_described(december: Dataset) -> None:
     assert {c["group"]: c["count"] for c in year["breakdown"]["area"]}["A"] == 10  # 8
     # A single period's count without a breakdown publishes its total as it is.
     registry = default_registry()
-    alone = count(registry.counting("connections"), december,
-                  Period(date(2013, 12, 1), date(2013, 12, 31)), by=(), registry=registry)  # fmt: skip
+    alone = count(
+        registry.counting("connections"),
+        december,
+        Period(date(2013, 12, 1), date(2013, 12, 31)),
+        by=(),
+        registry=registry,
+    )
     assert publish_count(alone, POLICY).totals["count"] == 1
 
 
@@ -148,18 +161,44 @@ def _flow(intervals, groups: dict[str, list[dict[str, Any]]]) -> FlowResult:
     """A flow from per-group figures per interval, with the all-groups cells their sums."""
     cells = []
     for i, interval in enumerate(intervals):
-        total: dict[str, Any] = {"opening": 0, "starts": 0, "closing": 0, "users_starting": 0,
-                                 "users_ending": 0, "ends": dict.fromkeys(END_REASONS, 0)}  # fmt: skip
+        total: dict[str, Any] = {
+            "opening": 0,
+            "starts": 0,
+            "closing": 0,
+            "users_starting": 0,
+            "users_ending": 0,
+            "ends": dict.fromkeys(END_REASONS, 0),
+        }
         for group, figures in groups.items():
             f = figures[i]
-            cells.append(FlowCell(interval, group, f["opening"], f["starts"], f["ends"],
-                                  f["closing"], f["users_starting"], f["users_ending"]))  # fmt: skip
+            cells.append(
+                FlowCell(
+                    interval,
+                    group,
+                    f["opening"],
+                    f["starts"],
+                    f["ends"],
+                    f["closing"],
+                    f["users_starting"],
+                    f["users_ending"],
+                )
+            )
             for key in ("opening", "starts", "closing", "users_starting", "users_ending"):
                 total[key] += f[key]
             for reason, n in f["ends"].items():
                 total["ends"][reason] += n
-        cells.append(FlowCell(interval, None, total["opening"], total["starts"], total["ends"],
-                              total["closing"], total["users_starting"], total["users_ending"]))  # fmt: skip
+        cells.append(
+            FlowCell(
+                interval,
+                None,
+                total["opening"],
+                total["starts"],
+                total["ends"],
+                total["closing"],
+                total["users_starting"],
+                total["users_ending"],
+            )
+        )
     return FlowResult("in-receipt", tuple(intervals), "area", tuple(cells))
 
 
@@ -170,8 +209,16 @@ def _trajectory(opening: int, moves: list[tuple[int, dict[str, int]]]) -> list[d
         ended = sum(ends.values())
         closing = opening + starts - ended
         assert closing >= 0
-        out.append({"opening": opening, "starts": starts, "ends": ends, "closing": closing,
-                    "users_starting": starts, "users_ending": ended})  # fmt: skip
+        out.append(
+            {
+                "opening": opening,
+                "starts": starts,
+                "ends": ends,
+                "closing": closing,
+                "users_starting": starts,
+                "users_ending": ended,
+            }
+        )
         opening = closing
     return out
 
@@ -180,13 +227,24 @@ def _trajectory(opening: int, moves: list[tuple[int, dict[str, int]]]) -> list[d
 def series(december: Dataset):
     registry = default_registry()
     intervals = split(YEAR, "quarter")
-    counts = count_series([registry.counting("connections")], december, intervals,
-                          by=("area",), registry=registry)  # fmt: skip
-    flow = _flow(intervals, {
-        "A": _trajectory(3, [(4, {"died": 1}), (0, {}), (9, {"moved": 2}), (1, {"died": 3})]),
-        "B": _trajectory(40, [(12, {"died": 6, "care_home": 2}), (10, {"hospital": 9}),
-                              (20, {"died": 5}), (15, {"unknown": 11})]),
-    })  # fmt: skip
+    counts = count_series(
+        [registry.counting("connections")], december, intervals, by=("area",), registry=registry
+    )
+    flow = _flow(
+        intervals,
+        {
+            "A": _trajectory(3, [(4, {"died": 1}), (0, {}), (9, {"moved": 2}), (1, {"died": 3})]),
+            "B": _trajectory(
+                40,
+                [
+                    (12, {"died": 6, "care_home": 2}),
+                    (10, {"hospital": 9}),
+                    (20, {"died": 5}),
+                    (15, {"unknown": 11}),
+                ],
+            ),
+        },
+    )
     return publish_series(intervals, POLICY, counts=counts, flow=flow)
 
 
@@ -249,8 +307,15 @@ def test_csv_parquet_and_pandas_carry_the_same_published_figures(series) -> None
 
 # --- stock and flow against a hostile reader ------------------------------------------------
 
-_FIGURES = ("opening", "starts", "users_starting", "ends", "users_ending", "closing",
-            *(f"ends:{r}" for r in END_REASONS))  # fmt: skip
+_FIGURES = (
+    "opening",
+    "starts",
+    "users_starting",
+    "ends",
+    "users_ending",
+    "closing",
+    *(f"ends:{r}" for r in END_REASONS),
+)
 
 
 def _flow_attack(data: dict, flow: FlowResult) -> dict[Any, tuple[float, float]]:
@@ -259,10 +324,15 @@ def _flow_attack(data: dict, flow: FlowResult) -> dict[Any, tuple[float, float]]
     for cell in flow.cells:
         group = "all" if cell.group is None else cell.group
         ends = {f"ends:{r}": cell.ends.get(r, 0) for r in END_REASONS}
-        for figure, value in {"opening": cell.opening, "starts": cell.starts,
-                              "users_starting": cell.users_starting, "ends": cell.ended,
-                              "users_ending": cell.users_ending, "closing": cell.closing,
-                              **ends}.items():  # fmt: skip
+        for figure, value in {
+            "opening": cell.opening,
+            "starts": cell.starts,
+            "users_starting": cell.users_starting,
+            "ends": cell.ended,
+            "users_ending": cell.users_ending,
+            "closing": cell.closing,
+            **ends,
+        }.items():
             raw[(cell.interval.label, group, figure)] = value
     bounds: dict[Any, tuple[float, float]] = {}
     targets = []
@@ -306,8 +376,10 @@ def test_the_flow_of_the_fixture_cannot_be_narrowed(series) -> None:
 
 
 _moves = st.lists(
-    st.tuples(st.integers(0, 14), st.dictionaries(st.sampled_from(END_REASONS[:3]),
-                                                  st.integers(0, 6), max_size=2)),  # fmt: skip
+    st.tuples(
+        st.integers(0, 14),
+        st.dictionaries(st.sampled_from(END_REASONS[:3]), st.integers(0, 6), max_size=2),
+    ),
     min_size=3,
     max_size=3,
 )

@@ -19,20 +19,19 @@ from threeml.cli.definition_files import (
 )
 from threeml.cli.extract import finish_set_aside
 from threeml.cli.options import disclosure_option, format_option, lenient_option
-from threeml.cli.series import every_option, intervals_of, stock_and_flow, write_out
+from threeml.cli.series import every_option, intervals_of, write_out
 from threeml.definitions import CountingDefinition
 from threeml.engine.compare import Comparison
 from threeml.engine.compare import compare as compare_definitions
 from threeml.engine.compare import diff as diff_results
 from threeml.engine.evaluate import ENROLMENT_BREAKDOWNS
-from threeml.engine.series import count_series
 from threeml.errors import ThreemlError
 from threeml.metrics.evaluate import evaluate_metrics
-from threeml.metrics.series import evaluate_metrics_series
 from threeml.publish.compare import PublishedComparison, PublishedDiff, publish_comparison
 from threeml.publish.disclosure import DisclosurePolicy, policy_named
 from threeml.publish.provenance import provenance_of
-from threeml.publish.series import PublishedSeries, publish_series
+from threeml.publish.series import PublishedSeries
+from threeml.publish.series_run import series
 from threeml.publish.terminal import show_comparison
 
 __all__ = ["print_comparison"]
@@ -129,25 +128,14 @@ def compare(
 
 def _series(registry, definitions, metrics, dataset, period, every, by, policy, fmt) -> None:
     """``compare --every``: the definitions, metrics and stock and flow in every interval."""
-    intervals = intervals_of(period, every)
-    counts = count_series(
-        definitions, dataset, intervals, by=by, registry=registry, cell_keys=policy.cell_key
-    )
-    errors: dict[str, str] = {}
-    metric_by = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
-    found = evaluate_metrics_series(
-        metrics, dataset, intervals, registry, by=metric_by, errors=errors
-    )
-    flow = stock_and_flow(dataset, intervals, by, errors)
-    provenance = provenance_of(dataset, [*definitions, *metrics], policy)
-    document = publish_series(
-        intervals,
-        policy,
-        counts=counts,
-        metrics=found,
-        flow=flow,
-        errors=errors,
-        provenance=provenance,
+    document = series(
+        dataset,
+        intervals_of(period, every),
+        definitions=definitions,
+        metrics=metrics,
+        by=by,
+        policy=policy,
+        registry=registry,
     )
     write_out(document, fmt)
 

@@ -9,22 +9,19 @@ instead of a single period's output.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import click
 
-from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
-from threeml.engine import flow as flow_module
-from threeml.engine.flow import FlowResult
 from threeml.publish import series_audit, series_formats  # noqa: F401 (registers the series)
 from threeml.publish.formats import FORMATS, write
 from threeml.records.intervals import Every, Interval, split
 from threeml.records.periods import Period
 
-__all__ = ["every_option", "intervals_of", "metric_for_series", "stock_and_flow", "write_out"]
+__all__ = ["every_option", "intervals_of", "metric_for_series", "write_out"]
 
 
 def every_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,18 +52,6 @@ def metric_for_series(
         measure = attrs.evolve(metric.measure, options={**metric.measure.options, **options})
         metric = attrs.evolve(metric, measure=measure)
     return metric
-
-
-def stock_and_flow(
-    dataset: Dataset, intervals: Sequence[Interval], by: Sequence[str], errors: dict[str, str]
-) -> FlowResult | None:
-    """The stock and flow over ``intervals`` by the first of ``by`` that is ``area`` (else
-    over all areas); ``None``, with the reason in ``errors``, when the engine has none."""
-    compute = getattr(flow_module, "stock_and_flow", None)
-    if compute is None:
-        errors["stock and flow"] = "this version of the engine does not compute it"
-        return None
-    return compute(dataset, intervals, by=tuple(b for b in by if b == "area"))
 
 
 def write_out(document: Any, fmt: str) -> None:

@@ -18,7 +18,6 @@ from threeml.data import Dataset
 from threeml.data.fingerprint import ExtractFingerprint, fingerprint
 from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.definitions.cellkey import CellKeyMethod
-from threeml.engine import flow as flow_module
 from threeml.engine.breakdowns import user_breakdowns
 from threeml.engine.evaluate import count_many
 from threeml.engine.flow import FlowResult
@@ -26,6 +25,7 @@ from threeml.engine.results import CountResult
 from threeml.engine.series import count_series
 from threeml.metrics.evaluate import evaluate_metrics
 from threeml.metrics.measures import MetricResult
+from threeml.publish.series_run import stock_and_flow_of
 from threeml.records.intervals import Every, Interval, split
 from threeml.records.periods import Period
 
@@ -191,8 +191,7 @@ def build_report(
             series.append((interval.label, interval.period, {n: r.count for n, r in found.items()}))
             if cell_keys is not None:
                 series_keys.append({name: _count_key(r) for name, r in found.items()})
-        compute = getattr(flow_module, "stock_and_flow", None)
-        flow = compute(dataset, intervals, by=over_by) if compute is not None else None
+        flow = stock_and_flow_of(dataset, intervals, over_by, {})
     if progress is not None:
         progress("done", total, total)
     return Report(
