@@ -1,0 +1,114 @@
+"""The report's over-time section: the stock and flow and target trajectories (issue 15, part 5).
+
+The stock and flow is drawn from the published series (every figure through the policy,
+audited with the report), with a note that its identity need not hold after rounding; target
+trajectories, which a plugin may add to the published data under ``target_trajectories``,
+are drawn and tabled when present.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import attrs
+import pytest
+
+from threeml.data import Dataset
+from threeml.data.demo import demo_folder
+from threeml.engine.flow import END_REASONS, FlowCell, FlowResult
+from threeml.publish.audited import audited
+from threeml.publish.disclosure import DEFAULT_POLICY
+from threeml.report import build_report, publish_report
+from threeml.report.html import to_html
+from threeml.report.over_time import TRAJECTORIES
+from threeml.report.tables import to_csv
+
+
+def _flow(intervals) -> FlowResult:
+    """Kent and Newham: a steady stock with starts and ends; Newham's are small."""
+    cells = []
+    stock = {"Kent": 100, "Newham": 5}
+    for interval in intervals:
+        total = {"opening": 0, "starts": 0, "closing": 0, "ends": dict.fromkeys(END_REASONS, 0)}
+        for area, starts, died, moved in (("Kent", 30, 12, 6), ("Newham", 3, 1, 0)):
+            opening = stock[area]
+            closing = opening + starts - died - moved
+            ends = {"died": died, "moved": moved}
+            cells.append(
+                FlowCell(interval, area, opening, starts, ends, closing, starts, died + moved)
+            )
+            stock[area] = closing
+            total["opening"] += opening
+            total["starts"] += starts
+            total["closing"] += closing
+            total["ends"]["died"] += died
+            total["ends"]["moved"] += moved
+        ended = sum(total["ends"].values())
+        cells.append(
+            FlowCell(
+                interval,
+                None,
+                total["opening"],
+                total["starts"],
+                total["ends"],
+                total["closing"],
+                total["starts"],
+                ended,
+            )
+        )
+    return FlowResult("in-receipt", tuple(intervals), "area", tuple(cells))
+
+
+@pytest.fixture(scope="module")
+def published():
+    dataset = Dataset.from_folder(demo_folder())
+    report = build_report(dataset, "2013", definitions=None, metrics=[], every="quarter")
+    report = attrs.evolve(report, flow=_flow(report.intervals))
+    return audited(publish_report(report, DEFAULT_POLICY))
+
+
+def test_the_stock_and_flow_is_published_under_the_policy(published) -> None:
+    flow = published.data["over_time"]["flow"]
+    assert flow["name"] == "in-receipt" and flow["by"] == "area"
+    assert flow["all"]["opening"][0] == 105  # 105: a multiple of 5 stays
+    assert flow["groups"]["Kent"]["ends:died"] == [10, 10, 10, 10]  # 12, rounded
+    assert all(v is None for v in flow["groups"]["Newham"]["starts"])  # 3: suppressed
+    assert any("need not hold" in note for note in published.data["over_time"]["notes"])
+
+
+def test_the_html_draws_the_stock_and_flow_and_says_the_identity_may_not_hold(published) -> None:
+    html = to_html(published.data)
+    section = html[html.index('id="stock-and-flow"') :]
+    assert "<svg" in section[:200000]
+    assert "need not hold" in section
+    assert "Newham" in section
+
+
+def test_the_csv_has_the_series_by_area_and_the_flow(published) -> None:
+    rows = list(csv.DictReader(io.StringIO(to_csv(published.data))))
+    by_area = [r for r in rows if r["section"] == "over-time" and r["breakdown"] == "area"]
+    assert {r["group"] for r in by_area} == {"Cornwall", "Kent", "Newham"}
+    flow = [r for r in rows if r["section"] == "over-time-flow"]
+    assert {"2013-Q1: opening", "2013-Q4: ends:died"} <= {r["item"] for r in flow}
+    assert all(r["disclosure"].startswith("default") for r in by_area + flow)
+
+
+def test_target_trajectories_render_when_present(published) -> None:
+    data = dict(published.data)
+    assert "Target trajectories" not in to_html(data)
+    data[TRAJECTORIES] = [
+        {
+            "definition": "telehealth",
+            "group": "Kent",
+            "labels": ["2013-Q1", "2013-Q2"],
+            "counted": [40, 55],
+            "projection": [40, 55, 70, 85],
+            "target": 100,
+            "due": "2014-03-31",
+            "on_track": False,
+        },
+    ]
+    html = to_html(data)
+    section = html[html.index('id="trajectories"') :]
+    assert "<svg" in section and "Kent" in section and "2014-03-31" in section
