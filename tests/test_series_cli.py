@@ -22,13 +22,18 @@ DATA = str(demo_folder())
 QUARTERS = ("2013-Q1", "2013-Q2", "2013-Q3", "2013-Q4")
 
 
-def run(capsys, *args: str) -> str:
-    assert main(list(args)) == 0
+def _args(line: str) -> list[str]:
+    """A command line as its words, ``DATA`` standing for the demo extract's folder."""
+    return [DATA if word == "DATA" else word for word in line.split()]
+
+
+def run(capsys, line: str) -> str:
+    assert main(_args(line)) == 0
     return capsys.readouterr().out
 
 
-def run_json(capsys, *args: str) -> dict:
-    return json.loads(run(capsys, *args))
+def run_json(capsys, line: str) -> dict:
+    return json.loads(run(capsys, line + " --format json"))
 
 
 def _series(data: dict, kind: str, name: str) -> dict[str, dict[tuple[str, str], dict]]:
@@ -43,75 +48,35 @@ def _series(data: dict, kind: str, name: str) -> dict[str, dict[tuple[str, str],
     return out
 
 
+def _same_counts(found: dict, total: int | None, cells: list[dict]) -> None:
+    """A definition's figures in one interval of a series equal those published alone."""
+    assert found[("", "all")] == {"count": total}
+    for cell in cells:
+        assert found[("area", cell["group"])] == {"count": cell["count"]}
+
+
 def test_count_every_quarter_publishes_each_quarters_own_figures(capsys) -> None:
-    series = run_json(
-        capsys,
-        "count",
-        "connections",
-        "--data",
-        DATA,
-        "--period",
-        "2013",
-        "--every",
-        "quarter",
-        "--format",
-        "json",
-    )
+    series = run_json(capsys, "count connections --data DATA --period 2013 --every quarter")
     assert [i["label"] for i in series["series"]] == list(QUARTERS)
     found = _series(series, "definition", "connections")
     assert list(found) == list(QUARTERS)
     suppressed = 0
     for quarter in QUARTERS:
-        alone = run_json(
-            capsys, "count", "connections", "--data", DATA, "--period", quarter, "--format", "json"
-        )
-        assert found[quarter][("", "all")] == {"count": alone["count"]}
-        for cell in alone["breakdown"]["area"]:
-            assert found[quarter][("area", cell["group"])] == {"count": cell["count"]}
-            suppressed += cell["count"] is None
+        alone = run_json(capsys, f"count connections --data DATA --period {quarter}")
+        _same_counts(found[quarter], alone["count"], alone["breakdown"]["area"])
+        suppressed += sum(cell["count"] is None for cell in alone["breakdown"]["area"])
     assert suppressed, "the demo's fourth quarter has suppressed areas: the test must see one"
 
 
 def test_compare_every_quarter_equals_compare_of_each_quarter(capsys) -> None:
-    names = ("active-telehealth", "ltc-telehealth")  # one nested in the other: audited together
-    series = run_json(
-        capsys,
-        "compare",
-        *names,
-        "--by",
-        "area",
-        "--metric",
-        "user-years",
-        "--data",
-        DATA,
-        "--period",
-        "2013",
-        "--every",
-        "quarter",
-        "--format",
-        "json",
-    )
+    # One definition nested in the other: audited together, in a series as alone.
+    line = "compare active-telehealth ltc-telehealth --by area --metric user-years --data DATA"
+    series = run_json(capsys, f"{line} --period 2013 --every quarter")
     for quarter in QUARTERS:
-        alone = run_json(
-            capsys,
-            "compare",
-            *names,
-            "--by",
-            "area",
-            "--metric",
-            "user-years",
-            "--data",
-            DATA,
-            "--period",
-            quarter,
-            "--format",
-            "json",
-        )
+        alone = run_json(capsys, f"{line} --period {quarter}")
         for definition in alone["definitions"]:
             found = _series(series, "definition", definition["definition"])[quarter]
-            assert found[("", "all")] == {"count": definition["count"]}
-            for cell in definition["breakdown"]["area"]:
-                assert found[("area", cell["group"])] == {"count": cell["count"]}
+            _same_counts(found, definition["count"], definition["breakdown"]["area"])
         (metric,) = alone["metrics"]
         found = _series(series, "metric", "user-years")[quarter]
         assert found[("", "all")]["denominator"] == metric["denominator"]
@@ -122,63 +87,24 @@ def test_compare_every_quarter_equals_compare_of_each_quarter(capsys) -> None:
 
 
 def test_metric_every_quarter_equals_the_metric_of_each_quarter(capsys) -> None:
-    series = run_json(
-        capsys,
-        "metric",
-        "user-years",
-        "--by",
-        "area",
-        "--data",
-        DATA,
-        "--period",
-        "2013",
-        "--every",
-        "quarter",
-        "--format",
-        "json",
+    line = "metric user-years --by area --data DATA"
+    found = _series(
+        run_json(capsys, f"{line} --period 2013 --every quarter"), "metric", "user-years"
     )
-    found = _series(series, "metric", "user-years")
     for quarter in QUARTERS:
-        alone = run_json(
-            capsys,
-            "metric",
-            "user-years",
-            "--by",
-            "area",
-            "--data",
-            DATA,
-            "--period",
-            quarter,
-            "--format",
-            "json",
-        )
+        alone = run_json(capsys, f"{line} --period {quarter}")
         total = found[quarter][("", "all")]
-        assert (total["numerator"], total["denominator"], total["value"]) == (
-            alone["numerator"],
-            alone["denominator"],
-            alone["value"],
-        )
+        figures = ("numerator", "denominator", "value")
+        assert [total[f] for f in figures] == [alone[f] for f in figures]
         for row in alone["breakdown"]["area"]:
             cell = found[quarter][("area", row["group"])]
-            assert (cell["numerator"], cell["denominator"]) == (
-                row["numerator"],
-                row["denominator"],
-            )
+            assert [cell[f] for f in figures[:2]] == [row[f] for f in figures[:2]]
 
 
 def test_every_month_cuts_a_financial_year_into_twelve(capsys) -> None:
     out = run(
         capsys,
-        "count",
-        "in-receipt",
-        "--data",
-        DATA,
-        "--period",
-        "2013-04-01:2014-03-31",
-        "--every",
-        "month",
-        "--format",
-        "csv",
+        "count in-receipt --data DATA --period 2013-04-01:2014-03-31 --every month --format csv",
     )
     rows = list(csv.DictReader(io.StringIO(out)))
     labels = list(dict.fromkeys(r["interval"] for r in rows if r["kind"] == "definition"))
@@ -186,49 +112,24 @@ def test_every_month_cuts_a_financial_year_into_twelve(capsys) -> None:
 
 
 def test_every_with_an_unknown_length_is_refused_naming_the_choices(capsys) -> None:
-    assert main(["count", "in-receipt", "--data", DATA, "--period", "2013", "--every", "week"]) != 0
+    assert main(_args("count in-receipt --data DATA --period 2013 --every week")) != 0
     err = capsys.readouterr().err
     assert "week" in err and "quarter" in err and "financial-year" in err
 
 
 def test_every_and_diff_together_are_refused(capsys) -> None:
-    code = main(
-        [
-            "compare",
-            "in-receipt",
-            "active",
-            "--diff",
-            "--data",
-            DATA,
-            "--period",
-            "2013",
-            "--every",
-            "quarter",
-        ]
-    )
-    assert code != 0
+    line = "compare in-receipt active --diff --data DATA --period 2013 --every quarter"
+    assert main(_args(line)) != 0
     assert "--every" in capsys.readouterr().err
 
 
 def test_parquet_is_for_a_series_only(capsys) -> None:
-    assert main(["count", "in-receipt", "--data", DATA, "--period", "2013", "--format", "parquet"])
+    assert main(_args("count in-receipt --data DATA --period 2013 --format parquet"))
     assert "cannot write a PublishedCount" in capsys.readouterr().err
 
 
 def test_count_every_as_csv_has_the_long_table_columns_and_states_the_policy(capsys) -> None:
-    out = run(
-        capsys,
-        "count",
-        "ltc-telehealth",
-        "--data",
-        DATA,
-        "--period",
-        "2013",
-        "--every",
-        "quarter",
-        "--format",
-        "csv",
-    )
+    out = run(capsys, "count ltc-telehealth --data DATA --period 2013 --every quarter --format csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert tuple(rows[0]) == SERIES_COLUMNS
     figures = [r for r in rows if r["kind"] == "definition"]
@@ -243,31 +144,12 @@ def test_count_every_as_csv_has_the_long_table_columns_and_states_the_policy(cap
 
 def test_report_every_month_draws_small_multiples_on_one_time_axis(tmp_path: Path, capsys) -> None:
     out = tmp_path / "report"
-    assert (
-        main(
-            [
-                "report",
-                "--data",
-                DATA,
-                "--period",
-                "2013",
-                "--every",
-                "month",
-                "--definitions",
-                "in-receipt,active,connections",
-                "--metrics",
-                "none",
-                "--out",
-                str(out),
-                "--format",
-                "html",
-                "--format",
-                "json",
-            ]
-        )
-        == 0
+    run(
+        capsys,
+        "report --data DATA --period 2013 --every month --definitions "
+        f"in-receipt,active,connections --metrics none --out {out} --format html "
+        "--format json",
     )
-    capsys.readouterr()
     data = json.loads((out / "results.json").read_text())
     over = data["over_time"]
     assert over["every"] == "month" and len(over["periods"]) == 12
@@ -287,37 +169,15 @@ def test_report_every_month_draws_small_multiples_on_one_time_axis(tmp_path: Pat
         assert all(v is None or v % 5 == 0 for v in values)
 
 
-@pytest.mark.parametrize("every", ["quarter", "year", "financial-year"])
-def test_report_labels_follow_every(tmp_path: Path, capsys, every: str) -> None:
+@pytest.mark.parametrize(
+    ("every", "intervals"), [("quarter", 8), ("year", 3), ("financial-year", 2)]
+)
+def test_report_labels_follow_every(tmp_path: Path, capsys, every: str, intervals: int) -> None:
     out = tmp_path / every
-    assert (
-        main(
-            [
-                "report",
-                "--data",
-                DATA,
-                "--period",
-                "2012-04-01:2014-03-31",
-                "--every",
-                every,
-                "--definitions",
-                "in-receipt",
-                "--metrics",
-                "none",
-                "--out",
-                str(out),
-                "--format",
-                "json",
-            ]
-        )
-        == 0
+    run(
+        capsys,
+        f"report --data DATA --period 2012-04-01:2014-03-31 --every {every} "
+        f"--definitions in-receipt --metrics none --out {out} --format json",
     )
-    capsys.readouterr()
     over = json.loads((out / "results.json").read_text())["over_time"]
-    labels = [p["label"] for p in over["periods"]]
-    expected = {
-        "quarter": 8,
-        "year": 3,
-        "financial-year": 2,
-    }
-    assert len(labels) == expected[every] and over["every"] == every
+    assert len(over["periods"]) == intervals and over["every"] == every

@@ -25,19 +25,20 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from attacker import lp_solve, narrowed, prior
+from flows import flow_from, trajectory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threeml.data import Dataset
 from threeml.definitions.policies import DEFAULT_POLICY
 from threeml.engine.evaluate import count
-from threeml.engine.flow import END_REASONS, FlowCell, FlowResult
+from threeml.engine.flow import END_REASONS, FlowResult
 from threeml.engine.series import count_series
 from threeml.plugins.registry import default_registry
 from threeml.publish.audited import audited
 from threeml.publish.counts import publish_count
 from threeml.publish.formats import write
-from threeml.publish.series import SERIES_COLUMNS, publish_series
+from threeml.publish.series import FLOW_FIGURES, SERIES_COLUMNS, flow_figures, publish_series
 from threeml.records.intervals import split
 from threeml.records.periods import Period
 
@@ -157,72 +158,6 @@ def test_the_series_publishes_no_interval_total_a_reader_can_subtract(december: 
 # --- the long table in each format ----------------------------------------------------------
 
 
-def _flow(intervals, groups: dict[str, list[dict[str, Any]]]) -> FlowResult:
-    """A flow from per-group figures per interval, with the all-groups cells their sums."""
-    cells = []
-    for i, interval in enumerate(intervals):
-        total: dict[str, Any] = {
-            "opening": 0,
-            "starts": 0,
-            "closing": 0,
-            "users_starting": 0,
-            "users_ending": 0,
-            "ends": dict.fromkeys(END_REASONS, 0),
-        }
-        for group, figures in groups.items():
-            f = figures[i]
-            cells.append(
-                FlowCell(
-                    interval,
-                    group,
-                    f["opening"],
-                    f["starts"],
-                    f["ends"],
-                    f["closing"],
-                    f["users_starting"],
-                    f["users_ending"],
-                )
-            )
-            for key in ("opening", "starts", "closing", "users_starting", "users_ending"):
-                total[key] += f[key]
-            for reason, n in f["ends"].items():
-                total["ends"][reason] += n
-        cells.append(
-            FlowCell(
-                interval,
-                None,
-                total["opening"],
-                total["starts"],
-                total["ends"],
-                total["closing"],
-                total["users_starting"],
-                total["users_ending"],
-            )
-        )
-    return FlowResult("in-receipt", tuple(intervals), "area", tuple(cells))
-
-
-def _trajectory(opening: int, moves: list[tuple[int, dict[str, int]]]) -> list[dict[str, Any]]:
-    """Per interval: ``(starts, ends by reason)``; closing follows the identity."""
-    out = []
-    for starts, ends in moves:
-        ended = sum(ends.values())
-        closing = opening + starts - ended
-        assert closing >= 0
-        out.append(
-            {
-                "opening": opening,
-                "starts": starts,
-                "ends": ends,
-                "closing": closing,
-                "users_starting": starts,
-                "users_ending": ended,
-            }
-        )
-        opening = closing
-    return out
-
-
 @pytest.fixture(scope="module")
 def series(december: Dataset):
     registry = default_registry()
@@ -230,11 +165,11 @@ def series(december: Dataset):
     counts = count_series(
         [registry.counting("connections")], december, intervals, by=("area",), registry=registry
     )
-    flow = _flow(
+    flow = flow_from(
         intervals,
         {
-            "A": _trajectory(3, [(4, {"died": 1}), (0, {}), (9, {"moved": 2}), (1, {"died": 3})]),
-            "B": _trajectory(
+            "A": trajectory(3, [(4, {"died": 1}), (0, {}), (9, {"moved": 2}), (1, {"died": 3})]),
+            "B": trajectory(
                 40,
                 [
                     (12, {"died": 6, "care_home": 2}),
@@ -307,32 +242,13 @@ def test_csv_parquet_and_pandas_carry_the_same_published_figures(series) -> None
 
 # --- stock and flow against a hostile reader ------------------------------------------------
 
-_FIGURES = (
-    "opening",
-    "starts",
-    "users_starting",
-    "ends",
-    "users_ending",
-    "closing",
-    *(f"ends:{r}" for r in END_REASONS),
-)
-
 
 def _flow_attack(data: dict, flow: FlowResult) -> dict[Any, tuple[float, float]]:
     """Every flow figure's range given everything the series publishes about the flow."""
     raw: dict[tuple[str, str, str], int] = {}
     for cell in flow.cells:
         group = "all" if cell.group is None else cell.group
-        ends = {f"ends:{r}": cell.ends.get(r, 0) for r in END_REASONS}
-        for figure, value in {
-            "opening": cell.opening,
-            "starts": cell.starts,
-            "users_starting": cell.users_starting,
-            "ends": cell.ended,
-            "users_ending": cell.users_ending,
-            "closing": cell.closing,
-            **ends,
-        }.items():
+        for figure, value in flow_figures(cell).items():
             raw[(cell.interval.label, group, figure)] = value
     bounds: dict[Any, tuple[float, float]] = {}
     targets = []
@@ -358,7 +274,7 @@ def _flow_attack(data: dict, flow: FlowResult) -> dict[Any, tuple[float, float]]
             rows.append(({k("ends"): 1, k("users_ending"): -1}, 0, math.inf))
             if i:
                 rows.append(({(labels[i - 1], group, "closing"): 1, k("opening"): -1}, 0, 0))
-        for figure in _FIGURES:
+        for figure in FLOW_FIGURES:
             parts = [(label, g, figure) for g in groups if (label, g, figure) in bounds]
             if parts:
                 rows.append(({**dict.fromkeys(parts, 1.0), (label, "all", figure): -1.0}, 0, 0))
@@ -402,8 +318,8 @@ def test_no_flow_figure_can_be_pinned(openings, data) -> None:
                 kept[reason] = n
             fixed.append((starts, kept))
             level = room
-        groups[f"G{g}"] = _trajectory(opening, fixed)
-    flow = _flow(intervals, groups)
+        groups[f"G{g}"] = trajectory(opening, fixed)
+    flow = flow_from(intervals, groups)
     published = audited(publish_series(intervals, POLICY, flow=flow)).data()
     ranges = _flow_attack(published, flow)
     assert all(narrowed(*found) >= 1 for found in ranges.values()), ranges

@@ -13,10 +13,11 @@ import io
 
 import attrs
 import pytest
+from flows import flow_from, trajectory
 
 from threeml.data import Dataset
 from threeml.data.demo import demo_folder
-from threeml.engine.flow import END_REASONS, FlowCell, FlowResult
+from threeml.engine.flow import FlowResult
 from threeml.publish.audited import audited
 from threeml.publish.disclosure import DEFAULT_POLICY
 from threeml.report import build_report, publish_report
@@ -26,38 +27,10 @@ from threeml.report.tables import to_csv
 
 
 def _flow(intervals) -> FlowResult:
-    """Kent and Newham: a steady stock with starts and ends; Newham's are small."""
-    cells = []
-    stock = {"Kent": 100, "Newham": 5}
-    for interval in intervals:
-        total = {"opening": 0, "starts": 0, "closing": 0, "ends": dict.fromkeys(END_REASONS, 0)}
-        for area, starts, died, moved in (("Kent", 30, 12, 6), ("Newham", 3, 1, 0)):
-            opening = stock[area]
-            closing = opening + starts - died - moved
-            ends = {"died": died, "moved": moved}
-            cells.append(
-                FlowCell(interval, area, opening, starts, ends, closing, starts, died + moved)
-            )
-            stock[area] = closing
-            total["opening"] += opening
-            total["starts"] += starts
-            total["closing"] += closing
-            total["ends"]["died"] += died
-            total["ends"]["moved"] += moved
-        ended = sum(total["ends"].values())
-        cells.append(
-            FlowCell(
-                interval,
-                None,
-                total["opening"],
-                total["starts"],
-                total["ends"],
-                total["closing"],
-                total["starts"],
-                ended,
-            )
-        )
-    return FlowResult("in-receipt", tuple(intervals), "area", tuple(cells))
+    """Kent: a large stock with starts and deaths; Newham: a small one."""
+    kent = trajectory(100, [(30, {"died": 12, "moved": 6})] * len(intervals))
+    newham = trajectory(5, [(3, {"died": 1})] * len(intervals))
+    return flow_from(intervals, {"Kent": kent, "Newham": newham})
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,7 @@ __all__ = [
     "SERIES_NOTES",
     "PublishedFlow",
     "PublishedSeries",
+    "flow_figures",
     "flow_key",
     "publish_flow",
     "publish_series",
@@ -79,8 +80,16 @@ SERIES_COLUMNS = (
 ALL_GROUPS = "all"
 
 #: The stock and flow figures each published through the policy, in the table's order
-#: (``ends:<reason>`` per end reason follow ``ends``; ``net_change`` is derived).
-FLOW_FIGURES = ("opening", "starts", "users_starting", "ends", "users_ending", "closing")
+#: (``net_change``, derived from published figures, follows them).
+FLOW_FIGURES = (
+    "opening",
+    "starts",
+    "users_starting",
+    "ends",
+    *(f"ends:{reason}" for reason in END_REASONS),
+    "users_ending",
+    "closing",
+)
 
 #: The metric figures published per row, when the measure gives them.
 METRIC_FIGURES = ("numerator", "denominator", "value", "ci_low", "ci_high")
@@ -132,7 +141,8 @@ class PublishedFlow:
     withheld: bool = False
 
 
-def _flow_figures(cell: FlowCell) -> dict[str, int]:
+def flow_figures(cell: FlowCell) -> dict[str, int]:
+    """The true figures of one flow cell by name (:data:`FLOW_FIGURES`)."""
     figures = {
         "opening": cell.opening,
         "starts": cell.starts,
@@ -155,7 +165,7 @@ def publish_flow(flow: FlowResult, policy: DisclosurePolicy) -> PublishedFlow:
     values = {}
     for cell in flow.cells:
         g = None if cell.group is None else index[cell.group]
-        for figure, raw in _flow_figures(cell).items():
+        for figure, raw in flow_figures(cell).items():
             values[flow_key(where[cell.interval], g, figure)] = policy.apply(int(raw))
     return PublishedFlow(flow, groups, values)
 
@@ -285,42 +295,29 @@ class PublishedSeries:
         if not flow.withheld:
             by = flow.result.by or ""
             groups += [(g, by, _group(group)) for g, group in enumerate(flow.groups)]
-        figures = [*FLOW_FIGURES[:4], *(f"ends:{r}" for r in END_REASONS), *FLOW_FIGURES[4:]]
+        figures = FLOW_FIGURES
         rows = []
         for i, interval in enumerate(self.intervals):
             for g, group_by, group in groups:
                 values = {f: flow.values.get(flow_key(i, g, f), "absent") for f in figures}
                 if all(v == "absent" for v in values.values()):
                     continue
-                for figure, value in values.items():
-                    rows.append(
-                        self._row(
-                            interval,
-                            "flow",
-                            flow.result.name,
-                            group_by,
-                            group,
-                            figure,
-                            value,
-                            stated,
-                            value is None,
-                        )
-                    )
                 starts, ends = values["starts"], values["ends"]
-                net = None if starts is None or ends is None else starts - ends
-                rows.append(
+                values["net_change"] = None if starts is None or ends is None else starts - ends
+                rows += [
                     self._row(
                         interval,
                         "flow",
                         flow.result.name,
                         group_by,
                         group,
-                        "net_change",
-                        net,
+                        figure,
+                        value,
                         stated,
-                        net is None,
+                        value is None,
                     )
-                )
+                    for figure, value in values.items()
+                ]
         return rows
 
     def rows(self) -> list[dict[str, Any]]:

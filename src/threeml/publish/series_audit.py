@@ -40,9 +40,10 @@ from threeml.publish.audited import (
 )
 from threeml.publish.series import (
     ALL_GROUPS,
+    FLOW_FIGURES,
     PublishedFlow,
     PublishedSeries,
-    _flow_figures,
+    flow_figures,
     flow_key,
     series_total,
 )
@@ -117,7 +118,7 @@ def flow_problem(document: PublishedSeries) -> Cells:
             continue  # withheld
         present.add((i, g))
         label = f"{cell.interval.label}: {result.name} {_name(cell.group)}"
-        figures = _flow_figures(cell)
+        figures = flow_figures(cell)
         part = None if g is None else FLOW_PART
         for figure, raw in figures.items():
             key = flow_key(i, g, figure)
@@ -152,7 +153,7 @@ def flow_problem(document: PublishedSeries) -> Cells:
             )
         groups = [h for h in range(len(flow.groups)) if (i, h) in present]
         if g is None and groups:
-            for figure in _flow_figures_names():
+            for figure in FLOW_FIGURES:
                 name = f"{result.intervals[i].label}: {result.name} {figure} by {result.by}"
                 tables.append(
                     AuditTable(
@@ -160,18 +161,6 @@ def flow_problem(document: PublishedSeries) -> Cells:
                     )
                 )
     return cells, tables
-
-
-def _flow_figures_names() -> tuple[str, ...]:
-    return (
-        "opening",
-        "starts",
-        "users_starting",
-        "ends",
-        "users_ending",
-        "closing",
-        *(f"ends:{r}" for r in END_REASONS),
-    )
 
 
 def _name(group: Any) -> str:

@@ -1,48 +1,28 @@
-"""A series' long table in the output formats: table, JSON, CSV and Parquet.
+"""A series' long table on the terminal (JSON, CSV and Parquet: :mod:`threeml.publish.formats`).
 
-Registers :class:`~threeml.publish.series.PublishedSeries` with the writers of
-:mod:`threeml.publish.formats`; :func:`~threeml.publish.formats.write` audits the series
-before any of them runs. The terminal table shows each definition, metric and the stock
-and flow as one row per name and group, one column per interval.
+Registers :class:`~threeml.publish.series.PublishedSeries` with the ``table`` writer;
+:func:`~threeml.publish.formats.write` audits the series before it runs. The table shows each
+definition, metric and the stock and flow as one row per name, group and figure, one column
+per interval.
 """
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from threeml.publish.formats import write_csv, write_json, write_parquet, write_table
+from threeml.publish.formats import write_table
 from threeml.publish.numbers import format_published
 from threeml.publish.provenance import audit_text
-from threeml.publish.safe import csv_writer, terminal_text
+from threeml.publish.safe import terminal_text
 from threeml.publish.series import PublishedSeries
 
 __all__: list[str] = []
 
 #: The most intervals the terminal table shows as columns (the latest ones).
 TERMINAL_INTERVALS = 12
-
-
-@write_json.register
-def _json(document: PublishedSeries, stream: IO) -> None:
-    stream.write(json.dumps(document.data(), indent=2, default=str) + "\n")
-
-
-@write_csv.register
-def _csv(document: PublishedSeries, stream: IO) -> None:
-    writer = csv_writer(stream, list(document.columns()))
-    writer.writeheader()
-    writer.writerows(document.rows())
-
-
-@write_parquet.register
-def _parquet(document: PublishedSeries, stream: IO) -> None:
-    import pyarrow.parquet as pq
-
-    pq.write_table(document.to_arrow(), stream)
 
 
 @write_table.register

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from threeml.engine.flow import END_REASONS
 from threeml.publish.numbers import format_figure
+from threeml.publish.series import FLOW_FIGURES
 from threeml.report import charts, series_charts
 
 __all__ = ["TRAJECTORIES", "over_time_section"]
@@ -61,16 +61,7 @@ def _flow(over: Mapping[str, Any], labels: Sequence[str], draw: bool) -> list[st
     ]
     if draw:
         out.append(series_charts.stock_and_flow(labels, figures))
-    order = [
-        "opening",
-        "starts",
-        "users_starting",
-        "ends",
-        *(f"ends:{r}" for r in END_REASONS),
-        "users_ending",
-        "closing",
-        "net_change",
-    ]
+    order = [*FLOW_FIGURES, "net_change"]
     rows = [(name, figures[name]) for name in order if name in figures]
     out.append("<details><summary>table (all areas)</summary>")
     out.append(_table("figure", labels, rows))
