@@ -269,7 +269,8 @@ def _flow_attack(data: dict, flow: FlowResult) -> dict[Any, tuple[float, float]]
             if k("opening") not in bounds:
                 continue
             rows.append(({k("opening"): 1, k("starts"): 1, k("closing"): -1, k("ends"): -1}, 0, 0))
-            rows.append(({k("ends"): 1, **{k(f"ends:{r}"): -1 for r in END_REASONS}}, 0, 0))
+            if all(k(f"ends:{r}") in bounds for r in END_REASONS):
+                rows.append(({k("ends"): 1, **{k(f"ends:{r}"): -1 for r in END_REASONS}}, 0, 0))
             rows.append(({k("starts"): 1, k("users_starting"): -1}, 0, math.inf))
             rows.append(({k("ends"): 1, k("users_ending"): -1}, 0, math.inf))
             if i:

@@ -45,7 +45,9 @@ def test_the_stock_and_flow_is_published_under_the_policy(published) -> None:
     flow = published.data["over_time"]["flow"]
     assert flow["name"] == "in-receipt" and flow["by"] == "area"
     assert flow["all"]["opening"][0] == 105  # 105: a multiple of 5 stays
-    assert flow["groups"]["Kent"]["ends:died"] == [10, 10, 10, 10]  # 12, rounded
+    assert flow["groups"]["Kent"]["ends"] == [20, 20, 20, 20]  # 18, rounded
+    assert flow["all"]["ends:died"] == [15, 15, 15, 15]  # 13: by reason over all areas only
+    assert "ends:died" not in flow["groups"]["Kent"]
     assert all(v is None for v in flow["groups"]["Newham"]["starts"])  # 3: suppressed
     assert any("need not hold" in note for note in published.data["over_time"]["notes"])
 

@@ -156,9 +156,16 @@ def flow_figures(cell: FlowCell) -> dict[str, int]:
     return figures
 
 
-def publish_flow(flow: FlowResult, policy: DisclosurePolicy) -> PublishedFlow:
+def publish_flow(
+    flow: FlowResult, policy: DisclosurePolicy, *, reasons_by_group: bool = False
+) -> PublishedFlow:
     """Every figure of ``flow`` through ``policy`` on its own (the audit adds secondary
-    suppression where the identities between figures would give one back)."""
+    suppression where the identities between figures would give one back).
+
+    The ends by reason are published over all groups; per group only with
+    ``reasons_by_group`` (in a small group, several reasons suppressed, each known to be at
+    least 1, pin the ends through the stock identity, and the audit then has to suppress far
+    more: see ``docs/explanation/disclosure.rst``)."""
     where = {interval: i for i, interval in enumerate(flow.intervals)}
     groups = tuple(sorted({c.group for c in flow.cells if c.group is not None}, key=str))
     index = {group: g for g, group in enumerate(groups)}
@@ -166,6 +173,8 @@ def publish_flow(flow: FlowResult, policy: DisclosurePolicy) -> PublishedFlow:
     for cell in flow.cells:
         g = None if cell.group is None else index[cell.group]
         for figure, raw in flow_figures(cell).items():
+            if g is not None and figure.startswith("ends:") and not reasons_by_group:
+                continue
             values[flow_key(where[cell.interval], g, figure)] = policy.apply(int(raw))
     return PublishedFlow(flow, groups, values)
 
@@ -299,8 +308,9 @@ class PublishedSeries:
         rows = []
         for i, interval in enumerate(self.intervals):
             for g, group_by, group in groups:
-                values = {f: flow.values.get(flow_key(i, g, f), "absent") for f in figures}
-                if all(v == "absent" for v in values.values()):
+                keys = {f: flow_key(i, g, f) for f in figures}
+                values = {f: flow.values[k] for f, k in keys.items() if k in flow.values}
+                if not values:
                     continue
                 starts, ends = values["starts"], values["ends"]
                 values["net_change"] = None if starts is None or ends is None else starts - ends
