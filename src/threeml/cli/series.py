@@ -30,7 +30,7 @@ def every_option(function: Callable[..., Any]) -> Callable[..., Any]:
         "--every",
         type=click.Choice([e.value for e in Every]),
         default=None,
-        help="Cut --period into months, quarters, years or financial years (April to March) "
+        help="Cut the period into months, quarters, years or financial years (April to March) "
         "and evaluate each as its own period: writes the long table of the series (one figure per "
         "row, every figure under disclosure control).",
     )(function)
