@@ -27,6 +27,7 @@ from threeml.publish.disclosure import DEFAULT_POLICY
 from threeml.publish.formats import FORMATS, UnsupportedFormat, formats_for, write
 from threeml.publish.metrics import PublishedMetric
 from threeml.publish.numbers import format_figure, format_interval, format_share
+from threeml.publish.series import PublishedSeries
 from threeml.report import report_formats
 from threeml.report.publish import PublishedReport
 
@@ -46,8 +47,10 @@ def _choices(command: str) -> list[str]:
     [("count", PublishedCount), ("compare", PublishedComparison), ("metric", PublishedMetric)],
 )
 def test_each_command_offers_the_formats_the_table_has_for_its_document(command, document) -> None:
-    assert _choices(command) == list(formats_for(document))
-    assert _choices(command) == ["table", "json", "csv"]
+    # A single period's document, and a series' long table (--every).
+    offered = list(dict.fromkeys([*formats_for(document), *formats_for(PublishedSeries)]))
+    assert _choices(command) == offered
+    assert _choices(command) == ["table", "json", "csv", "parquet"]
 
 
 def test_the_report_offers_every_file_format_of_the_table() -> None:

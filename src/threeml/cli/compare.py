@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from threeml.cli.definition_files import (
 )
 from threeml.cli.extract import finish_set_aside
 from threeml.cli.options import disclosure_option, format_option, lenient_option
+from threeml.cli.series import every_option, intervals_of, write_out
 from threeml.definitions import CountingDefinition
 from threeml.engine.compare import Comparison
 from threeml.engine.compare import compare as compare_definitions
@@ -29,8 +29,9 @@ from threeml.errors import ThreemlError
 from threeml.metrics.evaluate import evaluate_metrics
 from threeml.publish.compare import PublishedComparison, PublishedDiff, publish_comparison
 from threeml.publish.disclosure import DisclosurePolicy, policy_named
-from threeml.publish.formats import write
 from threeml.publish.provenance import provenance_of
+from threeml.publish.series import PublishedSeries
+from threeml.publish.series_run import series
 from threeml.publish.terminal import show_comparison
 
 __all__ = ["print_comparison"]
@@ -53,7 +54,8 @@ __all__ = ["print_comparison"]
     is_flag=True,
     help="With exactly two NAMES: who is counted by one and not the other, and why.",
 )
-@format_option(PublishedComparison)
+@every_option
+@format_option(PublishedComparison, PublishedSeries)
 @disclosure_option
 @click.option(
     "--metric",
@@ -66,7 +68,17 @@ __all__ = ["print_comparison"]
 @definition_files_option
 @lenient_option
 def compare(
-    names, data, period, by, show_diff, metric_names, fmt, disclosure, definition_files, lenient
+    names,
+    data,
+    period,
+    by,
+    show_diff,
+    every,
+    metric_names,
+    fmt,
+    disclosure,
+    definition_files,
+    lenient,
 ) -> None:
     """Count every installed definition (or the NAMES given) on one extract, side by side.
 
@@ -76,8 +88,12 @@ def compare(
     metrics are evaluated on the same extract and listed after the counts.
     A NAME may be a definition file's path (`compare in-receipt ./rule.toml`);
     --definition PATH adds files (or a folder of them) to what is compared.
+    With --every, every definition and metric in each interval of the period, and the
+    stock and flow (by area when --by area), as one long table.
     """
     registry, definitions = _chosen(names, definition_files)
+    if show_diff and every:
+        raise click.UsageError("--diff compares one period: leave out --every")
     if show_diff and len(definitions) != 2:
         raise click.UsageError("--diff compares exactly two definitions: give two NAMES")
     if show_diff and metric_names:
@@ -85,6 +101,10 @@ def compare(
     metrics = [registry.metric(name) for name in metric_names]
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
+    if every:
+        _series(registry, definitions, metrics, dataset, period, every, by, policy, fmt)
+        finish_set_aside(dataset)
+        return
     comparison = compare_definitions(
         definitions, dataset, period, by=by, registry=registry, cell_keys=policy.cell_key
     )
@@ -92,7 +112,7 @@ def compare(
     if show_diff:
         first, second = (comparison.results[d.name] for d in definitions)
         diff = PublishedDiff(diff_results(first, second), policy, provenance)
-        write(diff, fmt, sys.stdout)
+        write_out(diff, fmt)
         finish_set_aside(dataset)
         return
     # Metrics break down by users columns only.
@@ -102,8 +122,22 @@ def compare(
     published = publish_comparison(
         comparison, policy, metrics=results, by=by, metric_by=metric_by, provenance=provenance
     )
-    write(published, fmt, sys.stdout)
+    write_out(published, fmt)
     finish_set_aside(dataset)
+
+
+def _series(registry, definitions, metrics, dataset, period, every, by, policy, fmt) -> None:
+    """``compare --every``: the definitions, metrics and stock and flow in every interval."""
+    document = series(
+        dataset,
+        intervals_of(period, every),
+        definitions=definitions,
+        metrics=metrics,
+        by=by,
+        policy=policy,
+        registry=registry,
+    )
+    write_out(document, fmt)
 
 
 def _chosen(names: Sequence[str], definition_files: Sequence[Path]) -> tuple[Any, list[Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,16 +18,18 @@ from threeml.cli.options import (
     lenient_option,
     with_area,
 )
+from threeml.cli.series import every_option, intervals_of, write_out
 from threeml.definitions import CountingDefinition
 from threeml.definitions.kinds import plugin_kinds
 from threeml.engine.evaluate import count as count_definition
 from threeml.engine.explain import explain as explain_user
+from threeml.engine.series import count_series
 from threeml.errors import ThreemlError
 from threeml.publish.areas import only_areas
 from threeml.publish.counts import PublishedCount, publish_count
 from threeml.publish.disclosure import policy_named
-from threeml.publish.formats import write
 from threeml.publish.provenance import provenance_of
+from threeml.publish.series import PublishedSeries, publish_series
 from threeml.records.periods import Period
 
 
@@ -67,25 +68,41 @@ def resolve_definition(name: str | None, definition_files: Path | Sequence[Path]
     "risk_score: fifths), service_kind or sector (repeatable).",
 )
 @area_option
-@format_option(PublishedCount)
+@every_option
+@format_option(PublishedCount, PublishedSeries)
 @disclosure_option
 @lenient_option
-def count(name, data, period, definition_files, by, areas, fmt, disclosure, lenient) -> None:
+def count(name, data, period, definition_files, by, areas, every, fmt, disclosure, lenient) -> None:
     """Count NAME (a registered definition) on an extract, with attrition and breakdowns.
 
     `count` is the unrounded total over all areas; breakdowns below all areas go
-    through disclosure control (counts 1-7 suppressed, others rounded to 5).
+    through disclosure control (counts 1-7 suppressed, others rounded to 5). With
+    --every, the count in each interval of the period, as a long table (totals rounded too).
     """
     definition, registry = resolve_definition(name, definition_files)
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient)
     by = with_area(by, areas)
+    if every:
+        if areas:
+            raise click.UsageError(
+                "--area applies to one period; with --every, read the areas you want from the "
+                "long table's group column"
+            )
+        intervals = intervals_of(period, every)
+        found = count_series(
+            [definition], dataset, intervals, by=by, registry=registry, cell_keys=policy.cell_key
+        )
+        provenance = provenance_of(dataset, [definition], policy)
+        write_out(publish_series(intervals, policy, counts=found, provenance=provenance), fmt)
+        finish_set_aside(dataset)
+        return
     result = count_definition(
         definition, dataset, period, by=by, registry=registry, cell_keys=policy.cell_key
     )
     provenance = provenance_of(dataset, [definition], policy)
     document = only_areas(publish_count(result, policy, provenance=provenance), areas)
-    write(document, fmt, sys.stdout)
+    write_out(document, fmt)
     finish_set_aside(dataset)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,16 +22,18 @@ from threeml.cli.options import (
     lenient_option,
     with_area,
 )
+from threeml.cli.series import every_option, intervals_of, metric_for_series, write_out
 from threeml.definitions import MetricDefinition
 from threeml.errors import ThreemlError
 from threeml.metrics.contract import MetricResult
 from threeml.metrics.evaluate import evaluate_metric
+from threeml.metrics.series import evaluate_metrics_series
 from threeml.publish.areas import only_areas
 from threeml.publish.disclosure import DisclosurePolicy, policy_named
-from threeml.publish.formats import write
 from threeml.publish.metrics import PublishedMetric, publish_metric
 from threeml.publish.numbers import format_figure, format_interval
 from threeml.publish.provenance import provenance_of
+from threeml.publish.series import PublishedSeries, publish_series
 from threeml.publish.terminal import show_metric
 from threeml.records.periods import parse_date
 
@@ -104,7 +105,8 @@ def resolve_metric(name: str | None, definition_files: Path | Sequence[Path] | N
     help="The last day the extract covers (default: the latest date in it); follow-up stops there.",
 )
 @area_option
-@format_option(PublishedMetric)
+@every_option
+@format_option(PublishedMetric, PublishedSeries)
 @disclosure_option
 @lenient_option
 def metric(
@@ -117,6 +119,7 @@ def metric(
     option_values,
     definition_files,
     extract_date,
+    every,
     fmt,
     disclosure,
     lenient,
@@ -127,20 +130,41 @@ def metric(
     go through disclosure control (counts 1-7 suppressed, others rounded to the
     nearest 5, proportions and rates computed from the rounded figures and
     suppressed when either is). `threeml definitions NAME` says exactly what a
-    metric measures.
+    metric measures. With --every, the metric in each interval of the period, as a long
+    table (totals beside a breakdown rounded too).
     """
     definition, registry = resolve_metric(name, definition_files)
     options = parse_options(option_values)
     policy = policy_named(disclosure)
     dataset = load_dataset(data, lenient, extract_date=extract_date)
     by = with_area(by, areas)
+    if every:
+        if areas:
+            raise click.UsageError(
+                "--area applies to one period; with --every, read the areas you want from the "
+                "long table's group column"
+            )
+        intervals = intervals_of(period, every)
+        metric = metric_for_series(definition, population, options)
+        errors: dict[str, str] = {}
+        found = evaluate_metrics_series(
+            [metric], dataset, intervals, registry, by=by, errors=errors
+        )
+        used = [definition, registry.counting(metric.population)]
+        provenance = provenance_of(dataset, used, policy)
+        document = publish_series(
+            intervals, policy, metrics=found, errors=errors, provenance=provenance
+        )
+        write_out(document, fmt)
+        finish_set_aside(dataset)
+        return
     result = evaluate_metric(
         definition, dataset, period, registry, population=population, by=by, options=options
     )
     used = [definition, registry.counting(result.population)]
     provenance = provenance_of(dataset, used, policy)
     document = only_areas(publish_metric(result, policy, provenance=provenance), areas)
-    write(document, fmt, sys.stdout)
+    write_out(document, fmt)
     finish_set_aside(dataset)
 
 

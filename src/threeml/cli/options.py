@@ -20,13 +20,14 @@ __all__ = [
 ]
 
 
-def format_option(document: type) -> Callable[[Any], Any]:
+def format_option(*documents: type) -> Callable[[Any], Any]:
     """``--format NAME`` (the parameter is called ``fmt``), one choice per output format
-    that can write the command's ``document`` (see :mod:`threeml.publish.formats`)."""
+    that can write one of the command's ``documents`` (see :mod:`threeml.publish.formats`)."""
+    choices = list(dict.fromkeys(name for d in documents for name in formats_for(d)))
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(list(formats_for(document))),
+        type=click.Choice(choices),
         default="table",
         show_default=True,
         help="How to print the result.",

@@ -26,6 +26,7 @@ from threeml.publish.audited import audited
 from threeml.publish.disclosure import policy_named
 from threeml.publish.formats import FORMATS, write
 from threeml.publish.safe import terminal_text
+from threeml.records.intervals import Every
 from threeml.report import DEFAULT_FORMATS, build_report, publish_report, report_formats
 from threeml.report.files import remove_stale, write_files
 
@@ -111,6 +112,13 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     help="The last day the extract covers (default: the latest date in it).",
 )
 @click.option("--title", default="threeml report", show_default=True, help="The report's title.")
+@click.option(
+    "--every",
+    type=click.Choice([e.value for e in Every]),
+    default=None,
+    help="Cut the period into months, quarters, years or financial years for the section "
+    "over time (default: quarters, months when the period is shorter than half a year).",
+)
 @definition_files_option
 @lenient_option
 def report(
@@ -125,6 +133,7 @@ def report(
     membership,
     extract_date,
     title,
+    every,
     definition_files,
     lenient,
 ) -> None:
@@ -181,12 +190,12 @@ def report(
 
             result = build_report(
                 dataset, period, registry=registry, definitions=definitions, metrics=metrics,
-                by=by, progress=progress, cell_keys=policy.cell_key,
+                by=by, progress=progress, cell_keys=policy.cell_key, every=every,
             )  # fmt: skip
     else:
         result = build_report(
             dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by,
-            cell_keys=policy.cell_key,
+            cell_keys=policy.cell_key, every=every,
         )  # fmt: skip
     # Audited once: the files and the terminal summary carry the same figures.
     document = audited(publish_report(result, policy, title=title))

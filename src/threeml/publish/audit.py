@@ -71,6 +71,10 @@ class AuditCell:
     label: str = ""
     exact: bool = False
     part: Hashable | None = None
+    #: An unknown of the programme only (never published, never protected): a sum a reader
+    #: can state an identity through, such as a series' opening plus starts, which is also
+    #: its closing plus ends. Its range is every non-negative number.
+    hidden: bool = False
 
     @property
     def suppressed(self) -> bool:
@@ -226,6 +230,8 @@ def cell_range(policy: DisclosurePolicy, cell: AuditCell) -> tuple[float, float]
     """
     if cell.exact:
         return (cell.raw, cell.raw)
+    if cell.hidden:
+        return (0.0, math.inf)
     if cell.published is None:
         if 1 <= cell.raw <= policy.threshold:
             return (1.0, float(policy.threshold))
@@ -278,7 +284,11 @@ def audit(
     cache: dict[Any, Any] = {}
     while True:
         bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
-        targets = [key for key, (low, high) in bounds.items() if _narrowed(low, high) > 0]
+        targets = [
+            key
+            for key, (low, high) in bounds.items()
+            if _narrowed(low, high) > 0 and not problem.cells[key].hidden
+        ]
         needed = {key: protection_width(policy, problem.cells[key]) for key in targets}
         tables = [table for table in problem.tables if not _implied(table, bounds)]
         ranges = feasible_ranges(bounds, tables, targets, needed=needed, cache=cache)

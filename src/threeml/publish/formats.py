@@ -33,6 +33,7 @@ from threeml.publish.compare import PublishedComparison, PublishedDiff
 from threeml.publish.counts import PublishedCount
 from threeml.publish.metrics import PublishedMetric
 from threeml.publish.safe import csv_writer
+from threeml.publish.series import PublishedSeries
 from threeml.publish.terminal import show
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "write_html",
     "write_json",
     "write_membership",
+    "write_parquet",
     "write_table",
 ]
 
@@ -81,6 +83,7 @@ write_csv = _writer("csv")
 write_html = _writer("html")
 write_fhir = _writer("fhir")
 write_membership = _writer("membership")
+write_parquet = _writer("parquet")
 
 
 @write_table.register
@@ -92,16 +95,27 @@ def _table(document: CommandDocument, stream: IO) -> None:
         console.print(f"disclosure audit: {outcome.describe()}")
 
 
+#: What the JSON and CSV writers write from ``data()`` and ``columns()``/``rows()``.
+DataDocument = CommandDocument | PublishedSeries
+
+
 @write_json.register
-def _json(document: CommandDocument, stream: IO) -> None:
+def _json(document: DataDocument, stream: IO) -> None:
     stream.write(json.dumps(document.data(), indent=2, default=str) + "\n")
 
 
 @write_csv.register
-def _csv(document: CommandDocument, stream: IO) -> None:
+def _csv(document: DataDocument, stream: IO) -> None:
     writer = csv_writer(stream, list(document.columns()))
     writer.writeheader()
     writer.writerows(document.rows())
+
+
+@write_parquet.register
+def _parquet(document: PublishedSeries, stream: IO) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(document.to_arrow(), stream)
 
 
 @frozen
@@ -144,6 +158,13 @@ FORMATS: dict[str, OutputFormat] = {
         ),
         OutputFormat(
             "fhir", "a FHIR R4 MeasureReport (JSON)", write_fhir, file="measurereport.json"
+        ),
+        OutputFormat(
+            "parquet",
+            "Parquet, the long table of a series (--every), the policy in its metadata",
+            write_parquet,
+            file="series.parquet",
+            binary=True,
         ),
         OutputFormat(
             "membership",

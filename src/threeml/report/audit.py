@@ -34,6 +34,7 @@ from threeml.publish.audited import (
 from threeml.publish.counts import publish_count
 from threeml.publish.metrics import publish_metric, row_figures
 from threeml.publish.numbers import json_ready
+from threeml.publish.series_audit import series_cells, span_tables, suppress_series
 from threeml.report.publish import PublishedReport
 
 __all__: list[str] = []
@@ -61,6 +62,11 @@ def _report_problem(document: PublishedReport) -> AuditProblem:
         cells += more_cells
         tables += more_tables
     tables += population_tables(report.counts.values(), report.metrics.values())
+    if document.series is not None:
+        # The counts over time, audited with the counts over the whole period they add up to.
+        more_cells, more_tables = series_cells(document.series)
+        cells += more_cells
+        tables += more_tables + span_tables(document.series, report.counts.values())
     return AuditProblem.build(cells, tables)
 
 
@@ -90,7 +96,10 @@ def _suppress_report(
                         "details": json_ready(dict(gone.details)),
                         "suppressed": True,
                     }
-    return attrs.evolve(document, data=data)
+    document = attrs.evolve(document, data=data)
+    if document.series is not None:
+        document = document.with_series(suppress_series(document.series, keys, parts))
+    return document
 
 
 @with_outcome.register

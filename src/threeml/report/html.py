@@ -16,6 +16,7 @@ from threeml.publish.numbers import format_figure, format_interval, format_share
 from threeml.publish.provenance import audit_text
 from threeml.report import charts
 from threeml.report.coverage import COVERAGE_MEASURES, coverage_section
+from threeml.report.over_time import over_time_section
 from threeml.report.provenance import failures_html, provenance_html
 from threeml.report.summary import LEGEND, format_metric_interval, format_metric_value
 
@@ -298,28 +299,6 @@ def _progress(published: Mapping[str, Any], draw: bool) -> list[str]:
     return out
 
 
-def _over_time(published: Mapping[str, Any], draw: bool) -> list[str]:
-    over = published["over_time"]
-    if not over["periods"]:
-        return []
-    labels = [p["label"] for p in over["periods"]]
-    out = [
-        '<h2 id="over-time">Users over time</h2>',
-        "<p>Each definition counted in each part of the period on its own (over all areas).</p>",
-    ]
-    if draw:
-        out.append(charts.over_time(labels, over["counts"]))
-    out.append("<details><summary>table</summary><table><tr><th>definition</th>")
-    out.extend(f"<th class='n'>{escape(label)}</th>" for label in labels)
-    out.append("</tr>")
-    for name, values in over["counts"].items():
-        out.append(f"<tr><td>{escape(name)}</td>")
-        out.extend(f"<td class='n'>{_fmt(v)}</td>" for v in values)
-        out.append("</tr>")
-    out.append("</table></details>")
-    return out
-
-
 def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> str:
     """The published report as one self-contained HTML page."""
     draw = charts.available()
@@ -347,7 +326,7 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
     if not draw:
         body.append("<p class='muted'>Charts need matplotlib: pip install 'threeml[report]'.</p>")
     body += _definitions(published, draw)
-    body += _over_time(published, draw)
+    body += over_time_section(published, draw)
     body += _progress(published, draw)
     body += _metrics(published, draw)
     body += coverage_section(published, draw)

@@ -20,15 +20,22 @@ from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.engine.breakdowns import user_breakdowns
 from threeml.engine.evaluate import count_many
+from threeml.engine.flow import FlowResult
 from threeml.engine.results import CountResult
+from threeml.engine.series import count_series
 from threeml.metrics.evaluate import evaluate_metrics
 from threeml.metrics.measures import MetricResult
+from threeml.publish.series_run import stock_and_flow_of
+from threeml.records.intervals import Every, Interval, split
 from threeml.records.periods import Period
 
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
 
-__all__ = ["Report", "build_report", "sub_periods"]
+__all__ = ["OVER_TIME_BY", "Report", "build_report", "default_every", "sub_periods"]
+
+#: The breakdown of the report's counts over time (when the report asks for it).
+OVER_TIME_BY = ("area",)
 
 #: Called before each step of a long evaluation: (description, steps done, steps in all).
 Progress = Callable[[str, int, int], None]
@@ -51,6 +58,12 @@ class Report:
     over_time: tuple[tuple[str, Period, Mapping[str, int]], ...] = ()
     #: The cell key of each ``over_time`` count, when the report was built with cell keys.
     over_time_keys: tuple[Mapping[str, int | None], ...] = ()
+    #: The intervals of the counts over time (:func:`threeml.records.intervals.split`).
+    intervals: tuple[Interval, ...] = ()
+    #: Per definition, its count in each interval (by area when the report is by area).
+    over_time_results: Mapping[str, tuple[CountResult, ...]] = field(factory=dict)
+    #: The stock and flow over the intervals (``None``: not computed).
+    flow: FlowResult | None = None
     rows: Mapping[str, int] = field(factory=dict)
     #: The extract's fingerprint (``None`` when not computed).
     fingerprint: ExtractFingerprint | None = None
@@ -87,6 +100,13 @@ def sub_periods(period: Period) -> list[tuple[str, Period]]:
     return pieces
 
 
+def default_every(period: Period) -> Every:
+    """How a report cuts its period over time: quarters, months when the period is shorter
+    than half a year (as :func:`sub_periods`)."""
+    days = (period.end - period.start).days + 1
+    return Every.QUARTER if days >= 180 else Every.MONTH
+
+
 def _metric_by(by: Sequence[str], dataset: Dataset) -> tuple[str, ...]:
     allowed = set(user_breakdowns(dataset.table("users")))
     return tuple(b for b in by if b in allowed)
@@ -103,6 +123,7 @@ def build_report(
     over_time: bool = True,
     progress: Progress | None = None,
     cell_keys: CellKeyMethod | None = None,
+    every: Every | str | None = None,
 ) -> Report:
     """Evaluate ``definitions`` and ``metrics`` (default: the whole registry) on ``dataset``.
 
@@ -112,8 +133,11 @@ def build_report(
     cannot be evaluated on this extract (no allocations table for a trial
     comparison, say) is recorded in :attr:`Report.metric_errors` with the
     reason, and the others go on. With ``over_time``, every definition is also
-    counted in each quarter (or month) of the period. ``cell_keys`` (the cell-key
-    policy's method) asks for every count's cell keys, which that policy publishes through.
+    counted in each interval of the period (``every``: by default quarters, months when the
+    period is shorter than half a year; :func:`~threeml.engine.series.count_series`, by area
+    when ``by`` has area), and the stock and flow computed over the same intervals.
+    ``cell_keys`` (the cell-key policy's method) asks for every count's cell keys, which that
+    policy publishes through.
     """
     if registry is None:
         from threeml.plugins.registry import default_registry
@@ -125,8 +149,9 @@ def build_report(
     if metrics is None:
         metrics = registry.metric_definitions()
     definitions, metrics = tuple(definitions), tuple(metrics)
-    pieces = sub_periods(period) if over_time and definitions else []
-    total = 1 + (1 if metrics else 0) + len(pieces)
+    every = Every.parse(every) if every is not None else default_every(period)
+    intervals = split(period, every) if over_time and definitions else ()
+    total = 1 + (1 if metrics else 0) + (1 if intervals else 0)
     done = 0
 
     def step(what: str) -> None:
@@ -153,14 +178,20 @@ def build_report(
             metrics, dataset, period, registry, by=metric_by, errors=errors
         )
     series, series_keys = [], []
-    for label, piece in pieces:
-        step(f"counting {label}")
-        found = count_many(
-            definitions, dataset, piece, by=(), registry=registry, cell_keys=cell_keys
+    results: dict[str, tuple[CountResult, ...]] = {}
+    flow = None
+    if intervals:
+        step(f"counting {len(intervals)} interval(s) of {every.value}")
+        over_by = tuple(b for b in OVER_TIME_BY if b in by)
+        results = count_series(
+            definitions, dataset, intervals, by=over_by, registry=registry, cell_keys=cell_keys
         )
-        series.append((label, piece, {d.name: found[d.name].count for d in definitions}))
-        if cell_keys is not None:
-            series_keys.append({d.name: _count_key(found[d.name]) for d in definitions})
+        for i, interval in enumerate(intervals):
+            found = {d.name: results[d.name][i] for d in definitions}
+            series.append((interval.label, interval.period, {n: r.count for n, r in found.items()}))
+            if cell_keys is not None:
+                series_keys.append({name: _count_key(r) for name, r in found.items()})
+        flow = stock_and_flow_of(dataset, intervals, over_by, {})
     if progress is not None:
         progress("done", total, total)
     return Report(
@@ -173,6 +204,9 @@ def build_report(
         metric_definitions=metrics,
         over_time=tuple(series),
         over_time_keys=tuple(series_keys),
+        intervals=tuple(intervals),
+        over_time_results=results,
+        flow=flow,
         rows=dict(dataset.report.rows),
         fingerprint=fingerprint(dataset),
         set_aside={

@@ -38,6 +38,7 @@ from threeml.publish.provenance import (
     audit_data,
     stamp_data,
 )
+from threeml.publish.series import PublishedSeries, publish_series
 from threeml.report.model import Report
 
 __all__ = [
@@ -135,43 +136,80 @@ def _unevaluated(metric: MetricDefinition, error: str) -> dict[str, Any]:
     }
 
 
-def _over_time(
-    report: Report, policy: DisclosurePolicy, beside: Mapping[str, bool]
-) -> dict[str, Any]:
-    """Each definition's count per quarter (or month), over all areas: as they are, unless the
-    definition's totals go through the policy (then under it too); a perturbing policy
-    perturbs each by its cell key."""
-    counts = {
-        name: [
-            policy.apply(figures[name]) if beside[name] else figures[name]
-            for _, _, figures in report.over_time
-        ]
-        for name in report.counts
-    }
-    stated = policy.describe() if any(beside.values()) else ALL_AREAS
-    if policy.perturbs and report.over_time:
-        if len(report.over_time_keys) != len(report.over_time):
-            raise MissingCellKeys(
-                f"the {policy.name} policy perturbs each count by its cell key, and this "
-                "report was built without them: build it with cell_keys=policy.cell_key"
-            )
-        counts = {
-            name: [
-                policy.apply_keyed(figures[name], keys[name])
-                for (_, _, figures), keys in zip(
-                    report.over_time, report.over_time_keys, strict=True
-                )
-            ]
-            for name in report.counts
+def over_time_series(report: Report, policy: DisclosurePolicy) -> PublishedSeries | None:
+    """The report's counts over time (by area when asked for) and its stock and flow, as a
+    series published under ``policy`` (every figure through it, totals included; audited with
+    the rest of the report, :mod:`threeml.report.audit`). ``None``: no counts over time."""
+    if not report.intervals:
+        return None
+    if policy.perturbs and any(r.cell_keys is None for rs in report.over_time_results.values()
+                               for r in rs):  # fmt: skip
+        raise MissingCellKeys(
+            f"the {policy.name} policy perturbs each count by its cell key, and this "
+            "report was built without them: build it with cell_keys=policy.cell_key"
+        )
+    return publish_series(
+        report.intervals, policy, counts=report.over_time_results, flow=report.flow
+    )
+
+
+def _values(series: PublishedSeries, kind: str) -> dict[str, Any]:
+    """The series' figures of ``kind`` as ``{name: {group_by: {group: {figure: [values]}}}}``,
+    one value per interval (``None``: suppressed or not published)."""
+    where = {interval.label: i for i, interval in enumerate(series.intervals)}
+    n = len(series.intervals)
+    out: dict[str, Any] = {}
+    for row in series.figures():
+        if row["kind"] != kind:
+            continue
+        groups = out.setdefault(row["name"], {}).setdefault(row["group_by"], {})
+        figures = groups.setdefault(row["group"], {})
+        figures.setdefault(row["figure"], [None] * n)[where[row["interval"]]] = row["value"]
+    return out
+
+
+def over_time_data(series: PublishedSeries | None, every: str | None) -> dict[str, Any]:
+    """The report's ``over_time`` section from its published series.
+
+    ``counts``: per definition, its count over all areas in each interval; ``breakdowns``:
+    per definition and breakdown, each group's counts; ``flow``: the stock and flow's
+    figures over all areas (``all``) and per group; ``notes``: what the series says of itself.
+    """
+    if series is None:
+        return {"disclosure": ALL_AREAS, "periods": [], "counts": {}, "breakdowns": {},
+                "flow": None, "notes": []}  # fmt: skip
+    counts = _values(series, "definition")
+    flow = _values(series, "flow")
+    flow_data = None
+    if series.flow is not None and flow:
+        ((name, groups),) = flow.items()
+        flow_data = {
+            "name": name,
+            "by": series.flow.result.by,
+            "all": groups.get("", {}).get("all", {}),
+            "groups": next((g for by, g in groups.items() if by), {}),
         }
-        stated = policy.describe()
     return {
-        "disclosure": stated,
+        "disclosure": series.policy.describe(),
+        "every": every,
         "periods": [
-            {"label": label, "start": p.start.isoformat(), "end": p.end.isoformat()}
-            for label, p, _ in report.over_time
+            {"label": i.label, "start": i.start.isoformat(), "end": i.end.isoformat()}
+            for i in series.intervals
         ],
-        "counts": counts,
+        "counts": {
+            name: groups.get("", {}).get("all", {}).get("count", [None] * len(series.intervals))
+            for name, groups in counts.items()
+        },
+        "breakdowns": {
+            name: {
+                by: {group: figures["count"] for group, figures in found.items()}
+                for by, found in groups.items()
+                if by
+            }
+            for name, groups in counts.items()
+        },
+        "flow": flow_data,
+        "notes": list(series.notes),
     }
 
 
@@ -188,25 +226,25 @@ def report_provenance(report: Report, policy: DisclosurePolicy) -> Provenance:
 
 
 def publish(
-    report: Report, policy: DisclosurePolicy, *, audit: Any = NOT_AUDITED
+    report: Report,
+    policy: DisclosurePolicy,
+    *,
+    audit: Any = NOT_AUDITED,
+    series: PublishedSeries | None = None,
 ) -> dict[str, Any]:
     """The whole report as plain data under ``policy``: what every output file is written from.
 
-    ``audit`` is the disclosure audit's outcome, stated with the provenance.
+    ``audit`` is the disclosure audit's outcome, stated with the provenance. ``series`` is
+    the counts over time as published (default: :func:`over_time_series`).
     """
+    if series is None:
+        series = over_time_series(report, policy)
     metrics = [
         _metric(report.metrics[metric.name], policy)
         if metric.name in report.metrics
         else _unevaluated(metric, report.metric_errors.get(metric.name, "not evaluated"))
         for metric in report.metric_definitions
     ]
-    # A definition whose totals went through the policy (a breakdown is published beside
-    # them) has its counts over time put through it too: an exact count for an interval
-    # must not stand in for the rounded total, nor two intervals differ by an exact figure.
-    beside = {
-        name: _published_count(result, policy).totals_published
-        for name, result in report.counts.items()
-    }
     return {
         "report": "threeml",
         "threeml_version": __version__,
@@ -221,10 +259,22 @@ def publish(
         "disclosure": policy.to_dict(),
         "definitions": [publish_count(result, policy) for result in report.counts.values()],
         "metrics": metrics,
-        "over_time": _over_time(report, policy, beside),
+        "over_time": over_time_data(series, _every(report)),
         "plugin_failures": list(report.plugin_failures),
         **stamp_data(report_provenance(report, policy), audit),
     }
+
+
+def _every(report: Report) -> str | None:
+    """What the report's intervals are (``month``, ``quarter`` …), from their labels."""
+    if not report.intervals:
+        return None
+    label = report.intervals[0].label
+    if label.startswith("FY"):
+        return "financial-year"
+    if "-Q" in label:
+        return "quarter"
+    return "month" if "-" in label else "year"
 
 
 @frozen
@@ -242,11 +292,19 @@ class PublishedReport:
     title: str = "threeml report"
     #: The disclosure audit's outcome, as ``data`` states it.
     audit: Any = NOT_AUDITED
+    #: The counts over time and stock and flow as published (``data["over_time"]`` holds them).
+    series: PublishedSeries | None = field(default=None, repr=False)
 
     def with_audit(self, audit: Any) -> PublishedReport:
         """This report with the audit's outcome ``audit`` recorded (in ``data`` too)."""
         data = {**self.data, "audit": audit_data(audit)}
-        return PublishedReport(self.report, self.policy, data, self.title, audit)
+        return PublishedReport(self.report, self.policy, data, self.title, audit, self.series)
+
+    def with_series(self, series: PublishedSeries | None) -> PublishedReport:
+        """This report with its counts over time published as ``series`` (after the audit
+        suppressed more of them)."""
+        data = {**self.data, "over_time": over_time_data(series, _every(self.report))}
+        return PublishedReport(self.report, self.policy, data, self.title, self.audit, series)
 
 
 def publish_report(
@@ -257,4 +315,6 @@ def publish_report(
     audit: Any = NOT_AUDITED,
 ) -> PublishedReport:
     """``report`` under ``policy``, ready for every output format, with the audit's outcome."""
-    return PublishedReport(report, policy, publish(report, policy, audit=audit), title, audit)
+    series = over_time_series(report, policy)
+    data = publish(report, policy, audit=audit, series=series)
+    return PublishedReport(report, policy, data, title, audit, series)

@@ -59,7 +59,9 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The published report as long-format rows: one figure per row.
 
     ``section`` is ``about``, ``provenance``, ``count``, ``attrition``, ``breakdown``,
-    ``metric``, ``metric-breakdown`` or ``over-time``; suppressed cells hold
+    ``metric``, ``metric-breakdown``, ``over-time`` (per interval; by area: the group, and
+    ``<interval>: count``) or ``over-time-flow`` (the stock and flow: ``<interval>: <figure>``
+    for all areas and each group); suppressed cells hold
     ``suppressed``; ``disclosure`` says whether the policy applied to the row.
     """
     policy = published["disclosure"]
@@ -124,10 +126,25 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
                 for item, value in _flatten("details", group["details"]):
                     add("metric-breakdown", name, breakdown, group["group"], item, value, applied)
     over_time = published["over_time"]
+    stated = over_time.get("disclosure", ALL_AREAS)
+    labels = [period["label"] for period in over_time["periods"]]
     for name, values in over_time["counts"].items():
-        for period, value in zip(over_time["periods"], values, strict=True):
-            stated = over_time.get("disclosure", ALL_AREAS)
-            add("over-time", name, "", period["label"], "count", _published(value), stated)
+        for label, value in zip(labels, values, strict=True):
+            add("over-time", name, "", label, "count", _published(value), stated)
+    for name, breakdowns in over_time.get("breakdowns", {}).items():
+        for by, groups in breakdowns.items():
+            for group, values in groups.items():
+                for label, value in zip(labels, values, strict=True):
+                    add("over-time", name, by, group, f"{label}: count", _published(value), stated)
+    flow = over_time.get("flow")
+    if flow:
+        sides = [("", "all", flow["all"])]
+        sides += [(flow.get("by") or "", group, f) for group, f in flow["groups"].items()]
+        for by, group, figures in sides:
+            for figure, values in figures.items():
+                for label, value in zip(labels, values, strict=True):
+                    item = f"{label}: {figure}"
+                    add("over-time-flow", flow["name"], by, group, item, _published(value), stated)
     return rows
 
 
