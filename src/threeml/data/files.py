@@ -164,7 +164,14 @@ def read_header(source: SourceFile) -> list[str] | None:
     text = first.decode("utf-8-sig", errors="replace")
     if not text.strip():
         return None
-    return [name.strip() for name in next(csv.reader(io.StringIO(text)))]
+    try:
+        return [name.strip() for name in next(csv.reader(io.StringIO(text)))]
+    except csv.Error as error:
+        raise DataError(
+            f"the header line of {source.path} cannot be read as CSV ({error}); a stray "
+            "carriage return or quote sits inside it: save the file again as CSV with one "
+            "header row of column names"
+        ) from None
 
 
 def check_header(source: SourceFile, spec: Table, header: list[str]) -> list[Problem]:
