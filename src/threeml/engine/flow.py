@@ -120,7 +120,7 @@ def _intervals_table(intervals: Sequence[Interval]) -> ir.Table:
 def _grouped(dataset: Dataset, found: ir.Table, by: str, span: Period) -> ir.Table:
     """``found`` with a ``grp`` column: the user's value of breakdown ``by``."""
     users = dataset.table("users")
-    known = set(user_breakdowns())
+    known = set(user_breakdowns(users))
     if by not in known:
         raise EvaluationError(
             f"stock and flow cannot break down by {by!r}: it breaks down by a users column, "

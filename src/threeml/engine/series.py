@@ -102,7 +102,7 @@ def count_series(
     intervals = tuple(intervals)
     if not intervals:
         return {d.name: () for d in definitions}
-    _check_breakdowns(by)
+    _check_breakdowns(by, dataset.table("users"))
     check_cardinality(dataset.table("users"), by)
     resolve = registry.counting if registry is not None else None
     compiler = SeriesCompiler(dataset, intervals, resolve, registered_kinds(registry))
