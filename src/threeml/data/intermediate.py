@@ -31,8 +31,13 @@ def keep(backend: Any, expr: ir.Table) -> ir.Table:
 
     The result reads like ``expr``; pass it to :func:`release` when done with it.
     """
-    if getattr(backend, "name", None) not in CACHING_ENGINES:
+    name = getattr(backend, "name", None)
+    if name not in CACHING_ENGINES:
         return expr
+    if name == "pyspark":
+        # ibis's Spark backend caches a query without registering the in-memory tables it
+        # reads (an intervals table, say) as views first; every other query path does.
+        backend._register_in_memory_tables(expr)
     return expr.cache()
 
 

@@ -118,7 +118,7 @@ def episodes(
     before = ibis.window(group_by=e.user_id, order_by=order, rows=(None, -1))
     latest_before = e.stop.max().over(before)
     starts_new = latest_before.isnull() | (e.installed_on - ibis.interval(days=1) > latest_before)
-    e = e.mutate(new=starts_new.cast("int64"))
+    e = e.mutate(new=starts_new.ifelse(1, 0))
     order = [e.installed_on, e.stop.desc(), e.enrolment_id]
     running = ibis.window(group_by=e.user_id, order_by=order, rows=(None, 0))
     e = e.mutate(episode=e.new.sum().over(running))

@@ -145,14 +145,14 @@ def _cells(episodes: ir.Table, intervals: ir.Table) -> ir.Table:
     ending = x.last < x.e
     closing = x.last >= x.e
     figures = {
-        "opening": opening.cast("int64").sum(),
-        "starts": starting.cast("int64").sum(),
-        "closing": closing.cast("int64").sum(),
+        "opening": opening.ifelse(1, 0).sum(),
+        "starts": starting.ifelse(1, 0).sum(),
+        "closing": closing.ifelse(1, 0).sum(),
         "users_starting": x.user_id.nunique(where=starting),
         "users_ending": x.user_id.nunique(where=ending),
     }
     for n, reason in enumerate(END_REASONS):
-        figures[f"ends_{n}"] = (ending & (x.reason == reason)).cast("int64").sum()
+        figures[f"ends_{n}"] = (ending & (x.reason == reason)).ifelse(1, 0).sum()
     return x.group_by(["i", "grp"]).aggregate(**figures)
 
 
