@@ -130,7 +130,8 @@ def test_each_built_in_loader_accepts_its_own_kind_of_target(database: str, tmp_
     assert choose_loader(database, BUILTIN_LOADERS) is DUCKDB_LOADER
     assert choose_loader(Path(FOLDER), BUILTIN_LOADERS) is FOLDER_LOADER
     assert choose_loader("postgresql://analyst@warehouse/tec", BUILTIN_LOADERS) is CONNECTION_LOADER
-    assert choose_loader(f"duckdb://{database}", BUILTIN_LOADERS) is CONNECTION_LOADER
+    # A duckdb:// URL names a DuckDB file, read (with its --schema) by the DuckDB loader.
+    assert choose_loader(f"duckdb://{database}", BUILTIN_LOADERS) is DUCKDB_LOADER
     for target in (notes, tmp_path / "nowhere.duckdb", "s3://bucket/extract"):
         with pytest.raises(NoLoader):
             choose_loader(target, BUILTIN_LOADERS)

@@ -7,10 +7,12 @@ from typing import Any
 
 from threeml.data.dataset import Dataset
 from threeml.definitions.policies import DisclosurePolicy
+from threeml.publish.audited import audited
 from threeml.publish.verify import RECOMPUTERS
 from threeml.records.periods import Period
+from threeml.report import audit as _audit  # noqa: F401  (registers the report's audit)
 from threeml.report.model import build_report
-from threeml.report.publish import publish
+from threeml.report.publish import publish_report
 
 __all__ = ["recompute_report"]
 
@@ -33,9 +35,12 @@ def recompute_report(
         metrics=metrics,
         by=tuple(data.get("by", ())),
         over_time=bool(data.get("over_time", {}).get("periods")),
+        every=data.get("over_time", {}).get("every"),
         cell_keys=policy.cell_key,
     )
-    return publish(report, policy)
+    # Audited as the report was before it was written: the cells the audit suppressed
+    # (over time, the stock and flow pinned by its identities) are suppressed again.
+    return dict(audited(publish_report(report, policy)).data)
 
 
 RECOMPUTERS["report"] = recompute_report
