@@ -18,7 +18,7 @@ from threeml.cli.options import (
     lenient_option,
     with_area,
 )
-from threeml.cli.series import every_option, intervals_of, write_out
+from threeml.cli.series import every_option, intervals_of, refuse_area_filter, write_out
 from threeml.definitions import CountingDefinition
 from threeml.definitions.kinds import plugin_kinds
 from threeml.engine.evaluate import count as count_definition
@@ -84,11 +84,7 @@ def count(name, data, period, definition_files, by, areas, every, fmt, disclosur
     dataset = load_dataset(data, lenient)
     by = with_area(by, areas)
     if every:
-        if areas:
-            raise click.UsageError(
-                "--area applies to one period; with --every, read the areas you want from the "
-                "long table's group column"
-            )
+        refuse_area_filter(areas)
         intervals = intervals_of(period, every)
         found = count_series(
             [definition], dataset, intervals, by=by, registry=registry, cell_keys=policy.cell_key

@@ -22,7 +22,13 @@ from threeml.cli.options import (
     lenient_option,
     with_area,
 )
-from threeml.cli.series import every_option, intervals_of, metric_for_series, write_out
+from threeml.cli.series import (
+    every_option,
+    intervals_of,
+    metric_for_series,
+    refuse_area_filter,
+    write_out,
+)
 from threeml.definitions import MetricDefinition
 from threeml.errors import ThreemlError
 from threeml.metrics.contract import MetricResult
@@ -139,11 +145,7 @@ def metric(
     dataset = load_dataset(data, lenient, extract_date=extract_date)
     by = with_area(by, areas)
     if every:
-        if areas:
-            raise click.UsageError(
-                "--area applies to one period; with --every, read the areas you want from the "
-                "long table's group column"
-            )
+        refuse_area_filter(areas)
         intervals = intervals_of(period, every)
         metric = metric_for_series(definition, population, options)
         errors: dict[str, str] = {}
