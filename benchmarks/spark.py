@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import subprocess
 import sys
 import time
@@ -245,6 +246,8 @@ def main() -> None:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--people", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # Stopped from outside (``timeout``): end as an exception, so the server is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmarks/spark.py: terminated"))
     folder = args.out or Path(f"/tmp/bench-engines-{args.users}")
     if args.child:
         _in_child(args, folder)
