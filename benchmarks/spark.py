@@ -1,21 +1,31 @@
-"""The eleven standard counts and every metric on DuckDB, Spark local[2] and PostgreSQL.
+"""Standard counts, every metric, a short series and ``explain`` on DuckDB, Spark, PostgreSQL.
 
 One synthetic extract (Parquet, written once and reused) is evaluated on each engine, each in
-a fresh process whose own peak memory is recorded (the child's ``getrusage``; for Spark that is the
-Python driver, the JVM's resident memory is sampled separately from ``/proc`` while it runs):
+a fresh process:
 
 - ``duckdb``: :meth:`Dataset.from_folder` (the embedded engine);
-- ``spark``: :meth:`Dataset.from_spark` over the Parquet files, ``local[2]``, two shuffle
-  partitions, driver memory 2 GB;
+- ``spark``: :meth:`Dataset.from_spark` over the Parquet files, ``local[2]``, driver memory
+  2 GB and ``--shuffle-partitions`` (default 2: one per local core; see the larger-engine
+  explanation for a cluster);
 - ``postgres``: the tables copied in by ``threeml load`` (timed apart) into a throwaway
   server (:func:`threeml.testing.postgres.temporary_server`), then
   :meth:`Dataset.from_connection`.
 
-For each: the load-and-validate time, the eleven counts together (``count_many`` with the
-area breakdown), every metric together (``evaluate_metrics`` by area), and the ratio to
-DuckDB's time. The counts and every metric cell are checked equal to DuckDB's.
+Each engine runs five steps, timed one by one (on Spark each is a job group named after the
+step, ``setJobDescription``): ``load`` (open and validate), ``counts`` (the eleven standard
+definitions with both attrition forms and the area breakdown, ``count_many``), ``metrics``
+(every metric by area, ``evaluate_metrics``), ``series`` (the eleven definitions over the
+period's four quarters by area, ``count_series``) and ``explain`` (five definitions for three
+people). Every figure (counts, people considered, metric cells and area rows, each quarter's
+counts, the explanations' text) is checked equal to DuckDB's.
 
-    python benchmarks/spark.py --users 100000
+Peak memory: the engine process's own (``getrusage`` of the child, ``ru_maxrss``); for Spark
+also the JVM's, read from ``/proc/<jvm pid>/status`` (``VmHWM``, the kernel's high-water
+mark of its resident memory) just before the session stops — the JVM is the gateway process
+pyspark starts as a child of the Python driver. PostgreSQL's server processes are not counted.
+
+    python benchmarks/spark.py --users 50000
+    python benchmarks/spark.py --users 50000 --engines spark --profile   # where Spark's time goes
 """
 
 from __future__ import annotations
@@ -23,35 +33,32 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 PERIOD = "FY2013/14"
 BY = ("area",)
+EXPLAINED = ("in-receipt", "active-telehealth", "high-risk", "multi-sector", "connections")
+STEPS = ("load", "counts", "metrics", "series", "explain")
 
 
-def _figures(counts: dict, metrics: dict) -> dict:
+def _metric_figures(metrics: dict) -> dict:
     return {
-        "counts": {name: [r.count, r.considered] for name, r in counts.items()},
-        "metrics": {
-            name: {
-                "cells": {k: v for k, v in r.cells.items() if isinstance(v, (int, float))},
-                "areas": {
-                    str(row.group): {
-                        k: v for k, v in row.cells.items() if isinstance(v, (int, float))
-                    }
-                    for row in r.breakdowns.get("area", ())
-                },
-            }
-            for name, r in metrics.items()
-        },
+        name: {
+            "cells": {k: v for k, v in r.cells.items() if isinstance(v, (int, float))},
+            "areas": {
+                str(row.group): {k: v for k, v in row.cells.items() if isinstance(v, (int, float))}
+                for row in r.breakdowns.get("area", ())
+            },
+        }
+        for name, r in metrics.items()
     }
 
 
-def _dataset(engine: str, folder: Path, url: str | None):
+def _dataset(engine: str, folder: Path, url: str | None, partitions: int):
     from threeml.data import Dataset
 
     if engine == "duckdb":
@@ -59,7 +66,7 @@ def _dataset(engine: str, folder: Path, url: str | None):
     if engine == "spark":
         from threeml.data.spark import local_session
 
-        session = local_session("threeml-bench", memory="2g")
+        session = local_session("threeml-bench", memory="2g", shuffle_partitions=partitions)
         tables = {p.stem: str(p) for p in folder.glob("*.parquet")}
         return Dataset.from_spark(session, tables=tables)
     import ibis
@@ -67,69 +74,103 @@ def _dataset(engine: str, folder: Path, url: str | None):
     return Dataset.from_connection(ibis.connect(f"{url}&schema=bench"), source="postgres")
 
 
-def run_engine(engine: str, folder: Path, url: str | None) -> dict:
+def _jvm_peak_mib(dataset) -> float:
+    """The Spark JVM's peak resident memory (``VmHWM``, MiB), 0 when not on Spark."""
+    session = getattr(dataset.backend, "_session", None)
+    if session is None:
+        return 0.0
+    process = getattr(session.sparkContext._gateway, "proc", None)
+    if process is None:
+        return float("nan")
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
+def _stop(dataset) -> None:
+    session = getattr(dataset.backend, "_session", None)
+    if session is not None:
+        session.stop()
+
+
+def run_engine(engine: str, folder: Path, url: str | None, people: list[str], partitions: int):
+    """Every step on ``engine``: seconds per step, figures, and the JVM's peak memory."""
+    from threeml import Period
     from threeml.engine.evaluate import count_many
+    from threeml.engine.explain import explain
+    from threeml.engine.series import count_series
     from threeml.metrics.evaluate import evaluate_metrics
     from threeml.plugins.registry import default_registry
+    from threeml.records.intervals import split
 
     registry = default_registry()
-    t = time.perf_counter()
-    dataset = _dataset(engine, folder, url)
-    load = time.perf_counter() - t
     definitions = list(registry.counting_definitions())[:11]
-    t = time.perf_counter()
-    counts = count_many(definitions, dataset, PERIOD, by=BY, registry=registry)
-    counting = time.perf_counter() - t
+    period = Period.parse(PERIOD)
+    seconds: dict[str, float] = {}
+    figures: dict[str, object] = {}
     errors: dict[str, str] = {}
+    dataset = None
+
+    def step(name: str) -> None:
+        session = getattr(getattr(dataset, "backend", None), "_session", None)
+        if session is not None:
+            session.sparkContext.setJobDescription(name)
+
     t = time.perf_counter()
-    metrics = evaluate_metrics(
-        list(registry.metric_definitions()), dataset, PERIOD, registry, by=BY, errors=errors
-    )
-    metric_seconds = time.perf_counter() - t
-    return {
-        "load": load,
-        "counts": counting,
-        "metrics": metric_seconds,
-        "errors": errors,
-        "figures": _figures(counts, metrics),
-    }
+    dataset = _dataset(engine, folder, url, partitions)
+    seconds["load"] = time.perf_counter() - t
+
+    step("counts")
+    t = time.perf_counter()
+    counts = count_many(definitions, dataset, period, by=BY, registry=registry)
+    seconds["counts"] = time.perf_counter() - t
+    figures["counts"] = {n: [r.count, r.considered] for n, r in counts.items()}
+
+    step("metrics")
+    t = time.perf_counter()
+    metrics = list(registry.metric_definitions())
+    found = evaluate_metrics(metrics, dataset, period, registry, by=BY, errors=errors)
+    seconds["metrics"] = time.perf_counter() - t
+    figures["metrics"] = _metric_figures(found)
+
+    step("series")
+    t = time.perf_counter()
+    series = count_series(definitions, dataset, split(period, "quarter"), by=BY, registry=registry)
+    seconds["series"] = time.perf_counter() - t
+    figures["series"] = {n: [[r.count, r.considered] for r in rs] for n, rs in series.items()}
+
+    step("explain")
+    t = time.perf_counter()
+    texts = [
+        explain(registry.counting(n), p, dataset, period, resolve=registry.counting).text()
+        for n in EXPLAINED
+        for p in people
+    ]
+    seconds["explain"] = time.perf_counter() - t
+    figures["explain"] = texts
+
+    jvm = _jvm_peak_mib(dataset)
+    _stop(dataset)
+    return {"seconds": seconds, "errors": errors, "figures": figures, "jvm_mib": jvm}
 
 
-def _jvm_peak(pid: int, stop: threading.Event, peak: list[float]) -> None:
-    """The largest RSS (MiB) of ``pid``'s java children, sampled twice a second."""
-    while not stop.is_set():
-        total = 0.0
-        for child in Path("/proc").iterdir():
-            if not child.name.isdigit():
-                continue
-            try:
-                status = (child / "status").read_text()
-                parent = int(status.split("PPid:")[1].split()[0])
-                if parent == pid and "java" in (child / "comm").read_text():
-                    total += int(status.split("VmRSS:")[1].split()[0]) / 1024
-            except (OSError, IndexError, ValueError):
-                continue
-        peak[0] = max(peak[0], total)
-        stop.wait(0.5)
-
-
-def child(engine: str, folder: Path, url: str | None) -> tuple[dict, float, float, float]:
-    """``engine`` in a fresh process: its result, wall time, own peak RSS and the JVM's (MiB)."""
+def child(engine: str, folder: Path, url: str | None, args: argparse.Namespace) -> dict:
+    """``engine`` in a fresh process: its result, wall time and own peak memory (MiB)."""
     command = [sys.executable, __file__, "--child", engine, "--out", str(folder)]
+    command += ["--shuffle-partitions", str(args.shuffle_partitions), "--people", args.people]
     if url:
         command += ["--url", url]
+    if args.profile:
+        command += ["--profile"]
     t = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    stop, peak = threading.Event(), [0.0]
-    watcher = threading.Thread(target=_jvm_peak, args=(process.pid, stop, peak), daemon=True)
-    watcher.start()
-    out, err = process.communicate()
-    stop.set()
+    process = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - t
     if process.returncode != 0:
-        sys.exit(f"{engine} failed:\n{err[-3000:]}")
-    result = json.loads(out.strip().splitlines()[-1])
-    return result, wall, result.pop("peak_mib", 0.0), peak[0]
+        sys.exit(f"{engine} failed:\n{process.stderr[-3000:]}")
+    if args.profile:
+        print(process.stderr[-6000:], file=sys.stderr)
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    result["wall"] = wall
+    return result
 
 
 def _different(a, b, where: str = "") -> list[str]:
@@ -146,29 +187,80 @@ def _different(a, b, where: str = "") -> list[str]:
     return [] if a == b else [f"{where}: {a!r} != {b!r}"]
 
 
+def _people(folder: Path) -> list[str]:
+    """Three people spread over the extract (first, middle, last by id)."""
+    import pyarrow.parquet as pq
+
+    ids = sorted(pq.read_table(folder / "users.parquet", columns=["user_id"])[0].to_pylist())
+    return [ids[0], ids[len(ids) // 2], ids[-1]]
+
+
+def _in_child(args: argparse.Namespace, folder: Path) -> None:
+    import resource
+
+    people = args.people.split(",")
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(
+            run_engine, args.child, folder, args.url, people, args.shuffle_partitions
+        )
+        stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative")
+        stats.print_stats(r"threeml/(engine|metrics|data)", 40)
+    else:
+        result = run_engine(args.child, folder, args.url, people, args.shuffle_partitions)
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result, default=str))
+
+
+def _table(users: int, results: dict[str, dict]) -> None:
+    base = results.get("duckdb")
+    print(f"{users:,} users, period {PERIOD}, by area: seconds per step (ratio to DuckDB)")
+    print(f"{'engine':<10}" + "".join(f"{s:>16}" for s in STEPS)
+          + f"{'wall':>8}{'py MiB':>8}{'JVM MiB':>9}")  # fmt: skip
+    for engine, r in results.items():
+        cells = []
+        for s in STEPS:
+            ratio = r["seconds"][s] / base["seconds"][s] if base else float("nan")
+            cells.append(f"{r['seconds'][s]:>8.1f} ({ratio:>4.1f}×)")
+        print(f"{engine:<10}" + "".join(f"{c:>16}" for c in cells)
+              + f"{r['wall']:>8.1f}{r['peak_mib']:>8.0f}{r['jvm_mib']:>9.0f}")  # fmt: skip
+        if r["errors"]:
+            print(f"  metrics not evaluated: {sorted(r['errors'])}")
+        if base and engine != "duckdb":
+            wrong = _different(base["figures"], r["figures"])
+            print(f"  figures equal to DuckDB's: {'yes' if not wrong else wrong[:5]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=2012)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--engines", default="duckdb,spark,postgres")
+    parser.add_argument("--shuffle-partitions", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="cProfile each engine's steps")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--people", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    folder = args.out or Path(f"/tmp/threeml-bench-spark-{args.users}")
+    # Stopped from outside (``timeout``): end as an exception, so the server is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmarks/spark.py: terminated"))
+    folder = args.out or Path(f"/tmp/bench-engines-{args.users}")
     if args.child:
-        import resource
-
-        result = run_engine(args.child, folder, args.url)
-        result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps(result, default=str))
+        _in_child(args, folder)
         return
     if not (folder / "users.parquet").exists():
         from threeml.data.synth import synthesise
 
+        t = time.perf_counter()
         synthesise(folder, users=args.users, seed=args.seed)
+        print(f"synthesised {folder}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    args.people = ",".join(_people(folder))
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    results: dict[str, tuple] = {}
+    results: dict[str, dict] = {}
     url = None
     server = None
     if "postgres" in engines:
@@ -182,24 +274,12 @@ def main() -> None:
         print(f"threeml load into PostgreSQL: {time.perf_counter() - t:.1f} s", file=sys.stderr)
     try:
         for engine in engines:
-            results[engine] = child(engine, folder, url)
+            results[engine] = child(engine, folder, url, args)
+            print(f"{engine} done: {results[engine]['seconds']}", file=sys.stderr)
     finally:
         if server is not None:
             server.__exit__(None, None, None)
-    base = results.get("duckdb")
-    print(f"{args.users:,} users, period {PERIOD}, by area (seconds; ratio to DuckDB)")
-    print(f"{'engine':<10}{'load':>8}{'counts':>9}{'ratio':>7}{'metrics':>9}{'ratio':>7}"
-          f"{'wall':>8}{'py MiB':>8}{'JVM MiB':>9}")  # fmt: skip
-    for engine, (r, wall, peak, jvm) in results.items():
-        rc = r["counts"] / base[0]["counts"] if base else float("nan")
-        rm = r["metrics"] / base[0]["metrics"] if base else float("nan")
-        print(f"{engine:<10}{r['load']:>8.1f}{r['counts']:>9.1f}{rc:>7.1f}{r['metrics']:>9.1f}"
-              f"{rm:>7.1f}{wall:>8.1f}{peak:>8.0f}{jvm:>9.0f}")  # fmt: skip
-        if r["errors"]:
-            print(f"  metrics not evaluated: {sorted(r['errors'])}")
-        if base and engine != "duckdb":
-            wrong = _different(base[0]["figures"], r["figures"])
-            print(f"  figures equal to DuckDB's: {'yes' if not wrong else wrong[:5]}")
+    _table(args.users, results)
 
 
 if __name__ == "__main__":

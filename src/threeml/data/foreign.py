@@ -1,11 +1,13 @@
 """Checking the tables of a database connection threeml does not own, in place.
 
-Nothing is written to the connection: the checks (:mod:`threeml.data.checks`) and the
-set-aside rule (:mod:`threeml.data.rules`) run as ibis expressions bound to its tables, the
+Nothing is written to the connection's tables: the checks (:mod:`threeml.data.checks`) and
+the set-aside rule (:mod:`threeml.data.rules`) run as ibis expressions bound to its tables, the
 problem rows (few) are fetched as Arrow and summarised in a local DuckDB, and the kept
-tables are expressions over the connection's tables. A backend that cannot run the checks
-(SQLite has no arrays, no ``TRY_CAST``) has its tables copied into an embedded DuckDB
-through Arrow instead, and checked there (:mod:`threeml.data.owned`).
+tables are expressions over the connection's tables. On PostgreSQL and Spark the numbered
+source tables are stored once (a temporary table; a cached temporary view), so that the
+checks and every later query do not read and number the source again. A backend that cannot
+run the checks (SQLite has no arrays, no ``TRY_CAST``) has its tables copied into an embedded
+DuckDB through Arrow instead, and checked there (:mod:`threeml.data.owned`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pyarrow as pa
 from threeml.data import engine
 from threeml.data.checks import PROBLEM_SCHEMA, ROW, checkable, parse_table, relational_checks
 from threeml.data.files import SourceFile, check_header, time_zone_problems
+from threeml.data.intermediate import keep
 from threeml.data.numbering import number_rows
 from threeml.data.owned import build_owned
 from threeml.data.plausible import DateWindow
@@ -78,7 +81,7 @@ def check_connection(
         staged.extend(time_zone_problems(given, spec, _arrow_schema(table)))
         found[name] = table
     raw = {
-        name: _complete(TABLES[name], number_rows(TABLES[name], table, ROW))
+        name: _kept(backend, _complete(TABLES[name], number_rows(TABLES[name], table, ROW)))
         for name, table in found.items()
     }
     common = {"source": source, "staged": staged, "mode": mode, "extract_date": extract_date}
@@ -90,6 +93,22 @@ def check_connection(
     for name, table in found.items():
         register_arrow(local, TABLES[name], table.to_pyarrow())
     return build_owned(local, list(found), files={}, materialise=set(found), **common)
+
+
+#: The backends whose numbered tables are stored once (:func:`_kept`), by ibis name.
+KEEP_NUMBERED = frozenset({"postgres", "pyspark"})
+
+
+def _kept(backend: Any, table: ir.Table) -> ir.Table:
+    """``table`` (a numbered source table) stored in the engine on :data:`KEEP_NUMBERED`.
+
+    Every check, the set-aside rule and every later query read the numbered tables; without
+    this each of them would read the source and number its rows again (a shuffle per table
+    on Spark). DuckDB reads its own files fast enough and is left as it is.
+    """
+    if getattr(backend, "name", None) not in KEEP_NUMBERED:
+        return table
+    return keep(backend, table)
 
 
 def _arrow_schema(table: ir.Table) -> pa.Schema:
@@ -137,11 +156,10 @@ def _build_foreign(
     for name, spec in TABLES.items():
         if name in typed and checkable(spec, frozenset(typed)):
             queries.extend(relational_checks(spec, typed[name], typed))
-    empty = pa.table({n: pa.array([], t.to_pyarrow()) for n, t in PROBLEM_SCHEMA.items()})
-    found = pa.concat_tables([empty, *(q.to_pyarrow().cast(empty.schema) for q in queries)])
+    found = _problems(queries)
     local = duckdb.connect()
     local.register("_problems", found)
-    row_counts = {name: int(t.count().execute()) for name, t in typed.items()}
+    row_counts = _row_counts(typed)
     kept = dict(typed)
     set_aside: dict[tuple[str, ProblemKind], int] = {}
     if mode is Mode.LENIENT:
@@ -160,6 +178,25 @@ def _build_foreign(
         tables[name] = table.select(*spec.kept_columns(table.columns))
     final_date = parse_date(extract_date) if extract_date is not None else _latest_date(tables)
     return Checked(backend, report, tables, final_date)
+
+
+def _problems(queries: list[ir.Table]) -> pa.Table:
+    """The problem rows of every check, fetched by one query (a union of the checks)."""
+    empty = pa.table({n: pa.array([], t.to_pyarrow()) for n, t in PROBLEM_SCHEMA.items()})
+    if not queries:
+        return empty
+    same = [q.select(**{n: q[n].cast(t) for n, t in PROBLEM_SCHEMA.items()}) for q in queries]
+    return ibis.union(*same, distinct=False).to_pyarrow().cast(empty.schema)
+
+
+def _row_counts(typed: Mapping[str, ir.Table]) -> dict[str, int]:
+    """Every table's number of rows, by one query."""
+    if not typed:
+        return {}
+    parts = [t.aggregate(_table=ibis.literal(name), _n=t.count()) for name, t in typed.items()]
+    rows = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+    found = {row["_table"]: int(row["_n"]) for row in rows}
+    return {name: found[name] for name in typed}
 
 
 #: The rows set aside, of every table: ``row``, ``kind`` and ``table``.

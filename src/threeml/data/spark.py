@@ -47,14 +47,21 @@ def spark_views(session: Any, tables: Mapping[str, str]) -> dict[str, str]:
     return names
 
 
-def local_session(app: str, *, cores: int = 2, memory: str = "1g") -> Any:
-    """A local Spark session (``local[cores]``, as many shuffle partitions, no UI, UTC)."""
+def local_session(
+    app: str, *, cores: int = 2, memory: str = "1g", shuffle_partitions: int | None = None
+) -> Any:
+    """A local Spark session (``local[cores]``, no UI, UTC).
+
+    ``shuffle_partitions`` (default: ``cores``) replaces Spark's default of 200, which on one
+    machine spends more time scheduling near-empty tasks than working; a cluster wants a few
+    per executor core (see the larger-engine explanation).
+    """
     from pyspark.sql import SparkSession
 
     return (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app)
-        .config("spark.sql.shuffle.partitions", str(cores))
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions or cores))
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.memory", memory)
