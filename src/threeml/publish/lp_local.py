@@ -1,0 +1,272 @@
+"""Witnessed ranges from a known consistent point: small linear programmes around each cell.
+
+The audit knows one set of values consistent with everything an output publishes: the true
+figures (each lies in its published range and satisfies every identity the audit keeps). Any
+other consistent set of values differs from it somewhere; a cell whose values over such sets
+already lie as far apart as the policy requires is protected, whatever the rest of the
+programme says. :func:`local_witnesses` finds such sets cheaply: for a cell still to be shown
+protected it frees only the cells near it (within a few identities), keeps every other cell at
+its true value, and takes the smallest and largest value of the cell in that small programme.
+Every cell outside the neighbourhood keeps a value it already had in a consistent set, and the
+identities touching the neighbourhood are satisfied by the free cells, so each solution is a
+consistent set of values for the *whole* programme: a witness, never a guess. One solution
+witnesses every free cell of its neighbourhood at once (a solution at a vertex moves most of
+them), so a few hundred small programmes cover a national series.
+
+A cell the neighbourhoods do not show protected is left to the exact solve of the whole piece
+(:func:`threeml.publish.lp.feasible_ranges`): only a cell shown protected is decided here, so
+the audit's verdicts are those of the exact programme.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RADII", "consistent", "local_witnesses", "quiet"]
+
+#: How far (in identities) each neighbourhood reaches, tried in turn.
+RADII = (4, 8, 16)
+
+#: Sweeps over the whole piece pay off from this many targets not yet shown protected.
+SWEEP_FROM = 8
+
+#: A neighbourhood larger than this is not solved locally (the exact solve is as cheap).
+MAX_CELLS = 5000
+
+#: How far a value may miss a bound or an identity and still count as satisfying it.
+_TOLERANCE = 1e-6
+
+Row = tuple[list[Hashable], list[float], float, float]
+
+
+def consistent(
+    point: Mapping[Hashable, float],
+    bounds: Mapping[Hashable, tuple[float, float]],
+    rows: Sequence[Row],
+) -> bool:
+    """Whether ``point`` lies within every bound and satisfies every row."""
+    for key, (low, high) in bounds.items():
+        value = point.get(key)
+        if value is None or not low - _TOLERANCE <= value <= high + _TOLERANCE:
+            return False
+    for keys, coefficients, lower, upper in rows:
+        total = sum(a * point[k] for k, a in zip(keys, coefficients, strict=True))
+        if not lower - _TOLERANCE <= total <= upper + _TOLERANCE:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep HiGHS's banner (printed from C on first use) off standard output."""
+    sys.stdout.flush()
+    try:
+        fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
+        saved = os.dup(fd)
+    except (OSError, ValueError):  # pragma: no cover - no real standard output
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _width(low: float, high: float) -> float:
+    if math.isinf(low) or math.isinf(high):
+        return math.inf
+    return math.floor(high + _TOLERANCE) - math.ceil(low - _TOLERANCE)
+
+
+class _Piece:
+    """One piece of the programme as arrays: its cells' bounds and true values, and its rows
+    in compressed sparse row form (``start``, ``column``, ``coefficient``)."""
+
+    def __init__(
+        self,
+        keys: Sequence[Hashable],
+        bounds: Mapping[Hashable, tuple[float, float]],
+        rows: Sequence[Row],
+        point: Mapping[Hashable, float],
+    ) -> None:
+        self.column = {key: i for i, key in enumerate(keys)}
+        self.low = np.array([bounds[k][0] for k in keys], dtype=np.float64)
+        self.high = np.array([bounds[k][1] for k in keys], dtype=np.float64)
+        self.point = np.array([point[k] for k in keys], dtype=np.float64)
+        self.free = self.low < self.high
+        columns = [self.column[k] for row in rows for k in row[0]]
+        self.columns = np.array(columns, dtype=np.int64)
+        self.coefficients = np.array([a for row in rows for a in row[1]], dtype=np.float64)
+        self.start = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(row[0]) for row in rows], out=self.start[1:])
+        self.lower = np.array([row[2] for row in rows], dtype=np.float64)
+        self.upper = np.array([row[3] for row in rows], dtype=np.float64)
+        self.rows_of: list[list[int]] = [[] for _ in keys]
+        for r, row in enumerate(rows):
+            for key in row[0]:
+                self.rows_of[self.column[key]].append(r)
+
+    def ball(self, seed: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
+        """The free cells within ``radius`` identities of ``seed``, and the rows touching them."""
+        inside = np.zeros(len(self.low), dtype=bool)
+        inside[seed] = True
+        touched = np.zeros(len(self.lower), dtype=bool)
+        frontier = np.array([seed])
+        for _ in range(radius):
+            rows = np.unique([r for c in frontier for r in self.rows_of[c]])
+            rows = rows[~touched[rows]] if len(rows) else rows
+            touched[rows] = True
+            found = np.unique(self.columns[_positions(self.start, rows)])
+            found = found[self.free[found] & ~inside[found]]
+            inside[found] = True
+            frontier = found
+            if not len(frontier) or inside.sum() > MAX_CELLS:
+                break
+        rows = [r for c in frontier for r in self.rows_of[c]]
+        touched[rows] = True
+        return np.flatnonzero(inside), np.flatnonzero(touched)
+
+
+def _positions(start: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The positions in the sparse arrays of the entries of ``rows``, row by row."""
+    lengths = start[rows + 1] - start[rows]
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(start[rows] - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(int(lengths.sum()))
+
+
+def _solve(
+    highspy: Any, piece: _Piece, cells: np.ndarray, rows: np.ndarray, costs: np.ndarray
+) -> list[tuple[float, np.ndarray | None]]:
+    """Solutions with only ``cells`` free (the others at their known values), ``costs``
+    maximised and then minimised: each a consistent set of values for the ``cells``, or
+    ``None`` with the objective's infinite bound where the programme is unbounded."""
+    where = np.full(len(piece.low), -1, dtype=np.int64)
+    where[cells] = np.arange(len(cells))
+    positions = _positions(piece.start, rows)
+    columns, coefficients = piece.columns[positions], piece.coefficients[positions]
+    row_of = np.repeat(np.arange(len(rows)), piece.start[rows + 1] - piece.start[rows])
+    free = where[columns] >= 0
+    fixed = np.bincount(
+        row_of[~free],
+        weights=coefficients[~free] * piece.point[columns[~free]],
+        minlength=len(rows),
+    )
+    with quiet():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    inf = highspy.kHighsInf
+    n = len(cells)
+    highs.addVars(n, np.maximum(piece.low[cells], -inf), np.minimum(piece.high[cells], inf))
+    counts = np.bincount(row_of[free], minlength=len(rows))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+    highs.addRows(
+        len(rows),
+        piece.lower[rows] - fixed,
+        np.minimum(piece.upper[rows] - fixed, inf),
+        int(free.sum()),
+        starts,
+        where[columns[free]].astype(np.int32),
+        coefficients[free],
+    )
+    highs.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
+    found: list[tuple[float, np.ndarray | None]] = []
+    for sense in (highspy.ObjSense.kMaximize, highspy.ObjSense.kMinimize):
+        highs.changeObjectiveSense(sense)
+        highs.run()
+        status = highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnbounded:
+            bound = math.inf if sense == highspy.ObjSense.kMaximize else -math.inf
+            found.append((bound, None))
+        elif status == highspy.HighsModelStatus.kOptimal:
+            found.append((math.nan, np.asarray(highs.getSolution().col_value)))
+    return found
+
+
+def _alternating(n: int) -> np.ndarray:
+    return np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+
+
+def local_witnesses(
+    keys: Sequence[Hashable],
+    bounds: Mapping[Hashable, tuple[float, float]],
+    rows: Sequence[Row],
+    point: Mapping[Hashable, float],
+    targets: Sequence[Hashable],
+    needed: Mapping[Hashable, float],
+) -> tuple[dict[Hashable, tuple[float, float]], list[Hashable]]:
+    """Targets shown protected by witnesses (with the range seen), and those not shown.
+
+    ``keys`` are the cells of one piece of the programme, ``rows`` its identities (as
+    :class:`threeml.publish.lp._Rows` holds them) and ``point`` a set of values consistent
+    with all of them (:func:`consistent`). A target's range is the part seen, which lies
+    within its true range and is at least as wide as ``needed``.
+    """
+    import highspy
+
+    piece = _Piece(keys, bounds, rows, point)
+    seen_low = piece.point.copy()
+    seen_high = piece.point.copy()
+
+    def shown(key: Hashable) -> bool:
+        i = piece.column[key]
+        return _width(seen_low[i], seen_high[i]) >= needed[key]
+
+    def record(cells: np.ndarray, found: list[tuple[float, np.ndarray | None]]) -> None:
+        for _, values in found:
+            if values is not None:
+                np.minimum.at(seen_low, cells, values)
+                np.maximum.at(seen_high, cells, values)
+
+    pending = [key for key in targets if not shown(key)]
+    if len(pending) > SWEEP_FROM:
+        # Sweeps over the whole piece: every cell pulled one way, then every other cell.
+        everything = np.flatnonzero(piece.free)
+        rows_all = np.arange(len(piece.lower))
+        for costs in (np.ones(len(everything)), _alternating(len(everything))):
+            record(everything, _solve(highspy, piece, everything, rows_all, costs))
+        pending = [key for key in pending if not shown(key)]
+    for radius in RADII:
+        left = []
+        for key in pending:
+            if shown(key):
+                continue
+            seed = piece.column[key]
+            cells, touched = piece.ball(seed, radius)
+            if len(cells) > MAX_CELLS:
+                left.append(key)
+                continue
+            # The seed pulled hardest, every other cell of the ball one way or the other.
+            costs = _alternating(len(cells))
+            costs[np.searchsorted(cells, seed)] = float(len(cells))
+            found = _solve(highspy, piece, cells, touched, costs)
+            for bound, values in found:
+                if values is None:
+                    if bound > 0:
+                        seen_high[seed] = math.inf
+                    else:
+                        seen_low[seed] = -math.inf
+            record(cells, found)
+            if not shown(key):
+                left.append(key)
+        pending = left
+        if not pending:
+            break
+    out = {}
+    for key in targets:
+        if shown(key):
+            i = piece.column[key]
+            out[key] = (float(seen_low[i]), float(seen_high[i]))
+    return out, [key for key in targets if key not in out]
