@@ -294,9 +294,7 @@ def audit(
         tables = [table for table in problem.tables if not _implied(table, bounds)]
         # The true figures are consistent with everything published: a known point of the
         # programme, around which small programmes show most cells protected.
-        ranges = feasible_ranges(
-            bounds, tables, targets, needed=needed, cache=cache, point=truth
-        )
+        ranges = feasible_ranges(bounds, tables, targets, needed=needed, cache=cache, point=truth)
         failing = []
         for key in targets:
             low, high = ranges[key]

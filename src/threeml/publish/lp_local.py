@@ -32,7 +32,7 @@ import numpy as np
 __all__ = ["RADII", "consistent", "local_witnesses", "quiet"]
 
 #: How far (in identities) each neighbourhood reaches, tried in turn.
-RADII = (4, 8, 16)
+RADII = (4, 8)
 
 #: Sweeps over the whole piece pay off from this many targets not yet shown protected.
 SWEEP_FROM = 8
@@ -117,6 +117,13 @@ class _Piece:
             for key in row[0]:
                 self.rows_of[self.column[key]].append(r)
 
+    def room(self) -> np.ndarray:
+        """Per cell, +1 where its bounds leave more room above its known value than below,
+        else -1: the way to pull it to see it move (always towards a finite bound, so that a
+        programme pulling cells this way is never unbounded)."""
+        above, below = self.high - self.point, self.point - self.low
+        return np.where(np.isfinite(self.high) & (above >= below), 1.0, -1.0)
+
     def ball(self, seed: int, radius: int) -> tuple[np.ndarray, np.ndarray]:
         """The free cells within ``radius`` identities of ``seed``, and the rows touching them."""
         inside = np.zeros(len(self.low), dtype=bool)
@@ -147,56 +154,51 @@ def _positions(start: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return offsets + np.arange(int(lengths.sum()))
 
 
-def _solve(
-    highspy: Any, piece: _Piece, cells: np.ndarray, rows: np.ndarray, costs: np.ndarray
-) -> list[tuple[float, np.ndarray | None]]:
-    """Solutions with only ``cells`` free (the others at their known values), ``costs``
-    maximised and then minimised: each a consistent set of values for the ``cells``, or
-    ``None`` with the objective's infinite bound where the programme is unbounded."""
-    where = np.full(len(piece.low), -1, dtype=np.int64)
-    where[cells] = np.arange(len(cells))
-    positions = _positions(piece.start, rows)
-    columns, coefficients = piece.columns[positions], piece.coefficients[positions]
-    row_of = np.repeat(np.arange(len(rows)), piece.start[rows + 1] - piece.start[rows])
-    free = where[columns] >= 0
-    fixed = np.bincount(
-        row_of[~free],
-        weights=coefficients[~free] * piece.point[columns[~free]],
-        minlength=len(rows),
-    )
-    with quiet():
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    inf = highspy.kHighsInf
-    n = len(cells)
-    highs.addVars(n, np.maximum(piece.low[cells], -inf), np.minimum(piece.high[cells], inf))
-    counts = np.bincount(row_of[free], minlength=len(rows))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
-    highs.addRows(
-        len(rows),
-        piece.lower[rows] - fixed,
-        np.minimum(piece.upper[rows] - fixed, inf),
-        int(free.sum()),
-        starts,
-        where[columns[free]].astype(np.int32),
-        coefficients[free],
-    )
-    highs.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
-    found: list[tuple[float, np.ndarray | None]] = []
-    for sense in (highspy.ObjSense.kMaximize, highspy.ObjSense.kMinimize):
-        highs.changeObjectiveSense(sense)
-        highs.run()
-        status = highs.getModelStatus()
-        if status == highspy.HighsModelStatus.kUnbounded:
-            bound = math.inf if sense == highspy.ObjSense.kMaximize else -math.inf
-            found.append((bound, None))
-        elif status == highspy.HighsModelStatus.kOptimal:
-            found.append((math.nan, np.asarray(highs.getSolution().col_value)))
-    return found
+class _Model:
+    """A programme over some cells of a piece, the others held at their known values; kept
+    between solves so that each starts from the last one's basis."""
 
+    def __init__(self, highspy: Any, piece: _Piece, cells: np.ndarray, rows: np.ndarray) -> None:
+        self.highspy, self.cells = highspy, cells
+        where = np.full(len(piece.low), -1, dtype=np.int64)
+        where[cells] = np.arange(len(cells))
+        positions = _positions(piece.start, rows)
+        columns, coefficients = piece.columns[positions], piece.coefficients[positions]
+        row_of = np.repeat(np.arange(len(rows)), piece.start[rows + 1] - piece.start[rows])
+        free = where[columns] >= 0
+        fixed = np.bincount(
+            row_of[~free],
+            weights=coefficients[~free] * piece.point[columns[~free]],
+            minlength=len(rows),
+        )
+        with quiet():
+            highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        inf = highspy.kHighsInf
+        n = len(cells)
+        highs.addVars(n, np.maximum(piece.low[cells], -inf), np.minimum(piece.high[cells], inf))
+        counts = np.bincount(row_of[free], minlength=len(rows))
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+        highs.addRows(
+            len(rows),
+            piece.lower[rows] - fixed,
+            np.minimum(piece.upper[rows] - fixed, inf),
+            int(free.sum()),
+            starts,
+            where[columns[free]].astype(np.int32),
+            coefficients[free],
+        )
+        highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        self.highs = highs
 
-def _alternating(n: int) -> np.ndarray:
-    return np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    def maximise(self, costs: np.ndarray) -> np.ndarray | None:
+        """The cells' values at a maximum of ``costs`` (one per cell), ``None`` if none found."""
+        n = len(self.cells)
+        self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), costs)
+        self.highs.run()
+        if self.highs.getModelStatus() != self.highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.asarray(self.highs.getSolution().col_value)
 
 
 def local_witnesses(
@@ -213,31 +215,44 @@ def local_witnesses(
     :class:`threeml.publish.lp._Rows` holds them) and ``point`` a set of values consistent
     with all of them (:func:`consistent`). A target's range is the part seen, which lies
     within its true range and is at least as wide as ``needed``.
+
+    First the whole piece: the targets not yet shown are pulled towards the side of their
+    range with more room (all of them, then a random half at a time, as cells of one identity
+    compete for its slack) while that shows enough of them. Then each target left, in small
+    programmes around it (:data:`RADII`).
     """
     import highspy
 
     piece = _Piece(keys, bounds, rows, point)
     seen_low = piece.point.copy()
     seen_high = piece.point.copy()
+    room = piece.room()
 
     def shown(key: Hashable) -> bool:
         i = piece.column[key]
         return _width(seen_low[i], seen_high[i]) >= needed[key]
 
-    def record(cells: np.ndarray, found: list[tuple[float, np.ndarray | None]]) -> None:
-        for _, values in found:
-            if values is not None:
-                np.minimum.at(seen_low, cells, values)
-                np.maximum.at(seen_high, cells, values)
+    def record(cells: np.ndarray, values: np.ndarray | None) -> None:
+        if values is not None:
+            np.minimum.at(seen_low, cells, values)
+            np.maximum.at(seen_high, cells, values)
 
     pending = [key for key in targets if not shown(key)]
     if len(pending) > SWEEP_FROM:
-        # Sweeps over the whole piece: every cell pulled one way, then every other cell.
         everything = np.flatnonzero(piece.free)
-        rows_all = np.arange(len(piece.lower))
-        for costs in (np.ones(len(everything)), _alternating(len(everything))):
-            record(everything, _solve(highspy, piece, everything, rows_all, costs))
-        pending = [key for key in pending if not shown(key)]
+        model = _Model(highspy, piece, everything, np.arange(len(piece.lower)))
+        rng = np.random.default_rng(15)
+        share = 1.0
+        while len(pending) > SWEEP_FROM:
+            chosen = np.array([piece.column[k] for k in pending])
+            chosen = chosen[rng.random(len(chosen)) < share]
+            costs = np.zeros(len(piece.low))
+            costs[chosen] = room[chosen]
+            record(everything, model.maximise(costs[everything]))
+            before, share = len(pending), 0.5
+            pending = [key for key in pending if not shown(key)]
+            if len(pending) > 0.8 * before:
+                break
     for radius in RADII:
         left = []
         for key in pending:
@@ -248,17 +263,12 @@ def local_witnesses(
             if len(cells) > MAX_CELLS:
                 left.append(key)
                 continue
-            # The seed pulled hardest, every other cell of the ball one way or the other.
-            costs = _alternating(len(cells))
-            costs[np.searchsorted(cells, seed)] = float(len(cells))
-            found = _solve(highspy, piece, cells, touched, costs)
-            for bound, values in found:
-                if values is None:
-                    if bound > 0:
-                        seen_high[seed] = math.inf
-                    else:
-                        seen_low[seed] = -math.inf
-            record(cells, found)
+            # The cells of the ball not yet shown pulled their way, the seed hardest.
+            costs = np.zeros(len(cells))
+            chosen = np.isin(cells, [piece.column[k] for k in pending if not shown(k)])
+            costs[chosen] = room[cells[chosen]]
+            costs[np.searchsorted(cells, seed)] *= float(len(cells))
+            record(cells, _Model(highspy, piece, cells, touched).maximise(costs))
             if not shown(key):
                 left.append(key)
         pending = left
