@@ -263,7 +263,11 @@ def _narrowed(low: float, high: float) -> float:
 
 
 def audit(
-    problem: AuditProblem, policy: DisclosurePolicy, *, withhold: bool = True
+    problem: AuditProblem,
+    policy: DisclosurePolicy,
+    *,
+    withhold: bool = True,
+    witnesses: bool = True,
 ) -> tuple[AuditProblem, AuditOutcome]:
     """Audit ``problem`` under ``policy``; suppress more cells until every cell is protected.
 
@@ -273,6 +277,12 @@ def audit(
     output it belongs to is withheld whole (``withhold``, the default) or the
     audit refuses: :class:`AuditRefused`, naming the table and the cell. Returns
     the problem as it will be published and the outcome.
+
+    With ``witnesses`` (the default) a cell is first shown protected by values consistent
+    with everything published, found around the true figures
+    (:mod:`threeml.publish.lp_local`); only the cells not shown so are solved exactly. The
+    verdicts are those of the exact programme (``witnesses=False`` solves every piece
+    exactly; the tests compare the two).
     """
     from threeml.publish.lp import SOLVER, feasible_ranges
 
@@ -282,7 +292,7 @@ def audit(
     withheld: list[str] = []
     rounds: dict[str, int] = {}
     cache: dict[Any, Any] = {}
-    truth = {key: float(cell.raw) for key, cell in problem.cells.items()}
+    truth = {key: float(cell.raw) for key, cell in problem.cells.items()} if witnesses else None
     while True:
         bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
         targets = [
