@@ -8,6 +8,7 @@ lies inside the exact one, and that a point that is not consistent is not used.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import date
 
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from threeml.definitions.policies import DEFAULT_POLICY
 from threeml.engine.flow import END_REASONS
-from threeml.publish import lp_local
+from threeml.publish import lp, lp_local
 from threeml.publish.audit import AuditCell, AuditProblem, AuditRefused, AuditTable, audit
 from threeml.publish.audited import audit_problem
 from threeml.publish.lp import feasible_ranges
@@ -28,6 +29,18 @@ from threeml.records.intervals import split
 from threeml.records.periods import Period
 
 YEAR = Period(date(2013, 1, 1), date(2013, 12, 31))
+
+
+@contextlib.contextmanager
+def _witnesses_everywhere(sweep_from: int = lp_local.SWEEP_FROM):
+    """Small pieces are solved exactly at once; here every piece is looked at for witnesses
+    (with sweeps over the whole piece from ``sweep_from`` targets)."""
+    saved = lp.WITNESS_FROM, lp_local.SWEEP_FROM
+    lp.WITNESS_FROM, lp_local.SWEEP_FROM = 0, sweep_from
+    try:
+        yield
+    finally:
+        lp.WITNESS_FROM, lp_local.SWEEP_FROM = saved
 
 
 @st.composite
@@ -57,13 +70,9 @@ def test_witnesses_reach_the_exact_verdicts(programme, balls_only) -> None:
     bounds, tables, truth, needed = programme
     keys = [k for k, (low, high) in bounds.items() if low < high]
     exact = feasible_ranges(bounds, tables, keys)
-    old_sweep = lp_local.SWEEP_FROM
-    try:
-        if balls_only:  # every target through the small programmes around it
-            lp_local.SWEEP_FROM = 10**9
+    # balls_only: every target through the small programmes around it
+    with _witnesses_everywhere(10**9 if balls_only else 0):
         witnessed = feasible_ranges(bounds, tables, keys, needed=needed, point=truth)
-    finally:
-        lp_local.SWEEP_FROM = old_sweep
     for key in keys:
         low, high = exact[key]
         assert (narrowed(*witnessed[key]) >= needed[key]) == (narrowed(low, high) >= needed[key])
@@ -76,9 +85,10 @@ def test_a_point_that_is_not_consistent_is_not_used() -> None:
     tables = [AuditTable("t", "t", ["a", "b"])]
     wrong = {"a": 9.0, "b": 9.0, "t": 4.0}  # a + b is not t
     assert not lp_local.consistent(wrong, bounds, [(["a", "b", "t"], [1, 1, -1], 0, 0)])
-    ranges = feasible_ranges(
-        bounds, tables, ["a", "b"], needed={"a": 1, "b": 1}, point=wrong, closed_form=False
-    )
+    with _witnesses_everywhere():
+        ranges = feasible_ranges(
+            bounds, tables, ["a", "b"], needed={"a": 1, "b": 1}, point=wrong, closed_form=False
+        )
     assert ranges["a"][1] <= 4.0 + 1e-6  # never the inconsistent 9
 
 
@@ -115,7 +125,8 @@ def _flow(openings, data):
 def test_a_series_audit_with_witnesses_suppresses_what_the_exact_audit_does(openings, data):
     intervals, flow = _flow(openings, data)
     problem = audit_problem(publish_series(intervals, DEFAULT_POLICY, flow=flow))
-    fast, fast_outcome = audit(problem, DEFAULT_POLICY)
+    with _witnesses_everywhere(sweep_from=data.draw(st.sampled_from([0, 8, 10**9]))):
+        fast, fast_outcome = audit(problem, DEFAULT_POLICY)
     exact, exact_outcome = audit(problem, DEFAULT_POLICY, witnesses=False)
     assert set(fast.cells) == set(exact.cells)
     assert {k for k, c in fast.cells.items() if c.suppressed} == {
@@ -131,12 +142,13 @@ def test_a_failing_cell_is_reported_with_its_exact_range(witnesses) -> None:
         [total, AuditCell("a", 3, None, "a"), AuditCell("b", 7, None, "b")],
         [AuditTable("t", "total", ["a", "b"])],
     )
-    _, outcome = audit(pair, DEFAULT_POLICY, withhold=False, witnesses=witnesses)
+    with _witnesses_everywhere():
+        _, outcome = audit(pair, DEFAULT_POLICY, withhold=False, witnesses=witnesses)
     assert outcome.status == "passed"  # a in 3..7, b in 3..7
     lone = AuditProblem.build(
         [AuditCell("total", 3, 3, "total", exact=True), AuditCell("a", 3, None, "a")],
         [AuditTable("t", "total", ["a"])],
     )
-    with pytest.raises(AuditRefused) as raised:
+    with _witnesses_everywhere(), pytest.raises(AuditRefused) as raised:
         audit(lone, DEFAULT_POLICY, withhold=False, witnesses=witnesses)
     assert (raised.value.low, raised.value.high) == (3, 3)

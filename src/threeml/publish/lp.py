@@ -20,7 +20,7 @@ from typing import Any
 from threeml.errors import ThreemlError
 from threeml.publish.lp_local import consistent, local_witnesses, quiet
 
-__all__ = ["SOLVER", "feasible_ranges"]
+__all__ = ["SOLVER", "WITNESS_FROM", "feasible_ranges"]
 
 Bounds = Mapping[Hashable, tuple[float, float]]
 
@@ -113,6 +113,10 @@ def _one_row(
         out[key] = (low, high)
     return out
 
+
+#: Pieces of at least this many cells are looked at around the known point first (smaller
+#: ones are solved exactly at once: as cheap, and no setting up).
+WITNESS_FROM = 200
 
 #: Sweeps over every cell pay off for at least this many targets (else each is solved).
 _SWEEP_FROM = 8
@@ -267,7 +271,7 @@ def feasible_ranges(
                 continue
         if len(indexes) == 1 and closed_form:
             found = _one_row(bounds, rows.rows[indexes[0]], wanted)
-        elif point is not None:
+        elif point is not None and len(keys) >= WITNESS_FROM:
             found, left = local_witnesses(
                 keys, bounds, [rows.rows[i] for i in indexes], point, inside, needed or {}
             )
