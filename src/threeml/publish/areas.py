@@ -17,6 +17,7 @@ areas, never a total of the areas kept.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import singledispatch
 from typing import Any
@@ -77,8 +78,10 @@ def outcome_for(outcome: Any, known: Iterable[str], areas: Sequence[str]) -> Any
         return outcome
     others = [a for a in known if a not in set(areas)]
 
+    named = [re.compile(rf"(?<!\w){re.escape(a)}(?!\w)") for a in others]
+
     def shown(label: str) -> str:
-        return NOT_SHOWN if any(a in label for a in others) else label
+        return NOT_SHOWN if any(p.search(label) for p in named) else label
 
     return attrs.evolve(
         outcome,
