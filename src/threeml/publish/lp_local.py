@@ -1,21 +1,24 @@
-"""Witnessed ranges from a known consistent point: small linear programmes around each cell.
+"""Witnessed ranges from a known consistent point: is each cell's range wide enough?
 
 The audit knows one set of values consistent with everything an output publishes: the true
 figures (each lies in its published range and satisfies every identity the audit keeps). Any
-other consistent set of values differs from it somewhere; a cell whose values over such sets
-already lie as far apart as the policy requires is protected, whatever the rest of the
-programme says. :func:`local_witnesses` finds such sets cheaply: for a cell still to be shown
-protected it frees only the cells near it (within a few identities), keeps every other cell at
-its true value, and takes the smallest and largest value of the cell in that small programme.
-Every cell outside the neighbourhood keeps a value it already had in a consistent set, and the
-identities touching the neighbourhood are satisfied by the free cells, so each solution is a
-consistent set of values for the *whole* programme: a witness, never a guess. One solution
-witnesses every free cell of its neighbourhood at once (a solution at a vertex moves most of
-them), so a few hundred small programmes cover a national series.
+other consistent set of values that puts a cell one or more away from its true value proves
+that cell's range is at least that wide: a witness, never a guess. :func:`local_witnesses`
+finds witnesses for most cells of a piece cheaply:
 
-A cell the neighbourhoods do not show protected is left to the exact solve of the whole piece
-(:func:`threeml.publish.lp.feasible_ranges`): only a cell shown protected is decided here, so
-the audit's verdicts are those of the exact programme.
+1. solves of the whole piece, each pulling the cells not yet shown protected towards the side
+   of their range with more room (all of them first, then a random half at a time: cells of
+   one identity compete for its slack), kept while each shows enough more cells;
+2. for each cell left, a small programme over the free cells within a few identities of it
+   (:data:`RADII`), every other cell held at its true value: a solution, with the rest at the
+   true values, is consistent with the whole piece, as every identity touching the
+   neighbourhood is in the small programme and every other holds at the true values.
+
+A cell no witness shows protected is left to the exact solve of the whole piece
+(:func:`threeml.publish.lp.feasible_ranges`): a cell is decided protected here only with a
+proof, and decided narrowed only by the exact programme, so the audit's verdicts are those of
+solving every cell exactly. Every pull is towards a finite bound, so no programme here is
+unbounded.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RADII", "consistent", "local_witnesses", "quiet"]
+__all__ = ["MAX_CELLS", "RADII", "SWEEP_FROM", "consistent", "local_witnesses", "quiet"]
 
 #: How far (in identities) each neighbourhood reaches, tried in turn.
 RADII = (4, 8)
