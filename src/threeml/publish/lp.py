@@ -237,11 +237,13 @@ def feasible_ranges(
     ``cache`` (a dict kept between calls) saves solving a piece again unchanged.
 
     With ``needed`` and ``point`` (values of every cell consistent with the bounds and the
-    identities: the true figures), a target is first looked for in small programmes around
-    it, every other cell kept at its value in ``point``
-    (:func:`threeml.publish.lp_local.local_witnesses`); only the targets these do not show
-    protected go to the whole piece. The verdicts are the same: a target is shown protected
-    only by consistent values, and one that is not is solved exactly.
+    identities: the true figures), each target is first decided around ``point``
+    (:func:`threeml.publish.lp_local.local_witnesses`): shown protected by consistent values
+    (its range is then the part seen), or shown narrowed by the identities near it alone (its
+    range is then that of the relaxation, which holds the true one and is as narrow); only
+    the targets neither shows go to the whole piece. The verdicts are the exact programme's;
+    a narrowed target's exact range is what a call without ``point`` gives (the audit asks
+    for it before naming the range in a refusal).
     """
     rows = _Rows(tables)
     if point is not None and (needed is None or not consistent(point, bounds, rows.rows)):

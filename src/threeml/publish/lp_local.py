@@ -270,8 +270,13 @@ def local_witnesses(
             costs = np.zeros(len(cells))
             chosen = np.isin(cells, [piece.column[k] for k in pending if not shown(k)])
             costs[chosen] = room[cells[chosen]]
-            costs[np.searchsorted(cells, seed)] *= float(len(cells))
-            record(cells, _Model(highspy, piece, cells, touched).maximise(costs))
+            where = np.searchsorted(cells, seed)
+            costs[where] *= float(len(cells))
+            model = _Model(highspy, piece, cells, touched)
+            record(cells, model.maximise(costs))
+            if not shown(key):
+                costs[where] = -costs[where]  # the seed the other way
+                record(cells, model.maximise(costs))
             if not shown(key):
                 left.append(key)
         pending = left
@@ -282,4 +287,29 @@ def local_witnesses(
         if shown(key):
             i = piece.column[key]
             out[key] = (float(seen_low[i]), float(seen_high[i]))
+    # What is left may be narrowed: the identities near a cell alone, every other cell of them
+    # free within its range, already pin it (a relaxation: the true range lies within).
+    for key in pending:
+        found = _relaxed_range(highspy, piece, piece.column[key], RADII[-1])
+        if found is not None and _width(*found) < needed[key]:
+            out[key] = found
     return out, [key for key in targets if key not in out]
+
+
+def _relaxed_range(
+    highspy: Any, piece: _Piece, seed: int, radius: int
+) -> tuple[float, float] | None:
+    """The seed's range under only the identities within ``radius`` of it, every cell they
+    name free within its own range: a range that holds the true one (``None``: unbounded)."""
+    _, touched = piece.ball(seed, radius)
+    cells = np.unique(piece.columns[_positions(piece.start, touched)])
+    model = _Model(highspy, piece, cells, touched)
+    costs = np.zeros(len(cells))
+    where = int(np.searchsorted(cells, seed))
+    costs[where] = 1.0
+    high = model.maximise(costs)
+    costs[where] = -1.0
+    low = model.maximise(costs)
+    if high is None or low is None:
+        return None
+    return float(low[where]), float(high[where])
