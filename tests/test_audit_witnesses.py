@@ -14,12 +14,11 @@ from datetime import date
 
 import pytest
 from attacker import narrowed
-from flows import flow_from, trajectory
+from flows import drawn_flow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from threeml.definitions.policies import DEFAULT_POLICY
-from threeml.engine.flow import END_REASONS
 from threeml.publish import lp, lp_local
 from threeml.publish.audit import AuditCell, AuditProblem, AuditRefused, AuditTable, audit
 from threeml.publish.audited import audit_problem
@@ -95,32 +94,9 @@ def test_a_point_that_is_not_consistent_is_not_used() -> None:
     assert ranges["a"][1] <= 4.0 + 1e-6  # never the inconsistent 9
 
 
-_moves = st.lists(
-    st.tuples(
-        st.integers(0, 14),
-        st.dictionaries(st.sampled_from(END_REASONS[:3]), st.integers(0, 6), max_size=2),
-    ),
-    min_size=4,
-    max_size=4,
-)
-
-
 def _flow(openings, data):
     intervals = split(YEAR, "quarter")
-    groups = {}
-    for g, opening in enumerate(openings):
-        level, fixed = opening, []
-        for starts, ends in data.draw(_moves):
-            room = level + starts
-            kept = {}
-            for reason, n in ends.items():
-                n = min(n, room)
-                room -= n
-                kept[reason] = n
-            fixed.append((starts, kept))
-            level = room
-        groups[f"G{g}"] = trajectory(opening, fixed)
-    return intervals, flow_from(intervals, groups)
+    return intervals, drawn_flow(data, intervals, openings)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
