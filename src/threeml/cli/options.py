@@ -111,10 +111,10 @@ def area_option(function: Callable[..., Any]) -> Callable[..., Any]:
         multiple=True,
         metavar="AREA",
         callback=_areas,
-        help="Show only the rows of this area in every breakdown by area, and with --every in "
-        "the stock and flow too (repeatable or a comma-separated list; breaks down by area when "
-        "that was not asked for). Figures over all areas stay as published with every area, "
-        "and the output says which areas it shows.",
+        help="Show only the rows of this area in every breakdown by area, and in the stock and "
+        "flow of a series (repeatable or a comma-separated list; breaks down by area when that "
+        "was not asked for). Figures over all areas stay as published with every area, and "
+        "the output says which areas it shows.",
     )(function)
 
 
