@@ -7,7 +7,7 @@ script is about is what comes after it: building the
 (one linear programme over every interval, with the stock and flow's identities), and
 writing CSV, JSON, Parquet and pandas. The synthetic extract covers the series' span (its
 first enrolments two years before it, its extract date the span's last day) and is kept in
-``--out`` (default ``/tmp/bench-series-USERS-AREAS``) for the next run.
+``--out`` (default ``/tmp/threeml-series-outputs-USERS-AREAS``) for the next run.
 
 With ``--exact`` the audit is also run without witnesses (every piece of the programme
 solved exactly, as before issue 15's national-size audit), and the two outcomes are checked
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     span = Period.parse(args.period)
-    folder = args.out or Path(f"/tmp/bench-series-{args.users}-{args.areas}")
+    folder = args.out or Path(f"/tmp/threeml-series-outputs-{args.users}-{args.areas}")
     if not (folder / "users.parquet").exists():
         start = time.perf_counter()
         synthesise(
