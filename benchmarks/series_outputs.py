@@ -1,75 +1,44 @@
 """Time publishing a series: the long table under the policy, its audit, and every format.
 
-The evaluation itself (:func:`~threeml.engine.series.count_series`, the stock and flow) is
-timed once for reference; what this script is about is what comes after it: building the
+The evaluation itself (:func:`~threeml.engine.series.count_series` and
+:func:`~threeml.engine.flow.stock_and_flow`, by area) is timed once for reference; what this
+script is about is what comes after it: building the
 :class:`~threeml.publish.series.PublishedSeries`, the disclosure audit of the whole series
 (one linear programme over every interval, with the stock and flow's identities), and
-writing CSV, JSON, Parquet and pandas. When the engine has no ``stock_and_flow`` yet, a
-stock and flow of the same shape (every interval, every area) is made up from the extract's
-area sizes so that its audit is timed all the same.
+writing CSV, JSON, Parquet and pandas. The synthetic extract covers the series' span (its
+first enrolments two years before it, its extract date the span's last day) and is kept in
+``--out`` (default ``/tmp/threeml-series-outputs-USERS-AREAS``) for the next run.
+
+With ``--exact`` the audit is also run without witnesses (every piece of the programme
+solved exactly, as before issue 15's national-size audit), and the two outcomes are checked
+to be the same: the ratio of the two times is the figure to compare.
 
     python benchmarks/series_outputs.py --users 20000 --every month
+    python benchmarks/series_outputs.py --users 300000 --areas 150 \
+        --period 2012-04-01:2017-03-31 --every month
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import random
 import sys
-import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from threeml.data import Dataset
 from threeml.data.synth import synthesise
 from threeml.definitions.policies import DEFAULT_POLICY
-from threeml.engine import flow as flow_module
-from threeml.engine.flow import END_REASONS, FlowCell, FlowResult
+from threeml.engine.flow import stock_and_flow
 from threeml.engine.series import count_series
 from threeml.plugins.registry import default_registry
-from threeml.publish.audited import audited
+from threeml.publish.audit import audit
+from threeml.publish.audited import audit_problem, audited
 from threeml.publish.formats import write
 from threeml.publish.series import publish_series
 from threeml.records.intervals import split
-
-
-def _made_up_flow(intervals, areas: list[str], seed: int = 15) -> FlowResult:
-    """A consistent stock and flow per area (opening + starts - ends = closing)."""
-    rng = random.Random(seed)
-    cells = []
-    stock = {area: rng.choice([5, 40, 300, 2000]) for area in areas}
-    for interval in intervals:
-        total = {"opening": 0, "starts": 0, "closing": 0, "ends": dict.fromkeys(END_REASONS, 0)}
-        for area in areas:
-            opening = stock[area]
-            starts = rng.randint(0, opening // 10 + 3)
-            room, ends = opening + starts, {}
-            for reason in END_REASONS[:4]:
-                ends[reason] = min(rng.randint(0, max(1, opening // 40)), room)
-                room -= ends[reason]
-            ended = sum(ends.values())
-            cells.append(FlowCell(interval, area, opening, starts, ends, room, starts, ended))
-            stock[area] = room
-            total["opening"] += opening
-            total["starts"] += starts
-            total["closing"] += room
-            for reason, n in ends.items():
-                total["ends"][reason] += n
-        ended = sum(total["ends"].values())
-        cells.append(
-            FlowCell(
-                interval,
-                None,
-                total["opening"],
-                total["starts"],
-                total["ends"],
-                total["closing"],
-                total["starts"],
-                ended,
-            )
-        )
-    return FlowResult("in-receipt", tuple(intervals), "area", tuple(cells))
+from threeml.records.periods import Period
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,55 +48,79 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--period", default="2010-04-01:2014-03-31")
     parser.add_argument("--every", default="month")
     parser.add_argument("--out", type=Path, default=None, help="extract folder (kept)")
+    parser.add_argument(
+        "--parts",
+        default="counts,flow,counts and flow",
+        help="what to publish and audit, comma-separated: counts, flow, counts and flow",
+    )
+    parser.add_argument(
+        "--exact", action="store_true", help="also audit without witnesses and compare"
+    )
     args = parser.parse_args(argv)
-    folder = args.out or Path(tempfile.mkdtemp()) / "extract"
+    span = Period.parse(args.period)
+    folder = args.out or Path(f"/tmp/threeml-series-outputs-{args.users}-{args.areas}")
     if not (folder / "users.parquet").exists():
-        synthesise(folder, users=args.users, areas=args.areas)
+        start = time.perf_counter()
+        synthesise(
+            folder,
+            users=args.users,
+            areas=args.areas,
+            start=span.start - timedelta(days=730),
+            extract_date=span.end,
+        )
+        print(f"synthesise into {folder}: {time.perf_counter() - start:.1f} s")
     dataset = Dataset.from_folder(folder)
     registry = default_registry()
     definitions = list(registry.counting_definitions())
-    intervals = split(args.period, args.every)
+    intervals = split(span, args.every)
+    parts = [p.strip() for p in args.parts.split(",")]
     print(
         f"{args.users} users, {args.areas} areas, {len(definitions)} definitions, "
         f"{len(intervals)} intervals ({args.every})"
     )
-
-    start = time.perf_counter()
-    counts = count_series(definitions, dataset, intervals, by=("area",), registry=registry)
-    print(f"evaluate (count_series, by area): {time.perf_counter() - start:.1f} s")
-    compute = getattr(flow_module, "stock_and_flow", None)
-    start = time.perf_counter()
-    if compute is not None:
-        flow = compute(dataset, intervals, by=("area",))
+    counts = flow = None
+    if any("counts" in p for p in parts):
+        start = time.perf_counter()
+        counts = count_series(definitions, dataset, intervals, by=("area",), registry=registry)
+        print(f"evaluate (count_series, by area): {time.perf_counter() - start:.1f} s")
+    if any("flow" in p for p in parts):
+        start = time.perf_counter()
+        flow = stock_and_flow(dataset, intervals, by=("area",))
         print(f"stock and flow (engine): {time.perf_counter() - start:.1f} s")
-    else:
-        areas = sorted(
-            {
-                str(row.value)
-                for r in counts[definitions[0].name]
-                for row in r.breakdowns.get("area", ())
-            }
-        )
-        flow = _made_up_flow(intervals, areas)
-        print(f"stock and flow: made up for {len(areas)} areas (the engine has none yet)")
 
-    for label, kwargs in (
-        ("counts", {"counts": counts}),
-        ("flow", {"flow": flow}),
-        ("counts and flow", {"counts": counts, "flow": flow}),
-    ):
+    document = None
+    for label in parts:
+        kwargs = {}
+        if "counts" in label:
+            kwargs["counts"] = counts
+        if "flow" in label:
+            kwargs["flow"] = flow
         start = time.perf_counter()
         document = publish_series(intervals, DEFAULT_POLICY, **kwargs)
         built = time.perf_counter() - start
+        problem = audit_problem(document)
         start = time.perf_counter()
         document = audited(document)
-        audit = time.perf_counter() - start
+        took = time.perf_counter() - start
         outcome = document.audit
         print(
-            f"{label}: publish {built:.2f} s, audit {audit:.1f} s ({outcome.cells} cells, "
+            f"{label}: publish {built:.2f} s, audit {took:.1f} s ({outcome.cells} cells, "
             f"{outcome.checked} checked, {len(outcome.added)} added, "
             f"withheld: {len(outcome.withheld)})"
         )
+        if args.exact:
+            start = time.perf_counter()
+            _, exact = audit(problem, DEFAULT_POLICY, witnesses=False)
+            slow = time.perf_counter() - start
+            same = (exact.added, exact.withheld, exact.status) == (
+                outcome.added,
+                outcome.withheld,
+                outcome.status,
+            )
+            print(
+                f"{label}: exact audit (no witnesses) {slow:.1f} s, ratio {slow / took:.1f}, "
+                f"same outcome: {same}"
+            )
     for name in ("csv", "json", "parquet"):
         start = time.perf_counter()
         stream = io.BytesIO() if name == "parquet" else io.StringIO()

@@ -62,3 +62,36 @@ def flow_from(intervals: Sequence[Any], groups: Mapping[str, Sequence[Mapping]])
                 total["ends"][reason] += n
         cells.append(_cell(interval, None, total))
     return FlowResult("in-receipt", tuple(intervals), "area", tuple(cells))
+
+
+def moves(intervals: int) -> Any:
+    """A Hypothesis strategy: one group's ``(starts, ends by reason)`` in each interval."""
+    from hypothesis import strategies as st
+
+    return st.lists(
+        st.tuples(
+            st.integers(0, 14),
+            st.dictionaries(st.sampled_from(END_REASONS[:3]), st.integers(0, 6), max_size=2),
+        ),
+        min_size=intervals,
+        max_size=intervals,
+    )
+
+
+def drawn_flow(data: Any, intervals: Sequence[Any], openings: Sequence[int]) -> FlowResult:
+    """A flow drawn with Hypothesis's ``data``: one group per opening stock, its moves from
+    :func:`moves` (ends cut so that no group goes below nobody)."""
+    groups = {}
+    for g, opening in enumerate(openings):
+        level, fixed = opening, []
+        for starts, ends in data.draw(moves(len(intervals))):
+            room = level + starts
+            kept: dict[str, int] = {}
+            for reason, n in ends.items():
+                n = min(n, room)
+                room -= n
+                kept[reason] = n
+            fixed.append((starts, kept))
+            level = room
+        groups[f"G{g}"] = trajectory(opening, fixed)
+    return flow_from(intervals, groups)

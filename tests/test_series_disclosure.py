@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from attacker import lp_solve, narrowed, prior
-from flows import flow_from, trajectory
+from flows import drawn_flow, flow_from, trajectory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -292,35 +292,11 @@ def test_the_flow_of_the_fixture_cannot_be_narrowed(series) -> None:
     assert all(narrowed(*found) >= 1 for found in ranges.values()), ranges
 
 
-_moves = st.lists(
-    st.tuples(
-        st.integers(0, 14),
-        st.dictionaries(st.sampled_from(END_REASONS[:3]), st.integers(0, 6), max_size=2),
-    ),
-    min_size=3,
-    max_size=3,
-)
-
-
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(openings=st.lists(st.integers(0, 30), min_size=2, max_size=3), data=st.data())
 def test_no_flow_figure_can_be_pinned(openings, data) -> None:
     intervals = split(YEAR, "quarter")[:3]
-    groups = {}
-    for g, opening in enumerate(openings):
-        moves = data.draw(_moves)
-        level, fixed = opening, []
-        for starts, ends in moves:
-            room = level + starts
-            kept: dict[str, int] = {}
-            for reason, n in ends.items():
-                n = min(n, room)
-                room -= n
-                kept[reason] = n
-            fixed.append((starts, kept))
-            level = room
-        groups[f"G{g}"] = trajectory(opening, fixed)
-    flow = flow_from(intervals, groups)
+    flow = drawn_flow(data, intervals, openings)
     published = audited(publish_series(intervals, POLICY, flow=flow)).data()
     ranges = _flow_attack(published, flow)
     assert all(narrowed(*found) >= 1 for found in ranges.values()), ranges

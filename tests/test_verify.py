@@ -60,6 +60,16 @@ def test_verify_passes_on_a_fresh_report(capsys, extract: Path, tmp_path: Path) 
     assert status == 0, out
 
 
+def test_verify_passes_on_a_report_of_one_area(capsys, extract: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "report"
+    args = ["report", "--data", str(extract), "--period", PERIOD, "--out", str(folder)]
+    extra = ["--definitions", "in-receipt", "--metrics", "none", "--area", "Kent"]
+    assert main([*args, *extra]) == 0
+    capsys.readouterr()
+    status, out = _verify(capsys, folder / "results.json", extract)
+    assert status == 0, out
+
+
 def test_verify_fails_naming_the_figure_when_one_row_changed(
     capsys, extract: Path, tmp_path: Path
 ) -> None:

@@ -18,7 +18,7 @@ from threeml.cli.options import (
     lenient_option,
     with_area,
 )
-from threeml.cli.series import every_option, intervals_of, refuse_area_filter, write_out
+from threeml.cli.series import every_option, intervals_of, write_out
 from threeml.definitions import CountingDefinition
 from threeml.definitions.kinds import plugin_kinds
 from threeml.engine.evaluate import count as count_definition
@@ -84,13 +84,13 @@ def count(name, data, period, definition_files, by, areas, every, fmt, disclosur
     dataset = load_dataset(data, lenient)
     by = with_area(by, areas)
     if every:
-        refuse_area_filter(areas)
         intervals = intervals_of(period, every)
         found = count_series(
             [definition], dataset, intervals, by=by, registry=registry, cell_keys=policy.cell_key
         )
         provenance = provenance_of(dataset, [definition], policy)
-        write_out(publish_series(intervals, policy, counts=found, provenance=provenance), fmt)
+        document = publish_series(intervals, policy, counts=found, provenance=provenance)
+        write_out(only_areas(document, areas), fmt)
         finish_set_aside(dataset)
         return
     result = count_definition(

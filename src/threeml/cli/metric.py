@@ -26,7 +26,6 @@ from threeml.cli.series import (
     every_option,
     intervals_of,
     metric_for_series,
-    refuse_area_filter,
     write_out,
 )
 from threeml.definitions import MetricDefinition
@@ -145,7 +144,6 @@ def metric(
     dataset = load_dataset(data, lenient, extract_date=extract_date)
     by = with_area(by, areas)
     if every:
-        refuse_area_filter(areas)
         intervals = intervals_of(period, every)
         metric = metric_for_series(definition, population, options)
         errors: dict[str, str] = {}
@@ -157,7 +155,7 @@ def metric(
         document = publish_series(
             intervals, policy, metrics=found, errors=errors, provenance=provenance
         )
-        write_out(document, fmt)
+        write_out(only_areas(document, areas), fmt)
         finish_set_aside(dataset)
         return
     result = evaluate_metric(

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from threeml.publish.areas import areas_asked
 from threeml.publish.formats import formats_for
 
 __all__ = [
@@ -97,17 +98,23 @@ def lenient_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+def _areas(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> tuple[str, ...]:
+    return areas_asked(values)
+
+
 def area_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``--area AREA`` (repeatable; the parameter ``areas``): only those areas' rows of the
-    breakdown by area (:func:`threeml.publish.areas.only_areas`)."""
+    """``--area AREA`` (repeatable or a comma-separated list; the parameter ``areas``): only
+    those areas' rows of the breakdown by area (:func:`threeml.publish.areas.only_areas`)."""
     return click.option(
         "--area",
         "areas",
         multiple=True,
         metavar="AREA",
-        help="Show only the row of this area in the breakdown by area (repeatable; breaks "
-        "down by area when that was not asked for). Totals over all areas stay as published "
-        "beside every area.",
+        callback=_areas,
+        help="Show only the rows of this area in every breakdown by area, and in the stock and "
+        "flow of a series (repeatable or a comma-separated list; breaks down by area when that "
+        "was not asked for). Figures over all areas stay as published with every area, and "
+        "the output says which areas it shows.",
     )(function)
 
 

@@ -19,7 +19,7 @@ from threeml.cli.definition_files import (
 )
 from threeml.cli.extract import finish_set_aside, load_dataset
 from threeml.cli.metric import _extract_date
-from threeml.cli.options import lenient_option
+from threeml.cli.options import area_option, lenient_option, with_area
 from threeml.definitions import CountingDefinition, MetricDefinition
 from threeml.errors import ThreemlError
 from threeml.publish.audited import audited
@@ -28,6 +28,7 @@ from threeml.publish.formats import FORMATS, write
 from threeml.publish.safe import terminal_text
 from threeml.records.intervals import Every
 from threeml.report import DEFAULT_FORMATS, build_report, publish_report, report_formats
+from threeml.report.areas import report_areas
 from threeml.report.files import remove_stale, write_files
 
 #: Extracts with more users than this get a progress bar on the terminal.
@@ -119,12 +120,14 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     help="Cut the period into months, quarters, years or financial years for the section "
     "over time (default: quarters, months when the period is shorter than half a year).",
 )
+@area_option
 @definition_files_option
 @lenient_option
 def report(
     data,
     period,
     by,
+    areas,
     out,
     definition_names,
     metric_names,
@@ -142,7 +145,8 @@ def report(
     Writes results.csv and results.json (machine-readable), report.html (one
     self-contained page with charts) and measurereport.json (FHIR R4
     MeasureReport), all under the disclosure policy, which each states; and
-    prints a summary. The same extract and options give identical files.
+    prints a summary. The same extract and options give identical files. With --area,
+    every section shows only those areas' rows (figures over all areas stay as published).
     """
     registry, _ = registry_with_files(definition_files)
     explicit = {str(p) for p in definition_paths(definition_files, environ={})}
@@ -171,6 +175,7 @@ def report(
     if not definitions and not metrics:
         raise ThreemlError("nothing to report: no counting definitions or metrics are installed")
     dataset = load_dataset(data, lenient, extract_date=extract_date)
+    by = with_area(by, areas)
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     big = dataset.report.rows.get("users", 0) > BIG
@@ -199,6 +204,9 @@ def report(
         )  # fmt: skip
     # Audited once: the files and the terminal summary carry the same figures.
     document = audited(publish_report(result, policy, title=title))
+    if areas:
+        # After the audit of the whole report: every figure left is one it published.
+        document = report_areas(document, areas)
     names = [*formats, "membership"] if membership else list(formats)
     written = write_files(document, out, names)
     removed = remove_stale(out, names)

@@ -21,7 +21,7 @@ from threeml.publish.formats import FORMATS, write
 from threeml.records.intervals import Every, Interval, split
 from threeml.records.periods import Period
 
-__all__ = ["every_option", "intervals_of", "metric_for_series", "refuse_area_filter", "write_out"]
+__all__ = ["every_option", "intervals_of", "metric_for_series", "write_out"]
 
 
 def every_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,15 +34,6 @@ def every_option(function: Callable[..., Any]) -> Callable[..., Any]:
         "and evaluate each as its own period: writes the long table of the series (one figure per "
         "row, every figure under disclosure control).",
     )(function)
-
-
-def refuse_area_filter(areas: object) -> None:
-    """Refuse ``--area`` with ``--every``: the area filter applies to one period's breakdown."""
-    if areas:
-        raise click.UsageError(
-            "--area applies to one period; with --every, read the areas you want from the "
-            "long table's group column"
-        )
 
 
 def intervals_of(period: Period, every: str) -> tuple[Interval, ...]:

@@ -263,7 +263,11 @@ def _narrowed(low: float, high: float) -> float:
 
 
 def audit(
-    problem: AuditProblem, policy: DisclosurePolicy, *, withhold: bool = True
+    problem: AuditProblem,
+    policy: DisclosurePolicy,
+    *,
+    withhold: bool = True,
+    witnesses: bool = True,
 ) -> tuple[AuditProblem, AuditOutcome]:
     """Audit ``problem`` under ``policy``; suppress more cells until every cell is protected.
 
@@ -273,6 +277,13 @@ def audit(
     output it belongs to is withheld whole (``withhold``, the default) or the
     audit refuses: :class:`AuditRefused`, naming the table and the cell. Returns
     the problem as it will be published and the outcome.
+
+    With ``witnesses`` (the default) a cell is first shown protected by values consistent
+    with everything published, found around the true figures
+    (:mod:`threeml.publish.lp_local`); only the cells not shown so are solved exactly. The
+    verdicts are those of the exact programme (``witnesses=False`` solves every piece
+    exactly; the tests compare the two). A cell shown protected is not asked about again in
+    later rounds (the ranges only widen as cells are suppressed or parts withheld).
     """
     from threeml.publish.lp import SOLVER, feasible_ranges
 
@@ -282,6 +293,8 @@ def audit(
     withheld: list[str] = []
     rounds: dict[str, int] = {}
     cache: dict[Any, Any] = {}
+    truth = {key: float(cell.raw) for key, cell in problem.cells.items()} if witnesses else None
+    shown: dict[Hashable, int] = {}
     while True:
         bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
         targets = [
@@ -291,13 +304,21 @@ def audit(
         ]
         needed = {key: protection_width(policy, problem.cells[key]) for key in targets}
         tables = [table for table in problem.tables if not _implied(table, bounds)]
-        ranges = feasible_ranges(bounds, tables, targets, needed=needed, cache=cache)
+        # A cell shown protected stays so in later rounds: suppressing more cells only widens
+        # their ranges, and withholding a part only drops cells and identities, so every set
+        # of values consistent with the output before is consistent with it after.
+        asked = [key for key in targets if shown.get(key, 0) < needed[key]]
+        # The true figures are consistent with everything published: a known point of the
+        # programme, around which small programmes show most cells protected.
+        ranges = feasible_ranges(bounds, tables, asked, needed=needed, cache=cache, point=truth)
         failing = []
-        for key in targets:
+        for key in asked:
             low, high = ranges[key]
             width = needed[key]
             if _narrowed(low, high) < width:
                 failing.append((key, low, high, width))
+            elif witnesses:
+                shown[key] = width
         if not failing:
             # Cells added to a part withheld later are not published at all.
             kept = tuple(label for key, label in added.items() if key in problem.cells)
@@ -325,6 +346,8 @@ def audit(
                 # A total narrowed by its breakdown: withhold the breakdown, keep the total.
                 part = _breakdown_part(problem, tables_of.get(key, []))
             if not withhold or part is None:
+                if witnesses:  # the range a relaxation showed narrow, made exact to be named
+                    low, high = feasible_ranges(bounds, tables, [key])[key]
                 raise AuditRefused(table, problem.cells[key].label, low, high, width)
             parts.setdefault(part, table)
         if parts:

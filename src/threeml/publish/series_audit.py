@@ -153,6 +153,9 @@ def flow_problem(document: PublishedSeries) -> Cells:
             AuditTable(f"{label} people starting", k("users_starting"), [k("starts")], "ge"),
             AuditTable(f"{label} people ending", k("users_ending"), [k("ends")], "ge"),
         ]
+    groups_in: dict[int, list[int]] = {}
+    for i, g in sorted(p for p in present if p[1] is not None):
+        groups_in.setdefault(i, []).append(g)
     for i, g in sorted(present, key=lambda p: (p[0], -1 if p[1] is None else p[1])):
         if (i - 1, g) in present:
             group = None if g is None else flow.groups[g]
@@ -160,7 +163,7 @@ def flow_problem(document: PublishedSeries) -> Cells:
             tables.append(
                 AuditTable(name, flow_key(i - 1, g, "closing"), [flow_key(i, g, "opening")])
             )
-        groups = [h for h in range(len(flow.groups)) if (i, h) in present]
+        groups = groups_in.get(i, [])
         if g is None and groups:
             for figure in FLOW_FIGURES:
                 name = f"{result.intervals[i].label}: {result.name} {figure} by {result.by}"

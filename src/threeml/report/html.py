@@ -322,6 +322,8 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
         "<a href='#over-time'>Over time</a>"
         "<a href='#provenance'>Provenance</a></nav>",
     ]
+    if published.get("areas"):
+        body.append(f"<p class='policy'><b>Areas</b> — {escape(published['areas']['note'])}.</p>")
     body += failures_html(published)
     if not draw:
         body.append("<p class='muted'>Charts need matplotlib: pip install 'threeml[report]'.</p>")

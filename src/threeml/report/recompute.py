@@ -11,6 +11,7 @@ from threeml.publish.audited import audited
 from threeml.publish.verify import RECOMPUTERS
 from threeml.records.periods import Period
 from threeml.report import audit as _audit  # noqa: F401  (registers the report's audit)
+from threeml.report.areas import AREAS, report_areas
 from threeml.report.model import build_report
 from threeml.report.publish import publish_report
 
@@ -39,8 +40,13 @@ def recompute_report(
         cell_keys=policy.cell_key,
     )
     # Audited as the report was before it was written: the cells the audit suppressed
-    # (over time, the stock and flow pinned by its identities) are suppressed again.
-    return dict(audited(publish_report(report, policy)).data)
+    # (over time, the stock and flow pinned by its identities) are suppressed again; a report
+    # written with --area is filtered to the same areas after the audit, as it was.
+    document = audited(publish_report(report, policy))
+    shown = (data.get(AREAS) or {}).get("shown")
+    if shown:
+        document = report_areas(document, shown)
+    return dict(document.data)
 
 
 RECOMPUTERS["report"] = recompute_report

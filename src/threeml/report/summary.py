@@ -151,6 +151,8 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
             console.print(safe_text(f"  {name}: {note}"), soft_wrap=False)
         console.print(LEGEND)
     console.print(f"disclosure control: {published['disclosure']['description']}")
+    if published.get("areas"):
+        console.print(safe_text(published["areas"]["note"]), soft_wrap=True)
     items = provenance_items(published)
     definitions = sum(item.startswith("definition ") for item, _ in items)
     console.print(safe_text("provenance", style="bold"))

@@ -84,6 +84,8 @@ def csv_rows(published: Mapping[str, Any]) -> list[dict[str, Any]]:
     add("about", "", "", "", "disclosure", policy["description"], applied)
     if isinstance(published.get("audit"), Mapping):  # audited (else provenance says "not audited")
         add("about", "", "", "", "disclosure_audit", published["audit"]["description"], applied)
+    if published.get("areas"):
+        add("about", "", "", "", "areas", published["areas"]["note"], "")
     add("about", "", "", "", "period", published["period"]["label"], "")
     add("about", "", "", "", "extract_date", published["extract_date"], "")
     add("about", "", "", "", "threeml_version", published["threeml_version"], "")
