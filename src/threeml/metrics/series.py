@@ -8,7 +8,7 @@ recorded in ``errors`` under ``"<metric> <interval label>"``). Its figures are a
 is cheaper:
 
 - every population (and every ``proportion`` numerator) of every interval is counted by one
-  :func:`~threeml.engine.series.count_series`;
+  :func:`~threeml.engine.membership_series.count_members_series` (members and counts only);
 - the intervals' sessions share one store, so a fact table is built once per interval at
   most, and dropped at the end;
 - a measure kind with the optional capability ``evaluate_series(contexts)`` (one context per
@@ -84,7 +84,7 @@ def evaluate_metrics_series(
     errors: dict[str, str] | None = None,
 ) -> dict[str, tuple[MetricResult | None, ...]]:
     """Every metric in every interval: per metric, one result per interval."""
-    from threeml.engine.series import count_series
+    from threeml.engine.membership_series import count_members_series
     from threeml.metrics.session import MetricSession
 
     intervals = list(intervals)
@@ -97,7 +97,7 @@ def evaluate_metrics_series(
     for metric, _ in planned:
         for extra in _numerators(metric, registry):
             definitions.setdefault(extra.name, extra)
-    counted = count_series(
+    counted = count_members_series(
         list(definitions.values()), dataset, intervals, by=tuple(by), registry=registry
     )
     span = Period(min(i.start for i in intervals), max(i.end for i in intervals))

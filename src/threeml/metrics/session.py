@@ -1,7 +1,7 @@
 """Several metrics evaluated together: populations counted once, per-person facts shared.
 
 :func:`evaluate_metrics` counts every population the metrics need in one
-:func:`~threeml.engine.evaluate.count_many` (so they share one flags table), then runs each
+:func:`~threeml.engine.membership.count_members` (so they share one flags table), then runs each
 metric's measure kind with a :class:`MetricSession` on its context. A measure kind that asks
 the session for a fact table (:meth:`MetricContext.shared_facts`) gets the one already
 computed by another metric with the same key, stored once in the engine
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from threeml.data import Dataset
+    from threeml.engine.membership import Population
     from threeml.engine.results import CountResult
     from threeml.records.periods import Period
 
@@ -41,11 +42,11 @@ class MetricSession:
     dataset: Dataset
     period: Period
     by: Sequence[str] = ()
-    populations: dict[str, CountResult] = field(factory=dict)
+    populations: dict[str, CountResult | Population] = field(factory=dict)
     facts: dict[Hashable, ir.Table] = field(factory=dict)
     _stored: list[ir.Table] = field(factory=list, alias="stored")
 
-    def population(self, name: str) -> CountResult | None:
+    def population(self, name: str) -> CountResult | Population | None:
         """The counted population ``name`` when this session has it."""
         return self.populations.get(name)
 
@@ -61,7 +62,7 @@ class MetricSession:
         return table
 
     def for_period(
-        self, period: Period, populations: Mapping[str, CountResult] | None = None
+        self, period: Period, populations: Mapping[str, CountResult | Population] | None = None
     ) -> MetricSession:
         """A session for one interval of a series that shares this one's stored tables.
 
