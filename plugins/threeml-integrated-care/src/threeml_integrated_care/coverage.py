@@ -26,7 +26,7 @@ policy's minimum group size, and never on fewer than 10 events. Populations are 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +55,10 @@ __all__ = ["BREAKDOWNS", "COVERAGE", "POPULATION_REACHED"]
 BREAKDOWNS = {"area": 0, "sex": 1, "birth_year": 2}
 
 UNKNOWN = "unknown"
+
+#: A group of users or of the population: (area, sex, age band).
+Key = tuple[Any, Any, str]
+
 INTERVALS = "crude rate: Byar; standardised rate: Dobson (with Byar's limits of the count)"
 
 
@@ -157,15 +161,17 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
     per, minimum = plan.get("per", 1000), plan["min_events"]
 
     def cells_for(
-        select: Callable[[tuple[Any, Any, str]], bool], by_sex: bool, band: str | None = None
+        counted: Iterable[tuple[Key, int]],
+        living: Iterable[tuple[Key, int]],
+        by_sex: bool,
+        band: str | None = None,
     ) -> Cells:
         events: dict[str, int] = defaultdict(int)
-        for key, n in counts:
-            if select(key):
-                events[key[2]] += n
+        for key, n in counted:
+            events[key[2]] += n
         bands: dict[str, int] = defaultdict(int)
-        for key, p in populations.items():
-            if (key[1] is not None) == by_sex and select(key):
+        for key, p in living:
+            if (key[1] is not None) == by_sex:
                 bands[key[2]] += p
         people = sum(events.values())
         unknown = events.pop(UNKNOWN, 0)
@@ -188,25 +194,22 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
             "dsr_reason": dsr.reason,
         }
 
-    total = cells_for(lambda key: True, False)
+    total = cells_for(counts, populations.items(), False)
     groups: dict[str, list[tuple[Any, Cells]]] = {}
     for by in context.by:
         index = BREAKDOWNS[by]
-        values = {key[index] for key, _ in counts}
-        if by != "sex":
-            values |= {key[index] for key in populations}
+        counted = _partition(counts, index)
+        living = _partition(populations.items(), index)
+        values = set(counted) | (set(living) if by != "sex" else set())
         rows = []
         for value in sorted(values, key=lambda v: (v is None, str(v))):
-            rows.append(
-                (
-                    UNKNOWN if value is None else value,
-                    cells_for(
-                        lambda key, i=index, v=value: key[i] == v,
-                        by == "sex",
-                        value if by == "birth_year" else None,
-                    ),
-                )
+            cells = cells_for(
+                counted.get(value, ()),
+                living.get(value, ()),
+                by == "sex",
+                value if by == "birth_year" else None,
             )
+            rows.append((UNKNOWN if value is None else value, cells))
         groups[by] = rows
     missing = sorted({key[0] for key, _ in counts} - {key[0] for key in populations})
     details: dict[str, Any] = {
@@ -220,6 +223,15 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
         details["interval_method"] = "share: Wilson score"
     details["areas_without_population"] = missing
     return Tally(total, groups, details)
+
+
+def _partition(items: Iterable[tuple[Key, int]], index: int) -> dict[Any, list[tuple[Key, int]]]:
+    """``items`` split by the part ``index`` of their key (area, sex or age band): each
+    group's items read once, not every item once per group."""
+    parts: dict[Any, list[tuple[Key, int]]] = defaultdict(list)
+    for key, value in items:
+        parts[key[index]].append((key, value))
+    return parts
 
 
 def _one_band(standard: StandardPopulation, band: str) -> StandardPopulation | None:
