@@ -1,10 +1,11 @@
 """Members-only counting: who a definition counts, and how many by group, and nothing else.
 
 A metric reads of its population only who is in it (and, for progress to target, how many by
-area). :func:`count_members` gives that for a fraction of :func:`~threeml.engine.evaluate.count_many`'s
-work: the per-user flags are computed as the engine computes them, and only each definition's
-final mask is kept — in one small table stored in the engine (the members of any definition,
-a boolean column per definition, the breakdown columns). No attrition, no records (the join
+area). :func:`count_members` gives that for a fraction of the work of
+:func:`~threeml.engine.evaluate.count_many`: the per-user flags are computed as the engine
+computes them, and only each definition's final mask is kept — in one small table stored in
+the engine (the members of any definition, a boolean column per definition, the breakdown
+columns). No attrition, no records (the join
 of every enrolment to its owner's flags), no cell keys. Counts and breakdowns are aggregates
 over that small table. Definitions counting enrolments, and breakdowns by service kind or
 sector, are counted the full way (:func:`count_many`), since their figures need the

@@ -137,12 +137,13 @@ def evaluate_metrics(
     """Evaluate several metrics together on the shared engine (results by metric name).
 
     Every population is counted in one :func:`~threeml.engine.membership.count_members` (one
-    flags table for all of them, and only the members kept: no attrition or records); every measure kind runs with a
-    :class:`~threeml.metrics.session.MetricSession`, so per-person facts that several
-    metrics need (installed windows, merged person-time …) are computed and stored once,
-    and dropped at the end. Figures are those of :func:`evaluate_metric` for each metric.
-    With ``errors`` (a dict), a metric that fails with a :class:`~threeml.errors.ThreemlError`
-    is recorded there by name and left out; without it the error is raised.
+    flags table for all of them, and only the members kept: no attrition or records); every
+    measure kind runs with a :class:`~threeml.metrics.session.MetricSession`, so per-person
+    facts that several metrics need (installed windows, merged person-time …) are computed
+    and stored once, and dropped at the end. Figures are those of :func:`evaluate_metric`
+    for each metric. With ``errors`` (a dict), a metric that fails with a
+    :class:`~threeml.errors.ThreemlError` is recorded there by name and left out; without it
+    the error is raised.
 
     ``counted`` gives results the caller already has on the same dataset (a report counts
     every definition anyway): a population found there, counted by the engine for the same
