@@ -7,8 +7,10 @@ which only each definition's final mask is kept, in one small table stored in th
 (``user_id``, the interval, the breakdown columns of that interval, a boolean per
 definition), filtered to the members of any definition in any interval. Counts in total and
 by group are aggregates over it by interval; no attrition, records or cell keys. A
-definition the one pass cannot evaluate (:func:`~threeml.engine.series.in_one_pass`), one
-counting enrolments, or a breakdown by service kind or sector, is counted by
+definition the one pass cannot evaluate (:func:`~threeml.engine.series.in_one_pass`: a
+plugin's criterion kind, ``member-of``, ``query``) is counted members-only one interval at a
+time (:func:`~threeml.engine.membership.count_members`); one counting enrolments, or every
+definition when a breakdown is by service kind or sector, by
 :func:`~threeml.engine.series.count_series`.
 """
 
@@ -32,7 +34,7 @@ from threeml.engine.evaluate import (
     _check_breakdowns,
     _distinct_criteria,
 )
-from threeml.engine.membership import Population
+from threeml.engine.membership import Population, count_members
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series import count_series, in_one_pass
 from threeml.engine.series_facts import INTERVAL, SeriesCompiler, series_tables
@@ -64,13 +66,18 @@ def count_members_series(
     resolve = registry.counting if registry is not None else None
     compiler = SeriesCompiler(dataset, intervals, resolve, registered_kinds(registry))
     full_way = any(b in ENROLMENT_BREAKDOWNS for b in by)
-    lean = [
-        d for d in definitions if not full_way and d.unit is Unit.USERS and in_one_pass(d, compiler)
-    ]
-    rest = [d for d in definitions if d not in lean]
+    users_unit = [d for d in definitions if not full_way and d.unit is Unit.USERS]
+    lean = [d for d in users_unit if in_one_pass(d, compiler)]
+    alone = [d for d in users_unit if d not in lean]
+    rest = [d for d in definitions if d not in users_unit]
     results: dict[str, tuple[Population | CountResult, ...]] = {}
     if rest:
         results.update(count_series(rest, dataset, intervals, by=by, registry=registry))
+    if alone:  # members-only, one interval at a time
+        per_interval = [
+            count_members(alone, dataset, i.period, by=by, registry=registry) for i in intervals
+        ]
+        results.update({d.name: tuple(found[d.name] for found in per_interval) for d in alone})
     if lean:
         results.update(_lean(compiler, lean, by))
     return {d.name: results[d.name] for d in definitions}

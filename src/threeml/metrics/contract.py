@@ -166,6 +166,8 @@ class MetricContext:
             found = self.session.population(name)
             if found is not None:
                 return found
+        if self.session is not None and (name, period) in self.session.counted:
+            return self.session.counted[name, period]
         definition = self.registry.counting(name)
         if self.session is not None and (period is None or period == self.period):
             found = count_members(

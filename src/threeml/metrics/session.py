@@ -12,7 +12,7 @@ still work: they build their own queries, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from threeml.data import Dataset
+    from threeml.definitions.contracts import DefinitionResolver
     from threeml.engine.membership import Population
     from threeml.engine.results import CountResult
     from threeml.records.periods import Period
@@ -45,6 +46,10 @@ class MetricSession:
     populations: dict[str, CountResult | Population] = field(factory=dict)
     facts: dict[Hashable, ir.Table] = field(factory=dict)
     _stored: list[ir.Table] = field(factory=list, alias="stored")
+    #: Counts over other periods than the session's, by (definition name, period): a series
+    #: counts them for every interval at once (:meth:`count_periods`); shared by the
+    #: intervals' sessions.
+    counted: dict[tuple[str, Period], CountResult | Population] = field(factory=dict)
 
     def population(self, name: str) -> CountResult | Population | None:
         """The counted population ``name`` when this session has it."""
@@ -77,7 +82,38 @@ class MetricSession:
             dict(populations or {}),
             facts=self.facts,
             stored=self._stored,
+            counted=self.counted,
         )
+
+    def count_periods(
+        self, name: str, periods: Iterable[Period], registry: DefinitionResolver
+    ) -> None:
+        """Count ``name`` (members and counts only) over each of ``periods`` at once, for
+        :meth:`MetricContext.count <threeml.metrics.contract.MetricContext.count>` to read.
+
+        The periods are split into runs that follow one another without overlapping, and each
+        run is counted as one series
+        (:func:`~threeml.engine.membership_series.count_members_series`), so N periods cost
+        about as many series counts as periods overlap, not N counts.
+        """
+        from threeml.engine.membership_series import count_members_series
+        from threeml.records.intervals import Interval
+
+        runs: list[list[Period]] = []
+        done = {p for n, p in self.counted if n == name}
+        for period in sorted(set(periods) - done, key=lambda p: (p.start, p.end)):
+            run = next((r for r in runs if r[-1].end < period.start), None)
+            if run is None:
+                runs.append([period])
+            else:
+                run.append(period)
+        definition = registry.counting(name)
+        for run in runs:
+            intervals = [Interval(p, f"{p.start}:{p.end}") for p in run]
+            found = count_members_series(
+                [definition], self.dataset, intervals, by=self.by, registry=registry
+            )[name]
+            self.counted.update({(name, p): r for p, r in zip(run, found, strict=True)})
 
     def close(self) -> None:
         """Drop every table this session stored in the engine."""

@@ -36,6 +36,8 @@ from threeml_integrated_care.options import Option
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from threeml.records.periods import Period
+
 __all__ = [
     "Cell",
     "CellMeasure",
@@ -130,6 +132,10 @@ class CellMeasure:
     #: :func:`~threeml.metrics.interval_cells.members_by_interval`. A kind that gives it is
     #: evaluated over a series in one pass (:meth:`evaluate_series`); others per interval.
     series_facts: Callable[[Sequence[MetricContext], Plan], ir.Table] | None = None
+    #: ``(context, plan) -> [(definition name, period), …]``: the counts a kind's ``tally``
+    #: reads with :meth:`MetricContext.count` over other periods than the context's. Over a
+    #: series they are counted for every interval at once before the intervals are tallied.
+    series_counts: Callable[[MetricContext, Plan], Sequence[tuple[str, Period]]] | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.facts is None) == (self.tally is None):
@@ -155,7 +161,9 @@ class CellMeasure:
 
     def evaluate(self, context: MetricContext) -> MetricResult:
         """Compute the metric for ``context``: plan, tally, derive."""
-        plan = self.plan(context)
+        return self._planned(context, self.plan(context))
+
+    def _planned(self, context: MetricContext, plan: Plan) -> MetricResult:
         if self.tally is not None:
             tally = self.tally(context, plan)
         else:
@@ -171,6 +179,8 @@ class CellMeasure:
         interval is evaluated alone. Either way each result equals :meth:`evaluate`'s for
         its context.
         """
+        if self.series_facts is None and self.series_counts is not None and contexts:
+            return self._counted_series(contexts)
         if self.series_facts is None or not contexts:
             return [self.evaluate(context) for context in contexts]
         from threeml.metrics.interval_cells import summarise_intervals
@@ -184,6 +194,20 @@ class CellMeasure:
             self._result(context, plan, Tally(total, groups))
             for context, plan, (total, groups) in zip(contexts, plans, summaries, strict=True)
         ]
+
+    def _counted_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
+        """Each interval tallied alone, the counts it reads counted for all at once."""
+        assert self.series_counts is not None
+        plans = [self.plan(context) for context in contexts]
+        session = contexts[0].session
+        if session is not None:
+            wanted: dict[str, list[Period]] = {}
+            for context, plan in zip(contexts, plans, strict=True):
+                for name, period in self.series_counts(context, plan):
+                    wanted.setdefault(name, []).append(period)
+            for name, periods in wanted.items():
+                session.count_periods(name, periods, contexts[0].registry)
+        return [self._planned(c, p) for c, p in zip(contexts, plans, strict=True)]
 
     def _result(self, context: MetricContext, plan: Plan, tally: Tally) -> MetricResult:
         return build_result(

@@ -78,6 +78,14 @@ def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[fl
     return chosen
 
 
+def _counts(context: MetricContext, plan: Plan) -> list[tuple[str, Period]]:
+    """The counts :func:`_tally` reads over other periods than the context's: up to ``now``
+    (when it is before the period's end) and up to ``then`` (when before ``now``)."""
+    period, name, now, then = context.period, plan["population"], plan["now"], plan["then"]
+    wanted = [] if now == period.end else [(name, Period(period.start, now))]
+    return wanted + ([(name, Period(period.start, then))] if then < now else [])
+
+
 def _tally(context: MetricContext, plan: Plan) -> Tally:
     period, name, now, then = context.period, plan["population"], plan["now"], plan["then"]
     current = (
@@ -189,6 +197,7 @@ PROGRESS_TO_TARGET = CellMeasure(
     options=(Option("trend_days", 91, whole_number),),
     prepare=_prepare,
     tally=_tally,
+    series_counts=_counts,
     cells={
         "people": Cell(COUNT),
         "earlier": Cell(COUNT),

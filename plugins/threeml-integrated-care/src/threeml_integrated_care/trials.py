@@ -10,6 +10,7 @@ the top-level figures are those of the chosen trial (the only one, or the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -124,15 +125,24 @@ def _facts(context: MetricContext, plan: Plan) -> ir.Table:
     return facts.mutate(had=facts.events > 0)
 
 
+def _per_trial(facts: ir.Table, trials: Sequence[str]) -> dict[str, Cells]:
+    """Every trial's cells in total, from one group-by over the facts (a trial with no rows:
+    zeros, as a total over no rows is)."""
+    aggregates = {name: cell.aggregate(facts) for name, cell in _CELLS.items() if cell.aggregate}
+    found = facts.group_by("trial").aggregate(**aggregates).to_pyarrow().to_pylist()
+    by_trial = {row.pop("trial"): row for row in found}
+    return {
+        trial: {name: int(by_trial.get(trial, {}).get(name) or 0) for name in aggregates}
+        for trial in trials
+    }
+
+
 def _tally(context: MetricContext, plan: Plan) -> Tally:
     """Each trial's total (under ``trials``), then the chosen trial's cells (or all, if none)."""
-    facts = _facts(context, plan)
+    key = ("arm-facts", plan["outcome"], plan["days"])
+    facts = context.shared_facts(key, lambda: context.grouped(_facts(context, plan)))
     measure = _MEASURES[plan["outcome_measure"]]
-    overall = attrs.evolve(context, by=())
-    every = {
-        trial: measure(summarised(overall, facts.filter(facts.trial == trial), _CELLS).total)
-        for trial in plan["trials"]
-    }
+    every = {trial: measure(cells) for trial, cells in _per_trial(facts, plan["trials"]).items()}
     details: dict[str, Any] = {
         "trials": {
             trial: {
