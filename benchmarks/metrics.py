@@ -127,10 +127,12 @@ def run_threeml(folder: Path, which: str, one_by_one: bool = False) -> dict:
     return {"figures": figures, "seconds": seconds, "load": load, "errors": errors}
 
 
-def child(step: str, folder: Path, script: str = __file__) -> tuple[dict, float, float]:
-    """Run ``script``'s ``step`` in a fresh process; its result, wall time and its own peak
-    RSS (MiB)."""
-    command = [sys.executable, script, "--child", step, "--out", str(folder)]
+def child(
+    step: str, folder: Path, script: str = __file__, extra: list[str] | None = None
+) -> tuple[dict, float, float]:
+    """Run ``script``'s ``step`` in a fresh process (with ``extra`` options); its result, wall
+    time and its own peak RSS (MiB)."""
+    command = [sys.executable, script, "--child", step, "--out", str(folder), *(extra or [])]
     t = time.perf_counter()
     with tempfile.TemporaryFile(mode="w+") as err:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)

@@ -50,6 +50,9 @@ class MetricSession:
     #: counts them for every interval at once (:meth:`count_periods`); shared by the
     #: intervals' sessions.
     counted: dict[tuple[str, Period], CountResult | Population] = field(factory=dict)
+    #: Small results (a few rows read into Python) a measure kind computed for every interval
+    #: of a series at once, by a key of its choosing; shared by the intervals' sessions.
+    values: dict[Hashable, Any] = field(factory=dict)
 
     def population(self, name: str) -> CountResult | Population | None:
         """The counted population ``name`` when this session has it."""
@@ -83,6 +86,7 @@ class MetricSession:
             facts=self.facts,
             stored=self._stored,
             counted=self.counted,
+            values=self.values,
         )
 
     def count_periods(

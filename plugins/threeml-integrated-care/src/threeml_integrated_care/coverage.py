@@ -26,9 +26,9 @@ policy's minimum group size, and never on fewer than 10 events. Populations are 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threeml.metrics.measures import (
     COUNT,
@@ -48,6 +48,9 @@ from threeml_integrated_care.standard_population import (
     StandardPopulation,
     StandardPopulationError,
 )
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = ["BREAKDOWNS", "COVERAGE", "POPULATION_REACHED"]
 
@@ -104,21 +107,67 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
     }
 
 
-def _user_counts(context: MetricContext) -> list[tuple[tuple[Any, Any, str], int]]:
-    """The population's users by (area, sex, age band), counted in the engine."""
+def _keyed_members(context: MetricContext) -> ir.Table:
+    """The population's members by (area, sex, age band at the period's end)."""
     from threeml.engine.breakdowns import age_band  # the engine: only when evaluated
 
     users = context.table("users")
     members = context.members()
     joined = members.inner_join(users, members.user_id == users.user_id)
-    keyed = joined.select(area=joined.area, sex=joined.sex, band=age_band(joined, context.period))
+    return joined.select(area=joined.area, sex=joined.sex, band=age_band(joined, context.period))
+
+
+def _users_key(context: MetricContext) -> tuple[Any, ...]:
+    return ("coverage-users", context.population.definition.name, context.period)
+
+
+def _user_counts(context: MetricContext) -> list[tuple[Key, int]]:
+    """The population's users by (area, sex, age band), counted in the engine (or read from
+    the series' count of every interval, :func:`_series_user_counts`)."""
+    session = context.session
+    if session is not None and _users_key(context) in session.values:
+        return session.values[_users_key(context)]
+    keyed = _keyed_members(context)
     rows = keyed.group_by(["area", "sex", "band"]).aggregate(n=keyed.count())
     found = rows.to_pyarrow().to_pylist()
     return [((row["area"], row["sex"], row["band"]), int(row["n"])) for row in found]
 
 
-def _population_rows(context: MetricContext, plan: Plan) -> list[tuple[tuple[Any, Any, str], int]]:
-    """The populations of the plan's year and group by (area, sex, age band), summed."""
+def _series_user_counts(contexts: Sequence[MetricContext], plans: Sequence[Plan]) -> None:
+    """Over a series: every interval's users by (area, sex, age band) in one group-by."""
+    import ibis
+
+    session = contexts[0].session
+    assert session is not None
+    wanted = {_users_key(c): c for c in contexts if _users_key(c) not in session.values}
+    if not wanted:
+        return
+    parts = [
+        _keyed_members(context).mutate(_k=ibis.literal(k, type="int64"))
+        for k, context in enumerate(wanted.values())
+    ]
+    keyed = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+    rows = keyed.group_by(["_k", "area", "sex", "band"]).aggregate(n=keyed.count())
+    found: list[list[tuple[Key, int]]] = [[] for _ in wanted]
+    for row in rows.to_pyarrow().to_pylist():
+        found[row["_k"]].append(((row["area"], row["sex"], row["band"]), int(row["n"])))
+    session.values.update(zip(wanted, found, strict=True))
+
+
+def _population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
+    """The populations of the plan's year and group by (area, sex, age band), summed (read
+    once per evaluation: the intervals of a series and the metrics of one share them)."""
+    key = ("coverage-populations", plan["year"], plan["group"])
+    session = context.session
+    if session is not None and key in session.values:
+        return session.values[key]
+    found = _read_population_rows(context, plan)
+    if session is not None:
+        session.values[key] = found
+    return found
+
+
+def _read_population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
     t = context.table("populations")
     name, year, group = context.metric.name, plan["year"], plan["group"]
     chosen = t.filter(t.group.isnull() if group is None else t.group == group)
@@ -339,6 +388,7 @@ COVERAGE = CellMeasure(
     options=(PER, *_OPTIONS),
     prepare=_kind("coverage"),
     tally=_tally,
+    series_prepare=_series_user_counts,
     cells=_CELLS,
     derive=_derive_coverage,
     parents={"unknown_age": "people", "standard_events": "people"},
@@ -357,6 +407,7 @@ POPULATION_REACHED = CellMeasure(
     options=(Option("group", "eligible", _group), *_OPTIONS[1:]),
     prepare=_kind("population-reached"),
     tally=_tally,
+    series_prepare=_series_user_counts,
     cells=_CELLS,
     derive=_derive_reached,
     parents={"unknown_age": "people", "standard_events": "people"},

@@ -36,8 +36,6 @@ from threeml_integrated_care.options import Option
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from threeml.records.periods import Period
-
 __all__ = [
     "Cell",
     "CellMeasure",
@@ -132,10 +130,13 @@ class CellMeasure:
     #: :func:`~threeml.metrics.interval_cells.members_by_interval`. A kind that gives it is
     #: evaluated over a series in one pass (:meth:`evaluate_series`); others per interval.
     series_facts: Callable[[Sequence[MetricContext], Plan], ir.Table] | None = None
-    #: ``(context, plan) -> [(definition name, period), …]``: the counts a kind's ``tally``
-    #: reads with :meth:`MetricContext.count` over other periods than the context's. Over a
-    #: series they are counted for every interval at once before the intervals are tallied.
-    series_counts: Callable[[MetricContext, Plan], Sequence[tuple[str, Period]]] | None = None
+    #: ``(contexts, plans) -> None``: for a kind with a ``tally`` (no ``series_facts``),
+    #: compute for every interval of a series at once what each interval's tally reads —
+    #: counts over other periods (:meth:`MetricSession.count_periods
+    #: <threeml.metrics.session.MetricSession.count_periods>`), small per-interval results
+    #: (:attr:`MetricSession.values <threeml.metrics.session.MetricSession.values>`) — then
+    #: each interval is tallied alone from them. Called only when the contexts share a session.
+    series_prepare: Callable[[Sequence[MetricContext], Sequence[Plan]], None] | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.facts is None) == (self.tally is None):
@@ -179,8 +180,8 @@ class CellMeasure:
         interval is evaluated alone. Either way each result equals :meth:`evaluate`'s for
         its context.
         """
-        if self.series_facts is None and self.series_counts is not None and contexts:
-            return self._counted_series(contexts)
+        if self.series_facts is None and self.series_prepare is not None and contexts:
+            return self._prepared_series(contexts)
         if self.series_facts is None or not contexts:
             return [self.evaluate(context) for context in contexts]
         from threeml.metrics.interval_cells import summarise_intervals
@@ -195,18 +196,12 @@ class CellMeasure:
             for context, plan, (total, groups) in zip(contexts, plans, summaries, strict=True)
         ]
 
-    def _counted_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
-        """Each interval tallied alone, the counts it reads counted for all at once."""
-        assert self.series_counts is not None
+    def _prepared_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
+        """Each interval tallied alone, from what ``series_prepare`` computed for all."""
+        assert self.series_prepare is not None
         plans = [self.plan(context) for context in contexts]
-        session = contexts[0].session
-        if session is not None:
-            wanted: dict[str, list[Period]] = {}
-            for context, plan in zip(contexts, plans, strict=True):
-                for name, period in self.series_counts(context, plan):
-                    wanted.setdefault(name, []).append(period)
-            for name, periods in wanted.items():
-                session.count_periods(name, periods, contexts[0].registry)
+        if contexts[0].session is not None:
+            self.series_prepare(contexts, plans)
         return [self._planned(c, p) for c, p in zip(contexts, plans, strict=True)]
 
     def _result(self, context: MetricContext, plan: Plan, tally: Tally) -> MetricResult:

@@ -78,12 +78,21 @@ def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[fl
     return chosen
 
 
-def _counts(context: MetricContext, plan: Plan) -> list[tuple[str, Period]]:
-    """The counts :func:`_tally` reads over other periods than the context's: up to ``now``
-    (when it is before the period's end) and up to ``then`` (when before ``now``)."""
-    period, name, now, then = context.period, plan["population"], plan["now"], plan["then"]
-    wanted = [] if now == period.end else [(name, Period(period.start, now))]
-    return wanted + ([(name, Period(period.start, then))] if then < now else [])
+def _series_counts(contexts: Sequence[MetricContext], plans: Sequence[Plan]) -> None:
+    """Over a series: the counts every interval's :func:`_tally` reads over other periods than
+    its own (up to ``now`` when before the interval's end, up to ``then`` when before
+    ``now``), counted for all the intervals at once."""
+    wanted: dict[str, list[Period]] = {}
+    for context, plan in zip(contexts, plans, strict=True):
+        period, name, now, then = context.period, plan["population"], plan["now"], plan["then"]
+        if now != period.end:
+            wanted.setdefault(name, []).append(Period(period.start, now))
+        if then < now:
+            wanted.setdefault(name, []).append(Period(period.start, then))
+    session = contexts[0].session
+    assert session is not None
+    for name, periods in wanted.items():
+        session.count_periods(name, periods, contexts[0].registry)
 
 
 def _tally(context: MetricContext, plan: Plan) -> Tally:
@@ -197,7 +206,7 @@ PROGRESS_TO_TARGET = CellMeasure(
     options=(Option("trend_days", 91, whole_number),),
     prepare=_prepare,
     tally=_tally,
-    series_counts=_counts,
+    series_prepare=_series_counts,
     cells={
         "people": Cell(COUNT),
         "earlier": Cell(COUNT),
