@@ -26,9 +26,9 @@ policy's minimum group size, and never on fewer than 10 events. Populations are 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from threeml.metrics.measures import (
     COUNT,
@@ -40,6 +40,13 @@ from threeml.metrics.measures import (
     MetricRow,
 )
 from threeml_integrated_care import stats
+from threeml_integrated_care.coverage_counts import (
+    Key,
+    persons,
+    population_rows,
+    series_user_counts,
+    user_counts,
+)
 from threeml_integrated_care.options import PER, Option, whole_number
 from threeml_integrated_care.rates import MIN_DSR_EVENTS, crude_rate, standardised_rate
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally
@@ -49,18 +56,12 @@ from threeml_integrated_care.standard_population import (
     StandardPopulationError,
 )
 
-if TYPE_CHECKING:
-    import ibis.expr.types as ir
-
 __all__ = ["BREAKDOWNS", "COVERAGE", "POPULATION_REACHED"]
 
 #: The breakdowns coverage supports, and the position of each in an (area, sex, band) key.
 BREAKDOWNS = {"area": 0, "sex": 1, "birth_year": 2}
 
 UNKNOWN = "unknown"
-
-#: A group of users or of the population: (area, sex, age band).
-Key = tuple[Any, Any, str]
 
 INTERVALS = "crude rate: Byar; standardised rate: Dobson (with Byar's limits of the count)"
 
@@ -107,105 +108,9 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
     }
 
 
-def _keyed_members(context: MetricContext) -> ir.Table:
-    """The population's members by (area, sex, age band at the period's end)."""
-    from threeml.engine.breakdowns import age_band  # the engine: only when evaluated
-
-    users = context.table("users")
-    members = context.members()
-    joined = members.inner_join(users, members.user_id == users.user_id)
-    return joined.select(area=joined.area, sex=joined.sex, band=age_band(joined, context.period))
-
-
-def _users_key(context: MetricContext) -> tuple[Any, ...]:
-    return ("coverage-users", context.population.definition.name, context.period)
-
-
-def _user_counts(context: MetricContext) -> list[tuple[Key, int]]:
-    """The population's users by (area, sex, age band), counted in the engine (or read from
-    the series' count of every interval, :func:`_series_user_counts`)."""
-    session = context.session
-    if session is not None and _users_key(context) in session.values:
-        return session.values[_users_key(context)]
-    keyed = _keyed_members(context)
-    rows = keyed.group_by(["area", "sex", "band"]).aggregate(n=keyed.count())
-    found = rows.to_pyarrow().to_pylist()
-    return [((row["area"], row["sex"], row["band"]), int(row["n"])) for row in found]
-
-
-def _series_user_counts(contexts: Sequence[MetricContext], plans: Sequence[Plan]) -> None:
-    """Over a series: every interval's users by (area, sex, age band) in one group-by."""
-    import ibis
-
-    session = contexts[0].session
-    assert session is not None
-    wanted = {_users_key(c): c for c in contexts if _users_key(c) not in session.values}
-    if not wanted:
-        return
-    parts = [
-        _keyed_members(context).mutate(_k=ibis.literal(k, type="int64"))
-        for k, context in enumerate(wanted.values())
-    ]
-    keyed = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
-    rows = keyed.group_by(["_k", "area", "sex", "band"]).aggregate(n=keyed.count())
-    found: list[list[tuple[Key, int]]] = [[] for _ in wanted]
-    for row in rows.to_pyarrow().to_pylist():
-        found[row["_k"]].append(((row["area"], row["sex"], row["band"]), int(row["n"])))
-    session.values.update(zip(wanted, found, strict=True))
-
-
-def _population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
-    """The populations of the plan's year and group by (area, sex, age band), summed (read
-    once per evaluation: the intervals of a series and the metrics of one share them)."""
-    key = ("coverage-populations", plan["year"], plan["group"])
-    session = context.session
-    if session is not None and key in session.values:
-        return session.values[key]
-    found = _read_population_rows(context, plan)
-    if session is not None:
-        session.values[key] = found
-    return found
-
-
-def _read_population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
-    t = context.table("populations")
-    name, year, group = context.metric.name, plan["year"], plan["group"]
-    chosen = t.filter(t.group.isnull() if group is None else t.group == group)
-    years = sorted(row["year"] for row in chosen.select("year").distinct().to_pyarrow().to_pylist())
-    if not years:
-        where = "everyone (an empty group)" if group is None else f"group {group!r}"
-        raise MetricError(
-            f"metric {name}: the dataset's populations table has no rows for {where}; coverage "
-            "needs a populations table (populations.csv: area, year, age_band, sex, population, "
-            "group) giving the population of each area by age band"
-        )
-    if year not in years:
-        raise MetricError(
-            f"metric {name}: the populations table has no rows for {year}, the calendar year "
-            f"holding the period's midpoint ({plan['midpoint']}); it has "
-            f"{', '.join(map(str, years))}"
-        )
-    rows = chosen.filter(chosen.year == year)
-    summed = rows.group_by(["area", "sex", "age_band"]).aggregate(p=rows.population.sum())
-    found = summed.to_pyarrow().to_pylist()
-    return [((row["area"], row["sex"], row["age_band"]), int(row["p"])) for row in found]
-
-
-def _persons(rows: list[tuple[tuple[Any, Any, str], int]]) -> dict[tuple[Any, Any, str], int]:
-    """Populations by (area, sex, band) with ``sex`` None for both sexes, filled in per area."""
-    both = {key: value for key, value in rows if key[1] is None}
-    areas_with_both = {key[0] for key in both}
-    out = dict(rows)
-    for (area, sex, band), value in rows:
-        if sex is not None and area not in areas_with_both:
-            key = (area, None, band)
-            out[key] = out.get(key, 0) + value
-    return out
-
-
 def _tally(context: MetricContext, plan: Plan) -> Tally:
-    counts = _user_counts(context)
-    populations = _persons(_population_rows(context, plan))
+    counts = user_counts(context)
+    populations = persons(population_rows(context, plan))
     standard: StandardPopulation = plan["standard"]
     per, minimum = plan.get("per", 1000), plan["min_events"]
 
@@ -388,7 +293,7 @@ COVERAGE = CellMeasure(
     options=(PER, *_OPTIONS),
     prepare=_kind("coverage"),
     tally=_tally,
-    series_prepare=_series_user_counts,
+    series_prepare=series_user_counts,
     cells=_CELLS,
     derive=_derive_coverage,
     parents={"unknown_age": "people", "standard_events": "people"},
@@ -407,7 +312,7 @@ POPULATION_REACHED = CellMeasure(
     options=(Option("group", "eligible", _group), *_OPTIONS[1:]),
     prepare=_kind("population-reached"),
     tally=_tally,
-    series_prepare=_series_user_counts,
+    series_prepare=series_user_counts,
     cells=_CELLS,
     derive=_derive_reached,
     parents={"unknown_age": "people", "standard_events": "people"},

@@ -7,7 +7,7 @@ trend), the target from the ``targets`` table, so the kind gives its own tally.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +44,25 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
     return {**plan, "no_target": _no_target_reason(context, name)}
 
 
+def _read_once(context: MetricContext, key: Any, read: Callable[[], Any]) -> Any:
+    """``read()`` once per evaluation (the metrics of one and the intervals of a series share
+    it: the targets table is a few rows)."""
+    session = context.session
+    if session is None:
+        return read()
+    if key not in session.values:
+        session.values[key] = read()
+    return session.values[key]
+
+
 def _no_target_reason(context: MetricContext, name: str) -> str:
     """Why a group has no target: the table has no rows for ``name`` at all, or none for it."""
     t = context.table("targets")
-    found = t.select("definition").distinct().to_pyarrow().column("definition").to_pylist()
+    found = _read_once(
+        context,
+        ("targets", "definitions"),
+        lambda: t.select("definition").distinct().to_pyarrow().column("definition").to_pylist(),
+    )
     names = sorted(str(n) for n in found)
     if name in names:
         return "no target for this group (targets are set by area)"
@@ -66,7 +81,11 @@ def _no_target_reason(context: MetricContext, name: str) -> str:
 def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[float, date]]:
     """Each area's target for ``name``: the earliest due on or after ``now``, else the latest."""
     t = context.table("targets")
-    rows = t.filter(t.definition == name).select("area", "value", "due").to_pyarrow().to_pylist()
+    rows = _read_once(
+        context,
+        ("targets", "rows", name),
+        lambda: t.filter(t.definition == name).select("area", "value", "due").to_pyarrow(),
+    ).to_pylist()
     chosen: dict[Any, tuple[float, date]] = {}
     for row in sorted(rows, key=lambda r: r["due"]):
         area, value, due = row["area"], float(row["value"]), row["due"]
