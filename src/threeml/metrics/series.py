@@ -14,7 +14,9 @@ is cheaper:
 - a measure kind with the optional capability ``evaluate_series(contexts)`` (one context per
   interval, in order; a list of results back) evaluates the whole series at once, for
   example from per-person facts computed once over the whole span; a kind without it is
-  evaluated interval by interval. When ``evaluate_series`` fails, the kind is evaluated
+  evaluated interval by interval. In place of an interval's result, ``evaluate_series`` may
+  give the :class:`~threeml.errors.ThreemlError` saying why that interval has none (it is
+  recorded as evaluating the interval alone would); when it raises, the kind is evaluated
   interval by interval, so each interval's error is recorded alone.
 """
 
@@ -122,11 +124,13 @@ def evaluate_metrics_series(
             ]
             results = _series(kind, contexts)
             for k, context in enumerate(contexts):
-                if results is not None:
-                    found[metric.name][k] = results[k]
-                    continue
                 try:
-                    found[metric.name][k] = kind.evaluate(context)
+                    if results is None:
+                        found[metric.name][k] = kind.evaluate(context)
+                    elif isinstance(results[k], ThreemlError):
+                        raise results[k]
+                    else:
+                        found[metric.name][k] = results[k]
                 except ThreemlError as error:
                     if mine is None:
                         raise

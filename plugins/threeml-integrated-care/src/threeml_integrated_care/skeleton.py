@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
+from threeml.errors import ThreemlError
 from threeml.metrics.measures import (
     COUNT,
     MetricContext,
@@ -172,13 +173,17 @@ class CellMeasure:
             tally = summarised(context, self.facts(context, plan), self.cells)
         return self._result(context, plan, tally)
 
-    def evaluate_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
+    def evaluate_series(
+        self, contexts: Sequence[MetricContext]
+    ) -> list[MetricResult | ThreemlError]:
         """Compute the metric for every interval's context (one per interval of a series).
 
         With ``series_facts``, one facts table for all the intervals is aggregated at once
-        (:func:`~threeml.metrics.interval_cells.summarise_intervals`); otherwise each
-        interval is evaluated alone. Either way each result equals :meth:`evaluate`'s for
-        its context.
+        (:func:`~threeml.metrics.interval_cells.summarise_intervals`); with
+        ``series_prepare``, what every interval reads is computed at once and each interval
+        tallied from it (an interval that cannot be gives its error in place of a result);
+        otherwise each interval is evaluated alone. Either way each result equals
+        :meth:`evaluate`'s for its context.
         """
         if self.series_facts is None and self.series_prepare is not None and contexts:
             return self._prepared_series(contexts)
@@ -196,13 +201,22 @@ class CellMeasure:
             for context, plan, (total, groups) in zip(contexts, plans, summaries, strict=True)
         ]
 
-    def _prepared_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
-        """Each interval tallied alone, from what ``series_prepare`` computed for all."""
+    def _prepared_series(
+        self, contexts: Sequence[MetricContext]
+    ) -> list[MetricResult | ThreemlError]:
+        """Each interval tallied alone, from what ``series_prepare`` computed for all; an
+        interval that cannot be tallied gives its error in place of a result."""
         assert self.series_prepare is not None
         plans = [self.plan(context) for context in contexts]
         if contexts[0].session is not None:
             self.series_prepare(contexts, plans)
-        return [self._planned(c, p) for c, p in zip(contexts, plans, strict=True)]
+        results: list[MetricResult | ThreemlError] = []
+        for context, plan in zip(contexts, plans, strict=True):
+            try:
+                results.append(self._planned(context, plan))
+            except ThreemlError as error:
+                results.append(error)
+        return results
 
     def _result(self, context: MetricContext, plan: Plan, tally: Tally) -> MetricResult:
         return build_result(
