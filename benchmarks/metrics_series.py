@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from metrics import _cells, _metric_names, arguments, child, ensure_extract
+from metrics import _cells, _metric_names, arguments, child, ensure_extract, warm_imports
 from metrics_sql import FAMILIES
 
 SPAN = "2009-04-01:2014-03-31"
@@ -62,6 +62,7 @@ def run(folder: Path, step: str, which: str, naive_intervals: int | None = None)
     metrics = [registry.metric(name) for name in _metric_names(which)]
     intervals = split(SPAN, EVERY)
     errors: dict[str, str] = {}
+    warm_imports()
     t = time.perf_counter()
     figures: dict = {}
     if step == "one-period":
