@@ -131,8 +131,9 @@ class CellMeasure:
     #: :func:`~threeml.metrics.interval_cells.members_by_interval`. A kind that gives it is
     #: evaluated over a series in one pass (:meth:`evaluate_series`); others per interval.
     series_facts: Callable[[Sequence[MetricContext], Plan], ir.Table] | None = None
-    #: ``(contexts, plans) -> None``: for a kind with a ``tally`` (no ``series_facts``),
-    #: compute for every interval of a series at once what each interval's tally reads —
+    #: ``(contexts, options) -> None`` (``options``: each interval's option values, before
+    #: ``prepare``): for a kind with a ``tally`` (no ``series_facts``), compute for every
+    #: interval of a series at once what each interval's ``prepare`` and tally read —
     #: counts over other periods (:meth:`MetricSession.count_periods
     #: <threeml.metrics.session.MetricSession.count_periods>`), small per-interval results
     #: (:attr:`MetricSession.values <threeml.metrics.session.MetricSession.values>`) — then
@@ -207,12 +208,13 @@ class CellMeasure:
         """Each interval tallied alone, from what ``series_prepare`` computed for all; an
         interval that cannot be tallied gives its error in place of a result."""
         assert self.series_prepare is not None
-        plans = [self.plan(context) for context in contexts]
+        read = [{option.name: option.value(c) for option in self.options} for c in contexts]
         if contexts[0].session is not None:
-            self.series_prepare(contexts, plans)
+            self.series_prepare(contexts, read)
         results: list[MetricResult | ThreemlError] = []
-        for context, plan in zip(contexts, plans, strict=True):
+        for context, options in zip(contexts, read, strict=True):
             try:
+                plan = options if self.prepare is None else self.prepare(context, options)
                 results.append(self._planned(context, plan))
             except ThreemlError as error:
                 results.append(error)

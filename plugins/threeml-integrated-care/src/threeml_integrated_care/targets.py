@@ -97,12 +97,17 @@ def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[fl
     return chosen
 
 
-def _series_counts(contexts: Sequence[MetricContext], plans: Sequence[Plan]) -> None:
+def _series_counts(contexts: Sequence[MetricContext], options: Sequence[Plan]) -> None:
     """Over a series: the counts every interval's :func:`_tally` reads over other periods than
     its own (up to ``now`` when before the interval's end, up to ``then`` when before
-    ``now``), counted for all the intervals at once."""
+    ``now``), counted for all the intervals at once (an interval that cannot be planned is
+    left to report its error)."""
     wanted: dict[str, list[Period]] = {}
-    for context, plan in zip(contexts, plans, strict=True):
+    for context, read in zip(contexts, options, strict=True):
+        try:
+            plan = _prepare(context, read)
+        except MetricError:
+            continue
         period, name, now, then = context.period, plan["population"], plan["now"], plan["then"]
         if now != period.end:
             wanted.setdefault(name, []).append(Period(period.start, now))
