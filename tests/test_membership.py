@@ -13,7 +13,7 @@ import pytest
 from threeml.data import Dataset
 from threeml.data.synth import synthesise
 from threeml.engine.evaluate import count_many
-from threeml.engine.membership import Population, count_members
+from threeml.engine.membership import Members, count_members
 from threeml.engine.results import CountResult
 from threeml.plugins.registry import default_registry
 from threeml.records.codes import Unit
@@ -34,7 +34,7 @@ def test_members_and_counts_equal_the_full_count(tmp_path, seed, by) -> None:
     for definition in definitions:
         expected, found = full[definition.name], lean[definition.name]
         if definition.unit is Unit.USERS:
-            assert isinstance(found, Population), definition.name
+            assert isinstance(found, Members), definition.name
         else:  # counted the full way: enrolment counts need the enrolments
             assert isinstance(found, CountResult), definition.name
         assert found.count == expected.count, definition.name
@@ -88,7 +88,7 @@ def test_series_members_and_counts_equal_the_full_series(tmp_path) -> None:
     by = ("area", "age_band")
     full = count_series(definitions, dataset, intervals, by=by, registry=registry)
     lean = count_members_series(definitions, dataset, intervals, by=by, registry=registry)
-    assert any(isinstance(r[0], Population) for r in lean.values())
+    assert any(isinstance(r[0], Members) for r in lean.values())
     for definition in definitions:
         for expected, found in zip(full[definition.name], lean[definition.name], strict=True):
             assert found.period == expected.period

@@ -11,7 +11,7 @@ over that small table. Definitions counting enrolments, and breakdowns by servic
 sector, are counted the full way (:func:`count_many`), since their figures need the
 enrolments.
 
-The result, a :class:`Population`, reads like a :class:`~threeml.engine.results.CountResult`
+The result, a :class:`Members`, reads like a :class:`~threeml.engine.results.CountResult`
 for what a metric uses (``definition``, ``period``, ``count``, ``users``, ``breakdowns``,
 ``members_expr()``); it carries no attrition and no membership table.
 """
@@ -44,11 +44,11 @@ from threeml.engine.results import BreakdownRow, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 
-__all__ = ["Population", "count_members"]
+__all__ = ["Members", "count_members"]
 
 
 @frozen
-class Population:
+class Members:
     """A definition's members over one period, with their count in total and by group.
 
     Raw figures (for use inside a secure environment). ``count`` and ``users`` are the
@@ -85,7 +85,7 @@ def count_members(
     *,
     by: Sequence[str] = (),
     registry: DefinitionResolver | None = None,
-) -> dict[str, Population | CountResult]:
+) -> dict[str, Members | CountResult]:
     """Each definition's members and counts (total and ``by`` each user column), by name.
 
     Figures equal :func:`~threeml.engine.evaluate.count_many`'s count and breakdowns. The
@@ -98,7 +98,7 @@ def count_members(
     full_way = any(b in ENROLMENT_BREAKDOWNS for b in by)
     lean = [d for d in definitions if d.unit is Unit.USERS and not full_way]
     rest = [d for d in definitions if d not in lean]
-    results: dict[str, Population | CountResult] = {}
+    results: dict[str, Members | CountResult] = {}
     if rest:
         results.update(count_many(rest, dataset, period, by=by, registry=registry))
     if lean:
@@ -112,7 +112,7 @@ def _lean(
     period: Period,
     by: Sequence[str],
     registry: DefinitionResolver | None,
-) -> dict[str, Population]:
+) -> dict[str, Members]:
     users = dataset.table("users")
     _check_breakdowns(by, users)
     check_cardinality(users, by)
@@ -131,7 +131,7 @@ def _lean(
     out = {}
     for k, definition in enumerate(definitions):
         column = f"d{k}"
-        out[definition.name] = Population(
+        out[definition.name] = Members(
             definition,
             period,
             counted[column],

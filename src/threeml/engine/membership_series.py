@@ -34,7 +34,7 @@ from threeml.engine.evaluate import (
     _check_breakdowns,
     _distinct_criteria,
 )
-from threeml.engine.membership import Population, count_members
+from threeml.engine.membership import Members, count_members
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series import count_series, in_one_pass
 from threeml.engine.series_facts import INTERVAL, SeriesCompiler, series_tables
@@ -51,7 +51,7 @@ def count_members_series(
     *,
     by: Sequence[str] = (),
     registry: DefinitionResolver | None = None,
-) -> dict[str, tuple[Population | CountResult, ...]]:
+) -> dict[str, tuple[Members | CountResult, ...]]:
     """Per definition, its members and counts in each interval (in order), by name.
 
     Figures equal :func:`~threeml.engine.series.count_series`'s counts and breakdowns.
@@ -70,7 +70,7 @@ def count_members_series(
     lean = [d for d in users_unit if in_one_pass(d, compiler)]
     alone = [d for d in users_unit if d not in lean]
     rest = [d for d in definitions if d not in users_unit]
-    results: dict[str, tuple[Population | CountResult, ...]] = {}
+    results: dict[str, tuple[Members | CountResult, ...]] = {}
     if rest:
         results.update(count_series(rest, dataset, intervals, by=by, registry=registry))
     if alone:  # members-only, one interval at a time
@@ -85,7 +85,7 @@ def count_members_series(
 
 def _lean(
     compiler: SeriesCompiler, definitions: Sequence[CountingDefinition], by: Sequence[str]
-) -> dict[str, tuple[Population, ...]]:
+) -> dict[str, tuple[Members, ...]]:
     dataset = compiler.dataset
     columns = _distinct_criteria(definitions)
     tables = series_tables(
@@ -104,7 +104,7 @@ def _lean(
     for j, definition in enumerate(definitions):
         column = f"d{j}"
         out[definition.name] = tuple(
-            Population(
+            Members(
                 definition,
                 interval.period,
                 totals[k].get((), {}).get(column, 0),

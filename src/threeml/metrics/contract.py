@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from threeml.data import Dataset
-    from threeml.engine.membership import Population
+    from threeml.engine.membership import Members
     from threeml.metrics.session import MetricSession
 
 __all__ = [
@@ -68,9 +68,9 @@ class MetricContext:
     metric: MetricDefinition
     dataset: Dataset
     period: Period
-    #: The population: a :class:`~threeml.engine.membership.Population` (members and counts
+    #: The population: a :class:`~threeml.engine.membership.Members` (members and counts
     #: only) when counted for the metrics, or a full result counted elsewhere.
-    population: CountResult | Population
+    population: CountResult | Members
     registry: DefinitionResolver
     by: Sequence[str] = ()
     options: Mapping[str, Any] = field(factory=dict)
@@ -157,7 +157,7 @@ class MetricContext:
                 backend.con.execute(f'DROP TABLE IF EXISTS "{stored}"')
         return total, breakdowns
 
-    def count(self, name: str, period: Period | None = None) -> CountResult | Population:
+    def count(self, name: str, period: Period | None = None) -> CountResult | Members:
         """Count the counting definition ``name`` (by the context's breakdowns): its members
         and counts only (:func:`~threeml.engine.membership.count_members`)."""
         from threeml.engine.membership import count_members  # loads ibis: only when used
@@ -219,7 +219,7 @@ def _cell(value: Any, kind: str) -> Any:
     return None if value is None else float(value)
 
 
-def members_table(result: CountResult | Population) -> ir.Table:
+def members_table(result: CountResult | Members) -> ir.Table:
     """The people a counting result counts, as an ibis table with one column, ``user_id``.
 
     For an enrolment-unit definition, the people holding the counted enrolments. For a

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from threeml.data import Dataset
     from threeml.definitions.contracts import DefinitionResolver
-    from threeml.engine.membership import Population
+    from threeml.engine.membership import Members
     from threeml.engine.results import CountResult
     from threeml.records.periods import Period
 
@@ -43,18 +43,18 @@ class MetricSession:
     dataset: Dataset
     period: Period
     by: Sequence[str] = ()
-    populations: dict[str, CountResult | Population] = field(factory=dict)
+    populations: dict[str, CountResult | Members] = field(factory=dict)
     facts: dict[Hashable, ir.Table] = field(factory=dict)
     _stored: list[ir.Table] = field(factory=list, alias="stored")
     #: Counts over other periods than the session's, by (definition name, period): a series
     #: counts them for every interval at once (:meth:`count_periods`); shared by the
     #: intervals' sessions.
-    counted: dict[tuple[str, Period], CountResult | Population] = field(factory=dict)
+    counted: dict[tuple[str, Period], CountResult | Members] = field(factory=dict)
     #: Small results (a few rows read into Python) a measure kind computed for every interval
     #: of a series at once, by a key of its choosing; shared by the intervals' sessions.
     values: dict[Hashable, Any] = field(factory=dict)
 
-    def population(self, name: str) -> CountResult | Population | None:
+    def population(self, name: str) -> CountResult | Members | None:
         """The counted population ``name`` when this session has it."""
         return self.populations.get(name)
 
@@ -70,7 +70,7 @@ class MetricSession:
         return table
 
     def for_period(
-        self, period: Period, populations: Mapping[str, CountResult | Population] | None = None
+        self, period: Period, populations: Mapping[str, CountResult | Members] | None = None
     ) -> MetricSession:
         """A session for one interval of a series that shares this one's stored tables.
 
