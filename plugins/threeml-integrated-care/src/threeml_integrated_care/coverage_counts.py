@@ -50,25 +50,32 @@ def user_counts(context: MetricContext) -> list[tuple[Key, int]]:
     return [((row["area"], row["sex"], row["band"]), int(row["n"])) for row in found]
 
 
-def series_user_counts(contexts: Sequence[MetricContext], plans: Sequence[Plan]) -> None:
-    """Over a series: every interval's users by (area, sex, age band) in one group-by."""
-    import ibis
+def series_user_counts(contexts: Sequence[MetricContext], options: Sequence[Plan]) -> None:
+    """Over a series: every interval's users by (area, sex, age band at the interval's end) in
+    one join of the series' members (stored once for the series) with the users."""
+    from threeml.engine.breakdowns import age_band_in
+    from threeml.metrics.interval_cells import INTERVAL
+    from threeml_integrated_care.series_facts import series_members
 
     session = contexts[0].session
     assert session is not None
-    wanted = {_users_key(c): c for c in contexts if _users_key(c) not in session.values}
-    if not wanted:
+    if all(_users_key(c) in session.values for c in contexts):
         return
-    parts = [
-        _keyed_members(context).mutate(_k=ibis.literal(k, type="int64"))
-        for k, context in enumerate(wanted.values())
-    ]
-    keyed = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+    m = series_members(contexts)
+    users = contexts[0].table("users").select("area", "sex", "birth_year", _uu="user_id")
+    j = m.inner_join(users, m.user_id == users._uu)
+    keyed = j.select(
+        _k=j[INTERVAL],
+        area=j.area,
+        sex=j.sex,
+        band=age_band_in(j.birth_year, j._end.year()),
+    )
     rows = keyed.group_by(["_k", "area", "sex", "band"]).aggregate(n=keyed.count())
-    found: list[list[tuple[Key, int]]] = [[] for _ in wanted]
+    found: list[list[tuple[Key, int]]] = [[] for _ in contexts]
     for row in rows.to_pyarrow().to_pylist():
         found[row["_k"]].append(((row["area"], row["sex"], row["band"]), int(row["n"])))
-    session.values.update(zip(wanted, found, strict=True))
+    for context, counts in zip(contexts, found, strict=True):
+        session.values.setdefault(_users_key(context), counts)
 
 
 def population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
