@@ -7,7 +7,7 @@ trend), the target from the ``targets`` table, so the kind gives its own tally.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from threeml.metrics.measures import COUNT, PUBLIC, MetricContext, MetricError, 
 from threeml.records.periods import Period
 from threeml_integrated_care import stats
 from threeml_integrated_care.options import Option, whole_number
+from threeml_integrated_care.series_facts import read_once
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally
 
 if TYPE_CHECKING:
@@ -44,21 +45,10 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
     return {**plan, "no_target": _no_target_reason(context, name)}
 
 
-def _read_once(context: MetricContext, key: Any, read: Callable[[], Any]) -> Any:
-    """``read()`` once per evaluation (the metrics of one and the intervals of a series share
-    it: the targets table is a few rows)."""
-    session = context.session
-    if session is None:
-        return read()
-    if key not in session.values:
-        session.values[key] = read()
-    return session.values[key]
-
-
 def _no_target_reason(context: MetricContext, name: str) -> str:
     """Why a group has no target: the table has no rows for ``name`` at all, or none for it."""
     t = context.table("targets")
-    found = _read_once(
+    found = read_once(
         context,
         ("targets", "definitions"),
         lambda: t.select("definition").distinct().to_pyarrow().column("definition").to_pylist(),
@@ -81,7 +71,7 @@ def _no_target_reason(context: MetricContext, name: str) -> str:
 def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[float, date]]:
     """Each area's target for ``name``: the earliest due on or after ``now``, else the latest."""
     t = context.table("targets")
-    rows = _read_once(
+    rows = read_once(
         context,
         ("targets", "rows", name),
         lambda: t.filter(t.definition == name).select("area", "value", "due").to_pyarrow(),

@@ -22,6 +22,7 @@ from threeml.metrics.measures import COUNT, MetricContext, MetricError, MetricRo
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import dated_in_period
 from threeml_integrated_care.options import Option, days, one_of, outcome_kind
+from threeml_integrated_care.series_facts import read_once
 from threeml_integrated_care.skeleton import (
     Cell,
     CellMeasure,
@@ -32,12 +33,7 @@ from threeml_integrated_care.skeleton import (
     rows,
     summarised,
 )
-from threeml_integrated_care.trials_series import (
-    outcome_facts,
-    read_once,
-    series_arms,
-    series_values,
-)
+from threeml_integrated_care.trials_series import outcome_facts, series_arms, series_values
 
 __all__ = ["ARM_COMPARISON"]
 

@@ -10,7 +10,7 @@ cells of all trials together (no trial chosen) are the sums over the trials.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis
@@ -24,7 +24,7 @@ from threeml_integrated_care.facts import lit, outcomes, shift
 from threeml_integrated_care.series_facts import series_members, shared_series
 from threeml_integrated_care.skeleton import Cell, Cells, Plan
 
-__all__ = ["ArmCells", "outcome_facts", "read_once", "series_arms", "series_values"]
+__all__ = ["ArmCells", "outcome_facts", "series_arms", "series_values"]
 
 
 def outcome_facts(
@@ -49,16 +49,6 @@ def outcome_facts(
         short=facts._to > lit(context.extract_date),
     )
     return facts.mutate(had=facts.events > 0)
-
-
-def read_once(context: MetricContext, key: Hashable, read: Callable[[], Any]) -> Any:
-    """``read()`` once per evaluation (shared by the metrics and the intervals of a series)."""
-    session = context.session
-    if session is None:
-        return read()
-    if key not in session.values:
-        session.values[key] = read()
-    return session.values[key]
 
 
 @frozen
