@@ -123,6 +123,7 @@ def test_metric_to_dict_and_rows_state_the_policy(registry, dataset) -> None:
         "ci_high": None,
         "reason": "suppressed by disclosure control",
         "suppressed": True,
+        "withheld": ["people", "members"],
     }
     rows = metric_rows(result, DEFAULT_POLICY)
     assert {row["section"] for row in rows} == {"total", "breakdown:area"}
@@ -250,3 +251,43 @@ def test_wilson_interval_stays_in_zero_one_and_holds_the_proportion(successes, t
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
         assert (low, high) == pytest.approx((centre - half, centre + half))
+
+
+def test_a_partly_withheld_row_names_what_was_withheld_and_shows_no_withheld_figure() -> None:
+    """The row flagged ``suppressed`` with its numerator and value filled (``metric user-years
+    --by gp_practice``): a count cell (people without follow-up, 1-7) was withheld; the figures
+    shown are derived from the cells left published, and the row names the withheld cell."""
+    from threeml.metrics.cells import publish_rows
+
+    def derive(cells: Mapping[str, Any]) -> MetricRow:
+        days, people = cells["days"], cells["people"]
+        years = None if days is None else days / 365.25
+        return MetricRow(
+            numerator=years,
+            denominator=people,
+            value=years,
+            details={"people_without_follow_up": cells["no_follow_up"]},
+        )
+
+    kinds = {"people": COUNT, "days": AMOUNT, "no_follow_up": COUNT}
+    raw = [
+        MetricRow(group=g, cells={"people": p, "days": d, "no_follow_up": n})
+        for g, p, d, n in [
+            ("P1", 40, 10120.0, 3),
+            ("P2", 45, 12780.0, 0),
+            ("P3", 5, 900.0, 0),
+            ("P4", 12, 3000.0, 0),  # its people withheld beside P3's (secondary suppression)
+        ]
+    ]
+    rows = {row.group: row for row in publish_rows(raw, kinds, "people", derive, DEFAULT_POLICY)}
+    p1 = rows["P1"]
+    assert p1.suppressed and p1.withheld == ("no_follow_up",)
+    assert p1.cells["no_follow_up"] is None and p1.details["people_without_follow_up"] is None
+    assert p1.denominator == 40 and p1.numerator == pytest.approx(p1.cells["days"] / 365.25)
+    # A withheld gate withholds every figure of its row, and the row names every cell.
+    p3 = rows["P3"]
+    assert p3.suppressed and set(p3.withheld) == {"people", "days", "no_follow_up"}
+    assert (p3.numerator, p3.denominator, p3.value) == (None, None, None)
+    for row in rows.values():
+        assert row.suppressed == bool(row.withheld)
+        assert all(row.cells[name] is None for name in row.withheld)

@@ -53,7 +53,10 @@ class MetricRow:
     holds the measure's other figures (per-arm proportions, the two windows of a
     before/after comparison, quartiles …) as JSON-ready data. ``cells`` are the
     raw inputs the figures were derived from; ``suppressed`` is true when
-    disclosure control withheld any of them.
+    disclosure control withheld any of them, and ``withheld`` names those cells. A
+    row can be ``suppressed`` and still show figures: those derived from the cells
+    left published (a user-years row whose count of people without follow-up is
+    withheld keeps its people and days).
     """
 
     group: Any = None
@@ -66,6 +69,7 @@ class MetricRow:
     details: Mapping[str, Any] = field(factory=dict)
     cells: Mapping[str, Any] = field(factory=dict)
     suppressed: bool = False
+    withheld: tuple[str, ...] = ()
 
 
 def publish_cells(
@@ -156,20 +160,21 @@ def publish_rows(
             out.append(MetricRow(group=row.group, reason=SUPPRESSED, suppressed=True))
             continue
         counts = {cell: columns[cell][i] for cell in row.cells if cell in columns}
-        cells, withheld = publish_cells(
-            row.cells, kinds, gate, policy, counts=counts, parents=parents
-        )
-        out.append(_derived(row.group, cells, withheld, derive))
+        cells, _ = publish_cells(row.cells, kinds, gate, policy, counts=counts, parents=parents)
+        out.append(_derived(row.group, cells, row.cells, derive))
     return tuple(out)
 
 
 def _derived(
     group: Any,
     cells: Mapping[str, Any],
-    withheld: bool,
+    raw: Mapping[str, Any],
     derive: Callable[[Mapping[str, Any]], MetricRow],
 ) -> MetricRow:
-    """A row's figures derived from its published cells; no numerator without a denominator."""
+    """A row's figures derived from its published ``cells`` (``raw`` before the policy); no
+    numerator without a denominator."""
+    names = tuple(name for name in raw if raw[name] is not None and cells.get(name) is None)
+    withheld = bool(names)
     derived = derive(cells)
     reason = SUPPRESSED if derived.value is None and withheld else derived.reason
     numerator = None if derived.denominator is None and withheld else derived.numerator
@@ -179,6 +184,7 @@ def _derived(
         numerator=numerator,
         cells=cells,
         suppressed=withheld,
+        withheld=names,
         reason=reason,
     )
 
@@ -206,5 +212,5 @@ def publish_total(
     if policy.is_raw or derive is None or not cells:
         return raw
     exact = not beside_suppressed
-    published, withheld = publish_cells(cells, kinds, gate, policy, exact=exact, parents=parents)
-    return _derived(None, published, withheld, derive)
+    published, _ = publish_cells(cells, kinds, gate, policy, exact=exact, parents=parents)
+    return _derived(None, published, cells, derive)

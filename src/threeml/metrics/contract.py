@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from threeml.data import Dataset
+    from threeml.engine.membership import Members
     from threeml.metrics.session import MetricSession
 
 __all__ = [
@@ -67,7 +68,9 @@ class MetricContext:
     metric: MetricDefinition
     dataset: Dataset
     period: Period
-    population: CountResult
+    #: The population: a :class:`~threeml.engine.membership.Members` (members and counts
+    #: only) when counted for the metrics, or a full result counted elsewhere.
+    population: CountResult | Members
     registry: DefinitionResolver
     by: Sequence[str] = ()
     options: Mapping[str, Any] = field(factory=dict)
@@ -154,22 +157,25 @@ class MetricContext:
                 backend.con.execute(f'DROP TABLE IF EXISTS "{stored}"')
         return total, breakdowns
 
-    def count(self, name: str, period: Period | None = None) -> CountResult:
-        """Count the counting definition ``name`` (by the context's breakdowns)."""
-        from threeml.engine.evaluate import count_many  # the engine loads ibis: only when used
+    def count(self, name: str, period: Period | None = None) -> CountResult | Members:
+        """Count the counting definition ``name`` (by the context's breakdowns): its members
+        and counts only (:func:`~threeml.engine.membership.count_members`)."""
+        from threeml.engine.membership import count_members  # loads ibis: only when used
 
         if self.session is not None and (period is None or period == self.period):
             found = self.session.population(name)
             if found is not None:
                 return found
+        if self.session is not None and (name, period) in self.session.counted:
+            return self.session.counted[name, period]
         definition = self.registry.counting(name)
         if self.session is not None and (period is None or period == self.period):
-            found = count_many(
+            found = count_members(
                 [definition], self.dataset, self.period, by=self.by, registry=self.registry
             )[name]
             self.session.populations[name] = found
             return found
-        return count_many(
+        return count_members(
             [definition], self.dataset, period or self.period, by=self.by, registry=self.registry
         )[name]
 
@@ -213,7 +219,7 @@ def _cell(value: Any, kind: str) -> Any:
     return None if value is None else float(value)
 
 
-def members_table(result: CountResult) -> ir.Table:
+def members_table(result: CountResult | Members) -> ir.Table:
     """The people a counting result counts, as an ibis table with one column, ``user_id``.
 
     For an enrolment-unit definition, the people holding the counted enrolments. For a

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
 from threeml.engine.breakdowns import user_breakdowns
-from threeml.engine.evaluate import count_many
+from threeml.engine.membership import count_members
 from threeml.engine.results import CountResult
 from threeml.metrics.contract import MeasureKind, MetricContext, MetricError, MetricResult
 from threeml.metrics.proportion import MEASURES
@@ -70,7 +70,7 @@ def evaluate_metric(
     _check_by(metric, by, dataset)
     kind = _measure_kind(metric, registry, measures)
     population_definition = registry.counting(population or metric.population)
-    result = count_many([population_definition], dataset, period, by=by, registry=registry)
+    result = count_members([population_definition], dataset, period, by=by, registry=registry)
     context = MetricContext(
         metric,
         dataset,
@@ -136,13 +136,14 @@ def evaluate_metrics(
 ) -> dict[str, MetricResult]:
     """Evaluate several metrics together on the shared engine (results by metric name).
 
-    Every population is counted in one :func:`~threeml.engine.evaluate.count_many` (one
-    flags table for all of them); every measure kind runs with a
-    :class:`~threeml.metrics.session.MetricSession`, so per-person facts that several
-    metrics need (installed windows, merged person-time …) are computed and stored once,
-    and dropped at the end. Figures are those of :func:`evaluate_metric` for each metric.
-    With ``errors`` (a dict), a metric that fails with a :class:`~threeml.errors.ThreemlError`
-    is recorded there by name and left out; without it the error is raised.
+    Every population is counted in one :func:`~threeml.engine.membership.count_members` (one
+    flags table for all of them, and only the members kept: no attrition or records); every
+    measure kind runs with a :class:`~threeml.metrics.session.MetricSession`, so per-person
+    facts that several metrics need (installed windows, merged person-time …) are computed
+    and stored once, and dropped at the end. Figures are those of :func:`evaluate_metric`
+    for each metric. With ``errors`` (a dict), a metric that fails with a
+    :class:`~threeml.errors.ThreemlError` is recorded there by name and left out; without it
+    the error is raised.
 
     ``counted`` gives results the caller already has on the same dataset (a report counts
     every definition anyway): a population found there, counted by the engine for the same
@@ -161,7 +162,7 @@ def evaluate_metrics(
     }
     missing = [d for name, d in definitions.items() if name not in populations]
     if missing:
-        populations.update(count_many(missing, dataset, period, by=by, registry=registry))
+        populations.update(count_members(missing, dataset, period, by=by, registry=registry))
     results: dict[str, MetricResult] = {}
     with MetricSession(dataset, period, tuple(by), dict(populations)) as session:
         for metric, kind in planned:

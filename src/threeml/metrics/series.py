@@ -8,13 +8,15 @@ recorded in ``errors`` under ``"<metric> <interval label>"``). Its figures are a
 is cheaper:
 
 - every population (and every ``proportion`` numerator) of every interval is counted by one
-  :func:`~threeml.engine.series.count_series`;
+  :func:`~threeml.engine.membership_series.count_members_series` (members and counts only);
 - the intervals' sessions share one store, so a fact table is built once per interval at
   most, and dropped at the end;
 - a measure kind with the optional capability ``evaluate_series(contexts)`` (one context per
   interval, in order; a list of results back) evaluates the whole series at once, for
   example from per-person facts computed once over the whole span; a kind without it is
-  evaluated interval by interval. When ``evaluate_series`` fails, the kind is evaluated
+  evaluated interval by interval. In place of an interval's result, ``evaluate_series`` may
+  give the :class:`~threeml.errors.ThreemlError` saying why that interval has none (it is
+  recorded as evaluating the interval alone would); when it raises, the kind is evaluated
   interval by interval, so each interval's error is recorded alone.
 """
 
@@ -84,7 +86,7 @@ def evaluate_metrics_series(
     errors: dict[str, str] | None = None,
 ) -> dict[str, tuple[MetricResult | None, ...]]:
     """Every metric in every interval: per metric, one result per interval."""
-    from threeml.engine.series import count_series
+    from threeml.engine.membership_series import count_members_series
     from threeml.metrics.session import MetricSession
 
     intervals = list(intervals)
@@ -97,7 +99,7 @@ def evaluate_metrics_series(
     for metric, _ in planned:
         for extra in _numerators(metric, registry):
             definitions.setdefault(extra.name, extra)
-    counted = count_series(
+    counted = count_members_series(
         list(definitions.values()), dataset, intervals, by=tuple(by), registry=registry
     )
     span = Period(min(i.start for i in intervals), max(i.end for i in intervals))
@@ -122,11 +124,13 @@ def evaluate_metrics_series(
             ]
             results = _series(kind, contexts)
             for k, context in enumerate(contexts):
-                if results is not None:
-                    found[metric.name][k] = results[k]
-                    continue
                 try:
-                    found[metric.name][k] = kind.evaluate(context)
+                    if results is None:
+                        found[metric.name][k] = kind.evaluate(context)
+                    elif isinstance(results[k], ThreemlError):
+                        raise results[k]
+                    else:
+                        found[metric.name][k] = results[k]
                 except ThreemlError as error:
                     if mine is None:
                         raise

@@ -1,7 +1,7 @@
 """Several metrics evaluated together: populations counted once, per-person facts shared.
 
 :func:`evaluate_metrics` counts every population the metrics need in one
-:func:`~threeml.engine.evaluate.count_many` (so they share one flags table), then runs each
+:func:`~threeml.engine.membership.count_members` (so they share one flags table), then runs each
 metric's measure kind with a :class:`MetricSession` on its context. A measure kind that asks
 the session for a fact table (:meth:`MetricContext.shared_facts`) gets the one already
 computed by another metric with the same key, stored once in the engine
@@ -12,7 +12,7 @@ still work: they build their own queries, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from threeml.data import Dataset
+    from threeml.definitions.contracts import DefinitionResolver
+    from threeml.engine.membership import Members
     from threeml.engine.results import CountResult
     from threeml.records.periods import Period
 
@@ -41,11 +43,18 @@ class MetricSession:
     dataset: Dataset
     period: Period
     by: Sequence[str] = ()
-    populations: dict[str, CountResult] = field(factory=dict)
+    populations: dict[str, CountResult | Members] = field(factory=dict)
     facts: dict[Hashable, ir.Table] = field(factory=dict)
     _stored: list[ir.Table] = field(factory=list, alias="stored")
+    #: Counts over other periods than the session's, by (definition name, period): a series
+    #: counts them for every interval at once (:meth:`count_periods`); shared by the
+    #: intervals' sessions.
+    counted: dict[tuple[str, Period], CountResult | Members] = field(factory=dict)
+    #: Small results (a few rows read into Python) a measure kind computed for every interval
+    #: of a series at once, by a key of its choosing; shared by the intervals' sessions.
+    values: dict[Hashable, Any] = field(factory=dict)
 
-    def population(self, name: str) -> CountResult | None:
+    def population(self, name: str) -> CountResult | Members | None:
         """The counted population ``name`` when this session has it."""
         return self.populations.get(name)
 
@@ -61,7 +70,7 @@ class MetricSession:
         return table
 
     def for_period(
-        self, period: Period, populations: Mapping[str, CountResult] | None = None
+        self, period: Period, populations: Mapping[str, CountResult | Members] | None = None
     ) -> MetricSession:
         """A session for one interval of a series that shares this one's stored tables.
 
@@ -76,7 +85,39 @@ class MetricSession:
             dict(populations or {}),
             facts=self.facts,
             stored=self._stored,
+            counted=self.counted,
+            values=self.values,
         )
+
+    def count_periods(
+        self, name: str, periods: Iterable[Period], registry: DefinitionResolver
+    ) -> None:
+        """Count ``name`` (members and counts only) over each of ``periods`` at once, for
+        :meth:`MetricContext.count <threeml.metrics.contract.MetricContext.count>` to read.
+
+        The periods are split into runs that follow one another without overlapping, and each
+        run is counted as one series
+        (:func:`~threeml.engine.membership_series.count_members_series`), so N periods cost
+        about as many series counts as periods overlap, not N counts.
+        """
+        from threeml.engine.membership_series import count_members_series
+        from threeml.records.intervals import Interval
+
+        runs: list[list[Period]] = []
+        done = {p for n, p in self.counted if n == name}
+        for period in sorted(set(periods) - done, key=lambda p: (p.start, p.end)):
+            run = next((r for r in runs if r[-1].end < period.start), None)
+            if run is None:
+                runs.append([period])
+            else:
+                run.append(period)
+        definition = registry.counting(name)
+        for run in runs:
+            intervals = [Interval(p, f"{p.start}:{p.end}") for p in run]
+            found = count_members_series(
+                [definition], self.dataset, intervals, by=self.by, registry=registry
+            )[name]
+            self.counted.update({(name, p): r for p, r in zip(run, found, strict=True)})
 
     def close(self) -> None:
         """Drop every table this session stored in the engine."""

@@ -266,6 +266,7 @@ def withheld(row: MetricRow) -> MetricRow:
         reason=SUPPRESSED,
         cells=dict.fromkeys(row.cells),
         suppressed=True,
+        withheld=tuple(name for name, value in row.cells.items() if value is not None),
     )
 
 

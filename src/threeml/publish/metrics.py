@@ -117,7 +117,12 @@ class PublishedMetric:
         """The published breakdowns as plain data, one object per group."""
         return {
             name: [
-                {"group": json_ready(row.group), **_row_dict(row), "suppressed": row.suppressed}
+                {
+                    "group": json_ready(row.group),
+                    **_row_dict(row),
+                    "suppressed": row.suppressed,
+                    "withheld": list(row.withheld),
+                }
                 for row in rows
             ]
             for name, rows in self.breakdowns.items()

@@ -26,7 +26,7 @@ policy's minimum group size, and never on fewer than 10 events. Populations are 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -40,6 +40,13 @@ from threeml.metrics.measures import (
     MetricRow,
 )
 from threeml_integrated_care import stats
+from threeml_integrated_care.coverage_counts import (
+    Key,
+    persons,
+    population_rows,
+    series_user_counts,
+    user_counts,
+)
 from threeml_integrated_care.options import PER, Option, whole_number
 from threeml_integrated_care.rates import MIN_DSR_EVENTS, crude_rate, standardised_rate
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally
@@ -55,6 +62,7 @@ __all__ = ["BREAKDOWNS", "COVERAGE", "POPULATION_REACHED"]
 BREAKDOWNS = {"area": 0, "sex": 1, "birth_year": 2}
 
 UNKNOWN = "unknown"
+
 INTERVALS = "crude rate: Byar; standardised rate: Dobson (with Byar's limits of the count)"
 
 
@@ -100,72 +108,24 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
     }
 
 
-def _user_counts(context: MetricContext) -> list[tuple[tuple[Any, Any, str], int]]:
-    """The population's users by (area, sex, age band), counted in the engine."""
-    from threeml.engine.breakdowns import age_band  # the engine: only when evaluated
-
-    users = context.table("users")
-    members = context.members()
-    joined = members.inner_join(users, members.user_id == users.user_id)
-    keyed = joined.select(area=joined.area, sex=joined.sex, band=age_band(joined, context.period))
-    rows = keyed.group_by(["area", "sex", "band"]).aggregate(n=keyed.count())
-    found = rows.to_pyarrow().to_pylist()
-    return [((row["area"], row["sex"], row["band"]), int(row["n"])) for row in found]
-
-
-def _population_rows(context: MetricContext, plan: Plan) -> list[tuple[tuple[Any, Any, str], int]]:
-    """The populations of the plan's year and group by (area, sex, age band), summed."""
-    t = context.table("populations")
-    name, year, group = context.metric.name, plan["year"], plan["group"]
-    chosen = t.filter(t.group.isnull() if group is None else t.group == group)
-    years = sorted(row["year"] for row in chosen.select("year").distinct().to_pyarrow().to_pylist())
-    if not years:
-        where = "everyone (an empty group)" if group is None else f"group {group!r}"
-        raise MetricError(
-            f"metric {name}: the dataset's populations table has no rows for {where}; coverage "
-            "needs a populations table (populations.csv: area, year, age_band, sex, population, "
-            "group) giving the population of each area by age band"
-        )
-    if year not in years:
-        raise MetricError(
-            f"metric {name}: the populations table has no rows for {year}, the calendar year "
-            f"holding the period's midpoint ({plan['midpoint']}); it has "
-            f"{', '.join(map(str, years))}"
-        )
-    rows = chosen.filter(chosen.year == year)
-    summed = rows.group_by(["area", "sex", "age_band"]).aggregate(p=rows.population.sum())
-    found = summed.to_pyarrow().to_pylist()
-    return [((row["area"], row["sex"], row["age_band"]), int(row["p"])) for row in found]
-
-
-def _persons(rows: list[tuple[tuple[Any, Any, str], int]]) -> dict[tuple[Any, Any, str], int]:
-    """Populations by (area, sex, band) with ``sex`` None for both sexes, filled in per area."""
-    both = {key: value for key, value in rows if key[1] is None}
-    areas_with_both = {key[0] for key in both}
-    out = dict(rows)
-    for (area, sex, band), value in rows:
-        if sex is not None and area not in areas_with_both:
-            key = (area, None, band)
-            out[key] = out.get(key, 0) + value
-    return out
-
-
 def _tally(context: MetricContext, plan: Plan) -> Tally:
-    counts = _user_counts(context)
-    populations = _persons(_population_rows(context, plan))
+    counts = user_counts(context)
+    populations = persons(population_rows(context, plan))
     standard: StandardPopulation = plan["standard"]
     per, minimum = plan.get("per", 1000), plan["min_events"]
 
     def cells_for(
-        select: Callable[[tuple[Any, Any, str]], bool], by_sex: bool, band: str | None = None
+        counted: Iterable[tuple[Key, int]],
+        living: Iterable[tuple[Key, int]],
+        by_sex: bool,
+        band: str | None = None,
     ) -> Cells:
         events: dict[str, int] = defaultdict(int)
-        for key, n in counts:
-            if select(key):
-                events[key[2]] += n
+        for key, n in counted:
+            events[key[2]] += n
         bands: dict[str, int] = defaultdict(int)
-        for key, p in populations.items():
-            if (key[1] is not None) == by_sex and select(key):
+        for key, p in living:
+            if (key[1] is not None) == by_sex:
                 bands[key[2]] += p
         people = sum(events.values())
         unknown = events.pop(UNKNOWN, 0)
@@ -188,25 +148,22 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
             "dsr_reason": dsr.reason,
         }
 
-    total = cells_for(lambda key: True, False)
+    total = cells_for(counts, populations.items(), False)
     groups: dict[str, list[tuple[Any, Cells]]] = {}
     for by in context.by:
         index = BREAKDOWNS[by]
-        values = {key[index] for key, _ in counts}
-        if by != "sex":
-            values |= {key[index] for key in populations}
+        counted = _partition(counts, index)
+        living = _partition(populations.items(), index)
+        values = set(counted) | (set(living) if by != "sex" else set())
         rows = []
         for value in sorted(values, key=lambda v: (v is None, str(v))):
-            rows.append(
-                (
-                    UNKNOWN if value is None else value,
-                    cells_for(
-                        lambda key, i=index, v=value: key[i] == v,
-                        by == "sex",
-                        value if by == "birth_year" else None,
-                    ),
-                )
+            cells = cells_for(
+                counted.get(value, ()),
+                living.get(value, ()),
+                by == "sex",
+                value if by == "birth_year" else None,
             )
+            rows.append((UNKNOWN if value is None else value, cells))
         groups[by] = rows
     missing = sorted({key[0] for key, _ in counts} - {key[0] for key in populations})
     details: dict[str, Any] = {
@@ -220,6 +177,15 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
         details["interval_method"] = "share: Wilson score"
     details["areas_without_population"] = missing
     return Tally(total, groups, details)
+
+
+def _partition(items: Iterable[tuple[Key, int]], index: int) -> dict[Any, list[tuple[Key, int]]]:
+    """``items`` split by the part ``index`` of their key (area, sex or age band): each
+    group's items read once, not every item once per group."""
+    parts: dict[Any, list[tuple[Key, int]]] = defaultdict(list)
+    for key, value in items:
+        parts[key[index]].append((key, value))
+    return parts
 
 
 def _one_band(standard: StandardPopulation, band: str) -> StandardPopulation | None:
@@ -327,6 +293,7 @@ COVERAGE = CellMeasure(
     options=(PER, *_OPTIONS),
     prepare=_kind("coverage"),
     tally=_tally,
+    series_prepare=series_user_counts,
     cells=_CELLS,
     derive=_derive_coverage,
     parents={"unknown_age": "people", "standard_events": "people"},
@@ -345,6 +312,7 @@ POPULATION_REACHED = CellMeasure(
     options=(Option("group", "eligible", _group), *_OPTIONS[1:]),
     prepare=_kind("population-reached"),
     tally=_tally,
+    series_prepare=series_user_counts,
     cells=_CELLS,
     derive=_derive_reached,
     parents={"unknown_age": "people", "standard_events": "people"},

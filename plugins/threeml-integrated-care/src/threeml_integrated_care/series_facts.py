@@ -16,7 +16,7 @@ import ibis.expr.types as ir
 from threeml.metrics.interval_cells import members_by_interval
 from threeml.metrics.measures import MetricContext
 
-__all__ = ["series_members", "shared_series"]
+__all__ = ["read_once", "series_members", "shared_series"]
 
 
 def shared_series(
@@ -40,3 +40,13 @@ def series_members(contexts: Sequence[MetricContext]) -> ir.Table:
     """Every interval's members (:func:`~threeml.metrics.interval_cells.members_by_interval`),
     stored once for the series."""
     return shared_series(contexts, ("members",), lambda: members_by_interval(contexts))
+
+
+def read_once(context: MetricContext, key: Hashable, read: Callable[[], Any]) -> Any:
+    """``read()`` once per evaluation (shared by the metrics and the intervals of a series)."""
+    session = context.session
+    if session is None:
+        return read()
+    if key not in session.values:
+        session.values[key] = read()
+    return session.values[key]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import field, frozen
 
+from threeml.errors import ThreemlError
 from threeml.metrics.measures import (
     COUNT,
     MetricContext,
@@ -130,6 +131,14 @@ class CellMeasure:
     #: :func:`~threeml.metrics.interval_cells.members_by_interval`. A kind that gives it is
     #: evaluated over a series in one pass (:meth:`evaluate_series`); others per interval.
     series_facts: Callable[[Sequence[MetricContext], Plan], ir.Table] | None = None
+    #: ``(contexts, options) -> None`` (``options``: each interval's option values, before
+    #: ``prepare``): for a kind with a ``tally`` (no ``series_facts``), compute for every
+    #: interval of a series at once what each interval's ``prepare`` and tally read —
+    #: counts over other periods (:meth:`MetricSession.count_periods
+    #: <threeml.metrics.session.MetricSession.count_periods>`), small per-interval results
+    #: (:attr:`MetricSession.values <threeml.metrics.session.MetricSession.values>`) — then
+    #: each interval is tallied alone from them. Called only when the contexts share a session.
+    series_prepare: Callable[[Sequence[MetricContext], Sequence[Plan]], None] | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.facts is None) == (self.tally is None):
@@ -155,7 +164,9 @@ class CellMeasure:
 
     def evaluate(self, context: MetricContext) -> MetricResult:
         """Compute the metric for ``context``: plan, tally, derive."""
-        plan = self.plan(context)
+        return self._planned(context, self.plan(context))
+
+    def _planned(self, context: MetricContext, plan: Plan) -> MetricResult:
         if self.tally is not None:
             tally = self.tally(context, plan)
         else:
@@ -163,14 +174,20 @@ class CellMeasure:
             tally = summarised(context, self.facts(context, plan), self.cells)
         return self._result(context, plan, tally)
 
-    def evaluate_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
+    def evaluate_series(
+        self, contexts: Sequence[MetricContext]
+    ) -> list[MetricResult | ThreemlError]:
         """Compute the metric for every interval's context (one per interval of a series).
 
         With ``series_facts``, one facts table for all the intervals is aggregated at once
-        (:func:`~threeml.metrics.interval_cells.summarise_intervals`); otherwise each
-        interval is evaluated alone. Either way each result equals :meth:`evaluate`'s for
-        its context.
+        (:func:`~threeml.metrics.interval_cells.summarise_intervals`); with
+        ``series_prepare``, what every interval reads is computed at once and each interval
+        tallied from it (an interval that cannot be gives its error in place of a result);
+        otherwise each interval is evaluated alone. Either way each result equals
+        :meth:`evaluate`'s for its context.
         """
+        if self.series_facts is None and self.series_prepare is not None and contexts:
+            return self._prepared_series(contexts)
         if self.series_facts is None or not contexts:
             return [self.evaluate(context) for context in contexts]
         from threeml.metrics.interval_cells import summarise_intervals
@@ -184,6 +201,24 @@ class CellMeasure:
             self._result(context, plan, Tally(total, groups))
             for context, plan, (total, groups) in zip(contexts, plans, summaries, strict=True)
         ]
+
+    def _prepared_series(
+        self, contexts: Sequence[MetricContext]
+    ) -> list[MetricResult | ThreemlError]:
+        """Each interval tallied alone, from what ``series_prepare`` computed for all; an
+        interval that cannot be tallied gives its error in place of a result."""
+        assert self.series_prepare is not None
+        read = [{option.name: option.value(c) for option in self.options} for c in contexts]
+        if contexts[0].session is not None:
+            self.series_prepare(contexts, read)
+        results: list[MetricResult | ThreemlError] = []
+        for context, options in zip(contexts, read, strict=True):
+            try:
+                plan = options if self.prepare is None else self.prepare(context, options)
+                results.append(self._planned(context, plan))
+            except ThreemlError as error:
+                results.append(error)
+        return results
 
     def _result(self, context: MetricContext, plan: Plan, tally: Tally) -> MetricResult:
         return build_result(

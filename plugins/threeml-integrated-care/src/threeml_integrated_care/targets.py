@@ -17,6 +17,7 @@ from threeml.metrics.measures import COUNT, PUBLIC, MetricContext, MetricError, 
 from threeml.records.periods import Period
 from threeml_integrated_care import stats
 from threeml_integrated_care.options import Option, whole_number
+from threeml_integrated_care.series_facts import read_once
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally
 
 if TYPE_CHECKING:
@@ -47,7 +48,11 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
 def _no_target_reason(context: MetricContext, name: str) -> str:
     """Why a group has no target: the table has no rows for ``name`` at all, or none for it."""
     t = context.table("targets")
-    found = t.select("definition").distinct().to_pyarrow().column("definition").to_pylist()
+    found = read_once(
+        context,
+        ("targets", "definitions"),
+        lambda: t.select("definition").distinct().to_pyarrow().column("definition").to_pylist(),
+    )
     names = sorted(str(n) for n in found)
     if name in names:
         return "no target for this group (targets are set by area)"
@@ -66,7 +71,11 @@ def _no_target_reason(context: MetricContext, name: str) -> str:
 def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[float, date]]:
     """Each area's target for ``name``: the earliest due on or after ``now``, else the latest."""
     t = context.table("targets")
-    rows = t.filter(t.definition == name).select("area", "value", "due").to_pyarrow().to_pylist()
+    rows = read_once(
+        context,
+        ("targets", "rows", name),
+        lambda: t.filter(t.definition == name).select("area", "value", "due").to_pyarrow(),
+    ).to_pylist()
     chosen: dict[Any, tuple[float, date]] = {}
     for row in sorted(rows, key=lambda r: r["due"]):
         area, value, due = row["area"], float(row["value"]), row["due"]
@@ -76,6 +85,28 @@ def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[fl
         elif current[1] < now:
             chosen[area] = (value, due)  # the earlier one is past: prefer a later one
     return chosen
+
+
+def _series_counts(contexts: Sequence[MetricContext], options: Sequence[Plan]) -> None:
+    """Over a series: the counts every interval's :func:`_tally` reads over other periods than
+    its own (up to ``now`` when before the interval's end, up to ``then`` when before
+    ``now``), counted for all the intervals at once (an interval that cannot be planned is
+    left to report its error)."""
+    wanted: dict[str, list[Period]] = {}
+    for context, read in zip(contexts, options, strict=True):
+        try:
+            plan = _prepare(context, read)
+        except MetricError:
+            continue
+        period, name, now, then = context.period, plan["population"], plan["now"], plan["then"]
+        if now != period.end:
+            wanted.setdefault(name, []).append(Period(period.start, now))
+        if then < now:
+            wanted.setdefault(name, []).append(Period(period.start, then))
+    session = contexts[0].session
+    assert session is not None
+    for name, periods in wanted.items():
+        session.count_periods(name, periods, contexts[0].registry)
 
 
 def _tally(context: MetricContext, plan: Plan) -> Tally:
@@ -189,6 +220,7 @@ PROGRESS_TO_TARGET = CellMeasure(
     options=(Option("trend_days", 91, whole_number),),
     prepare=_prepare,
     tally=_tally,
+    series_prepare=_series_counts,
     cells={
         "people": Cell(COUNT),
         "earlier": Cell(COUNT),

@@ -10,6 +10,7 @@ the top-level figures are those of the chosen trial (the only one, or the
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,10 +19,10 @@ import ibis
 import ibis.expr.types as ir
 
 from threeml.metrics.measures import COUNT, MetricContext, MetricError, MetricRow
-from threeml.records.codes import Arm
 from threeml_integrated_care import stats
-from threeml_integrated_care.facts import dated_in_period, lit, outcomes, shift
+from threeml_integrated_care.facts import dated_in_period
 from threeml_integrated_care.options import Option, days, one_of, outcome_kind
+from threeml_integrated_care.series_facts import read_once
 from threeml_integrated_care.skeleton import (
     Cell,
     CellMeasure,
@@ -32,6 +33,7 @@ from threeml_integrated_care.skeleton import (
     rows,
     summarised,
 )
+from threeml_integrated_care.trials_series import outcome_facts, series_arms, series_values
 
 __all__ = ["ARM_COMPARISON"]
 
@@ -63,9 +65,7 @@ def _when_dated(context: MetricContext) -> str:
     so that a period that misses every allocation says where they are; given by month, so that
     the message (which may be published) names no one's allocation day.
     """
-    a = context.table("allocations")
-    span = a.aggregate(first=a.allocated_on.min(), last=a.allocated_on.max()).to_pyarrow()
-    first, last = span.column("first")[0].as_py(), span.column("last")[0].as_py()
+    first, last = read_once(context, ("allocations", "span"), lambda: _allocation_span(context))
     if first is None:
         return "the extract has no allocations (the optional allocations table is empty or absent)"
     start = first.replace(day=1)
@@ -78,11 +78,22 @@ def _when_dated(context: MetricContext) -> str:
     )
 
 
+def _allocation_span(context: MetricContext) -> tuple[date | None, date | None]:
+    a = context.table("allocations")
+    span = a.aggregate(first=a.allocated_on.min(), last=a.allocated_on.max()).to_pyarrow()
+    return span.column("first")[0].as_py(), span.column("last")[0].as_py()
+
+
 def _prepare(context: MetricContext, plan: Plan) -> Plan:
     """The allocations, the trials they hold, and the trial the top-level figures are for."""
     allocations = _allocations(context)
-    trials = sorted(
-        row["trial"] for row in allocations.select("trial").distinct().to_pyarrow().to_pylist()
+    found = series_values(context, plan)
+    trials = (
+        sorted(found.totals)
+        if found is not None
+        else sorted(
+            row["trial"] for row in allocations.select("trial").distinct().to_pyarrow().to_pylist()
+        )
     )
     chosen = plan["trial"]
     if chosen is not None and chosen not in trials:
@@ -106,33 +117,40 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
 
 
 def _facts(context: MetricContext, plan: Plan) -> ir.Table:
-    allocations = plan["allocations"]
-    o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
-    a = allocations.mutate(_to=shift(allocations.allocated_on, plan["days"] - 1))
-    hits = a.inner_join(o, [a.user_id == o._ou, o._on >= a.allocated_on, o._on <= a._to])
-    events = hits.group_by(["trial", "user_id"]).agg(events=hits.count())
-    events = events.rename(_et="trial", _eu="user_id")
-    facts = a.left_join(events, [a.trial == events._et, a.user_id == events._eu])
-    facts = facts.select(
-        "trial",
-        "user_id",
-        intervention=facts.arm == Arm.INTERVENTION.value,
-        control=facts.arm == Arm.CONTROL.value,
-        events=ibis.coalesce(facts.events, 0),
-        short=facts._to > lit(context.extract_date),
-    )
-    return facts.mutate(had=facts.events > 0)
+    return outcome_facts(context, plan["allocations"], plan)
+
+
+def _per_trial(facts: ir.Table, trials: Sequence[str]) -> dict[str, Cells]:
+    """Every trial's cells in total, from one group-by over the facts (a trial with no rows:
+    zeros, as a total over no rows is)."""
+    aggregates = {name: cell.aggregate(facts) for name, cell in _CELLS.items() if cell.aggregate}
+    found = facts.group_by("trial").aggregate(**aggregates).to_pyarrow().to_pylist()
+    by_trial = {row.pop("trial"): row for row in found}
+    return {
+        trial: {name: int(by_trial.get(trial, {}).get(name) or 0) for name in aggregates}
+        for trial in trials
+    }
 
 
 def _tally(context: MetricContext, plan: Plan) -> Tally:
     """Each trial's total (under ``trials``), then the chosen trial's cells (or all, if none)."""
-    facts = _facts(context, plan)
+    found = series_values(context, plan)
+    if found is not None:
+        total, groups = found.cells(plan["trial"], context.by)
+        return Tally(total, groups, _details(plan, {t: found.totals[t] for t in plan["trials"]}))
+    key = ("arm-facts", plan["outcome"], plan["days"])
+    facts = context.shared_facts(key, lambda: context.grouped(_facts(context, plan)))
+    details = _details(plan, _per_trial(facts, plan["trials"]))
+    chosen = plan["trial"]
+    if chosen is not None:
+        facts = facts.filter(facts.trial == chosen)
+    return attrs.evolve(summarised(context, facts, _CELLS), details=details)
+
+
+def _details(plan: Plan, per_trial: Mapping[str, Cells]) -> dict[str, Any]:
+    """The result's details: every trial's figures, the outcome and the trial chosen."""
     measure = _MEASURES[plan["outcome_measure"]]
-    overall = attrs.evolve(context, by=())
-    every = {
-        trial: measure(summarised(overall, facts.filter(facts.trial == trial), _CELLS).total)
-        for trial in plan["trials"]
-    }
+    every = {trial: measure(cells) for trial, cells in per_trial.items()}
     details: dict[str, Any] = {
         "trials": {
             trial: {
@@ -150,11 +168,9 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
         "outcome_measure": plan["outcome_measure"],
         "days": plan["days"],
     }
-    chosen = plan["trial"]
-    if chosen is not None:
-        facts = facts.filter(facts.trial == chosen)
-        details["trial"] = chosen
-    return attrs.evolve(summarised(context, facts, _CELLS), details=details)
+    if plan["trial"] is not None:
+        details["trial"] = plan["trial"]
+    return details
 
 
 def _arm(n: int | None, had: int | None, per_head: bool) -> dict[str, Any]:
@@ -302,6 +318,7 @@ ARM_COMPARISON = CellMeasure(
     ),
     prepare=_prepare,
     tally=_tally,
+    series_prepare=lambda contexts, options: series_arms(contexts, options, _CELLS),
     cells=_CELLS,
     parents={
         "a_intervention": "n_intervention",

@@ -1,0 +1,168 @@
+"""Members-only counting: who a definition counts, and how many by group, and nothing else.
+
+A metric reads of its population only who is in it (and, for progress to target, how many by
+area). :func:`count_members` gives that for a fraction of the work of
+:func:`~threeml.engine.evaluate.count_many`: the per-user flags are computed as the engine
+computes them, and only each definition's final mask is kept — in one small table stored in
+the engine (the members of any definition, a boolean column per definition, the breakdown
+columns). No attrition, no records (the join
+of every enrolment to its owner's flags), no cell keys. Counts and breakdowns are aggregates
+over that small table. Definitions counting enrolments, and breakdowns by service kind or
+sector, are counted the full way (:func:`count_many`), since their figures need the
+enrolments.
+
+The result, a :class:`Members`, reads like a :class:`~threeml.engine.results.CountResult`
+for what a metric uses (``definition``, ``period``, ``count``, ``users``, ``breakdowns``,
+``members_expr()``); it carries no attrition and no membership table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from attrs import field, frozen
+
+from threeml.data import Dataset
+from threeml.data.intermediate import keep
+from threeml.definitions import CountingDefinition
+from threeml.definitions.contracts import DefinitionResolver
+from threeml.definitions.kinds import registered_kinds
+from threeml.engine.breakdowns import check_cardinality
+from threeml.engine.compiler import Compiler
+from threeml.engine.evaluate import (
+    ENROLMENT_BREAKDOWNS,
+    _all,
+    _check_breakdowns,
+    _distinct_criteria,
+    count_many,
+)
+from threeml.engine.flags import enrolment_facts, user_flags
+from threeml.engine.results import BreakdownRow, CountResult
+from threeml.records.codes import Unit
+from threeml.records.periods import Period
+
+__all__ = ["Members", "count_members"]
+
+
+@frozen
+class Members:
+    """A definition's members over one period, with their count in total and by group.
+
+    Raw figures (for use inside a secure environment). ``count`` and ``users`` are the
+    people counted (the definition counts users); ``breakdowns`` hold the people per
+    group of each user column asked for.
+    """
+
+    definition: CountingDefinition
+    period: Period
+    count: int
+    breakdowns: Mapping[str, tuple[BreakdownRow, ...]] = field(factory=dict)
+    _members: Callable[[], ir.Table] | None = field(
+        default=None, repr=False, eq=False, alias="members"
+    )
+
+    @property
+    def unit(self) -> Unit:
+        return self.definition.unit
+
+    @property
+    def users(self) -> int:
+        """The distinct people counted (the count: a members-only count counts users)."""
+        return self.count
+
+    def members_expr(self) -> ir.Table | None:
+        """The people counted, as an engine expression (one column ``user_id``)."""
+        return None if self._members is None else self._members()
+
+
+def count_members(
+    definitions: Iterable[CountingDefinition],
+    dataset: Dataset,
+    period: Period | str,
+    *,
+    by: Sequence[str] = (),
+    registry: DefinitionResolver | None = None,
+) -> dict[str, Members | CountResult]:
+    """Each definition's members and counts (total and ``by`` each user column), by name.
+
+    Figures equal :func:`~threeml.engine.evaluate.count_many`'s count and breakdowns. The
+    definitions counting users share one pass and one stored table of members; the others
+    (and every definition when ``by`` names an enrolment breakdown) are counted by
+    :func:`count_many`.
+    """
+    period = Period.parse(period) if isinstance(period, str) else period
+    definitions = list(definitions)
+    full_way = any(b in ENROLMENT_BREAKDOWNS for b in by)
+    lean = [d for d in definitions if d.unit is Unit.USERS and not full_way]
+    rest = [d for d in definitions if d not in lean]
+    results: dict[str, Members | CountResult] = {}
+    if rest:
+        results.update(count_many(rest, dataset, period, by=by, registry=registry))
+    if lean:
+        results.update(_lean(lean, dataset, period, by, registry))
+    return {d.name: results[d.name] for d in definitions}
+
+
+def _lean(
+    definitions: Sequence[CountingDefinition],
+    dataset: Dataset,
+    period: Period,
+    by: Sequence[str],
+    registry: DefinitionResolver | None,
+) -> dict[str, Members]:
+    users = dataset.table("users")
+    _check_breakdowns(by, users)
+    check_cardinality(users, by)
+    resolve = registry.counting if registry is not None else None
+    compiler = Compiler(dataset, period, resolve, registered_kinds(registry))
+    columns = _distinct_criteria(definitions)
+    facts, fact_names = enrolment_facts(compiler, [c for c in columns if c.about_enrolments])
+    flags = user_flags(compiler, facts, fact_names, columns, by)
+    masks = {
+        f"d{k}": _all(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
+    }
+    selected = flags.select("user_id", *by, **masks)
+    members = keep(dataset.backend, selected.filter(ibis.or_(*[selected[m] for m in masks])))
+    counted = _sums(members, masks, None)[()]
+    groups = {name: _sums(members, masks, name) for name in by}
+    out = {}
+    for k, definition in enumerate(definitions):
+        column = f"d{k}"
+        out[definition.name] = Members(
+            definition,
+            period,
+            counted[column],
+            {
+                name: tuple(
+                    BreakdownRow(value=value[0], count=sums[column])
+                    for value, sums in rows.items()
+                    if sums[column]
+                )
+                for name, rows in groups.items()
+            },
+            _chosen(members, column),
+        )
+    return out
+
+
+def _sums(
+    members: ir.Table, masks: Mapping[str, Any], name: str | None
+) -> dict[tuple[Any, ...], dict[str, int]]:
+    """Each mask's members in total (key ``()``), or per value of ``name`` in group order."""
+    metrics = {m: members[m].ifelse(1, 0).sum() for m in masks}
+    if name is None:
+        rows = members.aggregate(**metrics).to_pyarrow().to_pylist()
+        return {(): {m: int(rows[0][m] or 0) for m in masks}}
+    rows = members.group_by(name).aggregate(**metrics).to_pyarrow().to_pylist()
+    rows.sort(key=lambda row: (row[name] is None, str(row[name])))
+    return {(row[name],): {m: int(row[m] or 0) for m in masks} for row in rows}
+
+
+def _chosen(members: ir.Table, column: str) -> Callable[[], ir.Table]:
+    def chosen() -> ir.Table:
+        return members.filter(members[column]).select("user_id")
+
+    return chosen
