@@ -96,3 +96,20 @@ def test_series_members_and_counts_equal_the_full_series(tmp_path) -> None:
             assert dict(found.breakdowns) == dict(expected.breakdowns), definition.name
             members = set(found.members_expr().to_pyarrow()["user_id"].to_pylist())
             assert members == set(expected.members_expr().to_pyarrow()["user_id"].to_pylist())
+
+
+def test_a_members_only_count_still_answers_what_a_full_count_has(tmp_path) -> None:
+    """A measure kind written against CountResult may read attrition and records from its
+    population: the definition is then counted the full way, once, with the full figures."""
+    synthesise(tmp_path, users=150, seed=11, areas=2)
+    dataset = Dataset.from_folder(tmp_path)
+    registry = default_registry()
+    definition = registry.counting("telehealth")
+    members = count_members([definition], dataset, PERIOD, registry=registry)[definition.name]
+    full = count_many([definition], dataset, PERIOD, registry=registry)[definition.name]
+    assert isinstance(members, Members)
+    assert members.attrition == full.attrition
+    assert members.records == full.records
+    assert members.considered == full.considered
+    with pytest.raises(AttributeError):
+        members.no_such_figure  # noqa: B018

@@ -13,11 +13,15 @@ enrolments.
 
 The result, a :class:`Members`, reads like a :class:`~threeml.engine.results.CountResult`
 for what a metric uses (``definition``, ``period``, ``count``, ``users``, ``breakdowns``,
-``members_expr()``); it carries no attrition and no membership table.
+``members_expr()``). Anything else a :class:`~threeml.engine.results.CountResult` has
+(``attrition``, ``records``, ``considered``, ``membership()`` …) is still there for a measure
+kind written against the full result: the first such read counts the definition the full way
+(:func:`~threeml.engine.evaluate.count_many`, once, kept) and answers from that.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -63,6 +67,9 @@ class Members:
     _members: Callable[[], ir.Table] | None = field(
         default=None, repr=False, eq=False, alias="members"
     )
+    _full: Callable[[], CountResult] | None = field(
+        default=None, repr=False, eq=False, alias="full"
+    )
 
     @property
     def unit(self) -> Unit:
@@ -76,6 +83,28 @@ class Members:
     def members_expr(self) -> ir.Table | None:
         """The people counted, as an engine expression (one column ``user_id``)."""
         return None if self._members is None else self._members()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for what a Members lacks: the rest of a CountResult, counted in full.
+        if name.startswith("_") or not hasattr(CountResult, name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        full = object.__getattribute__(self, "_full")
+        if full is None:
+            raise AttributeError(f"a members-only count of {self.definition.name!r} has no {name}")
+        return getattr(full(), name)
+
+
+def full_count(
+    definition: CountingDefinition,
+    dataset: Dataset,
+    period: Period,
+    by: Sequence[str],
+    registry: DefinitionResolver | None,
+) -> Callable[[], CountResult]:
+    """The definition counted the full way, on first call only (then kept)."""
+    return functools.cache(
+        lambda: count_many([definition], dataset, period, by=by, registry=registry)[definition.name]
+    )
 
 
 def count_members(
@@ -144,6 +173,7 @@ def _lean(
                 for name, rows in groups.items()
             },
             _chosen(members, column),
+            full_count(definition, dataset, period, by, registry),
         )
     return out
 

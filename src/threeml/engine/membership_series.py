@@ -34,7 +34,7 @@ from threeml.engine.evaluate import (
     _check_breakdowns,
     _distinct_criteria,
 )
-from threeml.engine.membership import Members, count_members
+from threeml.engine.membership import Members, count_members, full_count
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series import count_series, in_one_pass
 from threeml.engine.series_facts import INTERVAL, SeriesCompiler, series_tables
@@ -79,12 +79,15 @@ def count_members_series(
         ]
         results.update({d.name: tuple(found[d.name] for found in per_interval) for d in alone})
     if lean:
-        results.update(_lean(compiler, lean, by))
+        results.update(_lean(compiler, lean, by, registry))
     return {d.name: results[d.name] for d in definitions}
 
 
 def _lean(
-    compiler: SeriesCompiler, definitions: Sequence[CountingDefinition], by: Sequence[str]
+    compiler: SeriesCompiler,
+    definitions: Sequence[CountingDefinition],
+    by: Sequence[str],
+    registry: DefinitionResolver | None,
 ) -> dict[str, tuple[Members, ...]]:
     dataset = compiler.dataset
     columns = _distinct_criteria(definitions)
@@ -117,6 +120,7 @@ def _lean(
                     for name, rows in groups.items()
                 },
                 _chosen(members, column, k),
+                full_count(definition, dataset, interval.period, by, registry),
             )
             for k, interval in enumerate(compiler.intervals)
         )
