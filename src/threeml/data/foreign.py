@@ -22,7 +22,14 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from threeml.data import engine
-from threeml.data.checks import PROBLEM_SCHEMA, ROW, checkable, parse_table, relational_checks
+from threeml.data.checks import (
+    PROBLEM_SCHEMA,
+    ROW,
+    checkable,
+    parse_table,
+    relational_checks,
+    row_checks,
+)
 from threeml.data.files import SourceFile, check_header, time_zone_problems
 from threeml.data.numbering import number_rows
 from threeml.data.owned import build_owned
@@ -130,13 +137,23 @@ def _build_foreign(
     typed: dict[str, ir.Table] = {}
     queries: list[ir.Table] = []
     window = DateWindow.for_run(extract_date)
+    present = frozenset(raw)
     for name, spec in TABLES.items():
         if name in raw:
-            typed[name], problems = parse_table(spec, raw[name], trim=False, window=window)
+            typed[name], problems = parse_table(
+                spec,
+                raw[name],
+                trim=False,
+                window=window,
+                references_checked=checkable(spec, present),
+            )
             queries.extend(problems)
     for name, spec in TABLES.items():
-        if name in typed and checkable(spec, frozenset(typed)):
+        if name in typed and checkable(spec, present):
             queries.extend(relational_checks(spec, typed[name], typed))
+            rules = row_checks(spec, typed[name])
+            if rules is not None:
+                queries.append(rules.problems())
     empty = pa.table({n: pa.array([], t.to_pyarrow()) for n, t in PROBLEM_SCHEMA.items()})
     found = pa.concat_tables([empty, *(q.to_pyarrow().cast(empty.schema) for q in queries)])
     local = duckdb.connect()
