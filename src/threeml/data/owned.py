@@ -31,6 +31,7 @@ from threeml.data.checks import (
     relational_checks,
     row_checks,
     typed_schema,
+    typed_table,
 )
 from threeml.data.plausible import DateWindow
 from threeml.data.report import Mode, Problem, ProblemKind
@@ -231,9 +232,7 @@ def _sql(expr: ir.Expr) -> str:
 @functools.lru_cache(maxsize=512)
 def _typed_sql(name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow) -> str:
     """SQL for ``typed_<name>`` alone (a kept validation runs no check: none is compiled)."""
-    spec = TABLES[name]
-    typed, _ = cell_checks(spec, ibis.table(raw_schema, name=f"raw_{name}"), trim=trim)
-    return _sql(typed)
+    return _sql(typed_table(TABLES[name], ibis.table(raw_schema, name=f"raw_{name}"), trim=trim))
 
 
 @functools.lru_cache(maxsize=512)

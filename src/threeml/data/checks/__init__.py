@@ -10,7 +10,13 @@ reports the rules a row keeps on its own; both are one filter over the table
 nowhere.
 """
 
-from threeml.data.checks.cells import CellChecks, cell_checks, parse_table, typed_schema
+from threeml.data.checks.cells import (
+    CellChecks,
+    cell_checks,
+    parse_table,
+    typed_schema,
+    typed_table,
+)
 from threeml.data.checks.flagged import Check, FlaggedChecks, flag_rows
 from threeml.data.checks.problems import PROBLEM_SCHEMA, ROW, VALUE_LIMIT, problem_rows
 from threeml.data.checks.relational import checkable, referenced_tables, relational_checks
@@ -33,4 +39,5 @@ __all__ = [
     "row_checks",
     "row_rules",
     "typed_schema",
+    "typed_table",
 ]

@@ -24,7 +24,7 @@ from threeml.records.codes import CONDITION_SEPARATORS
 from threeml.records.rows import INTEGER_TEXT, NUMBER_TEXT
 from threeml.records.schema import Column, ColumnType, Table
 
-__all__ = ["CellChecks", "cell_checks", "parse_table", "typed_schema"]
+__all__ = ["CellChecks", "cell_checks", "parse_table", "typed_schema", "typed_table"]
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INTEGER = INTEGER_TEXT
@@ -253,7 +253,6 @@ def cell_checks(
     their flags and message columns, so a large table is scanned once however many
     columns it has, and nothing is kept of the rows that pass.
     """
-    typed: dict[str, ir.Value] = {ROW: raw[ROW].cast("int64")}
     checks: list[Check] = []
 
     def check(flag: ir.BooleanValue, column: str, kind: ProblemKind, message: Any) -> None:
@@ -265,7 +264,6 @@ def cell_checks(
     for col in spec.columns:
         value = raw[col.name]
         parsed, ok, kind, expected = _typed_value(col, value, trim=trim)
-        typed[col.name] = parsed.cast(_TARGET_TYPES[col.type]).name(col.name)
         is_text = value.type().is_string()
         present = _clean(value, trim=trim).notnull() if is_text else value.notnull()
         if col.required:
@@ -301,9 +299,19 @@ def cell_checks(
             if col.maximum is not None:
                 outside |= parsed > col.maximum
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
+    return typed_table(spec, raw, trim=trim), flag_rows(spec.name, raw, checks)
+
+
+def typed_table(spec: Table, raw: ir.Table, *, trim: bool = True) -> ir.Table:
+    """Typed columns for ``raw``, as :func:`cell_checks` gives them, without its checks (for
+    an extract whose validation was kept: nothing of the checks needs building)."""
+    typed: dict[str, ir.Value] = {ROW: raw[ROW].cast("int64")}
+    for col in spec.columns:
+        parsed = _typed_value(col, raw[col.name], trim=trim)[0]
+        typed[col.name] = parsed.cast(_TARGET_TYPES[col.type]).name(col.name)
     for name in spec.extra_columns(raw.columns):  # kept as text, never checked
         typed[name] = _clean(raw[name], trim=trim).name(name)
-    return raw.select(**typed), flag_rows(spec.name, raw, checks)
+    return raw.select(**typed)
 
 
 def _is_true_literal(value: ir.Value) -> bool:
