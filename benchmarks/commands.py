@@ -76,6 +76,8 @@ print(f"work {time.perf_counter() - started:.3f}")
 
 _EXPLAIN_WORK = r"""
 import sys, time
+import threeml.cli.count  # the command's own modules, imported lazily by the command line
+import ibis.backends.duckdb.converter  # ibis's result conversion (imports pandas) on first use
 from threeml.cli import main
 started = time.perf_counter()
 main(["explain", sys.argv[2], sys.argv[3], "--data", sys.argv[1], "--period", sys.argv[4]])
@@ -86,6 +88,7 @@ print(f"work {time.perf_counter() - started:.3f}")
 # timed by wrapping the function that does it (printed as "section <name> <s>").
 _REPORT_SECTIONS = r"""
 import sys, time
+import ibis.backends.duckdb.converter  # ibis's result conversion (imports pandas) on first use
 import threeml.cli.report as command
 import threeml.report.files as files
 import threeml.report.model as model
