@@ -24,7 +24,14 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from threeml.data import engine
-from threeml.data.checks import PROBLEM_SCHEMA, ROW, checkable, parse_table, relational_checks
+from threeml.data.checks import (
+    PROBLEM_SCHEMA,
+    ROW,
+    checkable,
+    parse_table,
+    relational_checks,
+    row_checks,
+)
 from threeml.data.files import SourceFile, check_header, time_zone_problems
 from threeml.data.intermediate import keep
 from threeml.data.numbering import number_rows
@@ -149,13 +156,23 @@ def _build_foreign(
     typed: dict[str, ir.Table] = {}
     queries: list[ir.Table] = []
     window = DateWindow.for_run(extract_date)
+    present = frozenset(raw)
     for name, spec in TABLES.items():
         if name in raw:
-            typed[name], problems = parse_table(spec, raw[name], trim=False, window=window)
+            typed[name], problems = parse_table(
+                spec,
+                raw[name],
+                trim=False,
+                window=window,
+                references_checked=checkable(spec, present),
+            )
             queries.extend(problems)
     for name, spec in TABLES.items():
-        if name in typed and checkable(spec, frozenset(typed)):
+        if name in typed and checkable(spec, present):
             queries.extend(relational_checks(spec, typed[name], typed))
+            rules = row_checks(spec, typed[name])
+            if rules is not None:
+                queries.append(rules.problems())
     found = _problems(queries)
     local = duckdb.connect()
     local.register("_problems", found)

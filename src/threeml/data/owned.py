@@ -12,7 +12,7 @@ milliseconds of planning rather than seconds.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -24,11 +24,14 @@ from threeml.data.cache import CachedValidation, KeptValidation, ValidationCache
 from threeml.data.checks import (
     PROBLEM_SCHEMA,
     ROW,
+    FlaggedChecks,
     cell_checks,
     checkable,
     referenced_tables,
     relational_checks,
+    row_checks,
     typed_schema,
+    typed_table,
 )
 from threeml.data.plausible import DateWindow
 from threeml.data.report import Mode, Problem, ProblemKind
@@ -80,23 +83,27 @@ def build_owned(
         )
     columns = ", ".join(f"{identifier(n)} {_PROBLEM_TYPES[n]}" for n in PROBLEM_SCHEMA.names)
     con.execute(f"CREATE OR REPLACE TABLE _problems ({columns})")
+    typed_names = frozenset(order)
+    for name in order:
+        raw_schema = backend.get_schema(f"raw_{name}")
+        references = checkable(TABLES[name], typed_names)
+        cells = (name, raw_schema, name in text_tables, window, references)
+        kind = "TABLE" if name in materialise else "VIEW"
+        con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {_typed_sql_of(*cells)}")
+        # The cell checks scan the table once and keep only the failing rows, which are
+        # then spread into problem rows.
+        spread = functools.partial(_cell_sql, *cells)
+        _run_flagged(con, f"_flagged_{name}", _cells(*cells)[1], spread)
     small: list[str] = []  # checks over tables held in the engine: run as one statement
     large: list[str] = []  # checks that scan a file on disk: one statement each, streamed
     for name in order:
-        raw_schema = backend.get_schema(f"raw_{name}")
-        typed_sql, cells = _parse_sql(name, raw_schema, name in text_tables, window)
-        kind = "TABLE" if name in materialise else "VIEW"
-        con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {typed_sql}")
-        if cells is not None:
-            # The cell checks scan the table once and keep only the failing rows, which
-            # are then spread into problem rows.
-            flagged_sql, problems_sql = cells
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _flagged_{name} AS {flagged_sql}")
-            con.execute(f"INSERT INTO _problems BY NAME {problems_sql}")
-            con.execute(f"DROP TABLE _flagged_{name}")
-    typed_names = frozenset(order)
-    for name in order:
         if checkable(TABLES[name], typed_names):
+            _run_flagged(
+                con,
+                f"_flagged_rules_{name}",
+                _row_rules(name),
+                functools.partial(_row_rules_sql, name),
+            )
             touched = {name, *referenced_tables(TABLES[name])}
             (small if touched <= materialise else large).extend(_relational_sql(name, typed_names))
     if small:
@@ -225,25 +232,90 @@ def _sql(expr: ir.Expr) -> str:
 @functools.lru_cache(maxsize=512)
 def _typed_sql(name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow) -> str:
     """SQL for ``typed_<name>`` alone (a kept validation runs no check: none is compiled)."""
-    spec = TABLES[name]
-    typed, _ = cell_checks(spec, ibis.table(raw_schema, name=f"raw_{name}"), trim=trim)
-    return _sql(typed)
+    return _sql(typed_table(TABLES[name], ibis.table(raw_schema, name=f"raw_{name}"), trim=trim))
 
 
 @functools.lru_cache(maxsize=512)
-def _parse_sql(
-    name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow
-) -> tuple[str, tuple[str, str] | None]:
-    """SQL for ``typed_<name>`` from ``raw_<name>`` of this schema, and for its cell checks:
-    the failing rows of ``raw_<name>`` (to keep as ``_flagged_<name>``) and their problem
-    rows (read from ``_flagged_<name>``)."""
-    typed, cells = cell_checks(
-        TABLES[name], ibis.table(raw_schema, name=f"raw_{name}"), trim=trim, window=window
+def _cells(
+    name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow, references: bool
+) -> tuple[ir.Table, FlaggedChecks | None]:
+    """The typed table and cell checks of ``raw_<name>`` of this schema."""
+    return cell_checks(
+        TABLES[name],
+        ibis.table(raw_schema, name=f"raw_{name}"),
+        trim=trim,
+        window=window,
+        references_checked=references,
     )
-    if cells is None:
-        return _sql(typed), None
-    kept = ibis.table(cells.flagged.schema(), name=f"_flagged_{name}")
-    return _sql(typed), (_sql(cells.flagged), _sql(cells.problems(kept)))
+
+
+@functools.lru_cache(maxsize=512)
+def _typed_sql_of(
+    name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow, references: bool
+) -> str:
+    """SQL for ``typed_<name>`` from ``raw_<name>`` of this schema."""
+    return _sql(_cells(name, raw_schema, trim, window, references)[0])
+
+
+@functools.lru_cache(maxsize=512)
+def _cell_sql(
+    name: str,
+    raw_schema: ibis.Schema,
+    trim: bool,
+    window: DateWindow,
+    references: bool,
+    failing: frozenset[str] | None,
+) -> str:
+    """SQL for the cell checks of ``raw_<name>``: its failing rows, flagged (``failing`` is
+    ``None``), or the problem rows of the checks ``failing`` names, read from the flagged
+    rows kept as ``_flagged_<name>``."""
+    checks = _cells(name, raw_schema, trim, window, references)[1]
+    assert checks is not None
+    if failing is None:
+        return _sql(checks.flagged)
+    kept = ibis.table(checks.flagged.schema(), name=f"_flagged_{name}")
+    return _sql(checks.problems(kept, failing))
+
+
+@functools.lru_cache(maxsize=512)
+def _row_rules(name: str) -> FlaggedChecks | None:
+    """The row rules of ``typed_<name>`` (:func:`~threeml.data.checks.row_checks`)."""
+    return row_checks(TABLES[name], ibis.table(typed_schema(TABLES[name]), name=f"typed_{name}"))
+
+
+@functools.lru_cache(maxsize=512)
+def _row_rules_sql(name: str, failing: frozenset[str] | None) -> str:
+    """SQL for the row rules of ``typed_<name>``: as :func:`_cell_sql`, kept as
+    ``_flagged_rules_<name>``."""
+    checks = _row_rules(name)
+    assert checks is not None
+    if failing is None:
+        return _sql(checks.flagged)
+    kept = ibis.table(checks.flagged.schema(), name=f"_flagged_rules_{name}")
+    return _sql(checks.problems(kept, failing))
+
+
+def _run_flagged(
+    con: Any,
+    relation: str,
+    checks: FlaggedChecks | None,
+    sql: Callable[[frozenset[str] | None], str],
+) -> None:
+    """Run flagged checks: keep the failing rows as ``relation`` (one scan of the table),
+    then add the problem rows of the checks some row failed to ``_problems``.
+
+    The problem rows are compiled only for the checks that failed: on a clean extract,
+    nothing but the one filter per table is compiled and run.
+    """
+    if checks is None:
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {relation} AS {sql(None)}")
+    hits = ", ".join(f"bool_or({identifier(flag)})" for flag in checks.flag_names)
+    found = con.execute(f"SELECT {hits} FROM {relation}").fetchone()
+    failing = frozenset(flag for flag, hit in zip(checks.flag_names, found, strict=True) if hit)
+    if failing:
+        con.execute(f"INSERT INTO _problems BY NAME {sql(failing)}")
+    con.execute(f"DROP TABLE {relation}")
 
 
 @functools.lru_cache(maxsize=512)

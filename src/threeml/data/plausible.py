@@ -38,6 +38,7 @@ __all__ = [
     "TEXT_LIMIT",
     "DateWindow",
     "condition_hint",
+    "control_character_check",
     "plausibility_checks",
 ]
 
@@ -105,18 +106,23 @@ def plausibility_checks(
     return handler(_Cells(spec, col, value, text, parsed, window)) if handler else []
 
 
+def control_character_check(column: str, text: ir.StringValue) -> Check:
+    """Whether ``text`` (a value of ``column``) holds a control character, and what to say."""
+    return (
+        text.re_search(_CONTROL),
+        column,
+        ProblemKind.CONTROL_CHARACTER,
+        f"{column} holds a control character (a NUL byte, a line break, a tab or an "
+        "escape sequence); remove it from the source system or the export",
+    )
+
+
 def _text_checks(cells: _Cells) -> list[Check]:
     text, col = cells.text, cells.col
     if text is None:
         return []
     return [
-        (
-            text.re_search(_CONTROL),
-            col.name,
-            ProblemKind.CONTROL_CHARACTER,
-            f"{col.name} holds a control character (a NUL byte, a line break, a tab or an "
-            "escape sequence); remove it from the source system or the export",
-        ),
+        control_character_check(col.name, text),
         (
             text.length() > TEXT_LIMIT,
             col.name,

@@ -8,17 +8,15 @@ implausible (:mod:`threeml.data.plausible`). Nothing here loops over data rows i
 
 from __future__ import annotations
 
-import functools
-import operator
 from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
-from attrs import frozen
 
-from threeml.data.checks.problems import ROW, problem_rows
+from threeml.data.checks.flagged import Check, FlaggedChecks, flag_rows
+from threeml.data.checks.problems import ROW
 from threeml.data.plausible import DateWindow, plausibility_checks
 from threeml.data.report import ProblemKind
 from threeml.data.text import is_padded, trim_space
@@ -26,7 +24,7 @@ from threeml.records.codes import CONDITION_SEPARATORS
 from threeml.records.rows import INTEGER_TEXT, NUMBER_TEXT
 from threeml.records.schema import Column, ColumnType, Table
 
-__all__ = ["CellChecks", "cell_checks", "parse_table", "typed_schema"]
+__all__ = ["CellChecks", "cell_checks", "parse_table", "typed_schema", "typed_table"]
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INTEGER = INTEGER_TEXT
@@ -204,47 +202,36 @@ def _bounds_words(col: Column) -> str:
     return f"expected at most {col.maximum:g}"
 
 
-@frozen
-class CellChecks:
-    """The cell checks of one table, in two steps the engine can run apart.
-
-    ``flagged`` selects, in one pass over the raw table, only the rows failing some check,
-    with one boolean column per check and the columns the messages are built from;
-    :meth:`problems` spreads such rows into problem rows, one per failing check. An engine
-    that keeps the (few) flagged rows as a table of its own reads the large table once.
-    """
-
-    table: str
-    flagged: ir.Table
-    #: (flag column, column, kind, message: text, or a function of the flagged rows)
-    checks: tuple[tuple[str, str, ProblemKind, Any], ...]
-
-    def problems(self, flagged: ir.Table | None = None) -> ir.Table:
-        """The problem rows of ``flagged`` (by default :attr:`flagged` itself): the rows
-        of :attr:`flagged` as computed, or a table holding them."""
-        rows_of = self.flagged if flagged is None else flagged
-        problems = []
-        for name, column, kind, message in self.checks:
-            rows = rows_of.filter(rows_of[name])
-            text = message(rows) if callable(message) else message
-            problems.append(problem_rows(rows, self.table, column, rows[column], kind, text))
-        return ibis.union(*problems, distinct=False)
+#: The row-local checks of a table's cells (the name under which earlier releases knew it).
+CellChecks = FlaggedChecks
 
 
 def parse_table(
-    spec: Table, raw: ir.Table, *, trim: bool = True, window: DateWindow | None = None
+    spec: Table,
+    raw: ir.Table,
+    *,
+    trim: bool = True,
+    window: DateWindow | None = None,
+    references_checked: bool = False,
 ) -> tuple[ir.Table, list[ir.Table]]:
     """Typed columns for ``raw`` and the problem rows of cells that are missing or do not parse.
 
     The same checks as :func:`cell_checks`, composed into one expression per table.
     """
-    typed, checks = cell_checks(spec, raw, trim=trim, window=window)
+    typed, checks = cell_checks(
+        spec, raw, trim=trim, window=window, references_checked=references_checked
+    )
     return typed, [] if checks is None else [checks.problems()]
 
 
 def cell_checks(
-    spec: Table, raw: ir.Table, *, trim: bool = True, window: DateWindow | None = None
-) -> tuple[ir.Table, CellChecks | None]:
+    spec: Table,
+    raw: ir.Table,
+    *,
+    trim: bool = True,
+    window: DateWindow | None = None,
+    references_checked: bool = False,
+) -> tuple[ir.Table, FlaggedChecks | None]:
     """Typed columns for ``raw`` and its cell checks (``None`` when the table has none).
 
     ``raw`` holds ``_row`` and every column of ``spec`` (absent optional columns as NULL).
@@ -254,30 +241,29 @@ def cell_checks(
     dates are only parsed. Text, condition codes and dates also go through the
     plausibility checks of :mod:`threeml.data.plausible`.
 
-    Every cell check of the table is one boolean term of a single filter over ``raw``; only
-    the rows failing some check get their flags and message columns
-    (:attr:`CellChecks.flagged`), so a large table is scanned once however many columns it
-    has, and nothing is kept of the rows that pass.
-    """
-    typed: dict[str, ir.Value] = {ROW: raw[ROW].cast("int64")}
-    flags: dict[str, ir.BooleanValue] = {}
-    # (flag, column, kind, message: text, or a function of the flagged rows)
-    checks: list[tuple[str, str, ProblemKind, Any]] = []
+    With ``references_checked`` (the table's references are checked by
+    :func:`~threeml.data.checks.relational_checks`), a column that refers to another
+    table is not searched for control characters here: a value found in the other table
+    equals a key checked there, so only the values *not* found need the search, and the
+    reference check does it on those rows alone. That spares a regular expression on
+    every id of the largest tables (contacts, outcomes).
 
-    extras: dict[str, ir.Value] = {}  # columns a message is built from, on flagged rows
+    Every cell check of the table is one boolean term of a single filter over ``raw``
+    (:func:`~threeml.data.checks.flagged.flag_rows`); only the rows failing some check get
+    their flags and message columns, so a large table is scanned once however many
+    columns it has, and nothing is kept of the rows that pass.
+    """
+    checks: list[Check] = []
 
     def check(flag: ir.BooleanValue, column: str, kind: ProblemKind, message: Any) -> None:
-        name = f"_check{len(checks)}"
-        flags[name] = flag.fill_null(False)
+        extras: dict[str, ir.Value] = {}
         if isinstance(message, tuple):
-            message, needed = message
-            extras.update(needed)
-        checks.append((name, column, kind, message))
+            message, extras = message
+        checks.append(Check(flag, column, kind, message, extras=extras))
 
     for col in spec.columns:
         value = raw[col.name]
         parsed, ok, kind, expected = _typed_value(col, value, trim=trim)
-        typed[col.name] = parsed.cast(_TARGET_TYPES[col.type]).name(col.name)
         is_text = value.type().is_string()
         present = _clean(value, trim=trim).notnull() if is_text else value.notnull()
         if col.required:
@@ -288,6 +274,12 @@ def cell_checks(
         for flag, column, problem_kind, words in plausibility_checks(
             spec, col, value, text, parsed, window
         ):
+            if (
+                references_checked
+                and col.references
+                and problem_kind is ProblemKind.CONTROL_CHARACTER
+            ):
+                continue  # searched on the rows whose reference is not found
             check(flag, column, problem_kind, words)
         if col.type in (ColumnType.CODE_LIST, ColumnType.ID, ColumnType.TEXT):
             continue
@@ -307,14 +299,19 @@ def cell_checks(
             if col.maximum is not None:
                 outside |= parsed > col.maximum
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
+    return typed_table(spec, raw, trim=trim), flag_rows(spec.name, raw, checks)
+
+
+def typed_table(spec: Table, raw: ir.Table, *, trim: bool = True) -> ir.Table:
+    """Typed columns for ``raw``, as :func:`cell_checks` gives them, without its checks (for
+    an extract whose validation was kept: nothing of the checks needs building)."""
+    typed: dict[str, ir.Value] = {ROW: raw[ROW].cast("int64")}
+    for col in spec.columns:
+        parsed = _typed_value(col, raw[col.name], trim=trim)[0]
+        typed[col.name] = parsed.cast(_TARGET_TYPES[col.type]).name(col.name)
     for name in spec.extra_columns(raw.columns):  # kept as text, never checked
         typed[name] = _clean(raw[name], trim=trim).name(name)
-    if not checks:
-        return raw.select(**typed), None
-    failing = functools.reduce(operator.or_, flags.values())
-    # Filtered first: the flags and message columns are computed for failing rows only.
-    flagged = raw.filter(failing).mutate(**flags, **extras)
-    return raw.select(**typed), CellChecks(spec.name, flagged, tuple(checks))
+    return raw.select(**typed)
 
 
 def _is_true_literal(value: ir.Value) -> bool:

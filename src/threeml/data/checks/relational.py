@@ -1,4 +1,4 @@
-"""Relational checks: duplicate ids, references that point nowhere and cross-column rules.
+"""Relational checks: duplicate ids, references that point nowhere and rules across tables.
 
 Each check selects its problem rows (:mod:`threeml.data.checks.problems`) from typed tables
 (:mod:`threeml.data.checks.cells`), as ibis expressions the engine runs.
@@ -12,8 +12,9 @@ import ibis
 import ibis.expr.types as ir
 
 from threeml.data.checks.problems import ROW, problem_rows
+from threeml.data.plausible import control_character_check
 from threeml.data.report import ProblemKind
-from threeml.records.rows import BothOrNeither, DateOrder, MatchesReference, MinimumWhen
+from threeml.records.rows import MatchesReference
 from threeml.records.schema import Table
 from threeml.records.schema import table as table_spec
 
@@ -23,7 +24,7 @@ __all__ = ["checkable", "referenced_tables", "relational_checks"]
 def referenced_tables(spec: Table) -> set[str]:
     """The tables whose rows the relational checks of ``spec`` read."""
     tables = {col.references[0] for col in spec.columns if col.references}
-    return tables | {rule.table for rule in spec.rules if hasattr(rule, "table")}
+    return tables | {rule.table for rule in spec.rules if isinstance(rule, MatchesReference)}
 
 
 def checkable(spec: Table, present: frozenset[str]) -> bool:
@@ -34,21 +35,27 @@ def checkable(spec: Table, present: frozenset[str]) -> bool:
 def relational_checks(
     spec: Table, typed: ir.Table, tables: Mapping[str, ir.Table]
 ) -> list[ir.Table]:
-    """Problem rows for duplicate keys, dangling references and cross-column rules.
+    """Problem rows for duplicate keys, dangling references and rules read across tables.
 
     ``tables`` maps table names to typed tables, for references. Each returned expression
-    is meant to run as one query.
+    is meant to run as one query. (The rules a row keeps on its own are
+    :func:`~threeml.data.checks.row_rules.row_checks`.)
 
     A :class:`~threeml.records.MatchesReference` rule (a contact's enrolment belongs to the
-    contact's user) is checked with one anti-join of the table against the pairs it must
-    match; only the rows that fail it — normally none — are then examined further. A row
-    whose enrolment id is unknown is among them, so the reference check of ``via`` runs on
-    them alone, and so does the reference check of a matched column that the other table
-    references in the same way (a contact's user is its enrolment's user, whose own
-    reference is checked on the enrolments). That keeps a large table such as the contacts
-    to a single pass for all three checks; the only report lost is a contact-level
-    "unknown user" when the contact's enrolment already names that unknown user (the
-    enrolment is reported, and in lenient mode the contact goes with it).
+    contact's user) is checked with one anti-join of the table's key columns against the
+    pairs it must match; only the rows that fail it — normally none — are then examined
+    further. A row whose enrolment id is unknown is among them, so the reference check of
+    ``via`` runs on them alone, and so does the reference check of a matched column that
+    the other table references in the same way (a contact's user is its enrolment's user,
+    whose own reference is checked on the enrolments). That keeps a large table such as
+    the contacts to a single pass, reading only its key columns, for all three checks;
+    the only report lost is a contact-level "unknown user" when the contact's enrolment
+    already names that unknown user (the enrolment is reported, and in lenient mode the
+    contact goes with it).
+
+    A reference column's values are searched for control characters only on the rows
+    whose value is not found in the other table (the cell checks leave that search out
+    when the references are checked: see :func:`~threeml.data.checks.cells.cell_checks`).
     """
     problems: list[ir.Table] = []
     if spec.key:
@@ -71,20 +78,8 @@ def relational_checks(
     for col in spec.columns:
         if not col.references:
             continue
-        other_name, other_col = col.references
-        other = tables[other_name]
         rows = suspects.get(col.name, typed)
-        dangling = rows.filter(rows[col.name].notnull()).anti_join(
-            other, rows[col.name] == other[other_col]
-        )
-        problem = problem_rows(
-            dangling,
-            spec.name,
-            col.name,
-            dangling[col.name],
-            ProblemKind.UNKNOWN_REFERENCE,
-            f"no {other_name} row has this {other_col}; add it to {other_name} or correct the id",
-        )
+        problem = _dangling(spec, col.name, rows, tables)
         if col.name in suspects:
             matched.append(problem)
         else:
@@ -92,9 +87,37 @@ def relational_checks(
     if matched:
         problems.append(ibis.union(*matched, distinct=False))
     for rule in spec.rules:
-        if not (isinstance(rule, MatchesReference) and rule.via in suspects):
-            problems.extend(_rule_problems(spec, rule, typed, tables))
+        if isinstance(rule, MatchesReference) and rule.via not in suspects:
+            problems.append(_mismatches(spec, rule, typed, _owner_pairs(rule, tables)))
     return problems
+
+
+def _dangling(spec: Table, column: str, rows: ir.Table, tables: Mapping[str, ir.Table]) -> ir.Table:
+    """Problem rows for the ``rows`` whose ``column`` names no row of the table it refers
+    to, and for those of them whose value holds a control character."""
+    other_name, other_col = spec.column(column).references
+    other = tables[other_name]
+    keys = rows.select(ROW, column)
+    dangling = keys.filter(keys[column].notnull()).anti_join(
+        other, keys[column] == other[other_col]
+    )
+    # The filter ends ibis's join chain, so that both problems below read these few rows.
+    dangling = dangling.filter(ibis.literal(True)).select(ROW, column)
+    unknown = problem_rows(
+        dangling,
+        spec.name,
+        column,
+        dangling[column],
+        ProblemKind.UNKNOWN_REFERENCE,
+        f"no {other_name} row has this {other_col}; add it to {other_name} or correct the id",
+    )
+    flag, _, kind, message = control_character_check(column, dangling[column])
+    control = dangling.filter(flag)
+    return ibis.union(
+        unknown,
+        problem_rows(control, spec.name, column, control[column], kind, message),
+        distinct=False,
+    )
 
 
 def _duplicates(spec: Table, typed: ir.Table) -> ir.Table:
@@ -129,14 +152,17 @@ def _matching_rule(
 ) -> tuple[ir.Table, ir.Table]:
     """The rows failing ``rule`` or its reference (one anti-join), and the rule's problems."""
     pairs = _owner_pairs(rule, tables)
-    rows = typed.filter(typed[rule.via].notnull())
+    # Only the key columns are read: the probe of the anti-join is the whole (large) table.
+    keys = [ROW, rule.via, *(c for c in rule.columns if c != rule.via)]
+    rows = typed.select(*keys)
+    rows = rows.filter(rows[rule.via].notnull())
     rows = rows.anti_join(
         pairs,
         [rows[rule.via] == pairs._ref, *(rows[c] == pairs[f"_other_{c}"] for c in rule.columns)],
     )
     # The filter ends ibis's join chain, so the checks below share these few rows (one common
     # table expression) instead of each folding the anti-join into a join of its own.
-    rows = rows.filter(ibis.literal(True)).select(*typed.columns)
+    rows = rows.filter(ibis.literal(True)).select(*keys)
     return rows, _mismatches(spec, rule, rows, pairs.view())
 
 
@@ -166,61 +192,3 @@ def _mismatches(spec: Table, rule: MatchesReference, rows: ir.Table, owners: ir.
         + ibis.literal(f" belongs to {first} ")
         + bad[f"_other_{first}"],
     )
-
-
-def _rule_problems(
-    spec: Table, rule, typed: ir.Table, tables: Mapping[str, ir.Table]
-) -> list[ir.Table]:
-    if isinstance(rule, BothOrNeither):
-        first, second = typed[rule.first], typed[rule.second]
-        bad = typed.filter(first.isnull() != second.isnull())
-        given = bad[rule.first].isnull().ifelse(rule.second, rule.first)
-        missing = bad[rule.first].isnull().ifelse(rule.first, rule.second)
-        return [
-            problem_rows(
-                bad,
-                spec.name,
-                rule.second,
-                ibis.coalesce(bad[rule.first].cast("string"), bad[rule.second].cast("string")),
-                ProblemKind.INCONSISTENT_END,
-                given
-                + ibis.literal(" is given but ")
-                + missing
-                + ibis.literal(
-                    " is empty; the row is kept (an enrolment ends on its ended_on, whatever"
-                    " its end_reason): fill in both or neither"
-                ),
-            )
-        ]
-    if isinstance(rule, DateOrder):
-        bad = typed.filter(typed[rule.later] < typed[rule.earlier])
-        return [
-            problem_rows(
-                bad,
-                spec.name,
-                rule.later,
-                bad[rule.later],
-                ProblemKind.DATE_ORDER,
-                ibis.literal(f"{rule.later} is before {rule.earlier} (")
-                + bad[rule.earlier].cast("string")
-                + ibis.literal(")"),
-            )
-        ]
-    if isinstance(rule, MinimumWhen):
-        bad = typed.filter(
-            typed[rule.when_column].isin(sorted(rule.when_in)) & (typed[rule.column] < rule.minimum)
-        )
-        return [
-            problem_rows(
-                bad,
-                spec.name,
-                rule.column,
-                bad[rule.column],
-                ProblemKind.OUT_OF_RANGE,
-                f"{rule.reason}: expected at least {rule.minimum:g} for "
-                f"{', '.join(sorted(rule.when_in))}",
-            )
-        ]
-    if isinstance(rule, MatchesReference):
-        return [_mismatches(spec, rule, typed, _owner_pairs(rule, tables))]
-    raise TypeError(f"no check for rule {rule!r}")  # pragma: no cover

@@ -1,0 +1,108 @@
+"""Checks run as one filter over a table: the failing rows, flagged, then spread into problems.
+
+A table's row-local checks (each cell parses, each row keeps its own rules) are boolean
+terms of one filter, so the table is scanned once however many checks it has. Only the
+rows failing some check are kept, with one boolean column per check and the columns the
+messages are built from (:attr:`FlaggedChecks.flagged`); :meth:`FlaggedChecks.problems`
+then spreads those rows — normally none — into problem rows
+(:mod:`threeml.data.checks.problems`), one per failing check. An engine that keeps the
+flagged rows as a table of its own reads the large table once, and only has to build the
+problem rows of the checks that some row failed.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from attrs import field, frozen
+
+from threeml.data.checks.problems import problem_rows
+from threeml.data.report import ProblemKind
+
+__all__ = ["Check", "FlaggedChecks", "flag_rows"]
+
+#: A message: fixed text, or built from the flagged rows (and the extra columns they carry).
+Message = str | Callable[[ir.Table], ir.StringValue]
+
+
+@frozen(eq=False)
+class Check:
+    """One row-local check: the rows where ``flag`` holds have a problem of ``kind`` in
+    ``column``.
+
+    ``value`` builds the value the problem quotes from the flagged rows (by default the
+    row's ``column``); ``extras`` are columns a message or value is built from, computed
+    on the flagged rows only.
+    """
+
+    flag: ir.BooleanValue
+    column: str
+    kind: ProblemKind
+    message: Message
+    value: Callable[[ir.Table], ir.Value] | None = None
+    extras: Mapping[str, ir.Value] = field(factory=dict)
+
+
+@frozen(eq=False)
+class FlaggedChecks:
+    """The row-local checks of one table, in two steps the engine can run apart.
+
+    ``flagged`` selects, in one pass over the table, only the rows failing some check,
+    with one boolean column per check (named in ``checks``) and the columns the messages
+    are built from; :meth:`problems` spreads such rows into problem rows.
+    """
+
+    table: str
+    flagged: ir.Table
+    #: (flag column, check), in the order the checks were given
+    checks: tuple[tuple[str, Check], ...]
+
+    @property
+    def flag_names(self) -> tuple[str, ...]:
+        """The flag columns of :attr:`flagged`, one per check."""
+        return tuple(name for name, _ in self.checks)
+
+    def problems(
+        self, flagged: ir.Table | None = None, failing: Collection[str] | None = None
+    ) -> ir.Table:
+        """The problem rows of ``flagged`` (by default :attr:`flagged` itself: the rows as
+        computed, or a table holding them), for the checks whose flags are in ``failing``
+        (by default every check; at least one must be named)."""
+        rows_of = self.flagged if flagged is None else flagged
+        parts = []
+        for name, check in self.checks:
+            if failing is not None and name not in failing:
+                continue
+            rows = rows_of.filter(rows_of[name])
+            message = check.message(rows) if callable(check.message) else check.message
+            value = rows[check.column] if check.value is None else check.value(rows)
+            parts.append(problem_rows(rows, self.table, check.column, value, check.kind, message))
+        if not parts:
+            raise ValueError(f"no check of {self.table} is named in {sorted(failing or ())}")
+        return ibis.union(*parts, distinct=False)
+
+
+def flag_rows(table: str, source: ir.Table, checks: list[Check]) -> FlaggedChecks | None:
+    """The rows of ``source`` failing any of ``checks``, flagged (``None``: no checks).
+
+    Every check is one boolean term of a single filter; the flag and extra columns are
+    computed for the failing rows only.
+    """
+    if not checks:
+        return None
+    flags: dict[str, ir.BooleanValue] = {}
+    extras: dict[str, Any] = {}
+    named: list[tuple[str, Check]] = []
+    for check in checks:
+        name = f"_check{len(named)}"
+        flags[name] = check.flag.fill_null(False)
+        extras.update(check.extras)
+        named.append((name, check))
+    failing = functools.reduce(operator.or_, flags.values())
+    flagged = source.filter(failing).mutate(**flags, **extras)
+    return FlaggedChecks(table, flagged, tuple(named))

@@ -1,0 +1,148 @@
+"""Validation in few scans (issue 19): what each check reports, whichever way it is folded.
+
+A reference column's values are searched for control characters only where the reference is
+not found (a value found equals a key checked in its own table), the rules a row keeps on its
+own are one filter per table, and the problem rows are built only for the checks some row
+failed. These cases pin what that reports, worked by hand, and that the embedded engine and a
+connection threeml does not own report the same problems.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import ibis
+import pytest
+from conftest import VALID_CSV
+
+from threeml.data import (
+    Dataset,
+    InvalidDataset,
+    Mode,
+    ProblemKind,
+    ValidationReport,
+    validate_folder,
+)
+
+MakeFolder = Callable[..., Path]
+
+CONTROL = (
+    "{} holds a control character (a NUL byte, a line break, a tab or an escape sequence); "
+    "remove it from the source system or the export"
+)
+
+
+def replaced(table: str, number: int, line: str) -> str:
+    """VALID_CSV[table] with line ``number`` (the header is line 1) replaced."""
+    lines = VALID_CSV[table].splitlines()
+    lines[number - 1] = line
+    return "\n".join(lines) + "\n"
+
+
+#: Enrolment E2's id holds a BEL, and so does the contact made under it (row 4); a new contact
+#: (row 6) names a user id with an ESC that no user has, under enrolment E1 (user U1's); and
+#: enrolment E4 (row 5) ends before it was installed.
+HOSTILE = {
+    "enrolments": replaced(
+        "enrolments", 3, "E2\x07,U2,S2,2013-02-01,2013-02-05,2013-06-30,moved"
+    ).replace("E4,U1,S2,,2013-04-01,2013-09-30,died", "E4,U1,S2,,2013-04-01,2013-03-30,died"),
+    "contacts": replaced("contacts", 4, "U2,E2\x07,2013-03-01,alarm_call")
+    + "U9\x1b,E1,2013-01-13,reading\n",
+}
+
+
+def found(report: ValidationReport) -> Counter[tuple]:
+    """Every problem reported, as (table, kind, column, value, message), without the row."""
+    return Counter((p.table, p.kind, p.column, p.value, p.message) for p in report.examples)
+
+
+def test_a_control_character_in_a_found_reference_is_reported_on_its_key_alone(
+    make_folder: MakeFolder,
+) -> None:
+    report = validate_folder(make_folder(**HOSTILE), cache=False)
+    on_rows = {(p.file, p.row, p.column, p.kind) for p in report.examples}
+    assert ("enrolments.csv", 3, "enrolment_id", ProblemKind.CONTROL_CHARACTER) in on_rows
+    # Contact row 4 names E2 exactly as the enrolment writes it: the enrolment is reported.
+    assert not [p for p in report.examples if p.table == "contacts" and p.row == 4]
+    assert report.counts[("enrolments", ProblemKind.CONTROL_CHARACTER)] == 1
+    # The one contact whose id holds a control character is row 6, whose user is not found.
+    assert report.counts[("contacts", ProblemKind.CONTROL_CHARACTER)] == 1
+
+
+def test_a_reference_not_found_is_searched_for_control_characters(
+    make_folder: MakeFolder,
+) -> None:
+    report = validate_folder(make_folder(**HOSTILE), cache=False)
+    row6 = {(p.kind, p.column, p.message) for p in report.examples if p.table == "contacts"}
+    assert row6 == {
+        (ProblemKind.CONTROL_CHARACTER, "user_id", CONTROL.format("user_id")),
+        (
+            ProblemKind.UNKNOWN_REFERENCE,
+            "user_id",
+            "no users row has this user_id; add it to users or correct the id",
+        ),
+        (
+            ProblemKind.INCONSISTENT_REFERENCE,
+            "user_id",
+            "a contact's enrolment must belong to the same user: enrolment_id E1 belongs to "
+            "user_id U1",
+        ),
+    }
+    assert {p.row for p in report.examples if p.table == "contacts"} == {6}
+    assert {p.file for p in report.examples if p.table == "contacts"} == {"contacts.csv"}
+
+
+def test_row_rules_are_reported_with_their_row_and_the_earlier_date(
+    make_folder: MakeFolder,
+) -> None:
+    report = validate_folder(make_folder(**HOSTILE), cache=False)
+    order = [p for p in report.examples if p.kind is ProblemKind.DATE_ORDER]
+    assert [(p.file, p.row, p.column, p.value, p.message) for p in order] == [
+        (
+            "enrolments.csv",
+            5,
+            "ended_on",
+            "2013-03-30",
+            "ended_on is before installed_on (2013-04-01)",
+        )
+    ]
+
+
+def test_lenient_sets_a_contact_aside_with_the_enrolment_it_names(
+    make_folder: MakeFolder,
+) -> None:
+    dataset = Dataset.from_folder(
+        make_folder(**HOSTILE), mode=Mode.LENIENT, cache=False, max_set_aside=1.0
+    )
+    aside = dataset.report.set_aside
+    assert aside[("enrolments", ProblemKind.CONTROL_CHARACTER)] == 1
+    assert aside[("enrolments", ProblemKind.DATE_ORDER)] == 1
+    # Rows 4 (under E2) and 5 (under E4) go with their enrolments; row 6 has errors of its own.
+    assert aside[("contacts", ProblemKind.REFERS_TO_SET_ASIDE)] == 2
+    assert sum(n for (table, _), n in aside.items() if table == "contacts") == 3
+    kept = dataset.table("contacts").to_pyarrow().to_pylist()
+    assert [(c["user_id"], c["enrolment_id"]) for c in kept] == [("U1", "E1"), ("U1", "E1")]
+
+
+@pytest.mark.parametrize("tables", [HOSTILE, {}], ids=["hostile", "valid"])
+def test_a_connection_reports_what_a_folder_does(
+    make_folder: MakeFolder, tables: dict[str, str]
+) -> None:
+    """The same checks, run by the embedded engine on files and in place on a connection."""
+    folder = make_folder(**tables)
+    from_folder = validate_folder(folder, cache=False)
+    con = duckdb.connect()
+    for path in sorted(folder.glob("*.csv")):
+        con.execute(
+            f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv('{path}', all_varchar = true, "
+            "header = true)"
+        )
+    try:
+        in_place = Dataset.from_connection(ibis.duckdb.from_connection(con)).report
+    except InvalidDataset as refused:
+        in_place = refused.report
+    assert found(in_place) == found(from_folder)
+    assert bool(tables) == bool(found(in_place))
