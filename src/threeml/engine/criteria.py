@@ -154,6 +154,14 @@ class CriterionHandler:
         """A user's verdict in one interval, over their (enrolment, interval) facts."""
         return self.user_aggregate(criterion, compiler, facts, name)
 
+    def series_dates(self, criterion: Any, name: str) -> tuple[str, ...] | None:
+        """The date columns of the series facts (before they meet the intervals: the
+        enrolment's, and those of :meth:`series_columns`) that the criterion's fact columns
+        compare with their interval's days, and nothing else about the interval; ``None``
+        when its facts depend on the interval otherwise (its series keeps one row per
+        (enrolment, interval): :mod:`threeml.engine.series_runs`)."""
+        return None
+
     def enrolment_pass(self, criterion: Any, compiler: Compiler) -> ir.Table:
         """The enrolments passing ``criterion`` (``enrolment_id``), for enrolment units."""
         users = user_pass(criterion, compiler)
@@ -254,6 +262,11 @@ class _DatedEnrolments(CriterionHandler):
     interval_aware = True
 
     dates: ClassVar[Callable[..., list[ir.BooleanValue]]]
+    #: The enrolment dates ``dates`` compares with the window.
+    dates_read: ClassVar[tuple[str, ...]]
+
+    def series_dates(self, criterion: Any, name: str) -> tuple[str, ...]:
+        return type(self).dates_read
 
     def tests(self, criterion: Any, compiler: Compiler, e: ir.Table) -> list[ir.BooleanValue]:
         start, end = compiler.window(criterion.window, e)
@@ -293,6 +306,7 @@ class EnrolmentOverlapsHandler(_HasEnrolment):
     """``enrolment-overlaps``: an installed window overlapping the window."""
 
     dates = staticmethod(_overlapping)
+    dates_read = ("installed_on", "ended_on")
 
 
 @handles(ReferredIn)
@@ -300,6 +314,7 @@ class ReferredInHandler(_HasEnrolment):
     """``referred-in``: ``referred_on`` in the window."""
 
     dates = staticmethod(_referred)
+    dates_read = ("referred_on",)
 
 
 @handles(InstalledIn)
@@ -307,6 +322,7 @@ class InstalledInHandler(_HasEnrolment):
     """``installed-in``: ``installed_on`` in the window."""
 
     dates = staticmethod(_installed)
+    dates_read = ("installed_on",)
 
 
 @handles(SectorsAtLeast)
@@ -314,6 +330,7 @@ class SectorsAtLeastHandler(_DatedEnrolments):
     """``sectors-at-least``: distinct sectors among the overlapping enrolments (about the user)."""
 
     dates = staticmethod(_overlapping)
+    dates_read = ("installed_on", "ended_on")
 
     def user_pass(self, criterion: SectorsAtLeast, compiler: Compiler) -> ir.Table:
         e = self.matching(criterion, compiler)
@@ -348,6 +365,7 @@ class FirstInstalledInHandler(_DatedEnrolments):
     """
 
     dates = staticmethod(_installed)
+    dates_read = ("installed_on",)
 
     def fact_columns(
         self, criterion: FirstInstalledIn, compiler: Compiler, enrolments: ir.Table, name: str
@@ -388,6 +406,9 @@ class FirstInstalledInHandler(_DatedEnrolments):
     ) -> ir.BooleanValue:
         return facts[f"{name}_in"].any()
 
+    def series_dates(self, criterion: FirstInstalledIn, name: str) -> tuple[str, ...]:
+        return ("installed_on", f"{name}_first")
+
     def user_pass(self, criterion: FirstInstalledIn, compiler: Compiler) -> ir.Table:
         e = compiler.enrolments
         if criterion.service_kinds:
@@ -423,6 +444,10 @@ class ContactsAtLeastHandler(CriterionHandler):
 
     def contact_span(self, criterion: ContactsAtLeast, compiler: Compiler) -> Period:
         return criterion.window.resolve(compiler.period)
+
+    def series_dates(self, criterion: ContactsAtLeast, name: str) -> tuple[str, ...]:
+        # Counted per (enrolment, interval) where there are contacts: those rows start runs.
+        return ()
 
     def contact_test(
         self, criterion: ContactsAtLeast, compiler: Compiler, contacts: ir.Table

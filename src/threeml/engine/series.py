@@ -57,6 +57,7 @@ from threeml.engine.series_facts import (
     interval_age_band,
     series_tables,
 )
+from threeml.engine.series_runs import RUN_END, run_sums
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
@@ -181,8 +182,12 @@ def _interval_sums(
     n: int,
     extra: Mapping[str, ir.Value] | None = None,
     within: Sequence[str] = (),
+    materialise: Callable[[ir.Table, str], ir.Table] | None = None,
 ) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
     """Per interval, how many units have every column of each mask true (and the key sums).
+
+    When ``long`` is per (unit, run) (:mod:`threeml.engine.series_runs`), each interval's
+    sums are those of the runs covering it (``materialise`` stores the sums per run).
 
     A mask naming a column only the long table's rows can make true is summed over those
     rows by interval; any other mask (criteria about the user alone, or none) holds the same
@@ -198,7 +203,10 @@ def _interval_sums(
     metrics.update(extra or {})
     out: list[dict[str, int]] = [dict.fromkeys(metrics, 0) for _ in range(n)]
     groups: list[dict[str, Any]] = []
-    if metrics:
+    if metrics and RUN_END in long.columns:
+        assert materialise is not None
+        out, groups = run_sums(long, metrics, within, INTERVAL, n, materialise)
+    elif metrics:
         for row in long.group_by([INTERVAL, *within]).agg(**metrics).to_pyarrow().to_pylist():
             sums = out[row[INTERVAL]]
             for name in metrics:
@@ -242,6 +250,7 @@ def _users(
         n,
         records_of,
         within,
+        lambda expr, stem: _materialise(tables.compiler.dataset, expr, stem),
     )
     figures = [read_figures(row, definitions, keys) for row in record_sums]
     if tables.streamed:
@@ -509,7 +518,11 @@ def _breakdowns(
 def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
     """Every user with a flag per criterion in interval ``k`` (no facts there: false)."""
     own = tables.interval_columns
-    mine = tables.flags.filter(tables.flags[INTERVAL] == k)
+    flags = tables.flags
+    if tables.runs:
+        mine = flags.filter(flags[INTERVAL] <= k, flags[RUN_END] > k)
+    else:
+        mine = flags.filter(flags[INTERVAL] == k)
     mine = mine.select(_fu="user_id", **{f"_f_{n}": mine[n] for n in own})
     base = tables.base
     joined = base.left_join(mine, base.user_id == mine._fu)

@@ -35,9 +35,10 @@ from threeml.definitions.kinds import CriterionKind
 from threeml.engine.breakdowns import BAND_NAMES, age_band_in, breakdown_value
 from threeml.engine.cellkeys import KeyRequest, keyed
 from threeml.engine.compiler import Compiler, date_literal
-from threeml.engine.criteria import handler_for
+from threeml.engine.criteria import CriterionHandler, handler_for
 from threeml.engine.errors import EvaluationError
 from threeml.engine.flags import record_columns
+from threeml.engine.series_runs import RUN_END, day_boundaries, ordered, run_starts
 from threeml.records.intervals import Interval
 from threeml.records.periods import Period
 
@@ -92,6 +93,15 @@ class SeriesCompiler(Compiler):
         self, windows: Iterable[Window], contact_windows: Iterable[Window]
     ) -> ir.Table:
         """The intervals table (see the module docs) for criteria with these windows."""
+        columns = self.interval_columns(windows, contact_windows)
+        types = {INTERVAL: pa.int64(), _END_YEAR: pa.int64()}
+        arrays = {n: pa.array(v, type=types.get(n, pa.date32())) for n, v in columns.items()}
+        return ibis.memtable(pa.table(arrays))
+
+    def interval_columns(
+        self, windows: Iterable[Window], contact_windows: Iterable[Window]
+    ) -> dict[str, list]:
+        """The intervals table's columns, as Python lists (one value per interval)."""
         windows, contact_windows = set(windows), set(contact_windows)
         extra = sorted({w.last_days for w in windows if w.last_days is not None})
         columns: dict[str, list] = {
@@ -115,9 +125,7 @@ class SeriesCompiler(Compiler):
             columns[_LOW].append(min(starts))
             contact = [w.resolve(period).start for w in contact_windows] or [period.start]
             columns[_LOW_CONTACTS].append(min(contact))
-        types = {INTERVAL: pa.int64(), _END_YEAR: pa.int64()}
-        arrays = {n: pa.array(v, type=types.get(n, pa.date32())) for n, v in columns.items()}
-        return ibis.memtable(pa.table(arrays))
+        return columns
 
 
 class SeriesTables:
@@ -149,6 +157,9 @@ class SeriesTables:
         self.keys = keys
         #: Whether the facts and flags are expressions read once (see :func:`series_tables`).
         self.streamed = False
+        #: Whether the facts and flags are per (unit, run) (:mod:`.series_runs`), not per
+        #: (unit, interval).
+        self.runs = False
         #: Per set of enrolment criteria, the user flags' count of contributing enrolments.
         self.record_names: dict[frozenset[Criterion], str] = {}
 
@@ -179,7 +190,9 @@ def series_tables(
     so a definition's records are a sum over the users it counts, with no further join.
     """
     criteria = [c for c in columns if c.about_enrolments]
-    facts, fact_names = _facts(compiler, criteria, keys)
+    runs = stream and ordered(compiler.intervals) and not any(name in _AGE for name in user_columns)
+    facts, fact_names = _facts(compiler, criteria, keys, materialise if runs else None)
+    ends = [RUN_END] if RUN_END in facts.columns else []
     if not stream:
         facts = materialise(facts, "series_facts")
     base = materialise(
@@ -200,7 +213,7 @@ def series_tables(
         per_user[f"_n{j}"] = contributes.sum()
         if keys is not None:
             per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
-    grouped = facts.group_by(["user_id", INTERVAL, _END_YEAR]).agg(**per_user)
+    grouped = facts.group_by(["user_id", INTERVAL, *ends, _END_YEAR]).agg(**per_user)
     owners = base.rename(_uid="user_id")
     joined = grouped.inner_join(owners, grouped.user_id == owners._uid)
     flags: dict[str, ir.Value] = {}
@@ -212,12 +225,13 @@ def series_tables(
     kept = ["_rk"] if keys is not None else []
     kept += [f"_n{j}" for j in range(len(record_names))]
     kept += [f"_nk{j}" for j in range(len(record_names)) if keys is not None]
-    long = joined.select("user_id", INTERVAL, *kept, **grouping, **flags)
+    long = joined.select("user_id", INTERVAL, *ends, *kept, **grouping, **flags)
     if not stream:
         long = materialise(long, "series_flags")
     tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
     tables.record_names = record_names
     tables.streamed = stream
+    tables.runs = bool(ends)
     return tables
 
 
@@ -256,37 +270,113 @@ def enrolment_facts(
 
 
 def _facts(
-    compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
+    compiler: SeriesCompiler,
+    criteria: Sequence[Criterion],
+    keys: KeyRequest | None,
+    materialise: Callable[[ir.Table, str], ir.Table] | None = None,
 ) -> tuple[ir.Table, dict[Criterion, str]]:
-    """(enrolment, interval) rows where the enrolment can matter, a column per criterion."""
+    """(enrolment, interval) rows where the enrolment can matter, a column per criterion.
+
+    With ``materialise``, and when every criterion says which dates it compares with its
+    interval's days, the rows are per (enrolment, run) instead (:mod:`.series_runs`: the
+    interval ``_i`` is the run's first, :data:`RUN_END` the first after it).
+    """
     names = {c: f"m{j}" for j, c in enumerate(criteria)}
     handlers = {c: handler_for(c, compiler) for c in criteria}
     counted = [c for c in criteria if handlers[c].contact_span(c, compiler) is not None]
-    intervals = compiler.intervals_table([c.window for c in criteria], [c.window for c in counted])
+    windows, contact_windows = [c.window for c in criteria], [c.window for c in counted]
+    intervals = compiler.intervals_table(windows, contact_windows)
     e = compiler.enrolments
     before: dict[str, ir.Value] = {}
     for c in criteria:
         before.update(handlers[c].series_columns(c, compiler, e, names[c]))
     e = e.mutate(**before) if before else e
     e = keyed(e, keys, _ek=("e", "enrolment_id"))
-    relevant = (
-        e.installed_on.notnull()
-        & (e.installed_on <= intervals[_END])
-        & (e.ended_on.isnull() | (e.ended_on >= intervals[_LOW]))
-    )
-    if any(isinstance(c, ReferredIn) for c in criteria):
-        relevant |= (e.referred_on >= intervals[_LOW]) & (e.referred_on <= intervals[_END])
-    rows = e.inner_join(intervals, [relevant])
+    referred = any(isinstance(c, ReferredIn) for c in criteria)
+    dates = _run_dates(criteria, handlers, names, referred) if materialise is not None else None
+
+    def relevant(days: ir.Table) -> ir.BooleanValue:
+        found = (
+            e.installed_on.notnull()
+            & (e.installed_on <= days[_END])
+            & (e.ended_on.isnull() | (e.ended_on >= days[_LOW]))
+        )
+        if referred:
+            found |= (e.referred_on >= days[_LOW]) & (e.referred_on <= days[_END])
+        return found
+
+    per = None
+    if counted:
+        per = _contact_counts(compiler, counted, handlers, names, intervals, dates is not None)
+    if dates is None:
+        rows = e.inner_join(intervals, [relevant(intervals)])
+        ends = []
+    else:
+        assert materialise is not None
+        if per is not None:
+            per = materialise(per, "series_contacts")
+        columns = compiler.interval_columns(windows, contact_windows)
+        days = day_boundaries(
+            {k: v for k, v in columns.items() if k not in (INTERVAL, _END_YEAR)},
+            len(compiler.intervals),
+        )
+        runs = run_starts(e, dates, days, per, INTERVAL, len(compiler.intervals))
+        runs = runs.inner_join(intervals, INTERVAL).rename(_su="user_id")
+        rows = e.inner_join(runs, [e.user_id == runs._su, relevant(runs)]).drop("_su")
+        ends = [RUN_END]
     own: dict[str, ir.Value] = {}
     for c in criteria:
         if c not in counted:
             own.update(handlers[c].series_fact_columns(c, compiler, rows, names[c]))
     kept = ["_ek"] if keys is not None else []
     facts = rows.select(
-        "enrolment_id", "user_id", "service_kind", "sector", INTERVAL, _END_YEAR, *kept, **own
+        "enrolment_id",
+        "user_id",
+        "service_kind",
+        "sector",
+        INTERVAL,
+        *ends,
+        _END_YEAR,
+        *kept,
+        **own,
     )
-    if not counted:
+    if per is None:
         return facts, names
+    per = per.select("enrolment_id", INTERVAL, *(names[c] for c in counted))
+    per = per.rename(_eid="enrolment_id", _ci=INTERVAL)
+    joined = facts.left_join(
+        per, [facts.enrolment_id == per._eid, facts[INTERVAL] == per._ci]
+    ).drop("_eid", "_ci")
+    return joined.mutate(**{names[c]: joined[names[c]].fill_null(0) for c in counted}), names
+
+
+def _run_dates(
+    criteria: Sequence[Criterion],
+    handlers: Mapping[Criterion, CriterionHandler],
+    names: Mapping[Criterion, str],
+    referred: bool,
+) -> list[str] | None:
+    """The enrolment dates the criteria and the facts' relevance compare with the intervals'
+    days; ``None`` when a criterion cannot say (its series keeps a row per interval)."""
+    dates = ["installed_on", "ended_on"] + (["referred_on"] if referred else [])
+    for c in criteria:
+        mine = handlers[c].series_dates(c, names[c])
+        if mine is None:
+            return None
+        dates.extend(mine)
+    return list(dict.fromkeys(dates))
+
+
+def _contact_counts(
+    compiler: SeriesCompiler,
+    counted: Sequence[Criterion],
+    handlers: Mapping[Criterion, CriterionHandler],
+    names: Mapping[Criterion, str],
+    intervals: ir.Table,
+    with_user: bool,
+) -> ir.Table:
+    """Per (enrolment, interval) with counting contacts in the interval's windows, how many
+    count towards each criterion of ``counted`` (read once for the whole span)."""
     contacts = compiler.counting_contacts
     low = min(min(c.window.resolve(i.period).start for c in counted) for i in compiler.intervals)
     contacts = contacts.filter(
@@ -296,9 +386,5 @@ def _facts(
         intervals, [contacts.date >= intervals[_LOW_CONTACTS], contacts.date <= intervals[_END]]
     )
     counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
-    per = dated.group_by(["enrolment_id", INTERVAL]).agg(**counts)
-    per = per.rename(_eid="enrolment_id", _ci=INTERVAL)
-    joined = facts.left_join(
-        per, [facts.enrolment_id == per._eid, facts[INTERVAL] == per._ci]
-    ).drop("_eid", "_ci")
-    return joined.mutate(**{names[c]: joined[names[c]].fill_null(0) for c in counted}), names
+    keys = ["enrolment_id", *(["user_id"] if with_user else []), INTERVAL]
+    return dated.group_by(keys).agg(**counts)
