@@ -113,8 +113,9 @@ def run_starts(
         k = contact_rows[interval].cast("int64")
         starts.append(contact_rows.select("user_id", _b=k))
         starts.append(contact_rows.select("user_id", _b=k + 1))
-    found = ibis.union(*starts, distinct=True)
-    found = found.filter(found._b < n)
+    # One DISTINCT over all of them (a chain of UNIONs would deduplicate at every step).
+    found = ibis.union(*starts, distinct=False)
+    found = found.filter(found._b < n).distinct()
     after = found._b.lead().over(ibis.window(group_by="user_id", order_by=found._b))
     return found.select("user_id", **{interval: found._b, RUN_END: after.fill_null(n)})
 
