@@ -92,6 +92,12 @@ class CriterionHandler:
         """Whether each counting contact counts towards ``criterion`` (with a span only)."""
         raise NotImplementedError
 
+    def contact_cap(self, criterion: Any) -> int | None:
+        """A count of contacts from which the verdicts no longer change (every count at or
+        above it means the same to the criterion, summed over a user's enrolments or not);
+        ``None`` when every count matters."""
+        return None
+
     def fact_columns(
         self, criterion: Any, compiler: Compiler, enrolments: ir.Table, name: str
     ) -> dict[str, ir.Value]:
@@ -448,6 +454,9 @@ class ContactsAtLeastHandler(CriterionHandler):
     def series_dates(self, criterion: ContactsAtLeast, name: str) -> tuple[str, ...]:
         # Counted per (enrolment, interval) where there are contacts: those rows start runs.
         return ()
+
+    def contact_cap(self, criterion: ContactsAtLeast) -> int:
+        return max(criterion.count, 1)
 
     def contact_test(
         self, criterion: ContactsAtLeast, compiler: Compiler, contacts: ir.Table

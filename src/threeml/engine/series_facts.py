@@ -320,7 +320,8 @@ def _facts(
             {k: v for k, v in columns.items() if k not in (INTERVAL, _END_YEAR)},
             len(compiler.intervals),
         )
-        runs = run_starts(e, dates, days, per, INTERVAL, len(compiler.intervals))
+        counts = [names[c] for c in counted]
+        runs = run_starts(e, dates, days, per, counts, INTERVAL, len(compiler.intervals))
         runs = runs.inner_join(intervals, INTERVAL).rename(_su="user_id")
         rows = e.inner_join(runs, [e.user_id == runs._su, relevant(runs)]).drop("_su")
         ends = [RUN_END]
@@ -376,7 +377,9 @@ def _contact_counts(
     with_user: bool,
 ) -> ir.Table:
     """Per (enrolment, interval) with counting contacts in the interval's windows, how many
-    count towards each criterion of ``counted`` (read once for the whole span)."""
+    count towards each criterion of ``counted`` (read once for the whole span); with
+    ``with_user`` (runs), the user too, and each count capped at the handler's
+    ``contact_cap``."""
     contacts = compiler.counting_contacts
     low = min(min(c.window.resolve(i.period).start for c in counted) for i in compiler.intervals)
     contacts = contacts.filter(
@@ -386,5 +389,11 @@ def _contact_counts(
         intervals, [contacts.date >= intervals[_LOW_CONTACTS], contacts.date <= intervals[_END]]
     )
     counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
+    if with_user:
+        # For runs: each count capped where the criterion stops telling counts apart.
+        for c in counted:
+            cap = handlers[c].contact_cap(c)
+            if cap is not None:
+                counts[names[c]] = ibis.least(counts[names[c]], cap)
     keys = ["enrolment_id", *(["user_id"] if with_user else []), INTERVAL]
     return dated.group_by(keys).agg(**counts)

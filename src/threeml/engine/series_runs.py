@@ -93,6 +93,7 @@ def run_starts(
     dates: Sequence[str],
     days: pa.Table,
     contact_rows: ir.Table | None,
+    counts: Sequence[str],
     interval: str,
     n: int,
 ) -> ir.Table:
@@ -100,8 +101,9 @@ def run_starts(
     :data:`RUN_END`, for every user with an enrolment (see the module docs).
 
     ``dates`` are the enrolments' date columns the criteria compare with the intervals,
-    ``days`` the table of :func:`day_boundaries`, ``contact_rows`` the (``user_id``,
-    ``interval``) rows where contacts are counted.
+    ``days`` the table of :func:`day_boundaries`, ``contact_rows`` the (``enrolment_id``,
+    ``user_id``, ``interval``) rows where contacts are counted, with their ``counts``
+    (capped: see :func:`_contact_starts`).
     """
     table = ibis.memtable(days)
     starts = [enrolments.select("user_id", _b=ibis.literal(0, "int64"))]
@@ -110,14 +112,32 @@ def run_starts(
         joined = dated.inner_join(table, dated._d == table[_DAY])
         starts.append(joined.select("user_id", _b=joined[_AT]))
     if contact_rows is not None:
-        k = contact_rows[interval].cast("int64")
-        starts.append(contact_rows.select("user_id", _b=k))
-        starts.append(contact_rows.select("user_id", _b=k + 1))
+        starts.extend(_contact_starts(contact_rows, counts, interval))
     # One DISTINCT over all of them (a chain of UNIONs would deduplicate at every step).
     found = ibis.union(*starts, distinct=False)
     found = found.filter(found._b < n).distinct()
     after = found._b.lead().over(ibis.window(group_by="user_id", order_by=found._b))
     return found.select("user_id", **{interval: found._b, RUN_END: after.fill_null(n)})
+
+
+def _contact_starts(rows: ir.Table, counts: Sequence[str], interval: str) -> list[ir.Table]:
+    """Run starts from the contacts counted per (enrolment, interval): where an enrolment's
+    counts differ from the interval before (no row: none), and just after its last row of
+    consecutive intervals. The counts are capped at the criterion's threshold (a user's sum
+    of capped counts reaches it exactly when the sum of the counts does, and a capped count
+    is above zero when the count is), so a steady user's months of contacts are one run.
+    """
+    k = rows[interval].cast("int64")
+    w = ibis.window(group_by="enrolment_id", order_by=k)
+    before, after = k.lag().over(w), k.lead().over(w)
+    changed = before.isnull() | (before != k - 1)
+    for name in counts:
+        changed |= rows[name].lag().over(w) != rows[name]
+    marked = rows.select("user_id", _k=k, _in=changed, _out=after.isnull() | (after != k + 1))
+    return [
+        marked.filter(marked._in).select("user_id", _b=marked._k),
+        marked.filter(marked._out).select("user_id", _b=marked._k + 1),
+    ]
 
 
 def run_sums(
