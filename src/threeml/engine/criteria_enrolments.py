@@ -260,6 +260,9 @@ class ContactsAtLeastHandler(CriterionHandler):
     def contact_cap(self, criterion: ContactsAtLeast) -> int:
         return max(criterion.count, 1)
 
+    def needs_contacts(self, criterion: ContactsAtLeast) -> bool:
+        return criterion.count >= 1
+
     def contact_test(
         self, criterion: ContactsAtLeast, compiler: Compiler, contacts: ir.Table
     ) -> ir.BooleanValue:

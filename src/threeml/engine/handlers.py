@@ -59,6 +59,12 @@ class CriterionHandler:
         """Whether each counting contact counts towards ``criterion`` (with a span only)."""
         raise NotImplementedError
 
+    def needs_contacts(self, criterion: Any) -> bool:
+        """Whether the criterion fails for a user without counting contacts in its window
+        (a series then counts it only in the months with contacts:
+        :mod:`threeml.engine.series_contacts`)."""
+        return False
+
     def contact_cap(self, criterion: Any) -> int | None:
         """A count of contacts from which the verdicts no longer change (every count at or
         above it means the same to the criterion, summed over a user's enrolments or not);

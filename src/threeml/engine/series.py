@@ -40,6 +40,7 @@ from threeml.engine.evaluate import (
 )
 from threeml.engine.flags import record_columns
 from threeml.engine.results import BreakdownRow, CountResult
+from threeml.engine.series_contacts import merged_sums
 from threeml.engine.series_enrolments import enrolment_series
 from threeml.engine.series_facts import (
     INTERVAL,
@@ -173,26 +174,41 @@ def _users(
     keys, n = tables.keys, len(tables.compiler.intervals)
     names = criterion_names(tables, definitions)
     flags = tables.flags
-    # A definition's records: the contributing enrolments counted beside each user it counts.
-    records_of = {}
-    for j, d in enumerate(definitions):
-        counted = _all(flags, names[d.name])
-        column = tables.record_names[frozenset(c for c in d.criteria if c.about_enrolments)]
-        records_of[f"r{j}"] = flags[column].sum(where=counted)
-        if keys is not None:
-            records_of[f"r{j}_key"] = flags[f"_nk{column[2:]}"].sum(where=counted)
     within = list(tables.user_columns) if tables.streamed else []
-    record_sums, groups = interval_sums(
-        flags,
-        tables.base,
-        figure_masks(definitions, names),
-        tables.interval_columns,
-        keys,
-        n,
-        records_of,
-        within,
-        lambda expr, stem: _materialise(tables.compiler.dataset, expr, stem),
-    )
+    masks = figure_masks(definitions, names)
+
+    def sums(long: ir.Table, mine: Mapping[str, list[str]], picked: Sequence[int], run: bool):
+        materialise = functools.partial(_materialise, tables.compiler.dataset) if run else None
+        return interval_sums(
+            long,
+            tables.base,
+            mine,
+            tables.interval_columns,
+            keys,
+            n,
+            _records_of(tables, long, definitions, names, picked),
+            within,
+            materialise,
+        )
+
+    everything = range(len(definitions))
+    if tables.months is None:
+        record_sums, groups = sums(flags, masks, everything, True)
+    else:
+        # Figures naming a contact criterion from the contact months, the others from runs.
+        contact = tables.contact_columns
+        in_months = {name: m for name, m in masks.items() if contact.intersection(m)}
+        in_runs = {name: m for name, m in masks.items() if name not in in_months}
+        mine = [j for j in everything if contact.intersection(names[definitions[j].name])]
+        others = [j for j in everything if j not in mine]
+        record_sums, groups = merged_sums(
+            [
+                sums(flags, in_runs, others, True),
+                sums(tables.months, in_months, mine, False),
+            ],
+            within,
+            INTERVAL,
+        )
     figures = [read_figures(row, definitions, keys) for row in record_sums]
     if tables.streamed:
         # The one group-by by interval and user column gave the totals and the breakdown.
@@ -279,6 +295,16 @@ def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
         mine = flags.filter(flags[INTERVAL] <= k, flags[RUN_END] > k)
     else:
         mine = flags.filter(flags[INTERVAL] == k)
+    if tables.months is not None:
+        # The criteria read from contacts from the contact month, if any.
+        months = tables.months.filter(tables.months[INTERVAL] == k)
+        months = months.select(_mu="user_id", **{f"_m_{n}": months[n] for n in own})
+        joined = mine.left_join(months, mine.user_id == months._mu)
+        contact = tables.contact_columns
+        mine = joined.select(
+            "user_id",
+            **{n: joined[f"_m_{n}"].fill_null(False) if n in contact else joined[n] for n in own},
+        )
     mine = mine.select(_fu="user_id", **{f"_f_{n}": mine[n] for n in own})
     base = tables.base
     joined = base.left_join(mine, base.user_id == mine._fu)
@@ -289,3 +315,23 @@ def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
             for n in tables.columns.values()
         },
     )
+
+
+def _records_of(
+    tables: SeriesTables,
+    flags: ir.Table,
+    definitions: Sequence[CountingDefinition],
+    names: Mapping[str, list[str]],
+    picked: Sequence[int],
+) -> dict[str, ir.Value]:
+    """Each picked definition's records (``r<j>``): the contributing enrolments counted
+    beside each user it counts (and their key sums)."""
+    out = {}
+    for j in picked:
+        d = definitions[j]
+        counted = _all(flags, names[d.name])
+        column = tables.record_names[frozenset(c for c in d.criteria if c.about_enrolments)]
+        out[f"r{j}"] = flags[column].sum(where=counted)
+        if tables.keys is not None:
+            out[f"r{j}_key"] = flags[f"_nk{column[2:]}"].sum(where=counted)
+    return out

@@ -34,10 +34,11 @@ from threeml.definitions import CountingDefinition, Criterion, ReferredIn, Windo
 from threeml.definitions.kinds import CriterionKind
 from threeml.engine.breakdowns import BAND_NAMES, age_band_in, breakdown_value
 from threeml.engine.cellkeys import KeyRequest, keyed
-from threeml.engine.compiler import Compiler, date_literal
+from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import CriterionHandler, handler_for
 from threeml.engine.errors import EvaluationError
 from threeml.engine.flags import record_columns
+from threeml.engine.series_contacts import contact_counts, contact_months, splits_contacts
 from threeml.engine.series_runs import RUN_END, day_boundaries, ordered, run_starts
 from threeml.records.intervals import Interval
 from threeml.records.periods import Period
@@ -160,6 +161,10 @@ class SeriesTables:
         #: Whether the facts and flags are per (unit, run) (:mod:`.series_runs`), not per
         #: (unit, interval).
         self.runs = False
+        #: The contact months (:mod:`.series_contacts`) when kept apart from the runs, and
+        #: the flag columns of the criteria read from contacts.
+        self.months: ir.Table | None = None
+        self.contact_columns: set[str] = set()
         #: Per set of enrolment criteria, the user flags' count of contributing enrolments.
         self.record_names: dict[frozenset[Criterion], str] = {}
 
@@ -191,9 +196,9 @@ def series_tables(
     """
     criteria = [c for c in columns if c.about_enrolments]
     runs = stream and ordered(compiler.intervals) and not any(name in _AGE for name in user_columns)
-    facts, fact_names = _facts(compiler, criteria, keys, materialise if runs else None)
+    facts, fact_names, per = _facts(compiler, criteria, keys, materialise if runs else None)
     ends = [RUN_END] if RUN_END in facts.columns else []
-    if not stream:
+    if not stream or per is not None:
         facts = materialise(facts, "series_facts")
     base = materialise(
         keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
@@ -226,12 +231,26 @@ def series_tables(
     kept += [f"_n{j}" for j in range(len(record_names))]
     kept += [f"_nk{j}" for j in range(len(record_names)) if keys is not None]
     long = joined.select("user_id", INTERVAL, *ends, *kept, **grouping, **flags)
-    if not stream:
+    if not stream or per is not None:
         long = materialise(long, "series_flags")
     tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
     tables.record_names = record_names
     tables.streamed = stream
     tables.runs = bool(ends)
+    if per is not None:
+        tables.months = contact_months(
+            compiler,
+            facts,
+            per,
+            long,
+            fact_names,
+            columns,
+            record_names,
+            keys is not None,
+            INTERVAL,
+            [_END_YEAR],
+        )
+        tables.contact_columns = {columns[c] for c in fact_names if fact_names[c] in per.columns}
     return tables
 
 
@@ -266,7 +285,8 @@ def enrolment_facts(
     compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
 ) -> tuple[ir.Table, dict[Criterion, str]]:
     """The facts of ``criteria`` alone (expression; see :func:`series_tables`)."""
-    return _facts(compiler, criteria, keys)
+    facts, names, _ = _facts(compiler, criteria, keys)
+    return facts, names
 
 
 def _facts(
@@ -274,8 +294,11 @@ def _facts(
     criteria: Sequence[Criterion],
     keys: KeyRequest | None,
     materialise: Callable[[ir.Table, str], ir.Table] | None = None,
-) -> tuple[ir.Table, dict[Criterion, str]]:
+) -> tuple[ir.Table, dict[Criterion, str], ir.Table | None]:
     """(enrolment, interval) rows where the enrolment can matter, a column per criterion.
+
+    The third value is the contacts counted per (enrolment, user, interval) when they are
+    kept apart from the runs (:mod:`.series_contacts`; the facts' contact counts are then 0).
 
     With ``materialise``, and when every criterion says which dates it compares with its
     interval's days, the rows are per (enrolment, run) instead (:mod:`.series_runs`: the
@@ -307,7 +330,18 @@ def _facts(
 
     per = None
     if counted:
-        per = _contact_counts(compiler, counted, handlers, names, intervals, dates is not None)
+        per = contact_counts(
+            compiler,
+            counted,
+            handlers,
+            names,
+            intervals,
+            dates is not None,
+            _LOW_CONTACTS,
+            _END,
+            INTERVAL,
+        )
+    split = dates is not None and splits_contacts(counted, compiler)
     if dates is None:
         rows = e.inner_join(intervals, [relevant(intervals)])
         ends = []
@@ -321,7 +355,8 @@ def _facts(
             len(compiler.intervals),
         )
         counts = [names[c] for c in counted]
-        runs = run_starts(e, dates, days, per, counts, INTERVAL, len(compiler.intervals))
+        cutting = None if split else per
+        runs = run_starts(e, dates, days, cutting, counts, INTERVAL, len(compiler.intervals))
         runs = runs.inner_join(intervals, INTERVAL).rename(_su="user_id")
         rows = e.inner_join(runs, [e.user_id == runs._su, relevant(runs)]).drop("_su")
         ends = [RUN_END]
@@ -342,13 +377,18 @@ def _facts(
         **own,
     )
     if per is None:
-        return facts, names
+        return facts, names, None
+    if split:
+        # The contact months are kept apart (:mod:`.series_contacts`): no contacts in runs.
+        zero = {names[c]: ibis.literal(0, "int64") for c in counted}
+        return facts.mutate(**zero), names, per
     per = per.select("enrolment_id", INTERVAL, *(names[c] for c in counted))
     per = per.rename(_eid="enrolment_id", _ci=INTERVAL)
     joined = facts.left_join(
         per, [facts.enrolment_id == per._eid, facts[INTERVAL] == per._ci]
     ).drop("_eid", "_ci")
-    return joined.mutate(**{names[c]: joined[names[c]].fill_null(0) for c in counted}), names
+    counts = {names[c]: joined[names[c]].fill_null(0) for c in counted}
+    return joined.mutate(**counts), names, None
 
 
 def _run_dates(
@@ -366,34 +406,3 @@ def _run_dates(
             return None
         dates.extend(mine)
     return list(dict.fromkeys(dates))
-
-
-def _contact_counts(
-    compiler: SeriesCompiler,
-    counted: Sequence[Criterion],
-    handlers: Mapping[Criterion, CriterionHandler],
-    names: Mapping[Criterion, str],
-    intervals: ir.Table,
-    with_user: bool,
-) -> ir.Table:
-    """Per (enrolment, interval) with counting contacts in the interval's windows, how many
-    count towards each criterion of ``counted`` (read once for the whole span); with
-    ``with_user`` (runs), the user too, and each count capped at the handler's
-    ``contact_cap``."""
-    contacts = compiler.counting_contacts
-    low = min(min(c.window.resolve(i.period).start for c in counted) for i in compiler.intervals)
-    contacts = contacts.filter(
-        contacts.date >= date_literal(low), contacts.date <= date_literal(compiler.period.end)
-    )
-    dated = contacts.inner_join(
-        intervals, [contacts.date >= intervals[_LOW_CONTACTS], contacts.date <= intervals[_END]]
-    )
-    counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
-    if with_user:
-        # For runs: each count capped where the criterion stops telling counts apart.
-        for c in counted:
-            cap = handlers[c].contact_cap(c)
-            if cap is not None:
-                counts[names[c]] = ibis.least(counts[names[c]], cap)
-    keys = ["enrolment_id", *(["user_id"] if with_user else []), INTERVAL]
-    return dated.group_by(keys).agg(**counts)
