@@ -19,6 +19,12 @@ the engine builds, once for the whole span:
   with a boolean column per criterion; a user without facts in an interval passes no
   enrolment criterion there, so figures that need one are read from these rows and figures
   about user criteria alone from the base, once.
+
+When the series is read in one group-by (one user breakdown) and its intervals follow one
+another, the long tables are per *run* instead of per interval: a stretch of intervals in
+which nothing about the user changes (:mod:`threeml.engine.series_runs`), with the criteria
+read from contacts counted apart, in the (user, interval) rows that have contacts
+(:mod:`threeml.engine.series_contacts`).
 """
 
 from __future__ import annotations
@@ -35,11 +41,11 @@ from threeml.definitions.kinds import CriterionKind
 from threeml.engine.breakdowns import BAND_NAMES, age_band_in, breakdown_value
 from threeml.engine.cellkeys import KeyRequest, keyed
 from threeml.engine.compiler import Compiler
-from threeml.engine.criteria import CriterionHandler, handler_for
+from threeml.engine.criteria import handler_for
 from threeml.engine.errors import EvaluationError
 from threeml.engine.flags import record_columns
 from threeml.engine.series_contacts import contact_counts, contact_months, splits_contacts
-from threeml.engine.series_runs import RUN_END, day_boundaries, ordered, run_starts
+from threeml.engine.series_runs import RUN_END, day_boundaries, ordered, run_dates, run_starts
 from threeml.records.intervals import Interval
 from threeml.records.periods import Period
 
@@ -316,7 +322,7 @@ def _facts(
     e = e.mutate(**before) if before else e
     e = keyed(e, keys, _ek=("e", "enrolment_id"))
     referred = any(isinstance(c, ReferredIn) for c in criteria)
-    dates = _run_dates(criteria, handlers, names, referred) if materialise is not None else None
+    dates = run_dates(criteria, handlers, names, referred) if materialise is not None else None
 
     def relevant(days: ir.Table) -> ir.BooleanValue:
         found = (
@@ -389,20 +395,3 @@ def _facts(
     ).drop("_eid", "_ci")
     counts = {names[c]: joined[names[c]].fill_null(0) for c in counted}
     return joined.mutate(**counts), names, None
-
-
-def _run_dates(
-    criteria: Sequence[Criterion],
-    handlers: Mapping[Criterion, CriterionHandler],
-    names: Mapping[Criterion, str],
-    referred: bool,
-) -> list[str] | None:
-    """The enrolment dates the criteria and the facts' relevance compare with the intervals'
-    days; ``None`` when a criterion cannot say (its series keeps a row per interval)."""
-    dates = ["installed_on", "ended_on"] + (["referred_on"] if referred else [])
-    for c in criteria:
-        mine = handlers[c].series_dates(c, names[c])
-        if mine is None:
-            return None
-        dates.extend(mine)
-    return list(dict.fromkeys(dates))

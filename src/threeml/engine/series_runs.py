@@ -44,7 +44,7 @@ import pyarrow as pa
 
 from threeml.records.intervals import Interval
 
-__all__ = ["RUN_END", "day_boundaries", "ordered", "run_starts", "run_sums"]
+__all__ = ["RUN_END", "day_boundaries", "ordered", "run_dates", "run_starts", "run_sums"]
 
 #: The column of a run's end: the index of the first interval after it (``n`` at the end).
 RUN_END = "_t"
@@ -86,6 +86,23 @@ def day_boundaries(columns: Mapping[str, Sequence[dt.date]], n: int) -> pa.Table
             at.append(k)
         day += dt.timedelta(days=1)
     return pa.table({_DAY: pa.array(days, pa.date32()), _AT: pa.array(at, pa.int64())})
+
+
+def run_dates(
+    criteria: Sequence[Any],
+    handlers: Mapping[Any, Any],
+    names: Mapping[Any, str],
+    referred: bool,
+) -> list[str] | None:
+    """The enrolment dates the criteria and the facts' relevance compare with the intervals'
+    days; ``None`` when a criterion cannot say (its series keeps a row per interval)."""
+    dates = ["installed_on", "ended_on"] + (["referred_on"] if referred else [])
+    for c in criteria:
+        mine = handlers[c].series_dates(c, names[c])
+        if mine is None:
+            return None
+        dates.extend(mine)
+    return list(dict.fromkeys(dates))
 
 
 def run_starts(
