@@ -22,11 +22,13 @@ enrolment).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from threeml.definitions import Criterion
 from threeml.engine.compiler import Compiler, date_literal
@@ -50,8 +52,7 @@ def contact_counts(
     names: Mapping[Criterion, str],
     intervals: ir.Table,
     with_user: bool,
-    low_column: str,
-    end_column: str,
+    days: tuple[Sequence[dt.date], Sequence[dt.date]],
     interval: str,
 ) -> ir.Table:
     """Per (enrolment, interval) with counting contacts in the interval's windows, how many
@@ -63,9 +64,12 @@ def contact_counts(
     contacts = contacts.filter(
         contacts.date >= date_literal(low), contacts.date <= date_literal(compiler.period.end)
     )
-    dated = contacts.inner_join(
-        intervals, [contacts.date >= intervals[low_column], contacts.date <= intervals[end_column]]
-    )
+    # Each contact meets the intervals whose contact days hold it by its date (an equality
+    # join with a small table of days: a range join would compare every contact with every
+    # interval).
+    within = _days_within(*days, interval)
+    dated = contacts.inner_join(within, contacts.date == within._day).drop("_day")
+    dated = dated.inner_join(intervals, interval)
     counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
     if with_user:
         # For runs: each count capped where the criterion stops telling counts apart.
@@ -75,6 +79,21 @@ def contact_counts(
                 counts[names[c]] = ibis.least(counts[names[c]], cap)
     keys = ["enrolment_id", *(["user_id"] if with_user else []), interval]
     return dated.group_by(keys).agg(**counts)
+
+
+def _days_within(lows: Sequence[dt.date], ends: Sequence[dt.date], interval: str) -> ir.Table:
+    """Per day (``_day``), the index of every interval whose days ``[lows[k], ends[k]]`` hold
+    it."""
+    days: list[dt.date] = []
+    indexes: list[int] = []
+    for k, (low, end) in enumerate(zip(lows, ends, strict=True)):
+        day = low
+        while day <= end:
+            days.append(day)
+            indexes.append(k)
+            day += dt.timedelta(days=1)
+    table = pa.table({"_day": pa.array(days, pa.date32()), interval: pa.array(indexes, pa.int64())})
+    return ibis.memtable(table)
 
 
 def contact_months(

@@ -336,6 +336,7 @@ def _facts(
 
     per = None
     if counted:
+        columns = compiler.interval_columns(windows, contact_windows)
         per = contact_counts(
             compiler,
             counted,
@@ -343,8 +344,7 @@ def _facts(
             names,
             intervals,
             dates is not None,
-            _LOW_CONTACTS,
-            _END,
+            (columns[_LOW_CONTACTS], columns[_END]),
             INTERVAL,
         )
     split = dates is not None and splits_contacts(counted, compiler)
