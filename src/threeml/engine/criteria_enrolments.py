@@ -124,6 +124,9 @@ class ReferredInHandler(_HasEnrolment):
     dates = staticmethod(_referred)
     dates_read = ("referred_on",)
 
+    def window_date(self, criterion: Any) -> tuple[str, Any]:
+        return ("referred_on", criterion.window)
+
 
 @handles(InstalledIn)
 class InstalledInHandler(_HasEnrolment):
@@ -131,6 +134,9 @@ class InstalledInHandler(_HasEnrolment):
 
     dates = staticmethod(_installed)
     dates_read = ("installed_on",)
+
+    def window_date(self, criterion: Any) -> tuple[str, Any]:
+        return ("installed_on", criterion.window)
 
 
 @handles(SectorsAtLeast)

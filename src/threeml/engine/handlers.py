@@ -59,6 +59,11 @@ class CriterionHandler:
         """Whether each counting contact counts towards ``criterion`` (with a span only)."""
         raise NotImplementedError
 
+    def window_date(self, criterion: Any) -> tuple[str, Any] | None:
+        """``(date column, window)`` when the criterion holds for an enrolment only if that
+        date lies in the window (its series facts need only those intervals); else ``None``."""
+        return None
+
     def needs_contacts(self, criterion: Any) -> bool:
         """Whether the criterion fails for a user without counting contacts in its window
         (a series then counts it only in the months with contacts:

@@ -28,13 +28,12 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from threeml.definitions import Criterion
 from threeml.engine.compiler import Compiler, date_literal
 from threeml.engine.criteria import CriterionHandler, handler_for
 from threeml.engine.flags import record_columns
-from threeml.engine.series_runs import RUN_END
+from threeml.engine.series_runs import RUN_END, days_within
 
 __all__ = ["contact_counts", "contact_months", "merged_sums", "splits_contacts"]
 
@@ -67,7 +66,7 @@ def contact_counts(
     # Each contact meets the intervals whose contact days hold it by its date (an equality
     # join with a small table of days: a range join would compare every contact with every
     # interval).
-    within = _days_within(*days, interval)
+    within = days_within(*days, interval)
     dated = contacts.inner_join(within, contacts.date == within._day).drop("_day")
     dated = dated.inner_join(intervals, interval)
     counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
@@ -79,21 +78,6 @@ def contact_counts(
                 counts[names[c]] = ibis.least(counts[names[c]], cap)
     keys = ["enrolment_id", *(["user_id"] if with_user else []), interval]
     return dated.group_by(keys).agg(**counts)
-
-
-def _days_within(lows: Sequence[dt.date], ends: Sequence[dt.date], interval: str) -> ir.Table:
-    """Per day (``_day``), the index of every interval whose days ``[lows[k], ends[k]]`` hold
-    it."""
-    days: list[dt.date] = []
-    indexes: list[int] = []
-    for k, (low, end) in enumerate(zip(lows, ends, strict=True)):
-        day = low
-        while day <= end:
-            days.append(day)
-            indexes.append(k)
-            day += dt.timedelta(days=1)
-    table = pa.table({"_day": pa.array(days, pa.date32()), interval: pa.array(indexes, pa.int64())})
-    return ibis.memtable(table)
 
 
 def contact_months(

@@ -45,7 +45,14 @@ from threeml.engine.criteria import handler_for
 from threeml.engine.errors import EvaluationError
 from threeml.engine.flags import record_columns
 from threeml.engine.series_contacts import contact_counts, contact_months, splits_contacts
-from threeml.engine.series_runs import RUN_END, day_boundaries, ordered, run_dates, run_starts
+from threeml.engine.series_runs import (
+    RUN_END,
+    day_boundaries,
+    days_within,
+    ordered,
+    run_dates,
+    run_starts,
+)
 from threeml.records.intervals import Interval
 from threeml.records.periods import Period
 
@@ -290,8 +297,10 @@ def interval_age_band(table: ir.Table) -> ir.Value:
 def enrolment_facts(
     compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
 ) -> tuple[ir.Table, dict[Criterion, str]]:
-    """The facts of ``criteria`` alone (expression; see :func:`series_tables`)."""
-    facts, names, _ = _facts(compiler, criteria, keys)
+    """The facts of ``criteria`` alone (expression; see :func:`series_tables`), only in the
+    intervals where one of them can hold for the enrolment itself when they all test one date
+    in one window (``installed-in``: each enrolment in one interval)."""
+    facts, names, _ = _facts(compiler, criteria, keys, narrow=True)
     return facts, names
 
 
@@ -300,6 +309,7 @@ def _facts(
     criteria: Sequence[Criterion],
     keys: KeyRequest | None,
     materialise: Callable[[ir.Table, str], ir.Table] | None = None,
+    narrow: bool = False,
 ) -> tuple[ir.Table, dict[Criterion, str], ir.Table | None]:
     """(enrolment, interval) rows where the enrolment can matter, a column per criterion.
 
@@ -348,7 +358,16 @@ def _facts(
             INTERVAL,
         )
     split = dates is not None and splits_contacts(counted, compiler)
-    if dates is None:
+    point = {handlers[c].window_date(c) for c in criteria} if narrow else {None}
+    if dates is None and None not in point and len(point) == 1:
+        # One date in one window: each enrolment meets the intervals whose window holds it.
+        date, window = point.pop()
+        columns = compiler.interval_columns(windows, contact_windows)
+        within = days_within(columns[window_column(window)], columns[_END], INTERVAL)
+        rows = e.inner_join(within, e[date] == within._day).drop("_day")
+        rows = rows.inner_join(intervals, INTERVAL)
+        ends = []
+    elif dates is None:
         rows = e.inner_join(intervals, [relevant(intervals)])
         ends = []
     else:

@@ -44,7 +44,15 @@ import pyarrow as pa
 
 from threeml.records.intervals import Interval
 
-__all__ = ["RUN_END", "day_boundaries", "ordered", "run_dates", "run_starts", "run_sums"]
+__all__ = [
+    "RUN_END",
+    "day_boundaries",
+    "days_within",
+    "ordered",
+    "run_dates",
+    "run_starts",
+    "run_sums",
+]
 
 #: The column of a run's end: the index of the first interval after it (``n`` at the end).
 RUN_END = "_t"
@@ -86,6 +94,21 @@ def day_boundaries(columns: Mapping[str, Sequence[dt.date]], n: int) -> pa.Table
             at.append(k)
         day += dt.timedelta(days=1)
     return pa.table({_DAY: pa.array(days, pa.date32()), _AT: pa.array(at, pa.int64())})
+
+
+def days_within(lows: Sequence[dt.date], ends: Sequence[dt.date], interval: str) -> ir.Table:
+    """Per day (``_day``), the index of every interval whose days ``[lows[k], ends[k]]`` hold
+    it."""
+    days: list[dt.date] = []
+    indexes: list[int] = []
+    for k, (low, end) in enumerate(zip(lows, ends, strict=True)):
+        day = low
+        while day <= end:
+            days.append(day)
+            indexes.append(k)
+            day += dt.timedelta(days=1)
+    table = pa.table({"_day": pa.array(days, pa.date32()), interval: pa.array(indexes, pa.int64())})
+    return ibis.memtable(table)
 
 
 def run_dates(
