@@ -50,6 +50,7 @@ from threeml.engine.series_facts import (
 )
 from threeml.engine.series_figures import (
     Figures,
+    counts_by_interval,
     criterion_names,
     figure_masks,
     interval_sums,
@@ -221,11 +222,7 @@ def _users(
         breakdowns = series_breakdowns(
             tables, flags, records, contributes, definitions, names, by, "user_id"
         )
-    people = [
-        {f"u{j}": figures[k][d.name]["count"] for j, d in enumerate(definitions)}
-        | {f"u{j}_key": figures[k][d.name]["key"] for j, d in enumerate(definitions)}
-        for k in range(n)
-    ]
+    people = counts_by_interval(figures, definitions, "u")
     records = [
         {name: sums.get(name) for j in range(len(definitions)) for name in (f"r{j}", f"r{j}_key")}
         for sums in record_sums

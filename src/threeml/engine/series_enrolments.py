@@ -27,6 +27,7 @@ from threeml.engine.series_facts import (
 )
 from threeml.engine.series_figures import (
     Figures,
+    counts_by_interval,
     criterion_names,
     figure_masks,
     interval_sums,
@@ -52,11 +53,7 @@ def enrolment_series(
     breakdowns = series_breakdowns(
         tables, flags, flags, contributes, definitions, names, by, "enrolment_id"
     )
-    records = [
-        {f"r{j}": figures[k][d.name]["count"] for j, d in enumerate(definitions)}
-        | {f"r{j}_key": figures[k][d.name]["key"] for j, d in enumerate(definitions)}
-        for k in range(n)
-    ]
+    records = counts_by_interval(figures, definitions, "r")
     return series_results(
         tables,
         definitions,

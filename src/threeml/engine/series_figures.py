@@ -32,6 +32,7 @@ from threeml.engine.series_runs import RUN_END, run_sums
 
 __all__ = [
     "Figures",
+    "counts_by_interval",
     "criterion_names",
     "figure_masks",
     "interval_sums",
@@ -174,3 +175,17 @@ def series_breakdowns(
         )
         for name in by
     }
+
+
+def counts_by_interval(
+    figures: Sequence[Mapping[str, Mapping[str, Any]]],
+    definitions: Sequence[CountingDefinition],
+    prefix: str,
+) -> list[dict[str, Any]]:
+    """Per interval, each definition's count as ``<prefix><j>`` and its cell key as
+    ``<prefix><j>_key`` (the people of a definition counting people, say)."""
+    return [
+        {f"{prefix}{j}": mine[d.name]["count"] for j, d in enumerate(definitions)}
+        | {f"{prefix}{j}_key": mine[d.name]["key"] for j, d in enumerate(definitions)}
+        for mine in figures
+    ]
