@@ -14,10 +14,9 @@ and used for the definitions the one pass cannot take (see :func:`in_one_pass`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
 import ibis
 import ibis.expr.types as ir
 
@@ -27,36 +26,38 @@ from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
 from threeml.engine.breakdowns import check_cardinality
-from threeml.engine.cellkeys import KeyRequest, as_cell_key, dataset_seed, key_sums, keyed
+from threeml.engine.cellkeys import KeyRequest, as_cell_key, dataset_seed, keyed
 from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
-    _aggregate,
     _all,
-    _cell_keys,
     _check_breakdowns,
     _distinct_criteria,
     _materialise,
-    _members,
-    _membership,
-    _result,
-    attrition_masks,
-    breakdowns_within,
     count_many,
     read_figures,
 )
 from threeml.engine.flags import record_columns
 from threeml.engine.results import BreakdownRow, CountResult
+from threeml.engine.series_contacts import merged_sums
+from threeml.engine.series_enrolments import enrolment_series
 from threeml.engine.series_facts import (
-    AGE_BREAKDOWNS,
     INTERVAL,
     SeriesCompiler,
     SeriesTables,
-    enrolment_facts,
-    interval_age_band,
     series_tables,
 )
+from threeml.engine.series_figures import (
+    Figures,
+    counts_by_interval,
+    criterion_names,
+    figure_masks,
+    interval_sums,
+    series_breakdowns,
+    series_results,
+)
+from threeml.engine.series_runs import RUN_END
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
@@ -163,86 +164,52 @@ def _one_pass(
     for unit in Unit:
         mine = [d for d in definitions if d.unit is unit]
         if mine:
-            evaluate = _users if unit is Unit.USERS else _enrolments
+            evaluate = _users if unit is Unit.USERS else enrolment_series
             results.update(evaluate(tables, mine, by))
     return results
-
-
-def _names(tables: SeriesTables, definitions: Sequence[CountingDefinition]) -> dict[str, list[str]]:
-    return {d.name: [tables.columns[c] for c in d.criteria] for d in definitions}
-
-
-def _interval_sums(
-    long: ir.Table,
-    everywhere_table: ir.Table,
-    masks: Mapping[str, list[str]],
-    in_rows: set[str],
-    keys: KeyRequest | None,
-    n: int,
-    extra: Mapping[str, ir.Value] | None = None,
-    within: Sequence[str] = (),
-) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
-    """Per interval, how many units have every column of each mask true (and the key sums).
-
-    A mask naming a column only the long table's rows can make true is summed over those
-    rows by interval; any other mask (criteria about the user alone, or none) holds the same
-    in every interval and is summed once over ``everywhere_table``. ``extra`` aggregates of
-    the long table are read in the same group-by. Grouped ``within`` columns as well (which
-    partition the units), the rows per (interval, group) are returned beside the totals.
-    """
-    local = {name: m for name, m in masks.items() if in_rows.intersection(m)}
-    everywhere = {name: m for name, m in masks.items() if name not in local}
-    wanted = {name: _all(long, m) for name, m in local.items()}
-    metrics = {name: where.sum() for name, where in wanted.items()}
-    metrics.update(key_sums(long, wanted, keys))
-    metrics.update(extra or {})
-    out: list[dict[str, int]] = [dict.fromkeys(metrics, 0) for _ in range(n)]
-    groups: list[dict[str, Any]] = []
-    if metrics:
-        for row in long.group_by([INTERVAL, *within]).agg(**metrics).to_pyarrow().to_pylist():
-            sums = out[row[INTERVAL]]
-            for name in metrics:
-                sums[name] += int(row[name] or 0)
-            groups.append(row)
-    if everywhere:
-        wanted = {name: _all(everywhere_table, m) for name, m in everywhere.items()}
-        metrics = {name: where.sum() for name, where in wanted.items()}
-        metrics.update(key_sums(everywhere_table, wanted, keys))
-        row = _aggregate(everywhere_table, metrics)
-        for sums in out:
-            sums.update(row)
-    return out, groups
-
-
-def _masks(definitions: Sequence[CountingDefinition], names: Mapping[str, list[str]]) -> dict:
-    return {"_considered": [], **attrition_masks(definitions, names)}
 
 
 def _users(
     tables: SeriesTables, definitions: Sequence[CountingDefinition], by: Sequence[str]
 ) -> dict[str, tuple[CountResult, ...]]:
     keys, n = tables.keys, len(tables.compiler.intervals)
-    names = _names(tables, definitions)
+    names = criterion_names(tables, definitions)
     flags = tables.flags
-    # A definition's records: the contributing enrolments counted beside each user it counts.
-    records_of = {}
-    for j, d in enumerate(definitions):
-        counted = _all(flags, names[d.name])
-        column = tables.record_names[frozenset(c for c in d.criteria if c.about_enrolments)]
-        records_of[f"r{j}"] = flags[column].sum(where=counted)
-        if keys is not None:
-            records_of[f"r{j}_key"] = flags[f"_nk{column[2:]}"].sum(where=counted)
     within = list(tables.user_columns) if tables.streamed else []
-    record_sums, groups = _interval_sums(
-        flags,
-        tables.base,
-        _masks(definitions, names),
-        tables.interval_columns,
-        keys,
-        n,
-        records_of,
-        within,
-    )
+    masks = figure_masks(definitions, names)
+
+    def sums(long: ir.Table, mine: Mapping[str, list[str]], picked: Sequence[int], run: bool):
+        materialise = functools.partial(_materialise, tables.compiler.dataset) if run else None
+        return interval_sums(
+            long,
+            tables.base,
+            mine,
+            tables.interval_columns,
+            keys,
+            n,
+            _records_of(tables, long, definitions, names, picked),
+            within,
+            materialise,
+        )
+
+    everything = range(len(definitions))
+    if tables.months is None:
+        record_sums, groups = sums(flags, masks, everything, True)
+    else:
+        # Figures naming a contact criterion from the contact months, the others from runs.
+        contact = tables.contact_columns
+        in_months = {name: m for name, m in masks.items() if contact.intersection(m)}
+        in_runs = {name: m for name, m in masks.items() if name not in in_months}
+        mine = [j for j in everything if contact.intersection(names[definitions[j].name])]
+        others = [j for j in everything if j not in mine]
+        record_sums, groups = merged_sums(
+            [
+                sums(flags, in_runs, others, True),
+                sums(tables.months, in_months, mine, False),
+            ],
+            within,
+            INTERVAL,
+        )
     figures = [read_figures(row, definitions, keys) for row in record_sums]
     if tables.streamed:
         # The one group-by by interval and user column gave the totals and the breakdown.
@@ -252,114 +219,22 @@ def _users(
             records, contributes = _user_records(tables, definitions)
         else:
             records, contributes = flags, {}
-        breakdowns = _breakdowns(
+        breakdowns = series_breakdowns(
             tables, flags, records, contributes, definitions, names, by, "user_id"
         )
-    people = [
-        {f"u{j}": figures[k][d.name]["count"] for j, d in enumerate(definitions)}
-        | {f"u{j}_key": figures[k][d.name]["key"] for j, d in enumerate(definitions)}
-        for k in range(n)
-    ]
+    people = counts_by_interval(figures, definitions, "u")
     records = [
         {name: sums.get(name) for j in range(len(definitions)) for name in (f"r{j}", f"r{j}_key")}
         for sums in record_sums
     ]
-    return _results(
+    return series_results(
         tables,
         definitions,
-        _Figures(figures, people, records, breakdowns),
+        Figures(figures, people, records, breakdowns),
         by,
         "user_id",
         functools.partial(_complete_users, tables),
     )
-
-
-def _enrolments(
-    tables: SeriesTables, definitions: Sequence[CountingDefinition], by: Sequence[str]
-) -> dict[str, tuple[CountResult, ...]]:
-    keys, n = tables.keys, len(tables.compiler.intervals)
-    names = _names(tables, definitions)
-    flags, everywhere = _enrolment_flags(tables, definitions)
-    sums, _ = _interval_sums(
-        flags, everywhere, _masks(definitions, names), tables.interval_columns, keys, n
-    )
-    figures = [read_figures(row, definitions, keys) for row in sums]
-    people = _people_by_interval(flags, definitions, names, keys, n)
-    contributes = {d.name: ibis.literal(True) for d in definitions}
-    breakdowns = _breakdowns(
-        tables, flags, flags, contributes, definitions, names, by, "enrolment_id"
-    )
-    records = [
-        {f"r{j}": figures[k][d.name]["count"] for j, d in enumerate(definitions)}
-        | {f"r{j}_key": figures[k][d.name]["key"] for j, d in enumerate(definitions)}
-        for k in range(n)
-    ]
-    return _results(
-        tables,
-        definitions,
-        _Figures(figures, people, records, breakdowns),
-        by,
-        "enrolment_id",
-        functools.partial(_complete_enrolments, tables, flags, everywhere),
-    )
-
-
-@attrs.frozen
-class _Figures:
-    """Per interval (by index): each definition's figures (:func:`read_figures`), people
-    (``u<j>``) and records (``r<j>``) with their key sums; per breakdown, the rows by
-    interval."""
-
-    figures: Sequence[Mapping[str, Mapping[str, Any]]]
-    people: Sequence[Mapping[str, Any]]
-    records: Sequence[Mapping[str, Any]]
-    breakdowns: Mapping[str, Mapping[tuple[Any, ...], Mapping[str, tuple[BreakdownRow, ...]]]]
-
-
-def _results(
-    tables: SeriesTables,
-    definitions: Sequence[CountingDefinition],
-    found: _Figures,
-    by: Sequence[str],
-    key: str,
-    complete: Callable[[int], ir.Table],
-) -> dict[str, tuple[CountResult, ...]]:
-    """Each definition's results, one per interval; a membership reads ``complete(k)``, the
-    long tables filtered to interval ``k``, only when asked for."""
-    keys, names = tables.keys, _names(tables, definitions)
-    out = {}
-    for j, d in enumerate(definitions):
-        results = []
-        for k, interval in enumerate(tables.compiler.intervals):
-            mine = found.figures[k][d.name]
-            people, records = found.people[k], found.records[k]
-            rows = {name: found.breakdowns[name].get((k,), {}).get(d.name, ()) for name in by}
-            table = functools.partial(complete, k)
-            results.append(
-                _result(
-                    interval.period,
-                    d,
-                    mine,
-                    people[f"u{j}"],
-                    records[f"r{j}"],
-                    rows,
-                    _lazy(_membership, table, names[d.name], key),
-                    _lazy(_members, table, names[d.name], key),
-                    _cell_keys(mine, people.get(f"u{j}_key"), records.get(f"r{j}_key"), keys),
-                )
-            )
-        out[d.name] = tuple(results)
-    return out
-
-
-def _lazy(
-    make: Callable[[ir.Table, list[str], str], Callable[[], Any]],
-    table: Callable[[], ir.Table],
-    names: list[str],
-    key: str,
-) -> Callable[[], Any]:
-    """``make(table(), names, key)()``, built only when called."""
-    return lambda: make(table(), names, key)()
 
 
 def _grouped_breakdown(
@@ -409,107 +284,24 @@ def _user_records(
     return table, contributes
 
 
-def _enrolment_flags(
-    tables: SeriesTables, definitions: Sequence[CountingDefinition]
-) -> tuple[ir.Table, ir.Table]:
-    """(enrolment, interval) rows with a verdict per criterion of ``definitions`` (which count
-    enrolments), kept only where one of their enrolment criteria holds for the enrolment
-    itself; and every enrolment with the verdicts of the criteria about its user alone (the
-    same in every interval) and the others false."""
-    compiler = tables.compiler
-    columns = {c: tables.columns[c] for d in definitions for c in d.criteria}
-    facts, fact_names = enrolment_facts(
-        compiler, [c for c in columns if c.about_enrolments], tables.keys
-    )
-    own = [
-        handler_for(c, compiler).enrolment_flag(c, facts, fact_names[c], ibis.literal(False))
-        for c in fact_names
-    ]
-    facts = facts.filter(ibis.or_(*own))
-    owners = tables.base.rename(_uid="user_id")
-    joined = facts.inner_join(owners, facts.user_id == owners._uid)
-    verdicts = {
-        name: handler_for(c, compiler).enrolment_flag(
-            c, joined, fact_names.get(c), joined[name] if c not in fact_names else None
-        )
-        for c, name in columns.items()
-    }
-    grouping = {
-        name: interval_age_band(joined) if name in AGE_BREAKDOWNS else joined[name]
-        for name in tables.user_columns
-    }
-    flags = joined.select(
-        "enrolment_id", "user_id", "service_kind", "sector", INTERVAL, **grouping, **verdicts
-    )
-    flags = keyed(flags, tables.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
-    flags = _materialise(compiler.dataset, flags, "series_enrolments")
-    e = compiler.enrolments.select("enrolment_id", "user_id")
-    base = tables.base.rename(_uid="user_id")
-    everywhere = e.inner_join(base, e.user_id == base._uid)
-    in_rows = tables.interval_columns
-    everywhere = everywhere.select(
-        "enrolment_id",
-        "user_id",
-        **{
-            name: ibis.literal(False) if name in in_rows else everywhere[name]
-            for name in columns.values()
-        },
-    )
-    everywhere = keyed(everywhere, tables.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
-    return flags, everywhere
-
-
-def _people_by_interval(
-    flags: ir.Table,
-    definitions: Sequence[CountingDefinition],
-    names: Mapping[str, list[str]],
-    keys: KeyRequest | None,
-    n: int,
-) -> list[dict[str, int]]:
-    """Per interval, the distinct people owning each enrolment definition's counted
-    enrolments (and their cell keys)."""
-    metrics = {
-        f"u{j}": flags.user_id.nunique(where=_all(flags, names[d.name]))
-        for j, d in enumerate(definitions)
-    }
-    out: list[dict[str, int]] = [dict.fromkeys(metrics, 0) for _ in range(n)]
-    for row in flags.group_by(INTERVAL).agg(**metrics).to_pyarrow().to_pylist():
-        k = row.pop(INTERVAL)
-        out[k].update({name: int(value or 0) for name, value in row.items()})
-    if keys is not None:
-        for j, d in enumerate(definitions):
-            people = flags.filter(_all(flags, names[d.name])).select(INTERVAL, "user_id", "_uk")
-            people = people.distinct()
-            summed = people.group_by(INTERVAL).agg(s=people._uk.sum()).to_pyarrow().to_pylist()
-            found = {row[INTERVAL]: as_cell_key(row["s"], keys) for row in summed}
-            for k in range(n):
-                out[k][f"u{j}_key"] = found.get(k, 0)
-    return out
-
-
-def _breakdowns(
-    tables: SeriesTables,
-    flags: ir.Table,
-    records: ir.Table,
-    contributes: Mapping[str, ir.BooleanValue],
-    definitions: Sequence[CountingDefinition],
-    names: Mapping[str, list[str]],
-    by: Sequence[str],
-    key: str,
-) -> dict[str, dict[tuple[Any, ...], dict[str, tuple[BreakdownRow, ...]]]]:
-    """Per breakdown, per interval, every definition's rows: one group-by each."""
-    return {
-        name: breakdowns_within(
-            flags, records, contributes, definitions, names, name, key, tables.keys, (INTERVAL,)
-        )
-        for name in by
-    }
-
-
 def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
     """Every user with a flag per criterion in interval ``k`` (no facts there: false)."""
     own = tables.interval_columns
-    mine = tables.flags.filter(tables.flags[INTERVAL] == k)
+    flags = tables.flags
+    if tables.runs:
+        mine = flags.filter(flags[INTERVAL] <= k, flags[RUN_END] > k)
+    else:
+        mine = flags.filter(flags[INTERVAL] == k)
+    if tables.months is not None:
+        # The criteria read from contacts from the contact month, if any.
+        months = tables.months.filter(tables.months[INTERVAL] == k)
+        months = months.select(_mu="user_id", **{f"_m_{n}": months[n] for n in own})
+        joined = mine.left_join(months, mine.user_id == months._mu)
+        contact = tables.contact_columns
+        mine = joined.select(
+            "user_id",
+            **{n: joined[f"_m_{n}"].fill_null(False) if n in contact else joined[n] for n in own},
+        )
     mine = mine.select(_fu="user_id", **{f"_f_{n}": mine[n] for n in own})
     base = tables.base
     joined = base.left_join(mine, base.user_id == mine._fu)
@@ -522,18 +314,21 @@ def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
     )
 
 
-def _complete_enrolments(
-    tables: SeriesTables, flags: ir.Table, everywhere: ir.Table, k: int
-) -> ir.Table:
-    """Every enrolment with a verdict per criterion in interval ``k`` (the criteria of the
-    definitions counting enrolments; no row there: an enrolment criterion is false)."""
-    in_rows = tables.interval_columns
-    names = [n for n in everywhere.columns if n in tables.columns.values()]
-    mine = flags.filter(flags[INTERVAL] == k)
-    mine = mine.select(_fe="enrolment_id", **{f"_f_{n}": mine[n] for n in names if n in in_rows})
-    joined = everywhere.left_join(mine, everywhere.enrolment_id == mine._fe)
-    return joined.select(
-        "enrolment_id",
-        "user_id",
-        **{n: joined[f"_f_{n}"].fill_null(False) if n in in_rows else joined[n] for n in names},
-    )
+def _records_of(
+    tables: SeriesTables,
+    flags: ir.Table,
+    definitions: Sequence[CountingDefinition],
+    names: Mapping[str, list[str]],
+    picked: Sequence[int],
+) -> dict[str, ir.Value]:
+    """Each picked definition's records (``r<j>``): the contributing enrolments counted
+    beside each user it counts (and their key sums)."""
+    out = {}
+    for j in picked:
+        d = definitions[j]
+        counted = _all(flags, names[d.name])
+        column = tables.record_names[frozenset(c for c in d.criteria if c.about_enrolments)]
+        out[f"r{j}"] = flags[column].sum(where=counted)
+        if tables.keys is not None:
+            out[f"r{j}_key"] = flags[f"_nk{column[2:]}"].sum(where=counted)
+    return out

@@ -19,6 +19,12 @@ the engine builds, once for the whole span:
   with a boolean column per criterion; a user without facts in an interval passes no
   enrolment criterion there, so figures that need one are read from these rows and figures
   about user criteria alone from the base, once.
+
+When the series is read in one group-by (one user breakdown) and its intervals follow one
+another, the long tables are per *run* instead of per interval: a stretch of intervals in
+which nothing about the user changes (:mod:`threeml.engine.series_runs`), with the criteria
+read from contacts counted apart, in the (user, interval) rows that have contacts
+(:mod:`threeml.engine.series_contacts`).
 """
 
 from __future__ import annotations
@@ -34,10 +40,19 @@ from threeml.definitions import CountingDefinition, Criterion, ReferredIn, Windo
 from threeml.definitions.kinds import CriterionKind
 from threeml.engine.breakdowns import BAND_NAMES, age_band_in, breakdown_value
 from threeml.engine.cellkeys import KeyRequest, keyed
-from threeml.engine.compiler import Compiler, date_literal
+from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import handler_for
 from threeml.engine.errors import EvaluationError
 from threeml.engine.flags import record_columns
+from threeml.engine.series_contacts import contact_counts, contact_months, splits_contacts
+from threeml.engine.series_runs import (
+    RUN_END,
+    day_boundaries,
+    days_within,
+    ordered,
+    run_dates,
+    run_starts,
+)
 from threeml.records.intervals import Interval
 from threeml.records.periods import Period
 
@@ -92,6 +107,15 @@ class SeriesCompiler(Compiler):
         self, windows: Iterable[Window], contact_windows: Iterable[Window]
     ) -> ir.Table:
         """The intervals table (see the module docs) for criteria with these windows."""
+        columns = self.interval_columns(windows, contact_windows)
+        types = {INTERVAL: pa.int64(), _END_YEAR: pa.int64()}
+        arrays = {n: pa.array(v, type=types.get(n, pa.date32())) for n, v in columns.items()}
+        return ibis.memtable(pa.table(arrays))
+
+    def interval_columns(
+        self, windows: Iterable[Window], contact_windows: Iterable[Window]
+    ) -> dict[str, list]:
+        """The intervals table's columns, as Python lists (one value per interval)."""
         windows, contact_windows = set(windows), set(contact_windows)
         extra = sorted({w.last_days for w in windows if w.last_days is not None})
         columns: dict[str, list] = {
@@ -115,9 +139,7 @@ class SeriesCompiler(Compiler):
             columns[_LOW].append(min(starts))
             contact = [w.resolve(period).start for w in contact_windows] or [period.start]
             columns[_LOW_CONTACTS].append(min(contact))
-        types = {INTERVAL: pa.int64(), _END_YEAR: pa.int64()}
-        arrays = {n: pa.array(v, type=types.get(n, pa.date32())) for n, v in columns.items()}
-        return ibis.memtable(pa.table(arrays))
+        return columns
 
 
 class SeriesTables:
@@ -149,6 +171,13 @@ class SeriesTables:
         self.keys = keys
         #: Whether the facts and flags are expressions read once (see :func:`series_tables`).
         self.streamed = False
+        #: Whether the facts and flags are per (unit, run) (:mod:`.series_runs`), not per
+        #: (unit, interval).
+        self.runs = False
+        #: The contact months (:mod:`.series_contacts`) when kept apart from the runs, and
+        #: the flag columns of the criteria read from contacts.
+        self.months: ir.Table | None = None
+        self.contact_columns: set[str] = set()
         #: Per set of enrolment criteria, the user flags' count of contributing enrolments.
         self.record_names: dict[frozenset[Criterion], str] = {}
 
@@ -179,8 +208,10 @@ def series_tables(
     so a definition's records are a sum over the users it counts, with no further join.
     """
     criteria = [c for c in columns if c.about_enrolments]
-    facts, fact_names = _facts(compiler, criteria, keys)
-    if not stream:
+    runs = stream and ordered(compiler.intervals) and not any(name in _AGE for name in user_columns)
+    facts, fact_names, per = _facts(compiler, criteria, keys, materialise if runs else None)
+    ends = [RUN_END] if RUN_END in facts.columns else []
+    if not stream or per is not None:
         facts = materialise(facts, "series_facts")
     base = materialise(
         keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
@@ -200,7 +231,7 @@ def series_tables(
         per_user[f"_n{j}"] = contributes.sum()
         if keys is not None:
             per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
-    grouped = facts.group_by(["user_id", INTERVAL, _END_YEAR]).agg(**per_user)
+    grouped = facts.group_by(["user_id", INTERVAL, *ends, _END_YEAR]).agg(**per_user)
     owners = base.rename(_uid="user_id")
     joined = grouped.inner_join(owners, grouped.user_id == owners._uid)
     flags: dict[str, ir.Value] = {}
@@ -212,12 +243,27 @@ def series_tables(
     kept = ["_rk"] if keys is not None else []
     kept += [f"_n{j}" for j in range(len(record_names))]
     kept += [f"_nk{j}" for j in range(len(record_names)) if keys is not None]
-    long = joined.select("user_id", INTERVAL, *kept, **grouping, **flags)
-    if not stream:
+    long = joined.select("user_id", INTERVAL, *ends, *kept, **grouping, **flags)
+    if not stream or per is not None:
         long = materialise(long, "series_flags")
     tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
     tables.record_names = record_names
     tables.streamed = stream
+    tables.runs = bool(ends)
+    if per is not None:
+        tables.months = contact_months(
+            compiler,
+            facts,
+            per,
+            long,
+            fact_names,
+            columns,
+            record_names,
+            keys is not None,
+            INTERVAL,
+            [_END_YEAR],
+        )
+        tables.contact_columns = {columns[c] for c in fact_names if fact_names[c] in per.columns}
     return tables
 
 
@@ -251,54 +297,120 @@ def interval_age_band(table: ir.Table) -> ir.Value:
 def enrolment_facts(
     compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
 ) -> tuple[ir.Table, dict[Criterion, str]]:
-    """The facts of ``criteria`` alone (expression; see :func:`series_tables`)."""
-    return _facts(compiler, criteria, keys)
+    """The facts of ``criteria`` alone (expression; see :func:`series_tables`), only in the
+    intervals where one of them can hold for the enrolment itself when they all test one date
+    in one window (``installed-in``: each enrolment in one interval)."""
+    facts, names, _ = _facts(compiler, criteria, keys, narrow=True)
+    return facts, names
 
 
 def _facts(
-    compiler: SeriesCompiler, criteria: Sequence[Criterion], keys: KeyRequest | None
-) -> tuple[ir.Table, dict[Criterion, str]]:
-    """(enrolment, interval) rows where the enrolment can matter, a column per criterion."""
+    compiler: SeriesCompiler,
+    criteria: Sequence[Criterion],
+    keys: KeyRequest | None,
+    materialise: Callable[[ir.Table, str], ir.Table] | None = None,
+    narrow: bool = False,
+) -> tuple[ir.Table, dict[Criterion, str], ir.Table | None]:
+    """(enrolment, interval) rows where the enrolment can matter, a column per criterion.
+
+    The third value is the contacts counted per (enrolment, user, interval) when they are
+    kept apart from the runs (:mod:`.series_contacts`; the facts' contact counts are then 0).
+
+    With ``materialise``, and when every criterion says which dates it compares with its
+    interval's days, the rows are per (enrolment, run) instead (:mod:`.series_runs`: the
+    interval ``_i`` is the run's first, :data:`RUN_END` the first after it).
+    """
     names = {c: f"m{j}" for j, c in enumerate(criteria)}
     handlers = {c: handler_for(c, compiler) for c in criteria}
     counted = [c for c in criteria if handlers[c].contact_span(c, compiler) is not None]
-    intervals = compiler.intervals_table([c.window for c in criteria], [c.window for c in counted])
+    windows, contact_windows = [c.window for c in criteria], [c.window for c in counted]
+    intervals = compiler.intervals_table(windows, contact_windows)
     e = compiler.enrolments
     before: dict[str, ir.Value] = {}
     for c in criteria:
         before.update(handlers[c].series_columns(c, compiler, e, names[c]))
     e = e.mutate(**before) if before else e
     e = keyed(e, keys, _ek=("e", "enrolment_id"))
-    relevant = (
-        e.installed_on.notnull()
-        & (e.installed_on <= intervals[_END])
-        & (e.ended_on.isnull() | (e.ended_on >= intervals[_LOW]))
-    )
-    if any(isinstance(c, ReferredIn) for c in criteria):
-        relevant |= (e.referred_on >= intervals[_LOW]) & (e.referred_on <= intervals[_END])
-    rows = e.inner_join(intervals, [relevant])
+    referred = any(isinstance(c, ReferredIn) for c in criteria)
+    dates = run_dates(criteria, handlers, names, referred) if materialise is not None else None
+
+    def relevant(days: ir.Table) -> ir.BooleanValue:
+        found = (
+            e.installed_on.notnull()
+            & (e.installed_on <= days[_END])
+            & (e.ended_on.isnull() | (e.ended_on >= days[_LOW]))
+        )
+        if referred:
+            found |= (e.referred_on >= days[_LOW]) & (e.referred_on <= days[_END])
+        return found
+
+    per = None
+    if counted:
+        columns = compiler.interval_columns(windows, contact_windows)
+        per = contact_counts(
+            compiler,
+            counted,
+            handlers,
+            names,
+            intervals,
+            dates is not None,
+            (columns[_LOW_CONTACTS], columns[_END]),
+            INTERVAL,
+        )
+    split = dates is not None and splits_contacts(counted, compiler)
+    point = {handlers[c].window_date(c) for c in criteria} if narrow else {None}
+    if dates is None and None not in point and len(point) == 1:
+        # One date in one window: each enrolment meets the intervals whose window holds it.
+        date, window = point.pop()
+        columns = compiler.interval_columns(windows, contact_windows)
+        within = days_within(columns[window_column(window)], columns[_END], INTERVAL)
+        rows = e.inner_join(within, e[date] == within._day).drop("_day")
+        rows = rows.inner_join(intervals, INTERVAL)
+        ends = []
+    elif dates is None:
+        rows = e.inner_join(intervals, [relevant(intervals)])
+        ends = []
+    else:
+        assert materialise is not None
+        if per is not None:
+            per = materialise(per, "series_contacts")
+        columns = compiler.interval_columns(windows, contact_windows)
+        days = day_boundaries(
+            {k: v for k, v in columns.items() if k not in (INTERVAL, _END_YEAR)},
+            len(compiler.intervals),
+        )
+        counts = [names[c] for c in counted]
+        cutting = None if split else per
+        runs = run_starts(e, dates, days, cutting, counts, INTERVAL, len(compiler.intervals))
+        runs = runs.inner_join(intervals, INTERVAL).rename(_su="user_id")
+        rows = e.inner_join(runs, [e.user_id == runs._su, relevant(runs)]).drop("_su")
+        ends = [RUN_END]
     own: dict[str, ir.Value] = {}
     for c in criteria:
         if c not in counted:
             own.update(handlers[c].series_fact_columns(c, compiler, rows, names[c]))
     kept = ["_ek"] if keys is not None else []
     facts = rows.select(
-        "enrolment_id", "user_id", "service_kind", "sector", INTERVAL, _END_YEAR, *kept, **own
+        "enrolment_id",
+        "user_id",
+        "service_kind",
+        "sector",
+        INTERVAL,
+        *ends,
+        _END_YEAR,
+        *kept,
+        **own,
     )
-    if not counted:
-        return facts, names
-    contacts = compiler.counting_contacts
-    low = min(min(c.window.resolve(i.period).start for c in counted) for i in compiler.intervals)
-    contacts = contacts.filter(
-        contacts.date >= date_literal(low), contacts.date <= date_literal(compiler.period.end)
-    )
-    dated = contacts.inner_join(
-        intervals, [contacts.date >= intervals[_LOW_CONTACTS], contacts.date <= intervals[_END]]
-    )
-    counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
-    per = dated.group_by(["enrolment_id", INTERVAL]).agg(**counts)
+    if per is None:
+        return facts, names, None
+    if split:
+        # The contact months are kept apart (:mod:`.series_contacts`): no contacts in runs.
+        zero = {names[c]: ibis.literal(0, "int64") for c in counted}
+        return facts.mutate(**zero), names, per
+    per = per.select("enrolment_id", INTERVAL, *(names[c] for c in counted))
     per = per.rename(_eid="enrolment_id", _ci=INTERVAL)
     joined = facts.left_join(
         per, [facts.enrolment_id == per._eid, facts[INTERVAL] == per._ci]
     ).drop("_eid", "_ci")
-    return joined.mutate(**{names[c]: joined[names[c]].fill_null(0) for c in counted}), names
+    counts = {names[c]: joined[names[c]].fill_null(0) for c in counted}
+    return joined.mutate(**counts), names, None

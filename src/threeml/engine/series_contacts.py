@@ -1,0 +1,180 @@
+"""Contacts beside the runs: (user, interval) rows only where a user has counting contacts.
+
+Criteria read from contacts (``contacts-at-least``: *active*, *readings*) change from month
+to month, while the criteria read from enrolments' dates hold over runs of months
+(:mod:`threeml.engine.series_runs`). When every contact criterion needs a contact to hold
+(a count of at least one), a series keeps them apart:
+
+- the *runs* (one row per (user, run), cut at dates alone) carry every criterion, those read
+  from contacts false;
+- the *contact months* (:func:`contact_months`: one row per (user, interval) where the user
+  has counting contacts) carry every criterion in that interval: those read from contacts
+  from the contacts counted per (enrolment, interval), the others from the user's run
+  covering the interval (one join by user).
+
+A figure whose mask names a contact criterion can only hold in a contact month, so it is
+summed over the contact months by interval; every other figure over the runs by prefix
+sums. A definition's records (its members' contributing enrolments) in a contact month are
+the run's count of enrolments contributing through date criteria plus the enrolments
+contributing through contacts alone (an enrolment's contact rows meet its own run facts by
+enrolment).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from threeml.definitions import Criterion
+from threeml.engine.compiler import Compiler, date_literal
+from threeml.engine.criteria import CriterionHandler, handler_for
+from threeml.engine.flags import record_columns
+from threeml.engine.series_runs import RUN_END, days_within
+
+__all__ = ["contact_counts", "contact_months", "merged_sums", "splits_contacts"]
+
+
+def splits_contacts(counted: Sequence[Criterion], compiler: Compiler) -> bool:
+    """Whether every criterion read from contacts fails without one (so the contact months
+    can be kept apart from the runs)."""
+    return bool(counted) and all(handler_for(c, compiler).needs_contacts(c) for c in counted)
+
+
+def contact_counts(
+    compiler: Any,
+    counted: Sequence[Criterion],
+    handlers: Mapping[Criterion, CriterionHandler],
+    names: Mapping[Criterion, str],
+    intervals: ir.Table,
+    with_user: bool,
+    days: tuple[Sequence[dt.date], Sequence[dt.date]],
+    interval: str,
+) -> ir.Table:
+    """Per (enrolment, interval) with counting contacts in the interval's windows, how many
+    count towards each criterion of ``counted`` (read once for the whole span); with
+    ``with_user`` (runs), the user too, and each count capped at the handler's
+    ``contact_cap``."""
+    contacts = compiler.counting_contacts
+    low = min(min(c.window.resolve(i.period).start for c in counted) for i in compiler.intervals)
+    contacts = contacts.filter(
+        contacts.date >= date_literal(low), contacts.date <= date_literal(compiler.period.end)
+    )
+    # Each contact meets the intervals whose contact days hold it by its date (an equality
+    # join with a small table of days: a range join would compare every contact with every
+    # interval).
+    within = days_within(*days, interval)
+    dated = contacts.inner_join(within, contacts.date == within._day).drop("_day")
+    dated = dated.inner_join(intervals, interval)
+    counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
+    if with_user:
+        # For runs: each count capped where the criterion stops telling counts apart.
+        for c in counted:
+            cap = handlers[c].contact_cap(c)
+            if cap is not None:
+                counts[names[c]] = ibis.least(counts[names[c]], cap)
+    keys = ["enrolment_id", *(["user_id"] if with_user else []), interval]
+    return dated.group_by(keys).agg(**counts)
+
+
+def contact_months(
+    compiler: Compiler,
+    facts: ir.Table,
+    per: ir.Table,
+    runs: ir.Table,
+    fact_names: Mapping[Criterion, str],
+    columns: Mapping[Criterion, str],
+    record_names: Mapping[frozenset[Criterion], str],
+    keyed: bool,
+    interval: str,
+    drop: Sequence[str],
+) -> ir.Table:
+    """The contact months (see the module docs): ``user_id``, ``interval``, the runs'
+    columns (``_rk``, ``_n<j>``, ``_nk<j>``, breakdowns) and a flag per criterion.
+
+    ``facts`` are the (enrolment, run) facts (contact counts zero), ``per`` the counts per
+    (enrolment, ``user_id``, interval), ``runs`` the user flags per run; ``drop`` the facts'
+    columns about the run that the contact months do not need.
+    """
+    counted = [c for c in fact_names if c in _counted(per, fact_names)]
+    contact_names = [fact_names[c] for c in counted]
+    own = facts.drop(*contact_names, *drop).rename(
+        _fe="enrolment_id", _fu="user_id", _fi=interval, _ft=RUN_END
+    )
+    rows = per.inner_join(
+        own,
+        [per.enrolment_id == own._fe, own._fi <= per[interval], per[interval] < own._ft],
+    )
+    contributing = record_columns(compiler, rows, fact_names)
+    aggregates: dict[str, ir.Value] = {
+        f"_c_{fact_names[c]}": handler_for(c, compiler).series_user_aggregate(
+            c, compiler, rows, fact_names[c]
+        )
+        for c in counted
+    }
+    for criteria, name in record_names.items():
+        through = [c for c in criteria if c in counted]
+        if not through:
+            continue
+        by_contacts = ibis.or_(*[contributing[f"k{fact_names[c][1:]}"] for c in through])
+        others = [contributing[f"k{fact_names[c][1:]}"] for c in criteria if c not in counted]
+        alone = by_contacts & ~ibis.or_(*others) if others else by_contacts
+        aggregates[f"_x{name[2:]}"] = alone.sum()
+        if keyed:
+            aggregates[f"_xk{name[2:]}"] = rows._ek.sum(where=alone)
+    months = rows.group_by(["user_id", interval]).agg(**aggregates)
+    covering = runs.rename(_uu="user_id", _ui=interval, _ut=RUN_END)
+    joined = months.inner_join(
+        covering,
+        [
+            months.user_id == covering._uu,
+            covering._ui <= months[interval],
+            months[interval] < covering._ut,
+        ],
+    )
+    kept: dict[str, ir.Value] = {}
+    for name in record_names.values():
+        j = name[2:]
+        extra = f"_x{j}" in months.columns
+        kept[name] = joined[name] + joined[f"_x{j}"] if extra else joined[name]
+        if keyed:
+            key = joined[f"_nk{j}"]
+            kept[f"_nk{j}"] = key + joined[f"_xk{j}"].fill_null(0) if extra else key
+    flags = {
+        name: joined[f"_c_{fact_names[c]}"] if c in counted else joined[name]
+        for c, name in columns.items()
+    }
+    others = [
+        col
+        for col in runs.columns
+        if col not in ("user_id", interval, RUN_END) and col not in kept and col not in flags
+    ]
+    return joined.select("user_id", interval, *others, **kept, **flags)
+
+
+def _counted(per: ir.Table, fact_names: Mapping[Criterion, str]) -> set[Criterion]:
+    return {c for c, name in fact_names.items() if name in per.columns}
+
+
+def merged_sums(
+    parts: Sequence[tuple[list[dict[str, int]], list[dict[str, Any]]]],
+    within: Sequence[str],
+    interval: str,
+) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
+    """Sums of different figures per interval (from the runs and from the contact months)
+    as one: totals per interval side by side, and one row per (interval, group) with every
+    figure (0 where a part had no row)."""
+    totals = [dict(total) for total in parts[0][0]]
+    for more, _ in parts[1:]:
+        for total, extra in zip(totals, more, strict=True):
+            total.update(extra)
+    names = set().union(*(total.keys() for total in totals)) if totals else set()
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for _, groups in parts:
+        for row in groups:
+            key = (row[interval], *(row[w] for w in within))
+            merged.setdefault(key, dict.fromkeys(names, 0)).update(row)
+    return totals, list(merged.values())
