@@ -91,8 +91,10 @@ def _lean(
 ) -> dict[str, tuple[Members, ...]]:
     dataset = compiler.dataset
     columns = _distinct_criteria(definitions)
+    # Rows per (user, interval): the members of each interval are read from them. (Streamed
+    # tables may be runs of intervals, one row per run, which would need the runs' prefix sums.)
     tables = series_tables(
-        compiler, columns, list(by), None, lambda expr, _: keep(dataset.backend, expr), (), True
+        compiler, columns, list(by), None, lambda expr, _: keep(dataset.backend, expr), ()
     )
     flags = tables.flags
     masks = {
