@@ -132,3 +132,35 @@ def test_a_failing_cell_is_reported_with_its_exact_range(witnesses) -> None:
     with _witnesses_everywhere(), pytest.raises(AuditRefused) as raised:
         audit(lone, DEFAULT_POLICY, withhold=False, witnesses=witnesses)
     assert (raised.value.low, raised.value.high) == (3, 3)
+
+
+def test_an_undecided_solve_is_retried_not_reported_as_a_bug() -> None:
+    """Found by Hypothesis: after a change of objective HiGHS ended a maximisation of this
+    degenerate programme "unknown" (cell 0 and its copies pinned at 1, the rest unbounded);
+    the audit solves it again from scratch and gets the exact verdicts."""
+    inf = math.inf
+
+    def total(i):
+        return ("total", i)
+
+    bounds = {0: (1.0, inf), 1: (0.0, inf), 2: (0.0, inf), 3: (0.0, inf), 4: (0.0, inf)}
+    bounds |= {total(0): (0.0, 1.0), total(1): (2.0, inf)}
+    bounds |= {total(2): (1.0, inf), total(3): (1.0, inf), total(4): (1.0, inf)}
+    tables = [
+        AuditTable("t0", total(0), (0,)),
+        AuditTable("t1", total(1), (0, 1, total(0))),
+        AuditTable("t2", total(2), (0,)),
+        AuditTable("t3", total(3), (0,)),
+        AuditTable("t4", total(4), (0, 1)),
+    ]
+    truth = {0: 1.0, 1: 0.0, 2: 0.0, 3: 0.0, 4: 0.0}
+    truth |= {total(0): 1.0, total(1): 2.0, total(2): 1.0, total(3): 1.0, total(4): 1.0}
+    keys = [k for k, (low, high) in bounds.items() if low < high]
+    exact = feasible_ranges(bounds, tables, keys)
+    assert exact[0] == (1.0, 1.0) and exact[1] == (0.0, inf)
+    with _witnesses_everywhere(0, (1,)):
+        witnessed = feasible_ranges(
+            bounds, tables, keys, needed=dict.fromkeys(bounds, 1), point=truth
+        )
+    for key in keys:
+        assert (narrowed(*witnessed[key]) >= 1) == (narrowed(*exact[key]) >= 1), key

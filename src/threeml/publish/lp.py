@@ -130,6 +130,32 @@ def _whole_width(low: float, high: float) -> float:
     return math.floor(high + 1e-6) - math.ceil(low - 1e-6)
 
 
+def _run(highs: Any) -> Any:
+    """Solve, and the model's status. A solve that ends undecided (HiGHS's ``kUnknown`` or
+    ``kUnboundedOrInfeasible``, seen after a change of objective on degenerate programmes)
+    is retried from scratch, then without presolve. The true figures satisfy every
+    programme the audit builds, so "unbounded or infeasible" can only be unbounded."""
+    import highspy
+
+    statuses = highspy.HighsModelStatus
+    undecided = (statuses.kUnknown, statuses.kUnboundedOrInfeasible)
+    highs.run()
+    status = highs.getModelStatus()
+    if status in undecided:
+        highs.clearSolver()
+        highs.run()
+        status = highs.getModelStatus()
+    if status in undecided:
+        highs.setOptionValue("presolve", "off")
+        highs.clearSolver()
+        highs.run()
+        status = highs.getModelStatus()
+        highs.setOptionValue("presolve", "choose")
+    if status == statuses.kUnboundedOrInfeasible:
+        return statuses.kUnbounded
+    return status
+
+
 def _highs_ranges(
     bounds: Bounds,
     rows: _Rows,
@@ -173,8 +199,7 @@ def _highs_ranges(
     def solve(costs: Any, sense: Any) -> float:
         highs.changeColsCost(n, everything, costs)
         highs.changeObjectiveSense(sense)
-        highs.run()
-        status = highs.getModelStatus()
+        status = _run(highs)
         if status == highspy.HighsModelStatus.kUnbounded:
             return -math.inf if sense == highspy.ObjSense.kMinimize else math.inf
         if status != highspy.HighsModelStatus.kOptimal:
