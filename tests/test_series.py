@@ -346,3 +346,22 @@ def test_two_runs_in_one_area_are_counted_in_their_months_only(
     may = runs_series["one pass"]["active-telehealth"][4]
     assert [s.remaining for s in may.attrition] == [1, 0]
     assert [s.leave_one_out for s in may.attrition] == [0, 1]
+
+
+def test_records_through_contacts_alone_keep_their_cell_keys() -> None:
+    """A month whose records come only through contacts (u1's e1 in February, for ``active``)
+    has the key sum of those records, as the month alone has; the run's own key sum is empty
+    (no row contributes), which must not blank the contact months' keys (found by the
+    differential test: the records' cell key was 0 instead of the enrolments' keys' sum)."""
+    dataset = make_dataset(**RUNS)
+    intervals = split("2013-01-01:2013-06-30", "month")
+    keys = CellKeyMethod()
+    with mock.patch.dict(os.environ, SEED):
+        one_pass = count_series(STANDARD, dataset, intervals, by=("area",), cell_keys=keys)
+        alone = count_series_per_interval(
+            STANDARD, dataset, intervals, by=("area",), cell_keys=keys
+        )
+    assert_same_series(one_pass, alone)
+    february = one_pass["active"][1]
+    assert february.records == 1
+    assert february.cell_keys.records > 0

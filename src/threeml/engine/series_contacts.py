@@ -141,8 +141,9 @@ def contact_months(
         extra = f"_x{j}" in months.columns
         kept[name] = joined[name] + joined[f"_x{j}"] if extra else joined[name]
         if keyed:
+            # A run where no row contributes has no key sum (NULL), not 0.
             key = joined[f"_nk{j}"]
-            kept[f"_nk{j}"] = key + joined[f"_xk{j}"].fill_null(0) if extra else key
+            kept[f"_nk{j}"] = key.fill_null(0) + joined[f"_xk{j}"].fill_null(0) if extra else key
     flags = {
         name: joined[f"_c_{fact_names[c]}"] if c in counted else joined[name]
         for c, name in columns.items()
