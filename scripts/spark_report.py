@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from threeml.errors import ThreemlError
+from threeml.records.intervals import Every
 from threeml.records.schema import TABLES
 
 
@@ -56,6 +57,18 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--extract-date", help="The last day the extract covers.")
     parser.add_argument("--title", default="threeml report")
     parser.add_argument("--lenient", action="store_true", help="Set bad rows aside.")
+    parser.add_argument(
+        "--every",
+        choices=[e.value for e in Every],
+        help="Intervals of the section over time (default: quarters, months when the "
+        "period is shorter than half a year).",
+    )
+    parser.add_argument(
+        "--no-over-time",
+        dest="over_time",
+        action="store_false",
+        help="Leave out the section over time (the counts in each interval, stock and flow).",
+    )
     parser.add_argument(
         "--master", help="Spark master when not run by spark-submit (such as local[2])."
     )
@@ -136,6 +149,8 @@ def run(argv: list[str] | None = None) -> int:
         metrics=metrics,
         by=tuple(args.by or ("area",)),
         cell_keys=policy.cell_key,
+        every=args.every,
+        over_time=args.over_time,
     )
     document = audited(publish_report(result, policy, title=args.title))
     written = write_files(document, args.out)

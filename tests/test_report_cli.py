@@ -115,6 +115,19 @@ def test_choose_definitions_metrics_and_policy(tmp_path: Path) -> None:
     assert published["disclosure"]["threshold"] == 10
 
 
+def test_no_over_time_leaves_out_that_section_only(tmp_path: Path) -> None:
+    chosen = ("--definitions", "in-receipt,telehealth", "--metrics", "multi-sector-share")
+    assert _run(tmp_path / "with", *chosen) == 0
+    assert _run(tmp_path / "without", *chosen, "--no-over-time") == 0
+    full = json.loads((tmp_path / "with" / "results.json").read_text())
+    short = json.loads((tmp_path / "without" / "results.json").read_text())
+    assert full["over_time"]["periods"] and full["over_time"]["counts"]
+    assert not short["over_time"] or not short["over_time"].get("periods")
+    for section in ("definitions", "metrics", "rows", "disclosure"):
+        assert short[section] == full[section], section
+    assert "over-time" not in (tmp_path / "without" / "results.csv").read_text()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

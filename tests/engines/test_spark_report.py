@@ -18,6 +18,10 @@ from threeml.data.synth import synthesise
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "spark_report.py"
 ARGS = ["--period", "FY2013/14", "--definitions", "in-receipt,active,new-users"]
 ARGS += ["--metrics", "user-years,multi-sector-share"]
+# The section over time is left out on both sides: on Spark it is most of the report's
+# queries (each planned for seconds whatever the rows), and the series' parity with DuckDB
+# is test_full_parity's test_a_series_of_quarters_matches_duckdb.
+ARGS += ["--no-over-time"]
 
 
 def _figures(folder: Path) -> dict:
@@ -37,9 +41,9 @@ def test_the_spark_script_writes_the_duckdb_report(tmp_path) -> None:
     on_duckdb = tmp_path / "duckdb"
     definitions, metrics = ARGS[3], ARGS[5]
     args = ["report", "--data", str(extract), "--period", "FY2013/14", "--out", str(on_duckdb)]
-    assert main([*args, "--definitions", definitions, "--metrics", metrics]) == 0
+    assert main([*args, "--definitions", definitions, "--metrics", metrics, "--no-over-time"]) == 0
     on_spark = tmp_path / "spark"
-    command = [sys.executable, str(SCRIPT), "--parquet", str(extract), "--master", "local[1]"]
+    command = [sys.executable, str(SCRIPT), "--parquet", str(extract), "--master", "local[2]"]
     command += [*ARGS, "--out", str(on_spark)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     # A guard against a hang, not a speed test: Spark plans each query for seconds whatever

@@ -120,6 +120,13 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     help="Cut the period into months, quarters, years or financial years for the section "
     "over time (default: quarters, months when the period is shorter than half a year).",
 )
+@click.option(
+    "--over-time/--no-over-time",
+    default=True,
+    show_default=True,
+    help="Count every definition in each interval of the period, with the stock and flow "
+    "(the section over time); --no-over-time leaves the section out.",
+)
 @area_option
 @definition_files_option
 @lenient_option
@@ -137,6 +144,7 @@ def report(
     extract_date,
     title,
     every,
+    over_time,
     definition_files,
     lenient,
 ) -> None:
@@ -196,11 +204,12 @@ def report(
             result = build_report(
                 dataset, period, registry=registry, definitions=definitions, metrics=metrics,
                 by=by, progress=progress, cell_keys=policy.cell_key, every=every,
+                over_time=over_time,
             )  # fmt: skip
     else:
         result = build_report(
             dataset, period, registry=registry, definitions=definitions, metrics=metrics, by=by,
-            cell_keys=policy.cell_key, every=every,
+            cell_keys=policy.cell_key, every=every, over_time=over_time,
         )  # fmt: skip
     # Audited once: the files and the terminal summary carry the same figures.
     document = audited(publish_report(result, policy, title=title))
