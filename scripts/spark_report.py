@@ -21,6 +21,8 @@ Exit status: 0 written, 1 rows set aside in lenient mode, 2 a user error (named 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--master", help="Spark master when not run by spark-submit (such as local[2])."
     )
+    parser.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        help="spark.sql.shuffle.partitions (default: the session's own; with a local[N] "
+        "master, N).",
+    )
     return parser.parse_args(argv)
 
 
@@ -98,12 +106,25 @@ def _tables(args: argparse.Namespace) -> dict[str, str]:
     return tables
 
 
-def _session(master: str | None) -> Any:
+def _local_cores(master: str | None) -> int | None:
+    """The cores of a ``local[N]`` or ``local[*]`` master; ``None`` for any other."""
+    found = re.fullmatch(r"local\[(\d+|\*)\]", master or "")
+    if not found:
+        return None
+    return (os.cpu_count() or 1) if found.group(1) == "*" else int(found.group(1))
+
+
+def _session(master: str | None, partitions: int | None) -> Any:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("threeml-report")
     if master:
         builder = builder.master(master)
+    # Spark's default of 200 shuffle partitions makes every group-by hundreds of near-empty
+    # tasks on one machine: a local master gets one per core unless told otherwise.
+    partitions = partitions or _local_cores(master)
+    if partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
     return builder.getOrCreate()
 
 
@@ -121,7 +142,7 @@ def run(argv: list[str] | None = None) -> int:
     from threeml.report.files import write_files
 
     args = _arguments(argv)
-    session = _session(args.master)
+    session = _session(args.master, args.shuffle_partitions)
     registry = default_registry()
     policy = policy_named(args.disclosure, registry)
     names, metric_names = _names(args.definitions), _names(args.metrics)

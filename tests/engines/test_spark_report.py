@@ -65,3 +65,15 @@ def test_a_missing_required_table_is_named(tmp_path, capsys) -> None:
     args = ["--parquet", str(tmp_path), "--period", "2013", "--out", str(tmp_path / "r")]
     with pytest.raises(Exception, match=r"no users\.parquet, services\.parquet"):
         spark_report._tables(spark_report._arguments(args))
+
+
+def test_a_local_master_gets_one_shuffle_partition_per_core() -> None:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import spark_report
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    assert spark_report._local_cores("local[2]") == 2
+    assert spark_report._local_cores("local[*]") == (os.cpu_count() or 1)
+    assert spark_report._local_cores("spark://cluster:7077") is None
+    assert spark_report._local_cores(None) is None
