@@ -70,6 +70,9 @@ class Members:
     _full: Callable[[], CountResult] | None = field(
         default=None, repr=False, eq=False, alias="full"
     )
+    _grouped: Callable[[], ir.Table] | None = field(
+        default=None, repr=False, eq=False, alias="grouped"
+    )
 
     @property
     def unit(self) -> Unit:
@@ -83,6 +86,12 @@ class Members:
     def members_expr(self) -> ir.Table | None:
         """The people counted, as an engine expression (one column ``user_id``)."""
         return None if self._members is None else self._members()
+
+    def grouped_expr(self) -> ir.Table | None:
+        """The people counted with the group of each breakdown they were counted by
+        (``user_id``, ``_by_<name>`` per name of ``breakdowns``), read from the stored
+        members table: no join of the users table."""
+        return None if self._grouped is None else self._grouped()
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for what a Members lacks: the rest of a CountResult, counted in full.
@@ -174,6 +183,7 @@ def _lean(
             },
             _chosen(members, column),
             full_count(definition, dataset, period, by, registry),
+            _chosen(members, column, by),
         )
     return out
 
@@ -191,8 +201,13 @@ def _sums(
     return {(row[name],): {m: int(row[m] or 0) for m in masks} for row in rows}
 
 
-def _chosen(members: ir.Table, column: str) -> Callable[[], ir.Table]:
+def _chosen(
+    members: ir.Table, column: str, by: Sequence[str] | None = None
+) -> Callable[[], ir.Table]:
+    """The members of ``column``'s definition (with ``by``, their ``_by_<name>`` columns)."""
+
     def chosen() -> ir.Table:
-        return members.filter(members[column]).select("user_id")
+        groups = {f"_by_{name}": members[name] for name in by or ()}
+        return members.filter(members[column]).select("user_id", **groups)
 
     return chosen

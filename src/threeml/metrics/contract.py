@@ -105,6 +105,19 @@ class MetricContext:
         """The population's members: an ibis table with one column, ``user_id``."""
         return members_table(self.population)
 
+    def grouped_members(self) -> ir.Table:
+        """The population's members with their breakdown columns: ``user_id`` and
+        ``_by_<name>`` for each breakdown, as :meth:`grouped` gives them.
+
+        When the population was counted members-only by these breakdowns, they are read from
+        its stored members table (no join of the users table); a per-member facts table built
+        on this one keeps them, and :meth:`summarise` then joins nothing.
+        """
+        read = getattr(self.population, "grouped_expr", None)
+        population_by = set(getattr(self.population, "breakdowns", {}))
+        found = read() if read is not None and population_by == set(self.by) else None
+        return found if found is not None else self.grouped(self.members())
+
     def grouped(self, facts: ir.Table) -> ir.Table:
         """``facts`` (which has a ``user_id`` column) with the breakdown columns of its users.
 
