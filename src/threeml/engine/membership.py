@@ -36,6 +36,7 @@ from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
 from threeml.engine.breakdowns import check_cardinality
 from threeml.engine.compiler import Compiler
+from threeml.engine.criteria import handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
     _all,
@@ -158,7 +159,7 @@ def _lean(
     compiler = Compiler(dataset, period, resolve, registered_kinds(registry))
     columns = _distinct_criteria(definitions)
     facts, fact_names = enrolment_facts(compiler, [c for c in columns if c.about_enrolments])
-    flags = user_flags(compiler, facts, fact_names, columns, by)
+    flags = user_flags(compiler, _needed(compiler, facts, fact_names), fact_names, columns, by)
     masks = {
         f"d{k}": _all(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
     }
@@ -186,6 +187,18 @@ def _lean(
             _chosen(members, column, by),
         )
     return out
+
+
+def _needed(compiler: Compiler, facts: ir.Table, fact_names: Mapping[Any, str]) -> ir.Table:
+    """The enrolment facts a user's verdicts need: the rows some criterion needs
+    (:meth:`~threeml.engine.handlers.CriterionHandler.needed_rows`), when every criterion
+    says which. Every other row leaves every verdict as it is, and a user with none of them
+    passes no enrolment criterion, so the members are those of the whole facts; the full count
+    keeps every row (its attrition and records read them)."""
+    needed = [handler_for(c, compiler).needed_rows(c, facts, m) for c, m in fact_names.items()]
+    if not needed or any(rows is None for rows in needed):
+        return facts
+    return facts.filter(ibis.or_(*needed))
 
 
 def _sums(
