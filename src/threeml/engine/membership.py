@@ -45,6 +45,7 @@ from threeml.engine.evaluate import (
     count_many,
 )
 from threeml.engine.flags import enrolment_facts, user_flags
+from threeml.engine.groupings import aggregate_groupings
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
@@ -165,8 +166,7 @@ def _lean(
     }
     selected = flags.select("user_id", *by, **masks)
     members = keep(dataset.backend, selected.filter(ibis.or_(*[selected[m] for m in masks])))
-    counted = _sums(members, masks, None)[()]
-    groups = {name: _sums(members, masks, name) for name in by}
+    counted, groups = _sums(members, masks, by)
     out = {}
     for k, definition in enumerate(definitions):
         column = f"d{k}"
@@ -202,16 +202,26 @@ def _needed(compiler: Compiler, facts: ir.Table, fact_names: Mapping[Any, str]) 
 
 
 def _sums(
-    members: ir.Table, masks: Mapping[str, Any], name: str | None
-) -> dict[tuple[Any, ...], dict[str, int]]:
-    """Each mask's members in total (key ``()``), or per value of ``name`` in group order."""
-    metrics = {m: members[m].ifelse(1, 0).sum() for m in masks}
-    if name is None:
-        rows = members.aggregate(**metrics).to_pyarrow().to_pylist()
-        return {(): {m: int(rows[0][m] or 0) for m in masks}}
-    rows = members.group_by(name).aggregate(**metrics).to_pyarrow().to_pylist()
-    rows.sort(key=lambda row: (row[name] is None, str(row[name])))
-    return {(row[name],): {m: int(row[m] or 0) for m in masks} for row in rows}
+    members: ir.Table, masks: Mapping[str, Any], by: Sequence[str]
+) -> tuple[dict[str, int], dict[str, dict[tuple[Any, ...], dict[str, int]]]]:
+    """Each mask's members in total, and per value of each ``by`` column in group order, from
+    one query (:func:`~threeml.engine.groupings.aggregate_groupings`)."""
+    sums = {m: functools.partial(_true, column=m) for m in masks}
+    total, groups = aggregate_groupings(members, sums, by)
+
+    def counts(row: Mapping[str, Any]) -> dict[str, int]:
+        return {m: int(row[m] or 0) for m in masks}
+
+    by_name = {}
+    for name in by:
+        rows = sorted(groups[name], key=lambda row: (row[name] is None, str(row[name])))
+        by_name[name] = {(row[name],): counts(row) for row in rows}
+    return counts(total), by_name
+
+
+def _true(table: ir.Table, column: str) -> ir.Value:
+    """The number of rows where the boolean ``column`` is true."""
+    return table[column].ifelse(1, 0).sum()
 
 
 def _chosen(
