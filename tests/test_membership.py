@@ -117,3 +117,84 @@ def test_a_members_only_count_still_answers_what_a_full_count_has(tmp_path) -> N
     assert members.considered == full.considered
     with pytest.raises(AttributeError):
         members.no_such_figure  # noqa: B018
+
+
+def _mixed_dataset() -> Dataset:
+    """Users at the edges of the rows a members-only count groups (``needed_rows``)."""
+    from threeml.records.rows import Contact, Enrolment, Service, User
+
+    services = [
+        Service("th", "telehealth", "health", "A"),
+        Service("tc", "telecare", "social_care", "A"),
+        Service("hs", "telecare", "housing", "A"),
+    ]
+    users = [User(f"u{i}", "A" if i % 2 else "B") for i in range(1, 8) if i != 3]
+    users.append(User("u3", "C", conditions=["copd"]))
+    enrolments = [
+        # u1: first telehealth installation before the period, another in it: not first-in.
+        Enrolment("e1", "u1", "th", installed_on="2012-06-01", ended_on="2012-12-31"),
+        Enrolment("e2", "u1", "th", installed_on="2013-06-01"),
+        # u2: first telehealth installation in the period, telecare overlapping it.
+        Enrolment("e3", "u2", "th", installed_on="2013-05-01"),
+        Enrolment("e4", "u2", "tc", installed_on="2011-01-01"),
+        # u3: telecare ended before the period (no row needed), housing telecare overlapping.
+        Enrolment("e5", "u3", "tc", installed_on="2011-01-01", ended_on="2012-01-01"),
+        Enrolment("e6", "u3", "hs", installed_on="2012-01-01"),
+        # u4: never installed.
+        Enrolment("e7", "u4", "th", referred_on="2013-05-01"),
+        # u5: readings on an enrolment outside the period's window, none counting.
+        Enrolment("e8", "u5", "th", installed_on="2010-01-01", ended_on="2013-01-01"),
+        # u6: five readings in the period on telehealth, two sectors.
+        Enrolment("e9", "u6", "th", installed_on="2013-04-01"),
+        Enrolment("e10", "u6", "hs", installed_on="2013-04-01"),
+    ]
+    contacts = [Contact("u5", "e8", f"2013-0{m}-01", "reading") for m in range(4, 9)]
+    contacts += [Contact("u6", "e9", f"2013-0{m}-02", "reading") for m in range(4, 9)]
+    return Dataset.from_records(
+        users=users, services=services, enrolments=enrolments, contacts=contacts
+    )
+
+
+def test_members_only_counts_read_only_needed_rows_and_equal_the_full_count() -> None:
+    """A definition mixing criteria whose user verdicts read different enrolments (the
+    earliest installation of a kind, any overlap, a sum of contacts, distinct sectors) is
+    counted the same when a members-only count groups only the rows some criterion needs."""
+    from threeml.definitions import CountingDefinition
+    from threeml.definitions.criteria import (
+        ContactsAtLeast,
+        EnrolmentOverlaps,
+        FirstInstalledIn,
+        HasCondition,
+        SectorsAtLeast,
+    )
+
+    def definition(name: str, *criteria) -> CountingDefinition:
+        return CountingDefinition(name, "1", name, "A test definition.", criteria)
+
+    definitions = [
+        definition("first-th", FirstInstalledIn(service_kinds=["telehealth"])),
+        definition(
+            "first-th-with-tc",
+            FirstInstalledIn(service_kinds=["telehealth"]),
+            EnrolmentOverlaps(service_kinds=["telecare"]),
+        ),
+        definition("two-sectors", SectorsAtLeast(count=2)),
+        definition("readings", ContactsAtLeast(count=4, contact_kinds=["reading"])),
+        definition("overlap-and-condition", EnrolmentOverlaps(), HasCondition(["copd"])),
+    ]
+    dataset = _mixed_dataset()
+    full = count_many(definitions, dataset, PERIOD, by=("area",))
+    lean = count_members(definitions, dataset, PERIOD, by=("area",))
+    expected_members = {
+        "first-th": {"u2", "u6"},
+        "first-th-with-tc": {"u2", "u6"},
+        "two-sectors": {"u2", "u6"},
+        "readings": {"u6"},
+        "overlap-and-condition": {"u3"},
+    }
+    for d in definitions:
+        found = set(lean[d.name].members_expr().to_pyarrow()["user_id"].to_pylist())
+        assert found == expected_members[d.name], d.name
+        assert found == set(full[d.name].members_expr().to_pyarrow()["user_id"].to_pylist())
+        assert lean[d.name].count == full[d.name].count, d.name
+        assert dict(lean[d.name].breakdowns) == dict(full[d.name].breakdowns), d.name

@@ -179,3 +179,25 @@ def test_populations_counted_by_the_caller_are_not_counted_again(monkeypatch) ->
     other = count_many([registry.counting("in-receipt")], dataset, PERIOD, by=())
     again = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY, counted=other)
     assert _same(_figures(again["user-years"]), _figures(expected["user-years"]))
+
+
+def test_per_member_facts_take_breakdowns_from_the_members_table(monkeypatch) -> None:
+    """With populations counted members-only, a metric's breakdown columns come from the
+    stored members table (``MetricContext.grouped_members``): no per-member facts table joins
+    the users table again for them. (Coverage reads the users' sex and age itself.)"""
+    dataset = Dataset.from_folder(demo_folder())
+    registry = default_registry()
+    joined: list[str] = []
+    grouped = MetricContext.grouped
+
+    def watched(self: MetricContext, facts: ibis.Table) -> ibis.Table:
+        if not all(f"_by_{b}" in facts.columns for b in self.by):
+            joined.append(self.metric.name)
+        return grouped(self, facts)
+
+    monkeypatch.setattr(MetricContext, "grouped", watched)
+    metrics = [m for m in registry.metric_definitions() if m.measure.kind != "coverage"]
+    errors: dict[str, str] = {}
+    results = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY, errors=errors)
+    assert len(results) >= 10, errors
+    assert joined == []

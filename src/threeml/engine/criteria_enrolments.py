@@ -91,6 +91,10 @@ class _DatedEnrolments(CriterionHandler):
         tests = self.tests(criterion, compiler, enrolments)
         return functools.reduce(operator.and_, tests, ibis.literal(True)).fill_null(False)
 
+    def needed_rows(self, criterion: Any, facts: ir.Table, name: str) -> ir.BooleanValue:
+        # Passing needs a matching enrolment (one, or one in each of ``count`` sectors).
+        return facts[name]
+
 
 class _HasEnrolment(_DatedEnrolments):
     """The has-enrolment family: a user passes with one matching enrolment, and so does it."""
@@ -196,6 +200,12 @@ class FirstInstalledInHandler(_DatedEnrolments):
         first = facts.installed_on.min(where=facts[f"{name}_kind"])
         return (first >= start) & (first <= end)
 
+    def needed_rows(
+        self, criterion: FirstInstalledIn, facts: ir.Table, name: str
+    ) -> ir.BooleanValue:
+        # The minimum reads only the installed enrolments of the kinds.
+        return facts[f"{name}_kind"]
+
     def series_columns(
         self, criterion: FirstInstalledIn, compiler: Compiler, enrolments: ir.Table, name: str
     ) -> dict[str, ir.Value]:
@@ -284,6 +294,12 @@ class ContactsAtLeastHandler(CriterionHandler):
         self, criterion: ContactsAtLeast, compiler: Compiler, facts: ir.Table, name: str
     ) -> ir.BooleanValue:
         return facts[name].sum() >= criterion.count
+
+    def needed_rows(
+        self, criterion: ContactsAtLeast, facts: ir.Table, name: str
+    ) -> ir.BooleanValue | None:
+        # Enrolments without such contacts add 0 to the sum; passing needs one with some.
+        return facts[name] > 0 if criterion.count >= 1 else None
 
     def contributes(
         self, criterion: ContactsAtLeast, facts: ir.Table, name: str

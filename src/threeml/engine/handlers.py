@@ -90,8 +90,17 @@ class CriterionHandler:
         return facts[name].any()
 
     def contributes(self, criterion: Any, facts: ir.Table, name: str) -> ir.BooleanValue:
-        """Whether each enrolment of the facts is a record behind ``criterion``."""
+        """Whether each enrolment of the facts is a record behind ``criterion``.
+
+        (For a user's verdict alone, see :meth:`needed_rows`.)"""
         return facts[name]
+
+    def needed_rows(self, criterion: Any, facts: ir.Table, name: str) -> ir.BooleanValue | None:
+        """The rows of the enrolment facts that :meth:`user_aggregate` needs, when a user it
+        finds passing has at least one of them and the other rows never change its verdict;
+        ``None`` (the default) when any row may matter. A members-only count
+        (:mod:`threeml.engine.membership`) then groups only the rows some criterion needs."""
+        return None
 
     def user_flag(self, criterion: Any, compiler: Compiler, users: ir.Table) -> ir.BooleanValue:
         """The verdict as a column of ``users``, for a criterion about the user alone."""

@@ -36,6 +36,7 @@ from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
 from threeml.engine.breakdowns import check_cardinality
 from threeml.engine.compiler import Compiler
+from threeml.engine.criteria import handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
     _all,
@@ -44,6 +45,7 @@ from threeml.engine.evaluate import (
     count_many,
 )
 from threeml.engine.flags import enrolment_facts, user_flags
+from threeml.engine.groupings import aggregate_groupings
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
@@ -70,6 +72,9 @@ class Members:
     _full: Callable[[], CountResult] | None = field(
         default=None, repr=False, eq=False, alias="full"
     )
+    _grouped: Callable[[], ir.Table] | None = field(
+        default=None, repr=False, eq=False, alias="grouped"
+    )
 
     @property
     def unit(self) -> Unit:
@@ -83,6 +88,12 @@ class Members:
     def members_expr(self) -> ir.Table | None:
         """The people counted, as an engine expression (one column ``user_id``)."""
         return None if self._members is None else self._members()
+
+    def grouped_expr(self) -> ir.Table | None:
+        """The people counted with the group of each breakdown they were counted by
+        (``user_id``, ``_by_<name>`` per name of ``breakdowns``), read from the stored
+        members table: no join of the users table."""
+        return None if self._grouped is None else self._grouped()
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for what a Members lacks: the rest of a CountResult, counted in full.
@@ -149,14 +160,13 @@ def _lean(
     compiler = Compiler(dataset, period, resolve, registered_kinds(registry))
     columns = _distinct_criteria(definitions)
     facts, fact_names = enrolment_facts(compiler, [c for c in columns if c.about_enrolments])
-    flags = user_flags(compiler, facts, fact_names, columns, by)
+    flags = user_flags(compiler, _needed(compiler, facts, fact_names), fact_names, columns, by)
     masks = {
         f"d{k}": _all(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
     }
     selected = flags.select("user_id", *by, **masks)
     members = keep(dataset.backend, selected.filter(ibis.or_(*[selected[m] for m in masks])))
-    counted = _sums(members, masks, None)[()]
-    groups = {name: _sums(members, masks, name) for name in by}
+    counted, groups = _sums(members, masks, by)
     out = {}
     for k, definition in enumerate(definitions):
         column = f"d{k}"
@@ -174,25 +184,53 @@ def _lean(
             },
             _chosen(members, column),
             full_count(definition, dataset, period, by, registry),
+            _chosen(members, column, by),
         )
     return out
 
 
+def _needed(compiler: Compiler, facts: ir.Table, fact_names: Mapping[Any, str]) -> ir.Table:
+    """The enrolment facts a user's verdicts need: the rows some criterion needs
+    (:meth:`~threeml.engine.handlers.CriterionHandler.needed_rows`), when every criterion
+    says which. Every other row leaves every verdict as it is, and a user with none of them
+    passes no enrolment criterion, so the members are those of the whole facts; the full count
+    keeps every row (its attrition and records read them)."""
+    needed = [handler_for(c, compiler).needed_rows(c, facts, m) for c, m in fact_names.items()]
+    if not needed or any(rows is None for rows in needed):
+        return facts
+    return facts.filter(ibis.or_(*needed))
+
+
 def _sums(
-    members: ir.Table, masks: Mapping[str, Any], name: str | None
-) -> dict[tuple[Any, ...], dict[str, int]]:
-    """Each mask's members in total (key ``()``), or per value of ``name`` in group order."""
-    metrics = {m: members[m].ifelse(1, 0).sum() for m in masks}
-    if name is None:
-        rows = members.aggregate(**metrics).to_pyarrow().to_pylist()
-        return {(): {m: int(rows[0][m] or 0) for m in masks}}
-    rows = members.group_by(name).aggregate(**metrics).to_pyarrow().to_pylist()
-    rows.sort(key=lambda row: (row[name] is None, str(row[name])))
-    return {(row[name],): {m: int(row[m] or 0) for m in masks} for row in rows}
+    members: ir.Table, masks: Mapping[str, Any], by: Sequence[str]
+) -> tuple[dict[str, int], dict[str, dict[tuple[Any, ...], dict[str, int]]]]:
+    """Each mask's members in total, and per value of each ``by`` column in group order, from
+    one query (:func:`~threeml.engine.groupings.aggregate_groupings`)."""
+    sums = {m: functools.partial(_true, column=m) for m in masks}
+    total, groups = aggregate_groupings(members, sums, by)
+
+    def counts(row: Mapping[str, Any]) -> dict[str, int]:
+        return {m: int(row[m] or 0) for m in masks}
+
+    by_name = {}
+    for name in by:
+        rows = sorted(groups[name], key=lambda row: (row[name] is None, str(row[name])))
+        by_name[name] = {(row[name],): counts(row) for row in rows}
+    return counts(total), by_name
 
 
-def _chosen(members: ir.Table, column: str) -> Callable[[], ir.Table]:
+def _true(table: ir.Table, column: str) -> ir.Value:
+    """The number of rows where the boolean ``column`` is true."""
+    return table[column].ifelse(1, 0).sum()
+
+
+def _chosen(
+    members: ir.Table, column: str, by: Sequence[str] | None = None
+) -> Callable[[], ir.Table]:
+    """The members of ``column``'s definition (with ``by``, their ``_by_<name>`` columns)."""
+
     def chosen() -> ir.Table:
-        return members.filter(members[column]).select("user_id")
+        groups = {f"_by_{name}": members[name] for name in by or ()}
+        return members.filter(members[column]).select("user_id", **groups)
 
     return chosen

@@ -10,7 +10,6 @@ engine is reached only when a context aggregates or counts.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -25,9 +24,7 @@ from threeml.engine.breakdowns import breakdown_value
 from threeml.engine.results import CountResult
 from threeml.errors import ThreemlError
 from threeml.metrics.cells import (
-    AMOUNT,
     CELL_KINDS,
-    COUNT,
     MetricRow,
     publish_rows,
     publish_total,
@@ -49,8 +46,6 @@ __all__ = [
     "build_result",
     "members_table",
 ]
-
-_COUNTER = itertools.count()
 
 
 class MetricError(ThreemlError):
@@ -110,6 +105,19 @@ class MetricContext:
         """The population's members: an ibis table with one column, ``user_id``."""
         return members_table(self.population)
 
+    def grouped_members(self) -> ir.Table:
+        """The population's members with their breakdown columns: ``user_id`` and
+        ``_by_<name>`` for each breakdown, as :meth:`grouped` gives them.
+
+        When the population was counted members-only by these breakdowns, they are read from
+        its stored members table (no join of the users table); a per-member facts table built
+        on this one keeps them, and :meth:`summarise` then joins nothing.
+        """
+        read = getattr(self.population, "grouped_expr", None)
+        population_by = set(getattr(self.population, "breakdowns", {}))
+        found = read() if read is not None and population_by == set(self.by) else None
+        return found if found is not None else self.grouped(self.members())
+
     def grouped(self, facts: ir.Table) -> ir.Table:
         """``facts`` (which has a ``user_id`` column) with the breakdown columns of its users.
 
@@ -139,23 +147,9 @@ class MetricContext:
         total's cells and, for each breakdown name, ``(group, cells)`` pairs in
         group order. Counts and amounts over no rows are 0.
         """
-        facts = self.grouped(facts)
-        if not self.by:
-            return _aggregate(facts, cells, kinds, None)[0][1], {}
-        # Several aggregates read the same facts: on DuckDB, compute them once (unless they
-        # are already a stored table, such as a shared fact table, or a projection of one).
-        backend = self.dataset.backend
-        stored = None
-        if getattr(backend, "name", None) == "duckdb" and not _is_stored(facts):
-            stored = f"_metric_facts_{next(_COUNTER)}"
-            facts = backend.create_table(stored, facts, temp=True)
-        try:
-            total = _aggregate(facts, cells, kinds, None)[0][1]
-            breakdowns = {b: _aggregate(facts, cells, kinds, f"_by_{b}") for b in self.by}
-        finally:
-            if stored is not None:
-                backend.con.execute(f'DROP TABLE IF EXISTS "{stored}"')
-        return total, breakdowns
+        from threeml.metrics.summaries import summarise_facts  # loads ibis: only when used
+
+        return summarise_facts(self.grouped(facts), cells, kinds, self.by)
 
     def count(self, name: str, period: Period | None = None) -> CountResult | Members:
         """Count the counting definition ``name`` (by the context's breakdowns): its members
@@ -178,45 +172,6 @@ class MetricContext:
         return count_members(
             [definition], self.dataset, period or self.period, by=self.by, registry=self.registry
         )[name]
-
-
-def _is_stored(facts: ir.Table) -> bool:
-    """Whether ``facts`` only selects columns of a table held by the engine."""
-    import ibis.expr.operations as ops
-
-    op = facts.op()
-    while isinstance(op, ops.Project) and all(
-        isinstance(value, ops.Field) for value in op.values.values()
-    ):
-        op = op.parent
-    return isinstance(op, ops.DatabaseTable)
-
-
-def _aggregate(
-    facts: ir.Table,
-    cells: Mapping[str, Callable[[ir.Table], ir.Value]],
-    kinds: Mapping[str, str],
-    column: str | None,
-) -> list[tuple[Any, dict[str, Any]]]:
-    aggregates = {name: build(facts) for name, build in cells.items()}
-    if column is None:
-        rows = facts.aggregate(**aggregates).to_pyarrow().to_pylist()
-    else:
-        rows = facts.group_by(column).aggregate(**aggregates).to_pyarrow().to_pylist()
-    found = []
-    for row in rows:
-        group = row.pop(column) if column is not None else None
-        found.append((group, {name: _cell(row[name], kinds.get(name, COUNT)) for name in cells}))
-    found.sort(key=lambda item: (item[0] is None, str(item[0])))
-    return found or [(None, {name: _cell(None, kinds.get(name, COUNT)) for name in cells})]
-
-
-def _cell(value: Any, kind: str) -> Any:
-    if kind == COUNT:
-        return int(value or 0)
-    if kind == AMOUNT:
-        return float(value or 0)
-    return None if value is None else float(value)
 
 
 def members_table(result: CountResult | Members) -> ir.Table:

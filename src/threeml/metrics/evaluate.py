@@ -17,7 +17,7 @@ from threeml.records.periods import Period
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
 
-__all__ = ["evaluate_metric", "evaluate_metrics", "plan_metrics"]
+__all__ = ["evaluate_metric", "evaluate_metrics", "numerator_definitions", "plan_metrics"]
 
 
 def _check_by(metric: MetricDefinition, by: Sequence[str], dataset: Dataset) -> None:
@@ -123,6 +123,20 @@ def plan_metrics(
     return planned, definitions
 
 
+def numerator_definitions(metric: MetricDefinition, registry: Registry) -> list[Any]:
+    """Counting definitions a ``proportion`` metric names as its numerator, counted up front
+    with the populations (in the same pass) rather than by the metric on its own."""
+    from threeml.errors import ThreemlError
+
+    name = metric.measure.options.get("numerator") if metric.measure.kind == "proportion" else None
+    if not name:
+        return []
+    try:
+        return [registry.counting(name)]
+    except ThreemlError:
+        return []  # evaluating the metric reports it
+
+
 def evaluate_metrics(
     metrics: Iterable[MetricDefinition],
     dataset: Dataset,
@@ -136,8 +150,9 @@ def evaluate_metrics(
 ) -> dict[str, MetricResult]:
     """Evaluate several metrics together on the shared engine (results by metric name).
 
-    Every population is counted in one :func:`~threeml.engine.membership.count_members` (one
-    flags table for all of them, and only the members kept: no attrition or records); every
+    Every population, and every proportion's numerator, is counted in one
+    :func:`~threeml.engine.membership.count_members` (one flags table for all of them, and
+    only the members kept: no attrition or records); every
     measure kind runs with a :class:`~threeml.metrics.session.MetricSession`, so per-person
     facts that several metrics need (installed windows, merged person-time …) are computed
     and stored once, and dropped at the end. Figures are those of :func:`evaluate_metric`
@@ -155,6 +170,9 @@ def evaluate_metrics(
 
     period = Period.parse(period) if isinstance(period, str) else period
     planned, definitions = plan_metrics(metrics, dataset, registry, by, measures, errors)
+    for metric, _ in planned:
+        for extra in numerator_definitions(metric, registry):
+            definitions.setdefault(extra.name, extra)
     populations = {
         name: found
         for name, found in (counted or {}).items()

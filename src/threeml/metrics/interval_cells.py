@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from threeml.metrics.cells import COUNT
-from threeml.metrics.contract import _cell
+from threeml.metrics.summaries import cell_value as _cell
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

@@ -57,7 +57,7 @@ class Proportion:
 
     def evaluate(self, context: MetricContext) -> MetricResult:
         name = self._numerator(context)
-        members = context.members()
+        members = context.grouped_members()
         both = members.mutate(_in=members.user_id.isin(members_table(context.count(name)).user_id))
         total, breakdowns = context.summarise(both, _CELLS, _KINDS)
         return self._result(context, name, total, breakdowns)

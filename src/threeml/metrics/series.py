@@ -23,12 +23,12 @@ is cheaper:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from threeml.definitions import MetricDefinition
 from threeml.errors import ThreemlError
 from threeml.metrics.contract import MeasureKind, MetricContext, MetricResult
-from threeml.metrics.evaluate import evaluate_metrics, plan_metrics
+from threeml.metrics.evaluate import evaluate_metrics, numerator_definitions, plan_metrics
 from threeml.records.intervals import Interval
 from threeml.records.periods import Period
 
@@ -64,17 +64,6 @@ def evaluate_metrics_series_per_interval(
     return {m.name: tuple(found.get(m.name) for found in per_interval) for m in metrics}
 
 
-def _numerators(metric: MetricDefinition, registry: Registry) -> list[Any]:
-    """Counting definitions a ``proportion`` metric names as its numerator (counted up front)."""
-    name = metric.measure.options.get("numerator") if metric.measure.kind == "proportion" else None
-    if not name:
-        return []
-    try:
-        return [registry.counting(name)]
-    except ThreemlError:
-        return []  # evaluating the metric reports it, interval by interval
-
-
 def evaluate_metrics_series(
     metrics: Iterable[MetricDefinition],
     dataset: Dataset,
@@ -97,7 +86,7 @@ def evaluate_metrics_series(
     mine: dict[str, str] | None = {} if errors is not None else None
     planned, definitions = plan_metrics(metrics, dataset, registry, by, measures, mine)
     for metric, _ in planned:
-        for extra in _numerators(metric, registry):
+        for extra in numerator_definitions(metric, registry):
             definitions.setdefault(extra.name, extra)
     counted = count_members_series(
         list(definitions.values()), dataset, intervals, by=tuple(by), registry=registry

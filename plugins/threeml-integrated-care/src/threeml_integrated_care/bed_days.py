@@ -19,7 +19,7 @@ __all__ = ["BED_DAYS"]
 
 
 def _facts(context: MetricContext, plan: Plan) -> ir.Table:
-    members = context.members()
+    members = context.grouped_members()
     o = outcomes(context, plan["outcomes"])
     stop = min(context.period.end, context.extract_date)
     o = o.filter(o.date >= lit(context.period.start), o.date <= lit(stop))
@@ -30,7 +30,7 @@ def _facts(context: MetricContext, plan: Plan) -> ir.Table:
     )
     per_person = per_person.rename(_pu="user_id")
     return members.left_join(per_person, members.user_id == per_person._pu).select(
-        "user_id",
+        *members.columns,
         bed_days=ibis.coalesce(per_person.bed_days, 0.0),
         admissions=ibis.coalesce(per_person.admissions, 0),
         no_stay=ibis.coalesce(per_person.no_stay, 0),

@@ -69,12 +69,29 @@ def _extra(people: ir.Table) -> list[str]:
     return [c for c in people.columns if c == INTERVAL or c.startswith("_by_")]
 
 
+def _cohort_outcomes(context: MetricContext, plan: Plan, people: ir.Table) -> ir.Table:
+    """The outcomes (every kind) of the ``people`` whose index lies in the period, read once
+    per evaluation for its cohort metrics over the same index (each then reads its own kind
+    and window from this small table, not from all outcomes): ``user_id``, ``kind``,
+    ``date``."""
+
+    def build() -> ir.Table:
+        index = people.index_on
+        inside = people.filter(index.notnull() & dated_in_period(context, index))
+        o = context.table("outcomes")
+        return o.filter(o.user_id.isin(inside.user_id)).select("user_id", "kind", "date")
+
+    kinds = tuple(sorted(plan["index_kinds"] or ()))
+    return context.shared_facts(("cohort-outcomes", kinds), build)
+
+
 def _before_after_facts(context: MetricContext, plan: Plan) -> ir.Table:
     people = indexed(context, plan["index_kinds"])
+    source = _cohort_outcomes(context, plan, people)
     people = people.mutate(
         _cohort=people.index_on.notnull() & dated_in_period(context, people.index_on)
     )
-    return _before_after_of(context, plan, people)
+    return _before_after_of(context, plan, people, source)
 
 
 def _before_after_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
@@ -82,9 +99,12 @@ def _before_after_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Ta
     return _before_after_of(contexts[0], plan, people.mutate(_cohort=people._inside))
 
 
-def _before_after_of(context: MetricContext, plan: Plan, people: ir.Table) -> ir.Table:
+def _before_after_of(
+    context: MetricContext, plan: Plan, people: ir.Table, source: ir.Table | None = None
+) -> ir.Table:
     """Each person's before/after facts from ``people`` (``user_id``, ``index_on``,
-    ``died_on``, ``_cohort``, and for a series ``_interval`` and the breakdowns, kept)."""
+    ``died_on``, ``_cohort``, and for a series ``_interval`` and the breakdowns, kept), and
+    the outcomes in ``source`` (by default, every outcome)."""
     length = plan["days"]
     extract = lit(context.extract_date)
     keys = ["user_id", *[c for c in _extra(people) if c == INTERVAL]]
@@ -95,7 +115,7 @@ def _before_after_of(context: MetricContext, plan: Plan, people: ir.Table) -> ir
             shift(people.index_on, length - 1), people.died_on.fill_null(lit(FAR)), extract
         ),
     )
-    o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
+    o = _of_kind(context, plan, source)
     cohort = people.filter(people._cohort)
     hits = cohort.inner_join(o, cohort.user_id == o._ou)
     per_person = hits.group_by(keys).agg(
@@ -118,6 +138,15 @@ def _before_after_of(context: MetricContext, plan: Plan, people: ir.Table) -> ir
             (facts._cohort, days_between(facts.index_on, facts._after_to)), else_=0
         ),
     )
+
+
+def _of_kind(context: MetricContext, plan: Plan, source: ir.Table | None) -> ir.Table:
+    """The plan's outcomes (of ``source`` when given, else of all): ``_ou``, ``_on``."""
+    if source is None:
+        o = outcomes(context, [plan["outcome"]])
+    else:
+        o = source.filter(source.kind == plan["outcome"])
+    return o.select(_ou="user_id", _on="date")
 
 
 def _window(events: int | None, years: float | None, rate: stats.Estimate) -> dict[str, Any]:
@@ -207,24 +236,28 @@ BEFORE_AFTER = CellMeasure(
 
 def _outcome_within_facts(context: MetricContext, plan: Plan) -> ir.Table:
     people = indexed(context, plan["index_kinds"])
+    source = _cohort_outcomes(context, plan, people)
     people = people.mutate(
         _inside=people.index_on.notnull() & dated_in_period(context, people.index_on)
     )
-    return _outcome_within_of(context, plan, people)
+    return _outcome_within_of(context, plan, people, source)
 
 
 def _outcome_within_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
     return _outcome_within_of(contexts[0], plan, _series_people(contexts, plan))
 
 
-def _outcome_within_of(context: MetricContext, plan: Plan, people: ir.Table) -> ir.Table:
+def _outcome_within_of(
+    context: MetricContext, plan: Plan, people: ir.Table, source: ir.Table | None = None
+) -> ir.Table:
     """Each person's facts from ``people`` (``user_id``, ``index_on``, ``_inside``, and for
-    a series ``_interval`` and the breakdowns, kept)."""
+    a series ``_interval`` and the breakdowns, kept), and the outcomes in ``source`` (by
+    default, every outcome)."""
     keys = ["user_id", *[c for c in _extra(people) if c == INTERVAL]]
     people = people.mutate(_to=shift(people.index_on, plan["days"] - 1))
     people = people.mutate(_has=people.index_on.notnull())
     people = people.mutate(_cohort=people._inside & (people._to <= lit(context.extract_date)))
-    o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
+    o = _of_kind(context, plan, source)
     cohort = people.filter(people._cohort)
     hits = cohort.inner_join(
         o, [cohort.user_id == o._ou, o._on >= cohort.index_on, o._on <= cohort._to]

@@ -39,15 +39,21 @@ def _users_key(context: MetricContext) -> tuple[Any, ...]:
 
 
 def user_counts(context: MetricContext) -> list[tuple[Key, int]]:
-    """The population's users by (area, sex, age band), counted in the engine (or read from
-    the series' count of every interval, :func:`series_user_counts`)."""
+    """The population's users by (area, sex, age band), counted in the engine once per
+    evaluation (or read from the series' count of every interval,
+    :func:`series_user_counts`)."""
     session = context.session
     if session is not None and _users_key(context) in session.values:
         return session.values[_users_key(context)]
     keyed = _keyed_members(context)
     rows = keyed.group_by(["area", "sex", "band"]).aggregate(n=keyed.count())
-    found = rows.to_pyarrow().to_pylist()
-    return [((row["area"], row["sex"], row["band"]), int(row["n"])) for row in found]
+    found = [
+        ((row["area"], row["sex"], row["band"]), int(row["n"]))
+        for row in rows.to_pyarrow().to_pylist()
+    ]
+    if session is not None:  # the evaluation's other coverage metrics of this population
+        session.values[_users_key(context)] = found
+    return found
 
 
 def series_user_counts(contexts: Sequence[MetricContext], options: Sequence[Plan]) -> None:

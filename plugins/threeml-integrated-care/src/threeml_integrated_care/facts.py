@@ -272,16 +272,15 @@ def member_person_time(context: MetricContext, service_kinds: Iterable[str] | No
             uncosted_days=ibis.cases((p.annual_cost.isnull(), length), else_=0).sum(),
         )
         per_person = per_person.rename(_pu="user_id")
-        members = context.members()
+        members = context.grouped_members()
         joined = members.left_join(per_person, members.user_id == per_person._pu)
-        facts = joined.select(
-            "user_id",
+        return joined.select(
+            *members.columns,
             days=ibis.coalesce(joined.days, 0).cast("int64"),
             cost=ibis.coalesce(joined.cost, 0.0),
             enrolment_days=ibis.coalesce(joined.enrolment_days, 0).cast("int64"),
             uncosted_days=ibis.coalesce(joined.uncosted_days, 0).cast("int64"),
         )
-        return context.grouped(facts)
 
     return context.shared_facts(("person-time", tuple(kinds)), build)
 
@@ -302,7 +301,8 @@ def indexed(
     """Members with their index date (``index_on``, null when none) and date of death.
 
     The index is the earliest installation of the kinds (see
-    :func:`first_installations`). Columns: ``user_id``, ``index_on``, ``died_on``.
+    :func:`first_installations`). Columns: ``user_id``, the breakdown columns
+    (``_by_<name>``, see :meth:`MetricContext.grouped_members`), ``index_on``, ``died_on``.
     """
     return context.shared_facts(
         ("indexed", tuple(_kinds(index_kinds, "index_kinds")), in_period),
@@ -313,9 +313,9 @@ def indexed(
 def _indexed(
     context: MetricContext, index_kinds: list[str] | None, *, in_period: bool = False
 ) -> ir.Table:
-    members = context.members()
+    members = context.grouped_members()
     first = first_installations(context, index_kinds, in_period=in_period).rename(_iu="user_id")
     dead = deaths(context).rename(_du="user_id")
     facts = members.left_join(first, members.user_id == first._iu)
     facts = facts.left_join(dead, facts.user_id == dead._du)
-    return facts.select("user_id", "index_on", "died_on")
+    return facts.select(*members.columns, "index_on", "died_on")

@@ -202,14 +202,14 @@ RETENTION = CellMeasure(
 
 
 def _waiting_facts(context: MetricContext, plan: Plan) -> ir.Table:
-    members = context.members()
+    members = context.grouped_members().rename(_mu="user_id")
     e = enrolments(context, plan["service_kinds"])
     e = e.filter(
-        e.user_id.isin(members.user_id),
-        e.installed_on >= lit(context.period.start),
-        e.installed_on <= lit(context.period.end),
+        e.installed_on >= lit(context.period.start), e.installed_on <= lit(context.period.end)
     )
-    return _waits(e.select("user_id", "referred_on", "installed_on"), plan)
+    j = e.inner_join(members, e.user_id == members._mu)
+    groups = [c for c in members.columns if c != "_mu"]
+    return _waits(j.select("user_id", *groups, "referred_on", "installed_on"), plan)
 
 
 def _waiting_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:

@@ -47,13 +47,7 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
 
 def _no_target_reason(context: MetricContext, name: str) -> str:
     """Why a group has no target: the table has no rows for ``name`` at all, or none for it."""
-    t = context.table("targets")
-    found = read_once(
-        context,
-        ("targets", "definitions"),
-        lambda: t.select("definition").distinct().to_pyarrow().column("definition").to_pylist(),
-    )
-    names = sorted(str(n) for n in found)
+    names = sorted({str(row["definition"]) for row in _target_rows(context)})
     if name in names:
         return "no target for this group (targets are set by area)"
     if not names:
@@ -68,14 +62,20 @@ def _no_target_reason(context: MetricContext, name: str) -> str:
     )
 
 
+def _target_rows(context: MetricContext) -> list[dict[str, Any]]:
+    """Every row of the targets table (a few per area and definition), read once per
+    evaluation: the definitions it names and each definition's targets come from it."""
+    t = context.table("targets")
+    return read_once(
+        context,
+        ("targets", "rows"),
+        lambda: t.select("definition", "area", "value", "due").to_pyarrow().to_pylist(),
+    )
+
+
 def _targets(context: MetricContext, name: str, now: date) -> dict[Any, tuple[float, date]]:
     """Each area's target for ``name``: the earliest due on or after ``now``, else the latest."""
-    t = context.table("targets")
-    rows = read_once(
-        context,
-        ("targets", "rows", name),
-        lambda: t.filter(t.definition == name).select("area", "value", "due").to_pyarrow(),
-    ).to_pylist()
+    rows = [row for row in _target_rows(context) if row["definition"] == name]
     chosen: dict[Any, tuple[float, date]] = {}
     for row in sorted(rows, key=lambda r: r["due"]):
         area, value, due = row["area"], float(row["value"]), row["due"]

@@ -19,6 +19,7 @@ import ibis
 import ibis.expr.types as ir
 
 from threeml.metrics.measures import COUNT, MetricContext, MetricError, MetricRow
+from threeml.records.codes import OutcomeKind
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import dated_in_period
 from threeml_integrated_care.options import Option, days, one_of, outcome_kind
@@ -33,7 +34,12 @@ from threeml_integrated_care.skeleton import (
     rows,
     summarised,
 )
-from threeml_integrated_care.trials_series import outcome_facts, series_arms, series_values
+from threeml_integrated_care.trials_series import (
+    of_outcome,
+    outcome_facts,
+    series_arms,
+    series_values,
+)
 
 __all__ = ["ARM_COMPARISON"]
 
@@ -45,12 +51,15 @@ _WORDS = {
 
 
 def _allocations(context: MetricContext) -> ir.Table:
-    """Members' allocations dated in P, the first per (trial, person)."""
-    members = context.members()
+    """Members' allocations dated in P, the first per (trial, person), with the person's
+    breakdown columns."""
+    members = context.grouped_members().rename(_mu="user_id")
+    groups = [c for c in members.columns if c != "_mu"]
     a = context.table("allocations")
-    a = a.filter(a.user_id.isin(members.user_id), dated_in_period(context, a.allocated_on))
-    return a.group_by(["trial", "user_id"]).agg(
-        arm=a.arm.argmin(a.allocated_on), allocated_on=a.allocated_on.min()
+    a = a.filter(dated_in_period(context, a.allocated_on))
+    j = a.inner_join(members, a.user_id == members._mu)
+    return j.group_by(["trial", "user_id", *groups]).agg(
+        arm=j.arm.argmin(j.allocated_on), allocated_on=j.allocated_on.min()
     )
 
 
@@ -91,8 +100,13 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
     trials = (
         sorted(found.totals)
         if found is not None
-        else sorted(
-            row["trial"] for row in allocations.select("trial").distinct().to_pyarrow().to_pylist()
+        else read_once(
+            context,
+            ("trials", context.population.definition.name, context.period),
+            lambda: sorted(
+                row["trial"]
+                for row in allocations.select("trial").distinct().to_pyarrow().to_pylist()
+            ),
         )
     )
     chosen = plan["trial"]
@@ -117,7 +131,10 @@ def _prepare(context: MetricContext, plan: Plan) -> Plan:
 
 
 def _facts(context: MetricContext, plan: Plan) -> ir.Table:
-    return outcome_facts(context, plan["allocations"], plan)
+    """The allocations with the events of every outcome kind, shared by the evaluation's arm
+    comparisons over the same days (one read of the outcomes for all of them)."""
+    kinds = [kind.value for kind in OutcomeKind]
+    return outcome_facts(context, plan["allocations"], plan, kinds=kinds)
 
 
 def _per_trial(facts: ir.Table, trials: Sequence[str]) -> dict[str, Cells]:
@@ -138,8 +155,8 @@ def _tally(context: MetricContext, plan: Plan) -> Tally:
     if found is not None:
         total, groups = found.cells(plan["trial"], context.by)
         return Tally(total, groups, _details(plan, {t: found.totals[t] for t in plan["trials"]}))
-    key = ("arm-facts", plan["outcome"], plan["days"])
-    facts = context.shared_facts(key, lambda: context.grouped(_facts(context, plan)))
+    every = context.shared_facts(("arm-facts", plan["days"]), lambda: _facts(context, plan))
+    facts = of_outcome(every, plan["outcome"])
     details = _details(plan, _per_trial(facts, plan["trials"]))
     chosen = plan["trial"]
     if chosen is not None:

@@ -24,31 +24,49 @@ from threeml_integrated_care.facts import lit, outcomes, shift
 from threeml_integrated_care.series_facts import series_members, shared_series
 from threeml_integrated_care.skeleton import Cell, Cells, Plan
 
-__all__ = ["ArmCells", "outcome_facts", "series_arms", "series_values"]
+__all__ = ["ArmCells", "of_outcome", "outcome_facts", "series_arms", "series_values"]
 
 
 def outcome_facts(
-    context: MetricContext, allocations: ir.Table, plan: Plan, keep: Sequence[str] = ()
+    context: MetricContext,
+    allocations: ir.Table,
+    plan: Plan,
+    keep: Sequence[str] = (),
+    kinds: Sequence[str] | None = None,
 ) -> ir.Table:
-    """Per allocation (``trial``, ``user_id`` and the ``keep`` columns, which tell apart the
-    intervals of a series), its arm and its outcomes within ``days`` of allocation."""
-    o = outcomes(context, [plan["outcome"]]).select(_ou="user_id", _on="date")
+    """Per allocation, its arm and its outcomes within ``days`` of allocation.
+
+    An allocation is told apart by ``trial``, ``user_id`` and the ``keep`` columns (the
+    interval of a series); every column of ``allocations`` but ``arm`` and ``allocated_on``
+    (the breakdowns, say) is carried through. The outcomes are ``events`` and ``had`` of the
+    plan's outcome or, with ``kinds``, the events of each of those outcome kinds
+    (``events_<kind>``, from one read of the outcomes; :func:`of_outcome` chooses one).
+    """
+    chosen = [plan["outcome"]] if kinds is None else list(kinds)
+    o = outcomes(context, chosen).select(_ou="user_id", _on="date", _ok="kind")
     a = allocations.mutate(_to=shift(allocations.allocated_on, plan["days"] - 1))
     hits = a.inner_join(o, [a.user_id == o._ou, o._on >= a.allocated_on, o._on <= a._to])
     units = [*keep, "trial", "user_id"]
-    events = hits.group_by(units).agg(events=hits.count())
+    counts = {f"events_{k}": (hits._ok == k).ifelse(1, 0).sum() for k in chosen}
+    events = hits.group_by(units).agg(**counts)
     events = events.rename(**{f"_e{i}": unit for i, unit in enumerate(units)})
     facts = a.left_join(events, [a[unit] == events[f"_e{i}"] for i, unit in enumerate(units)])
+    carried = [c for c in allocations.columns if c not in ("arm", "allocated_on")]
     facts = facts.select(
-        *keep,
-        "trial",
-        "user_id",
+        *carried,
         intervention=facts.arm == Arm.INTERVENTION.value,
         control=facts.arm == Arm.CONTROL.value,
-        events=ibis.coalesce(facts.events, 0),
         short=facts._to > lit(context.extract_date),
+        **{name: ibis.coalesce(facts[name], 0) for name in counts},
     )
-    return facts.mutate(had=facts.events > 0)
+    return facts if kinds is not None else of_outcome(facts, plan["outcome"])
+
+
+def of_outcome(facts: ir.Table, outcome: str) -> ir.Table:
+    """:func:`outcome_facts` with ``kinds``, for one ``outcome``: its ``events`` and ``had``."""
+    others = [c for c in facts.columns if not c.startswith("events_")]
+    chosen = facts.select(*others, events=facts[f"events_{outcome}"])
+    return chosen.mutate(had=chosen.events > 0)
 
 
 @frozen
@@ -113,7 +131,7 @@ def series_arms(
     )
     key = ("arm-facts", plan["outcome"], plan["days"])
     facts = shared_series(
-        contexts, key, lambda: outcome_facts(first, allocations, plan, [INTERVAL, *by])
+        contexts, key, lambda: outcome_facts(first, allocations, plan, [INTERVAL])
     )
     aggregates = {name: cell.aggregate(facts) for name, cell in cells.items() if cell.aggregate}
     names = list(aggregates)
