@@ -112,7 +112,7 @@ def flag_rows(table: str, source: ir.Table, checks: list[Check]) -> FlaggedCheck
     named: list[tuple[str, Check]] = []
     for check in checks:
         name = f"_check{len(named)}"
-        flags[name] = check.flag.fill_null(False)
+        flags[name] = check.flag  # NULL (unknown) selects no row, as FALSE does
         extras.update(check.extras)
         named.append((name, check))
     flagged = source.mutate(**flags)
