@@ -42,14 +42,13 @@ def relational_checks(
     :func:`~threeml.data.checks.row_rules.row_checks`.)
 
     A :class:`~threeml.records.MatchesReference` rule (a contact's enrolment belongs to the
-    contact's user) is checked on the table's distinct key pairs, one aggregate, against
-    the pairs it must match; only the rows holding a pair that fails it — normally none —
-    are then read and examined further (:func:`_matching_rule`). A row whose enrolment id
-    is unknown is among them, so the reference check of ``via`` runs on them alone, and
-    so does the reference check of a matched column that the other table references in
-    the same way (a contact's user is its enrolment's user, whose own reference is checked
-    on the enrolments). That keeps a large table such as the contacts to a single pass,
-    reading only its key columns, for all three checks;
+    contact's user) is checked with one anti-join of the table's key columns against the
+    pairs it must match; only the rows that fail it — normally none — are then examined
+    further. A row whose enrolment id is unknown is among them, so the reference check of
+    ``via`` runs on them alone, and so does the reference check of a matched column that
+    the other table references in the same way (a contact's user is its enrolment's user,
+    whose own reference is checked on the enrolments). That keeps a large table such as
+    the contacts to a single pass, reading only its key columns, for all three checks;
     the only report lost is a contact-level "unknown user" when the contact's enrolment
     already names that unknown user (the enrolment is reported, and in lenient mode the
     contact goes with it).
@@ -156,36 +155,19 @@ def _duplicates(spec: Table, typed: ir.Table) -> ir.Table:
 def _matching_rule(
     spec: Table, rule: MatchesReference, typed: ir.Table, tables: Mapping[str, ir.Table]
 ) -> tuple[ir.Table, ir.Table]:
-    """The rows failing ``rule`` or its reference, and the rule's problems.
-
-    A large table holds each key pair many times (a contact's enrolment and user, once per
-    contact), and probing a hash table far larger than the processor's cache once per row
-    costs several reads of the table. So the distinct pairs are found first (one aggregate
-    over the key columns) and only they are matched against the owner's pairs; the rows are
-    then fetched for the references of the pairs that failed, normally none, which the
-    engine answers without reading the table again. The rows found are exactly those of
-    an anti-join of every row against the owner's pairs.
-    """
+    """The rows failing ``rule`` or its reference (one anti-join), and the rule's problems."""
     pairs = _owner_pairs(rule, tables)
-    matched = [rule.via, *(c for c in rule.columns if c != rule.via)]
-
-    def unmatched(rows: ir.Table) -> ir.Table:
-        conditions = [rows[rule.via] == pairs._ref]
-        conditions += [rows[c] == pairs[f"_other_{c}"] for c in rule.columns]
-        # The filter ends ibis's join chain (PostgreSQL cannot read an anti-join that ibis
-        # chains onto another join).
-        return rows.anti_join(pairs, conditions).filter(ibis.literal(True))
-
-    # Only the key columns are read, and the row numbers only for the rows fetched.
-    combos = typed.select(*matched)
-    combos = combos.filter(combos[rule.via].notnull()).distinct()
-    failed = unmatched(combos).select(_failed=rule.via).distinct()
-    rows = typed.select(ROW, *matched)
+    # Only the key columns are read: the probe of the anti-join is the whole (large) table.
+    keys = [ROW, rule.via, *(c for c in rule.columns if c != rule.via)]
+    rows = typed.select(*keys)
     rows = rows.filter(rows[rule.via].notnull())
-    rows = rows.semi_join(failed, rows[rule.via] == failed._failed).filter(ibis.literal(True))
+    rows = rows.anti_join(
+        pairs,
+        [rows[rule.via] == pairs._ref, *(rows[c] == pairs[f"_other_{c}"] for c in rule.columns)],
+    )
     # The filter ends ibis's join chain, so the checks below share these few rows (one common
-    # table expression) instead of each folding the joins into a join of its own.
-    rows = unmatched(rows).select(ROW, *matched)
+    # table expression) instead of each folding the anti-join into a join of its own.
+    rows = rows.filter(ibis.literal(True)).select(*keys)
     return rows, _mismatches(spec, rule, rows, pairs.view())
 
 
