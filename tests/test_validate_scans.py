@@ -153,60 +153,34 @@ def test_lenient_sets_a_contact_aside_with_the_enrolment_it_names(
 def test_each_contact_failing_its_enrolment_s_user_is_reported_once_by_row(
     make_folder: MakeFolder,
 ) -> None:
-    """Worked by hand: the pairs that fail are found once, every row holding one is named."""
+    """Worked by hand: every row holding a pair that fails is named, with its problems."""
+
+    def mismatch(row: int, user: str, enrolment: str, owner: str) -> tuple:
+        message = (
+            "a contact's enrolment must belong to the same user: "
+            f"enrolment_id {enrolment} belongs to user_id {owner}"
+        )
+        return (row, "user_id", ProblemKind.INCONSISTENT_REFERENCE, user, message)
+
+    def unknown(row: int, column: str, value: str, table: str) -> tuple:
+        message = f"no {table} row has this {column}; add it to {table} or correct the id"
+        return (row, column, ProblemKind.UNKNOWN_REFERENCE, value, message)
+
     report = validate_folder(make_folder(**MISMATCHED), cache=False)
-    belongs = "a contact's enrolment must belong to the same user: enrolment_id {} belongs to {}"
-    unknown = "no {0} row has this {1}; add it to {0} or correct the id"
     contacts = {
         (p.row, p.column, p.kind, p.value, p.message)
         for p in report.examples
         if p.table == "contacts"
     }
     assert contacts == {
-        (
-            3,
-            "user_id",
-            ProblemKind.INCONSISTENT_REFERENCE,
-            "U2",
-            belongs.format("E1", "user_id U1"),
-        ),
-        (
-            4,
-            "user_id",
-            ProblemKind.INCONSISTENT_REFERENCE,
-            "U2",
-            belongs.format("E1", "user_id U1"),
-        ),
+        mismatch(3, "U2", "E1", "U1"),
+        mismatch(4, "U2", "E1", "U1"),
         (5, "user_id", ProblemKind.MISSING_VALUE, None, "user_id is required and empty"),
-        (
-            5,
-            "enrolment_id",
-            ProblemKind.UNKNOWN_REFERENCE,
-            "E9",
-            unknown.format("enrolments", "enrolment_id"),
-        ),
-        (
-            6,
-            "enrolment_id",
-            ProblemKind.UNKNOWN_REFERENCE,
-            "E9",
-            unknown.format("enrolments", "enrolment_id"),
-        ),
-        (
-            7,
-            "user_id",
-            ProblemKind.INCONSISTENT_REFERENCE,
-            "U7",
-            belongs.format("E1", "user_id U1"),
-        ),
-        (7, "user_id", ProblemKind.UNKNOWN_REFERENCE, "U7", unknown.format("users", "user_id")),
-        (
-            9,
-            "user_id",
-            ProblemKind.INCONSISTENT_REFERENCE,
-            "U1",
-            belongs.format("E5", "user_id U8"),
-        ),
+        unknown(5, "enrolment_id", "E9", "enrolments"),
+        unknown(6, "enrolment_id", "E9", "enrolments"),
+        mismatch(7, "U7", "E1", "U1"),
+        unknown(7, "user_id", "U7", "users"),
+        mismatch(9, "U1", "E5", "U8"),
     }
     enrolments = {(p.row, p.column, p.kind) for p in report.examples if p.table == "enrolments"}
     assert enrolments == {(6, "user_id", ProblemKind.UNKNOWN_REFERENCE)}
