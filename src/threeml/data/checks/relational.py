@@ -125,19 +125,14 @@ def _duplicates(spec: Table, typed: ir.Table) -> ir.Table:
 
     One aggregate finds the keys used more than once (normally none) with their first row;
     only the rows holding those keys are then joined back: no window over the whole table.
-    Both read the key and row number alone, as two relations: one relation read twice would
-    be a common table expression, which DuckDB stores whole before reading it.
     """
     key = spec.key
-    counted = typed.select(_key=typed[key], _at=typed[ROW])
-    counted = counted.filter(counted._key.notnull())
+    used = typed.filter(typed[key].notnull())
     repeated = (
-        counted.group_by("_key")
-        .aggregate(_first=counted._at.min(), _times=counted.count())
+        used.group_by(_key=used[key])
+        .aggregate(_first=used[ROW].min(), _times=used.count())
         .filter(lambda t: t._times > 1)
     )
-    used = typed.select(ROW, key)
-    used = used.filter(used[key].notnull())
     joined = used.inner_join(repeated, used[key] == repeated._key)
     dupes = joined.filter(joined[ROW] != joined._first)
     return problem_rows(
