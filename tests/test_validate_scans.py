@@ -54,6 +54,29 @@ HOSTILE = {
 }
 
 
+#: Contacts that break the rule "a contact's enrolment belongs to its user" in every way the
+#: check on distinct (enrolment, user) pairs has to tell apart (rows numbered as in the file,
+#: the header being row 1): row 2 is consistent; rows 3 and 4 repeat one mismatched pair;
+#: row 5 has no user and an unknown enrolment, row 6 an unknown enrolment; row 7 a user
+#: nobody has, under U1's enrolment E1. Enrolment E5 (row 6 of enrolments) names user U8,
+#: whom nobody has: contact row 8 names E5 with U8, as its enrolment does (reported on the
+#: enrolment alone), and row 9 names E5 with U1 (a mismatch).
+MISMATCHED = {
+    "enrolments": VALID_CSV["enrolments"] + "E5,U8,S1,,2013-01-01,,\n",
+    "contacts": (
+        "user_id,enrolment_id,date,kind\n"
+        "U1,E1,2013-01-11,reading\n"
+        "U2,E1,2013-01-12,reading\n"
+        "U2,E1,2013-01-13,reading\n"
+        ",E9,2013-01-14,reading\n"
+        "U1,E9,2013-01-15,reading\n"
+        "U7,E1,2013-01-16,reading\n"
+        "U8,E5,2013-01-17,reading\n"
+        "U1,E5,2013-01-18,reading\n"
+    ),
+}
+
+
 def found(report: ValidationReport) -> Counter[tuple]:
     """Every problem reported, as (table, kind, column, value, message), without the row."""
     return Counter((p.table, p.kind, p.column, p.value, p.message) for p in report.examples)
@@ -127,7 +150,60 @@ def test_lenient_sets_a_contact_aside_with_the_enrolment_it_names(
     assert [(c["user_id"], c["enrolment_id"]) for c in kept] == [("U1", "E1"), ("U1", "E1")]
 
 
-@pytest.mark.parametrize("tables", [HOSTILE, {}], ids=["hostile", "valid"])
+def test_each_contact_failing_its_enrolment_s_user_is_reported_once_by_row(
+    make_folder: MakeFolder,
+) -> None:
+    """Worked by hand: every row holding a pair that fails is named, with its problems."""
+
+    def mismatch(row: int, user: str, enrolment: str, owner: str) -> tuple:
+        message = (
+            "a contact's enrolment must belong to the same user: "
+            f"enrolment_id {enrolment} belongs to user_id {owner}"
+        )
+        return (row, "user_id", ProblemKind.INCONSISTENT_REFERENCE, user, message)
+
+    def unknown(row: int, column: str, value: str, table: str) -> tuple:
+        message = f"no {table} row has this {column}; add it to {table} or correct the id"
+        return (row, column, ProblemKind.UNKNOWN_REFERENCE, value, message)
+
+    report = validate_folder(make_folder(**MISMATCHED), cache=False)
+    contacts = {
+        (p.row, p.column, p.kind, p.value, p.message)
+        for p in report.examples
+        if p.table == "contacts"
+    }
+    assert contacts == {
+        mismatch(3, "U2", "E1", "U1"),
+        mismatch(4, "U2", "E1", "U1"),
+        (5, "user_id", ProblemKind.MISSING_VALUE, None, "user_id is required and empty"),
+        unknown(5, "enrolment_id", "E9", "enrolments"),
+        unknown(6, "enrolment_id", "E9", "enrolments"),
+        mismatch(7, "U7", "E1", "U1"),
+        unknown(7, "user_id", "U7", "users"),
+        mismatch(9, "U1", "E5", "U8"),
+    }
+    enrolments = {(p.row, p.column, p.kind) for p in report.examples if p.table == "enrolments"}
+    assert enrolments == {(6, "user_id", ProblemKind.UNKNOWN_REFERENCE)}
+
+
+def test_a_duplicate_id_names_the_first_row_holding_it(make_folder: MakeFolder) -> None:
+    users = VALID_CSV["users"] + "U2,Kent,1951,M,,0.1\nU1,Kent,1941,F,,0.3\nU2,Kent,,,,\n"
+    report = validate_folder(make_folder(users=users), cache=False)
+    dupes = [
+        (p.row, p.column, p.value, p.message)
+        for p in report.examples
+        if p.kind is ProblemKind.DUPLICATE_ID
+    ]
+    assert sorted(dupes) == [
+        (5, "user_id", "U2", "user_id already used on row 3; ids must be unique"),
+        (6, "user_id", "U1", "user_id already used on row 2; ids must be unique"),
+        (7, "user_id", "U2", "user_id already used on row 3; ids must be unique"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "tables", [HOSTILE, MISMATCHED, {}], ids=["hostile", "mismatched", "valid"]
+)
 def test_a_connection_reports_what_a_folder_does(
     make_folder: MakeFolder, tables: dict[str, str]
 ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ import click
 from threeml.cli.options import ALLOW_SET_ASIDE, MAX_SET_ASIDE
 from threeml.data.cache import ValidationCacheNotice, revalidating
 from threeml.data.loaders import (
+    BUILTIN_LOADERS,
     DEFAULT_MAX_SET_ASIDE,
     Loader,
     is_duckdb_file,
@@ -151,8 +152,19 @@ def _cache_notices() -> Iterator[None]:
                     )
 
 
-def installed_loaders() -> tuple[Loader, ...]:
-    """The loaders ``--data`` tries, in order: threeml's own, then those of plugins by name."""
+def installed_loaders(target: str | None = None) -> tuple[Loader, ...]:
+    """The loaders ``--data`` tries, in order: threeml's own, then those of plugins by name.
+
+    Given the ``target``, only threeml's own when one of them opens it (a folder, a DuckDB
+    file, a database URL): they come first, so the plugins' could not be chosen, and the
+    plugins are then not loaded at all (``threeml validate`` on a folder imports no
+    definition or metric).
+    """
+    if target is not None:
+        for loader in BUILTIN_LOADERS:
+            with suppress(Exception):  # a loader that cannot tell is asked again below
+                if loader.accepts(target):
+                    return BUILTIN_LOADERS
     return default_registry().loaders()
 
 
@@ -165,9 +177,10 @@ def load_dataset(target: str, lenient: bool, *, extract_date: date | None = None
     """
     meta = _meta()
     with _cache_notices():
+        target = with_schema(target, _schema_given())
         return open_dataset(
-            with_schema(target, _schema_given()),
-            loaders=installed_loaders(),
+            target,
+            loaders=installed_loaders(target),
             mode=Mode.LENIENT if lenient else Mode.STRICT,
             extract_date=extract_date,
             max_set_aside=meta.get(MAX_SET_ASIDE, DEFAULT_MAX_SET_ASIDE),
@@ -211,6 +224,5 @@ def _meta() -> dict:
 def validate_data(target: str, mode: str) -> ValidationReport:
     """The validation report of the extract ``target``, whatever it finds."""
     with _cache_notices():
-        return validate_extract(
-            with_schema(target, _schema_given()), loaders=installed_loaders(), mode=mode
-        )
+        target = with_schema(target, _schema_given())
+        return validate_extract(target, loaders=installed_loaders(target), mode=mode)

@@ -7,9 +7,6 @@ from typing import Any
 
 import click
 
-from threeml.publish.areas import areas_asked
-from threeml.publish.formats import formats_for
-
 __all__ = [
     "ALLOW_SET_ASIDE",
     "MAX_SET_ASIDE",
@@ -24,6 +21,8 @@ __all__ = [
 def format_option(*documents: type) -> Callable[[Any], Any]:
     """``--format NAME`` (the parameter is called ``fmt``), one choice per output format
     that can write one of the command's ``documents`` (see :mod:`threeml.publish.formats`)."""
+    from threeml.publish.formats import formats_for  # the publishing layer: not for validate
+
     choices = list(dict.fromkeys(name for d in documents for name in formats_for(d)))
     return click.option(
         "--format",
@@ -99,6 +98,8 @@ def lenient_option(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _areas(ctx: click.Context, param: click.Parameter, values: Sequence[str]) -> tuple[str, ...]:
+    from threeml.publish.areas import areas_asked  # the publishing layer: not for validate
+
     return areas_asked(values)
 
 

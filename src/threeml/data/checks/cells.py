@@ -265,12 +265,11 @@ def cell_checks(
         value = raw[col.name]
         parsed, ok, kind, expected = _typed_value(col, value, trim=trim)
         is_text = value.type().is_string()
-        present = _clean(value, trim=trim).notnull() if is_text else value.notnull()
+        present, text = _checked_text(value, trim=trim) if is_text else (value.notnull(), None)
         if col.required:
             check(
                 ~present, col.name, ProblemKind.MISSING_VALUE, f"{col.name} is required and empty"
             )
-        text = _clean(value, trim=trim) if is_text else None
         for flag, column, problem_kind, words in plausibility_checks(
             spec, col, value, text, parsed, window
         ):
@@ -289,6 +288,8 @@ def cell_checks(
             def message(rows: ir.Table, col: Column = col, name: str = name) -> ir.StringValue:
                 return _code_message(col, _clean(rows[name], trim=trim))
 
+            if is_text and not trim:
+                ok = value.isin(list(col.codes))  # the value as written, when present
             check(present & ~ok, col.name, kind, message)
         elif not (isinstance(ok, ir.BooleanScalar) and _is_true_literal(ok)):
             check(present & ~ok, col.name, kind, expected)
@@ -300,6 +301,20 @@ def cell_checks(
                 outside |= parsed > col.maximum
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
     return typed_table(spec, raw, trim=trim), flag_rows(spec.name, raw, checks)
+
+
+def _checked_text(value: ir.StringValue, *, trim: bool) -> tuple[ir.BooleanValue, ir.StringValue]:
+    """Whether a text cell is present, and the text its checks read.
+
+    Text of a typed source (Parquet, Arrow, a database) is taken as written, so its checks
+    read the value itself: ``x IS NOT NULL AND x <> ''`` rather than a ``NULLIF`` per check,
+    which the engine works out as a ``CASE`` for every value of the column (empty text
+    passes every check on the text but the one for a missing value, alike either way).
+    """
+    if trim:
+        text = _clean(value, trim=True)
+        return text.notnull(), text
+    return value.notnull() & (value != ""), value
 
 
 def typed_table(spec: Table, raw: ir.Table, *, trim: bool = True) -> ir.Table:
