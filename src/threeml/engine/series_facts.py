@@ -208,10 +208,14 @@ def series_tables(
     so a definition's records are a sum over the users it counts, with no further join.
     """
     criteria = [c for c in columns if c.about_enrolments]
+    record_sets = list(record_sets)
     runs = stream and ordered(compiler.intervals) and not any(name in _AGE for name in user_columns)
-    facts, fact_names, per = _facts(compiler, criteria, keys, materialise if runs else None)
+    facts, fact_names, per = _facts(
+        compiler, criteria, keys, materialise if runs else None, record_sets=record_sets
+    )
     ends = [RUN_END] if RUN_END in facts.columns else []
-    if not stream or per is not None:
+    if not stream:
+        # Streamed, the facts are read once (by the group-by per user below).
         facts = materialise(facts, "series_facts")
     base = materialise(
         keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
@@ -252,16 +256,7 @@ def series_tables(
     tables.runs = bool(ends)
     if per is not None:
         tables.months = contact_months(
-            compiler,
-            facts,
-            per,
-            long,
-            fact_names,
-            columns,
-            record_names,
-            keys is not None,
-            INTERVAL,
-            [_END_YEAR],
+            compiler, per, long, fact_names, columns, record_names, keys is not None, INTERVAL
         )
         tables.contact_columns = {columns[c] for c in fact_names if fact_names[c] in per.columns}
     return tables
@@ -310,11 +305,14 @@ def _facts(
     keys: KeyRequest | None,
     materialise: Callable[[ir.Table, str], ir.Table] | None = None,
     narrow: bool = False,
+    record_sets: Sequence[frozenset[Criterion]] = (),
 ) -> tuple[ir.Table, dict[Criterion, str], ir.Table | None]:
     """(enrolment, interval) rows where the enrolment can matter, a column per criterion.
 
     The third value is the contacts counted per (enrolment, user, interval) when they are
-    kept apart from the runs (:mod:`.series_contacts`; the facts' contact counts are then 0).
+    kept apart from the runs (:mod:`.series_contacts`; the facts' contact counts are then 0),
+    with whether each enrolment contributes to the criteria sharing one of ``record_sets``
+    with a criterion read from contacts.
 
     With ``materialise``, and when every criterion says which dates it compares with its
     interval's days, the rows are per (enrolment, run) instead (:mod:`.series_runs`: the
@@ -325,6 +323,7 @@ def _facts(
     counted = [c for c in criteria if handlers[c].contact_span(c, compiler) is not None]
     windows, contact_windows = [c.window for c in criteria], [c.window for c in counted]
     intervals = compiler.intervals_table(windows, contact_windows)
+    columns = compiler.interval_columns(windows, contact_windows)
     e = compiler.enrolments
     before: dict[str, ir.Value] = {}
     for c in criteria:
@@ -333,6 +332,7 @@ def _facts(
     e = keyed(e, keys, _ek=("e", "enrolment_id"))
     referred = any(isinstance(c, ReferredIn) for c in criteria)
     dates = run_dates(criteria, handlers, names, referred) if materialise is not None else None
+    split = dates is not None and splits_contacts(counted, compiler)
 
     def relevant(days: ir.Table) -> ir.BooleanValue:
         found = (
@@ -346,7 +346,14 @@ def _facts(
 
     per = None
     if counted:
-        columns = compiler.interval_columns(windows, contact_windows)
+        # Kept apart, the contacts are read once, by the contact months: not stored. Their
+        # rows say what the enrolment's facts would about the criteria sharing a record set
+        # with a contact criterion (no join with the facts).
+        others = [
+            c
+            for c in criteria
+            if split and c not in counted and any(c in s and s & set(counted) for s in record_sets)
+        ]
         per = contact_counts(
             compiler,
             counted,
@@ -356,13 +363,13 @@ def _facts(
             dates is not None,
             (columns[_LOW_CONTACTS], columns[_END]),
             INTERVAL,
+            e if split else None,
+            others,
         )
-    split = dates is not None and splits_contacts(counted, compiler)
     point = {handlers[c].window_date(c) for c in criteria} if narrow else {None}
     if dates is None and None not in point and len(point) == 1:
         # One date in one window: each enrolment meets the intervals whose window holds it.
         date, window = point.pop()
-        columns = compiler.interval_columns(windows, contact_windows)
         within = days_within(columns[window_column(window)], columns[_END], INTERVAL)
         rows = e.inner_join(within, e[date] == within._day).drop("_day")
         rows = rows.inner_join(intervals, INTERVAL)
@@ -372,9 +379,9 @@ def _facts(
         ends = []
     else:
         assert materialise is not None
-        if per is not None:
+        if per is not None and not split:
+            # Read twice: where the runs start and in the facts.
             per = materialise(per, "series_contacts")
-        columns = compiler.interval_columns(windows, contact_windows)
         days = day_boundaries(
             {k: v for k, v in columns.items() if k not in (INTERVAL, _END_YEAR)},
             len(compiler.intervals),
