@@ -235,7 +235,9 @@ def series_tables(
         per_user[f"_n{j}"] = contributes.sum()
         if keys is not None:
             per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
-    grouped = facts.group_by(["user_id", INTERVAL, *ends, _END_YEAR]).agg(**per_user)
+    # The interval's end year only for an age band (never by runs).
+    years = [_END_YEAR] if any(name in _AGE for name in user_columns) else []
+    grouped = facts.group_by(["user_id", INTERVAL, *ends, *years]).agg(**per_user)
     owners = base.rename(_uid="user_id")
     joined = grouped.inner_join(owners, grouped.user_id == owners._uid)
     flags: dict[str, ir.Value] = {}
@@ -324,12 +326,17 @@ def _facts(
     windows, contact_windows = [c.window for c in criteria], [c.window for c in counted]
     intervals = compiler.intervals_table(windows, contact_windows)
     columns = compiler.interval_columns(windows, contact_windows)
-    e = compiler.enrolments
-    before: dict[str, ir.Value] = {}
-    for c in criteria:
-        before.update(handlers[c].series_columns(c, compiler, e, names[c]))
-    e = e.mutate(**before) if before else e
-    e = keyed(e, keys, _ek=("e", "enrolment_id"))
+
+    def prepared(chosen: Sequence[Criterion]) -> ir.Table:
+        """The enrolments with the series columns of the ``chosen`` criteria (and keys)."""
+        e = compiler.enrolments
+        before: dict[str, ir.Value] = {}
+        for c in chosen:
+            before.update(handlers[c].series_columns(c, compiler, e, names[c]))
+        e = e.mutate(**before) if before else e
+        return keyed(e, keys, _ek=("e", "enrolment_id"))
+
+    e = prepared(criteria)
     referred = any(isinstance(c, ReferredIn) for c in criteria)
     dates = run_dates(criteria, handlers, names, referred) if materialise is not None else None
     split = dates is not None and splits_contacts(counted, compiler)
@@ -363,7 +370,7 @@ def _facts(
             dates is not None,
             (columns[_LOW_CONTACTS], columns[_END]),
             INTERVAL,
-            e if split else None,
+            prepared(others) if split else None,
             others,
         )
     point = {handlers[c].window_date(c) for c in criteria} if narrow else {None}
