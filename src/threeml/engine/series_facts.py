@@ -220,18 +220,29 @@ def series_tables(
     base = materialise(
         keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
     )
+    # The criteria read from contacts, when kept apart, hold in no run (their facts are 0):
+    # constants, not aggregates.
+    apart = {c for c, m in fact_names.items() if per is not None and m in per.columns}
     per_user = {
         m: handler_for(c, compiler).series_user_aggregate(c, compiler, facts, m)
         for c, m in fact_names.items()
+        if c not in apart
     }
     contributing = record_columns(compiler, facts, fact_names)
     record_names: dict[frozenset[Criterion], str] = {}
+    constant: dict[str, ir.Value] = {}
     for criteria_set in record_sets:
         if criteria_set in record_names:
             continue
         j = len(record_names)
         record_names[criteria_set] = f"_n{j}"
-        contributes = ibis.or_(*[contributing[f"k{fact_names[c][1:]}"] for c in criteria_set])
+        through = [contributing[f"k{fact_names[c][1:]}"] for c in criteria_set if c not in apart]
+        if not through:
+            constant[f"_n{j}"] = ibis.literal(0, "int64")
+            if keys is not None:
+                constant[f"_nk{j}"] = ibis.literal(0, "int64")
+            continue
+        contributes = ibis.or_(*through)
         per_user[f"_n{j}"] = contributes.sum()
         if keys is not None:
             per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
@@ -242,14 +253,20 @@ def series_tables(
     joined = grouped.inner_join(owners, grouped.user_id == owners._uid)
     flags: dict[str, ir.Value] = {}
     for c, name in columns.items():
-        flags[name] = joined[fact_names[c]].fill_null(False) if c in fact_names else joined[name]
+        if c in apart:
+            flags[name] = ibis.literal(False)
+        elif c in fact_names:
+            flags[name] = joined[fact_names[c]].fill_null(False)
+        else:
+            flags[name] = joined[name]
     grouping = {
         name: interval_age_band(joined) if name in _AGE else joined[name] for name in user_columns
     }
-    kept = ["_rk"] if keys is not None else []
-    kept += [f"_n{j}" for j in range(len(record_names))]
-    kept += [f"_nk{j}" for j in range(len(record_names)) if keys is not None]
-    long = joined.select("user_id", INTERVAL, *ends, *kept, **grouping, **flags)
+    kept: dict[str, ir.Value] = {"_rk": joined._rk} if keys is not None else {}
+    for j in range(len(record_names)):
+        for name in (f"_n{j}", *([f"_nk{j}"] if keys is not None else [])):
+            kept[name] = constant[name] if name in constant else joined[name]
+    long = joined.select("user_id", INTERVAL, *ends, **kept, **grouping, **flags)
     if not stream or per is not None:
         long = materialise(long, "series_flags")
     tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
