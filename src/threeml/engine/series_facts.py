@@ -238,12 +238,13 @@ def series_tables(
         record_names[criteria_set] = f"_n{j}"
         through = [contributing[f"k{fact_names[c][1:]}"] for c in criteria_set if c not in apart]
         if not through:
-            constant[f"_n{j}"] = ibis.literal(0, "int64")
+            constant[f"_n{j}"] = ibis.literal(0, "int32")
             if keys is not None:
                 constant[f"_nk{j}"] = ibis.literal(0, "int64")
             continue
         contributes = ibis.or_(*through)
-        per_user[f"_n{j}"] = contributes.sum()
+        # A user's enrolments: int32 keeps the stored flags narrow (they spill at scale).
+        per_user[f"_n{j}"] = contributes.sum().cast("int32")
         if keys is not None:
             per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
     # The interval's end year only for an age band (never by runs).
