@@ -77,10 +77,9 @@ def contact_counts(
     )
     # Each contact meets the intervals whose contact days hold it by its date (an equality
     # join with a small table of days: a range join would compare every contact with every
-    # interval).
-    within = days_within(*days, interval)
+    # interval). The days carry their interval's columns: one join per contact.
+    within = days_within(*days, interval).inner_join(intervals, interval)
     dated = contacts.inner_join(within, contacts.date == within._day).drop("_day")
-    dated = dated.inner_join(intervals, interval)
     counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
     if with_user:
         # For runs: each count capped where the criterion stops telling counts apart.
