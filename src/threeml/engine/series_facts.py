@@ -43,7 +43,7 @@ from threeml.engine.cellkeys import KeyRequest, keyed
 from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import handler_for
 from threeml.engine.errors import EvaluationError
-from threeml.engine.flags import record_columns
+from threeml.engine.series_aggregates import user_aggregates
 from threeml.engine.series_contacts import contact_counts, contact_months, splits_contacts
 from threeml.engine.series_runs import (
     RUN_END,
@@ -223,30 +223,9 @@ def series_tables(
     # The criteria read from contacts, when kept apart, hold in no run (their facts are 0):
     # constants, not aggregates.
     apart = {c for c, m in fact_names.items() if per is not None and m in per.columns}
-    per_user = {
-        m: handler_for(c, compiler).series_user_aggregate(c, compiler, facts, m)
-        for c, m in fact_names.items()
-        if c not in apart
-    }
-    contributing = record_columns(compiler, facts, fact_names)
-    record_names: dict[frozenset[Criterion], str] = {}
-    constant: dict[str, ir.Value] = {}
-    for criteria_set in record_sets:
-        if criteria_set in record_names:
-            continue
-        j = len(record_names)
-        record_names[criteria_set] = f"_n{j}"
-        through = [contributing[f"k{fact_names[c][1:]}"] for c in criteria_set if c not in apart]
-        if not through:
-            constant[f"_n{j}"] = ibis.literal(0, "int32")
-            if keys is not None:
-                constant[f"_nk{j}"] = ibis.literal(0, "int64")
-            continue
-        contributes = ibis.or_(*through)
-        # A user's enrolments: int32 keeps the stored flags narrow (they spill at scale).
-        per_user[f"_n{j}"] = contributes.sum().cast("int32")
-        if keys is not None:
-            per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
+    per_user, record_names, derived = user_aggregates(
+        compiler, facts, fact_names, record_sets, apart, keys is not None
+    )
     # The interval's end year only for an age band (never by runs).
     years = [_END_YEAR] if any(name in _AGE for name in user_columns) else []
     grouped = facts.group_by(["user_id", INTERVAL, *ends, *years]).agg(**per_user)
@@ -257,7 +236,8 @@ def series_tables(
         if c in apart:
             flags[name] = ibis.literal(False)
         elif c in fact_names:
-            flags[name] = joined[fact_names[c]].fill_null(False)
+            m = fact_names[c]
+            flags[name] = (derived[m](joined) if m in derived else joined[m]).fill_null(False)
         else:
             flags[name] = joined[name]
     grouping = {
@@ -266,7 +246,7 @@ def series_tables(
     kept: dict[str, ir.Value] = {"_rk": joined._rk} if keys is not None else {}
     for j in range(len(record_names)):
         for name in (f"_n{j}", *([f"_nk{j}"] if keys is not None else [])):
-            kept[name] = constant[name] if name in constant else joined[name]
+            kept[name] = joined[name] if name in per_user else derived[name](joined)
     long = joined.select("user_id", INTERVAL, *ends, **kept, **grouping, **flags)
     if not stream or per is not None:
         long = materialise(long, "series_flags")
