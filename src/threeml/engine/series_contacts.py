@@ -141,6 +141,9 @@ def contact_months(
         if keyed:
             aggregates[f"_xk{name[2:]}"] = per._ek.sum(where=alone)
     months = per.group_by(["user_id", interval]).agg(**aggregates)
+    # Every figure read from the contact months names a criterion read from contacts: a
+    # month in which the user passes none of them adds nothing (and meets no run).
+    months = months.filter(ibis.or_(*[months[f"_c_{fact_names[c]}"] for c in counted]))
     covering = runs.rename(_uu="user_id", _ui=interval, _ut=RUN_END)
     joined = months.inner_join(
         covering,
