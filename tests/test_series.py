@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from test_criterion_kinds import BornBefore, Plugin, _definition
 from threeml_counting.definitions import STANDARD
 
-from threeml.definitions import EnrolmentOverlaps, MemberOf
+from threeml.definitions import ContactsAtLeast, EnrolmentOverlaps, FirstInstalledIn, MemberOf
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.kinds import registered_kinds
 from threeml.engine.series import count_series, count_series_per_interval, in_one_pass
@@ -365,3 +365,58 @@ def test_records_through_contacts_alone_keep_their_cell_keys() -> None:
     february = one_pass["active"][1]
     assert february.records == 1
     assert february.cell_keys.records > 0
+
+
+# Records through contacts alone: a definition whose record set mixes a criterion read from
+# contacts with one read from enrolments. In the contact months each contact row says whether
+# its own enrolment contributes to the other criterion in that month (no join with the runs'
+# facts): an enrolment contributing through both is one record, not two. Over 2013's first
+# quarter: u1 has telehealth (eT) and telecare (eC) throughout, with a call on eC in January,
+# a reading on eT in February and both in March; u2's first installation (eN) is on 10
+# February, with calls in February and March.
+MIXED = _definition(
+    "t.telehealth-and-used", EnrolmentOverlaps(service_kinds={"telehealth"}), ContactsAtLeast()
+)
+NEW_AND_USED = _definition("t.new-and-used", FirstInstalledIn(), ContactsAtLeast())
+MIXED_EXTRACT = dict(
+    users="""
+        user_id area
+        u1      A
+        u2      A
+    """,
+    enrolments="""
+        enrolment_id user_id service_id installed_on ended_on
+        eT           u1      th         2012-06-01   -
+        eC           u1      tc         2012-06-01   -
+        eN           u2      tc         2013-02-10   -
+    """,
+    contacts="""
+        user_id enrolment_id date       kind
+        u1      eC           2013-01-15 alarm_call
+        u1      eT           2013-02-15 reading
+        u1      eC           2013-03-05 alarm_call
+        u1      eT           2013-03-06 reading
+        u2      eN           2013-02-20 alarm_call
+        u2      eN           2013-03-20 alarm_call
+    """,
+)
+
+
+def test_records_through_contacts_alone_are_read_from_each_contact_row() -> None:
+    import threeml.engine.series_facts as facts
+
+    dataset = make_dataset(**MIXED_EXTRACT)
+    intervals = split("2013-01-01:2013-03-31", "month")
+    definitions = [MIXED, NEW_AND_USED]
+    with mock.patch.object(facts, "contact_months", wraps=facts.contact_months) as months:
+        one_pass = count_series(definitions, dataset, intervals, by=("area",))
+    assert months.call_count == 1  # by runs and contact months
+    assert_same_series(
+        one_pass, count_series_per_interval(definitions, dataset, intervals, by=("area",))
+    )
+    mixed, new = one_pass[MIXED.name], one_pass[NEW_AND_USED.name]
+    assert [r.count for r in mixed] == [1, 1, 1]
+    # January: eT (telehealth) and eC (its call alone); February: eT (both); March: both.
+    assert [r.records for r in mixed] == [2, 1, 2]
+    # u2 in February only; eN contributes through both criteria: one record.
+    assert [(r.count, r.records) for r in new] == [(0, 0), (1, 1), (0, 0)]

@@ -90,20 +90,25 @@ class Compiler:
         Columns: ``user_id``, ``enrolment_id``, ``date``, ``kind`` and the enrolment's
         ``service_kind``.
         """
+        windows = self.enrolments.select("enrolment_id", "installed_on", "ended_on", "service_kind")
+        counted = self.contacts_counting_on(windows)
+        return counted.select("user_id", "enrolment_id", "date", "kind", "service_kind")
+
+    def contacts_counting_on(self, enrolments: ir.Table) -> ir.Table:
+        """The counting contacts, each with the columns of its row of ``enrolments`` (rows of
+        :attr:`enrolments` with ``installed_on`` and ``ended_on``, and any columns added)
+        besides ``enrolment_id`` and ``user_id``."""
         contacts = self.dataset.table("contacts")
-        windows = self.enrolments.select(
-            _enrolment_id="enrolment_id",
-            installed_on="installed_on",
-            ended_on="ended_on",
-            service_kind="service_kind",
-        )
-        joined = contacts.inner_join(windows, contacts.enrolment_id == windows._enrolment_id)
+        own = enrolments.rename(_enrolment_id="enrolment_id")
+        if "user_id" in own.columns:
+            own = own.drop("user_id")
+        joined = contacts.inner_join(own, contacts.enrolment_id == own._enrolment_id)
         counted = joined.filter(
             joined.installed_on.notnull(),
             joined.date >= joined.installed_on,
             joined.date <= joined.ended_on.fill_null(date_literal(FAR_FUTURE)),
         )
-        return counted.select("user_id", "enrolment_id", "date", "kind", "service_kind")
+        return counted.drop("_enrolment_id")
 
     def user_pass(self, criterion: Criterion) -> ir.Table:
         """The users who pass any criterion, threeml's or a known plugin's (``user_id``).

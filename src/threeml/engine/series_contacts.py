@@ -32,7 +32,6 @@ import ibis.expr.types as ir
 from threeml.definitions import Criterion
 from threeml.engine.compiler import Compiler, date_literal
 from threeml.engine.criteria import CriterionHandler, handler_for
-from threeml.engine.flags import record_columns
 from threeml.engine.series_runs import RUN_END, days_within
 
 __all__ = ["contact_counts", "contact_months", "merged_sums", "splits_contacts"]
@@ -53,22 +52,34 @@ def contact_counts(
     with_user: bool,
     days: tuple[Sequence[dt.date], Sequence[dt.date]],
     interval: str,
+    enrolments: ir.Table | None = None,
+    others: Sequence[Criterion] = (),
 ) -> ir.Table:
     """Per (enrolment, interval) with counting contacts in the interval's windows, how many
     count towards each criterion of ``counted`` (read once for the whole span); with
     ``with_user`` (runs), the user too, and each count capped at the handler's
-    ``contact_cap``."""
-    contacts = compiler.counting_contacts
+    ``contact_cap``.
+
+    With ``enrolments`` (rows of the compiler's enrolments with the series' columns, and
+    the record key ``_ek`` when keyed), each row also says whether its enrolment contributes
+    to each criterion of ``others`` in the interval (``k<j>`` for the fact column ``m<j>``:
+    read from the enrolment's row and the interval's days, as its facts would say), and
+    carries ``_ek``.
+    """
+    if enrolments is None:
+        enrolments = compiler.enrolments.select(
+            "enrolment_id", "installed_on", "ended_on", "service_kind"
+        )
+    contacts = compiler.contacts_counting_on(enrolments)
     low = min(min(c.window.resolve(i.period).start for c in counted) for i in compiler.intervals)
     contacts = contacts.filter(
         contacts.date >= date_literal(low), contacts.date <= date_literal(compiler.period.end)
     )
     # Each contact meets the intervals whose contact days hold it by its date (an equality
     # join with a small table of days: a range join would compare every contact with every
-    # interval).
-    within = days_within(*days, interval)
+    # interval). The days carry their interval's columns: one join per contact.
+    within = days_within(*days, interval).inner_join(intervals, interval)
     dated = contacts.inner_join(within, contacts.date == within._day).drop("_day")
-    dated = dated.inner_join(intervals, interval)
     counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
     if with_user:
         # For runs: each count capped where the criterion stops telling counts apart.
@@ -76,13 +87,22 @@ def contact_counts(
             cap = handlers[c].contact_cap(c)
             if cap is not None:
                 counts[names[c]] = ibis.least(counts[names[c]], cap)
+    if others:
+        own: dict[str, ir.Value] = {}
+        for c in others:
+            own.update(handlers[c].series_fact_columns(c, compiler, dated, names[c]))
+        facts = dated.mutate(**own)
+        for c in others:
+            counts[f"k{names[c][1:]}"] = handlers[c].contributes(c, facts, names[c]).any()
+        dated = facts
+    if "_ek" in dated.columns:
+        counts["_ek"] = dated._ek.max()
     keys = ["enrolment_id", *(["user_id"] if with_user else []), interval]
     return dated.group_by(keys).agg(**counts)
 
 
 def contact_months(
     compiler: Compiler,
-    facts: ir.Table,
     per: ir.Table,
     runs: ir.Table,
     fact_names: Mapping[Criterion, str],
@@ -90,28 +110,23 @@ def contact_months(
     record_names: Mapping[frozenset[Criterion], str],
     keyed: bool,
     interval: str,
-    drop: Sequence[str],
 ) -> ir.Table:
     """The contact months (see the module docs): ``user_id``, ``interval``, the runs'
     columns (``_rk``, ``_n<j>``, ``_nk<j>``, breakdowns) and a flag per criterion.
 
-    ``facts`` are the (enrolment, run) facts (contact counts zero), ``per`` the counts per
-    (enrolment, ``user_id``, interval), ``runs`` the user flags per run; ``drop`` the facts'
-    columns about the run that the contact months do not need.
+    ``per`` are the counts per (enrolment, ``user_id``, interval) of :func:`contact_counts`,
+    with whether each enrolment contributes to the other criteria of a record set that
+    names a criterion read from contacts (``k<j>``) and its record key ``_ek`` when
+    ``keyed``; ``runs`` the user flags per run.
     """
     counted = [c for c in fact_names if c in _counted(per, fact_names)]
-    contact_names = [fact_names[c] for c in counted]
-    own = facts.drop(*contact_names, *drop).rename(
-        _fe="enrolment_id", _fu="user_id", _fi=interval, _ft=RUN_END
-    )
-    rows = per.inner_join(
-        own,
-        [per.enrolment_id == own._fe, own._fi <= per[interval], per[interval] < own._ft],
-    )
-    contributing = record_columns(compiler, rows, fact_names)
+    contributing = {
+        f"k{fact_names[c][1:]}": handler_for(c, compiler).contributes(c, per, fact_names[c])
+        for c in counted
+    }
     aggregates: dict[str, ir.Value] = {
         f"_c_{fact_names[c]}": handler_for(c, compiler).series_user_aggregate(
-            c, compiler, rows, fact_names[c]
+            c, compiler, per, fact_names[c]
         )
         for c in counted
     }
@@ -120,12 +135,15 @@ def contact_months(
         if not through:
             continue
         by_contacts = ibis.or_(*[contributing[f"k{fact_names[c][1:]}"] for c in through])
-        others = [contributing[f"k{fact_names[c][1:]}"] for c in criteria if c not in counted]
+        others = [per[f"k{fact_names[c][1:]}"] for c in criteria if c not in counted]
         alone = by_contacts & ~ibis.or_(*others) if others else by_contacts
         aggregates[f"_x{name[2:]}"] = alone.sum()
         if keyed:
-            aggregates[f"_xk{name[2:]}"] = rows._ek.sum(where=alone)
-    months = rows.group_by(["user_id", interval]).agg(**aggregates)
+            aggregates[f"_xk{name[2:]}"] = per._ek.sum(where=alone)
+    months = per.group_by(["user_id", interval]).agg(**aggregates)
+    # Every figure read from the contact months names a criterion read from contacts: a
+    # month in which the user passes none of them adds nothing (and meets no run).
+    months = months.filter(ibis.or_(*[months[f"_c_{fact_names[c]}"] for c in counted]))
     covering = runs.rename(_uu="user_id", _ui=interval, _ut=RUN_END)
     joined = months.inner_join(
         covering,

@@ -43,7 +43,7 @@ from threeml.engine.cellkeys import KeyRequest, keyed
 from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import handler_for
 from threeml.engine.errors import EvaluationError
-from threeml.engine.flags import record_columns
+from threeml.engine.series_aggregates import user_aggregates
 from threeml.engine.series_contacts import contact_counts, contact_months, splits_contacts
 from threeml.engine.series_runs import (
     RUN_END,
@@ -208,42 +208,46 @@ def series_tables(
     so a definition's records are a sum over the users it counts, with no further join.
     """
     criteria = [c for c in columns if c.about_enrolments]
+    record_sets = list(record_sets)
     runs = stream and ordered(compiler.intervals) and not any(name in _AGE for name in user_columns)
-    facts, fact_names, per = _facts(compiler, criteria, keys, materialise if runs else None)
+    facts, fact_names, per = _facts(
+        compiler, criteria, keys, materialise if runs else None, record_sets=record_sets
+    )
     ends = [RUN_END] if RUN_END in facts.columns else []
-    if not stream or per is not None:
+    if not stream:
+        # Streamed, the facts are read once (by the group-by per user below).
         facts = materialise(facts, "series_facts")
     base = materialise(
         keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
     )
-    per_user = {
-        m: handler_for(c, compiler).series_user_aggregate(c, compiler, facts, m)
-        for c, m in fact_names.items()
-    }
-    contributing = record_columns(compiler, facts, fact_names)
-    record_names: dict[frozenset[Criterion], str] = {}
-    for criteria_set in record_sets:
-        if criteria_set in record_names:
-            continue
-        j = len(record_names)
-        record_names[criteria_set] = f"_n{j}"
-        contributes = ibis.or_(*[contributing[f"k{fact_names[c][1:]}"] for c in criteria_set])
-        per_user[f"_n{j}"] = contributes.sum()
-        if keys is not None:
-            per_user[f"_nk{j}"] = facts._ek.sum(where=contributes)
-    grouped = facts.group_by(["user_id", INTERVAL, *ends, _END_YEAR]).agg(**per_user)
+    # The criteria read from contacts, when kept apart, hold in no run (their facts are 0):
+    # constants, not aggregates.
+    apart = {c for c, m in fact_names.items() if per is not None and m in per.columns}
+    per_user, record_names, derived = user_aggregates(
+        compiler, facts, fact_names, record_sets, apart, keys is not None
+    )
+    # The interval's end year only for an age band (never by runs).
+    years = [_END_YEAR] if any(name in _AGE for name in user_columns) else []
+    grouped = facts.group_by(["user_id", INTERVAL, *ends, *years]).agg(**per_user)
     owners = base.rename(_uid="user_id")
     joined = grouped.inner_join(owners, grouped.user_id == owners._uid)
     flags: dict[str, ir.Value] = {}
     for c, name in columns.items():
-        flags[name] = joined[fact_names[c]].fill_null(False) if c in fact_names else joined[name]
+        if c in apart:
+            flags[name] = ibis.literal(False)
+        elif c in fact_names:
+            m = fact_names[c]
+            flags[name] = (derived[m](joined) if m in derived else joined[m]).fill_null(False)
+        else:
+            flags[name] = joined[name]
     grouping = {
         name: interval_age_band(joined) if name in _AGE else joined[name] for name in user_columns
     }
-    kept = ["_rk"] if keys is not None else []
-    kept += [f"_n{j}" for j in range(len(record_names))]
-    kept += [f"_nk{j}" for j in range(len(record_names)) if keys is not None]
-    long = joined.select("user_id", INTERVAL, *ends, *kept, **grouping, **flags)
+    kept: dict[str, ir.Value] = {"_rk": joined._rk} if keys is not None else {}
+    for j in range(len(record_names)):
+        for name in (f"_n{j}", *([f"_nk{j}"] if keys is not None else [])):
+            kept[name] = joined[name] if name in per_user else derived[name](joined)
+    long = joined.select("user_id", INTERVAL, *ends, **kept, **grouping, **flags)
     if not stream or per is not None:
         long = materialise(long, "series_flags")
     tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
@@ -252,16 +256,7 @@ def series_tables(
     tables.runs = bool(ends)
     if per is not None:
         tables.months = contact_months(
-            compiler,
-            facts,
-            per,
-            long,
-            fact_names,
-            columns,
-            record_names,
-            keys is not None,
-            INTERVAL,
-            [_END_YEAR],
+            compiler, per, long, fact_names, columns, record_names, keys is not None, INTERVAL
         )
         tables.contact_columns = {columns[c] for c in fact_names if fact_names[c] in per.columns}
     return tables
@@ -310,11 +305,14 @@ def _facts(
     keys: KeyRequest | None,
     materialise: Callable[[ir.Table, str], ir.Table] | None = None,
     narrow: bool = False,
+    record_sets: Sequence[frozenset[Criterion]] = (),
 ) -> tuple[ir.Table, dict[Criterion, str], ir.Table | None]:
     """(enrolment, interval) rows where the enrolment can matter, a column per criterion.
 
     The third value is the contacts counted per (enrolment, user, interval) when they are
-    kept apart from the runs (:mod:`.series_contacts`; the facts' contact counts are then 0).
+    kept apart from the runs (:mod:`.series_contacts`; the facts' contact counts are then 0),
+    with whether each enrolment contributes to the criteria sharing one of ``record_sets``
+    with a criterion read from contacts.
 
     With ``materialise``, and when every criterion says which dates it compares with its
     interval's days, the rows are per (enrolment, run) instead (:mod:`.series_runs`: the
@@ -325,14 +323,21 @@ def _facts(
     counted = [c for c in criteria if handlers[c].contact_span(c, compiler) is not None]
     windows, contact_windows = [c.window for c in criteria], [c.window for c in counted]
     intervals = compiler.intervals_table(windows, contact_windows)
-    e = compiler.enrolments
-    before: dict[str, ir.Value] = {}
-    for c in criteria:
-        before.update(handlers[c].series_columns(c, compiler, e, names[c]))
-    e = e.mutate(**before) if before else e
-    e = keyed(e, keys, _ek=("e", "enrolment_id"))
+    columns = compiler.interval_columns(windows, contact_windows)
+
+    def prepared(chosen: Sequence[Criterion]) -> ir.Table:
+        """The enrolments with the series columns of the ``chosen`` criteria (and keys)."""
+        e = compiler.enrolments
+        before: dict[str, ir.Value] = {}
+        for c in chosen:
+            before.update(handlers[c].series_columns(c, compiler, e, names[c]))
+        e = e.mutate(**before) if before else e
+        return keyed(e, keys, _ek=("e", "enrolment_id"))
+
+    e = prepared(criteria)
     referred = any(isinstance(c, ReferredIn) for c in criteria)
     dates = run_dates(criteria, handlers, names, referred) if materialise is not None else None
+    split = dates is not None and splits_contacts(counted, compiler)
 
     def relevant(days: ir.Table) -> ir.BooleanValue:
         found = (
@@ -346,7 +351,14 @@ def _facts(
 
     per = None
     if counted:
-        columns = compiler.interval_columns(windows, contact_windows)
+        # Kept apart, the contacts are read once, by the contact months: not stored. Their
+        # rows say what the enrolment's facts would about the criteria sharing a record set
+        # with a contact criterion (no join with the facts).
+        others = [
+            c
+            for c in criteria
+            if split and c not in counted and any(c in s and s & set(counted) for s in record_sets)
+        ]
         per = contact_counts(
             compiler,
             counted,
@@ -356,13 +368,13 @@ def _facts(
             dates is not None,
             (columns[_LOW_CONTACTS], columns[_END]),
             INTERVAL,
+            prepared(others) if split else None,
+            others,
         )
-    split = dates is not None and splits_contacts(counted, compiler)
     point = {handlers[c].window_date(c) for c in criteria} if narrow else {None}
     if dates is None and None not in point and len(point) == 1:
         # One date in one window: each enrolment meets the intervals whose window holds it.
         date, window = point.pop()
-        columns = compiler.interval_columns(windows, contact_windows)
         within = days_within(columns[window_column(window)], columns[_END], INTERVAL)
         rows = e.inner_join(within, e[date] == within._day).drop("_day")
         rows = rows.inner_join(intervals, INTERVAL)
@@ -372,9 +384,9 @@ def _facts(
         ends = []
     else:
         assert materialise is not None
-        if per is not None:
+        if per is not None and not split:
+            # Read twice: where the runs start and in the facts.
             per = materialise(per, "series_contacts")
-        columns = compiler.interval_columns(windows, contact_windows)
         days = day_boundaries(
             {k: v for k, v in columns.items() if k not in (INTERVAL, _END_YEAR)},
             len(compiler.intervals),
