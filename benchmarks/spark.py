@@ -21,10 +21,12 @@ period's four quarters by area, ``count_series``) and ``explain`` (five definiti
 people). Every figure (counts, people considered, metric cells and area rows, each quarter's
 counts, the explanations' text) is checked equal to DuckDB's.
 
-Peak memory: the engine process's own (``getrusage`` of the child, ``ru_maxrss``); for Spark
-also the JVM's, read from ``/proc/<jvm pid>/status`` (``VmHWM``, the kernel's high-water
-mark of its resident memory) just before the session stops — the JVM is the gateway process
-pyspark starts as a child of the Python driver. PostgreSQL's server processes are not counted.
+Peak memory: the engine process's own and, for Spark, the JVM's, each read from
+``/proc/<pid>/status`` (``VmHWM``, the kernel's high-water mark of the process's resident
+memory) at the end of the steps — not ``ru_maxrss``, which Linux carries over a fork and exec:
+a child of a parent that has just synthesised the extract would report the parent's peak.
+The JVM is the gateway process pyspark starts as a child of the Python driver. PostgreSQL's
+server processes are not counted.
 
 Each engine's result is written as a line of JSON to ``--results`` (default
 ``<extract>/spark-bench.jsonl``) as soon as it is done, so that a long run stopped part way
@@ -90,6 +92,12 @@ def _dataset(engine: str, folder: Path, url: str | None, args: argparse.Namespac
     return Dataset.from_connection(ibis.connect(f"{url}&schema=bench"), source="postgres")
 
 
+def _peak_mib(pid: int | str) -> float:
+    """The peak resident memory (``VmHWM``, MiB) of process ``pid`` (or ``"self"``)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
 def _jvm_peak_mib(dataset) -> float:
     """The Spark JVM's peak resident memory (``VmHWM``, MiB), 0 when not on Spark."""
     session = getattr(dataset.backend, "_session", None)
@@ -98,8 +106,7 @@ def _jvm_peak_mib(dataset) -> float:
     process = getattr(session.sparkContext._gateway, "proc", None)
     if process is None:
         return float("nan")
-    status = Path(f"/proc/{process.pid}/status").read_text()
-    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    return _peak_mib(process.pid)
 
 
 def _stop(dataset) -> None:
@@ -213,8 +220,6 @@ def _people(folder: Path) -> list[str]:
 
 
 def _in_child(args: argparse.Namespace, folder: Path) -> None:
-    import resource
-
     people = args.people.split(",")
     if args.profile:
         import cProfile
@@ -226,7 +231,7 @@ def _in_child(args: argparse.Namespace, folder: Path) -> None:
         stats.print_stats(r"threeml/(engine|metrics|data)", 40)
     else:
         result = run_engine(args.child, folder, args.url, people, args)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_mib"] = _peak_mib("self")
     print(json.dumps(result, default=str))
 
 
