@@ -4,27 +4,36 @@ One synthetic extract (Parquet, written once and reused) is evaluated on each en
 a fresh process:
 
 - ``duckdb``: :meth:`Dataset.from_folder` (the embedded engine);
-- ``spark``: :meth:`Dataset.from_spark` over the Parquet files, ``local[2]``, driver memory
-  2 GB and ``--shuffle-partitions`` (default 2: one per local core; see the larger-engine
-  explanation for a cluster);
+- ``spark``: :meth:`Dataset.from_spark` over the Parquet files, ``local[2]``,
+  ``--driver-memory`` (default 2g; the JVM's heap in local mode, where the driver runs the
+  tasks too) and ``--shuffle-partitions`` (default 2: one per local core; see the
+  larger-engine explanation for a cluster);
 - ``postgres``: the tables copied in by ``threeml load`` (timed apart) into a throwaway
   server (:func:`threeml.testing.postgres.temporary_server`), then
   :meth:`Dataset.from_connection`.
 
 Each engine runs five steps, timed one by one (on Spark each is a job group named after the
 step, ``setJobDescription``): ``load`` (open and validate), ``counts`` (the eleven standard
-definitions with both attrition forms and the area breakdown, ``count_many``), ``metrics``
+definitions of the counting plugin, ``threeml_counting.definitions.STANDARD``, with both
+attrition forms and the area breakdown, ``count_many``), ``metrics``
 (every metric by area, ``evaluate_metrics``), ``series`` (the eleven definitions over the
 period's four quarters by area, ``count_series``) and ``explain`` (five definitions for three
 people). Every figure (counts, people considered, metric cells and area rows, each quarter's
 counts, the explanations' text) is checked equal to DuckDB's.
 
-Peak memory: the engine process's own (``getrusage`` of the child, ``ru_maxrss``); for Spark
-also the JVM's, read from ``/proc/<jvm pid>/status`` (``VmHWM``, the kernel's high-water
-mark of its resident memory) just before the session stops — the JVM is the gateway process
-pyspark starts as a child of the Python driver. PostgreSQL's server processes are not counted.
+Peak memory: the engine process's own and, for Spark, the JVM's, each read from
+``/proc/<pid>/status`` (``VmHWM``, the kernel's high-water mark of the process's resident
+memory) at the end of the steps — not ``ru_maxrss``, which Linux carries over a fork and exec:
+a child of a parent that has just synthesised the extract would report the parent's peak.
+The JVM is the gateway process pyspark starts as a child of the Python driver. PostgreSQL's
+server processes are not counted.
+
+Each engine's result is written as a line of JSON to ``--results`` (default
+``<extract>/spark-bench.jsonl``) as soon as it is done, so that a long run stopped part way
+keeps what it measured; ``--table FILE`` prints the table of such a file again.
 
     python benchmarks/spark.py --users 50000
+    python benchmarks/spark.py --users 1000000 --driver-memory 4g --out /tmp/bench-engines-1m
     python benchmarks/spark.py --users 50000 --engines spark --profile   # where Spark's time goes
 """
 
@@ -58,7 +67,14 @@ def _metric_figures(metrics: dict) -> dict:
     }
 
 
-def _dataset(engine: str, folder: Path, url: str | None, partitions: int):
+def _standard(registry) -> list:
+    """The standard counting definitions (``STANDARD``), as the registry holds them."""
+    from threeml_counting.definitions import STANDARD
+
+    return [registry.counting(d.name) for d in STANDARD]
+
+
+def _dataset(engine: str, folder: Path, url: str | None, args: argparse.Namespace):
     from threeml.data import Dataset
 
     if engine == "duckdb":
@@ -66,12 +82,20 @@ def _dataset(engine: str, folder: Path, url: str | None, partitions: int):
     if engine == "spark":
         from threeml.data.spark import local_session
 
-        session = local_session("threeml-bench", memory="2g", shuffle_partitions=partitions)
+        session = local_session(
+            "threeml-bench", memory=args.driver_memory, shuffle_partitions=args.shuffle_partitions
+        )
         tables = {p.stem: str(p) for p in folder.glob("*.parquet")}
         return Dataset.from_spark(session, tables=tables)
     import ibis
 
     return Dataset.from_connection(ibis.connect(f"{url}&schema=bench"), source="postgres")
+
+
+def _peak_mib(pid: int | str) -> float:
+    """The peak resident memory (``VmHWM``, MiB) of process ``pid`` (or ``"self"``)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
 
 def _jvm_peak_mib(dataset) -> float:
@@ -82,8 +106,7 @@ def _jvm_peak_mib(dataset) -> float:
     process = getattr(session.sparkContext._gateway, "proc", None)
     if process is None:
         return float("nan")
-    status = Path(f"/proc/{process.pid}/status").read_text()
-    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+    return _peak_mib(process.pid)
 
 
 def _stop(dataset) -> None:
@@ -92,7 +115,7 @@ def _stop(dataset) -> None:
         session.stop()
 
 
-def run_engine(engine: str, folder: Path, url: str | None, people: list[str], partitions: int):
+def run_engine(engine: str, folder: Path, url: str | None, people: list[str], args):
     """Every step on ``engine``: seconds per step, figures, and the JVM's peak memory."""
     from threeml import Period
     from threeml.engine.evaluate import count_many
@@ -103,7 +126,7 @@ def run_engine(engine: str, folder: Path, url: str | None, people: list[str], pa
     from threeml.records.intervals import split
 
     registry = default_registry()
-    definitions = list(registry.counting_definitions())[:11]
+    definitions = _standard(registry)
     period = Period.parse(PERIOD)
     seconds: dict[str, float] = {}
     figures: dict[str, object] = {}
@@ -116,7 +139,7 @@ def run_engine(engine: str, folder: Path, url: str | None, people: list[str], pa
             session.sparkContext.setJobDescription(name)
 
     t = time.perf_counter()
-    dataset = _dataset(engine, folder, url, partitions)
+    dataset = _dataset(engine, folder, url, args)
     seconds["load"] = time.perf_counter() - t
 
     step("counts")
@@ -157,6 +180,7 @@ def child(engine: str, folder: Path, url: str | None, args: argparse.Namespace) 
     """``engine`` in a fresh process: its result, wall time and own peak memory (MiB)."""
     command = [sys.executable, __file__, "--child", engine, "--out", str(folder)]
     command += ["--shuffle-partitions", str(args.shuffle_partitions), "--people", args.people]
+    command += ["--driver-memory", args.driver_memory]
     if url:
         command += ["--url", url]
     if args.profile:
@@ -196,22 +220,18 @@ def _people(folder: Path) -> list[str]:
 
 
 def _in_child(args: argparse.Namespace, folder: Path) -> None:
-    import resource
-
     people = args.people.split(",")
     if args.profile:
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(
-            run_engine, args.child, folder, args.url, people, args.shuffle_partitions
-        )
+        result = profiler.runcall(run_engine, args.child, folder, args.url, people, args)
         stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative")
         stats.print_stats(r"threeml/(engine|metrics|data)", 40)
     else:
-        result = run_engine(args.child, folder, args.url, people, args.shuffle_partitions)
-    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result = run_engine(args.child, folder, args.url, people, args)
+    result["peak_mib"] = _peak_mib("self")
     print(json.dumps(result, default=str))
 
 
@@ -241,6 +261,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--engines", default="duckdb,spark,postgres")
     parser.add_argument("--shuffle-partitions", type=int, default=2)
+    parser.add_argument("--driver-memory", default="2g", help="Spark's driver memory (2g)")
+    parser.add_argument("--results", type=Path, default=None, help="JSON lines, one per engine")
+    parser.add_argument("--table", type=Path, default=None, help="print a results file's table")
     parser.add_argument("--profile", action="store_true", help="cProfile each engine's steps")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -249,6 +272,10 @@ def main() -> None:
     # Stopped from outside (``timeout``): end as an exception, so the server is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("benchmarks/spark.py: terminated"))
     folder = args.out or Path(f"/tmp/bench-engines-{args.users}")
+    if args.table:
+        saved = [json.loads(line) for line in args.table.read_text().splitlines() if line]
+        _table(saved[-1]["users"], {r["engine"]: r for r in saved})
+        return
     if args.child:
         _in_child(args, folder)
         return
@@ -272,9 +299,13 @@ def main() -> None:
         t = time.perf_counter()
         assert threeml(["load", str(folder), url, "--schema", "bench"]) == 0
         print(f"threeml load into PostgreSQL: {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    saved = args.results or folder / "spark-bench.jsonl"
     try:
         for engine in engines:
             results[engine] = child(engine, folder, url, args)
+            line = {"engine": engine, "users": args.users, **results[engine]}
+            with saved.open("a") as out:
+                out.write(json.dumps(line, default=str) + "\n")
             print(f"{engine} done: {results[engine]['seconds']}", file=sys.stderr)
     finally:
         if server is not None:

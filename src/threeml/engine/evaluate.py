@@ -181,20 +181,26 @@ def _evaluate_unit(
         flags = _materialise(compiler.dataset, flags, "enrolments")
         key = "enrolment_id"
     names = {d.name: [columns[c] for c in d.criteria] for d in definitions}
-    figures = _figures(flags, definitions, names, shared.keys)
+    sums = _figure_sums(flags, definitions, names, shared.keys)
     if unit is Unit.USERS:
         records_table, contributes = _user_records(compiler, shared, definitions)
         wanted = {
             f"r{k}": _all(records_table, names[d.name]) & contributes[d.name]
             for k, d in enumerate(definitions)
         }
+        # The figures and the records in one query (a fixed cost per query on Spark).
         records = _aggregate(
-            records_table,
-            {
-                **{name: where.sum() for name, where in wanted.items()},
-                **key_sums(records_table, wanted, shared.keys),
-            },
+            flags,
+            sums,
+            also=(
+                records_table,
+                {
+                    **{name: where.sum() for name, where in wanted.items()},
+                    **key_sums(records_table, wanted, shared.keys),
+                },
+            ),
         )
+        figures = read_figures(records, definitions, shared.keys)
         users_counted = {d.name: figures[d.name]["count"] for d in definitions}
         records_counted = {d.name: records[f"r{k}"] for k, d in enumerate(definitions)}
         user_keys = {d.name: figures[d.name].get("key") for d in definitions}
@@ -205,10 +211,14 @@ def _evaluate_unit(
         people = _aggregate(
             flags,
             {
-                f"u{k}": flags.user_id.nunique(where=_all(flags, names[d.name]))
-                for k, d in enumerate(definitions)
+                **sums,
+                **{
+                    f"u{k}": flags.user_id.nunique(where=_all(flags, names[d.name]))
+                    for k, d in enumerate(definitions)
+                },
             },
         )
+        figures = read_figures(people, definitions, shared.keys)
         users_counted = {d.name: people[f"u{k}"] for k, d in enumerate(definitions)}
         records_counted = {d.name: figures[d.name]["count"] for d in definitions}
         user_keys = {
@@ -254,25 +264,37 @@ def _all(flags: ir.Table, names: Sequence[str]) -> ir.BooleanValue:
     return expr
 
 
-def _aggregate(table: ir.Table, metrics: Mapping[str, ir.Value]) -> dict[str, int]:
-    """One aggregate query; NULL sums (no rows) read as 0."""
-    row = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+def _aggregate(
+    table: ir.Table,
+    metrics: Mapping[str, ir.Value],
+    also: tuple[ir.Table, Mapping[str, ir.Value]] | None = None,
+) -> dict[str, int]:
+    """One aggregate query; NULL sums (no rows) read as 0.
+
+    ``also`` (another table and its aggregates, named apart) is read in the same query: the
+    two one-row aggregates side by side (a cross join of one row with one row).
+    """
+    found = table.aggregate(**metrics)
+    if also is not None:
+        other, more = also
+        found = found.cross_join(other.aggregate(**more))
+    row = found.to_pyarrow().to_pylist()[0]
     return {name: int(value or 0) for name, value in row.items()}
 
 
-def _figures(
+def _figure_sums(
     flags: ir.Table,
     definitions: Sequence[CountingDefinition],
     names: Mapping[str, list[str]],
     keys: KeyRequest | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Every definition's count and both attrition forms, from one pass over the flags
-    (with the cell key of each figure when ``keys`` are asked for)."""
+) -> dict[str, ir.Value]:
+    """The sums over the flags that give every definition's count and both attrition forms
+    (:func:`read_figures`; with the cell key of each figure when ``keys`` are asked for)."""
     wanted = {name: _all(flags, mine) for name, mine in attrition_masks(definitions, names).items()}
     metrics: dict[str, ir.Value] = {"_considered": flags.count()}
     metrics.update({name: where.sum() for name, where in wanted.items()})
     metrics.update(key_sums(flags, {"_considered": _all(flags, []), **wanted}, keys))
-    return read_figures(_aggregate(flags, metrics), definitions, keys)
+    return metrics
 
 
 def attrition_masks(
