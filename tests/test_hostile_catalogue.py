@@ -532,6 +532,15 @@ def test_a_file_level_problem_refuses_even_lenient_mode(
             "file is a CSV file with one header row",
             id="two-megabyte-header",
         ),
+        pytest.param(
+            # The quote opened in the header runs to the end of the file: a CSV reader takes
+            # the data line as part of the header, and the row would vanish (Hypothesis found
+            # it in tests/test_roundtrip.py).
+            b'user_id,area,birth_year,sex,conditions,"risk_score\nU1,Kent,1940,F,,0.2\n',
+            "cannot be read as CSV (unexpected end of data); a stray carriage return or quote "
+            "sits inside it",
+            id="header-quote-never-closed",
+        ),
     ],
 )
 def test_an_unreadable_text_form_is_named(

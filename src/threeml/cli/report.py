@@ -125,7 +125,7 @@ def _names(values: tuple[str, ...]) -> list[str] | None:
     default=True,
     show_default=True,
     help="Count every definition in each interval of the period, with the stock and flow "
-    "(the section over time); --no-over-time leaves the section out.",
+    "(the section over time), or leave that section out.",
 )
 @area_option
 @definition_files_option

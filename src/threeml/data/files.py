@@ -165,7 +165,9 @@ def read_header(source: SourceFile) -> list[str] | None:
     if not text.strip():
         return None
     try:
-        return [name.strip() for name in next(csv.reader(io.StringIO(text)))]
+        # strict: a quote left open (which a CSV reader would close only on a later line,
+        # taking the rows between into the header) is an error, not a name.
+        return [name.strip() for name in next(csv.reader(io.StringIO(text), strict=True))]
     except csv.Error as error:
         raise DataError(
             f"the header line of {source.path} cannot be read as CSV ({error}); a stray "
