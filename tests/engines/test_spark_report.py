@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,16 @@ from threeml.data.synth import synthesise
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "spark_report.py"
 ARGS = ["--period", "FY2013/14", "--definitions", "in-receipt,active,new-users"]
 ARGS += ["--metrics", "user-years,multi-sector-share"]
+
+
+def _script() -> Any:
+    """``scripts/spark_report.py`` imported as a module."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import spark_report
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return spark_report
 
 
 def _figures(folder: Path) -> dict:
@@ -54,22 +65,14 @@ def test_the_spark_script_writes_the_duckdb_report(tmp_path) -> None:
 
 def test_a_missing_required_table_is_named(tmp_path, capsys) -> None:
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install '.[spark]')")
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import spark_report
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    spark_report = _script()
     args = ["--parquet", str(tmp_path), "--period", "2013", "--out", str(tmp_path / "r")]
     with pytest.raises(Exception, match=r"no users\.parquet, services\.parquet"):
         spark_report._tables(spark_report._arguments(args))
 
 
 def test_a_local_master_gets_one_shuffle_partition_per_core() -> None:
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import spark_report
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    spark_report = _script()
     assert spark_report._local_cores("local[2]") == 2
     assert spark_report._local_cores("local[*]") == (os.cpu_count() or 1)
     assert spark_report._local_cores("spark://cluster:7077") is None
