@@ -22,7 +22,7 @@ output.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -124,10 +124,11 @@ class AuditProblem:
                 kept.append(attrs.evolve(table, relation="ge"))
         return cls(by_key, kept)
 
-    def suppress(self, key: Hashable) -> AuditProblem:
-        """The same problem with the cell ``key`` suppressed as well."""
+    def suppress(self, *keys: Hashable) -> AuditProblem:
+        """The same problem with the cells ``keys`` suppressed as well."""
         cells = dict(self.cells)
-        cells[key] = attrs.evolve(cells[key], published=None)
+        for key in keys:
+            cells[key] = attrs.evolve(cells[key], published=None)
         return attrs.evolve(self, cells=cells)
 
     def withhold(self, part: Hashable) -> AuditProblem:
@@ -295,14 +296,13 @@ def audit(
     cache: dict[Any, Any] = {}
     truth = {key: float(cell.raw) for key, cell in problem.cells.items()} if witnesses else None
     shown: dict[Hashable, int] = {}
+    # Kept from round to round and updated for the cells that change (a cell suppressed, a
+    # part withheld): the same values as computing them again from the problem each round.
+    bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
+    needed = _needed(problem, policy, bounds, problem.cells)
+    tables_of = _tables_of(problem)
     while True:
-        bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
-        targets = [
-            key
-            for key, (low, high) in bounds.items()
-            if _narrowed(low, high) > 0 and not problem.cells[key].hidden
-        ]
-        needed = {key: protection_width(policy, problem.cells[key]) for key in targets}
+        targets = list(needed)
         tables = [table for table in problem.tables if not _implied(table, bounds)]
         # A cell shown protected stays so in later rounds: suppressing more cells only widens
         # their ranges, and withholding a part only drops cells and identities, so every set
@@ -327,15 +327,18 @@ def audit(
                 status, SOLVER, kept, len(problem.cells), len(targets), tuple(withheld)
             )
             return problem, outcome
-        tables_of: dict[Hashable, list[AuditTable]] = {}
-        for table in problem.tables:
-            for key in (*table.cells, table.total):
-                tables_of.setdefault(key, []).append(table)
         chosen: dict[Hashable, str] = {}
         parts: dict[Hashable, str] = {}
         failed_tables: set[str] = set()
+        # The problem and the rounds do not change within a round: the cells to suppress
+        # next are found once for each list of tables that some failing cell belongs to.
+        found: dict[tuple[int, ...], tuple[str, list[Hashable]]] = {}
         for key, low, high, width in failing:
-            table, extra = _next_to_suppress(problem, tables_of.get(key, []), rounds)
+            mine = tables_of.get(key, ())
+            same = tuple(map(id, mine))
+            if same not in found:
+                found[same] = _next_to_suppress(problem, mine, rounds)
+            table, extra = found[same]
             if extra:
                 failed_tables.add(table)
                 for cell in extra:
@@ -344,7 +347,7 @@ def audit(
             part = problem.cells[key].part
             if part is None:
                 # A total narrowed by its breakdown: withhold the breakdown, keep the total.
-                part = _breakdown_part(problem, tables_of.get(key, []))
+                part = _breakdown_part(problem, mine)
             if not withhold or part is None:
                 if witnesses:  # the range a relaxation showed narrow, made exact to be named
                     low, high = feasible_ranges(bounds, tables, [key])[key]
@@ -355,12 +358,45 @@ def audit(
             for part, table in parts.items():
                 problem = problem.withhold(part)
                 withheld.append(table)
+            bounds = {key: bounds[key] for key in problem.cells}
+            needed = {key: width for key, width in needed.items() if key in problem.cells}
+            tables_of = _tables_of(problem)
             continue
         for table in failed_tables:
             rounds[table] = rounds.get(table, 0) + 1
+        problem = problem.suppress(*chosen)
         for extra, label in chosen.items():
-            problem = problem.suppress(extra)
             added[extra] = label
+            bounds[extra] = cell_range(policy, problem.cells[extra])
+        changed = _needed(problem, policy, bounds, chosen)
+        if len(changed) == len(chosen) and all(key in needed for key in chosen):
+            needed.update(changed)
+        else:  # a cell to check now or no longer: every cell again, in the problem's order
+            needed = _needed(problem, policy, bounds, problem.cells)
+
+
+def _needed(
+    problem: AuditProblem,
+    policy: DisclosurePolicy,
+    bounds: Mapping[Hashable, tuple[float, float]],
+    keys: Iterable[Hashable],
+) -> dict[Hashable, int]:
+    """The protection width of every cell to check (in the problem's order): each cell a
+    reader cannot pin to one whole number from its own published form, but not hidden ones."""
+    return {
+        key: protection_width(policy, problem.cells[key])
+        for key in keys
+        if _narrowed(*bounds[key]) > 0 and not problem.cells[key].hidden
+    }
+
+
+def _tables_of(problem: AuditProblem) -> dict[Hashable, list[AuditTable]]:
+    """The identities each cell takes part in (as total or as a cell), in the problem's order."""
+    tables_of: dict[Hashable, list[AuditTable]] = {}
+    for table in problem.tables:
+        for key in (*table.cells, table.total):
+            tables_of.setdefault(key, []).append(table)
+    return tables_of
 
 
 def _breakdown_part(problem: AuditProblem, tables: Sequence[AuditTable]) -> Hashable | None:
