@@ -33,3 +33,36 @@ def test_progress_names_the_areas_furthest_behind_and_ahead() -> None:
     assert "Area 001" in svg and "Area 060" in svg  # furthest behind, furthest ahead
     assert "Area 030" not in svg  # the middle is counted, not named
     assert "of 60 areas" in svg
+
+
+#: Enough charts for a page's charts to be drawn in worker processes.
+MANY = charts.PARALLEL_FROM
+
+
+def _page_of_charts() -> str:
+    rows = [
+        {"group": f"Area {i:03d}", "value": i / 100, "details": {"target": 100, "projection": i}}
+        for i in range(1, 21)
+    ]
+    steps = [{"step": j, "criterion": f"criterion {j}", "remaining": 100 - 10 * j} for j in (1, 2)]
+    return "\n".join(
+        [charts.funnel(100 + i, steps, "users") for i in range(MANY)]
+        + [charts.progress(rows), charts.over_time(["2013-Q1", "2013-Q2"], {"a": [1, 2]})]
+    )
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_charts_drawn_together_equal_charts_drawn_one_by_one(monkeypatch, parallel) -> None:
+    """A page's charts drawn at its end (in forked workers, or here when too few to be worth
+    it) are the charts drawn at once, in their places, numbered in the same order."""
+    charts.reset_ids()
+    one_by_one = _page_of_charts()
+    if not parallel:
+        monkeypatch.setattr(charts, "PARALLEL_FROM", 10**6)
+    charts.reset_ids()
+    with charts.deferred() as fill:
+        page = _page_of_charts()
+    assert "<svg" not in page and "threeml-chart-" in page
+    assert fill(page) == one_by_one
+    assert one_by_one.count("<svg") == MANY + 2
+    assert 'id="c1-' in one_by_one and f'id="c{MANY + 2}-' in one_by_one

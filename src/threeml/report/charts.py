@@ -9,12 +9,23 @@ false and the report is written without charts.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import re
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-__all__ = ["available", "caterpillar", "definitions_bar", "funnel", "over_time", "progress"]
+__all__ = [
+    "available",
+    "caterpillar",
+    "deferred",
+    "definitions_bar",
+    "funnel",
+    "over_time",
+    "progress",
+]
 
 _BLUE = "#1f5f99"
 _LIGHT = "#9ec3e6"
@@ -56,17 +67,13 @@ def _svg(figure) -> str:
     with matplotlib.rc_context(_RC):
         figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    text = text[text.index("<svg") :]
-    # Ids must be unique within one HTML page: prefix them per chart.
-    return text
+    return text[text.index("<svg") :]
 
 
 _COUNTER = [0]
 
 
-def _unique_ids(svg: str) -> str:
-    _COUNTER[0] += 1
-    prefix = f"c{_COUNTER[0]}-"
+def _unique_ids(svg: str, prefix: str) -> str:
     svg = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
     return re.sub(r'xlink:href="#([^"]+)"', lambda m: f'xlink:href="#{prefix}{m.group(1)}"', svg)
@@ -77,12 +84,99 @@ def reset_ids() -> None:
     _COUNTER[0] = 0
 
 
-def _draw(build) -> str:
+def _render(build: Callable[[], Any], prefix: str) -> str:
     import matplotlib
 
     with matplotlib.rc_context(_RC):
         figure = build()
-        return _unique_ids(_svg(figure))
+        # Ids must be unique within one HTML page: prefix them per chart.
+        return _unique_ids(_svg(figure), prefix)
+
+
+def _draw(build: Callable[[], Any]) -> str:
+    """The chart ``build`` draws, as SVG; inside :func:`deferred`, a placeholder for it."""
+    _COUNTER[0] += 1
+    prefix = f"c{_COUNTER[0]}-"
+    if _PENDING:
+        pending = _PENDING[-1]
+        pending.append((build, prefix))
+        return _placeholder(len(pending) - 1)
+    return _render(build, prefix)
+
+
+# Charts asked for inside :func:`deferred`, drawn together when it ends (innermost last).
+_PENDING: list[list[tuple[Callable[[], Any], str]]] = []
+
+
+def _placeholder(index: int) -> str:
+    return f"<!--threeml-chart-{index}-->"
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[Callable[[str], str]]:
+    """Draw the charts asked for inside the block together when it ends, on every core.
+
+    Inside the block each chart function returns a placeholder; the block gives a function
+    that replaces the placeholders of a text with the charts (call it after the block).
+    Each chart is drawn by the same code either way, and numbered in the order it was asked
+    for, so the page is the same byte for byte as when every chart is drawn at once.
+    """
+    pending: list[tuple[Callable[[], Any], str]] = []
+    _PENDING.append(pending)
+    drawn: list[str] = []
+
+    def fill(text: str) -> str:
+        return re.sub(r"<!--threeml-chart-(\d+)-->", lambda m: drawn[int(m.group(1))], text)
+
+    try:
+        yield fill
+    finally:
+        _PENDING.remove(pending)
+    drawn.extend(_render_all(pending))
+
+
+#: Fewer charts than this are drawn in this process alone (starting workers costs more).
+PARALLEL_FROM = 8
+
+
+def _render_all(pending: Sequence[tuple[Callable[[], Any], str]]) -> list[str]:
+    """Every pending chart, in order: in worker processes forked from this one when the
+    platform forks and there are enough charts and cores; else one after the other here.
+
+    The workers inherit the charts to draw (closures over the published figures, which
+    need not be picklable) and send back their SVG text only."""
+    import multiprocessing
+
+    workers = min(os.cpu_count() or 1, 4)
+    if (
+        workers < 2
+        or len(pending) < PARALLEL_FROM
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        return [_render(build, prefix) for build, prefix in pending]
+    from concurrent.futures import ProcessPoolExecutor
+
+    _FORKED[:] = pending
+    try:
+        with (
+            warnings.catch_warnings(),
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool,
+        ):
+            # Python 3.12 warns on forking a process with threads (the engine's): the workers
+            # only draw charts and never touch the engine.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return list(pool.map(_render_forked, range(len(pending))))
+    finally:
+        _FORKED.clear()
+
+
+# The charts a forked worker draws, by index (set before the workers are forked).
+_FORKED: list[tuple[Callable[[], Any], str]] = []
+
+
+def _render_forked(index: int) -> str:
+    build, prefix = _FORKED[index]
+    return _render(build, prefix)
 
 
 def _short(text: str, width: int = 42) -> str:

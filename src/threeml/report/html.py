@@ -327,11 +327,16 @@ def to_html(published: Mapping[str, Any], *, title: str = "threeml report") -> s
     body += failures_html(published)
     if not draw:
         body.append("<p class='muted'>Charts need matplotlib: pip install 'threeml[report]'.</p>")
-    body += _definitions(published, draw)
-    body += over_time_section(published, draw)
-    body += _progress(published, draw)
-    body += _metrics(published, draw)
-    body += coverage_section(published, draw)
+    # Every chart of the page is drawn at the end, together (on every core).
+    with charts.deferred() as fill:
+        sections = [
+            *_definitions(published, draw),
+            *over_time_section(published, draw),
+            *_progress(published, draw),
+            *_metrics(published, draw),
+            *coverage_section(published, draw),
+        ]
+    body += [fill(section) for section in sections]
     body += _breakdowns(published)
     body += provenance_html(published)
     body.append(
