@@ -95,9 +95,16 @@ def _lean(
     # tables may be runs of intervals, one row per run, which would need the runs' prefix sums.)
     stored: list[ir.Table] = []
 
-    def store(expr: ir.Table, _: str) -> ir.Table:
-        stored.append(keep(dataset.backend, expr))
-        return stored[-1]
+    def store(expr: ir.Table, name: str) -> ir.Table:
+        table = keep(dataset.backend, expr)
+        if name == "series_flags":
+            # The flags are all that is read from here on: the facts and the base they are
+            # built from are dropped at once, not held beside them.
+            for earlier in stored:
+                release(earlier)
+            stored.clear()
+        stored.append(table)
+        return table
 
     tables = series_tables(compiler, columns, list(by), None, store, ())
     flags = tables.flags
