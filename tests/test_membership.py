@@ -100,6 +100,51 @@ def test_series_members_and_counts_equal_the_full_series(tmp_path, every, by) ->
             assert dict(found.breakdowns) == dict(expected.breakdowns), definition.name
             members = set(found.members_expr().to_pyarrow()["user_id"].to_pylist())
             assert members == set(expected.members_expr().to_pyarrow()["user_id"].to_pylist())
+            if isinstance(found, Members):
+                # Each interval's breakdown groups, read from the stored members, are the
+                # interval's own (an age band at the interval's end), as a metric's join of
+                # the users table gives them.
+                assert _grouped_rows(found.grouped_expr()) == _users_grouping(dataset, found, by), (
+                    definition.name
+                )
+
+
+def _grouped_rows(table) -> set[tuple]:
+    return {tuple(row.values()) for row in table.to_pyarrow().to_pylist()}
+
+
+def _users_grouping(dataset: Dataset, found: Members, by) -> set[tuple]:
+    from threeml.engine.breakdowns import breakdown_value
+
+    users = dataset.table("users")
+    columns = users.select(
+        "user_id", **{f"_by_{b}": breakdown_value(users, b, found.period) for b in by}
+    )
+    members = found.members_expr()
+    joined = members.inner_join(columns, "user_id")
+    return _grouped_rows(joined.select("user_id", *[f"_by_{b}" for b in by]))
+
+
+def test_a_series_members_count_keeps_only_its_members_in_the_engine(tmp_path) -> None:
+    """The one pass's (enrolment, interval) and (user, interval) tables are dropped once
+    the members are stored: at national scale they would crowd the engine's memory."""
+    from threeml.engine.membership_series import count_members_series
+    from threeml.records.intervals import split
+
+    synthesise(tmp_path, users=120, seed=43, areas=2)
+    dataset = Dataset.from_folder(tmp_path)
+    registry = default_registry()
+    definitions = [registry.counting("telehealth"), registry.counting("in-receipt")]
+    intervals = split(Period.parse("2013-01-01:2013-12-31"), "quarter")
+    con = dataset.backend.con
+
+    def temporary() -> int:
+        return con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
+
+    before = temporary()
+    lean = count_members_series(definitions, dataset, intervals, by=("area",), registry=registry)
+    assert all(isinstance(r, Members) for results in lean.values() for r in results)
+    assert temporary() - before == 1  # the members, with a column per definition
 
 
 def test_a_members_only_count_still_answers_what_a_full_count_has(tmp_path) -> None:

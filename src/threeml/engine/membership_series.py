@@ -23,7 +23,7 @@ import ibis
 import ibis.expr.types as ir
 
 from threeml.data import Dataset
-from threeml.data.intermediate import keep
+from threeml.data.intermediate import keep, release
 from threeml.definitions import CountingDefinition
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
@@ -93,15 +93,31 @@ def _lean(
     columns = _distinct_criteria(definitions)
     # Rows per (user, interval): the members of each interval are read from them. (Streamed
     # tables may be runs of intervals, one row per run, which would need the runs' prefix sums.)
-    tables = series_tables(
-        compiler, columns, list(by), None, lambda expr, _: keep(dataset.backend, expr), ()
-    )
+    stored: list[ir.Table] = []
+
+    def store(expr: ir.Table, name: str) -> ir.Table:
+        table = keep(dataset.backend, expr)
+        if name == "series_flags":
+            # The flags are all that is read from here on: the facts and the base they are
+            # built from are dropped at once, not held beside them.
+            for earlier in stored:
+                release(earlier)
+            stored.clear()
+        stored.append(table)
+        return table
+
+    tables = series_tables(compiler, columns, list(by), None, store, ())
     flags = tables.flags
     masks = {
         f"d{k}": _all(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
     }
     selected = flags.select("user_id", INTERVAL, *by, **masks)
     members = keep(dataset.backend, selected.filter(ibis.or_(*[selected[m] for m in masks])))
+    # The one pass's stored tables (millions of (enrolment, interval) rows at national
+    # scale) are not read again: only the members are. Held until the evaluation ends,
+    # they would stay in the engine's memory beside everything the metrics store next.
+    for table in stored:
+        release(table)
     n = len(compiler.intervals)
     totals = _sums(members, masks, None, n)
     groups = {name: _sums(members, masks, name, n) for name in by}
@@ -123,6 +139,7 @@ def _lean(
                 },
                 _chosen(members, column, k),
                 full_count(definition, dataset, interval.period, by, registry),
+                _chosen(members, column, k, by),
             )
             for k, interval in enumerate(compiler.intervals)
         )
@@ -146,8 +163,13 @@ def _sums(
     return out
 
 
-def _chosen(members: ir.Table, column: str, k: int) -> Any:
+def _chosen(members: ir.Table, column: str, k: int, by: Sequence[str] = ()) -> Any:
+    """The members of ``column``'s definition in interval ``k`` (with ``by``, their
+    ``_by_<name>`` columns, read from the stored table: no join of the users table)."""
+
     def chosen() -> ir.Table:
-        return members.filter(members[column] & (members[INTERVAL] == k)).select("user_id")
+        groups = {f"_by_{name}": members[name] for name in by}
+        kept = members.filter(members[column] & (members[INTERVAL] == k))
+        return kept.select("user_id", **groups)
 
     return chosen

@@ -45,7 +45,7 @@ def members_by_interval(contexts: Sequence[MetricContext]) -> ir.Table:
     import ibis
 
     parts = [
-        context.grouped(context.members()).mutate(
+        context.grouped_members().mutate(
             **{INTERVAL: ibis.literal(i, type="int64")},
             _start=ibis.literal(context.period.start, type="date"),
             _end=ibis.literal(context.period.end, type="date"),
