@@ -22,7 +22,13 @@ from hypothesis import strategies as st
 from test_criterion_kinds import BornBefore, Plugin, _definition
 from threeml_counting.definitions import STANDARD
 
-from threeml.definitions import ContactsAtLeast, EnrolmentOverlaps, FirstInstalledIn, MemberOf
+from threeml.definitions import (
+    ContactsAtLeast,
+    EnrolmentOverlaps,
+    FirstInstalledIn,
+    HasCondition,
+    MemberOf,
+)
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.kinds import registered_kinds
 from threeml.engine.series import count_series, count_series_per_interval, in_one_pass
@@ -420,3 +426,72 @@ def test_records_through_contacts_alone_are_read_from_each_contact_row() -> None
     assert [r.records for r in mixed] == [2, 1, 2]
     # u2 in February only; eN contributes through both criteria: one record.
     assert [(r.count, r.records) for r in new] == [(0, 0), (1, 1), (0, 0)]
+
+
+# Contact months meet the runs only where a definition with criteria read from runs can hold.
+# Over 2013's first quarter: u1 (area A, copd) has telehealth (eT) with a reading in January
+# and March; u2 (area B) has telecare (eC) with alarm calls in February and March. "Read with
+# a condition" names a criterion read from contacts and one about the user alone: its months
+# meet the user's row; "telehealth and readings" names one read from runs, so the months with
+# a reading meet their runs, and u2's months with calls alone do not.
+USED_WITH_CONDITION = _definition(
+    "t.used-with-condition", ContactsAtLeast(), HasCondition(conditions={"copd"})
+)
+TELEHEALTH_AND_READINGS = _definition(
+    "t.telehealth-and-readings",
+    EnrolmentOverlaps(service_kinds={"telehealth"}),
+    ContactsAtLeast(contact_kinds={"reading"}),
+)
+SPLIT_EXTRACT = dict(
+    users="""
+        user_id area conditions
+        u1      A    copd
+        u2      B    -
+    """,
+    enrolments="""
+        enrolment_id user_id service_id installed_on ended_on
+        eT           u1      th         2012-06-01   -
+        eC           u2      tc         2012-06-01   -
+    """,
+    contacts="""
+        user_id enrolment_id date       kind
+        u1      eT           2013-01-15 reading
+        u2      eC           2013-02-15 alarm_call
+        u1      eT           2013-03-10 reading
+        u2      eC           2013-03-20 alarm_call
+    """,
+)
+
+
+def test_contact_months_meet_the_runs_only_where_a_figure_needs_them() -> None:
+    import threeml.engine.series_contacts as contacts
+
+    dataset = make_dataset(**SPLIT_EXTRACT)
+    intervals = split("2013-01-01:2013-03-31", "month")
+    definitions = [USED_WITH_CONDITION, TELEHEALTH_AND_READINGS]
+    found = []
+    original = contacts._needs_runs
+
+    def needs_runs(*args: Any) -> Any:
+        found.append(original(*args))
+        return found[-1]
+
+    with mock.patch.object(contacts, "_needs_runs", needs_runs):
+        one_pass = count_series(definitions, dataset, intervals, by=("area",))
+    # Some months meet their runs (those with readings), the others the user's row alone.
+    assert len(found) == 1 and found[0] is not None
+    assert_same_series(
+        one_pass, count_series_per_interval(definitions, dataset, intervals, by=("area",))
+    )
+    used, readings = one_pass[USED_WITH_CONDITION.name], one_pass[TELEHEALTH_AND_READINGS.name]
+    assert [(r.count, r.records) for r in used] == [(1, 1), (0, 0), (1, 1)]
+    # Left out by the condition alone: u2, with calls in February and March.
+    assert [r.attrition[1].leave_one_out for r in used] == [0, 1, 1]
+    assert [{row.value: row.count for row in r.breakdowns["area"]} for r in used] == [
+        {"A": 1},
+        {},
+        {"A": 1},
+    ]
+    assert [(r.count, r.records) for r in readings] == [(1, 1), (0, 0), (1, 1)]
+    # Left out by the readings alone: u1 in February (telehealth, no reading).
+    assert [r.attrition[1].leave_one_out for r in readings] == [0, 1, 0]

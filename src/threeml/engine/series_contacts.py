@@ -10,7 +10,9 @@ to month, while the criteria read from enrolments' dates hold over runs of month
 - the *contact months* (:func:`contact_months`: one row per (user, interval) where the user
   has counting contacts) carry every criterion in that interval: those read from contacts
   from the contacts counted per (enrolment, interval), the others from the user's run
-  covering the interval (one join by user).
+  covering the interval (one join by user). Only the months where a definition with
+  criteria of both kinds can hold meet the runs; the others (``active`` alone, say) meet
+  the user's row, since no figure read from them names a criterion read from runs.
 
 A figure whose mask names a contact criterion can only hold in a contact month, so it is
 summed over the contact months by interval; every other figure over the runs by prefix
@@ -105,6 +107,7 @@ def contact_months(
     compiler: Compiler,
     per: ir.Table,
     runs: ir.Table,
+    base: ir.Table,
     fact_names: Mapping[Criterion, str],
     columns: Mapping[Criterion, str],
     record_names: Mapping[frozenset[Criterion], str],
@@ -117,7 +120,11 @@ def contact_months(
     ``per`` are the counts per (enrolment, ``user_id``, interval) of :func:`contact_counts`,
     with whether each enrolment contributes to the other criteria of a record set that
     names a criterion read from contacts (``k<j>``) and its record key ``_ek`` when
-    ``keyed``; ``runs`` the user flags per run.
+    ``keyed``; ``runs`` the user flags per run; ``base`` one row per user (the breakdown
+    columns, the criteria about the user alone and the record key ``_rk`` when ``keyed``).
+
+    Only the months where a figure can need the run's columns meet the runs (a range join,
+    by user); the others meet the user's row alone (:func:`_needs_runs`).
     """
     counted = [c for c in fact_names if c in _counted(per, fact_names)]
     contributing = {
@@ -144,34 +151,101 @@ def contact_months(
     # Every figure read from the contact months names a criterion read from contacts: a
     # month in which the user passes none of them adds nothing (and meets no run).
     months = months.filter(ibis.or_(*[months[f"_c_{fact_names[c]}"] for c in counted]))
-    covering = runs.rename(_uu="user_id", _ui=interval, _ut=RUN_END)
-    joined = months.inner_join(
-        covering,
-        [
-            months.user_id == covering._uu,
-            covering._ui <= months[interval],
-            months[interval] < covering._ut,
-        ],
-    )
+    need = _needs_runs(months, counted, fact_names, record_names)
+    # The runs' columns besides the user, the run's bounds and the records and flags: the
+    # breakdown and the record key, the same in every run of a user (as in ``base``).
+    names = set(columns.values()) | {n for j in record_names.values() for n in _records(j)}
+    others = [col for col in runs.columns if col not in ("user_id", interval, RUN_END, *names)]
+    parts = []
+    if need is not None:
+        met = months.filter(need)
+        covering = runs.rename(_uu="user_id", _ui=interval, _ut=RUN_END)
+        joined = met.inner_join(
+            covering,
+            [
+                met.user_id == covering._uu,
+                covering._ui <= met[interval],
+                met[interval] < covering._ut,
+            ],
+        )
+        mine = _month_columns(joined, True, counted, fact_names, columns, record_names, keyed)
+        parts.append(joined.select("user_id", interval, *others, **mine))
+    # The other months: no figure read from them names a criterion read from runs, so they
+    # meet the user's row alone (the breakdown, the criteria about the user), with the
+    # criteria read from runs false and the records those through contacts alone.
+    alone = months if need is None else months.filter(~need)
+    owners = base.rename(_bu="user_id")
+    joined = alone.inner_join(owners, alone.user_id == owners._bu)
+    mine = _month_columns(joined, False, counted, fact_names, columns, record_names, keyed)
+    parts.append(joined.select("user_id", interval, *others, **mine))
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
+def _records(name: str) -> tuple[str, str]:
+    """A record set's columns: its count of contributing enrolments and their key sum."""
+    return name, f"_nk{name[2:]}"
+
+
+def _needs_runs(
+    months: ir.Table,
+    counted: Sequence[Criterion],
+    fact_names: Mapping[Criterion, str],
+    record_names: Mapping[frozenset[Criterion], str],
+) -> ir.BooleanValue | None:
+    """Where a contact month must meet its run: where one of the criteria read from contacts
+    of a definition that also has a criterion read from runs holds (``None``: nowhere).
+
+    Each definition's enrolment criteria are one of the record sets. A figure read from the
+    contact months names a criterion read from contacts, and holds only where each of those
+    it names does; a figure or record count that also needs the run's columns is one of a
+    definition with criteria of both kinds, so it holds only where this is true. Elsewhere
+    the run's columns change no figure.
+    """
+    found: dict[str, None] = {}
+    for criteria in record_names:
+        through = [c for c in criteria if c in counted]
+        if through and len(through) < len(criteria):
+            found.update((f"_c_{fact_names[c]}", None) for c in through)
+    return ibis.or_(*[months[name] for name in found]) if found else None
+
+
+def _month_columns(
+    joined: ir.Table,
+    run: bool,
+    counted: Sequence[Criterion],
+    fact_names: Mapping[Criterion, str],
+    columns: Mapping[Criterion, str],
+    record_names: Mapping[frozenset[Criterion], str],
+    keyed: bool,
+) -> dict[str, ir.Value]:
+    """The contact months' records and flags, from the months ``joined`` with their runs
+    (``run``: the run's records with those through contacts added) or with their users
+    (those through contacts alone, the criteria read from runs false). Records as int64,
+    so that both kinds of months stack."""
     kept: dict[str, ir.Value] = {}
     for name in record_names.values():
         j = name[2:]
-        extra = f"_x{j}" in months.columns
-        kept[name] = joined[name] + joined[f"_x{j}"] if extra else joined[name]
+        extra = f"_x{j}" in joined.columns
+        through = joined[f"_x{j}"] if extra else ibis.literal(0, "int64")
+        count = joined[name].cast("int64") + through if run else through
+        kept[name] = count.cast("int64")
         if keyed:
             # A run where no row contributes has no key sum (NULL), not 0.
-            key = joined[f"_nk{j}"]
-            kept[f"_nk{j}"] = key.fill_null(0) + joined[f"_xk{j}"].fill_null(0) if extra else key
-    flags = {
-        name: joined[f"_c_{fact_names[c]}"] if c in counted else joined[name]
-        for c, name in columns.items()
-    }
-    others = [
-        col
-        for col in runs.columns
-        if col not in ("user_id", interval, RUN_END) and col not in kept and col not in flags
-    ]
-    return joined.select("user_id", interval, *others, **kept, **flags)
+            contacts = joined[f"_xk{j}"].fill_null(0) if extra else ibis.literal(0, "int64")
+            if run:
+                key = joined[f"_nk{j}"]
+                kept[f"_nk{j}"] = (key.fill_null(0) + contacts if extra else key).cast("int64")
+            else:
+                kept[f"_nk{j}"] = contacts.cast("int64")
+    flags: dict[str, ir.Value] = {}
+    for c, name in columns.items():
+        if c in counted:
+            flags[name] = joined[f"_c_{fact_names[c]}"]
+        elif run or c not in fact_names:
+            flags[name] = joined[name]
+        else:
+            flags[name] = ibis.literal(False)
+    return {**kept, **flags}
 
 
 def _counted(per: ir.Table, fact_names: Mapping[Criterion, str]) -> set[Criterion]:

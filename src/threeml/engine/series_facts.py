@@ -256,7 +256,15 @@ def series_tables(
     tables.runs = bool(ends)
     if per is not None:
         tables.months = contact_months(
-            compiler, per, long, fact_names, columns, record_names, keys is not None, INTERVAL
+            compiler,
+            per,
+            long,
+            base,
+            fact_names,
+            columns,
+            record_names,
+            keys is not None,
+            INTERVAL,
         )
         tables.contact_columns = {columns[c] for c in fact_names if fact_names[c] in per.columns}
     return tables
