@@ -9,29 +9,53 @@ intervals of one evaluation share the populations of a year and group (kept on t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from threeml.metrics.measures import MetricContext, MetricError
+from threeml.metrics.measures import MetricContext, MetricError, PopulationNeeds
 from threeml_integrated_care.skeleton import Plan
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["Key", "persons", "population_rows", "series_user_counts", "user_counts"]
+    from threeml.data import Dataset
+    from threeml.definitions import MetricDefinition
+    from threeml.records.periods import Period
+
+__all__ = [
+    "COLUMNS",
+    "Key",
+    "persons",
+    "population_rows",
+    "series_user_counts",
+    "user_columns",
+    "user_counts",
+]
 
 #: A group of users or of the population: (area, sex, age band).
 Key = tuple[Any, Any, str]
+
+
+#: The users columns coverage reads of each member.
+COLUMNS = ("area", "sex", "birth_year")
+
+
+def user_columns(
+    metric: MetricDefinition, dataset: Dataset, period: Period, options: Mapping[str, Any]
+) -> PopulationNeeds:
+    """The users columns coverage reads of its members, kept with the stored members by the
+    populations' one pass (so counting them joins no users table)."""
+    return PopulationNeeds(columns=COLUMNS)
 
 
 def _keyed_members(context: MetricContext) -> ir.Table:
     """The population's members by (area, sex, age band at the period's end)."""
     from threeml.engine.breakdowns import age_band  # the engine: only when evaluated
 
-    users = context.table("users")
-    members = context.members()
-    joined = members.inner_join(users, members.user_id == users.user_id)
-    return joined.select(area=joined.area, sex=joined.sex, band=age_band(joined, context.period))
+    members = context.members_with(COLUMNS)
+    return members.select(
+        area=members.area, sex=members.sex, band=age_band(members, context.period)
+    )
 
 
 def _users_key(context: MetricContext) -> tuple[Any, ...]:
