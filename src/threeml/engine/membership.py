@@ -215,12 +215,17 @@ def _lean(
     if facts is not None:
         facts = _needed(facts, fact_names)
     first = next(iter(compilers.values()))
-    flags = user_flags_over(first, facts, fact_names, uses, by, carry)
+    # A carried column that is also a breakdown as it stands (not banded) is read from there.
+    sources = {n: n if n in by and n not in BANDED else f"_u_{n}" for n in carry}
+    own = [n for n in carry if sources[n] != n]
+    # A pair whose definition has an enrolment criterion counts only users with facts.
+    with_facts = all(any(c.about_enrolments for c in d.criteria) for d, _ in wanted)
+    flags = user_flags_over(first, facts, fact_names, uses, by, own, with_facts)
     masks = {
         f"d{k}": _all(flags, [uses[compilers[p], c] for c in d.criteria])
         for k, (d, p) in enumerate(wanted)
     }
-    kept = [f"_u_{name}" for name in carry]
+    kept = [f"_u_{name}" for name in own]
     selected = flags.select("user_id", *by, *kept, **masks)
     members = keep(dataset.backend, selected.filter(ibis.or_(*[selected[m] for m in masks])))
     counted, groups = _sums(members, masks, by)
@@ -242,7 +247,7 @@ def _lean(
             _chosen(members, column),
             full_count(definition, dataset, period, by, registry),
             _chosen(members, column, by),
-            _carried(members, column, carry),
+            _carried(members, column, sources),
             tuple(carry),
         )
     return out
@@ -295,11 +300,11 @@ def _chosen(
     return chosen
 
 
-def _carried(members: ir.Table, column: str, carry: Sequence[str]) -> Callable[[], ir.Table]:
+def _carried(members: ir.Table, column: str, sources: Mapping[str, str]) -> Callable[[], ir.Table]:
     """The members of ``column``'s definition with the carried users columns, by name."""
 
     def carried() -> ir.Table:
         found = members.filter(members[column])
-        return found.select("user_id", **{name: found[f"_u_{name}"] for name in carry})
+        return found.select("user_id", **{name: found[source] for name, source in sources.items()})
 
     return carried
