@@ -109,19 +109,37 @@ def series_user_counts(contexts: Sequence[MetricContext], options: Sequence[Plan
 
 
 def population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
-    """The populations of the plan's year and group by (area, sex, age band), summed (read
-    once per evaluation: the intervals of a series and the metrics of one share them)."""
-    key = ("coverage-populations", plan["year"], plan["group"])
+    """The populations of the plan's year and group by (area, sex, age band), summed. Every
+    group's rows of a year are read in one query, once per evaluation: the intervals of a
+    series and the metrics of one (coverage of everyone, the share of the eligible reached)
+    share them."""
+    key = ("coverage-populations", plan["year"])
     session = context.session
-    if session is not None and key in session.values:
-        return session.values[key]
-    found = _read_population_rows(context, plan)
-    if session is not None:
-        session.values[key] = found
-    return found
+    groups = session.values.get(key) if session is not None else None
+    if groups is None:
+        groups = _year_rows(context, plan["year"])
+        if session is not None:
+            session.values[key] = groups
+    found = groups.get(plan["group"])
+    if not found:
+        _refuse(context, plan)
+    return found or []
 
 
-def _read_population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
+def _year_rows(context: MetricContext, year: int) -> dict[Any, list[tuple[Key, int]]]:
+    """Every group's populations of ``year`` by (area, sex, age band), summed, by group."""
+    t = context.table("populations")
+    rows = t.filter(t.year == year)
+    summed = rows.group_by(["group", "area", "sex", "age_band"]).aggregate(p=rows.population.sum())
+    groups: dict[Any, list[tuple[Key, int]]] = {}
+    for row in summed.to_pyarrow().to_pylist():
+        key = (row["area"], row["sex"], row["age_band"])
+        groups.setdefault(row["group"], []).append((key, int(row["p"])))
+    return groups
+
+
+def _refuse(context: MetricContext, plan: Plan) -> None:
+    """Say why the populations table has no rows for the plan's year and group."""
     t = context.table("populations")
     name, year, group = context.metric.name, plan["year"], plan["group"]
     chosen = t.filter(t.group.isnull() if group is None else t.group == group)
@@ -133,16 +151,11 @@ def _read_population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key,
             "needs a populations table (populations.csv: area, year, age_band, sex, population, "
             "group) giving the population of each area by age band"
         )
-    if year not in years:
-        raise MetricError(
-            f"metric {name}: the populations table has no rows for {year}, the calendar year "
-            f"holding the period's midpoint ({plan['midpoint']}); it has "
-            f"{', '.join(map(str, years))}"
-        )
-    rows = chosen.filter(chosen.year == year)
-    summed = rows.group_by(["area", "sex", "age_band"]).aggregate(p=rows.population.sum())
-    found = summed.to_pyarrow().to_pylist()
-    return [((row["area"], row["sex"], row["age_band"]), int(row["p"])) for row in found]
+    raise MetricError(
+        f"metric {name}: the populations table has no rows for {year}, the calendar year "
+        f"holding the period's midpoint ({plan['midpoint']}); it has "
+        f"{', '.join(map(str, years))}"
+    )
 
 
 def persons(rows: list[tuple[tuple[Any, Any, str], int]]) -> dict[tuple[Any, Any, str], int]:
