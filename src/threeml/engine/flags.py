@@ -106,15 +106,12 @@ def user_flags_over(
     columns: Mapping[Use, str],
     user_columns: Sequence[str],
     carry: Sequence[str] = (),
-    only_with_facts: bool = False,
 ) -> ir.Table:
     """:func:`user_flags` for criteria each over its own period: one row per user with a
     boolean column per (compiler, criterion) of ``columns``; ``facts`` are
     :func:`enrolment_facts_over`'s (``None`` when no criterion is about enrolments). The
     breakdown columns are read over ``compiler``'s period; ``carry`` names users columns kept
-    as they are, as ``_u_<name>``. With ``only_with_facts``, only the users with rows among
-    the facts get a row (every enrolment criterion is false for the others): enough when
-    every verdict asked for needs an enrolment criterion, and far fewer rows to join."""
+    as they are, as ``_u_<name>``."""
     per_user = {
         m: handler_for(c, k).user_aggregate(c, k, facts, m) for (k, c), m in fact_names.items()
     }
@@ -122,8 +119,7 @@ def user_flags_over(
     if per_user:
         assert facts is not None
         grouped = facts.group_by("user_id").agg(**per_user).rename(_uid="user_id")
-        join = users.inner_join if only_with_facts else users.left_join
-        users = join(grouped, users.user_id == grouped._uid)
+        users = users.left_join(grouped, users.user_id == grouped._uid)
     flags: dict[str, ir.Value] = {}
     for (k, c), name in columns.items():
         if (k, c) in fact_names:

@@ -218,9 +218,7 @@ def _lean(
     # A carried column that is also a breakdown as it stands (not banded) is read from there.
     sources = {n: n if n in by and n not in BANDED else f"_u_{n}" for n in carry}
     own = [n for n in carry if sources[n] != n]
-    # A pair whose definition has an enrolment criterion counts only users with facts.
-    with_facts = all(any(c.about_enrolments for c in d.criteria) for d, _ in wanted)
-    flags = user_flags_over(first, facts, fact_names, uses, by, own, with_facts)
+    flags = user_flags_over(first, facts, fact_names, uses, by, own)
     masks = {
         f"d{k}": _all(flags, [uses[compilers[p], c] for c in d.criteria])
         for k, (d, p) in enumerate(wanted)
