@@ -9,11 +9,14 @@ synthetic extracts, and must not build the records table or attrition.
 from __future__ import annotations
 
 import pytest
+import strategies
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from threeml.data import Dataset
 from threeml.data.synth import synthesise
 from threeml.engine.evaluate import count_many
-from threeml.engine.membership import Members, count_members
+from threeml.engine.membership import Members, count_members, count_members_periods
 from threeml.engine.results import CountResult
 from threeml.plugins.registry import default_registry
 from threeml.records.codes import Unit
@@ -243,3 +246,98 @@ def test_members_only_counts_read_only_needed_rows_and_equal_the_full_count() ->
         assert found == set(full[d.name].members_expr().to_pyarrow()["user_id"].to_pylist())
         assert lean[d.name].count == full[d.name].count, d.name
         assert dict(lean[d.name].breakdowns) == dict(full[d.name].breakdowns), d.name
+
+
+#: Periods overlapping every way: nested with one start (a trend's start), crossing, a single
+#: day, one ending where another starts, and apart.
+PERIODS = (
+    PERIOD,
+    Period.parse("2013-04-01:2013-12-30"),
+    Period.parse("2013-10-01:2014-06-30"),
+    Period.parse("2013-04-01:2013-04-01"),
+    Period.parse("2012-04-01:2013-04-01"),
+    Period.parse("2014-01-01:2014-03-31"),
+)
+
+#: The users columns the one-pass tests carry with the members.
+CARRY = ("sex", "birth_year", "area")
+
+
+def _assert_each_period_alone(dataset, definitions, periods, by, registry=None) -> None:
+    """Counting every (definition, period) in one pass gives each pair the count, breakdowns,
+    members and carried users columns of counting its period alone."""
+    wanted = [(d, p) for d in definitions for p in periods]
+    together = count_members_periods(wanted, dataset, by=by, registry=registry, carry=CARRY)
+    assert set(together) == {(d.name, p) for d, p in wanted}
+    users = dataset.table("users").select("user_id", *CARRY).to_pyarrow().to_pylist()
+    columns = {row["user_id"]: tuple(row[c] for c in CARRY) for row in users}
+    for period in dict.fromkeys(periods):
+        alone = count_members(definitions, dataset, period, by=by, registry=registry)
+        for d in definitions:
+            found, expected = together[d.name, period], alone[d.name]
+            label = f"{d.name} over {period}"
+            assert found.period == period, label
+            assert found.count == expected.count, label
+            assert found.users == expected.users, label
+            assert dict(found.breakdowns) == dict(expected.breakdowns), label
+            members = set(found.members_expr().to_pyarrow()["user_id"].to_pylist())
+            assert members == set(expected.members_expr().to_pyarrow()["user_id"].to_pylist())
+            if isinstance(found, Members):
+                carried = found.carried_expr(CARRY).to_pyarrow().to_pylist()
+                assert {row["user_id"] for row in carried} == members, label
+                for row in carried:
+                    assert tuple(row[c] for c in CARRY) == columns[row["user_id"]], label
+
+
+@pytest.mark.parametrize(
+    ("seed", "by"), [(13, ("area",)), (37, ("area", "age_band", "sex")), (59, ())]
+)
+def test_one_pass_over_overlapping_periods_equals_each_period_alone(tmp_path, seed, by) -> None:
+    synthesise(tmp_path, users=300, seed=seed, areas=3)
+    dataset = Dataset.from_folder(tmp_path)
+    registry = default_registry()
+    definitions = list(registry.counting_definitions())
+    _assert_each_period_alone(dataset, definitions, PERIODS, by, registry)
+
+
+@settings(
+    deadline=None,
+    max_examples=strategies.examples(15),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_one_pass_over_random_periods_equals_each_period_alone(data: st.DataObject) -> None:
+    extract = data.draw(strategies.extracts(), "extract")
+    periods = data.draw(st.lists(strategies.periods(extract), min_size=1, max_size=4), "periods")
+    definitions = [
+        data.draw(strategies.definitions(name=f"d{i}", max_criteria=3), f"definition {i}")
+        for i in range(2)
+    ]
+    by = data.draw(st.sampled_from([(), ("area",), ("area", "age_band")]), "by")
+    _assert_each_period_alone(extract.dataset(), definitions, periods, by)
+
+
+def test_overlapping_periods_are_counted_in_one_pass(tmp_path, monkeypatch) -> None:
+    """One stored table of members for every (definition, period) counting users, by area
+    (a banded breakdown such as the age band, read at each period's end, takes a pass per
+    period); a trend's start counted with its period costs no second pass."""
+    import threeml.engine.membership as membership
+
+    synthesise(tmp_path, users=120, seed=71, areas=2)
+    dataset = Dataset.from_folder(tmp_path)
+    registry = default_registry()
+    stored: list[object] = []
+    real_keep = membership.keep
+
+    def keep(backend, expr):
+        stored.append(expr)
+        return real_keep(backend, expr)
+
+    monkeypatch.setattr(membership, "keep", keep)
+    users = [d for d in registry.counting_definitions() if d.unit is Unit.USERS]
+    wanted = [(d, p) for d in users for p in PERIODS[:3]]
+    count_members_periods(wanted, dataset, by=("area",), registry=registry)
+    assert len(stored) == 1
+    stored.clear()
+    count_members_periods(wanted, dataset, by=("area", "age_band"), registry=registry)
+    assert len(stored) == 3

@@ -170,7 +170,7 @@ def test_populations_counted_by_the_caller_are_not_counted_again(monkeypatch) ->
     def no_count(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the population was counted again")
 
-    monkeypatch.setattr(evaluate_module, "count_members", no_count)
+    monkeypatch.setattr(evaluate_module, "count_members_periods", no_count)
     found = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY, counted=counted)
     for metric in metrics:
         assert _same(_figures(found[metric.name]), _figures(expected[metric.name]))
@@ -201,3 +201,56 @@ def test_per_member_facts_take_breakdowns_from_the_members_table(monkeypatch) ->
     results = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY, errors=errors)
     assert len(results) >= 10, errors
     assert joined == []
+
+
+def test_progress_to_target_counts_its_trend_start_in_the_populations_pass(monkeypatch) -> None:
+    """Progress to target's count at the start of its trend (a period overlapping the
+    evaluation's) comes from the populations' one pass: no count of its own, and the figures
+    of the metric evaluated alone."""
+    import threeml.engine.membership as membership
+    from threeml.metrics.evaluate import evaluate_metric
+
+    dataset = Dataset.from_folder(demo_folder())
+    registry = default_registry()
+    metrics = [registry.metric("progress-to-target"), registry.metric("user-years")]
+    alone = evaluate_metric(metrics[0], dataset, PERIOD, registry, by=BY)
+    passes: list[int] = []
+    real = membership._lean
+
+    def counted(wanted, *args, **kwargs):
+        passes.append(len(wanted))
+        return real(wanted, *args, **kwargs)
+
+    monkeypatch.setattr(membership, "_lean", counted)
+    together = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY)
+    found = together["progress-to-target"]
+    assert found.details["count_trend_start"] is not None
+    assert _same(_figures(found), _figures(alone))
+    # telehealth and in-receipt over the period, telehealth from the period's start to the
+    # trend's start (and to the extract date when it ends before the period does): one pass.
+    assert len(passes) == 1
+    assert passes[0] >= 3
+
+
+def test_coverage_reads_sex_and_age_from_the_members_table(monkeypatch) -> None:
+    """Coverage's users by area, sex and age band come from the stored members, which carry
+    those users columns (its kinds' ``population_needs``): no join of the users table, and
+    the figures of the metric evaluated alone."""
+    from threeml.metrics.evaluate import evaluate_metric
+
+    dataset = Dataset.from_folder(demo_folder())
+    registry = default_registry()
+    metrics = [registry.metric("coverage-in-receipt"), registry.metric("eligible-reached")]
+    alone = {m.name: evaluate_metric(m, dataset, PERIOD, registry, by=BY) for m in metrics}
+    read: list[str] = []
+    table = MetricContext.table
+
+    def watched(self: MetricContext, name: str) -> ibis.Table:
+        read.append(name)
+        return table(self, name)
+
+    monkeypatch.setattr(MetricContext, "table", watched)
+    together = evaluate_metrics(metrics, dataset, PERIOD, registry, by=BY)
+    assert "users" not in read
+    for metric in metrics:
+        assert _same(_figures(together[metric.name]), _figures(alone[metric.name]))

@@ -20,7 +20,18 @@ from threeml.engine.breakdowns import breakdown_value
 from threeml.engine.compiler import Compiler, date_literal
 from threeml.engine.criteria import handler_for
 
-__all__ = ["enrolment_facts", "enrolment_flags", "record_columns", "user_flags"]
+__all__ = [
+    "enrolment_facts",
+    "enrolment_facts_over",
+    "enrolment_flags",
+    "record_columns",
+    "user_flags",
+    "user_flags_over",
+]
+
+
+#: A criterion evaluated over one period: the period's compiler and the criterion.
+Use = tuple[Compiler, Criterion]
 
 
 def enrolment_facts(
@@ -32,29 +43,43 @@ def enrolment_facts(
     many of its counting contacts count towards it. Every criterion read from contacts is
     counted in one group-by over the contacts, read once and only for the days needed.
     """
-    e = compiler.enrolments
-    names = {c: f"m{j}" for j, c in enumerate(criteria)}
-    handlers = {c: handler_for(c, compiler) for c in criteria}
-    spans = {c: handlers[c].contact_span(c, compiler) for c in criteria}
+    if not criteria:
+        return compiler.enrolments, {}
+    facts, names = enrolment_facts_over([(compiler, c) for c in criteria])
+    return facts, {c: name for (_, c), name in names.items()}
+
+
+def enrolment_facts_over(uses: Sequence[Use]) -> tuple[ir.Table, dict[Use, str]]:
+    """:func:`enrolment_facts` for criteria each over its own period (its compiler's): one
+    row per enrolment with a column per (compiler, criterion), the contacts read once for
+    every period's days. The compilers must share one dataset."""
+    if not uses:
+        raise ValueError("enrolment facts need at least one criterion")
+    e = uses[0][0].enrolments
+    names = {use: f"m{j}" for j, use in enumerate(uses)}
+    handlers = {use: handler_for(use[1], use[0]) for use in uses}
+    spans = {use: handlers[use].contact_span(use[1], use[0]) for use in uses}
     own: dict[str, ir.Value] = {}
-    for c in criteria:
-        if spans[c] is None:
-            own.update(handlers[c].fact_columns(c, compiler, e, names[c]))
+    for use in uses:
+        if spans[use] is None:
+            own.update(handlers[use].fact_columns(use[1], use[0], e, names[use]))
     facts = e.mutate(**own)
-    counted = [c for c in criteria if spans[c] is not None]
+    counted = [use for use in uses if spans[use] is not None]
     if not counted:
         return facts, names
-    contacts = compiler.counting_contacts
+    contacts = uses[0][0].counting_contacts
     contacts = contacts.filter(
-        contacts.date >= date_literal(min(spans[c].start for c in counted)),
-        contacts.date <= date_literal(max(spans[c].end for c in counted)),
+        contacts.date >= date_literal(min(spans[use].start for use in counted)),
+        contacts.date <= date_literal(max(spans[use].end for use in counted)),
     )
-    counts = {names[c]: handlers[c].contact_test(c, compiler, contacts).sum() for c in counted}
+    counts = {
+        names[use]: handlers[use].contact_test(use[1], use[0], contacts).sum() for use in counted
+    }
     per_enrolment = contacts.group_by("enrolment_id").agg(**counts)
     per_enrolment = per_enrolment.rename(_eid="enrolment_id")
     joined = facts.left_join(per_enrolment, facts.enrolment_id == per_enrolment._eid)
     joined = joined.drop("_eid")
-    return joined.mutate(**{names[c]: joined[names[c]].fill_null(0) for c in counted}), names
+    return joined.mutate(**{names[use]: joined[names[use]].fill_null(0) for use in counted}), names
 
 
 def user_flags(
@@ -65,21 +90,44 @@ def user_flags(
     user_columns: Sequence[str],
 ) -> ir.Table:
     """One row per user with a boolean column per criterion (named by ``columns``)."""
+    return user_flags_over(
+        compiler,
+        facts,
+        {(compiler, c): name for c, name in fact_names.items()},
+        {(compiler, c): name for c, name in columns.items()},
+        user_columns,
+    )
+
+
+def user_flags_over(
+    compiler: Compiler,
+    facts: ir.Table | None,
+    fact_names: Mapping[Use, str],
+    columns: Mapping[Use, str],
+    user_columns: Sequence[str],
+    carry: Sequence[str] = (),
+) -> ir.Table:
+    """:func:`user_flags` for criteria each over its own period: one row per user with a
+    boolean column per (compiler, criterion) of ``columns``; ``facts`` are
+    :func:`enrolment_facts_over`'s (``None`` when no criterion is about enrolments). The
+    breakdown columns are read over ``compiler``'s period; ``carry`` names users columns kept
+    as they are, as ``_u_<name>``."""
     per_user = {
-        m: handler_for(c, compiler).user_aggregate(c, compiler, facts, m)
-        for c, m in fact_names.items()
+        m: handler_for(c, k).user_aggregate(c, k, facts, m) for (k, c), m in fact_names.items()
     }
     users = compiler.users
     if per_user:
+        assert facts is not None
         grouped = facts.group_by("user_id").agg(**per_user).rename(_uid="user_id")
         users = users.left_join(grouped, users.user_id == grouped._uid)
     flags: dict[str, ir.Value] = {}
-    for c, name in columns.items():
-        if c in fact_names:
-            flags[name] = users[fact_names[c]].fill_null(False)
+    for (k, c), name in columns.items():
+        if (k, c) in fact_names:
+            flags[name] = users[fact_names[k, c]].fill_null(False)
         else:
-            flags[name] = handler_for(c, compiler).user_flag(c, compiler, users)
+            flags[name] = handler_for(c, k).user_flag(c, k, users)
     grouping = {name: breakdown_value(users, name, compiler.period) for name in user_columns}
+    grouping.update({f"_u_{name}": users[name] for name in carry})
     return users.select("user_id", **grouping, **flags)
 
 

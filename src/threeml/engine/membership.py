@@ -34,23 +34,22 @@ from threeml.data.intermediate import keep
 from threeml.definitions import CountingDefinition
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
-from threeml.engine.breakdowns import check_cardinality
+from threeml.engine.breakdowns import BANDED, check_cardinality
 from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
     _all,
     _check_breakdowns,
-    _distinct_criteria,
     count_many,
 )
-from threeml.engine.flags import enrolment_facts, user_flags
+from threeml.engine.flags import Use, enrolment_facts_over, user_flags_over
 from threeml.engine.groupings import aggregate_groupings
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 
-__all__ = ["Members", "count_members"]
+__all__ = ["Members", "count_members", "count_members_periods"]
 
 
 @frozen
@@ -75,6 +74,11 @@ class Members:
     _grouped: Callable[[], ir.Table] | None = field(
         default=None, repr=False, eq=False, alias="grouped"
     )
+    _carried: Callable[[], ir.Table] | None = field(
+        default=None, repr=False, eq=False, alias="carried"
+    )
+    #: The users columns the stored members keep (``carry``), read by :meth:`carried_expr`.
+    carries: tuple[str, ...] = ()
 
     @property
     def unit(self) -> Unit:
@@ -94,6 +98,14 @@ class Members:
         (``user_id``, ``_by_<name>`` per name of ``breakdowns``), read from the stored
         members table: no join of the users table."""
         return None if self._grouped is None else self._grouped()
+
+    def carried_expr(self, names: Sequence[str]) -> ir.Table | None:
+        """The people counted with the users columns ``names`` (``user_id`` and each name),
+        read from the stored members table when it carries them all (no join of the users
+        table); ``None`` when it does not."""
+        if self._carried is None or not set(names) <= set(self.carries):
+            return None
+        return self._carried().select("user_id", *names)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for what a Members lacks: the rest of a CountResult, counted in full.
@@ -125,52 +137,100 @@ def count_members(
     *,
     by: Sequence[str] = (),
     registry: DefinitionResolver | None = None,
+    carry: Sequence[str] = (),
 ) -> dict[str, Members | CountResult]:
     """Each definition's members and counts (total and ``by`` each user column), by name.
 
     Figures equal :func:`~threeml.engine.evaluate.count_many`'s count and breakdowns. The
     definitions counting users share one pass and one stored table of members; the others
     (and every definition when ``by`` names an enrolment breakdown) are counted by
-    :func:`count_many`.
+    :func:`count_many`. ``carry`` names users columns the stored members keep as they are
+    (:meth:`Members.carried_expr`), so that what a metric reads of its members' users
+    needs no second join of the users table.
     """
     period = Period.parse(period) if isinstance(period, str) else period
     definitions = list(definitions)
+    found = count_members_periods(
+        [(d, period) for d in definitions], dataset, by=by, registry=registry, carry=carry
+    )
+    return {d.name: found[d.name, period] for d in definitions}
+
+
+def count_members_periods(
+    wanted: Iterable[tuple[CountingDefinition, Period]],
+    dataset: Dataset,
+    *,
+    by: Sequence[str] = (),
+    registry: DefinitionResolver | None = None,
+    carry: Sequence[str] = (),
+) -> dict[tuple[str, Period], Members | CountResult]:
+    """:func:`count_members` for each (definition, period) of ``wanted``, the periods free to
+    overlap, keyed by (definition name, period).
+
+    Every pair counting users is evaluated in one pass: one row per enrolment with a column
+    per (criterion, period), one row per user with a flag per (criterion, period) and a
+    mask per pair, one stored table of members (as a hand-written query counts one
+    population over two periods with two ``FILTER`` clauses). Each pair's figures are those
+    of counting it alone. When a breakdown is banded (an age band depends on the period),
+    the periods are counted in one pass each.
+    """
+    wanted = list(dict.fromkeys(wanted))
     full_way = any(b in ENROLMENT_BREAKDOWNS for b in by)
-    lean = [d for d in definitions if d.unit is Unit.USERS and not full_way]
-    rest = [d for d in definitions if d not in lean]
-    results: dict[str, Members | CountResult] = {}
-    if rest:
-        results.update(count_many(rest, dataset, period, by=by, registry=registry))
-    if lean:
-        results.update(_lean(lean, dataset, period, by, registry))
-    return {d.name: results[d.name] for d in definitions}
+    lean = [(d, p) for d, p in wanted if d.unit is Unit.USERS and not full_way]
+    results: dict[tuple[str, Period], Members | CountResult] = {}
+    rest: dict[Period, list[CountingDefinition]] = {}
+    for d, p in wanted:
+        if (d, p) not in lean:
+            rest.setdefault(p, []).append(d)
+    for p, definitions in rest.items():
+        found = count_many(definitions, dataset, p, by=by, registry=registry)
+        results.update({(d.name, p): found[d.name] for d in definitions})
+    passes: dict[tuple[Any, ...], list[tuple[CountingDefinition, Period]]] = {}
+    for d, p in lean:
+        passes.setdefault(tuple(p if b in BANDED else None for b in by), []).append((d, p))
+    for chosen in passes.values():
+        results.update(_lean(chosen, dataset, by, registry, tuple(carry)))
+    return {(d.name, p): results[d.name, p] for d, p in wanted}
 
 
 def _lean(
-    definitions: Sequence[CountingDefinition],
+    wanted: Sequence[tuple[CountingDefinition, Period]],
     dataset: Dataset,
-    period: Period,
     by: Sequence[str],
     registry: DefinitionResolver | None,
-) -> dict[str, Members]:
+    carry: Sequence[str],
+) -> dict[tuple[str, Period], Members]:
     users = dataset.table("users")
     _check_breakdowns(by, users)
     check_cardinality(users, by)
     resolve = registry.counting if registry is not None else None
-    compiler = Compiler(dataset, period, resolve, registered_kinds(registry))
-    columns = _distinct_criteria(definitions)
-    facts, fact_names = enrolment_facts(compiler, [c for c in columns if c.about_enrolments])
-    flags = user_flags(compiler, _needed(compiler, facts, fact_names), fact_names, columns, by)
+    kinds = registered_kinds(registry)
+    compilers = {p: Compiler(dataset, p, resolve, kinds) for _, p in wanted}
+    uses: dict[Use, str] = {}  # every distinct (period, criterion): its flag column
+    for d, p in wanted:
+        for c in d.criteria:
+            uses.setdefault((compilers[p], c), f"c{len(uses)}")
+    enrolment_uses = [use for use in uses if use[1].about_enrolments]
+    facts, fact_names = enrolment_facts_over(enrolment_uses) if enrolment_uses else (None, {})
+    if facts is not None:
+        facts = _needed(facts, fact_names)
+    first = next(iter(compilers.values()))
+    # A carried column that is also a breakdown as it stands (not banded) is read from there.
+    sources = {n: n if n in by and n not in BANDED else f"_u_{n}" for n in carry}
+    own = [n for n in carry if sources[n] != n]
+    flags = user_flags_over(first, facts, fact_names, uses, by, own)
     masks = {
-        f"d{k}": _all(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
+        f"d{k}": _all(flags, [uses[compilers[p], c] for c in d.criteria])
+        for k, (d, p) in enumerate(wanted)
     }
-    selected = flags.select("user_id", *by, **masks)
+    kept = [f"_u_{name}" for name in own]
+    selected = flags.select("user_id", *by, *kept, **masks)
     members = keep(dataset.backend, selected.filter(ibis.or_(*[selected[m] for m in masks])))
     counted, groups = _sums(members, masks, by)
     out = {}
-    for k, definition in enumerate(definitions):
+    for k, (definition, period) in enumerate(wanted):
         column = f"d{k}"
-        out[definition.name] = Members(
+        out[definition.name, period] = Members(
             definition,
             period,
             counted[column],
@@ -185,17 +245,19 @@ def _lean(
             _chosen(members, column),
             full_count(definition, dataset, period, by, registry),
             _chosen(members, column, by),
+            _carried(members, column, sources),
+            tuple(carry),
         )
     return out
 
 
-def _needed(compiler: Compiler, facts: ir.Table, fact_names: Mapping[Any, str]) -> ir.Table:
+def _needed(facts: ir.Table, fact_names: Mapping[Use, str]) -> ir.Table:
     """The enrolment facts a user's verdicts need: the rows some criterion needs
     (:meth:`~threeml.engine.handlers.CriterionHandler.needed_rows`), when every criterion
     says which. Every other row leaves every verdict as it is, and a user with none of them
     passes no enrolment criterion, so the members are those of the whole facts; the full count
     keeps every row (its attrition and records read them)."""
-    needed = [handler_for(c, compiler).needed_rows(c, facts, m) for c, m in fact_names.items()]
+    needed = [handler_for(c, k).needed_rows(c, facts, m) for (k, c), m in fact_names.items()]
     if not needed or any(rows is None for rows in needed):
         return facts
     return facts.filter(ibis.or_(*needed))
@@ -234,3 +296,13 @@ def _chosen(
         return members.filter(members[column]).select("user_id", **groups)
 
     return chosen
+
+
+def _carried(members: ir.Table, column: str, sources: Mapping[str, str]) -> Callable[[], ir.Table]:
+    """The members of ``column``'s definition with the carried users columns, by name."""
+
+    def carried() -> ir.Table:
+        found = members.filter(members[column])
+        return found.select("user_id", **{name: found[source] for name, source in sources.items()})
+
+    return carried

@@ -43,6 +43,7 @@ __all__ = [
     "MetricContext",
     "MetricError",
     "MetricResult",
+    "PopulationNeeds",
     "build_result",
     "members_table",
 ]
@@ -50,6 +51,26 @@ __all__ = [
 
 class MetricError(ThreemlError):
     """A metric cannot be evaluated as asked (an unknown option, a bad breakdown …)."""
+
+
+@frozen
+class PopulationNeeds:
+    """What a measure kind will read of its population besides the members over the period.
+
+    A measure kind may give it through the optional capability
+    ``population_needs(metric, dataset, period, options) -> PopulationNeeds`` (``options``:
+    the metric's measure options). :func:`~threeml.metrics.evaluate.evaluate_metrics` then
+    counts the population over ``periods`` in the populations' one pass (what
+    :meth:`MetricContext.count` reads), and keeps the users columns ``columns`` with the
+    stored members (what :meth:`MetricContext.members_with` reads), so neither costs a pass
+    or a join of its own. Asking is only an optimisation: a kind that reads more than it
+    said still gets it, counted or joined on demand.
+    """
+
+    #: Other periods over which the kind counts its population.
+    periods: tuple[Period, ...] = ()
+    #: Users columns the kind reads for each member (``sex``, ``birth_year`` …).
+    columns: tuple[str, ...] = ()
 
 
 @frozen
@@ -104,6 +125,19 @@ class MetricContext:
     def members(self) -> ir.Table:
         """The population's members: an ibis table with one column, ``user_id``."""
         return members_table(self.population)
+
+    def members_with(self, columns: Sequence[str]) -> ir.Table:
+        """The population's members with the users columns ``columns`` (``user_id`` and each
+        name, as the users table has them): read from the stored members when the population
+        was counted carrying them (:class:`PopulationNeeds`), else joined from the users."""
+        read = getattr(self.population, "carried_expr", None)
+        found = read(columns) if read is not None else None
+        if found is not None:
+            return found
+        members = self.members()
+        users = self.table("users").select(*columns, _cu="user_id")
+        joined = members.inner_join(users, members.user_id == users._cu)
+        return joined.select("user_id", *columns)
 
     def grouped_members(self) -> ir.Table:
         """The population's members with their breakdown columns: ``user_id`` and

@@ -8,16 +8,28 @@ from typing import TYPE_CHECKING, Any
 from threeml.data import Dataset
 from threeml.definitions import MetricDefinition
 from threeml.engine.breakdowns import user_breakdowns
-from threeml.engine.membership import count_members
+from threeml.engine.membership import count_members, count_members_periods
 from threeml.engine.results import CountResult
-from threeml.metrics.contract import MeasureKind, MetricContext, MetricError, MetricResult
+from threeml.metrics.contract import (
+    MeasureKind,
+    MetricContext,
+    MetricError,
+    MetricResult,
+    PopulationNeeds,
+)
 from threeml.metrics.proportion import MEASURES
 from threeml.records.periods import Period
 
 if TYPE_CHECKING:
     from threeml.plugins.registry import Registry
 
-__all__ = ["evaluate_metric", "evaluate_metrics", "numerator_definitions", "plan_metrics"]
+__all__ = [
+    "evaluate_metric",
+    "evaluate_metrics",
+    "numerator_definitions",
+    "plan_metrics",
+    "population_needs",
+]
 
 
 def _check_by(metric: MetricDefinition, by: Sequence[str], dataset: Dataset) -> None:
@@ -123,6 +135,31 @@ def plan_metrics(
     return planned, definitions
 
 
+def population_needs(
+    planned: Sequence[tuple[MetricDefinition, MeasureKind]], dataset: Dataset, period: Period
+) -> tuple[dict[str, list[Period]], tuple[str, ...]]:
+    """What the planned metrics' kinds will read of their populations
+    (:class:`~threeml.metrics.contract.PopulationNeeds`): per population, the other periods
+    to count it over, and the users columns to keep with every stored population. A kind
+    whose options cannot be read says nothing here (its evaluation reports the error)."""
+    from threeml.errors import ThreemlError
+
+    periods: dict[str, list[Period]] = {}
+    columns: dict[str, None] = {}
+    for metric, kind in planned:
+        ask = getattr(kind, "population_needs", None)
+        if ask is None:
+            continue
+        try:
+            needs: PopulationNeeds = ask(metric, dataset, period, dict(metric.measure.options))
+        except ThreemlError:
+            continue
+        mine = periods.setdefault(metric.population, [])
+        mine.extend(p for p in needs.periods if p != period and p not in mine)
+        columns.update(dict.fromkeys(needs.columns))
+    return {name: found for name, found in periods.items() if found}, tuple(columns)
+
+
 def numerator_definitions(metric: MetricDefinition, registry: Registry) -> list[Any]:
     """Counting definitions a ``proportion`` metric names as its numerator, counted up front
     with the populations (in the same pass) rather than by the metric on its own."""
@@ -160,6 +197,11 @@ def evaluate_metrics(
     :class:`~threeml.errors.ThreemlError` is recorded there by name and left out; without it
     the error is raised.
 
+    A kind with the optional capability ``population_needs`` (see
+    :class:`~threeml.metrics.contract.PopulationNeeds`) has its population counted over the
+    other periods it reads, and the users columns it reads kept with the members, in that
+    same pass (:func:`~threeml.engine.membership.count_members_periods`).
+
     ``counted`` gives results the caller already has on the same dataset (a report counts
     every definition anyway): a population found there, counted by the engine for the same
     period and breakdowns, is not counted again. Counting a population is most of the time
@@ -178,11 +220,21 @@ def evaluate_metrics(
         for name, found in (counted or {}).items()
         if name in definitions and _reusable(found, definitions[name], period, by)
     }
-    missing = [d for name, d in definitions.items() if name not in populations]
-    if missing:
-        populations.update(count_members(missing, dataset, period, by=by, registry=registry))
+    periods, carry = population_needs(planned, dataset, period)
+    wanted = [(d, period) for name, d in definitions.items() if name not in populations]
+    wanted += [(definitions[name], p) for name, found in periods.items() for p in found]
+    counted_too: dict[tuple[str, Period], Any] = {}
+    if wanted:
+        found = count_members_periods(wanted, dataset, by=by, registry=registry, carry=carry)
+        for (name, p), result in found.items():
+            if p == period:
+                populations[name] = result
+            else:
+                counted_too[name, p] = result
     results: dict[str, MetricResult] = {}
-    with MetricSession(dataset, period, tuple(by), dict(populations)) as session:
+    with MetricSession(
+        dataset, period, tuple(by), dict(populations), counted=counted_too
+    ) as session:
         for metric, kind in planned:
             context = MetricContext(
                 metric,

@@ -75,6 +75,7 @@ from threeml.metrics.contract import (
     MetricContext,
     MetricError,
     MetricResult,
+    PopulationNeeds,
     build_result,
     members_table,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "MetricError",
     "MetricResult",
     "MetricRow",
+    "PopulationNeeds",
     "Proportion",
     "build_result",
     "evaluate_metric",

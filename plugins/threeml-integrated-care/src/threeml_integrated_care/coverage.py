@@ -45,6 +45,7 @@ from threeml_integrated_care.coverage_counts import (
     persons,
     population_rows,
     series_user_counts,
+    user_columns,
     user_counts,
 )
 from threeml_integrated_care.options import PER, Option, whole_number
@@ -294,6 +295,7 @@ COVERAGE = CellMeasure(
     prepare=_kind("coverage"),
     tally=_tally,
     series_prepare=series_user_counts,
+    needs=user_columns,
     cells=_CELLS,
     derive=_derive_coverage,
     parents={"unknown_age": "people", "standard_events": "people"},
@@ -313,6 +315,7 @@ POPULATION_REACHED = CellMeasure(
     prepare=_kind("population-reached"),
     tally=_tally,
     series_prepare=series_user_counts,
+    needs=user_columns,
     cells=_CELLS,
     derive=_derive_reached,
     parents={"unknown_age": "people", "standard_events": "people"},

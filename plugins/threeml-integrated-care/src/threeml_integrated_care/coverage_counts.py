@@ -9,29 +9,53 @@ intervals of one evaluation share the populations of a year and group (kept on t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from threeml.metrics.measures import MetricContext, MetricError
+from threeml.metrics.measures import MetricContext, MetricError, PopulationNeeds
 from threeml_integrated_care.skeleton import Plan
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["Key", "persons", "population_rows", "series_user_counts", "user_counts"]
+    from threeml.data import Dataset
+    from threeml.definitions import MetricDefinition
+    from threeml.records.periods import Period
+
+__all__ = [
+    "COLUMNS",
+    "Key",
+    "persons",
+    "population_rows",
+    "series_user_counts",
+    "user_columns",
+    "user_counts",
+]
 
 #: A group of users or of the population: (area, sex, age band).
 Key = tuple[Any, Any, str]
+
+
+#: The users columns coverage reads of each member.
+COLUMNS = ("area", "sex", "birth_year")
+
+
+def user_columns(
+    metric: MetricDefinition, dataset: Dataset, period: Period, options: Mapping[str, Any]
+) -> PopulationNeeds:
+    """The users columns coverage reads of its members, kept with the stored members by the
+    populations' one pass (so counting them joins no users table)."""
+    return PopulationNeeds(columns=COLUMNS)
 
 
 def _keyed_members(context: MetricContext) -> ir.Table:
     """The population's members by (area, sex, age band at the period's end)."""
     from threeml.engine.breakdowns import age_band  # the engine: only when evaluated
 
-    users = context.table("users")
-    members = context.members()
-    joined = members.inner_join(users, members.user_id == users.user_id)
-    return joined.select(area=joined.area, sex=joined.sex, band=age_band(joined, context.period))
+    members = context.members_with(COLUMNS)
+    return members.select(
+        area=members.area, sex=members.sex, band=age_band(members, context.period)
+    )
 
 
 def _users_key(context: MetricContext) -> tuple[Any, ...]:
@@ -85,19 +109,37 @@ def series_user_counts(contexts: Sequence[MetricContext], options: Sequence[Plan
 
 
 def population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
-    """The populations of the plan's year and group by (area, sex, age band), summed (read
-    once per evaluation: the intervals of a series and the metrics of one share them)."""
-    key = ("coverage-populations", plan["year"], plan["group"])
+    """The populations of the plan's year and group by (area, sex, age band), summed. Every
+    group's rows of a year are read in one query, once per evaluation: the intervals of a
+    series and the metrics of one (coverage of everyone, the share of the eligible reached)
+    share them."""
+    key = ("coverage-populations", plan["year"])
     session = context.session
-    if session is not None and key in session.values:
-        return session.values[key]
-    found = _read_population_rows(context, plan)
-    if session is not None:
-        session.values[key] = found
-    return found
+    groups = session.values.get(key) if session is not None else None
+    if groups is None:
+        groups = _year_rows(context, plan["year"])
+        if session is not None:
+            session.values[key] = groups
+    found = groups.get(plan["group"])
+    if not found:
+        _refuse(context, plan)
+    return found or []
 
 
-def _read_population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key, int]]:
+def _year_rows(context: MetricContext, year: int) -> dict[Any, list[tuple[Key, int]]]:
+    """Every group's populations of ``year`` by (area, sex, age band), summed, by group."""
+    t = context.table("populations")
+    rows = t.filter(t.year == year)
+    summed = rows.group_by(["group", "area", "sex", "age_band"]).aggregate(p=rows.population.sum())
+    groups: dict[Any, list[tuple[Key, int]]] = {}
+    for row in summed.to_pyarrow().to_pylist():
+        key = (row["area"], row["sex"], row["age_band"])
+        groups.setdefault(row["group"], []).append((key, int(row["p"])))
+    return groups
+
+
+def _refuse(context: MetricContext, plan: Plan) -> None:
+    """Say why the populations table has no rows for the plan's year and group."""
     t = context.table("populations")
     name, year, group = context.metric.name, plan["year"], plan["group"]
     chosen = t.filter(t.group.isnull() if group is None else t.group == group)
@@ -109,16 +151,11 @@ def _read_population_rows(context: MetricContext, plan: Plan) -> list[tuple[Key,
             "needs a populations table (populations.csv: area, year, age_band, sex, population, "
             "group) giving the population of each area by age band"
         )
-    if year not in years:
-        raise MetricError(
-            f"metric {name}: the populations table has no rows for {year}, the calendar year "
-            f"holding the period's midpoint ({plan['midpoint']}); it has "
-            f"{', '.join(map(str, years))}"
-        )
-    rows = chosen.filter(chosen.year == year)
-    summed = rows.group_by(["area", "sex", "age_band"]).aggregate(p=rows.population.sum())
-    found = summed.to_pyarrow().to_pylist()
-    return [((row["area"], row["sex"], row["age_band"]), int(row["p"])) for row in found]
+    raise MetricError(
+        f"metric {name}: the populations table has no rows for {year}, the calendar year "
+        f"holding the period's midpoint ({plan['midpoint']}); it has "
+        f"{', '.join(map(str, years))}"
+    )
 
 
 def persons(rows: list[tuple[tuple[Any, Any, str], int]]) -> dict[tuple[Any, Any, str], int]:

@@ -30,7 +30,7 @@ Common to all:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -38,7 +38,10 @@ from typing import TYPE_CHECKING, Any
 from attrs import frozen
 
 if TYPE_CHECKING:
-    from threeml.metrics.measures import MeasureKind, MetricContext, MetricResult
+    from threeml.data import Dataset
+    from threeml.definitions import MetricDefinition
+    from threeml.metrics.measures import MeasureKind, MetricContext, MetricResult, PopulationNeeds
+    from threeml.records.periods import Period
 
 __all__ = ["KINDS", "LazyKind"]
 
@@ -62,6 +65,18 @@ class LazyKind:
     def evaluate(self, context: MetricContext) -> MetricResult:
         """Compute the metric for ``context`` with the loaded kind."""
         return self.load().evaluate(context)
+
+    def population_needs(
+        self, metric: MetricDefinition, dataset: Dataset, period: Period, options: Mapping[str, Any]
+    ) -> PopulationNeeds:
+        """What the loaded kind will read of the population besides its members."""
+        ask = getattr(self.load(), "population_needs", None)
+        if ask is None:
+            from threeml.metrics.contract import PopulationNeeds
+
+            return PopulationNeeds()
+        found: PopulationNeeds = ask(metric, dataset, period, options)
+        return found
 
     def evaluate_series(self, contexts: Sequence[MetricContext]) -> list[MetricResult]:
         """Compute the metric for each interval's context (one pass where the kind can)."""

@@ -30,12 +30,17 @@ from threeml.metrics.measures import (
     MetricContext,
     MetricResult,
     MetricRow,
+    PopulationNeeds,
     build_result,
 )
 from threeml_integrated_care.options import Option
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+
+    from threeml.data import Dataset
+    from threeml.definitions import MetricDefinition
+    from threeml.records.periods import Period
 
 __all__ = [
     "Cell",
@@ -139,6 +144,12 @@ class CellMeasure:
     #: (:attr:`MetricSession.values <threeml.metrics.session.MetricSession.values>`) — then
     #: each interval is tallied alone from them. Called only when the contexts share a session.
     series_prepare: Callable[[Sequence[MetricContext], Sequence[Plan]], None] | None = None
+    #: ``(metric, dataset, period, options) -> PopulationNeeds``: what the kind reads of its
+    #: population besides its members over the period (other periods' counts, users
+    #: columns), for the populations' one pass to provide (:meth:`population_needs`).
+    needs: (
+        Callable[[MetricDefinition, Dataset, Period, Mapping[str, Any]], PopulationNeeds] | None
+    ) = None
 
     def __attrs_post_init__(self) -> None:
         if (self.facts is None) == (self.tally is None):
@@ -161,6 +172,17 @@ class CellMeasure:
         """The options read and checked, in order, then whatever ``prepare`` adds."""
         plan = {option.name: option.value(context) for option in self.options}
         return plan if self.prepare is None else self.prepare(context, plan)
+
+    def population_needs(
+        self, metric: MetricDefinition, dataset: Dataset, period: Period, options: Mapping[str, Any]
+    ) -> PopulationNeeds:
+        """What evaluating ``metric`` over ``period`` will read of its population besides its
+        members (:class:`~threeml.metrics.contract.PopulationNeeds`); nothing by default."""
+        return (
+            PopulationNeeds()
+            if self.needs is None
+            else self.needs(metric, dataset, period, options)
+        )
 
     def evaluate(self, context: MetricContext) -> MetricResult:
         """Compute the metric for ``context``: plan, tally, derive."""

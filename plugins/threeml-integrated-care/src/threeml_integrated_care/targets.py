@@ -2,18 +2,27 @@
 
 Its cells are not aggregates of a facts table: the count comes from counting the
 population's definition (up to the extract date, and again at the start of the
-trend), the target from the ``targets`` table, so the kind gives its own tally.
+trend), the target from the ``targets`` table, so the kind gives its own tally. Evaluated
+with other metrics, the counts at the start of the trend (and up to the extract date) come
+from the populations' one pass (the kind's :class:`~threeml.metrics.measures.PopulationNeeds`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from threeml.metrics.measures import COUNT, PUBLIC, MetricContext, MetricError, MetricRow
+from threeml.metrics.measures import (
+    COUNT,
+    PUBLIC,
+    MetricContext,
+    MetricError,
+    MetricRow,
+    PopulationNeeds,
+)
 from threeml.records.periods import Period
 from threeml_integrated_care import stats
 from threeml_integrated_care.options import Option, whole_number
@@ -22,6 +31,7 @@ from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tal
 
 if TYPE_CHECKING:
     from threeml.data import Dataset
+    from threeml.definitions import MetricDefinition
     from threeml.definitions.policies import DisclosurePolicy
     from threeml.plugins.registry import Registry
     from threeml.publish.trajectories import PublishedTrajectories
@@ -30,16 +40,45 @@ if TYPE_CHECKING:
 __all__ = ["PROGRESS_TO_TARGET", "progress_trajectories"]
 
 
+def _days(period: Period, extract: date, trend_days: int) -> tuple[date, date]:
+    """The day counting stops (``now``: the period's end, or the extract date when earlier)
+    and the day the trend starts (``then``: ``trend_days`` before, not before the period)."""
+    now = min(period.end, extract)
+    return now, max(period.start, now - timedelta(days=trend_days))
+
+
+def _counted_periods(period: Period, now: date, then: date) -> list[Period]:
+    """The periods besides ``period`` over which the tally counts the population."""
+    return [
+        *([Period(period.start, now)] if now != period.end else []),
+        *([Period(period.start, then)] if then < now else []),
+    ]
+
+
+def _needs(
+    metric: MetricDefinition, dataset: Dataset, period: Period, options: Mapping[str, Any]
+) -> PopulationNeeds:
+    """The population's counts up to ``now`` and ``then`` (see :func:`_days`), for the
+    populations' one pass; nothing when the options or dates cannot be used (the evaluation
+    says why)."""
+    trend_days = options.get("trend_days", 91)
+    if isinstance(trend_days, bool) or not isinstance(trend_days, int) or trend_days < 1:
+        return PopulationNeeds()
+    now, then = _days(period, dataset.extract_date or period.end, trend_days)
+    if now < period.start:
+        return PopulationNeeds()
+    return PopulationNeeds(periods=tuple(_counted_periods(period, now, then)))
+
+
 def _prepare(context: MetricContext, plan: Plan) -> Plan:
     """The day counting stops (``now``) and the day the trend starts (``then``)."""
     period = context.period
-    now = min(period.end, context.extract_date)
+    now, then = _days(period, context.extract_date, plan["trend_days"])
     if now < period.start:
         raise MetricError(
             f"metric {context.metric.name}: the extract ends ({context.extract_date}) before "
             f"the period starts ({period.start}); there is nothing to count"
         )
-    then = max(period.start, now - timedelta(days=plan["trend_days"]))
     name = context.population.definition.name
     plan = {**plan, "population": name, "start": period.start, "now": now, "then": then}
     return {**plan, "no_target": _no_target_reason(context, name)}
@@ -98,11 +137,8 @@ def _series_counts(contexts: Sequence[MetricContext], options: Sequence[Plan]) -
             plan = _prepare(context, read)
         except MetricError:
             continue
-        period, name, now, then = context.period, plan["population"], plan["now"], plan["then"]
-        if now != period.end:
-            wanted.setdefault(name, []).append(Period(period.start, now))
-        if then < now:
-            wanted.setdefault(name, []).append(Period(period.start, then))
+        period, name = context.period, plan["population"]
+        wanted.setdefault(name, []).extend(_counted_periods(period, plan["now"], plan["then"]))
     session = contexts[0].session
     assert session is not None
     for name, periods in wanted.items():
@@ -221,6 +257,7 @@ PROGRESS_TO_TARGET = CellMeasure(
     prepare=_prepare,
     tally=_tally,
     series_prepare=_series_counts,
+    needs=_needs,
     cells={
         "people": Cell(COUNT),
         "earlier": Cell(COUNT),
