@@ -6,8 +6,6 @@ Each check selects its problem rows (:mod:`threeml.data.checks.problems`) from t
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Mapping
 
 import ibis
@@ -154,26 +152,13 @@ def _matching_rule(
 ) -> tuple[ir.Table, ir.Table]:
     """The rows failing ``rule`` or its reference (one anti-join), and the rule's problems."""
     pairs = _owner_pairs(rule, tables)
-    # Only the key columns are read: the probe of the join is the whole (large) table.
+    # Only the key columns are read: the probe of the anti-join is the whole (large) table.
     keys = [ROW, rule.via, *(c for c in rule.columns if c != rule.via)]
     rows = typed.select(*keys)
     rows = rows.filter(rows[rule.via].notnull())
-    # The join hashes the one reference column and compares the matched columns after it
-    # (cheaper than hashing them all). A row that matches its owner in every column passes;
-    # the few others (normally none) are suspects, and the anti-join on every column then
-    # keeps exactly those no owner matches (a key held by several owners: any one may match).
-    joined = rows.left_join(pairs, rows[rule.via] == pairs._ref)
-    same = functools.reduce(
-        operator.and_, (joined[c] == joined[f"_other_{c}"] for c in rule.columns)
-    )
-    suspects = joined.filter(~same.fill_null(False)).select(*keys).distinct()
-    owners = pairs.view()
-    rows = suspects.anti_join(
-        owners,
-        [
-            suspects[rule.via] == owners._ref,
-            *(suspects[c] == owners[f"_other_{c}"] for c in rule.columns),
-        ],
+    rows = rows.anti_join(
+        pairs,
+        [rows[rule.via] == pairs._ref, *(rows[c] == pairs[f"_other_{c}"] for c in rule.columns)],
     )
     # The filter ends ibis's join chain, so the checks below share these few rows (one common
     # table expression) instead of each folding the anti-join into a join of its own.
