@@ -26,7 +26,10 @@ Several sizes may be given; each gets its own extract, in ``--out`` suffixed wit
     python benchmarks/commands.py --users 3000000 --out /tmp/threeml-commands
     python benchmarks/commands.py --users 1000000 --steps validat   # the validation steps only
 
-An extract already there with the same size is reused (``bench-commands.json``).
+An extract already there with the same size is reused (``bench-commands.json``). An extract
+made elsewhere is timed as it is, only read, with ``--extract`` (no heavy person is added):
+
+    python benchmarks/commands.py --extract /tmp/bench-3m --steps validat
 """
 
 from __future__ import annotations
@@ -227,6 +230,13 @@ def _work(result: dict[str, float | str]) -> float:
     return float("nan")
 
 
+def _user_rows(out: Path) -> int:
+    """The number of users in the extract, from its Parquet footer."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(out / "users.parquet").metadata.num_rows)
+
+
 def _first_user(out: Path) -> str:
     """The first user_id of the extract (an ordinary person: the heavy one sorts later)."""
     import duckdb
@@ -261,13 +271,10 @@ def bench(
         ("count active, first output", count),
         ("count active, again", count),
     ]
-    for label, person in (
-        (f"ordinary person ({ordinary})", ordinary),
-        (
-            f"heavy person ({heavy:,} contacts)",
-            HEAVY_USER,
-        ),
-    ):
+    people = [(f"ordinary person ({ordinary})", ordinary)]
+    if heavy:  # an extract used as it is (--extract) has no heavy person
+        people.append((f"heavy person ({heavy:,} contacts)", HEAVY_USER))
+    for label, person in people:
         steps.append(
             (
                 f"explain, {label}",
@@ -305,7 +312,8 @@ def bench(
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(reports, ignore_errors=True)
-    print(f"\n{users:,} users (+1 with {heavy:,} contacts), Parquet, {data}")
+    extra = f" (+1 with {heavy:,} contacts)" if heavy else ""
+    print(f"\n{users:,} users{extra}, Parquet, {data}")
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with contextlib.suppress(OSError):  # not on every system
         print(f"load average {os.getloadavg()[0]:.1f}")
@@ -353,6 +361,14 @@ def main() -> None:
     parser.add_argument("--heavy-contacts", type=int, default=2_000_000)
     parser.add_argument("--out", type=Path, default=Path("/tmp/threeml-commands"))
     parser.add_argument(
+        "--extract",
+        type=Path,
+        default=None,
+        help="time an existing Parquet extract folder as it is, read only (no heavy person "
+        "is added, so explain runs for an ordinary person alone); --users and --out are "
+        "then not used",
+    )
+    parser.add_argument(
         "--ordinary", default=None, help="an ordinary person's user_id (default: the first)"
     )
     parser.add_argument(
@@ -365,6 +381,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     env = dict(os.environ)
+    if args.extract is not None:
+        # An extract made elsewhere (e.g. by benchmarks/catalogue.py), only read: nothing is
+        # written into it (the validation cache lives in a temporary folder of its own).
+        users = _user_rows(args.extract)
+        ordinary = args.ordinary or _first_user(args.extract)
+        bench(users, 0, args.extract, ordinary, env, tuple(args.steps))
+        return
     for users in args.users:
         out = args.out if len(args.users) == 1 else Path(f"{args.out}-{users}")
         ensure_extract(out, users, args.heavy_contacts, env)
