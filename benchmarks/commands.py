@@ -4,7 +4,7 @@ Generates (once, in a process of its own: ``threeml synth``) a Parquet extract a
 heavy person with about two million contacts, then times, each in a fresh subprocess:
 
 - DuckDB reading every column of every table once (the yardstick for first validation);
-- DuckDB running every check of a first validation by hand, as counts (the least the checks
+- DuckDB running the checks of a first validation by hand, as counts (the least the checks
   cost on this engine: they include joins, which the read does not);
 - ``threeml validate`` on a fresh cache (first validation), and again (kept result);
 - the validation step alone on the kept result, timed inside a process that has already
