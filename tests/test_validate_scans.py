@@ -186,6 +186,25 @@ def test_each_contact_failing_its_enrolment_s_user_is_reported_once_by_row(
     assert enrolments == {(6, "user_id", ProblemKind.UNKNOWN_REFERENCE)}
 
 
+def test_an_enrolment_id_held_twice_lets_a_contact_match_either_owner(
+    make_folder: MakeFolder,
+) -> None:
+    """Worked by hand: enrolment E1 is held by U1 (row 2) and again by U2 (row 6). A contact
+    naming either owner is consistent; one naming U3 matches neither and is reported once per
+    owner, each time on its own row (not once more for every owner it was compared with)."""
+    enrolments = VALID_CSV["enrolments"] + "E1,U2,S1,,2013-01-01,,\n"
+    contacts = VALID_CSV["contacts"] + "U2,E1,2013-01-13,reading\nU3,E1,2013-01-14,reading\n"
+    report = validate_folder(make_folder(enrolments=enrolments, contacts=contacts), cache=False)
+    inconsistent = sorted(
+        (p.row, p.value, p.message)
+        for p in report.examples
+        if p.kind is ProblemKind.INCONSISTENT_REFERENCE
+    )
+    message = "a contact's enrolment must belong to the same user: enrolment_id E1 belongs to "
+    assert inconsistent == [(7, "U3", message + "user_id U1"), (7, "U3", message + "user_id U2")]
+    assert report.counts[("contacts", ProblemKind.INCONSISTENT_REFERENCE)] == 2
+
+
 def test_a_duplicate_id_names_the_first_row_holding_it(make_folder: MakeFolder) -> None:
     users = VALID_CSV["users"] + "U2,Kent,1951,M,,0.1\nU1,Kent,1941,F,,0.3\nU2,Kent,,,,\n"
     report = validate_folder(make_folder(users=users), cache=False)
