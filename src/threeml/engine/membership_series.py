@@ -34,7 +34,7 @@ from threeml.engine.evaluate import (
     _check_breakdowns,
     _distinct_criteria,
 )
-from threeml.engine.membership import Members, count_members, full_count
+from threeml.engine.membership import Members, _chosen, count_members, full_count
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series import count_series, in_one_pass
 from threeml.engine.series_facts import INTERVAL, SeriesCompiler, series_tables
@@ -121,6 +121,7 @@ def _lean(
     n = len(compiler.intervals)
     totals = _sums(members, masks, None, n)
     groups = {name: _sums(members, masks, name, n) for name in by}
+    in_interval = [members.filter(members[INTERVAL] == k) for k in range(n)]
     out = {}
     for j, definition in enumerate(definitions):
         column = f"d{j}"
@@ -137,9 +138,9 @@ def _lean(
                     )
                     for name, rows in groups.items()
                 },
-                _chosen(members, column, k),
+                _chosen(in_interval[k], column),
                 full_count(definition, dataset, interval.period, by, registry),
-                _chosen(members, column, k, by),
+                _chosen(in_interval[k], column, by),
             )
             for k, interval in enumerate(compiler.intervals)
         )
@@ -161,15 +162,3 @@ def _sums(
         group = () if name is None else (row[name],)
         out[row[INTERVAL]][group] = {m: int(row[m] or 0) for m in masks}
     return out
-
-
-def _chosen(members: ir.Table, column: str, k: int, by: Sequence[str] = ()) -> Any:
-    """The members of ``column``'s definition in interval ``k`` (with ``by``, their
-    ``_by_<name>`` columns, read from the stored table: no join of the users table)."""
-
-    def chosen() -> ir.Table:
-        groups = {f"_by_{name}": members[name] for name in by}
-        kept = members.filter(members[column] & (members[INTERVAL] == k))
-        return kept.select("user_id", **groups)
-
-    return chosen
