@@ -71,7 +71,7 @@ def test_a_lean_count_builds_no_records_or_attrition(tmp_path, monkeypatch) -> N
         raise AssertionError("the members-only count built records or attrition")
 
     monkeypatch.setattr(evaluate_module, "_user_records", refused)
-    monkeypatch.setattr(evaluate_module, "_figure_sums", refused)
+    monkeypatch.setattr(evaluate_module, "figure_sums", refused)
     found = count_members(
         [registry.counting("in-receipt")], dataset, PERIOD, by=("area",), registry=registry
     )

@@ -21,7 +21,6 @@ import ibis
 import ibis.expr.types as ir
 
 from threeml.data import Dataset
-from threeml.data.intermediate import keep
 from threeml.definitions import CountingDefinition, Criterion
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
@@ -37,8 +36,17 @@ from threeml.engine.cellkeys import (
 )
 from threeml.engine.compiler import Compiler
 from threeml.engine.errors import EvaluationError
+from threeml.engine.figures import (
+    aggregate,
+    all_of,
+    attrition_masks,
+    cell_keys,
+    figure_sums,
+    materialise,
+    read_figures,
+)
 from threeml.engine.flags import enrolment_facts, enrolment_flags, record_columns, user_flags
-from threeml.engine.results import AttritionStep, BreakdownRow, CellKeys, CountResult
+from threeml.engine.results import BreakdownRow, CellKeys, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 
@@ -103,10 +111,10 @@ def count_many(
     columns = _distinct_criteria(definitions)
     user_columns = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
     facts, fact_names = enrolment_facts(compiler, [c for c in columns if c.about_enrolments])
-    facts = _materialise(dataset, facts, "facts")
+    facts = materialise(dataset, facts, "facts")
     keys = None if cell_keys is None else KeyRequest(dataset_seed(dataset), cell_keys.key_range)
     flags = user_flags(compiler, facts, fact_names, columns, user_columns)
-    flags = _materialise(dataset, keyed(flags, keys, _rk=("u", "user_id")), "users")
+    flags = materialise(dataset, keyed(flags, keys, _rk=("u", "user_id")), "users")
     shared = _Shared(facts, fact_names, columns, flags, user_columns, keys)
     results: dict[str, CountResult] = {}
     for unit in Unit:
@@ -145,11 +153,6 @@ def _distinct_criteria(definitions: Sequence[CountingDefinition]) -> dict[Criter
     return columns
 
 
-def _materialise(dataset: Dataset, expr: ir.Table, stem: str) -> ir.Table:
-    """``expr`` stored in the engine (:func:`threeml.data.intermediate.keep`)."""
-    return keep(dataset.backend, expr)
-
-
 def _evaluate_unit(
     compiler: Compiler,
     definitions: list[CountingDefinition],
@@ -178,18 +181,18 @@ def _evaluate_unit(
             shared.user_columns,
         )
         flags = keyed(flags, shared.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
-        flags = _materialise(compiler.dataset, flags, "enrolments")
+        flags = materialise(compiler.dataset, flags, "enrolments")
         key = "enrolment_id"
     names = {d.name: [columns[c] for c in d.criteria] for d in definitions}
-    sums = _figure_sums(flags, definitions, names, shared.keys)
+    sums = figure_sums(flags, definitions, names, shared.keys)
     if unit is Unit.USERS:
         records_table, contributes = _user_records(compiler, shared, definitions)
         wanted = {
-            f"r{k}": _all(records_table, names[d.name]) & contributes[d.name]
+            f"r{k}": all_of(records_table, names[d.name]) & contributes[d.name]
             for k, d in enumerate(definitions)
         }
         # The figures and the records in one query (a fixed cost per query on Spark).
-        records = _aggregate(
+        records = aggregate(
             flags,
             sums,
             also=(
@@ -208,12 +211,12 @@ def _evaluate_unit(
     else:
         records_table = flags
         contributes = {d.name: ibis.literal(True) for d in definitions}
-        people = _aggregate(
+        people = aggregate(
             flags,
             {
                 **sums,
                 **{
-                    f"u{k}": flags.user_id.nunique(where=_all(flags, names[d.name]))
+                    f"u{k}": flags.user_id.nunique(where=all_of(flags, names[d.name]))
                     for k, d in enumerate(definitions)
                 },
             },
@@ -222,7 +225,7 @@ def _evaluate_unit(
         users_counted = {d.name: people[f"u{k}"] for k, d in enumerate(definitions)}
         records_counted = {d.name: figures[d.name]["count"] for d in definitions}
         user_keys = {
-            d.name: distinct_key(flags, _all(flags, names[d.name]), shared.keys)
+            d.name: distinct_key(flags, all_of(flags, names[d.name]), shared.keys)
             for d in definitions
         }
         record_keys = {d.name: figures[d.name].get("key") for d in definitions}
@@ -246,7 +249,7 @@ def _evaluate_unit(
             breakdowns[definition.name],
             _membership(flags, mine, key),
             _members(flags, mine, key),
-            _cell_keys(
+            cell_keys(
                 figures[definition.name],
                 user_keys[definition.name],
                 record_keys[definition.name],
@@ -254,110 +257,6 @@ def _evaluate_unit(
             ),
         )
     return results
-
-
-def _all(flags: ir.Table, names: Sequence[str]) -> ir.BooleanValue:
-    """True where every named criterion column is true (and on every row when none is named)."""
-    expr = flags[names[0]] if names else flags[flags.columns[0]].notnull() | True
-    for name in names[1:]:
-        expr &= flags[name]
-    return expr
-
-
-def _aggregate(
-    table: ir.Table,
-    metrics: Mapping[str, ir.Value],
-    also: tuple[ir.Table, Mapping[str, ir.Value]] | None = None,
-) -> dict[str, int]:
-    """One aggregate query; NULL sums (no rows) read as 0.
-
-    ``also`` (another table and its aggregates, named apart) is read in the same query: the
-    two one-row aggregates side by side (a cross join of one row with one row).
-    """
-    found = table.aggregate(**metrics)
-    if also is not None:
-        other, more = also
-        found = found.cross_join(other.aggregate(**more))
-    row = found.to_pyarrow().to_pylist()[0]
-    return {name: int(value or 0) for name, value in row.items()}
-
-
-def _figure_sums(
-    flags: ir.Table,
-    definitions: Sequence[CountingDefinition],
-    names: Mapping[str, list[str]],
-    keys: KeyRequest | None = None,
-) -> dict[str, ir.Value]:
-    """The sums over the flags that give every definition's count and both attrition forms
-    (:func:`read_figures`; with the cell key of each figure when ``keys`` are asked for)."""
-    wanted = {name: _all(flags, mine) for name, mine in attrition_masks(definitions, names).items()}
-    metrics: dict[str, ir.Value] = {"_considered": flags.count()}
-    metrics.update({name: where.sum() for name, where in wanted.items()})
-    metrics.update(key_sums(flags, {"_considered": _all(flags, []), **wanted}, keys))
-    return metrics
-
-
-def attrition_masks(
-    definitions: Sequence[CountingDefinition], names: Mapping[str, list[str]]
-) -> dict[str, list[str]]:
-    """The criterion columns each figure of :func:`read_figures` needs all true: per
-    definition ``d<k>_n`` (the count), ``d<k>_s<i>`` (sequential) and ``d<k>_l<i>``
-    (leave-one-out)."""
-    wanted: dict[str, list[str]] = {}
-    for k, definition in enumerate(definitions):
-        mine = names[definition.name]
-        wanted[f"d{k}_n"] = mine
-        for i in range(len(mine)):
-            wanted[f"d{k}_s{i}"] = mine[: i + 1]
-            wanted[f"d{k}_l{i}"] = mine[:i] + mine[i + 1 :]
-    return wanted
-
-
-def read_figures(
-    row: Mapping[str, int], definitions: Sequence[CountingDefinition], keys: KeyRequest | None
-) -> dict[str, dict[str, Any]]:
-    """Counts and attrition steps from the sums named by :func:`attrition_masks` (and
-    ``_considered``; with ``keys``, each sum's ``<name>_key``)."""
-    figures = {}
-    for k, definition in enumerate(definitions):
-        total = row[f"d{k}_n"]
-        previous = row["_considered"]
-        steps = []
-        for i, criterion in enumerate(definition.criteria):
-            remaining = row[f"d{k}_s{i}"]
-            steps.append(
-                AttritionStep(
-                    index=i + 1,
-                    criterion=criterion.describe(),
-                    remaining=remaining,
-                    excluded=previous - remaining,
-                    leave_one_out=row[f"d{k}_l{i}"] - total,
-                    key=as_cell_key(row.get(f"d{k}_s{i}_key"), keys),
-                    leave_one_out_key=as_cell_key(row.get(f"d{k}_l{i}_key"), keys),
-                )
-            )
-            previous = remaining
-        figures[definition.name] = {
-            "count": total,
-            "considered": row["_considered"],
-            "attrition": tuple(steps),
-            "key": as_cell_key(row.get(f"d{k}_n_key"), keys),
-            "considered_key": as_cell_key(row.get("_considered_key"), keys),
-        }
-    return figures
-
-
-def _cell_keys(
-    figures: Mapping[str, Any], users: int | None, records: int | None, keys: KeyRequest | None
-) -> CellKeys | None:
-    if keys is None:
-        return None
-    return CellKeys(
-        count=figures["key"],
-        users=as_cell_key(users, keys),
-        records=as_cell_key(records, keys),
-        considered=figures["considered_key"],
-    )
 
 
 def _user_records(
@@ -381,7 +280,7 @@ def _user_records(
     e = keyed(e, shared.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
     owners = shared.user_flags.select(*columns.values(), _owner="user_id")
     joined = e.inner_join(owners, e.user_id == owners._owner).drop("_owner")
-    table = _materialise(compiler.dataset, joined, "records")
+    table = materialise(compiler.dataset, joined, "records")
     contributes = {}
     for definition in definitions:
         mine = [table[contributing[c]] for c in definition.criteria if c in contributing]
@@ -412,7 +311,7 @@ def breakdowns_within(
     if name in ENROLMENT_BREAKDOWNS:
         table = records
         wanted = {
-            k: _all(table, names[d.name]) & contributes[d.name] for k, d in enumerate(definitions)
+            k: all_of(table, names[d.name]) & contributes[d.name] for k, d in enumerate(definitions)
         }
         metrics = {f"d{k}": table[key].nunique(where=where) for k, where in wanted.items()}
         if keys is not None:
@@ -426,11 +325,11 @@ def breakdowns_within(
                 }
     else:
         table = flags
-        metrics = {f"d{k}": _all(table, names[d.name]).sum() for k, d in enumerate(definitions)}
+        metrics = {f"d{k}": all_of(table, names[d.name]).sum() for k, d in enumerate(definitions)}
         if keys is not None:
             metrics.update(
                 {
-                    f"d{k}_key": table._rk.sum(where=_all(table, names[d.name]))
+                    f"d{k}_key": table._rk.sum(where=all_of(table, names[d.name]))
                     for k, d in enumerate(definitions)
                 }
             )
@@ -466,7 +365,7 @@ def _membership(flags: ir.Table, names: list[str], key: str) -> Any:
     )
     id_columns = ["enrolment_id", "user_id"] if key == "enrolment_id" else ["user_id"]
     return (
-        flags.select(*id_columns, counted=_all(flags, names), first_failed=first_failed)
+        flags.select(*id_columns, counted=all_of(flags, names), first_failed=first_failed)
         .order_by(id_columns)
         .to_pyarrow
     )
@@ -476,7 +375,7 @@ def _members(flags: ir.Table, names: list[str], key: str) -> Any:
     """A callable giving the counted people as an expression over the evaluation's flags."""
 
     def members() -> ir.Table:
-        counted = flags.filter(_all(flags, names)).select("user_id")
+        counted = flags.filter(all_of(flags, names)).select("user_id")
         return counted.distinct() if key == "enrolment_id" else counted
 
     return members
@@ -506,3 +405,8 @@ def _result(
         members_expr=members,
         cell_keys=cell_keys,
     )
+
+
+# The figure helpers' old names here, for the series and members-only passes that import them
+# from this module; new code imports them from :mod:`threeml.engine.figures`.
+_all, _aggregate, _cell_keys, _materialise = all_of, aggregate, cell_keys, materialise
