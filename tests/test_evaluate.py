@@ -559,6 +559,85 @@ def test_member_of_counts_the_members_of_another_definition(contacts_data) -> No
     )
 
 
+def test_member_of_a_users_count_is_read_off_the_shared_flags(contacts_data, monkeypatch) -> None:
+    """Within one evaluation, member-of a definition counting users is the conjunction of
+    that definition's criteria among the shared columns: the definition is not compiled
+    again on its own (its contacts not read again), and the figures are those of the
+    handler's way (the same definitions evaluated one at a time) and the reference's."""
+    from threeml.engine.criteria_users import MemberOfHandler
+
+    active = definition(ContactsAtLeast(window=Window(last_days=28)), name="active")
+    readers = definition(
+        ContactsAtLeast(contact_kinds=["reading"]),
+        ContactsAtLeast(window=Window(last_days=28)),
+        name="readers",
+    )
+    nested = definition(MemberOf("readers"), name="nested")
+    used = definition(ContactsAtLeast(contact_kinds=["reading"]), unit="enrolments", name="used")
+    outer = definition(
+        MemberOf("active"),
+        MemberOf("nested"),
+        ContactsAtLeast(count=2, contact_kinds=["reading"]),
+        name="outer",
+    )
+    owners = definition(MemberOf("active"), unit="enrolments", name="owners")
+    registry = Registry(active, readers, nested, used, outer, owners)
+    alone = {
+        name: count(
+            registry.counting(name), contacts_data, P, by=("area", "sector"), registry=registry
+        )
+        for name in ("outer", "owners", "nested")
+    }
+
+    def refused(self, criterion, compiler):
+        raise AssertionError(f"{criterion.describe()} was compiled on its own")
+
+    monkeypatch.setattr(MemberOfHandler, "user_pass", refused)
+    found = count_many(
+        [registry.counting(name) for name in ("outer", "owners", "nested")],
+        contacts_data,
+        P,
+        by=("area", "sector"),
+        registry=registry,
+    )
+    for name, result in alone.items():
+        assert found[name] == result, name
+        assert found[name].membership() == result.membership(), name
+    assert found["outer"].members() == {"reader", "kind-filter"}
+    agrees_with_reference(contacts_data, found, resolve=registry.counting)
+    # A member of an enrolment count is still its handler's (owning a counted enrolment).
+    monkeypatch.undo()
+    both = count_many([outer, definition(MemberOf("used"), name="o")], contacts_data, P,
+                      registry=registry)  # fmt: skip
+    assert both["o"].members() == {"reader", "kind-filter"}
+
+
+def test_a_count_with_no_enrolment_criterion_stores_no_enrolment_facts(risk_data) -> None:
+    """The enrolments are stored in the engine only when some criterion reads them as facts
+    (a definition such as trial-participants has none), and the records only when a
+    breakdown by service kind or sector reads them again."""
+    import threeml.engine.evaluate as evaluate_module
+
+    stored: list[str] = []
+    real = evaluate_module.materialise
+
+    def spy(dataset, expr, stem):
+        stored.append(stem)
+        return real(dataset, expr, stem)
+
+    mine = definition(RiskAtLeast(threshold=0.5))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(evaluate_module, "materialise", spy)
+        lean = count(mine, risk_data, P, by=("area",))
+        assert stored == ["users"]
+        stored.clear()
+        full = count(mine, risk_data, P, by=("area", "sector"))
+        assert stored == ["users", "records"]
+    assert lean.count == full.count == 4
+    assert lean.records == full.records
+    agrees_with_reference(risk_data, {"lean": lean, "full": full})
+
+
 def test_a_member_of_cycle_raises_an_evaluation_error_naming_it(risk_data) -> None:
     registry = Registry(
         definition(MemberOf("beta"), name="alpha"), definition(MemberOf("alpha"), name="beta")

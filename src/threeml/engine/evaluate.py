@@ -35,6 +35,7 @@ from threeml.engine.cellkeys import (
     keyed,
 )
 from threeml.engine.compiler import Compiler
+from threeml.engine.criteria_shared import member_of_columns, with_member_of
 from threeml.engine.errors import EvaluationError
 from threeml.engine.figures import (
     aggregate,
@@ -108,12 +109,19 @@ def count_many(
     check_cardinality(dataset.table("users"), by)
     resolve = registry.counting if registry is not None else None
     compiler = Compiler(dataset, period, resolve, registered_kinds(registry))
-    columns = _distinct_criteria(definitions)
+    # A member-of of a definition counting users is the conjunction of that definition's
+    # criteria, computed among the shared columns rather than compiled again on its own.
+    columns, member_of = member_of_columns(_distinct_criteria(definitions), resolve)
     user_columns = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
     facts, fact_names = enrolment_facts(compiler, [c for c in columns if c.about_enrolments])
-    facts = materialise(dataset, facts, "facts")
+    if fact_names:
+        # Without an enrolment criterion the facts are the enrolments as they are: read by
+        # the records alone, they need not be stored.
+        facts = materialise(dataset, facts, "facts")
     keys = None if cell_keys is None else KeyRequest(dataset_seed(dataset), cell_keys.key_range)
-    flags = user_flags(compiler, facts, fact_names, columns, user_columns)
+    own = {c: name for c, name in columns.items() if c not in member_of}
+    flags = user_flags(compiler, facts, fact_names, own, user_columns)
+    flags = with_member_of(flags, columns, member_of)
     flags = materialise(dataset, keyed(flags, keys, _rk=("u", "user_id")), "users")
     shared = _Shared(facts, fact_names, columns, flags, user_columns, keys)
     results: dict[str, CountResult] = {}
@@ -186,7 +194,9 @@ def _evaluate_unit(
     names = {d.name: [columns[c] for c in d.criteria] for d in definitions}
     sums = figure_sums(flags, definitions, names, shared.keys)
     if unit is Unit.USERS:
-        records_table, contributes = _user_records(compiler, shared, definitions)
+        # Stored only when a breakdown by service kind or sector reads the records again.
+        stored = any(name in ENROLMENT_BREAKDOWNS for name in by)
+        records_table, contributes = _user_records(compiler, shared, definitions, stored)
         wanted = {
             f"r{k}": all_of(records_table, names[d.name]) & contributes[d.name]
             for k, d in enumerate(definitions)
@@ -260,13 +270,17 @@ def _evaluate_unit(
 
 
 def _user_records(
-    compiler: Compiler, shared: _Shared, definitions: Sequence[CountingDefinition]
+    compiler: Compiler,
+    shared: _Shared,
+    definitions: Sequence[CountingDefinition],
+    stored: bool = True,
 ) -> tuple[ir.Table, dict[str, ir.BooleanValue]]:
     """Enrolments with their owner's criterion flags and, per enrolment criterion, whether
     the enrolment contributes to it; and per definition, which enrolments are its records.
 
     A definition's records are the enrolments of its members that contribute to at least
-    one of its enrolment criteria (all their enrolments when it has none).
+    one of its enrolment criteria (all their enrolments when it has none). The table is
+    stored in the engine when ``stored`` (it is read more than once).
     """
     facts, columns = shared.facts, shared.columns
     contributing = {c: f"k{m[1:]}" for c, m in shared.fact_names.items()}
@@ -280,7 +294,7 @@ def _user_records(
     e = keyed(e, shared.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
     owners = shared.user_flags.select(*columns.values(), _owner="user_id")
     joined = e.inner_join(owners, e.user_id == owners._owner).drop("_owner")
-    table = materialise(compiler.dataset, joined, "records")
+    table = materialise(compiler.dataset, joined, "records") if stored else joined
     contributes = {}
     for definition in definitions:
         mine = [table[contributing[c]] for c in definition.criteria if c in contributing]
