@@ -26,6 +26,7 @@ from threeml.publish.audit import (
     SUPPRESSED_MORE,
     WITHHELD,
     AuditCell,
+    AuditOutcome,
     AuditProblem,
     AuditRefused,
     AuditTable,
@@ -298,6 +299,48 @@ def test_a_report_sized_output_is_audited_quickly() -> None:
     assert elapsed < 60, elapsed  # about 0.5 s on two shared cores
 
 
+def test_a_part_no_suppression_can_protect_is_withheld_in_the_first_round(monkeypatch) -> None:
+    """A suppressed area (3) also pinned by figures published exactly (it and an exact 10
+    make an exact 13): suppressing every other area of its breakdown would not protect it.
+    The audit sees that at once and withholds the breakdown, instead of suppressing one,
+    two, four … of its twenty other areas round after round first."""
+    import threeml.publish.lp as lp
+
+    areas = [AuditCell(("area", i), 20, 20, f"area {i}", part="reasons") for i in range(20)]
+    pinned = AuditCell("pinned", 3, None, "area 20", part="reasons")
+    cells = [
+        *areas,
+        pinned,
+        AuditCell("total", 403, 403, "total", exact=True),
+        AuditCell("other", 10, 10, "other reason, area 20", exact=True),
+        AuditCell("both", 13, 13, "both reasons, area 20", exact=True),
+    ]
+    tables = [
+        AuditTable("reasons by area", "total", [*(c.key for c in areas), "pinned"]),
+        AuditTable("area 20", "both", ["pinned", "other"]),
+    ]
+    problem = AuditProblem.build(cells, tables)
+    calls = []
+    real = lp.feasible_ranges
+
+    def counted(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lp, "feasible_ranges", counted)
+    kept, outcome = audit(problem, DEFAULT_POLICY)
+    assert outcome.status == WITHHELD
+    assert outcome.withheld == ("reasons by area",)
+    assert outcome.added == ()
+    assert set(kept.cells) == {"total", "other", "both"}
+    # The first round, the check that suppressing can not help, and the round after.
+    assert len(calls) <= 3, calls
+    for witnesses in (True, False):
+        assert audit(problem, DEFAULT_POLICY, witnesses=witnesses)[1] == outcome
+    with pytest.raises(AuditRefused, match="area 20"):
+        audit(problem, DEFAULT_POLICY, withhold=False)
+
+
 def test_a_rounded_total_pinned_by_its_suppressed_breakdown_withholds_the_breakdown() -> None:
     """Twelve areas of one person each, all suppressed (so at least 1 each), beside a total of
     12 published as 10 (so 8-12): the total can only be 12, and every area only 1. No cell is
@@ -317,3 +360,19 @@ def test_a_rounded_total_pinned_by_its_suppressed_breakdown_withholds_the_breakd
         [AuditTable("by area", "total", [cell.key for cell in areas[:11]])],
     )
     assert audit(fewer, DEFAULT_POLICY)[1].withheld == ()
+
+
+def test_a_terminal_sums_up_many_added_cells_per_table_and_says_where_all_are() -> None:
+    added = tuple(f"count by area: A{i:03d}" for i in range(20)) + tuple(
+        f"2013-Q1: count by area: A{i:03d}" for i in range(12)
+    )
+    outcome = AuditOutcome(SUPPRESSED_MORE, "highs", added, cells=900, checked=800)
+    full = outcome.describe()
+    assert all(label in full for label in added)  # files name every cell
+    assert outcome.describe(listed=40) == full
+    short = outcome.describe(listed=10, where="results.json")
+    assert "32 more cell(s) suppressed" in short
+    assert "by table: count by area: 20, 2013-Q1: count by area: 12" in short
+    assert "count by area: A000; count by area: A001; count by area: A002" in short
+    assert "A019" not in short and "every one is named in results.json" in short
+    assert AuditOutcome.from_dict(outcome.to_dict()) == outcome

@@ -156,6 +156,27 @@ class AuditRefused(ThreemlError):
         )
 
 
+#: Where an outcome's line summed up per table says every added cell is named.
+WHERE = "the audit of the files written (in JSON: audit.added)"
+#: How many tables, and how many cells, a summed-up line names.
+_TABLES, _FIRST = 6, 3
+
+
+def _summary(added: Sequence[str], where: str) -> str:
+    """Added cells summed up per table, the first few named, and where all are listed."""
+    per_table: dict[str, int] = {}
+    for label in added:
+        table = label.rsplit(": ", 1)[0] if ": " in label else label
+        per_table[table] = per_table.get(table, 0) + 1
+    tables = sorted(per_table.items(), key=lambda item: -item[1])
+    shown = ", ".join(f"{table}: {n}" for table, n in tables[:_TABLES])
+    if len(tables) > _TABLES:
+        shown += f", {len(tables) - _TABLES} more table(s): {sum(n for _, n in tables[_TABLES:])}"
+    return (
+        f"by table: {shown}; the first: {'; '.join(added[:_FIRST])}; every one is named in {where}"
+    )
+
+
 def _show(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
@@ -176,16 +197,35 @@ class AuditOutcome:
     checked: int = 0
     withheld: tuple[str, ...] = ()
 
-    def describe(self) -> str:
-        """The outcome in one line, as outputs state it."""
+    def describe(self, *, listed: int | None = None, where: str = WHERE) -> str:
+        """The outcome in one line, as outputs state it.
+
+        Every added cell is named; with ``listed`` (a terminal summary), when more than
+        ``listed`` were added they are summed up per table instead (a label's part before its
+        last ``": "``), the first few named, and the line says ``where`` every one is named.
+        """
         text = f"passed: {self.checked} protected cell(s) checked by linear programming"
-        if self.added:
+        if listed is not None and len(self.added) > listed:
+            text += f"; {len(self.added)} more cell(s) suppressed ({_summary(self.added, where)})"
+        elif self.added:
             text += f"; {len(self.added)} more cell(s) suppressed ({'; '.join(self.added)})"
         if self.withheld:
             text += (
                 f"; withheld because no suppression could protect them: {'; '.join(self.withheld)}"
             )
         return text
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditOutcome:
+        """The outcome :meth:`to_dict` gave (its ``description`` is made again)."""
+        return cls(
+            status=data["status"],
+            solver=data["solver"],
+            added=tuple(data.get("added", ())),
+            cells=data.get("cells", 0),
+            checked=data.get("checked", 0),
+            withheld=tuple(data.get("withheld", ())),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The outcome as JSON-ready data."""
@@ -301,6 +341,7 @@ def audit(
     bounds = {key: cell_range(policy, cell) for key, cell in problem.cells.items()}
     needed = _needed(problem, policy, bounds, problem.cells)
     tables_of = _tables_of(problem)
+    tried: set[Hashable] = set()
     while True:
         targets = list(needed)
         tables = [table for table in problem.tables if not _implied(table, bounds)]
@@ -330,15 +371,36 @@ def audit(
         chosen: dict[Hashable, str] = {}
         parts: dict[Hashable, str] = {}
         failed_tables: set[str] = set()
+        # A cell still narrowed with every cell the audit could suppress suppressed is
+        # narrowed whatever it suppresses: its part is withheld now, not after rounds that
+        # suppress its tables' cells one, two, four … at a time first.
+        hopeless = (
+            _hopeless(
+                problem,
+                policy,
+                bounds,
+                tables_of,
+                [f for f in failing if f[0] not in tried],
+                truth,
+            )
+            if withhold
+            else set()
+        )
+        tried.update(f[0] for f in failing)
         # The problem and the rounds do not change within a round: the cells to suppress
         # next are found once for each list of tables that some failing cell belongs to.
         found: dict[tuple[int, ...], tuple[str, list[Hashable]]] = {}
         for key, low, high, width in failing:
             mine = tables_of.get(key, ())
             same = tuple(map(id, mine))
-            if same not in found:
-                found[same] = _next_to_suppress(problem, mine, rounds)
-            table, extra = found[same]
+            if key in hopeless and (
+                problem.cells[key].part is not None or _breakdown_part(problem, mine) is not None
+            ):
+                table, extra = (mine[0].name if mine else "the output"), []
+            else:
+                if same not in found:
+                    found[same] = _next_to_suppress(problem, mine, rounds)
+                table, extra = found[same]
             if extra:
                 failed_tables.add(table)
                 for cell in extra:
@@ -373,6 +435,40 @@ def audit(
             needed.update(changed)
         else:  # a cell to check now or no longer: every cell again, in the problem's order
             needed = _needed(problem, policy, bounds, problem.cells)
+
+
+def _hopeless(
+    problem: AuditProblem,
+    policy: DisclosurePolicy,
+    bounds: Mapping[Hashable, tuple[float, float]],
+    tables_of: Mapping[Hashable, Sequence[AuditTable]],
+    failing: Sequence[tuple[Hashable, float, float, int]],
+    truth: Mapping[Hashable, float] | None,
+) -> set[Hashable]:
+    """The ``failing`` cells (key, range, width) still narrowed when every cell the audit
+    may suppress for them is suppressed: every published cell (not exact) of every table
+    any of them belongs to, all at once.
+
+    For a failing cell the audit suppresses cells of its own tables only, and suppressing a
+    cell only widens the ranges of every cell; such a cell would fail until its tables had
+    nothing left to suppress, and then its part would be withheld. (The outcome is audited
+    as every other: this only decides sooner what to withhold.)
+    """
+    from threeml.publish.lp import feasible_ranges
+
+    if not failing:
+        return set()
+    loose = dict(bounds)
+    for key, _, _, _ in failing:
+        for table in tables_of.get(key, ()):
+            for other in table.cells:
+                cell = problem.cells[other]
+                if not cell.exact and not cell.suppressed:
+                    loose[other] = cell_range(policy, attrs.evolve(cell, published=None))
+    tables = [table for table in problem.tables if not _implied(table, loose)]
+    needed = {key: width for key, _, _, width in failing}
+    ranges = feasible_ranges(loose, tables, list(needed), needed=needed, point=truth)
+    return {key for key, width in needed.items() if _narrowed(*ranges[key]) < width}
 
 
 def _needed(

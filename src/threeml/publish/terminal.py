@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from threeml.publish.audit import AuditOutcome
 from threeml.publish.compare import PublishedComparison, PublishedDiff
 from threeml.publish.counts import ALL_AREAS, PublishedCount
 from threeml.publish.metrics import PublishedMetric
@@ -57,9 +58,17 @@ def _text(value: Any, style: str = "") -> Text:
     return Text(plain_text(value), style=style)
 
 
+#: How many cells the audit added a terminal names one by one (more are summed up per table:
+#: :meth:`~threeml.publish.audit.AuditOutcome.describe`).
+LISTED_CELLS = 10
+
+
 def show_stamp(document: Any, console: Console) -> None:
-    """The audit's outcome and the provenance of ``document``, one line each."""
+    """The audit's outcome and the provenance of ``document``, one line each (the audit's
+    added cells summed up per table when there are many)."""
     items = stamp_items(document.provenance, document.audit)
+    if isinstance(document.audit, AuditOutcome) and items and items[0][0] == "audit":
+        items[0] = ("audit", document.audit.describe(listed=LISTED_CELLS))
     if items:
         console.print(_text("provenance", style="bold"))
     for item, value in items:

@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from threeml.publish.audit import AuditOutcome
 from threeml.publish.numbers import format_figure, format_interval, format_published
 from threeml.publish.safe import safe_text
-from threeml.publish.terminal import show
+from threeml.publish.terminal import LISTED_CELLS, show
 from threeml.report.provenance import provenance_items
 from threeml.report.publish import PublishedReport
 
@@ -27,6 +28,8 @@ LEGEND = (
 )
 DEFINITION_COLUMNS = ("definition", "count", "people", "enrolments", "considered")
 METRIC_COLUMNS = ("metric", "value", "95% CI", "numerator", "denominator")
+#: Where the summary says every cell the audit added is named.
+AUDIT_FILES = "the audit of results.json (audit.added), results.csv and report.html"
 
 
 def is_share(metric: Mapping[str, Any]) -> bool:
@@ -157,12 +160,22 @@ def print_summary(published: Mapping[str, Any], console: Console) -> None:
     definitions = sum(item.startswith("definition ") for item, _ in items)
     console.print(safe_text("provenance", style="bold"))
     for item, value in items:
+        if item == "audit":
+            value = _audit_line(published.get("audit"), value)
         if not item.startswith("definition "):
             console.print(safe_text(f"  {item}: {value}"), soft_wrap=True)
     console.print(
         f"  definitions: {definitions:,}, each with its version, content hash and source "
         "in results.json, results.csv and report.html"
     )
+
+
+def _audit_line(audit: Any, line: str) -> str:
+    """The audit's outcome, its added cells summed up per table when there are many (every
+    one is named in the files)."""
+    if not isinstance(audit, Mapping) or "status" not in audit:
+        return line
+    return AuditOutcome.from_dict(audit).describe(listed=LISTED_CELLS, where=AUDIT_FILES)
 
 
 @show.register
