@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from threeml.data import Dataset
-from threeml.definitions import CountingDefinition
+from threeml.definitions import CountingDefinition, Criterion, MemberOf
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
@@ -61,7 +61,7 @@ from threeml.engine.series_runs import RUN_END
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
-__all__ = ["count_series", "count_series_per_interval", "in_one_pass"]
+__all__ = ["count_series", "count_series_per_interval", "in_one_pass", "member_criteria"]
 
 
 def count_series_per_interval(
@@ -94,10 +94,11 @@ def count_series(
     """Every definition in every interval: per definition, one result per interval.
 
     Figures equal :func:`count_series_per_interval`'s. The definitions whose criteria are all
-    interval-aware (every kind of threeml's but ``member-of`` and ``query``) are evaluated
-    together in one pass over the whole span (:mod:`threeml.engine.series_facts`); the
-    others — those using a plugin's kind, ``member-of`` or ``query``, or no criterion about
-    enrolments — one interval at a time, as :func:`count_series_per_interval` does.
+    interval-aware (every kind of threeml's but ``query``; ``member-of`` of a definition
+    itself in the pass) are evaluated together in one pass over the whole span
+    (:mod:`threeml.engine.series_facts`); the others — those using a plugin's kind or
+    ``query``, or no criterion about enrolments — one interval at a time, as
+    :func:`count_series_per_interval` does (see :func:`in_one_pass`).
     """
     definitions = list(definitions)
     intervals = tuple(intervals)
@@ -107,8 +108,16 @@ def count_series(
     check_cardinality(dataset.table("users"), by)
     resolve = registry.counting if registry is not None else None
     compiler = SeriesCompiler(dataset, intervals, resolve, registered_kinds(registry))
-    together = [d for d in definitions if in_one_pass(d, compiler)]
-    alone = [d for d in definitions if not in_one_pass(d, compiler)]
+    by_records = any(b in ENROLMENT_BREAKDOWNS for b in by)
+
+    def together_with(d: CountingDefinition) -> bool:
+        # Broken down by service kind or sector, a definition whose records are all its
+        # people's enrolments (no enrolment criterion) is read interval by interval.
+        own = any(c.about_enrolments for c in d.criteria)
+        return in_one_pass(d, compiler) and (own or not by_records)
+
+    together = [d for d in definitions if together_with(d)]
+    alone = [d for d in definitions if not together_with(d)]
     results: dict[str, tuple[CountResult, ...]] = {}
     if alone:
         results.update(
@@ -128,14 +137,77 @@ def in_one_pass(definition: CountingDefinition, compiler: Compiler) -> bool:
     Every criterion's handler must be interval-aware, one criterion at least must be about
     enrolments (a user counted in an interval then has facts there), and a definition
     counting enrolments must judge each enrolment by its own row or contacts.
+
+    A ``member-of`` criterion of a definition counting people is read in each interval as the
+    named definition's criteria in that interval (:func:`member_criteria`), when that
+    definition counts people and is itself in the one pass; it then stands for an enrolment
+    criterion. A definition with no enrolment criterion of its own (its records are all the
+    enrolments of the people it counts) needs one among those it refers to that is not read
+    from contacts.
     """
-    handlers = {c: handler_for(c, compiler) for c in definition.criteria}
+    return _in_one_pass(definition, compiler, ())
+
+
+def _in_one_pass(definition: CountingDefinition, compiler: Compiler, seen: tuple[str, ...]) -> bool:
+    if definition.name in seen:
+        return False  # A cycle: refused interval by interval, with the error naming it.
+    members = [c for c in definition.criteria if isinstance(c, MemberOf)]
+    handlers = {
+        c: handler_for(c, compiler) for c in definition.criteria if not isinstance(c, MemberOf)
+    }
     if not all(h.interval_aware for h in handlers.values()):
         return False
+    if members:
+        if definition.unit is not Unit.USERS:
+            return False
+        for member in members:
+            named = _named(member, compiler)
+            if named is None or named.unit is not Unit.USERS:
+                return False
+            if not _in_one_pass(named, compiler, (*seen, definition.name)):
+                return False
     about = [h for c, h in handlers.items() if c.about_enrolments]
     if not about:
-        return False
+        if not members:
+            return False
+        # All its people's enrolments are its records: read from the runs (not kept apart
+        # with the contacts), where one of the criteria it refers to is not from contacts.
+        leaves = [c for m in members for c in member_criteria(m, compiler)]
+        return any(
+            c.about_enrolments and handler_for(c, compiler).contact_span(c, compiler) is None
+            for c in leaves
+        )
     return definition.unit is Unit.USERS or all(h.judges_enrolment for h in about)
+
+
+def _named(member: MemberOf, compiler: Compiler) -> CountingDefinition | None:
+    """The definition ``member`` names (``None`` when it cannot be found: the evaluation
+    interval by interval says why)."""
+    if compiler.resolve is None:
+        return None
+    try:
+        return compiler.resolve(member.definition)
+    except Exception:
+        return None
+
+
+def member_criteria(member: MemberOf, compiler: Compiler) -> tuple[Criterion, ...]:
+    """What ``member`` stands for in a series: the named definition's criteria, those that
+    are ``member-of`` themselves replaced by what they stand for (for a definition in the one
+    pass, :func:`in_one_pass`).
+
+    In each interval the named definition is evaluated as if that interval were the period,
+    as a single period's ``member-of`` evaluates it on the period: so a user is a member in
+    an interval exactly when they pass every one of these criteria there.
+    """
+    named = _named(member, compiler)
+    assert named is not None
+    found: dict[Criterion, None] = {}
+    for c in named.criteria:
+        found.update(
+            dict.fromkeys(member_criteria(c, compiler) if isinstance(c, MemberOf) else [c])
+        )
+    return tuple(found)
 
 
 def _one_pass(
@@ -145,21 +217,41 @@ def _one_pass(
     keys: KeyRequest | None,
 ) -> dict[str, tuple[CountResult, ...]]:
     columns = _distinct_criteria(definitions)
+    members = {
+        c: member_criteria(c, compiler)
+        for d in definitions
+        for c in d.criteria
+        if isinstance(c, MemberOf)
+    }
+    for leaves in members.values():
+        for c in leaves:
+            columns.setdefault(c, f"c{len(columns)}")
     user_columns = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
     dataset = compiler.dataset
+    record_sets = [
+        frozenset(c for c in d.criteria if c.about_enrolments)
+        for d in definitions
+        if d.unit is Unit.USERS
+    ]
+    # A definition with members of others: its own enrolment criteria with theirs, so that
+    # the contact months meet the runs wherever its figures need the runs' columns (no
+    # records of its own are read from these).
+    record_sets += [
+        frozenset(c for c in _leaves(d, members) if c.about_enrolments)
+        for d in definitions
+        if any(isinstance(c, MemberOf) for c in d.criteria)
+    ]
     tables = series_tables(
         compiler,
-        columns,
+        {c: name for c, name in columns.items() if not isinstance(c, MemberOf)},
         user_columns,
         keys,
         lambda expr, stem: _materialise(dataset, expr, stem),
-        [
-            frozenset(c for c in d.criteria if c.about_enrolments)
-            for d in definitions
-            if d.unit is Unit.USERS
-        ],
+        record_sets,
         stream=len(user_columns) <= 1 and not any(b in ENROLMENT_BREAKDOWNS for b in by),
     )
+    if members:
+        _add_members(tables, columns, members)
     results: dict[str, tuple[CountResult, ...]] = {}
     for unit in Unit:
         mine = [d for d in definitions if d.unit is unit]
@@ -167,6 +259,33 @@ def _one_pass(
             evaluate = _users if unit is Unit.USERS else enrolment_series
             results.update(evaluate(tables, mine, by))
     return results
+
+
+def _leaves(
+    definition: CountingDefinition, members: Mapping[MemberOf, tuple[Criterion, ...]]
+) -> list[Criterion]:
+    """``definition``'s criteria, each ``member-of`` replaced by what it stands for."""
+    out: list[Criterion] = []
+    for c in definition.criteria:
+        out += members[c] if isinstance(c, MemberOf) else [c]
+    return out
+
+
+def _add_members(
+    tables: SeriesTables,
+    columns: Mapping[Criterion, str],
+    members: Mapping[MemberOf, tuple[Criterion, ...]],
+) -> None:
+    """Each ``member-of`` criterion's flag in the long tables: every criterion it stands for
+    true in the row. Read from the contact months when one of those is."""
+    found = {columns[m]: [columns[c] for c in leaves] for m, leaves in members.items()}
+    tables.flags = tables.flags.mutate(**{n: _all(tables.flags, m) for n, m in found.items()})
+    if tables.months is not None:
+        months = tables.months
+        tables.months = months.mutate(**{n: _all(months, m) for n, m in found.items()})
+        tables.contact_columns |= {n for n, m in found.items() if tables.contact_columns & set(m)}
+    tables.columns = dict(columns)
+    tables.member_columns = set(found)
 
 
 def _users(

@@ -180,11 +180,13 @@ class SeriesTables:
         self.contact_columns: set[str] = set()
         #: Per set of enrolment criteria, the user flags' count of contributing enrolments.
         self.record_names: dict[frozenset[Criterion], str] = {}
+        #: The flag columns of ``member-of`` criteria (:func:`threeml.engine.series.in_one_pass`).
+        self.member_columns: set[str] = set()
 
     @property
     def interval_columns(self) -> set[str]:
         """The flag columns only a row of the long tables can make true."""
-        return {self.columns[c] for c in self.fact_names}
+        return {self.columns[c] for c in self.fact_names} | self.member_columns
 
 
 def series_tables(
@@ -205,7 +207,8 @@ def series_tables(
     ``record_sets`` are the sets of enrolment criteria whose contributing enrolments are a
     definition's records: per set, the user flags count each user's contributing enrolments
     in the interval (``_n<j>``, and with ``keys`` the sum of their record keys, ``_nk<j>``),
-    so a definition's records are a sum over the users it counts, with no further join.
+    so a definition's records are a sum over the users it counts, with no further join. The
+    empty set (a definition with no enrolment criterion) counts all the user's enrolments.
     """
     criteria = [c for c in columns if c.about_enrolments]
     record_sets = list(record_sets)
@@ -217,15 +220,22 @@ def series_tables(
     if not stream:
         # Streamed, the facts are read once (by the group-by per user below).
         facts = materialise(facts, "series_facts")
-    base = materialise(
-        keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
-    )
+    base = keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id"))
+    if frozenset() in record_sets:
+        base = _with_all_enrolments(compiler, base, keys)
+    base = materialise(base, "series_base")
     # The criteria read from contacts, when kept apart, hold in no run (their facts are 0):
     # constants, not aggregates.
     apart = {c for c, m in fact_names.items() if per is not None and m in per.columns}
     per_user, record_names, derived = user_aggregates(
         compiler, facts, fact_names, record_sets, apart, keys is not None
     )
+    if frozenset() in record_names:
+        # All the user's enrolments, from the base (joined to every row of the flags).
+        j = record_names[frozenset()][2:]
+        derived[f"_n{j}"] = _all_enrolments
+        if keys is not None:
+            derived[f"_nk{j}"] = _all_enrolment_keys
     # The interval's end year only for an age band (never by runs).
     years = [_END_YEAR] if any(name in _AGE for name in user_columns) else []
     grouped = facts.group_by(["user_id", INTERVAL, *ends, *years]).agg(**per_user)
@@ -290,6 +300,30 @@ def _base(
     if any(name in _AGE for name in user_columns):
         grouping["_birth_year"] = users[BAND_NAMES["age_band"]]
     return users.select("user_id", **grouping, **flags)
+
+
+def _with_all_enrolments(
+    compiler: SeriesCompiler, base: ir.Table, keys: KeyRequest | None
+) -> ir.Table:
+    """``base`` with each user's number of enrolments (``_nall``) and the sum of their record
+    keys (``_nkall``, with ``keys``): the records of a definition with no enrolment criterion."""
+    e = keyed(
+        compiler.enrolments.select("user_id", "enrolment_id"), keys, _ek=("e", "enrolment_id")
+    )
+    sums = {"_nall": e.count().cast("int32")}
+    if keys is not None:
+        sums["_nkall"] = e._ek.sum().cast("int64")
+    per = e.group_by("user_id").agg(**sums).rename(_au="user_id")
+    joined = base.left_join(per, base.user_id == per._au)
+    return joined.select(*base.columns, **{name: joined[name].fill_null(0) for name in sums})
+
+
+def _all_enrolments(table: ir.Table) -> ir.Value:
+    return table._nall
+
+
+def _all_enrolment_keys(table: ir.Table) -> ir.Value:
+    return table._nkall
 
 
 def interval_age_band(table: ir.Table) -> ir.Value:
