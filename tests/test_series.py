@@ -248,7 +248,7 @@ def test_a_plugin_kind_falls_back_to_each_interval_alone() -> None:
     intervals = split("2013-01-15:2013-04-10", "month")
     compiler = SeriesCompiler(dataset, intervals, registry.counting, registered_kinds(registry))
     definitions = [OLDER, OLDER_ENROLMENTS, THROUGH, *STANDARD[:3]]
-    assert [in_one_pass(d, compiler) for d in definitions] == [False] * 3 + [True] * 3
+    assert [in_one_pass(d, compiler) for d in definitions] == [True, False, True] + [True] * 3
     one_pass = count_series(definitions, dataset, intervals, registry=registry)
     assert_same_series(
         one_pass, count_series_per_interval(definitions, dataset, intervals, registry=registry)
@@ -577,6 +577,58 @@ def test_member_of_in_one_pass_equals_each_interval_alone(data: st.DataObject) -
     registry = isolated_registry(definitions=[*definitions, *STANDARD])
     keys = CellKeyMethod() if data.draw(st.booleans(), "cell keys") else None
     by = data.draw(st.sampled_from([("area",), ("area",), ("age_band",), BY]), "by")
+    intervals = split(span, every)
+    dataset = extract.dataset()
+    with mock.patch.dict(os.environ, SEED):
+        one_pass = count_series(
+            definitions, dataset, intervals, by=by, registry=registry, cell_keys=keys
+        )
+        alone = count_series_per_interval(
+            definitions, dataset, intervals, by=by, registry=registry, cell_keys=keys
+        )
+    assert_same_series(one_pass, alone)
+    k = data.draw(st.integers(0, len(intervals) - 1), "interval")
+    for definition in definitions:
+        got, want = one_pass[definition.name][k], alone[definition.name][k]
+        assert got.membership().equals(want.membership()), definition.name
+        assert got.members() == want.members()
+
+
+# Plugins' criterion kinds in the one pass: one user set per interval, from the kind's
+# ``series`` (the example plugin's heartbeat gaps) or its ``compile`` per interval (born
+# before a year), joined to the rest of the definition's flags.
+
+
+def _plugin_criteria() -> st.SearchStrategy[Any]:
+    from threeml_example.heartbeat import heartbeat_gaps
+
+    return heartbeat_gaps() | st.integers(1930, 1990).map(BornBefore)
+
+
+@settings(SLOW, max_examples=strategies.examples(6))
+@given(st.data())
+def test_plugin_kinds_in_one_pass_equal_each_interval_alone(data: st.DataObject) -> None:
+    from threeml_example import plugin as example
+
+    registry = isolated_registry(("t", Plugin()), ("example", example), definitions=STANDARD)
+    extract = data.draw(strategies.extracts(), "extract")
+    span, every = data.draw(spans(), "span")
+    definitions = [
+        data.draw(
+            strategies.definitions(
+                name=f"p{i}",
+                unit=Unit.USERS,
+                min_criteria=0,
+                max_criteria=2,
+                registry=registry,
+                extra=_plugin_criteria,
+            ),
+            f"definition {i}",
+        )
+        for i in range(3)
+    ]
+    keys = CellKeyMethod() if data.draw(st.booleans(), "cell keys") else None
+    by = data.draw(st.sampled_from([("area",), ("area",), (), BY]), "by")
     intervals = split(span, every)
     dataset = extract.dataset()
     with mock.patch.dict(os.environ, SEED):

@@ -28,7 +28,7 @@ from threeml.definitions.kinds import registered_kinds
 from threeml.engine.breakdowns import check_cardinality
 from threeml.engine.cellkeys import KeyRequest, as_cell_key, dataset_seed, keyed
 from threeml.engine.compiler import Compiler
-from threeml.engine.criteria import handler_for
+from threeml.engine.criteria import PluginKindHandler, handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
     _all,
@@ -43,6 +43,7 @@ from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series_contacts import merged_sums
 from threeml.engine.series_enrolments import enrolment_series
 from threeml.engine.series_facts import (
+    AGE_BREAKDOWNS,
     INTERVAL,
     SeriesCompiler,
     SeriesTables,
@@ -58,6 +59,7 @@ from threeml.engine.series_figures import (
     series_results,
 )
 from threeml.engine.series_runs import RUN_END
+from threeml.engine.series_sets import set_rows, user_sets
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
@@ -109,12 +111,16 @@ def count_series(
     resolve = registry.counting if registry is not None else None
     compiler = SeriesCompiler(dataset, intervals, resolve, registered_kinds(registry))
     by_records = any(b in ENROLMENT_BREAKDOWNS for b in by)
+    # Plugins' kinds are read from the set rows in the one group-by of a streamed series.
+    sets = _streamed(by) and not any(b in AGE_BREAKDOWNS for b in by)
 
     def together_with(d: CountingDefinition) -> bool:
         # Broken down by service kind or sector, a definition whose records are all its
         # people's enrolments (no enrolment criterion) is read interval by interval.
         own = any(c.about_enrolments for c in d.criteria)
-        return in_one_pass(d, compiler) and (own or not by_records)
+        if not (own or not by_records):
+            return False
+        return _in_one_pass(d, compiler, (), sets)
 
     together = [d for d in definitions if together_with(d)]
     alone = [d for d in definitions if not together_with(d)]
@@ -145,17 +151,23 @@ def in_one_pass(definition: CountingDefinition, compiler: Compiler) -> bool:
     enrolments of the people it counts) needs one among those it refers to that is not read
     from contacts.
     """
-    return _in_one_pass(definition, compiler, ())
+    return _in_one_pass(definition, compiler, (), True)
 
 
-def _in_one_pass(definition: CountingDefinition, compiler: Compiler, seen: tuple[str, ...]) -> bool:
+def _in_one_pass(
+    definition: CountingDefinition, compiler: Compiler, seen: tuple[str, ...], sets: bool
+) -> bool:
+    """:func:`in_one_pass`; with ``sets``, a plugin's kind is read from its user sets
+    (:mod:`threeml.engine.series_sets`) in a definition counting people none of whose
+    criteria (``member-of`` followed) is read from contacts."""
     if definition.name in seen:
         return False  # A cycle: refused interval by interval, with the error naming it.
     members = [c for c in definition.criteria if isinstance(c, MemberOf)]
     handlers = {
         c: handler_for(c, compiler) for c in definition.criteria if not isinstance(c, MemberOf)
     }
-    if not all(h.interval_aware for h in handlers.values()):
+    plugins = [c for c, h in handlers.items() if isinstance(h, PluginKindHandler)]
+    if not all(h.interval_aware for c, h in handlers.items() if c not in plugins):
         return False
     if members:
         if definition.unit is not Unit.USERS:
@@ -164,8 +176,17 @@ def _in_one_pass(definition: CountingDefinition, compiler: Compiler, seen: tuple
             named = _named(member, compiler)
             if named is None or named.unit is not Unit.USERS:
                 return False
-            if not _in_one_pass(named, compiler, (*seen, definition.name)):
+            if not _in_one_pass(named, compiler, (*seen, definition.name), False):
                 return False
+    if plugins:
+        if not sets or definition.unit is not Unit.USERS:
+            return False
+        leaves = [c for c in definition.criteria if not isinstance(c, MemberOf)]
+        leaves += [c for m in members for c in member_criteria(m, compiler)]
+        return not any(
+            c.about_enrolments and handler_for(c, compiler).contact_span(c, compiler) is not None
+            for c in leaves
+        )
     about = [h for c, h in handlers.items() if c.about_enrolments]
     if not about:
         if not members:
@@ -210,6 +231,12 @@ def member_criteria(member: MemberOf, compiler: Compiler) -> tuple[Criterion, ..
     return tuple(found)
 
 
+def _streamed(by: Sequence[str]) -> bool:
+    """Whether a series by ``by`` reads its long tables in one group-by (not stored)."""
+    user_columns = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
+    return len(user_columns) <= 1 and not any(b in ENROLMENT_BREAKDOWNS for b in by)
+
+
 def _one_pass(
     compiler: SeriesCompiler,
     definitions: Sequence[CountingDefinition],
@@ -217,6 +244,12 @@ def _one_pass(
     keys: KeyRequest | None,
 ) -> dict[str, tuple[CountResult, ...]]:
     columns = _distinct_criteria(definitions)
+    plugins = {
+        c: h
+        for c in columns
+        if not isinstance(c, MemberOf)
+        and isinstance(h := handler_for(c, compiler), PluginKindHandler)
+    }
     members = {
         c: member_criteria(c, compiler)
         for d in definitions
@@ -241,17 +274,22 @@ def _one_pass(
         for d in definitions
         if any(isinstance(c, MemberOf) for c in d.criteria)
     ]
+    materialise = functools.partial(_materialise, dataset)
     tables = series_tables(
         compiler,
-        {c: name for c, name in columns.items() if not isinstance(c, MemberOf)},
+        {c: n for c, n in columns.items() if not isinstance(c, MemberOf) and c not in plugins},
         user_columns,
         keys,
-        lambda expr, stem: _materialise(dataset, expr, stem),
+        materialise,
         record_sets,
-        stream=len(user_columns) <= 1 and not any(b in ENROLMENT_BREAKDOWNS for b in by),
+        stream=_streamed(by),
+        keep_flags=bool(plugins),
     )
     if members:
         _add_members(tables, columns, members)
+    tables.columns = dict(columns)
+    if plugins:
+        _add_sets(tables, columns, plugins, materialise)
     results: dict[str, tuple[CountResult, ...]] = {}
     for unit in Unit:
         mine = [d for d in definitions if d.unit is unit]
@@ -288,6 +326,40 @@ def _add_members(
     tables.member_columns = set(found)
 
 
+def _add_sets(
+    tables: SeriesTables,
+    columns: Mapping[Criterion, str],
+    plugins: Mapping[Criterion, PluginKindHandler],
+    materialise: Any,
+) -> None:
+    """The user sets of the plugins' criteria and the set rows (:mod:`.series_sets`)."""
+    sets = materialise(user_sets(tables.compiler, columns, plugins), "series_sets")
+    counts = [
+        n
+        for j in tables.record_names.values()
+        for n in (j, f"_nk{j[2:]}")
+        if n in tables.flags.columns
+    ]
+    everything: dict[str, Any] = {}
+    empty = tables.record_names.get(frozenset())
+    if empty is not None:
+        # All the user's enrolments, from the base: whether or not they have flags there.
+        everything[empty] = lambda t: t._nall
+        if tables.keys is not None:
+            everything[f"_nk{empty[2:]}"] = lambda t: t._nkall
+    tables.user_sets = sets
+    tables.set_columns = {columns[c] for c in plugins}
+    tables.sets = set_rows(
+        sets,
+        tables.flags,
+        tables.base,
+        sorted(tables.set_columns),
+        sorted(tables.interval_columns),
+        [n for n in counts if n not in everything],
+        everything,
+    )
+
+
 def _users(
     tables: SeriesTables, definitions: Sequence[CountingDefinition], by: Sequence[str]
 ) -> dict[str, tuple[CountResult, ...]]:
@@ -297,13 +369,19 @@ def _users(
     within = list(tables.user_columns) if tables.streamed else []
     masks = figure_masks(definitions, names)
 
-    def sums(long: ir.Table, mine: Mapping[str, list[str]], picked: Sequence[int], run: bool):
+    def sums(
+        long: ir.Table,
+        mine: Mapping[str, list[str]],
+        picked: Sequence[int],
+        run: bool,
+        in_rows: set[str],
+    ):
         materialise = functools.partial(_materialise, tables.compiler.dataset) if run else None
         return interval_sums(
             long,
             tables.base,
             mine,
-            tables.interval_columns,
+            in_rows,
             keys,
             n,
             _records_of(tables, long, definitions, names, picked),
@@ -311,24 +389,27 @@ def _users(
             materialise,
         )
 
-    everything = range(len(definitions))
-    if tables.months is None:
-        record_sums, groups = sums(flags, masks, everything, True)
+    # Figures naming a plugin's criterion from the set rows, those naming a contact
+    # criterion from the contact months, the others from runs.
+    rest = dict(masks)
+    left = list(range(len(definitions)))
+    parts = []
+    for table, columns in [
+        (tables.sets, tables.set_columns),
+        (tables.months, tables.contact_columns),
+    ]:
+        if table is None:
+            continue
+        here = {name: m for name, m in rest.items() if columns.intersection(m)}
+        mine = [j for j in left if columns.intersection(names[definitions[j].name])]
+        rest = {name: m for name, m in rest.items() if name not in here}
+        left = [j for j in left if j not in mine]
+        parts.append(sums(table, here, mine, False, tables.interval_columns | columns))
+    runs = sums(flags, rest, left, True, tables.interval_columns)
+    if parts:
+        record_sums, groups = merged_sums([runs, *parts], within, INTERVAL)
     else:
-        # Figures naming a contact criterion from the contact months, the others from runs.
-        contact = tables.contact_columns
-        in_months = {name: m for name, m in masks.items() if contact.intersection(m)}
-        in_runs = {name: m for name, m in masks.items() if name not in in_months}
-        mine = [j for j in everything if contact.intersection(names[definitions[j].name])]
-        others = [j for j in everything if j not in mine]
-        record_sums, groups = merged_sums(
-            [
-                sums(flags, in_runs, others, True),
-                sums(tables.months, in_months, mine, False),
-            ],
-            within,
-            INTERVAL,
-        )
+        record_sums, groups = runs
     figures = [read_figures(row, definitions, keys) for row in record_sums]
     if tables.streamed:
         # The one group-by by interval and user column gave the totals and the breakdown.
@@ -424,10 +505,24 @@ def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
     mine = mine.select(_fu="user_id", **{f"_f_{n}": mine[n] for n in own})
     base = tables.base
     joined = base.left_join(mine, base.user_id == mine._fu)
-    return joined.select(
+    found = joined.select(
         "user_id",
         **{
             n: joined[f"_f_{n}"].fill_null(False) if n in own else joined[n]
+            for n in tables.columns.values()
+            if n not in tables.set_columns
+        },
+    )
+    if tables.user_sets is None:
+        return found
+    # The plugins' criteria from their user sets in the interval.
+    sets = tables.user_sets.filter(tables.user_sets[INTERVAL] == k)
+    sets = sets.select(_su="user_id", **{f"_s_{n}": sets[n] for n in tables.set_columns})
+    joined = found.left_join(sets, found.user_id == sets._su)
+    return joined.select(
+        "user_id",
+        **{
+            n: joined[f"_s_{n}"].fill_null(False) if n in tables.set_columns else joined[n]
             for n in tables.columns.values()
         },
     )

@@ -103,6 +103,21 @@ class SeriesCompiler(Compiler):
             )
         return table[window_column(window)], table[_END]
 
+    def window_table(self, window: Window) -> ir.Table:
+        """One row per interval: its position ``interval`` and the first and last days of
+        ``window`` in it (``start``, ``end``), for a plugin's criterion kind tested in every
+        interval at once (:class:`~threeml.definitions.kinds.CriterionKind`'s ``series``)."""
+        days = [window.resolve(i.period) for i in self.intervals]
+        return ibis.memtable(
+            pa.table(
+                {
+                    "interval": pa.array(range(len(days)), type=pa.int64()),
+                    "start": pa.array([d.start for d in days], type=pa.date32()),
+                    "end": pa.array([d.end for d in days], type=pa.date32()),
+                }
+            )
+        )
+
     def intervals_table(
         self, windows: Iterable[Window], contact_windows: Iterable[Window]
     ) -> ir.Table:
@@ -182,6 +197,11 @@ class SeriesTables:
         self.record_names: dict[frozenset[Criterion], str] = {}
         #: The flag columns of ``member-of`` criteria (:func:`threeml.engine.series.in_one_pass`).
         self.member_columns: set[str] = set()
+        #: The user sets of plugins' criterion kinds and the set rows
+        #: (:mod:`threeml.engine.series_sets`), and those criteria's flag columns.
+        self.user_sets: ir.Table | None = None
+        self.sets: ir.Table | None = None
+        self.set_columns: set[str] = set()
 
     @property
     def interval_columns(self) -> set[str]:
@@ -197,12 +217,14 @@ def series_tables(
     materialise: Callable[[ir.Table, str], ir.Table],
     record_sets: Iterable[frozenset[Criterion]] = (),
     stream: bool = False,
+    keep_flags: bool = False,
 ) -> SeriesTables:
     """Build the facts, the base and the user flags of a series (see the module docs).
 
     With ``stream``, the facts and the user flags are left as expressions (not materialised):
     the caller reads them in a single group-by, so writing millions of rows to read them once
-    would cost more than it saves.
+    would cost more than it saves. ``keep_flags`` stores the user flags all the same (read
+    again, by the set rows of :mod:`threeml.engine.series_sets`).
 
     ``record_sets`` are the sets of enrolment criteria whose contributing enrolments are a
     definition's records: per set, the user flags count each user's contributing enrolments
@@ -258,7 +280,7 @@ def series_tables(
         for name in (f"_n{j}", *([f"_nk{j}"] if keys is not None else [])):
             kept[name] = joined[name] if name in per_user else derived[name](joined)
     long = joined.select("user_id", INTERVAL, *ends, **kept, **grouping, **flags)
-    if not stream or per is not None:
+    if not stream or per is not None or keep_flags:
         long = materialise(long, "series_flags")
     tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
     tables.record_names = record_names
