@@ -32,7 +32,12 @@ from threeml.definitions import (
 )
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.kinds import registered_kinds
-from threeml.engine.series import count_series, count_series_per_interval, in_one_pass
+from threeml.engine.series import (
+    count_series,
+    count_series_per_interval,
+    goes_together,
+    in_one_pass,
+)
 from threeml.engine.series_facts import SeriesCompiler
 from threeml.records.codes import Unit
 from threeml.records.intervals import split
@@ -248,7 +253,8 @@ def test_a_plugin_kind_falls_back_to_each_interval_alone() -> None:
     intervals = split("2013-01-15:2013-04-10", "month")
     compiler = SeriesCompiler(dataset, intervals, registry.counting, registered_kinds(registry))
     definitions = [OLDER, OLDER_ENROLMENTS, THROUGH, *STANDARD[:3]]
-    assert [in_one_pass(d, compiler) for d in definitions] == [True, False, True] + [True] * 3
+    assert [in_one_pass(d, compiler) for d in definitions] == [False] * 3 + [True] * 3
+    assert [goes_together(d, compiler) for d in definitions] == [True, False, True] + [True] * 3
     one_pass = count_series(definitions, dataset, intervals, registry=registry)
     assert_same_series(
         one_pass, count_series_per_interval(definitions, dataset, intervals, registry=registry)
@@ -524,7 +530,8 @@ def test_member_of_reads_the_named_definition_in_each_interval() -> None:
     intervals = split("2013-01-01:2013-03-31", "month")
     compiler = SeriesCompiler(dataset, intervals, registry.counting, registered_kinds(registry))
     definitions = [CENSUS_RISK, ACTIVE_TELEHEALTH, NESTED, ONLY_ACTIVE]
-    assert [in_one_pass(d, compiler) for d in definitions] == [True, True, True, False]
+    assert [goes_together(d, compiler) for d in definitions] == [True, True, True, False]
+    assert not any(in_one_pass(d, compiler) for d in definitions)
     for by in [("area",), BY]:
         with mock.patch.dict(os.environ, SEED):
             one_pass = count_series(

@@ -63,7 +63,13 @@ from threeml.engine.series_sets import set_rows, user_sets
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
-__all__ = ["count_series", "count_series_per_interval", "in_one_pass", "member_criteria"]
+__all__ = [
+    "count_series",
+    "count_series_per_interval",
+    "goes_together",
+    "in_one_pass",
+    "member_criteria",
+]
 
 
 def count_series_per_interval(
@@ -97,10 +103,10 @@ def count_series(
 
     Figures equal :func:`count_series_per_interval`'s. The definitions whose criteria are all
     interval-aware (every kind of threeml's but ``query``; ``member-of`` of a definition
-    itself in the pass) are evaluated together in one pass over the whole span
-    (:mod:`threeml.engine.series_facts`); the others — those using a plugin's kind or
+    itself in the pass; a plugin's kind, from its user sets) are evaluated together in one
+    pass over the whole span (:mod:`threeml.engine.series_facts`); the others — those using
     ``query``, or no criterion about enrolments — one interval at a time, as
-    :func:`count_series_per_interval` does (see :func:`in_one_pass`).
+    :func:`count_series_per_interval` does (see :func:`goes_together`).
     """
     definitions = list(definitions)
     intervals = tuple(intervals)
@@ -110,20 +116,8 @@ def count_series(
     check_cardinality(dataset.table("users"), by)
     resolve = registry.counting if registry is not None else None
     compiler = SeriesCompiler(dataset, intervals, resolve, registered_kinds(registry))
-    by_records = any(b in ENROLMENT_BREAKDOWNS for b in by)
-    # Plugins' kinds are read from the set rows in the one group-by of a streamed series.
-    sets = _streamed(by) and not any(b in AGE_BREAKDOWNS for b in by)
-
-    def together_with(d: CountingDefinition) -> bool:
-        # Broken down by service kind or sector, a definition whose records are all its
-        # people's enrolments (no enrolment criterion) is read interval by interval.
-        own = any(c.about_enrolments for c in d.criteria)
-        if not (own or not by_records):
-            return False
-        return _in_one_pass(d, compiler, (), sets)
-
-    together = [d for d in definitions if together_with(d)]
-    alone = [d for d in definitions if not together_with(d)]
+    together = [d for d in definitions if goes_together(d, compiler, by)]
+    alone = [d for d in definitions if d not in together]
     results: dict[str, tuple[CountResult, ...]] = {}
     if alone:
         results.update(
@@ -138,62 +132,88 @@ def count_series(
 
 
 def in_one_pass(definition: CountingDefinition, compiler: Compiler) -> bool:
-    """Whether a series evaluates ``definition`` in its one pass (else interval by interval).
-
-    Every criterion's handler must be interval-aware, one criterion at least must be about
-    enrolments (a user counted in an interval then has facts there), and a definition
-    counting enrolments must judge each enrolment by its own row or contacts.
-
-    A ``member-of`` criterion of a definition counting people is read in each interval as the
-    named definition's criteria in that interval (:func:`member_criteria`), when that
-    definition counts people and is itself in the one pass; it then stands for an enrolment
-    criterion. A definition with no enrolment criterion of its own (its records are all the
-    enrolments of the people it counts) needs one among those it refers to that is not read
-    from contacts.
+    """Whether the series' long tables (:func:`~threeml.engine.series_facts.series_tables`)
+    evaluate ``definition`` on their own: every criterion's handler interval-aware (no
+    ``member-of``, no plugin's kind), one criterion at least about enrolments (a user counted
+    in an interval then has facts there), and a definition counting enrolments judging each
+    enrolment by its own row or contacts. (:func:`goes_together` says what
+    :func:`count_series` takes into its one pass besides.)
     """
-    return _in_one_pass(definition, compiler, (), True)
+    return _in_one_pass(definition, compiler, (), members=False, sets=False)
+
+
+def goes_together(
+    definition: CountingDefinition, compiler: Compiler, by: Sequence[str] = ("area",)
+) -> bool:
+    """Whether :func:`count_series` by ``by`` evaluates ``definition`` in its one pass (else
+    interval by interval): :func:`in_one_pass`, and besides
+
+    - a ``member-of`` criterion of a definition counting people, read in each interval as the
+      named definition's criteria in that interval (:func:`member_criteria`), when that
+      definition counts people and goes in the one pass itself (a plugin's kind aside); it
+      then stands for an enrolment criterion. A definition with no enrolment criterion of its
+      own (its records are all its people's enrolments) needs one among those it refers to
+      that is not read from contacts, and no breakdown by service kind or sector;
+    - a plugin's criterion kind, read from its user sets (:mod:`threeml.engine.series_sets`),
+      in a definition counting people none of whose criteria (``member-of`` followed) is read
+      from contacts, when the series is read in one group-by (one user breakdown, not the age
+      band).
+    """
+    if not any(c.about_enrolments for c in definition.criteria) and any(
+        b in ENROLMENT_BREAKDOWNS for b in by
+    ):
+        return in_one_pass(definition, compiler)
+    sets = _streamed(by) and not any(b in AGE_BREAKDOWNS for b in by)
+    return _in_one_pass(definition, compiler, (), members=True, sets=sets)
 
 
 def _in_one_pass(
-    definition: CountingDefinition, compiler: Compiler, seen: tuple[str, ...], sets: bool
+    definition: CountingDefinition,
+    compiler: Compiler,
+    seen: tuple[str, ...],
+    *,
+    members: bool,
+    sets: bool,
 ) -> bool:
-    """:func:`in_one_pass`; with ``sets``, a plugin's kind is read from its user sets
-    (:mod:`threeml.engine.series_sets`) in a definition counting people none of whose
-    criteria (``member-of`` followed) is read from contacts."""
+    """:func:`in_one_pass`, with ``member-of`` criteria and plugins' kinds read from user
+    sets when asked (see :func:`goes_together`)."""
     if definition.name in seen:
         return False  # A cycle: refused interval by interval, with the error naming it.
-    members = [c for c in definition.criteria if isinstance(c, MemberOf)]
+    names = [c for c in definition.criteria if isinstance(c, MemberOf)]
+    if names and not members:
+        return False
     handlers = {
         c: handler_for(c, compiler) for c in definition.criteria if not isinstance(c, MemberOf)
     }
     plugins = [c for c, h in handlers.items() if isinstance(h, PluginKindHandler)]
     if not all(h.interval_aware for c, h in handlers.items() if c not in plugins):
         return False
-    if members:
+    if names:
         if definition.unit is not Unit.USERS:
             return False
-        for member in members:
+        for member in names:
             named = _named(member, compiler)
             if named is None or named.unit is not Unit.USERS:
                 return False
-            if not _in_one_pass(named, compiler, (*seen, definition.name), False):
+            inner = (*seen, definition.name)
+            if not _in_one_pass(named, compiler, inner, members=True, sets=False):
                 return False
     if plugins:
         if not sets or definition.unit is not Unit.USERS:
             return False
         leaves = [c for c in definition.criteria if not isinstance(c, MemberOf)]
-        leaves += [c for m in members for c in member_criteria(m, compiler)]
+        leaves += [c for m in names for c in member_criteria(m, compiler)]
         return not any(
             c.about_enrolments and handler_for(c, compiler).contact_span(c, compiler) is not None
             for c in leaves
         )
     about = [h for c, h in handlers.items() if c.about_enrolments]
     if not about:
-        if not members:
+        if not names:
             return False
         # All its people's enrolments are its records: read from the runs (not kept apart
         # with the contacts), where one of the criteria it refers to is not from contacts.
-        leaves = [c for m in members for c in member_criteria(m, compiler)]
+        leaves = [c for m in names for c in member_criteria(m, compiler)]
         return any(
             c.about_enrolments and handler_for(c, compiler).contact_span(c, compiler) is None
             for c in leaves
