@@ -17,6 +17,7 @@ no enrolment criterion (all its people's enrolments are its records) reads them 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -25,10 +26,10 @@ from threeml.definitions import Criterion
 from threeml.engine.compiler import Compiler
 from threeml.engine.errors import EvaluationError
 from threeml.engine.handlers import PluginKindHandler
-from threeml.engine.series_facts import INTERVAL, SeriesCompiler
+from threeml.engine.series_facts import INTERVAL, SeriesCompiler, SeriesTables
 from threeml.engine.series_runs import RUN_END
 
-__all__ = ["set_rows", "user_sets"]
+__all__ = ["add_sets", "set_rows", "user_sets"]
 
 
 def user_sets(
@@ -112,3 +113,37 @@ def set_rows(
     values.update({n: read(joined) for n, read in all_enrolments.items()})
     kept = [n for n in base.columns if n != "user_id" and n not in values]
     return joined.select("user_id", INTERVAL, *kept, **values)
+
+
+def add_sets(
+    tables: SeriesTables,
+    columns: Mapping[Criterion, str],
+    plugins: Mapping[Criterion, PluginKindHandler],
+    materialise: Any,
+) -> None:
+    """The user sets of the plugins' criteria and the set rows, kept on ``tables``."""
+    sets = materialise(user_sets(tables.compiler, columns, plugins), "series_sets")
+    counts = [
+        n
+        for j in tables.record_names.values()
+        for n in (j, f"_nk{j[2:]}")
+        if n in tables.flags.columns
+    ]
+    everything: dict[str, Any] = {}
+    empty = tables.record_names.get(frozenset())
+    if empty is not None:
+        # All the user's enrolments, from the base: whether or not they have flags there.
+        everything[empty] = lambda t: t._nall
+        if tables.keys is not None:
+            everything[f"_nk{empty[2:]}"] = lambda t: t._nkall
+    tables.user_sets = sets
+    tables.set_columns = {columns[c] for c in plugins}
+    tables.sets = set_rows(
+        sets,
+        tables.flags,
+        tables.base,
+        sorted(tables.set_columns),
+        sorted(tables.interval_columns),
+        [n for n in counts if n not in everything],
+        everything,
+    )
