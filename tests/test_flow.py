@@ -125,6 +125,27 @@ CASES = {
         """,
         {"2013-01": (1, 0, {"moved": 1}, 0, 0, 1)},
     ),
+    # Only the windows that can shape the series' cells form its episodes (those ending
+    # before 31 December, the day before the series, and starting after 30 April are left
+    # out): e1 ends before it but e2 continues its episode, which is open on 31 December.
+    "a chain of windows from before the series opens it": (
+        """
+        e1 u1 tc 2012-10-01 2012-11-30 other
+        e2 u1 th 2012-12-01 2013-02-10 moved
+        e3 u2 tc 2012-10-01 2012-12-30 died
+        """,
+        {"2013-01": (1, 0, {}, 1, 0, 0), "2013-02": (1, 0, {"moved": 1}, 0, 0, 1)},
+    ),
+    # e2 starts after the series' last day: u1 is still in receipt on 30 April (closing).
+    # u2 starts on the series' last day.
+    "windows at the series' last day": (
+        """
+        e1 u1 tc 2013-03-01 2013-04-30 other
+        e2 u1 th 2013-05-01 2013-06-30 died
+        e3 u2 tc 2013-04-30 2013-05-30 died
+        """,
+        {"2013-04": (1, 1, {}, 2, 1, 0)},
+    ),
 }
 
 

@@ -28,11 +28,18 @@ from threeml.definitions import (
     FirstInstalledIn,
     HasCondition,
     MemberOf,
+    RiskAtLeast,
 )
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.kinds import registered_kinds
-from threeml.engine.series import count_series, count_series_per_interval, in_one_pass
+from threeml.engine.series import (
+    count_series,
+    count_series_per_interval,
+    goes_together,
+    in_one_pass,
+)
 from threeml.engine.series_facts import SeriesCompiler
+from threeml.records.codes import Unit
 from threeml.records.intervals import split
 from threeml.records.periods import Period
 from threeml.testing import isolated_registry, make_dataset
@@ -247,6 +254,7 @@ def test_a_plugin_kind_falls_back_to_each_interval_alone() -> None:
     compiler = SeriesCompiler(dataset, intervals, registry.counting, registered_kinds(registry))
     definitions = [OLDER, OLDER_ENROLMENTS, THROUGH, *STANDARD[:3]]
     assert [in_one_pass(d, compiler) for d in definitions] == [False] * 3 + [True] * 3
+    assert [goes_together(d, compiler) for d in definitions] == [True, False, True] + [True] * 3
     one_pass = count_series(definitions, dataset, intervals, registry=registry)
     assert_same_series(
         one_pass, count_series_per_interval(definitions, dataset, intervals, registry=registry)
@@ -495,3 +503,151 @@ def test_contact_months_meet_the_runs_only_where_a_figure_needs_them() -> None:
     assert [(r.count, r.records) for r in readings] == [(1, 1), (0, 0), (1, 1)]
     # Left out by the readings alone: u1 in February (telehealth, no reading).
     assert [r.attrition[1].leave_one_out for r in readings] == [0, 1, 0]
+
+
+# member-of in a series: the named definition read in each interval, in the one pass.
+
+#: The census in each month, with a risk score of at least 0.5 (worked on WORKED: census
+#: {u1, u3, u4}, {u2, u3, u4}, {u2, u3, u4}; scores u1 0.5, u3 0.7).
+CENSUS_RISK = _definition("series.census-risk", MemberOf("census"), RiskAtLeast(0.5))
+#: Telehealth in the month and active in it: {u1}, {u1} (u4 active but telecare), none (u3
+#: on telehealth, u2 active).
+ACTIVE_TELEHEALTH = _definition(
+    "series.active-th", EnrolmentOverlaps(service_kinds={"telehealth"}), MemberOf("active")
+)
+#: A member of a member: whoever CENSUS_RISK counts in the month.
+NESTED = _definition("series.nested", MemberOf(CENSUS_RISK.name))
+#: Active alone: read from contacts only, so its records (all its people's enrolments) are
+#: not in the runs; evaluated interval by interval.
+ONLY_ACTIVE = _definition("series.only-active", MemberOf("active"))
+
+
+def test_member_of_reads_the_named_definition_in_each_interval() -> None:
+    registry = isolated_registry(
+        definitions=[CENSUS_RISK, ACTIVE_TELEHEALTH, NESTED, ONLY_ACTIVE, *STANDARD]
+    )
+    dataset = make_dataset(**WORKED)
+    intervals = split("2013-01-01:2013-03-31", "month")
+    compiler = SeriesCompiler(dataset, intervals, registry.counting, registered_kinds(registry))
+    definitions = [CENSUS_RISK, ACTIVE_TELEHEALTH, NESTED, ONLY_ACTIVE]
+    assert [goes_together(d, compiler) for d in definitions] == [True, True, True, False]
+    assert not any(in_one_pass(d, compiler) for d in definitions)
+    for by in [("area",), BY]:
+        with mock.patch.dict(os.environ, SEED):
+            one_pass = count_series(
+                definitions, dataset, intervals, by=by, registry=registry, cell_keys=CellKeyMethod()
+            )
+            alone = count_series_per_interval(
+                definitions, dataset, intervals, by=by, registry=registry, cell_keys=CellKeyMethod()
+            )
+        assert_same_series(one_pass, alone)
+    expected = {
+        CENSUS_RISK.name: [{"u1", "u3"}, {"u3"}, {"u3"}],
+        ACTIVE_TELEHEALTH.name: [{"u1"}, {"u1"}, set()],
+        NESTED.name: [{"u1", "u3"}, {"u3"}, {"u3"}],
+    }
+    for name, members in expected.items():
+        assert [r.members() for r in one_pass[name]] == members, name
+    # No enrolment criterion of its own: its records are all its people's enrolments (u3:
+    # e3 and e3b, in every month).
+    assert [r.records for r in one_pass[CENSUS_RISK.name]] == [3, 2, 2]
+
+
+@st.composite
+def member_definitions(draw: st.DrawFn) -> list[Any]:
+    """Two generated definitions and definitions that are members of them or of standard
+    ones, with more criteria of their own."""
+    named = [draw(strategies.definitions(name=f"x{i}"), f"named {i}") for i in range(2)]
+    targets = [d.name for d in named] + ["census", "active-telehealth", "high-risk"]
+    members = [
+        draw(
+            strategies.definitions(
+                name=f"m{i}",
+                unit=Unit.USERS,
+                min_criteria=0,
+                max_criteria=2,
+                extra=lambda: st.sampled_from(targets).map(MemberOf),
+            ),
+            f"member {i}",
+        )
+        for i in range(3)
+    ]
+    return [*named, *members]
+
+
+@settings(SLOW, max_examples=strategies.examples(6))
+@given(st.data())
+def test_member_of_in_one_pass_equals_each_interval_alone(data: st.DataObject) -> None:
+    extract = data.draw(strategies.extracts(), "extract")
+    span, every = data.draw(spans(), "span")
+    definitions = data.draw(member_definitions(), "definitions")
+    registry = isolated_registry(definitions=[*definitions, *STANDARD])
+    keys = CellKeyMethod() if data.draw(st.booleans(), "cell keys") else None
+    by = data.draw(st.sampled_from([("area",), ("area",), ("age_band",), BY]), "by")
+    intervals = split(span, every)
+    dataset = extract.dataset()
+    with mock.patch.dict(os.environ, SEED):
+        one_pass = count_series(
+            definitions, dataset, intervals, by=by, registry=registry, cell_keys=keys
+        )
+        alone = count_series_per_interval(
+            definitions, dataset, intervals, by=by, registry=registry, cell_keys=keys
+        )
+    assert_same_series(one_pass, alone)
+    k = data.draw(st.integers(0, len(intervals) - 1), "interval")
+    for definition in definitions:
+        got, want = one_pass[definition.name][k], alone[definition.name][k]
+        assert got.membership().equals(want.membership()), definition.name
+        assert got.members() == want.members()
+
+
+# Plugins' criterion kinds in the one pass: one user set per interval, from the kind's
+# ``series`` (the example plugin's heartbeat gaps) or its ``compile`` per interval (born
+# before a year), joined to the rest of the definition's flags.
+
+
+def _plugin_criteria() -> st.SearchStrategy[Any]:
+    from threeml_example.heartbeat import heartbeat_gaps
+
+    return heartbeat_gaps() | st.integers(1930, 1990).map(BornBefore)
+
+
+@settings(SLOW, max_examples=strategies.examples(6))
+@given(st.data())
+def test_plugin_kinds_in_one_pass_equal_each_interval_alone(data: st.DataObject) -> None:
+    from threeml_example import plugin as example
+
+    registry = isolated_registry(("t", Plugin()), ("example", example), definitions=STANDARD)
+    extract = data.draw(strategies.extracts(), "extract")
+    span, every = data.draw(spans(), "span")
+    definitions = [
+        data.draw(
+            strategies.definitions(
+                name=f"p{i}",
+                unit=Unit.USERS,
+                min_criteria=0,
+                max_criteria=2,
+                registry=registry,
+                extra=_plugin_criteria,
+            ),
+            f"definition {i}",
+        )
+        for i in range(3)
+    ]
+    keys = CellKeyMethod() if data.draw(st.booleans(), "cell keys") else None
+    by = data.draw(st.sampled_from([("area",), ("area",), (), BY]), "by")
+    intervals = split(span, every)
+    dataset = extract.dataset()
+    with mock.patch.dict(os.environ, SEED):
+        one_pass = count_series(
+            definitions, dataset, intervals, by=by, registry=registry, cell_keys=keys
+        )
+        alone = count_series_per_interval(
+            definitions, dataset, intervals, by=by, registry=registry, cell_keys=keys
+        )
+    assert_same_series(one_pass, alone)
+    k = data.draw(st.integers(0, len(intervals) - 1), "interval")
+    for definition in definitions:
+        got, want = one_pass[definition.name][k], alone[definition.name][k]
+        assert got.membership().equals(want.membership()), definition.name
+        assert got.members() == want.members()

@@ -252,3 +252,57 @@ def _demo() -> Any:
     from threeml.data import Dataset
 
     return Dataset.from_folder(demo_folder())
+
+
+# In a series: the kind's ``series`` gives, in every interval, what ``compile`` gives with the
+# interval as the period, and a series with definitions using it equals each interval alone.
+
+
+@st.composite
+def series_scenarios(draw: st.DrawFn) -> tuple[strategies.Extract, list, list]:
+    from threeml.records.intervals import split
+
+    extract = draw(heartbeat_extracts())
+    start = strategies.day(draw(st.integers(-30, strategies.SPAN)))
+    span = Period(start, start + timedelta(days=draw(st.integers(0, 200))))
+    intervals = split(span, draw(st.sampled_from(["month", "quarter"])))
+    definitions = [
+        draw(
+            strategies.definitions(
+                name=f"d{i}",
+                unit=Unit.USERS,
+                max_criteria=2,
+                min_criteria=0,
+                extra=heartbeat_gaps,
+            )
+        )
+        for i in range(3)
+    ]
+    return extract, intervals, definitions
+
+
+@settings(SLOW, max_examples=strategies.examples(8))
+@given(series_scenarios())
+def test_the_series_hook_gives_each_interval_alone(case) -> None:
+    from threeml.engine.compiler import Compiler
+    from threeml.engine.series import count_series, count_series_per_interval
+    from threeml.engine.series_facts import SeriesCompiler
+
+    extract, intervals, definitions = case
+    dataset = extract.dataset()
+    kinds = registry().criterion_kinds()
+    compiler = SeriesCompiler(dataset, intervals, None, kinds)
+    for criterion in {c for d in definitions for c in d.criteria}:
+        if not isinstance(criterion, HeartbeatGapAtMost):
+            continue
+        found = HEARTBEAT_GAP.series(criterion, compiler).to_pyarrow().to_pylist()
+        for k, interval in enumerate(intervals):
+            alone = Compiler(dataset, interval.period, None, kinds)
+            want = set(HEARTBEAT_GAP.compile(criterion, alone).to_pyarrow()["user_id"].to_pylist())
+            assert {row["user_id"] for row in found if row["interval"] == k} == want
+    one_pass = count_series(definitions, dataset, intervals, registry=registry())
+    alone = count_series_per_interval(definitions, dataset, intervals, registry=registry())
+    for d in definitions:
+        for got, want in zip(one_pass[d.name], alone[d.name], strict=True):
+            assert got == want, d.name
+            assert got.members() == want.members()

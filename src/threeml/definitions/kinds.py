@@ -20,7 +20,15 @@ a plugin adds one through the ``threeml_criterion_kinds`` hook (see
   :class:`threeml.engine.reference.ReferenceData`;
 - ``strategy`` (optional): a function of no arguments returning a Hypothesis strategy that
   draws criteria of the kind, so that :func:`threeml.testing.strategies.criteria` and the
-  conformance check draw it too.
+  conformance check draw it too;
+- ``series`` (optional): how the engine tests it in every interval of a series at once,
+  ``series(criterion, compiler)`` returning an ibis table with ``user_id`` and ``interval``
+  columns (the users who pass in each interval, by the interval's position); ``compiler`` is a
+  :class:`threeml.engine.series_facts.SeriesCompiler`, whose ``window_table(window)`` gives
+  each interval's window days. It must give, in each interval, exactly the users ``compile``
+  gives with that interval as the period. Without it, a series calls ``compile`` once per
+  interval (one user set per interval) and still evaluates the rest of the definition in its
+  one pass.
 
 A plugin's kind is about the user: its class keeps ``about_enrolments`` false, so the records
 behind a count come from the definition's other (enrolment) criteria. For an enrolment-unit
@@ -68,6 +76,12 @@ class CriterionKind:
     reference: Callable[..., tuple[bool, str]] = field(validator=attrs.validators.is_callable())
     #: A function of no arguments returning a Hypothesis strategy of criteria of this kind.
     strategy: Callable[[], Any] | None = field(
+        default=None,
+        kw_only=True,
+        validator=attrs.validators.optional(attrs.validators.is_callable()),
+    )
+    #: How the engine tests the kind in every interval of a series at once (see the module).
+    series: Callable[..., Any] | None = field(
         default=None,
         kw_only=True,
         validator=attrs.validators.optional(attrs.validators.is_callable()),

@@ -21,6 +21,20 @@ by ``user_id`` only (never a window over the whole table):
 An ended episode's *reason* is the ``end_reason`` of the enrolment whose ``ended_on`` is the
 episode's last day; when several end that day, the first of :data:`END_REASONS` among their
 reasons wins, and ``unknown`` when none of them gives one.
+
+**Only the days that matter** (``meeting``). Stock and flow over intervals from ``s0`` to
+``eN`` reads an episode only when it is in receipt on a day of ``[s0-1, eN]``, and then only
+whether its first day is before or within each interval, whether its last day is before, or at
+or after, each interval's end, and the reason when it ends inside the span. Those answers do
+not change when the windows ending before ``s0-1`` and those starting after ``eN`` are left
+out before the episodes are formed (at national scale, most windows of a short span): a kept
+window linked to the others only through a window ending before ``s0-1`` starts by ``s0-1``
+and ends at or after it, so every such window covers day ``s0-1`` and they are one episode
+either way, whose first day is at or before ``s0-1`` either way (before every interval); a
+window starting after ``eN`` only lengthens an episode whose last day is already at or after
+``eN``. The enrolments ending on an ending episode's last day are all kept, so its reason is
+the same. The episodes found so are exact about those days, not in general: they are not
+published as episodes.
 """
 
 from __future__ import annotations
@@ -34,6 +48,7 @@ import ibis
 
 from threeml.engine.errors import EvaluationError
 from threeml.records.codes import Sector, ServiceKind
+from threeml.records.periods import Period
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -101,14 +116,23 @@ def episodes(
     *,
     service_kinds: Iterable[Any] = (),
     sectors: Iterable[Any] = (),
+    meeting: Period | None = None,
 ) -> ir.Table:
     """Every user's episodes of receipt, as an (unexecuted) ibis table.
 
     Columns: ``user_id``; ``first`` (the episode's first day); ``last`` (its last day,
     :data:`OPEN_END` while it is open); ``reason`` (one of :data:`END_REASONS`, ``None`` while
     open). Only enrolments of services of ``service_kinds`` and ``sectors`` (when given) count.
+
+    With ``meeting`` (``[s0-1, eN]`` for intervals from ``s0`` to ``eN``), only the episodes in
+    receipt on one of its days, formed from the windows that can shape what stock and flow
+    reads of them (see the module docs): their first day is exact when after ``s0-1`` (else at
+    or before it), their last day when before ``eN`` (else at or after it).
     """
     e = selected_enrolments(dataset, service_kinds=service_kinds, sectors=sectors)
+    if meeting is not None:
+        first, last = ibis.date(meeting.start), ibis.date(meeting.end)
+        e = e.filter(e.installed_on <= last, e.ended_on.isnull() | (e.ended_on >= first))
     rank = ibis.cases(
         *((e.end_reason == reason, i) for i, reason in enumerate(END_REASONS[:-1])),
         else_=_UNKNOWN_RANK,
@@ -139,6 +163,8 @@ def episodes(
         else_=ibis.literal("unknown"),
     )
     open_ = joined.last == ibis.date(OPEN_END)
+    if meeting is not None:
+        joined = joined.filter(joined.first <= last, joined.last >= first)
     return joined.select(
         user_id=spans.user_id,
         first=joined.first,

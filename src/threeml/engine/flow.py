@@ -173,10 +173,12 @@ def stock_and_flow(
     and/or sectors: ``{"service_kinds": {"telehealth"}, "sectors": {...}}``; ``None`` is any
     enrolment. ``name`` names the sense of receipt in the result.
 
-    Episodes are computed in the engine (:mod:`threeml.engine.episodes`); every interval's
-    cells then come from one group-by of the episodes against a table of the intervals, so
-    only the cells reach Python. Cells are given for every interval and every group seen in
-    the series (zero where nothing happened), then the total (``group`` ``None``).
+    Episodes are computed in the engine (:mod:`threeml.engine.episodes`), only those in
+    receipt on a day the intervals read, formed from the windows that can shape them; every
+    interval's cells then come from one group-by of the episodes against a table of the
+    intervals (by group, the totals being the groups' sums), so only the cells reach Python.
+    Cells are given for every interval and every group seen in the series (zero where
+    nothing happened), then the total (``group`` ``None``).
     """
     intervals = tuple(intervals)
     if not intervals:
@@ -189,21 +191,45 @@ def stock_and_flow(
             f"stock and flow restricts services by 'service_kinds' and 'sectors', "
             f"not {', '.join(sorted(unknown))}"
         )
+    first, last = min(i.start for i in intervals), max(i.end for i in intervals)
+    # Only the episodes in receipt on a day some interval reads (see episodes' ``meeting``).
     found = episodes(
         dataset,
         service_kinds=chosen.get("service_kinds", ()),
         sectors=chosen.get("sectors", ()),
+        meeting=Period(first - timedelta(days=1), last),
     )
     span = Period(intervals[0].start, intervals[-1].end)
     table = _intervals_table(intervals)
-    rows: list[dict[str, Any]] = []
-    if by_name is not None:
-        rows = _cells(_grouped(dataset, found, by_name, span), table).to_pyarrow().to_pylist()
-    everyone = found.mutate(grp=ibis.literal("", "string"))
-    totals = _cells(everyone, table).to_pyarrow().to_pylist()
+    if by_name is None:
+        totals = _cells(found.mutate(grp=ibis.literal("", "string")), table)
+        rows: list[dict[str, Any]] = []
+        return FlowResult(
+            name=name,
+            intervals=intervals,
+            by=None,
+            cells=_fill(rows, totals.to_pyarrow().to_pylist(), intervals),
+        )
+    rows = _cells(_grouped(dataset, found, by_name, span), table).to_pyarrow().to_pylist()
     return FlowResult(
-        name=name, intervals=intervals, by=by_name, cells=_fill(rows, totals, intervals)
+        name=name, intervals=intervals, by=by_name, cells=_fill(rows, _totals(rows), intervals)
     )
+
+
+def _totals(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each interval's cell for everyone: the sum of its groups' cells.
+
+    Every figure adds up over the groups, distinct users starting and ending too: a user is in
+    one group (the users table holds each user once), so the groups partition the users and
+    their episodes.
+    """
+    totals: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        total = totals.setdefault(row["i"], {"i": row["i"]})
+        for figure, value in row.items():
+            if figure not in ("i", "grp"):
+                total[figure] = total.get(figure, 0) + int(value or 0)
+    return list(totals.values())
 
 
 def _fill(

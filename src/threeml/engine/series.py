@@ -21,14 +21,13 @@ import ibis
 import ibis.expr.types as ir
 
 from threeml.data import Dataset
-from threeml.definitions import CountingDefinition
+from threeml.definitions import CountingDefinition, MemberOf
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
 from threeml.engine.breakdowns import check_cardinality
 from threeml.engine.cellkeys import KeyRequest, as_cell_key, dataset_seed, keyed
-from threeml.engine.compiler import Compiler
-from threeml.engine.criteria import handler_for
+from threeml.engine.criteria import PluginKindHandler, handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
     _all,
@@ -41,6 +40,14 @@ from threeml.engine.evaluate import (
 from threeml.engine.flags import record_columns
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series_contacts import merged_sums
+from threeml.engine.series_dispatch import (
+    add_members,
+    followed_criteria,
+    goes_together,
+    in_one_pass,
+    member_criteria,
+    streamed,
+)
 from threeml.engine.series_enrolments import enrolment_series
 from threeml.engine.series_facts import (
     INTERVAL,
@@ -58,10 +65,17 @@ from threeml.engine.series_figures import (
     series_results,
 )
 from threeml.engine.series_runs import RUN_END
+from threeml.engine.series_sets import add_sets
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
-__all__ = ["count_series", "count_series_per_interval", "in_one_pass"]
+__all__ = [
+    "count_series",
+    "count_series_per_interval",
+    "goes_together",
+    "in_one_pass",
+    "member_criteria",
+]
 
 
 def count_series_per_interval(
@@ -94,10 +108,11 @@ def count_series(
     """Every definition in every interval: per definition, one result per interval.
 
     Figures equal :func:`count_series_per_interval`'s. The definitions whose criteria are all
-    interval-aware (every kind of threeml's but ``member-of`` and ``query``) are evaluated
-    together in one pass over the whole span (:mod:`threeml.engine.series_facts`); the
-    others — those using a plugin's kind, ``member-of`` or ``query``, or no criterion about
-    enrolments — one interval at a time, as :func:`count_series_per_interval` does.
+    interval-aware (every kind of threeml's but ``query``; ``member-of`` of a definition
+    itself in the pass; a plugin's kind, from its user sets) are evaluated together in one
+    pass over the whole span (:mod:`threeml.engine.series_facts`); the others — those using
+    ``query``, or no criterion about enrolments — one interval at a time, as
+    :func:`count_series_per_interval` does (see :func:`goes_together`).
     """
     definitions = list(definitions)
     intervals = tuple(intervals)
@@ -107,8 +122,8 @@ def count_series(
     check_cardinality(dataset.table("users"), by)
     resolve = registry.counting if registry is not None else None
     compiler = SeriesCompiler(dataset, intervals, resolve, registered_kinds(registry))
-    together = [d for d in definitions if in_one_pass(d, compiler)]
-    alone = [d for d in definitions if not in_one_pass(d, compiler)]
+    together = [d for d in definitions if goes_together(d, compiler, by)]
+    alone = [d for d in definitions if d not in together]
     results: dict[str, tuple[CountResult, ...]] = {}
     if alone:
         results.update(
@@ -122,22 +137,6 @@ def count_series(
     return {d.name: results[d.name] for d in definitions}
 
 
-def in_one_pass(definition: CountingDefinition, compiler: Compiler) -> bool:
-    """Whether a series evaluates ``definition`` in its one pass (else interval by interval).
-
-    Every criterion's handler must be interval-aware, one criterion at least must be about
-    enrolments (a user counted in an interval then has facts there), and a definition
-    counting enrolments must judge each enrolment by its own row or contacts.
-    """
-    handlers = {c: handler_for(c, compiler) for c in definition.criteria}
-    if not all(h.interval_aware for h in handlers.values()):
-        return False
-    about = [h for c, h in handlers.items() if c.about_enrolments]
-    if not about:
-        return False
-    return definition.unit is Unit.USERS or all(h.judges_enrolment for h in about)
-
-
 def _one_pass(
     compiler: SeriesCompiler,
     definitions: Sequence[CountingDefinition],
@@ -145,21 +144,52 @@ def _one_pass(
     keys: KeyRequest | None,
 ) -> dict[str, tuple[CountResult, ...]]:
     columns = _distinct_criteria(definitions)
+    plugins = {
+        c: h
+        for c in columns
+        if not isinstance(c, MemberOf)
+        and isinstance(h := handler_for(c, compiler), PluginKindHandler)
+    }
+    members = {
+        c: member_criteria(c, compiler)
+        for d in definitions
+        for c in d.criteria
+        if isinstance(c, MemberOf)
+    }
+    for leaves in members.values():
+        for c in leaves:
+            columns.setdefault(c, f"c{len(columns)}")
     user_columns = [b for b in by if b not in ENROLMENT_BREAKDOWNS]
     dataset = compiler.dataset
+    record_sets = [
+        frozenset(c for c in d.criteria if c.about_enrolments)
+        for d in definitions
+        if d.unit is Unit.USERS
+    ]
+    # A definition with members of others: its own enrolment criteria with theirs, so that
+    # the contact months meet the runs wherever its figures need the runs' columns (no
+    # records of its own are read from these).
+    record_sets += [
+        frozenset(c for c in followed_criteria(d, members) if c.about_enrolments)
+        for d in definitions
+        if any(isinstance(c, MemberOf) for c in d.criteria)
+    ]
+    materialise = functools.partial(_materialise, dataset)
     tables = series_tables(
         compiler,
-        columns,
+        {c: n for c, n in columns.items() if not isinstance(c, MemberOf) and c not in plugins},
         user_columns,
         keys,
-        lambda expr, stem: _materialise(dataset, expr, stem),
-        [
-            frozenset(c for c in d.criteria if c.about_enrolments)
-            for d in definitions
-            if d.unit is Unit.USERS
-        ],
-        stream=len(user_columns) <= 1 and not any(b in ENROLMENT_BREAKDOWNS for b in by),
+        materialise,
+        record_sets,
+        stream=streamed(by),
+        keep_flags=bool(plugins),
     )
+    if members:
+        add_members(tables, columns, members)
+    tables.columns = dict(columns)
+    if plugins:
+        add_sets(tables, columns, plugins, materialise)
     results: dict[str, tuple[CountResult, ...]] = {}
     for unit in Unit:
         mine = [d for d in definitions if d.unit is unit]
@@ -178,13 +208,19 @@ def _users(
     within = list(tables.user_columns) if tables.streamed else []
     masks = figure_masks(definitions, names)
 
-    def sums(long: ir.Table, mine: Mapping[str, list[str]], picked: Sequence[int], run: bool):
+    def sums(
+        long: ir.Table,
+        mine: Mapping[str, list[str]],
+        picked: Sequence[int],
+        run: bool,
+        in_rows: set[str],
+    ):
         materialise = functools.partial(_materialise, tables.compiler.dataset) if run else None
         return interval_sums(
             long,
             tables.base,
             mine,
-            tables.interval_columns,
+            in_rows,
             keys,
             n,
             _records_of(tables, long, definitions, names, picked),
@@ -192,24 +228,27 @@ def _users(
             materialise,
         )
 
-    everything = range(len(definitions))
-    if tables.months is None:
-        record_sums, groups = sums(flags, masks, everything, True)
+    # Figures naming a plugin's criterion from the set rows, those naming a contact
+    # criterion from the contact months, the others from runs.
+    rest = dict(masks)
+    left = list(range(len(definitions)))
+    parts = []
+    for table, columns in [
+        (tables.sets, tables.set_columns),
+        (tables.months, tables.contact_columns),
+    ]:
+        if table is None:
+            continue
+        here = {name: m for name, m in rest.items() if columns.intersection(m)}
+        mine = [j for j in left if columns.intersection(names[definitions[j].name])]
+        rest = {name: m for name, m in rest.items() if name not in here}
+        left = [j for j in left if j not in mine]
+        parts.append(sums(table, here, mine, False, tables.interval_columns | columns))
+    runs = sums(flags, rest, left, True, tables.interval_columns)
+    if parts:
+        record_sums, groups = merged_sums([runs, *parts], within, INTERVAL)
     else:
-        # Figures naming a contact criterion from the contact months, the others from runs.
-        contact = tables.contact_columns
-        in_months = {name: m for name, m in masks.items() if contact.intersection(m)}
-        in_runs = {name: m for name, m in masks.items() if name not in in_months}
-        mine = [j for j in everything if contact.intersection(names[definitions[j].name])]
-        others = [j for j in everything if j not in mine]
-        record_sums, groups = merged_sums(
-            [
-                sums(flags, in_runs, others, True),
-                sums(tables.months, in_months, mine, False),
-            ],
-            within,
-            INTERVAL,
-        )
+        record_sums, groups = runs
     figures = [read_figures(row, definitions, keys) for row in record_sums]
     if tables.streamed:
         # The one group-by by interval and user column gave the totals and the breakdown.
@@ -305,10 +344,24 @@ def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
     mine = mine.select(_fu="user_id", **{f"_f_{n}": mine[n] for n in own})
     base = tables.base
     joined = base.left_join(mine, base.user_id == mine._fu)
-    return joined.select(
+    found = joined.select(
         "user_id",
         **{
             n: joined[f"_f_{n}"].fill_null(False) if n in own else joined[n]
+            for n in tables.columns.values()
+            if n not in tables.set_columns
+        },
+    )
+    if tables.user_sets is None:
+        return found
+    # The plugins' criteria from their user sets in the interval.
+    sets = tables.user_sets.filter(tables.user_sets[INTERVAL] == k)
+    sets = sets.select(_su="user_id", **{f"_s_{n}": sets[n] for n in tables.set_columns})
+    joined = found.left_join(sets, found.user_id == sets._su)
+    return joined.select(
+        "user_id",
+        **{
+            n: joined[f"_s_{n}"].fill_null(False) if n in tables.set_columns else joined[n]
             for n in tables.columns.values()
         },
     )

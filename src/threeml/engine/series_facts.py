@@ -103,6 +103,21 @@ class SeriesCompiler(Compiler):
             )
         return table[window_column(window)], table[_END]
 
+    def window_table(self, window: Window) -> ir.Table:
+        """One row per interval: its position ``interval`` and the first and last days of
+        ``window`` in it (``start``, ``end``), for a plugin's criterion kind tested in every
+        interval at once (:class:`~threeml.definitions.kinds.CriterionKind`'s ``series``)."""
+        days = [window.resolve(i.period) for i in self.intervals]
+        return ibis.memtable(
+            pa.table(
+                {
+                    "interval": pa.array(range(len(days)), type=pa.int64()),
+                    "start": pa.array([d.start for d in days], type=pa.date32()),
+                    "end": pa.array([d.end for d in days], type=pa.date32()),
+                }
+            )
+        )
+
     def intervals_table(
         self, windows: Iterable[Window], contact_windows: Iterable[Window]
     ) -> ir.Table:
@@ -180,11 +195,18 @@ class SeriesTables:
         self.contact_columns: set[str] = set()
         #: Per set of enrolment criteria, the user flags' count of contributing enrolments.
         self.record_names: dict[frozenset[Criterion], str] = {}
+        #: The flag columns of ``member-of`` criteria (:func:`threeml.engine.series.in_one_pass`).
+        self.member_columns: set[str] = set()
+        #: The user sets of plugins' criterion kinds and the set rows
+        #: (:mod:`threeml.engine.series_sets`), and those criteria's flag columns.
+        self.user_sets: ir.Table | None = None
+        self.sets: ir.Table | None = None
+        self.set_columns: set[str] = set()
 
     @property
     def interval_columns(self) -> set[str]:
         """The flag columns only a row of the long tables can make true."""
-        return {self.columns[c] for c in self.fact_names}
+        return {self.columns[c] for c in self.fact_names} | self.member_columns
 
 
 def series_tables(
@@ -195,17 +217,20 @@ def series_tables(
     materialise: Callable[[ir.Table, str], ir.Table],
     record_sets: Iterable[frozenset[Criterion]] = (),
     stream: bool = False,
+    keep_flags: bool = False,
 ) -> SeriesTables:
     """Build the facts, the base and the user flags of a series (see the module docs).
 
     With ``stream``, the facts and the user flags are left as expressions (not materialised):
     the caller reads them in a single group-by, so writing millions of rows to read them once
-    would cost more than it saves.
+    would cost more than it saves. ``keep_flags`` stores the user flags all the same (read
+    again, by the set rows of :mod:`threeml.engine.series_sets`).
 
     ``record_sets`` are the sets of enrolment criteria whose contributing enrolments are a
     definition's records: per set, the user flags count each user's contributing enrolments
     in the interval (``_n<j>``, and with ``keys`` the sum of their record keys, ``_nk<j>``),
-    so a definition's records are a sum over the users it counts, with no further join.
+    so a definition's records are a sum over the users it counts, with no further join. The
+    empty set (a definition with no enrolment criterion) counts all the user's enrolments.
     """
     criteria = [c for c in columns if c.about_enrolments]
     record_sets = list(record_sets)
@@ -217,15 +242,22 @@ def series_tables(
     if not stream:
         # Streamed, the facts are read once (by the group-by per user below).
         facts = materialise(facts, "series_facts")
-    base = materialise(
-        keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id")), "series_base"
-    )
+    base = keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id"))
+    if frozenset() in record_sets:
+        base = _with_all_enrolments(compiler, base, keys)
+    base = materialise(base, "series_base")
     # The criteria read from contacts, when kept apart, hold in no run (their facts are 0):
     # constants, not aggregates.
     apart = {c for c, m in fact_names.items() if per is not None and m in per.columns}
     per_user, record_names, derived = user_aggregates(
         compiler, facts, fact_names, record_sets, apart, keys is not None
     )
+    if frozenset() in record_names:
+        # All the user's enrolments, from the base (joined to every row of the flags).
+        j = record_names[frozenset()][2:]
+        derived[f"_n{j}"] = _all_enrolments
+        if keys is not None:
+            derived[f"_nk{j}"] = _all_enrolment_keys
     # The interval's end year only for an age band (never by runs).
     years = [_END_YEAR] if any(name in _AGE for name in user_columns) else []
     grouped = facts.group_by(["user_id", INTERVAL, *ends, *years]).agg(**per_user)
@@ -248,7 +280,7 @@ def series_tables(
         for name in (f"_n{j}", *([f"_nk{j}"] if keys is not None else [])):
             kept[name] = joined[name] if name in per_user else derived[name](joined)
     long = joined.select("user_id", INTERVAL, *ends, **kept, **grouping, **flags)
-    if not stream or per is not None:
+    if not stream or per is not None or keep_flags:
         long = materialise(long, "series_flags")
     tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
     tables.record_names = record_names
@@ -290,6 +322,30 @@ def _base(
     if any(name in _AGE for name in user_columns):
         grouping["_birth_year"] = users[BAND_NAMES["age_band"]]
     return users.select("user_id", **grouping, **flags)
+
+
+def _with_all_enrolments(
+    compiler: SeriesCompiler, base: ir.Table, keys: KeyRequest | None
+) -> ir.Table:
+    """``base`` with each user's number of enrolments (``_nall``) and the sum of their record
+    keys (``_nkall``, with ``keys``): the records of a definition with no enrolment criterion."""
+    e = keyed(
+        compiler.enrolments.select("user_id", "enrolment_id"), keys, _ek=("e", "enrolment_id")
+    )
+    sums = {"_nall": e.count().cast("int32")}
+    if keys is not None:
+        sums["_nkall"] = e._ek.sum().cast("int64")
+    per = e.group_by("user_id").agg(**sums).rename(_au="user_id")
+    joined = base.left_join(per, base.user_id == per._au)
+    return joined.select(*base.columns, **{name: joined[name].fill_null(0) for name in sums})
+
+
+def _all_enrolments(table: ir.Table) -> ir.Value:
+    return table._nall
+
+
+def _all_enrolment_keys(table: ir.Table) -> ir.Value:
+    return table._nkall
 
 
 def interval_age_band(table: ir.Table) -> ir.Value:

@@ -11,6 +11,9 @@ hook, as :data:`HEARTBEAT_GAP`:
   in TOML and JSON files and whose fields are what a file may set;
 - :func:`compile_heartbeat_gap` is how threeml's engine tests it: an ibis query (a ``lag``
   over each user's heartbeat dates), with no Python per row;
+- :func:`series_heartbeat_gap` is how it tests it in every interval of a series at once (the
+  kind's optional ``series``): the same query with the interval beside the user, so a series
+  reads the heartbeats once, not once per interval;
 - :func:`reference_heartbeat_gap` is how the reference evaluator tests it: the definition
   applied literally to one user's rows, with the evidence ``threeml explain`` prints;
 - :func:`heartbeat_gaps` draws criteria of the kind for Hypothesis, so threeml's test kit
@@ -37,6 +40,7 @@ __all__ = [
     "compile_heartbeat_gap",
     "heartbeat_gaps",
     "reference_heartbeat_gap",
+    "series_heartbeat_gap",
 ]
 
 
@@ -127,6 +131,32 @@ def compile_heartbeat_gap(criterion: HeartbeatGapAtMost, compiler: Any) -> Any:
     ).select("user_id")
 
 
+def series_heartbeat_gap(criterion: HeartbeatGapAtMost, compiler: Any) -> Any:
+    """The users who pass in each interval of a series: an ibis table of ``user_id`` and
+    ``interval`` (the kind's ``series``).
+
+    As :func:`compile_heartbeat_gap`, with each heartbeat day joined to the intervals whose
+    window holds it (``compiler.window_table``) and the ``lag`` over each user's days in one
+    interval.
+    """
+    windows = compiler.window_table(criterion.window)
+    c = compiler.counting_contacts
+    c = c.filter(c.kind == ContactKind.HEARTBEAT.value)
+    if criterion.service_kinds:
+        c = c.filter(c.service_kind.isin(sorted(k.value for k in criterion.service_kinds)))
+    days = c.select("user_id", "date").distinct()
+    x = days.inner_join(windows, [days.date >= windows.start, days.date <= windows.end])
+    previous = x.date.lag().over(group_by=[x.user_id, x.interval], order_by=x.date)
+    gaps = x.mutate(gap=x.date.delta(previous.fill_null(x.start), unit="day"))
+    per = gaps.group_by(["user_id", "interval"]).agg(
+        longest=gaps.gap.max(), last=gaps.date.max(), end=gaps.end.max()
+    )
+    return per.filter(
+        per.longest <= criterion.days,
+        per.end.delta(per.last, unit="day") <= criterion.days,
+    ).select("user_id", "interval")
+
+
 def reference_heartbeat_gap(
     criterion: HeartbeatGapAtMost, data: Any, period: Period, user_id: str
 ) -> tuple[bool, str]:
@@ -184,4 +214,5 @@ HEARTBEAT_GAP = CriterionKind(
     compile=compile_heartbeat_gap,
     reference=reference_heartbeat_gap,
     strategy=heartbeat_gaps,
+    series=series_heartbeat_gap,
 )
