@@ -362,6 +362,47 @@ def test_two_runs_in_one_area_are_counted_in_their_months_only(
     assert [s.leave_one_out for s in may.attrition] == [0, 1]
 
 
+# Numbers for people and enrolments: by runs, the long tables are keyed by numbers made once
+# (threeml.engine.series_keys), and text ids come back only for members and cell keys. The
+# extract of RUNS with ids that look like numbers, none its own row's number, so that a text id
+# read where a number belongs (or the reverse) would name someone else.
+_IDS = {"u1": "1", "u2": "0", "u3": "2", "e1b": "0", "e1": "4", "e2": "3", "e3": "1", "e3b": "2"}
+
+
+def _renamed(text: str) -> str:
+    for old, new in sorted(_IDS.items(), key=lambda item: -len(item[0])):
+        text = text.replace(f" {old} ", f" {new} ").replace(
+            f"\n        {old} ", f"\n        {new} "
+        )
+    return text
+
+
+def test_runs_key_their_long_tables_by_numbers_and_give_back_the_text_ids() -> None:
+    from threeml.engine.series_facts import INTERVAL, series_tables
+
+    numbered = {name: _renamed(table) for name, table in RUNS.items()}
+    dataset = make_dataset(**numbered)
+    intervals = split("2013-01-01:2013-06-30", "month")
+    keys = CellKeyMethod()
+    with mock.patch.dict(os.environ, SEED):
+        one_pass = count_series(STANDARD, dataset, intervals, by=("area",), cell_keys=keys)
+        alone = count_series_per_interval(
+            STANDARD, dataset, intervals, by=("area",), cell_keys=keys
+        )
+    assert_same_series(one_pass, alone)
+    for name, expected in RUNS_EXPECTED.items():
+        want = [{_IDS[u] for u in members} for members in expected]
+        assert [r.members() for r in one_pass[name]] == want, name
+    # The long tables of runs are keyed by integers (the base keeps the text ids beside them).
+    compiler = SeriesCompiler(dataset, intervals)
+    columns = {c: f"c{j}" for j, c in enumerate(STANDARD[2].criteria)}
+    tables = series_tables(compiler, columns, ["area"], None, lambda e, _: e, stream=True)
+    assert tables.runs and tables.person == "_pn"
+    assert tables.flags.schema()["user_id"].is_integer()
+    assert tables.base.schema()["user_id"].is_string()
+    assert INTERVAL in tables.flags.columns
+
+
 def test_records_through_contacts_alone_keep_their_cell_keys() -> None:
     """A month whose records come only through contacts (u1's e1 in February, for ``active``)
     has the key sum of those records, as the month alone has; the run's own key sum is empty

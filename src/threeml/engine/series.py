@@ -343,7 +343,8 @@ def _complete_users(tables: SeriesTables, k: int) -> ir.Table:
         )
     mine = mine.select(_fu="user_id", **{f"_f_{n}": mine[n] for n in own})
     base = tables.base
-    joined = base.left_join(mine, base.user_id == mine._fu)
+    # The long tables' user_id may be the user's number (:mod:`.series_keys`).
+    joined = base.left_join(mine, base[tables.person] == mine._fu)
     found = joined.select(
         "user_id",
         **{

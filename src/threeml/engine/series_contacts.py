@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 from threeml.definitions import Criterion
 from threeml.engine.compiler import Compiler, date_literal
 from threeml.engine.criteria import CriterionHandler, handler_for
+from threeml.engine.series_keys import ENROLMENT_TEXT, numbered_contacts
 from threeml.engine.series_runs import RUN_END, days_within
 
 __all__ = ["contact_counts", "contact_months", "merged_sums", "splits_contacts"]
@@ -63,7 +64,8 @@ def contact_counts(
     ``contact_cap``.
 
     With ``enrolments`` (rows of the compiler's enrolments with the series' columns, and
-    the record key ``_ek`` when keyed), each row also says whether its enrolment contributes
+    the record key ``_ek`` when keyed; numbered ones, :mod:`.series_keys`, keep their
+    numbers), each row also says whether its enrolment contributes
     to each criterion of ``others`` in the interval (``k<j>`` for the fact column ``m<j>``:
     read from the enrolment's row and the interval's days, as its facts would say), and
     carries ``_ek``.
@@ -72,7 +74,11 @@ def contact_counts(
         enrolments = compiler.enrolments.select(
             "enrolment_id", "installed_on", "ended_on", "service_kind"
         )
-    contacts = compiler.contacts_counting_on(enrolments)
+    if ENROLMENT_TEXT in enrolments.columns:
+        # Numbered enrolments (:mod:`.series_keys`): the contacts carry their numbers.
+        contacts = numbered_contacts(compiler, enrolments)
+    else:
+        contacts = compiler.contacts_counting_on(enrolments)
     low = min(min(c.window.resolve(i.period).start for c in counted) for i in compiler.intervals)
     contacts = contacts.filter(
         contacts.date >= date_literal(low), contacts.date <= date_literal(compiler.period.end)

@@ -45,6 +45,12 @@ from threeml.engine.criteria import handler_for
 from threeml.engine.errors import EvaluationError
 from threeml.engine.series_aggregates import user_aggregates
 from threeml.engine.series_contacts import contact_counts, contact_months, splits_contacts
+from threeml.engine.series_keys import (
+    ENROLMENT_TEXT,
+    PERSON,
+    numbered_enrolments,
+    numbered_people,
+)
 from threeml.engine.series_runs import (
     RUN_END,
     day_boundaries,
@@ -202,6 +208,9 @@ class SeriesTables:
         self.user_sets: ir.Table | None = None
         self.sets: ir.Table | None = None
         self.set_columns: set[str] = set()
+        #: The base's column the long tables' ``user_id`` is (:mod:`.series_keys`: the
+        #: user's number when the tables are per run, else the text id itself).
+        self.person = "user_id"
 
     @property
     def interval_columns(self) -> set[str]:
@@ -235,17 +244,25 @@ def series_tables(
     criteria = [c for c in columns if c.about_enrolments]
     record_sets = list(record_sets)
     runs = stream and ordered(compiler.intervals) and not any(name in _AGE for name in user_columns)
+    # Per run, the long tables are keyed by numbers (:mod:`.series_keys`), made in the base.
+    base = _base(compiler, columns, user_columns)
+    base = keyed(numbered_people(base) if runs else base, keys, _rk=("u", "user_id"))
+    if frozenset() in record_sets:
+        base = _with_all_enrolments(compiler, base, keys)
+    base = materialise(base, "series_base")
+    person = PERSON if runs else "user_id"
     facts, fact_names, per = _facts(
-        compiler, criteria, keys, materialise if runs else None, record_sets=record_sets
+        compiler,
+        criteria,
+        keys,
+        materialise if runs else None,
+        record_sets=record_sets,
+        people=base.select("user_id", PERSON) if runs else None,
     )
     ends = [RUN_END] if RUN_END in facts.columns else []
     if not stream:
         # Streamed, the facts are read once (by the group-by per user below).
         facts = materialise(facts, "series_facts")
-    base = keyed(_base(compiler, columns, user_columns), keys, _rk=("u", "user_id"))
-    if frozenset() in record_sets:
-        base = _with_all_enrolments(compiler, base, keys)
-    base = materialise(base, "series_base")
     # The criteria read from contacts, when kept apart, hold in no run (their facts are 0):
     # constants, not aggregates.
     apart = {c for c, m in fact_names.items() if per is not None and m in per.columns}
@@ -261,7 +278,7 @@ def series_tables(
     # The interval's end year only for an age band (never by runs).
     years = [_END_YEAR] if any(name in _AGE for name in user_columns) else []
     grouped = facts.group_by(["user_id", INTERVAL, *ends, *years]).agg(**per_user)
-    owners = base.rename(_uid="user_id")
+    owners = _owners(base, person, "_uid")
     joined = grouped.inner_join(owners, grouped.user_id == owners._uid)
     flags: dict[str, ir.Value] = {}
     for c, name in columns.items():
@@ -286,12 +303,13 @@ def series_tables(
     tables.record_names = record_names
     tables.streamed = stream
     tables.runs = bool(ends)
+    tables.person = person
     if per is not None:
         tables.months = contact_months(
             compiler,
             per,
             long,
-            base,
+            _owners(base, person, "user_id"),
             fact_names,
             columns,
             record_names,
@@ -300,6 +318,13 @@ def series_tables(
         )
         tables.contact_columns = {columns[c] for c in fact_names if fact_names[c] in per.columns}
     return tables
+
+
+def _owners(base: ir.Table, person: str, name: str) -> ir.Table:
+    """The base keyed by the long tables' ``user_id`` (``person``), named ``name``."""
+    if person == "user_id":
+        return base.rename(**{name: "user_id"})
+    return base.drop("user_id").rename(**{name: person})
 
 
 def _base(
@@ -370,6 +395,7 @@ def _facts(
     materialise: Callable[[ir.Table, str], ir.Table] | None = None,
     narrow: bool = False,
     record_sets: Sequence[frozenset[Criterion]] = (),
+    people: ir.Table | None = None,
 ) -> tuple[ir.Table, dict[Criterion, str], ir.Table | None]:
     """(enrolment, interval) rows where the enrolment can matter, a column per criterion.
 
@@ -380,7 +406,9 @@ def _facts(
 
     With ``materialise``, and when every criterion says which dates it compares with its
     interval's days, the rows are per (enrolment, run) instead (:mod:`.series_runs`: the
-    interval ``_i`` is the run's first, :data:`RUN_END` the first after it).
+    interval ``_i`` is the run's first, :data:`RUN_END` the first after it). With ``people``
+    (``user_id`` and :data:`~.series_keys.PERSON`), ``enrolment_id`` and ``user_id`` are
+    numbers (:func:`~.series_keys.numbered_enrolments`, stored once).
     """
     names = {c: f"m{j}" for j, c in enumerate(criteria)}
     handlers = {c: handler_for(c, compiler) for c in criteria}
@@ -389,14 +417,22 @@ def _facts(
     intervals = compiler.intervals_table(windows, contact_windows)
     columns = compiler.interval_columns(windows, contact_windows)
 
+    enrolments, text = compiler.enrolments, "enrolment_id"
+    if people is not None:
+        assert materialise is not None
+        enrolments = materialise(
+            numbered_enrolments(enrolments, people), "series_enrolments_numbered"
+        )
+        text = ENROLMENT_TEXT
+
     def prepared(chosen: Sequence[Criterion]) -> ir.Table:
         """The enrolments with the series columns of the ``chosen`` criteria (and keys)."""
-        e = compiler.enrolments
+        e = enrolments
         before: dict[str, ir.Value] = {}
         for c in chosen:
             before.update(handlers[c].series_columns(c, compiler, e, names[c]))
         e = e.mutate(**before) if before else e
-        return keyed(e, keys, _ek=("e", "enrolment_id"))
+        return keyed(e, keys, _ek=("e", text))
 
     e = prepared(criteria)
     referred = any(isinstance(c, ReferredIn) for c in criteria)
@@ -432,7 +468,7 @@ def _facts(
             dates is not None,
             (columns[_LOW_CONTACTS], columns[_END]),
             INTERVAL,
-            prepared(others) if split else None,
+            prepared(others) if split or people is not None else None,
             others,
         )
     point = {handlers[c].window_date(c) for c in criteria} if narrow else {None}

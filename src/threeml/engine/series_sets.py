@@ -85,6 +85,7 @@ def set_rows(
     flag_columns: Sequence[str],
     counts: Sequence[str],
     all_enrolments: Mapping[str, Callable[[ir.Table], ir.Value]],
+    person: str = "user_id",
 ) -> ir.Table:
     """The set rows (see the module docs): ``sets`` with the user flags of the same interval
     (``flag_columns`` false and the record ``counts`` 0 where the user has no flags row there)
@@ -96,17 +97,15 @@ def set_rows(
         **({"_ft": flags[RUN_END]} if RUN_END in flags.columns else {}),
         **{f"_f_{n}": flags[n] for n in [*flag_columns, *counts]},
     )
-    if "_ft" in covering.columns:
-        on = [
-            sets.user_id == covering._fu,
-            covering._fi <= sets[INTERVAL],
-            sets[INTERVAL] < covering._ft,
-        ]
-    else:
-        on = [sets.user_id == covering._fu, covering._fi == sets[INTERVAL]]
-    joined = sets.left_join(covering, on)
+    # The sets hold text ids; the flags hold the base's ``person`` (:mod:`.series_keys`).
     owners = base.rename(_bu="user_id")
-    joined = joined.inner_join(owners, joined.user_id == owners._bu)
+    owned = sets.inner_join(owners, sets.user_id == owners._bu)
+    who = owned.user_id if person == "user_id" else owned[person]
+    if "_ft" in covering.columns:
+        on = [who == covering._fu, covering._fi <= owned[INTERVAL], owned[INTERVAL] < covering._ft]
+    else:
+        on = [who == covering._fu, covering._fi == owned[INTERVAL]]
+    joined = owned.left_join(covering, on)
     values: dict[str, ir.Value] = {n: joined[n] for n in set_columns}
     values.update({n: joined[f"_f_{n}"].fill_null(False) for n in flag_columns})
     values.update({n: joined[f"_f_{n}"].fill_null(0) for n in counts})
@@ -146,4 +145,5 @@ def add_sets(
         sorted(tables.interval_columns),
         [n for n in counts if n not in everything],
         everything,
+        tables.person,
     )
