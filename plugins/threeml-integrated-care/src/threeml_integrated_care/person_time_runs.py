@@ -22,6 +22,7 @@ person's windows with an interval is the union of their windows clipped to it).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import ibis
@@ -34,6 +35,7 @@ from threeml_integrated_care.facts import (
     DAYS_PER_YEAR,
     clipped_windows,
     days_between,
+    lit,
     outcomes,
     pieces,
 )
@@ -64,9 +66,18 @@ def _intervals(contexts: Sequence[MetricContext]) -> ir.Table:
     )
 
 
+def _how_many(days: Sequence[dt.date], day: ir.DateValue, at: bool = False) -> ir.IntegerValue:
+    """How many of ``days`` are before ``day`` (with ``at``, on or before it)."""
+    found: ir.IntegerValue = ibis.literal(0, "int64")
+    for d in days:
+        found = found + ((lit(d) <= day) if at else (lit(d) < day)).ifelse(1, 0)
+    return found
+
+
 def _pieces(contexts: Sequence[MetricContext], runs: ir.Table, kinds: tuple[str, ...]) -> ir.Table:
     """The members' pieces over the span, stored once for the series, with ``_ph``: the last
-    day of the owner's previous piece with days (``None`` for the first)."""
+    day of the owner's previous piece with days (``None`` for the first), and the first and
+    last interval the piece overlaps (``_a``, ``_b``; ``_a > _b`` when none)."""
 
     def build() -> ir.Table:
         first = contexts[0]
@@ -77,7 +88,15 @@ def _pieces(contexts: Sequence[MetricContext], runs: ir.Table, kinds: tuple[str,
         # Disjoint and in order, the previous pieces with days end last at the latest one.
         earlier = ibis.window(group_by="user_id", order_by=["plo", "enrolment_id"], rows=(None, -1))
         covering = ibis.ifelse(p.days > 0, p.hi, ibis.null("date"))
-        return p.mutate(_ph=covering.max().over(earlier))
+        # The intervals the piece overlaps: from the first whose last day of follow-up is not
+        # before its first day (``_a``) to the last starting by its last day (``_b``).
+        stops = [min(c.period.end, c.extract_date) for c in contexts]
+        starts = [c.period.start for c in contexts]
+        return p.mutate(
+            _ph=covering.max().over(earlier),
+            _a=_how_many(stops, p.lo),
+            _b=_how_many(starts, p.hi, at=True) - 1,
+        )
 
     return shared_series(contexts, ("run-pieces", kinds), build)
 
@@ -99,16 +118,14 @@ def run_person_time(contexts: Sequence[MetricContext], kinds: tuple[str, ...]) -
         groups = [c for c in runs.columns if c.startswith("_by_")]
         r = runs.select(*groups, _ru="user_id", _ri=RUN_START, _rt=RUN_END)
         owned = p.inner_join(r, p.user_id == r._ru)
-        k = _intervals(contexts)
-        x = owned.inner_join(
-            k,
-            [
-                owned._ri <= k._k,
-                owned._rt > k._k,
-                owned.lo <= k._kstop,
-                owned.hi >= k._ks,
-            ],
+        # The intervals a piece overlaps within its run: from the first whose last day of
+        # follow-up is not before the piece's first day, to the last starting by its last.
+        x = owned.mutate(
+            _ka=ibis.greatest(owned._ri, owned._a), _kb=ibis.least(owned._rt - 1, owned._b)
         )
+        x = x.filter(x._ka <= x._kb)
+        k = _intervals(contexts)
+        x = x.inner_join(k, [x._ka <= k._k, x._kb >= k._k])
         days = days_between(ibis.greatest(x.plo, x._ks), ibis.least(x.hi, x._kstop))
         length = days_between(ibis.greatest(x.lo, x._ks), ibis.least(x.hi, x._kstop))
         first = (days > 0) & (x._ph.isnull() | (x._ph < x._ks))
