@@ -84,16 +84,18 @@ def _pieces(contexts: Sequence[MetricContext], runs: ir.Table, kinds: tuple[str,
         start = min(c.period.start for c in contexts)
         stop = max(min(c.period.end, c.extract_date) for c in contexts)
         people = runs.select("user_id").distinct()
-        p = pieces(clipped_windows(first, people, list(kinds), start, stop))
-        # Disjoint and in order, the previous pieces with days end last at the latest one.
-        earlier = ibis.window(group_by="user_id", order_by=["plo", "enrolment_id"], rows=(None, -1))
-        covering = ibis.ifelse(p.days > 0, p.hi, ibis.null("date"))
+        w = clipped_windows(first, people, list(kinds), start, stop)
+        # The furthest end of the earlier windows (the window :func:`pieces` reads): for a
+        # piece with days, the last day of the owner's previous piece with days.
+        earlier = ibis.window(
+            group_by="user_id", order_by=["lo", "hi", "enrolment_id"], rows=(None, -1)
+        )
+        p = pieces(w.mutate(_ph=w.hi.max().over(earlier)))
         # The intervals the piece overlaps: from the first whose last day of follow-up is not
         # before its first day (``_a``) to the last starting by its last day (``_b``).
         stops = [min(c.period.end, c.extract_date) for c in contexts]
         starts = [c.period.start for c in contexts]
         return p.mutate(
-            _ph=covering.max().over(earlier),
             _a=_how_many(stops, p.lo),
             _b=_how_many(starts, p.hi, at=True) - 1,
         )
