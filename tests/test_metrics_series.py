@@ -144,7 +144,13 @@ def test_series_facts_are_dropped_after_the_evaluation() -> None:
     assert not left
 
 
-_RUN_METRICS = ("user-years", "ae-attendances-rate", "cost-per-user-year", "multi-sector-share")
+_RUN_METRICS = (
+    "user-years",
+    "ae-attendances-rate",
+    "cost-per-user-year",
+    "multi-sector-share",
+    "bed-days-per-head",
+)
 
 
 @settings(
@@ -177,18 +183,23 @@ def test_metrics_read_from_runs_equal_each_interval_alone(data: st.DataObject) -
             assert _same(_figures(mine), _figures(theirs)), (name, interval.label)
 
 
-def test_person_time_and_proportion_read_the_population_runs(monkeypatch) -> None:
+def test_person_time_bed_days_and_proportion_read_the_population_runs(monkeypatch) -> None:
     """Over quarters by area, the population is held as runs of intervals and the person-time
-    kinds and the proportion read it: no table per (member, interval) is built."""
+    kinds, bed days and the proportion read it: no table per (member, interval) is built."""
     import threeml.metrics.interval_cells as cells
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a table per (member, interval) was built")
 
-    monkeypatch.setattr(cells, "members_by_interval", refuse)
-    import threeml_integrated_care.person_time_series as per_member
+    import threeml_integrated_care.bed_days as bed_days
+    import threeml_integrated_care.person_time as person_time
+    import threeml_integrated_care.series_facts as series_facts
 
-    monkeypatch.setattr(per_member, "series_person_time", refuse)
+    monkeypatch.setattr(cells, "members_by_interval", refuse)
+    monkeypatch.setattr(series_facts, "members_by_interval", refuse)
+    monkeypatch.setattr(person_time, "series_person_time", refuse)
+    monkeypatch.setattr(person_time, "series_event_facts", refuse)
+    monkeypatch.setattr(bed_days, "series_members", refuse)
     registry = default_registry()
     dataset = Dataset.from_folder(demo_folder())
     intervals = split("2013-01-01:2013-12-31", "quarter")
