@@ -9,9 +9,13 @@ monthly, by area, each interval's result equals :func:`evaluate_metrics` on that
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import strategies
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_metrics_shared import _same
 
 from threeml.data import Dataset
@@ -23,6 +27,7 @@ from threeml.metrics.series import (
 )
 from threeml.plugins.registry import default_registry
 from threeml.records.intervals import split
+from threeml.records.periods import Period
 
 BY = ("area",)
 
@@ -137,3 +142,70 @@ def test_series_facts_are_dropped_after_the_evaluation() -> None:
     )
     left = {t for t in dataset.backend.list_tables() if t.startswith("_metric")} - before
     assert not left
+
+
+_RUN_METRICS = (
+    "user-years",
+    "ae-attendances-rate",
+    "cost-per-user-year",
+    "multi-sector-share",
+    "bed-days-per-head",
+)
+
+
+@settings(
+    deadline=None,
+    max_examples=strategies.examples(12),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.data())
+def test_metrics_read_from_runs_equal_each_interval_alone(data: st.DataObject) -> None:
+    """On random extracts (overlapping, touching and open windows, deaths, an extract date
+    inside the series), the metrics read from the population's runs of intervals equal each
+    interval evaluated alone, in total and by area."""
+    extract = data.draw(strategies.extracts(max_users=8, with_outcomes=True), "extract")
+    start = strategies.day(data.draw(st.integers(-40, 60), "start"))
+    every = data.draw(st.sampled_from(["month", "quarter"]), "every")
+    months = 3 if every == "month" else 6
+    end = date(
+        start.year + (start.month + months - 1) // 12, (start.month + months - 1) % 12 + 1, 1
+    )
+    intervals = split(Period(start, end - timedelta(days=1)), every)
+    registry = default_registry()
+    metrics = [registry.metric(name) for name in _RUN_METRICS]
+    dataset = extract.dataset()
+    series = evaluate_metrics_series(metrics, dataset, intervals, registry, by=BY, errors={})
+    reference = evaluate_metrics_series_per_interval(
+        metrics, dataset, intervals, registry, by=BY, errors={}
+    )
+    for name, results in reference.items():
+        for interval, mine, theirs in zip(intervals, series[name], results, strict=True):
+            assert _same(_figures(mine), _figures(theirs)), (name, interval.label)
+
+
+def test_person_time_bed_days_and_proportion_read_the_population_runs(monkeypatch) -> None:
+    """Over quarters by area, the population is held as runs of intervals and the person-time
+    kinds, bed days and the proportion read it: no table per (member, interval) is built."""
+    import threeml.metrics.interval_cells as cells
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a table per (member, interval) was built")
+
+    import threeml_integrated_care.bed_days as bed_days
+    import threeml_integrated_care.person_time as person_time
+    import threeml_integrated_care.series_facts as series_facts
+
+    monkeypatch.setattr(cells, "members_by_interval", refuse)
+    monkeypatch.setattr(series_facts, "members_by_interval", refuse)
+    monkeypatch.setattr(person_time, "series_person_time", refuse)
+    monkeypatch.setattr(person_time, "series_event_facts", refuse)
+    monkeypatch.setattr(bed_days, "series_members", refuse)
+    registry = default_registry()
+    dataset = Dataset.from_folder(demo_folder())
+    intervals = split("2013-01-01:2013-12-31", "quarter")
+    series = evaluate_metrics_series(
+        [registry.metric(n) for n in _RUN_METRICS], dataset, intervals, registry, by=BY
+    )
+    assert all(len(series[n]) == 4 and all(series[n]) for n in _RUN_METRICS)
+    population = series["user-years"][0].population
+    assert population == "in-receipt"

@@ -24,6 +24,7 @@ from threeml.engine.evaluate import count
 from threeml.engine.explain import explain
 from threeml.engine.series import count_series
 from threeml.metrics.evaluate import evaluate_metrics
+from threeml.metrics.series import evaluate_metrics_series
 from threeml.plugins.registry import default_registry
 from threeml.records.intervals import split
 from threeml.records.schema import TABLES
@@ -115,6 +116,37 @@ def test_a_series_of_quarters_matches_duckdb(engine, extract, duckdb_dataset, re
     for name, results in expected.items():
         assert [summary(r) for r in found[name]] == [summary(r) for r in results], name
     assert len({r.count for r in expected["in-receipt"]}) > 1  # the quarters differ
+
+
+#: Metrics whose series read the population's runs of intervals (person-time, bed days, a
+#: proportion): their SQL (the runs' prefix sums, the pieces joined to the intervals they
+#: overlap) runs on every engine.
+RUN_METRICS = (
+    "user-years",
+    "ae-attendances-rate",
+    "cost-per-user-year",
+    "bed-days-per-head",
+    "multi-sector-share",
+)
+
+
+def _metrics_series(dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
+    registry = default_registry()
+    metrics = [registry.metric(name) for name in RUN_METRICS]
+    errors: dict[str, str] = {}
+    found = evaluate_metrics_series(
+        metrics, dataset, split(YEAR, "quarter"), registry, by=BY, errors=errors
+    )
+    assert not errors
+    return {name: [_figures(r) for r in results] for name, results in found.items()}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_metrics_over_quarters_match_duckdb(engine, extract, duckdb_dataset, request) -> None:
+    expected = _metrics_series(duckdb_dataset)
+    found = _metrics_series(_dataset(engine, extract, "metric_series", request))
+    for name in RUN_METRICS:
+        assert _same(found[name], expected[name]), name
 
 
 def _as_text(table: pa.Table) -> pa.Table:

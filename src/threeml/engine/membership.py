@@ -49,7 +49,46 @@ from threeml.engine.results import BreakdownRow, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 
-__all__ = ["Members", "count_members", "count_members_periods"]
+__all__ = ["MemberRuns", "Members", "count_members", "count_members_periods"]
+
+
+@frozen
+class MemberRuns:
+    """A definition's members over every interval of a series, as runs of intervals.
+
+    The series' members are stored once
+    (:func:`~threeml.engine.membership_series.count_members_series`), one row per user and
+    *run*: a stretch of consecutive intervals ``[_i, _t)`` (indexes into ``periods``) in
+    which the user's verdicts do not change, with a boolean column per definition counted
+    in the same pass. A user is a member in interval ``k`` when a run with
+    ``_i <= k < _t`` has the definition's column true; a user has at most one run holding
+    any interval. Per person and run, not per person and interval: a person in receipt for
+    five years is one row, not twenty quarters.
+    """
+
+    periods: tuple[Period, ...]
+    _table: ir.Table = field(repr=False, eq=False, alias="table")
+    mask: str
+    by: tuple[str, ...] = ()
+
+    def runs(self, also: Mapping[str, MemberRuns] | None = None) -> ir.Table | None:
+        """The definition's runs: ``user_id``, ``_i`` (the run's first interval), ``_t`` (the
+        first interval after it) and ``_by_<name>`` per breakdown; with ``also``, a boolean
+        column per name saying whether that series' definition counts the user in the run
+        too. ``None`` when one of ``also`` was not counted in the same pass (its runs are cut
+        elsewhere)."""
+        also = dict(also or {})
+        if any(other._table is not self._table for other in also.values()):
+            return None
+        table = self._table
+        mine = table.filter(table[self.mask])
+        return mine.select(
+            "user_id",
+            "_i",
+            "_t",
+            **{f"_by_{name}": mine[name] for name in self.by},
+            **{name: mine[other.mask] for name, other in also.items()},
+        )
 
 
 @frozen
@@ -79,6 +118,9 @@ class Members:
     )
     #: The users columns the stored members keep (``carry``), read by :meth:`carried_expr`.
     carries: tuple[str, ...] = ()
+    #: The members over every interval of the series this count is one interval of, as
+    #: runs of intervals (``None`` when counted alone, or per interval).
+    series: MemberRuns | None = field(default=None, eq=False, repr=False)
 
     @property
     def unit(self) -> Unit:

@@ -5,7 +5,11 @@ What :func:`~threeml.engine.membership.count_members` is to one period,
 pass (:func:`~threeml.engine.series_facts.series_tables`, read once as an expression), of
 which only each definition's final mask is kept, in one small table stored in the engine
 (``user_id``, the interval, the breakdown columns of that interval, a boolean per
-definition), filtered to the members of any definition in any interval. Counts in total and
+definition), filtered to the members of any definition in any interval. When the intervals
+follow one another, no breakdown is an age band and no criterion reads contacts, the rows are
+per (user, *run* of intervals) instead (:class:`~threeml.engine.membership.MemberRuns`): a
+person in receipt for five years is one row, not one per quarter, and each interval's counts
+are prefix sums over the runs starting and ending. Counts in total and
 by group are aggregates over it by interval; no attrition, records or cell keys. A
 definition the one pass cannot evaluate (:func:`~threeml.engine.series.in_one_pass`: a
 plugin's criterion kind, ``member-of``, ``query``) is counted members-only one interval at a
@@ -28,16 +32,18 @@ from threeml.definitions import CountingDefinition
 from threeml.definitions.contracts import DefinitionResolver
 from threeml.definitions.kinds import registered_kinds
 from threeml.engine.breakdowns import check_cardinality
+from threeml.engine.criteria import handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
     _all,
     _check_breakdowns,
     _distinct_criteria,
 )
-from threeml.engine.membership import Members, _chosen, count_members, full_count
+from threeml.engine.membership import MemberRuns, Members, _chosen, count_members, full_count
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series import count_series, in_one_pass
-from threeml.engine.series_facts import INTERVAL, SeriesCompiler, series_tables
+from threeml.engine.series_facts import AGE_BREAKDOWNS, INTERVAL, SeriesCompiler, series_tables
+from threeml.engine.series_runs import RUN_END, ordered, run_sums
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
@@ -89,10 +95,40 @@ def _lean(
     by: Sequence[str],
     registry: DefinitionResolver | None,
 ) -> dict[str, tuple[Members, ...]]:
+    results: dict[str, tuple[Members, ...]] = {}
+    runs = [d for d in definitions if _by_runs(compiler, d, by)]
+    rest = [d for d in definitions if d not in runs]
+    if runs:
+        results.update(_members(compiler, runs, by, registry, stream=True))
+    if rest:
+        results.update(_members(compiler, rest, by, registry, stream=False))
+    return results
+
+
+def _by_runs(compiler: SeriesCompiler, definition: CountingDefinition, by: Sequence[str]) -> bool:
+    """Whether the definition's members are stored as runs of intervals: the intervals follow
+    one another, no breakdown changes with the interval (an age band), and no criterion is
+    read from contacts (kept apart from the runs, they would need the contact months)."""
+    if not ordered(compiler.intervals) or any(b in AGE_BREAKDOWNS for b in by):
+        return False
+    return all(
+        handler_for(c, compiler).contact_span(c, compiler) is None for c in definition.criteria
+    )
+
+
+def _members(
+    compiler: SeriesCompiler,
+    definitions: Sequence[CountingDefinition],
+    by: Sequence[str],
+    registry: DefinitionResolver | None,
+    *,
+    stream: bool,
+) -> dict[str, tuple[Members, ...]]:
+    """The members of ``definitions``, stored once: one row per (user, interval), or with
+    ``stream`` per (user, run of intervals) (:mod:`~threeml.engine.series_runs`), the first
+    interval ``_i`` and the first after the run ``_t``."""
     dataset = compiler.dataset
     columns = _distinct_criteria(definitions)
-    # Rows per (user, interval): the members of each interval are read from them. (Streamed
-    # tables may be runs of intervals, one row per run, which would need the runs' prefix sums.)
     stored: list[ir.Table] = []
 
     def store(expr: ir.Table, name: str) -> ir.Table:
@@ -106,12 +142,13 @@ def _lean(
         stored.append(table)
         return table
 
-    tables = series_tables(compiler, columns, list(by), None, store, ())
+    tables = series_tables(compiler, columns, list(by), None, store, (), stream=stream)
     flags = tables.flags
     masks = {
         f"d{k}": _all(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
     }
-    selected = flags.select("user_id", INTERVAL, *by, **masks)
+    end = flags[RUN_END] if RUN_END in flags.columns else flags[INTERVAL] + 1
+    selected = flags.select("user_id", INTERVAL, *by, **{RUN_END: end.cast("int64")}, **masks)
     members = keep(dataset.backend, selected.filter(ibis.or_(*[selected[m] for m in masks])))
     # The one pass's stored tables (millions of (enrolment, interval) rows at national
     # scale) are not read again: only the members are. Held until the evaluation ends,
@@ -119,46 +156,62 @@ def _lean(
     for table in stored:
         release(table)
     n = len(compiler.intervals)
-    totals = _sums(members, masks, None, n)
-    groups = {name: _sums(members, masks, name, n) for name in by}
-    in_interval = [members.filter(members[INTERVAL] == k) for k in range(n)]
+    totals, groups = _run_counts(members, masks, by, n)
+    periods = tuple(i.period for i in compiler.intervals)
     out = {}
     for j, definition in enumerate(definitions):
         column = f"d{j}"
+        series = MemberRuns(periods, members, column, tuple(by))
         out[definition.name] = tuple(
             Members(
                 definition,
                 interval.period,
-                totals[k].get((), {}).get(column, 0),
+                totals[k][column],
                 {
                     name: tuple(
-                        BreakdownRow(value=value[0], count=sums[column])
-                        for value, sums in rows[k].items()
+                        BreakdownRow(value=value, count=sums[column])
+                        for value, sums in rows[k]
                         if sums[column]
                     )
                     for name, rows in groups.items()
                 },
-                _chosen(in_interval[k], column),
+                _chosen(_within(members, k), column),
                 full_count(definition, dataset, interval.period, by, registry),
-                _chosen(in_interval[k], column, by),
+                _chosen(_within(members, k), column, by),
+                series=series,
             )
             for k, interval in enumerate(compiler.intervals)
         )
     return out
 
 
-def _sums(
-    members: ir.Table, masks: dict[str, Any], name: str | None, n: int
-) -> list[dict[tuple[Any, ...], dict[str, int]]]:
-    """Per interval, each mask's members in total (key ``()``) or per value of ``name``
-    (in group order)."""
+def _within(members: ir.Table, k: int) -> ir.Table:
+    """The rows of ``members`` whose runs hold interval ``k``."""
+    return members.filter(members[INTERVAL] <= k, members[RUN_END] > k)
+
+
+def _run_counts(
+    members: ir.Table, masks: dict[str, Any], by: Sequence[str], n: int
+) -> tuple[list[dict[str, int]], dict[str, list[list[tuple[Any, dict[str, int]]]]]]:
+    """Per interval, each mask's members in total, and per value of each ``by`` column (in
+    group order): sums over the runs holding the interval, as prefix sums of the runs
+    starting and ending (:func:`~threeml.engine.series_runs.run_sums`)."""
     metrics = {m: members[m].ifelse(1, 0).sum() for m in masks}
-    keys = [INTERVAL] if name is None else [INTERVAL, name]
-    rows = members.group_by(keys).aggregate(**metrics).to_pyarrow().to_pylist()
-    if name is not None:
-        rows.sort(key=lambda row: (row[name] is None, str(row[name])))
-    out: list[dict[tuple[Any, ...], dict[str, int]]] = [{} for _ in range(n)]
-    for row in rows:
-        group = () if name is None else (row[name],)
-        out[row[INTERVAL]][group] = {m: int(row[m] or 0) for m in masks}
-    return out
+
+    def as_is(table: ir.Table, name: str) -> ir.Table:
+        return table
+
+    totals: list[dict[str, int]] | None = None
+    groups: dict[str, list[list[tuple[Any, dict[str, int]]]]] = {}
+    for name in by:
+        found, rows = run_sums(members, metrics, [name], INTERVAL, n, as_is)
+        totals = totals if totals is not None else found
+        per: list[list[tuple[Any, dict[str, int]]]] = [[] for _ in range(n)]
+        for row in rows:
+            per[row[INTERVAL]].append((row[name], {m: int(row[m] or 0) for m in masks}))
+        for items in per:
+            items.sort(key=lambda item: (item[0] is None, str(item[0])))
+        groups[name] = per
+    if totals is None:
+        totals, _ = run_sums(members, metrics, [], INTERVAL, n, as_is)
+    return [{m: int(t.get(m) or 0) for m in masks} for t in totals], groups

@@ -67,25 +67,41 @@ class Proportion:
 
         Each interval's members are flagged with whether the numerator counts them in that
         interval, and every interval's cells come from one grouped aggregate; each result
-        equals :meth:`evaluate`'s for its context.
+        equals :meth:`evaluate`'s for its context. When the population and the numerator
+        were counted together as runs of intervals, the flags are read per run
+        (:func:`~threeml.metrics.interval_cells.summarise_runs`).
         """
         import ibis
 
         from threeml.metrics.interval_cells import (
             INTERVAL,
+            member_runs,
             members_by_interval,
             summarise_intervals,
+            summarise_runs,
         )
 
         if not contexts:
             return []
         names = [self._numerator(context) for context in contexts]
+        numerators = [c.count(name) for c, name in zip(contexts, names, strict=True)]
+        runs = None
+        if len(set(names)) == 1 and all(
+            getattr(n, "series", None) is getattr(numerators[0], "series", None) for n in numerators
+        ):
+            runs = member_runs(contexts, {"_in": numerators[0]})
+        if runs is not None:
+            summaries = summarise_runs(contexts, runs, _CELLS, _KINDS)
+            return [
+                self._result(context, name, total, breakdowns)
+                for context, name, (total, breakdowns) in zip(
+                    contexts, names, summaries, strict=True
+                )
+            ]
         members = members_by_interval(contexts)
         parts = [
-            members_table(context.count(name))
-            .select(_nu="user_id")
-            .mutate(_ni=ibis.literal(k, type="int64"))
-            for k, (context, name) in enumerate(zip(contexts, names, strict=True))
+            members_table(numerator).select(_nu="user_id").mutate(_ni=ibis.literal(k, type="int64"))
+            for k, numerator in enumerate(numerators)
         ]
         counted = parts[0]
         for part in parts[1:]:

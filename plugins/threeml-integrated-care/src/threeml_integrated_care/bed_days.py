@@ -7,15 +7,24 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from threeml.metrics.interval_cells import INTERVAL
+from threeml.metrics.interval_cells import INTERVAL, member_runs
 from threeml.metrics.measures import AMOUNT, COUNT, MetricContext, MetricRow
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import lit, outcomes
 from threeml_integrated_care.options import Option, outcome_kinds
+from threeml_integrated_care.runs_cells import days_of_intervals, in_runs, sums_by_interval, tallies
 from threeml_integrated_care.series_facts import series_members, shared_series
-from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, rows, total
+from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally, rows, total
 
 __all__ = ["BED_DAYS"]
+
+
+_CELLS = {
+    "people": Cell(COUNT, rows),
+    "bed_days": Cell(AMOUNT, total("bed_days")),
+    "admissions": Cell(COUNT, total("admissions")),
+    "admissions_without_stay": Cell(COUNT, total("no_stay")),
+}
 
 
 def _facts(context: MetricContext, plan: Plan) -> ir.Table:
@@ -65,6 +74,30 @@ def _series_facts(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
     )
 
 
+def _series_tally(contexts: Sequence[MetricContext], plan: Plan) -> list[Tally] | None:
+    """Every interval's cells from the population's runs of intervals
+    (:mod:`~threeml_integrated_care.runs_cells`): each admission dated in an interval (up
+    to the extract date) joined to its person's run holding that interval, summed per
+    (interval, group); the people are the population's counts."""
+    runs = member_runs(contexts)
+    if runs is None:
+        return None
+    o = outcomes(contexts[0], plan["outcomes"]).select(_ou="user_id", _on="date", _v="value")
+    days = days_of_intervals(contexts)
+    dated = o.inner_join(days, o._on == days._day)
+    mine = in_runs(dated.select("_ou", "_v", INTERVAL), runs, user="_ou")
+    sums = sums_by_interval(
+        contexts,
+        mine,
+        {
+            "bed_days": mine._v.fill_null(0).sum(),
+            "admissions": mine.count(),
+            "admissions_without_stay": mine._v.isnull().ifelse(1, 0).sum(),
+        },
+    )
+    return tallies(contexts, sums, {name: cell.kind for name, cell in _CELLS.items()})
+
+
 def _derive(plan: Plan, cells: Cells) -> MetricRow:
     value = stats.ratio(cells["bed_days"], cells["people"], "no one in the population")
     return MetricRow(
@@ -92,12 +125,8 @@ BED_DAYS = CellMeasure(
     options=(Option("outcomes", ("elective_admission", "emergency_admission"), outcome_kinds),),
     facts=_facts,
     series_facts=_series_facts,
-    cells={
-        "people": Cell(COUNT, rows),
-        "bed_days": Cell(AMOUNT, total("bed_days")),
-        "admissions": Cell(COUNT, total("admissions")),
-        "admissions_without_stay": Cell(COUNT, total("no_stay")),
-    },
+    series_tally=_series_tally,
+    cells=_CELLS,
     derive=_derive,
     labels={
         "numerator": "bed days (length of stay of admissions in the period)",

@@ -10,6 +10,7 @@ with the breakdown columns), computed once per evaluation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis
@@ -25,8 +26,14 @@ from threeml_integrated_care.facts import (
     person_years,
 )
 from threeml_integrated_care.options import PER, SERVICE_KINDS, Option, outcome_kind
-from threeml_integrated_care.person_time_series import series_event_facts, series_person_time
-from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, rows, total
+from threeml_integrated_care.person_time_runs import merged, run_events, run_person_time
+from threeml_integrated_care.person_time_series import (
+    series_event_facts,
+    series_kinds,
+    series_person_time,
+)
+from threeml_integrated_care.runs_cells import tallies
+from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally, rows, total
 
 __all__ = ["COST_PER_USER_YEAR", "EVENT_RATE", "USER_YEARS"]
 
@@ -34,8 +41,33 @@ __all__ = ["COST_PER_USER_YEAR", "EVENT_RATE", "USER_YEARS"]
 # User-years.
 
 
+def _run_tally(
+    contexts: Sequence[MetricContext], plan: Plan, cells: Mapping[str, Cell], outcome: bool = False
+) -> list[Tally] | None:
+    """Every interval's cells from the population's runs (:mod:`.person_time_runs`)."""
+    kinds = series_kinds(plan["service_kinds"])
+    sums = run_person_time(contexts, kinds)
+    if outcome:
+        sums = merged(sums, run_events(contexts, kinds, plan["outcome"]))
+    if sums is None:
+        return None
+    return tallies(
+        contexts,
+        sums,
+        {name: cell.kind for name, cell in cells.items()},
+        derived={"no_follow_up": lambda found: found["people"] - (found.get("covered") or 0)},
+    )
+
+
 def _user_years_facts(context: MetricContext, plan: Plan) -> ir.Table:
     return member_days(context, plan["service_kinds"])
+
+
+_USER_YEARS_CELLS = {
+    "people": Cell(COUNT, rows),
+    "days": Cell(AMOUNT, total("days")),
+    "no_follow_up": Cell(COUNT, lambda t: (t.days == 0).ifelse(1, 0).sum()),
+}
 
 
 def _user_years(plan: Plan, cells: Cells) -> MetricRow:
@@ -65,11 +97,8 @@ USER_YEARS = CellMeasure(
     options=(SERVICE_KINDS,),
     facts=_user_years_facts,
     series_facts=lambda contexts, plan: series_person_time(contexts, plan["service_kinds"]),
-    cells={
-        "people": Cell(COUNT, rows),
-        "days": Cell(AMOUNT, total("days")),
-        "no_follow_up": Cell(COUNT, lambda t: (t.days == 0).ifelse(1, 0).sum()),
-    },
+    series_tally=lambda contexts, plan: _run_tally(contexts, plan, _USER_YEARS_CELLS),
+    cells=_USER_YEARS_CELLS,
     derive=_user_years,
     labels={
         "numerator": "user-years (days in receipt in the period / 365.25)",
@@ -108,6 +137,13 @@ def _event_rate_facts(context: MetricContext, plan: Plan) -> ir.Table:
     )
 
 
+_EVENT_CELLS = {
+    "people": Cell(COUNT, rows),
+    "events": Cell(COUNT, total("events")),
+    "days": Cell(AMOUNT, total("days")),
+}
+
+
 def _event_rate(plan: Plan, cells: Cells) -> MetricRow:
     per = plan["per"]
     years = person_years(cells["days"])
@@ -136,11 +172,8 @@ EVENT_RATE = CellMeasure(
     series_facts=lambda contexts, plan: series_event_facts(
         contexts, plan["service_kinds"], plan["outcome"]
     ),
-    cells={
-        "people": Cell(COUNT, rows),
-        "events": Cell(COUNT, total("events")),
-        "days": Cell(AMOUNT, total("days")),
-    },
+    series_tally=lambda contexts, plan: _run_tally(contexts, plan, _EVENT_CELLS, outcome=True),
+    cells=_EVENT_CELLS,
     derive=_event_rate,
     labels={
         "numerator": "{outcome} outcomes on days in receipt",
@@ -155,6 +188,15 @@ EVENT_RATE = CellMeasure(
 
 def _cost_facts(context: MetricContext, plan: Plan) -> ir.Table:
     return member_person_time(context, plan["service_kinds"])
+
+
+_COST_CELLS = {
+    "people": Cell(COUNT, rows),
+    "days": Cell(AMOUNT, total("days")),
+    "cost": Cell(AMOUNT, total("cost")),
+    "enrolment_days": Cell(AMOUNT, total("enrolment_days")),
+    "uncosted_days": Cell(AMOUNT, total("uncosted_days")),
+}
 
 
 def _cost_per_user_year(plan: Plan, cells: Cells) -> MetricRow:
@@ -193,13 +235,8 @@ COST_PER_USER_YEAR = CellMeasure(
     options=(SERVICE_KINDS,),
     facts=_cost_facts,
     series_facts=lambda contexts, plan: series_person_time(contexts, plan["service_kinds"]),
-    cells={
-        "people": Cell(COUNT, rows),
-        "days": Cell(AMOUNT, total("days")),
-        "cost": Cell(AMOUNT, total("cost")),
-        "enrolment_days": Cell(AMOUNT, total("enrolment_days")),
-        "uncosted_days": Cell(AMOUNT, total("uncosted_days")),
-    },
+    series_tally=lambda contexts, plan: _run_tally(contexts, plan, _COST_CELLS),
+    cells=_COST_CELLS,
     derive=_cost_per_user_year,
     labels={
         "numerator": "cost of services in the period (annual_cost × years on each)",

@@ -28,10 +28,11 @@ from threeml_integrated_care.facts import (
 )
 from threeml_integrated_care.series_facts import series_members, shared_series
 
-__all__ = ["series_event_facts", "series_person_time"]
+__all__ = ["series_event_facts", "series_kinds", "series_person_time"]
 
 
-def _kinds(service_kinds: Any) -> tuple[str, ...]:
+def series_kinds(service_kinds: Any) -> tuple[str, ...]:
+    """The ``service_kinds`` option as a sorted tuple (empty: every kind)."""
     if not service_kinds:
         return ()
     return (service_kinds,) if isinstance(service_kinds, str) else tuple(sorted(service_kinds))
@@ -83,7 +84,7 @@ def series_person_time(contexts: Sequence[MetricContext], service_kinds: Any) ->
     interval's members, with ``_interval``: the facts ``user-years`` and
     ``cost-per-user-year`` read for a series.
     """
-    kinds = _kinds(service_kinds)
+    kinds = series_kinds(service_kinds)
 
     def build() -> ir.Table:
         x = _overlapping(contexts, kinds)
@@ -113,7 +114,7 @@ def series_event_facts(
 ) -> ir.Table:
     """:func:`series_person_time` with ``events``: outcomes dated on a covered day of each
     interval (the facts ``event-rate`` reads for a series)."""
-    kinds = _kinds(service_kinds)
+    kinds = series_kinds(service_kinds)
 
     def build() -> ir.Table:
         p = _span_pieces(contexts, kinds)

@@ -136,6 +136,11 @@ class CellMeasure:
     #: :func:`~threeml.metrics.interval_cells.members_by_interval`. A kind that gives it is
     #: evaluated over a series in one pass (:meth:`evaluate_series`); others per interval.
     series_facts: Callable[[Sequence[MetricContext], Plan], ir.Table] | None = None
+    #: ``(contexts, plan) -> list of Tally | None``: every interval's cells at once, without
+    #: a facts table per (member, interval) — from the population's runs of intervals
+    #: (:mod:`~threeml_integrated_care.runs_cells`). ``None`` back (the population is not
+    #: in runs) falls back to ``series_facts``.
+    series_tally: Callable[[Sequence[MetricContext], Plan], Sequence[Tally] | None] | None = None
     #: ``(contexts, options) -> None`` (``options``: each interval's option values, before
     #: ``prepare``): for a kind with a ``tally`` (no ``series_facts``), compute for every
     #: interval of a series at once what each interval's ``prepare`` and tally read —
@@ -201,7 +206,9 @@ class CellMeasure:
     ) -> list[MetricResult | ThreemlError]:
         """Compute the metric for every interval's context (one per interval of a series).
 
-        With ``series_facts``, one facts table for all the intervals is aggregated at once
+        With ``series_tally`` (when it can: the population is in runs of intervals) every
+        interval's cells are read at once; with ``series_facts``, one facts table for all
+        the intervals is aggregated at once
         (:func:`~threeml.metrics.interval_cells.summarise_intervals`); with
         ``series_prepare``, what every interval reads is computed at once and each interval
         tallied from it (an interval that cannot be gives its error in place of a result);
@@ -215,6 +222,12 @@ class CellMeasure:
         from threeml.metrics.interval_cells import summarise_intervals
 
         plans = [self.plan(context) for context in contexts]
+        tallied = None if self.series_tally is None else self.series_tally(contexts, plans[0])
+        if tallied is not None:
+            return [
+                self._result(context, plan, tally)
+                for context, plan, tally in zip(contexts, plans, tallied, strict=True)
+            ]
         aggregates = {name: cell.aggregate for name, cell in self.cells.items() if cell.aggregate}
         summaries = summarise_intervals(
             contexts, self.series_facts(contexts, plans[0]), aggregates, self.cell_kinds
