@@ -129,21 +129,30 @@ def _members(
     interval ``_i`` and the first after the run ``_t``."""
     dataset = compiler.dataset
     columns = _distinct_criteria(definitions)
-    stored: list[ir.Table] = []
+    stored: list[tuple[str, ir.Table]] = []
 
     def store(expr: ir.Table, name: str) -> ir.Table:
         table = keep(dataset.backend, expr)
         if name == "series_flags":
-            # The flags are all that is read from here on: the facts and the base they are
-            # built from are dropped at once, not held beside them.
-            for earlier in stored:
-                release(earlier)
-            stored.clear()
-        stored.append(table)
+            # The flags are all that is read from here on (with the base, for the text ids
+            # of numbered people): the facts are dropped at once, not held beside them.
+            for earlier, held in stored:
+                if earlier != "series_base":
+                    release(held)
+            stored[:] = [(n, t) for n, t in stored if n == "series_base"]
+        stored.append((name, table))
         return table
 
     tables = series_tables(compiler, columns, list(by), None, store, (), stream=stream)
     flags = tables.flags
+    if tables.person != "user_id":
+        # Per run, the flags' user_id is the person's number (:mod:`.series_keys`): the
+        # members hold the text ids.
+        people = tables.base.select(_bu="user_id", _bp=tables.base[tables.person])
+        named = flags.inner_join(people, flags.user_id == people._bp)
+        flags = named.select(
+            user_id=named._bu, **{c: named[c] for c in flags.columns if c != "user_id"}
+        )
     masks = {
         f"d{k}": _all(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
     }
@@ -153,7 +162,7 @@ def _members(
     # The one pass's stored tables (millions of (enrolment, interval) rows at national
     # scale) are not read again: only the members are. Held until the evaluation ends,
     # they would stay in the engine's memory beside everything the metrics store next.
-    for table in stored:
+    for _, table in stored:
         release(table)
     n = len(compiler.intervals)
     totals, groups = _run_counts(members, masks, by, n)
