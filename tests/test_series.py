@@ -616,15 +616,19 @@ def member_definitions(draw: st.DrawFn) -> list[Any]:
     return [*named, *members]
 
 
-@settings(SLOW, max_examples=strategies.examples(6))
-@given(st.data())
-def test_member_of_in_one_pass_equals_each_interval_alone(data: st.DataObject) -> None:
-    extract = data.draw(strategies.extracts(), "extract")
-    span, every = data.draw(spans(), "span")
-    definitions = data.draw(member_definitions(), "definitions")
-    registry = isolated_registry(definitions=[*definitions, *STANDARD])
+def _one_pass_equals_each_interval_alone(
+    data: st.DataObject,
+    extract: Any,
+    span: Any,
+    every: Any,
+    definitions: list[Any],
+    registry: Any,
+    by_choices: list[tuple[str, ...]],
+) -> None:
+    """The series of ``definitions`` in one pass equals each interval alone: counts,
+    breakdowns, cell keys, and one interval's memberships and members."""
     keys = CellKeyMethod() if data.draw(st.booleans(), "cell keys") else None
-    by = data.draw(st.sampled_from([("area",), ("area",), ("age_band",), BY]), "by")
+    by = data.draw(st.sampled_from(by_choices), "by")
     intervals = split(span, every)
     dataset = extract.dataset()
     with mock.patch.dict(os.environ, SEED):
@@ -640,6 +644,18 @@ def test_member_of_in_one_pass_equals_each_interval_alone(data: st.DataObject) -
         got, want = one_pass[definition.name][k], alone[definition.name][k]
         assert got.membership().equals(want.membership()), definition.name
         assert got.members() == want.members()
+
+
+@settings(SLOW, max_examples=strategies.examples(6))
+@given(st.data())
+def test_member_of_in_one_pass_equals_each_interval_alone(data: st.DataObject) -> None:
+    extract = data.draw(strategies.extracts(), "extract")
+    span, every = data.draw(spans(), "span")
+    definitions = data.draw(member_definitions(), "definitions")
+    registry = isolated_registry(definitions=[*definitions, *STANDARD])
+    _one_pass_equals_each_interval_alone(
+        data, extract, span, every, definitions, registry, [("area",), ("area",), ("age_band",), BY]
+    )
 
 
 # Plugins' criterion kinds in the one pass: one user set per interval, from the kind's
@@ -675,20 +691,6 @@ def test_plugin_kinds_in_one_pass_equal_each_interval_alone(data: st.DataObject)
         )
         for i in range(3)
     ]
-    keys = CellKeyMethod() if data.draw(st.booleans(), "cell keys") else None
-    by = data.draw(st.sampled_from([("area",), ("area",), (), BY]), "by")
-    intervals = split(span, every)
-    dataset = extract.dataset()
-    with mock.patch.dict(os.environ, SEED):
-        one_pass = count_series(
-            definitions, dataset, intervals, by=by, registry=registry, cell_keys=keys
-        )
-        alone = count_series_per_interval(
-            definitions, dataset, intervals, by=by, registry=registry, cell_keys=keys
-        )
-    assert_same_series(one_pass, alone)
-    k = data.draw(st.integers(0, len(intervals) - 1), "interval")
-    for definition in definitions:
-        got, want = one_pass[definition.name][k], alone[definition.name][k]
-        assert got.membership().equals(want.membership()), definition.name
-        assert got.members() == want.members()
+    _one_pass_equals_each_interval_alone(
+        data, extract, span, every, definitions, registry, [("area",), ("area",), (), BY]
+    )
