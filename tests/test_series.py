@@ -377,12 +377,9 @@ def _renamed(text: str) -> str:
     return text
 
 
-def test_runs_key_their_long_tables_by_numbers_and_give_back_the_text_ids() -> None:
-    from threeml.engine.series_facts import INTERVAL, series_tables
-
-    numbered = {name: _renamed(table) for name, table in RUNS.items()}
-    dataset = make_dataset(**numbered)
-    intervals = split("2013-01-01:2013-06-30", "month")
+def _by_area_both_ways(dataset: Any, intervals: Any) -> dict[str, Any]:
+    """The standard definitions by area with cell keys in one pass, checked equal to each
+    interval alone."""
     keys = CellKeyMethod()
     with mock.patch.dict(os.environ, SEED):
         one_pass = count_series(STANDARD, dataset, intervals, by=("area",), cell_keys=keys)
@@ -390,6 +387,16 @@ def test_runs_key_their_long_tables_by_numbers_and_give_back_the_text_ids() -> N
             STANDARD, dataset, intervals, by=("area",), cell_keys=keys
         )
     assert_same_series(one_pass, alone)
+    return one_pass
+
+
+def test_runs_key_their_long_tables_by_numbers_and_give_back_the_text_ids() -> None:
+    from threeml.engine.series_facts import INTERVAL, series_tables
+
+    numbered = {name: _renamed(table) for name, table in RUNS.items()}
+    dataset = make_dataset(**numbered)
+    intervals = split("2013-01-01:2013-06-30", "month")
+    one_pass = _by_area_both_ways(dataset, intervals)
     for name, expected in RUNS_EXPECTED.items():
         want = [{_IDS[u] for u in members} for members in expected]
         assert [r.members() for r in one_pass[name]] == want, name
@@ -410,13 +417,7 @@ def test_records_through_contacts_alone_keep_their_cell_keys() -> None:
     differential test: the records' cell key was 0 instead of the enrolments' keys' sum)."""
     dataset = make_dataset(**RUNS)
     intervals = split("2013-01-01:2013-06-30", "month")
-    keys = CellKeyMethod()
-    with mock.patch.dict(os.environ, SEED):
-        one_pass = count_series(STANDARD, dataset, intervals, by=("area",), cell_keys=keys)
-        alone = count_series_per_interval(
-            STANDARD, dataset, intervals, by=("area",), cell_keys=keys
-        )
-    assert_same_series(one_pass, alone)
+    one_pass = _by_area_both_ways(dataset, intervals)
     february = one_pass["active"][1]
     assert february.records == 1
     assert february.cell_keys.records > 0
