@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import re
 
 import pytest
@@ -66,3 +68,38 @@ def test_charts_drawn_together_equal_charts_drawn_one_by_one(monkeypatch, parall
     assert fill(page) == one_by_one
     assert one_by_one.count("<svg") == MANY + 2
     assert 'id="c1-' in one_by_one and f'id="c{MANY + 2}-' in one_by_one
+
+
+def _crash_in_the_worker(index: int) -> str:
+    """A forked worker that dies (as a crash in a C extension would)."""
+    os._exit(70)
+
+
+def test_charts_are_drawn_here_when_a_worker_dies(monkeypatch) -> None:
+    """A worker dying does not lose the page: its charts are drawn in this process, the same
+    byte for byte; and the garbage collector is back to normal after the workers."""
+    charts.reset_ids()
+    one_by_one = _page_of_charts()
+    monkeypatch.setattr(charts, "_render_forked", _crash_in_the_worker)
+    charts.reset_ids()
+    with charts.deferred() as fill:
+        page = _page_of_charts()
+    assert fill(page) == one_by_one
+    assert gc.get_freeze_count() == 0
+
+
+def _freeze_count(index: int) -> str:
+    """What a forked worker draws in place of a chart: how many objects it holds frozen."""
+    return str(gc.get_freeze_count())
+
+
+def test_objects_made_before_the_workers_are_not_collected_in_them(monkeypatch) -> None:
+    """The workers are forked with everything this process holds frozen out of their garbage
+    collector, and this process's collector is unfrozen when they are done."""
+    monkeypatch.setattr(charts, "_render_forked", _freeze_count)
+    charts.reset_ids()
+    with charts.deferred() as fill:
+        page = _page_of_charts()
+    frozen = [int(n) for n in re.findall(r"^\d+$", fill(page), flags=re.M)]
+    assert frozen and all(n > 0 for n in frozen)
+    assert gc.get_freeze_count() == 0

@@ -10,6 +10,7 @@ false and the report is written without charts.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
 import re
@@ -155,8 +156,13 @@ def _render_all(pending: Sequence[tuple[Callable[[], Any], str]]) -> list[str]:
     ):
         return [_render(build, prefix) for build, prefix in pending]
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     _FORKED[:] = pending
+    # The objects inherited at the fork (the engine's connections among them, whose threads
+    # the workers do not have) are kept from the workers' garbage collector: collecting one
+    # there crashed a worker. Only what a worker makes itself is collected there.
+    gc.freeze()
     try:
         with (
             warnings.catch_warnings(),
@@ -166,7 +172,11 @@ def _render_all(pending: Sequence[tuple[Callable[[], Any], str]]) -> list[str]:
             # only draw charts and never touch the engine.
             warnings.simplefilter("ignore", DeprecationWarning)
             return list(pool.map(_render_forked, range(len(pending))))
+    except BrokenProcessPool:
+        # A worker died: the same charts, drawn here one after the other.
+        return [_render(build, prefix) for build, prefix in pending]
     finally:
+        gc.unfreeze()
         _FORKED.clear()
 
 
