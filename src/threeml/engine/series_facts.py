@@ -38,12 +38,20 @@ import pyarrow as pa
 from threeml.data import Dataset
 from threeml.definitions import CountingDefinition, Criterion, ReferredIn, Window
 from threeml.definitions.kinds import CriterionKind
-from threeml.engine.breakdowns import BAND_NAMES, age_band_in, breakdown_value
+from threeml.engine.breakdowns import age_band_in
 from threeml.engine.cellkeys import KeyRequest, keyed
 from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import handler_for
 from threeml.engine.errors import EvaluationError
 from threeml.engine.series_aggregates import user_aggregates
+from threeml.engine.series_base import (
+    AGE_BREAKDOWNS,
+    _all_enrolment_keys,
+    _all_enrolments,
+    _base,
+    _owners,
+    _with_all_enrolments,
+)
 from threeml.engine.series_contacts import contact_counts, contact_months, splits_contacts
 from threeml.engine.series_keys import (
     ENROLMENT_TEXT,
@@ -75,8 +83,6 @@ __all__ = [
 #: The interval index column of every long table.
 INTERVAL = "_i"
 _START, _END, _END_YEAR, _LOW, _LOW_CONTACTS = "_ps", "_pe", "_ey", "_lo", "_lc"
-#: The breakdowns whose value depends on the interval: the age band at its end.
-AGE_BREAKDOWNS = ("birth_year", "age_band")
 _AGE = AGE_BREAKDOWNS
 
 
@@ -318,59 +324,6 @@ def series_tables(
         )
         tables.contact_columns = {columns[c] for c in fact_names if fact_names[c] in per.columns}
     return tables
-
-
-def _owners(base: ir.Table, person: str, name: str) -> ir.Table:
-    """The base keyed by the long tables' ``user_id`` (``person``), named ``name``."""
-    if person == "user_id":
-        return base.rename(**{name: "user_id"})
-    return base.drop("user_id").rename(**{name: person})
-
-
-def _base(
-    compiler: SeriesCompiler, columns: Mapping[Criterion, str], user_columns: Sequence[str]
-) -> ir.Table:
-    """One row per user: the criteria about the user alone and the breakdown columns (the
-    year of birth as ``_birth_year`` when an age band is asked for: the band is each
-    interval's)."""
-    users = compiler.users
-    flags = {
-        name: handler_for(c, compiler).user_flag(c, compiler, users)
-        for c, name in columns.items()
-        if not c.about_enrolments
-    }
-    grouping = {
-        name: breakdown_value(users, name, compiler.period)
-        for name in user_columns
-        if name not in _AGE
-    }
-    if any(name in _AGE for name in user_columns):
-        grouping["_birth_year"] = users[BAND_NAMES["age_band"]]
-    return users.select("user_id", **grouping, **flags)
-
-
-def _with_all_enrolments(
-    compiler: SeriesCompiler, base: ir.Table, keys: KeyRequest | None
-) -> ir.Table:
-    """``base`` with each user's number of enrolments (``_nall``) and the sum of their record
-    keys (``_nkall``, with ``keys``): the records of a definition with no enrolment criterion."""
-    e = keyed(
-        compiler.enrolments.select("user_id", "enrolment_id"), keys, _ek=("e", "enrolment_id")
-    )
-    sums = {"_nall": e.count().cast("int32")}
-    if keys is not None:
-        sums["_nkall"] = e._ek.sum().cast("int64")
-    per = e.group_by("user_id").agg(**sums).rename(_au="user_id")
-    joined = base.left_join(per, base.user_id == per._au)
-    return joined.select(*base.columns, **{name: joined[name].fill_null(0) for name in sums})
-
-
-def _all_enrolments(table: ir.Table) -> ir.Value:
-    return table._nall
-
-
-def _all_enrolment_keys(table: ir.Table) -> ir.Value:
-    return table._nkall
 
 
 def interval_age_band(table: ir.Table) -> ir.Value:
