@@ -8,6 +8,7 @@ text; set-aside rows by table and reason; the validation report's counts).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,22 @@ def duckdb_dataset(extract) -> Dataset:
     return Dataset.from_arrow(extract)
 
 
+@pytest.fixture(scope="module")
+def on_engine(extract, tmp_path_factory, request) -> Callable[[str], Dataset]:
+    """The extract loaded into an engine and validated there, once per engine for this
+    module's tests (validation's parity is the lenient and schema tests' subject; a Spark
+    validation costs tens of seconds whatever the rows)."""
+    made: dict[str, Dataset] = {}
+
+    def dataset(engine: str) -> Dataset:
+        if engine not in made:
+            under = tmp_path_factory.mktemp(f"on-{engine}")
+            made[engine] = _dataset(engine, extract, "full", request, under)
+        return made[engine]
+
+    return dataset
+
+
 def _figures(result: Any) -> dict[str, Any]:
     return {
         "cells": dict(result.cells),
@@ -77,11 +94,11 @@ def _metrics(dataset: Dataset) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_every_metric_matches_duckdb(engine, extract, duckdb_dataset, request) -> None:
+def test_every_metric_matches_duckdb(engine, duckdb_dataset, on_engine) -> None:
     expected = _metrics(duckdb_dataset)
     assert len(expected) >= 13
     assert any(figures["cells"] for figures in expected.values())
-    found = _metrics(_dataset(engine, extract, "metrics", request))
+    found = _metrics(on_engine(engine))
     assert found.keys() == expected.keys()
     for name in expected:
         assert _same(found[name], expected[name]), name
@@ -98,21 +115,21 @@ def _explanations(dataset: Dataset, users: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_explain_matches_duckdb(engine, extract, duckdb_dataset, request) -> None:
+def test_explain_matches_duckdb(engine, extract, duckdb_dataset, on_engine) -> None:
     users = sorted(extract["users"].column("user_id").to_pylist())[:4]
     expected = _explanations(duckdb_dataset, users)
     assert any("counted" in text for text in expected)
-    found = _explanations(_dataset(engine, extract, "explain", request), users)
+    found = _explanations(on_engine(engine), users)
     assert found == expected
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_series_of_quarters_matches_duckdb(engine, extract, duckdb_dataset, request) -> None:
+def test_a_series_of_quarters_matches_duckdb(engine, duckdb_dataset, on_engine) -> None:
     quarters = split(YEAR, "quarter")
     assert len(quarters) == 4
     chosen = DEFINITIONS[:6]
     expected = count_series(chosen, duckdb_dataset, quarters, by=BY)
-    found = count_series(chosen, _dataset(engine, extract, "series", request), quarters, by=BY)
+    found = count_series(chosen, on_engine(engine), quarters, by=BY)
     for name, results in expected.items():
         assert [summary(r) for r in found[name]] == [summary(r) for r in results], name
     assert len({r.count for r in expected["in-receipt"]}) > 1  # the quarters differ
@@ -142,9 +159,9 @@ def _metrics_series(dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_metrics_over_quarters_match_duckdb(engine, extract, duckdb_dataset, request) -> None:
+def test_metrics_over_quarters_match_duckdb(engine, duckdb_dataset, on_engine) -> None:
     expected = _metrics_series(duckdb_dataset)
-    found = _metrics_series(_dataset(engine, extract, "metric_series", request))
+    found = _metrics_series(on_engine(engine))
     for name in RUN_METRICS:
         assert _same(found[name], expected[name]), name
 

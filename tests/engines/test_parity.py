@@ -100,27 +100,33 @@ def postgres_backend(url: str, schema: str) -> Any:
     )
 
 
-def load(engine: str, tables: dict[str, pa.Table], name: str, request: Any) -> Any:
-    """An ibis connection on ``engine`` holding ``tables`` (a schema or temporary views)."""
+def load(
+    engine: str, tables: dict[str, pa.Table], name: str, request: Any, under: Path | None = None
+) -> Any:
+    """An ibis connection on ``engine`` holding ``tables`` (a schema or temporary views;
+    Spark's Parquet files go in ``under``, by default the test's ``tmp_path``)."""
     if engine == "postgres":
         con = postgres_backend(request.getfixturevalue("postgres_url"), name)
         for table, data in tables.items():
             con.create_table(table, data, overwrite=True)
         return con
     session = request.getfixturevalue("spark")
-    folder = request.getfixturevalue("tmp_path") / name
+    folder = (under or request.getfixturevalue("tmp_path")) / name
     folder.mkdir()
     for table, data in tables.items():
         pq.write_table(data, folder / f"{table}.parquet")
     return session
 
 
-def _dataset(engine: str, tables: dict[str, pa.Table], name: str, request: Any) -> Dataset:
+def _dataset(
+    engine: str, tables: dict[str, pa.Table], name: str, request: Any, under: Path | None = None
+) -> Dataset:
     """``tables`` on ``engine``, validated there: Spark through :meth:`Dataset.from_spark`
-    with Parquet paths, PostgreSQL through :meth:`Dataset.from_connection`."""
-    con = load(engine, tables, name, request)
+    with Parquet paths (in ``under``, as :func:`load`), PostgreSQL through
+    :meth:`Dataset.from_connection`."""
+    con = load(engine, tables, name, request, under)
     if engine == "spark":
-        folder = request.getfixturevalue("tmp_path") / name
+        folder = (under or request.getfixturevalue("tmp_path")) / name
         paths = {table: str(folder / f"{table}.parquet") for table in tables}
         return Dataset.from_spark(con, tables=paths, source=engine)
     return Dataset.from_connection(con, source=engine)
