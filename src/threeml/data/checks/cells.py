@@ -145,9 +145,10 @@ def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
 
 
 def _typed_value(
-    col: Column, value: ir.Value, *, trim: bool = True
+    col: Column, value: ir.Value, *, trim: bool = True, text: ir.StringValue | None = None
 ) -> tuple[ir.Value, ir.BooleanValue, ProblemKind, str]:
-    """The typed value of a source column, parsing text and converting compatible types."""
+    """The typed value of a source column, parsing text and converting compatible types
+    (``text``: the column's cleaned text, when it is already a column of its own)."""
     source = value.type()
     target = _TARGET_TYPES[col.type]
     if col.type is ColumnType.CODE_LIST and source.is_array():
@@ -179,7 +180,7 @@ def _typed_value(
         return value.cast("float64"), ibis.literal(True), ProblemKind.NOT_A_NUMBER, ""
     if target.is_string() and not source.is_string():
         value = value.cast("string")
-    return _parse_text(col, _clean(value, trim=trim))
+    return _parse_text(col, _clean(value, trim=trim) if text is None else text)
 
 
 def _code_message(col: Column, text: ir.StringValue) -> ir.StringValue:
@@ -261,11 +262,13 @@ def cell_checks(
             message, extras = message
         checks.append(Check(flag, column, kind, message, extras=extras))
 
+    staged, columns = _staged(spec, raw, trim=trim)
     for col in spec.columns:
-        value = raw[col.name]
-        parsed, ok, kind, expected = _typed_value(col, value, trim=trim)
+        value = staged[col.name]
+        parsed, ok, kind, expected = columns[col.name]
         is_text = value.type().is_string()
-        present, text = _checked_text(value, trim=trim) if is_text else (value.notnull(), None)
+        text = _text_of(staged, col.name, trim=trim) if is_text else None
+        present = _present(value, text, trim=trim)
         if col.required:
             check(
                 ~present, col.name, ProblemKind.MISSING_VALUE, f"{col.name} is required and empty"
@@ -300,33 +303,95 @@ def cell_checks(
             if col.maximum is not None:
                 outside |= parsed > col.maximum
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
-    return typed_table(spec, raw, trim=trim), flag_rows(spec.name, raw, checks)
+    return _typed_from(spec, raw, staged, columns, trim=trim), flag_rows(spec.name, staged, checks)
 
 
-def _checked_text(value: ir.StringValue, *, trim: bool) -> tuple[ir.BooleanValue, ir.StringValue]:
-    """Whether a text cell is present, and the text its checks read.
+#: Prefixes of the columns :func:`_staged` adds: each text column's cleaned text, each
+#: column's typed value and whether it parsed.
+_TEXT, _TYPED, _PARSES = "__text_", "__typed_", "__parses_"
+
+_Parsed = tuple[ir.Value, ir.BooleanValue, ProblemKind, str]
+
+
+def _staged(spec: Table, raw: ir.Table, *, trim: bool) -> tuple[ir.Table, dict[str, _Parsed]]:
+    """``raw`` with each column's cleaned text, then its typed value and whether it parsed,
+    as columns of their own; and per column what :func:`_typed_value` gives, read from them.
+
+    A check names the typed value and the text as columns. Written inline, every check
+    would repeat the whole parse (a date's parse names its text some twenty times, each a
+    regular expression when the text is trimmed): 800 KB of SQL for the enrolments, which
+    an engine parses and plans for a second or more however few the rows.
+    """
+    cleaned = {
+        f"{_TEXT}{col.name}": _clean(raw[col.name], trim=True)
+        for col in spec.columns
+        if trim and raw[col.name].type().is_string()
+    }
+    first = raw.mutate(**cleaned) if cleaned else raw
+    found: dict[str, _Parsed] = {}
+    derived: dict[str, ir.Value] = {}
+    for col in spec.columns:
+        text = first[f"{_TEXT}{col.name}"] if f"{_TEXT}{col.name}" in cleaned else None
+        parsed, ok, kind, expected = _typed_value(col, first[col.name], trim=trim, text=text)
+        found[col.name] = (parsed, ok, kind, expected)
+        for prefix, value in ((_TYPED, parsed), (_PARSES, ok)):
+            if not isinstance(value.op(), ops.Field | ops.Literal):
+                derived[f"{prefix}{col.name}"] = value
+    if not derived:
+        return first, found
+    second = first.mutate(**derived)
+
+    def column(prefix: str, name: str, value: ir.Value) -> ir.Value:
+        key = f"{prefix}{name}"
+        if key in derived:
+            return second[key]
+        if isinstance(value.op(), ops.Field):
+            return second[value.get_name()]
+        return value
+
+    return second, {
+        name: (column(_TYPED, name, parsed), column(_PARSES, name, ok), kind, expected)
+        for name, (parsed, ok, kind, expected) in found.items()
+    }
+
+
+def _text_of(staged: ir.Table, name: str, *, trim: bool) -> ir.StringValue:
+    """The text a text column's checks read: cleaned when ``trim`` (CSV cells), otherwise
+    the value as written (Parquet, Arrow, a database)."""
+    return staged[f"{_TEXT}{name}"] if trim else staged[name]
+
+
+def _present(value: ir.Value, text: ir.StringValue | None, *, trim: bool) -> ir.BooleanValue:
+    """Whether a cell is present.
 
     Text of a typed source (Parquet, Arrow, a database) is taken as written, so its checks
     read the value itself: ``x IS NOT NULL AND x <> ''`` rather than a ``NULLIF`` per check,
     which the engine works out as a ``CASE`` for every value of the column (empty text
     passes every check on the text but the one for a missing value, alike either way).
     """
+    if text is None:
+        return value.notnull()
     if trim:
-        text = _clean(value, trim=True)
-        return text.notnull(), text
-    return value.notnull() & (value != ""), value
+        return text.notnull()
+    return value.notnull() & (value != "")
+
+
+def _typed_from(
+    spec: Table, raw: ir.Table, staged: ir.Table, columns: dict[str, _Parsed], *, trim: bool
+) -> ir.Table:
+    typed: dict[str, ir.Value] = {ROW: staged[ROW].cast("int64")}
+    for col in spec.columns:
+        typed[col.name] = columns[col.name][0].cast(_TARGET_TYPES[col.type]).name(col.name)
+    for name in spec.extra_columns(raw.columns):  # kept as text, never checked
+        typed[name] = _clean(staged[name], trim=trim).name(name)
+    return staged.select(**typed)
 
 
 def typed_table(spec: Table, raw: ir.Table, *, trim: bool = True) -> ir.Table:
     """Typed columns for ``raw``, as :func:`cell_checks` gives them, without its checks (for
     an extract whose validation was kept: nothing of the checks needs building)."""
-    typed: dict[str, ir.Value] = {ROW: raw[ROW].cast("int64")}
-    for col in spec.columns:
-        parsed = _typed_value(col, raw[col.name], trim=trim)[0]
-        typed[col.name] = parsed.cast(_TARGET_TYPES[col.type]).name(col.name)
-    for name in spec.extra_columns(raw.columns):  # kept as text, never checked
-        typed[name] = _clean(raw[name], trim=trim).name(name)
-    return raw.select(**typed)
+    staged, columns = _staged(spec, raw, trim=trim)
+    return _typed_from(spec, raw, staged, columns, trim=trim)
 
 
 def _is_true_literal(value: ir.Value) -> bool:
