@@ -334,6 +334,8 @@ def _staged(spec: Table, raw: ir.Table, *, trim: bool) -> tuple[ir.Table, dict[s
         text = first[f"{_TEXT}{col.name}"] if f"{_TEXT}{col.name}" in cleaned else None
         parsed, ok, kind, expected = _typed_value(col, first[col.name], trim=trim, text=text)
         found[col.name] = (parsed, ok, kind, expected)
+        if not (trim or _parses_text(col, raw[col.name])):
+            continue  # a typed value, converted in place: nothing worth a column of its own
         for prefix, value in ((_TYPED, parsed), (_PARSES, ok)):
             if not isinstance(value.op(), ops.Field | ops.Literal):
                 derived[f"{prefix}{col.name}"] = value
@@ -353,6 +355,12 @@ def _staged(spec: Table, raw: ir.Table, *, trim: bool) -> tuple[ir.Table, dict[s
         name: (column(_TYPED, name, parsed), column(_PARSES, name, ok), kind, expected)
         for name, (parsed, ok, kind, expected) in found.items()
     }
+
+
+def _parses_text(col: Column, value: ir.Value) -> bool:
+    """Whether ``value`` is text typed by parsing it (a date, number or code list written as
+    text), rather than a value of its own type or text kept as text."""
+    return value.type().is_string() and not _TARGET_TYPES[col.type].is_string()
 
 
 def _text_of(staged: ir.Table, name: str, *, trim: bool) -> ir.StringValue:
