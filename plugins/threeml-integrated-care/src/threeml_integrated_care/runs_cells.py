@@ -30,19 +30,23 @@ from threeml.metrics.measures import COUNT, MetricContext
 from threeml.metrics.summaries import cell_value
 from threeml_integrated_care.skeleton import Tally
 
-__all__ = ["days_of_intervals", "in_runs", "sums_by_interval", "tallies"]
+__all__ = ["days_of_intervals", "in_runs", "run_counts", "sums_by_interval", "tallies"]
 
 #: Per interval, per breakdown group (or ``None`` for the total): raw sums by name.
 Sums = list[dict[tuple[str, Any] | None, dict[str, Any]]]
 
 
-def days_of_intervals(contexts: Sequence[MetricContext]) -> ir.Table:
+def days_of_intervals(contexts: Sequence[MetricContext], *, follow_up: bool = True) -> ir.Table:
     """Per day of follow-up (``_day``), its interval (``_interval``): each interval's days up to
-    the extract date. A small table (a day per row), for an equality join by date."""
+    the extract date (with ``follow_up`` false, every day of the interval). A small table (a
+    day per row), for an equality join by date."""
     days: list[dt.date] = []
     where: list[int] = []
     for k, context in enumerate(contexts):
-        day, last = context.period.start, min(context.period.end, context.extract_date)
+        last = context.period.end
+        if follow_up:
+            last = min(last, context.extract_date)
+        day = context.period.start
         while day <= last:
             days.append(day)
             where.append(k)
@@ -61,6 +65,22 @@ def in_runs(rows: ir.Table, runs: ir.Table, user: str = "user_id") -> ir.Table:
         r, [rows[user] == r._ru, rows[INTERVAL] >= r._ri, rows[INTERVAL] < r._rt]
     )
     return joined.drop("_ru", "_ri", "_rt")
+
+
+def run_counts(
+    contexts: Sequence[MetricContext], runs: ir.Table, flags: Mapping[str, ir.BooleanValue]
+) -> Sums:
+    """Per interval and group, how many members of ``runs`` (the population's runs, or rows
+    with their columns) have each of ``flags`` true: the runs are counted per (run, group)
+    in one group-by, and those few rows spread over the intervals each run holds
+    (:func:`~threeml.metrics.interval_cells.intervals_of_runs`), with no row per member."""
+    from threeml.metrics.interval_cells import intervals_of_runs
+
+    by = [f"_by_{b}" for b in contexts[0].by]
+    counted = {name: flag.ifelse(1, 0).sum() for name, flag in flags.items()}
+    per_run = runs.group_by([RUN_START, RUN_END, *by]).aggregate(**counted)
+    spread = intervals_of_runs(per_run, contexts)
+    return sums_by_interval(contexts, spread, {name: spread[name].sum() for name in flags})
 
 
 def sums_by_interval(
