@@ -31,7 +31,7 @@ from threeml_integrated_care.facts import (
 from threeml_integrated_care.options import INDEX_KINDS, PER, Option, days, outcome_kind
 from threeml_integrated_care.person_time_runs import merged
 from threeml_integrated_care.runs_cells import (
-    days_of_intervals,
+    dated_in_intervals,
     in_runs,
     run_counts,
     sums_by_interval,
@@ -85,8 +85,7 @@ def _indexed_runs(contexts: Sequence[MetricContext], plan: Plan) -> tuple[ir.Tab
 
     def build() -> ir.Table:
         first = first_installations(contexts[0], plan["index_kinds"])
-        days = days_of_intervals(contexts, follow_up=False)
-        dated = first.inner_join(days, first.index_on == days._day).drop("_day")
+        dated = dated_in_intervals(contexts, first, "index_on", follow_up=False)
         inside = in_runs(dated, runs)
         dead = deaths(contexts[0]).rename(_du="user_id")
         people = inside.left_join(dead, inside.user_id == dead._du)

@@ -16,7 +16,7 @@ from threeml_integrated_care import stats
 from threeml_integrated_care.facts import FAR, deaths, enrolments, indexed, lit, outcomes, shift
 from threeml_integrated_care.options import SERVICE_KINDS, days
 from threeml_integrated_care.runs_cells import (
-    days_of_intervals,
+    dated_in_intervals,
     in_runs,
     sums_by_interval,
     tallies,
@@ -94,8 +94,7 @@ def _installed_in_runs(contexts: Sequence[MetricContext], kinds: Any, runs: ir.T
     e = enrolments(contexts[0], kinds).select(
         _eu="user_id", referred_on="referred_on", installed_on="installed_on"
     )
-    days = days_of_intervals(contexts, follow_up=False)
-    dated = e.inner_join(days, e.installed_on == days._day).drop("_day")
+    dated = dated_in_intervals(contexts, e, "installed_on", follow_up=False)
     return in_runs(dated, runs, user="_eu")
 
 

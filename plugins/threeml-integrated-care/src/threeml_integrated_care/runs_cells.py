@@ -17,43 +17,45 @@ dated or spread over each interval reads them without a row per (member, interva
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from threeml.metrics.interval_cells import INTERVAL, RUN_END, RUN_START
 from threeml.metrics.measures import COUNT, MetricContext
 from threeml.metrics.summaries import cell_value
 from threeml_integrated_care.skeleton import Tally
 
-__all__ = ["days_of_intervals", "in_runs", "run_counts", "sums_by_interval", "tallies"]
+__all__ = ["dated_in_intervals", "in_runs", "run_counts", "sums_by_interval", "tallies"]
 
 #: Per interval, per breakdown group (or ``None`` for the total): raw sums by name.
 Sums = list[dict[tuple[str, Any] | None, dict[str, Any]]]
 
 
-def days_of_intervals(contexts: Sequence[MetricContext], *, follow_up: bool = True) -> ir.Table:
-    """Per day of follow-up (``_day``), its interval (``_interval``): each interval's days up to
-    the extract date (with ``follow_up`` false, every day of the interval). A small table (a
-    day per row), for an equality join by date."""
-    days: list[dt.date] = []
-    where: list[int] = []
+def dated_in_intervals(
+    contexts: Sequence[MetricContext], rows: ir.Table, day: str, *, follow_up: bool = True
+) -> ir.Table:
+    """``rows`` whose ``day`` lies in an interval, with that interval's position
+    (``_interval``): its days up to the extract date (with ``follow_up`` false, every day of
+    the interval). A ``CASE`` over the intervals' first and last days, not a join with a
+    table of days: a join there lets the engine join that table to the runs first (a row
+    per run and day, tens of millions at national scale)."""
+    when = []
     for k, context in enumerate(contexts):
-        last = context.period.end
+        first, last = context.period.start, context.period.end
         if follow_up:
             last = min(last, context.extract_date)
-        day = context.period.start
-        while day <= last:
-            days.append(day)
-            where.append(k)
-            day += dt.timedelta(days=1)
-    return ibis.memtable(
-        pa.table({"_day": pa.array(days, pa.date32()), INTERVAL: pa.array(where, pa.int64())})
-    )
+        if first <= last:
+            within = (rows[day] >= ibis.literal(first, "date")) & (
+                rows[day] <= ibis.literal(last, "date")
+            )
+            when.append((within, ibis.literal(k, "int64")))
+    if not when:
+        return rows.filter(ibis.literal(False)).mutate(**{INTERVAL: ibis.literal(0, "int64")})
+    found = rows.mutate(**{INTERVAL: ibis.cases(*when, else_=ibis.null("int64"))})
+    return found.filter(found[INTERVAL].notnull())
 
 
 def in_runs(rows: ir.Table, runs: ir.Table, user: str = "user_id") -> ir.Table:
