@@ -224,3 +224,23 @@ def test_metrics_read_the_population_runs(monkeypatch) -> None:
     assert all(len(series[n]) == 4 and all(series[n]) for n in names)
     population = series["user-years"][0].population
     assert population == "in-receipt"
+
+
+def test_metrics_from_runs_with_the_extract_date_inside_the_series() -> None:
+    """The cohorts, installations and coverage read from the population's runs equal each
+    interval alone when the extract date falls inside an interval (follow-up cut short,
+    installations too recent to follow, no interval after it counted)."""
+    registry = default_registry()
+    dataset = Dataset.from_folder(demo_folder(), extract_date="2013-08-15")
+    metrics = [registry.metric(n) for n in _MORE_RUN_METRICS]
+    intervals = split("2013-04-01:2013-09-30", "quarter")
+    errors: dict[str, str] = {}
+    reference_errors: dict[str, str] = {}
+    series = evaluate_metrics_series(metrics, dataset, intervals, registry, by=BY, errors=errors)
+    reference = evaluate_metrics_series_per_interval(
+        metrics, dataset, intervals, registry, by=BY, errors=reference_errors
+    )
+    assert errors == reference_errors
+    for name, results in reference.items():
+        for interval, mine, theirs in zip(intervals, series[name], results, strict=True):
+            assert _same(_figures(mine), _figures(theirs)), (name, interval.label)
