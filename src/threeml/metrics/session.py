@@ -28,11 +28,7 @@ if TYPE_CHECKING:
     from threeml.engine.results import CountResult
     from threeml.records.periods import Period
 
-__all__ = ["FLAGGED_PERIODS", "MetricSession"]
-
-#: The most periods :meth:`MetricSession.count_periods` counts in one pass of flags (a column
-#: per criterion and period); more are counted as series.
-FLAGGED_PERIODS = 24
+__all__ = ["MetricSession"]
 
 
 @define
@@ -99,15 +95,16 @@ class MetricSession:
         """Count ``name`` (members and counts only) over each of ``periods`` at once, for
         :meth:`MetricContext.count <threeml.metrics.contract.MetricContext.count>` to read.
 
-        Up to :data:`FLAGGED_PERIODS` periods are counted in one pass with a flag per
-        criterion and period (:func:`~threeml.engine.membership.count_members_periods`): the
-        trend starts of 20 quarters, one day each, at 1 million people in 4.6 to 7.3 s
+        Up to :data:`~threeml.engine.membership.FLAGGED_PERIODS` periods are counted in one
+        pass with a flag per criterion and period
+        (:func:`~threeml.engine.membership.count_members_periods`): the trend starts of 20
+        quarters, one day each, at 1 million people in 4.6 to 7.3 s
         against 12.3 to 16.1 s as a series. More are split into runs that follow one another
         without overlapping, and each run is counted as one series
         (:func:`~threeml.engine.membership_series.count_members_series`), so N periods cost
         about as many series counts as periods overlap, not N counts.
         """
-        from threeml.engine.membership import count_members_periods
+        from threeml.engine.membership import FLAGGED_PERIODS, count_members_periods
         from threeml.engine.membership_series import count_members_series
         from threeml.records.intervals import Interval
 
