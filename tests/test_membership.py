@@ -345,3 +345,42 @@ def test_overlapping_periods_are_counted_in_one_pass(tmp_path, monkeypatch) -> N
     stored.clear()
     count_members_periods(wanted, dataset, by=("area", "age_band"), registry=registry)
     assert len(stored) == 3
+
+
+def test_series_definitions_the_one_pass_cannot_take_are_counted_in_passes_of_flags(
+    tmp_path, monkeypatch
+) -> None:
+    """A definition the series' one pass cannot take (a plugin's criterion kind: trial
+    participants) is counted in passes of flags of up to FLAGGED_PERIODS intervals each, not
+    once per interval; each interval's figures and members are those of counting it alone."""
+    import threeml.engine.membership_series as membership_series
+    from threeml.engine.membership import FLAGGED_PERIODS
+    from threeml.records.intervals import split
+
+    synthesise(tmp_path, users=300, seed=41, areas=3)
+    dataset = Dataset.from_folder(tmp_path)
+    registry = default_registry()
+    definition = registry.counting("trial-participants")
+    intervals = split(Period.parse("2012-01-01:2014-03-31"), "month")
+    assert len(intervals) > FLAGGED_PERIODS
+    passes: list[int] = []
+    real = membership_series.count_members_periods
+
+    def counting(wanted, *args, **kwargs):
+        passes.append(len(wanted))
+        return real(wanted, *args, **kwargs)
+
+    monkeypatch.setattr(membership_series, "count_members_periods", counting)
+    found = membership_series.count_members_series(
+        [definition], dataset, intervals, by=("area",), registry=registry
+    )[definition.name]
+    assert passes == [FLAGGED_PERIODS, len(intervals) - FLAGGED_PERIODS]
+    assert sum(result.count for result in found) > 0
+    for interval, result in zip(intervals, found, strict=True):
+        alone = count_members(
+            [definition], dataset, interval.period, by=("area",), registry=registry
+        )[definition.name]
+        assert (result.period, result.count) == (alone.period, alone.count)
+        assert dict(result.breakdowns) == dict(alone.breakdowns)
+        members = set(result.members_expr().to_pyarrow()["user_id"].to_pylist())
+        assert members == set(alone.members_expr().to_pyarrow()["user_id"].to_pylist())

@@ -183,9 +183,23 @@ def test_metrics_read_from_runs_equal_each_interval_alone(data: st.DataObject) -
             assert _same(_figures(mine), _figures(theirs)), (name, interval.label)
 
 
-def test_person_time_bed_days_and_proportion_read_the_population_runs(monkeypatch) -> None:
+#: The metrics whose series read the population's runs of intervals (no table per (member,
+#: interval)) beyond those of :data:`_RUN_METRICS`.
+_MORE_RUN_METRICS = (
+    "emergency-admissions-before-after",
+    "emergency-admission-12m",
+    "mortality-12m",
+    "retention-91d",
+    "referral-to-installation",
+    "coverage-in-receipt",
+    "eligible-reached",
+)
+
+
+def test_metrics_read_the_population_runs(monkeypatch) -> None:
     """Over quarters by area, the population is held as runs of intervals and the person-time
-    kinds, bed days and the proportion read it: no table per (member, interval) is built."""
+    kinds, bed days, the proportion, the cohorts and the installations read it: no table per
+    (member, interval) is built."""
     import threeml.metrics.interval_cells as cells
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -203,9 +217,30 @@ def test_person_time_bed_days_and_proportion_read_the_population_runs(monkeypatc
     registry = default_registry()
     dataset = Dataset.from_folder(demo_folder())
     intervals = split("2013-01-01:2013-12-31", "quarter")
+    names = _RUN_METRICS + _MORE_RUN_METRICS
     series = evaluate_metrics_series(
-        [registry.metric(n) for n in _RUN_METRICS], dataset, intervals, registry, by=BY
+        [registry.metric(n) for n in names], dataset, intervals, registry, by=BY
     )
-    assert all(len(series[n]) == 4 and all(series[n]) for n in _RUN_METRICS)
+    assert all(len(series[n]) == 4 and all(series[n]) for n in names)
     population = series["user-years"][0].population
     assert population == "in-receipt"
+
+
+def test_metrics_from_runs_with_the_extract_date_inside_the_series() -> None:
+    """The cohorts, installations and coverage read from the population's runs equal each
+    interval alone when the extract date falls inside an interval (follow-up cut short,
+    installations too recent to follow, no interval after it counted)."""
+    registry = default_registry()
+    dataset = Dataset.from_folder(demo_folder(), extract_date="2013-08-15")
+    metrics = [registry.metric(n) for n in _MORE_RUN_METRICS]
+    intervals = split("2013-04-01:2013-09-30", "quarter")
+    errors: dict[str, str] = {}
+    reference_errors: dict[str, str] = {}
+    series = evaluate_metrics_series(metrics, dataset, intervals, registry, by=BY, errors=errors)
+    reference = evaluate_metrics_series_per_interval(
+        metrics, dataset, intervals, registry, by=BY, errors=reference_errors
+    )
+    assert errors == reference_errors
+    for name, results in reference.items():
+        for interval, mine, theirs in zip(intervals, series[name], results, strict=True):
+            assert _same(_figures(mine), _figures(theirs)), (name, interval.label)

@@ -49,7 +49,12 @@ from threeml.engine.results import BreakdownRow, CountResult
 from threeml.records.codes import Unit
 from threeml.records.periods import Period
 
-__all__ = ["MemberRuns", "Members", "count_members", "count_members_periods"]
+__all__ = ["FLAGGED_PERIODS", "MemberRuns", "Members", "count_members", "count_members_periods"]
+
+#: The most periods counted together in one pass of flags (a column per criterion and
+#: period, :func:`count_members_periods`) when a series counts periods so: more are counted
+#: in several passes (or as series), so the flags stay narrow.
+FLAGGED_PERIODS = 24
 
 
 @frozen

@@ -12,9 +12,10 @@ person in receipt for five years is one row, not one per quarter, and each inter
 are prefix sums over the runs starting and ending. Counts in total and
 by group are aggregates over it by interval; no attrition, records or cell keys. A
 definition the one pass cannot evaluate (:func:`~threeml.engine.series.in_one_pass`: a
-plugin's criterion kind, ``member-of``, ``query``) is counted members-only one interval at a
-time (:func:`~threeml.engine.membership.count_members`); one counting enrolments, or every
-definition when a breakdown is by service kind or sector, by
+plugin's criterion kind, ``member-of``, ``query``) is counted members-only in all the
+intervals at once by :func:`~threeml.engine.membership.count_members_periods` (a flag per
+criterion and interval, one pass for up to 24 intervals, not one per interval); one counting
+enrolments, or every definition when a breakdown is by service kind or sector, by
 :func:`~threeml.engine.series.count_series`.
 """
 
@@ -39,7 +40,14 @@ from threeml.engine.evaluate import (
     _check_breakdowns,
     _distinct_criteria,
 )
-from threeml.engine.membership import MemberRuns, Members, _chosen, count_members, full_count
+from threeml.engine.membership import (
+    FLAGGED_PERIODS,
+    MemberRuns,
+    Members,
+    _chosen,
+    count_members_periods,
+    full_count,
+)
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series import count_series, in_one_pass
 from threeml.engine.series_facts import AGE_BREAKDOWNS, INTERVAL, SeriesCompiler, series_tables
@@ -79,11 +87,14 @@ def count_members_series(
     results: dict[str, tuple[Members | CountResult, ...]] = {}
     if rest:
         results.update(count_series(rest, dataset, intervals, by=by, registry=registry))
-    if alone:  # members-only, one interval at a time
-        per_interval = [
-            count_members(alone, dataset, i.period, by=by, registry=registry) for i in intervals
-        ]
-        results.update({d.name: tuple(found[d.name] for found in per_interval) for d in alone})
+    if alone:  # members-only, up to FLAGGED_PERIODS intervals a pass (a flag per criterion
+        # and interval), not one count per interval
+        found: dict[tuple[str, Any], Members | CountResult] = {}
+        for first in range(0, len(intervals), FLAGGED_PERIODS):
+            chosen = intervals[first : first + FLAGGED_PERIODS]
+            wanted = [(d, i.period) for d in alone for i in chosen]
+            found.update(count_members_periods(wanted, dataset, by=by, registry=registry))
+        results.update({d.name: tuple(found[d.name, i.period] for i in intervals) for d in alone})
     if lean:
         results.update(_lean(compiler, lean, by, registry))
     return {d.name: results[d.name] for d in definitions}

@@ -68,17 +68,20 @@ class Proportion:
         Each interval's members are flagged with whether the numerator counts them in that
         interval, and every interval's cells come from one grouped aggregate; each result
         equals :meth:`evaluate`'s for its context. When the population and the numerator
-        were counted together as runs of intervals, the flags are read per run
-        (:func:`~threeml.metrics.interval_cells.summarise_runs`).
+        were counted together as runs of intervals, the flags are counted per run and group
+        and spread over the intervals each run holds
+        (:func:`~threeml.metrics.interval_cells.intervals_of_runs`).
         """
         import ibis
 
         from threeml.metrics.interval_cells import (
             INTERVAL,
+            RUN_END,
+            RUN_START,
+            intervals_of_runs,
             member_runs,
             members_by_interval,
             summarise_intervals,
-            summarise_runs,
         )
 
         if not contexts:
@@ -91,7 +94,15 @@ class Proportion:
         ):
             runs = member_runs(contexts, {"_in": numerators[0]})
         if runs is not None:
-            summaries = summarise_runs(contexts, runs, _CELLS, _KINDS)
+            # Counted per (run, group) first: those rows, spread over the intervals their
+            # runs hold, are few (no row per member and interval).
+            by = [c for c in runs.columns if c.startswith("_by_")]
+            per_run = runs.group_by([RUN_START, RUN_END, *by]).aggregate(
+                _people=runs.count(), _members=runs._in.ifelse(1, 0).sum()
+            )
+            summaries = summarise_intervals(
+                contexts, intervals_of_runs(per_run, contexts), _RUN_CELLS, _KINDS, False
+            )
             return [
                 self._result(context, name, total, breakdowns)
                 for context, name, (total, breakdowns) in zip(
@@ -152,6 +163,8 @@ class Proportion:
 #: The proportion's cells: the population's people, and those the numerator also counts.
 _KINDS = {"people": COUNT, "members": COUNT}
 _CELLS = {"people": lambda t: t.count(), "members": lambda t: t._in.ifelse(1, 0).sum()}
+#: The same cells over counts per run and group (sums of the runs' counts).
+_RUN_CELLS = {"people": lambda t: t._people.sum(), "members": lambda t: t._members.sum()}
 
 
 #: Built-in measure kinds by name (always in every registry).

@@ -12,7 +12,12 @@ from threeml.metrics.measures import AMOUNT, COUNT, MetricContext, MetricRow
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import lit, outcomes
 from threeml_integrated_care.options import Option, outcome_kinds
-from threeml_integrated_care.runs_cells import days_of_intervals, in_runs, sums_by_interval, tallies
+from threeml_integrated_care.runs_cells import (
+    dated_in_intervals,
+    in_runs,
+    sums_by_interval,
+    tallies,
+)
 from threeml_integrated_care.series_facts import series_members, shared_series
 from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally, rows, total
 
@@ -83,8 +88,7 @@ def _series_tally(contexts: Sequence[MetricContext], plan: Plan) -> list[Tally] 
     if runs is None:
         return None
     o = outcomes(contexts[0], plan["outcomes"]).select(_ou="user_id", _on="date", _v="value")
-    days = days_of_intervals(contexts)
-    dated = o.inner_join(days, o._on == days._day)
+    dated = dated_in_intervals(contexts, o, "_on")
     mine = in_runs(dated.select("_ou", "_v", INTERVAL), runs, user="_ou")
     sums = sums_by_interval(
         contexts,

@@ -13,7 +13,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from threeml.metrics.interval_cells import INTERVAL
+from threeml.metrics.interval_cells import INTERVAL, member_runs
 from threeml.metrics.measures import AMOUNT, COUNT, MetricContext, MetricRow
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import (
@@ -29,8 +29,16 @@ from threeml_integrated_care.facts import (
     shift,
 )
 from threeml_integrated_care.options import INDEX_KINDS, PER, Option, days, outcome_kind
-from threeml_integrated_care.series_facts import series_members, shared_series
-from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, flag, total
+from threeml_integrated_care.person_time_runs import merged
+from threeml_integrated_care.runs_cells import (
+    dated_in_intervals,
+    in_runs,
+    run_counts,
+    sums_by_interval,
+    tallies,
+)
+from threeml_integrated_care.series_facts import read_once, series_members, shared_series
+from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally, flag, total
 
 __all__ = ["BEFORE_AFTER", "OUTCOME_WITHIN"]
 
@@ -62,6 +70,63 @@ def _series_people(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
     people = shared_series(contexts, ("indexed", kinds), build)
     inside = people.index_on.notnull() & people.index_on.between(people._start, people._end)
     return people.mutate(_inside=inside)
+
+
+def _indexed_runs(contexts: Sequence[MetricContext], plan: Plan) -> tuple[ir.Table, Any] | None:
+    """For a population in runs of intervals: the members whose index lies in an interval
+    where they are members (one row each, at that interval: ``user_id``, ``_interval``, the
+    run's breakdown columns, ``index_on``, ``died_on``, ``_inside`` true), and per interval
+    and group the members without an index (``no_index``), counted over the runs. ``None``
+    when the population is not in runs."""
+    runs = member_runs(contexts)
+    if runs is None:
+        return None
+    kinds = tuple(sorted(plan["index_kinds"] or ()))
+
+    def build() -> ir.Table:
+        first = first_installations(contexts[0], plan["index_kinds"])
+        dated = dated_in_intervals(contexts, first, "index_on", follow_up=False)
+        inside = in_runs(dated, runs)
+        dead = deaths(contexts[0]).rename(_du="user_id")
+        people = inside.left_join(dead, inside.user_id == dead._du)
+        return people.select(*inside.columns, "died_on", _inside=ibis.literal(True))
+
+    people = shared_series(contexts, ("indexed-runs", kinds), build)
+
+    def count() -> Any:
+        first = first_installations(contexts[0], plan["index_kinds"]).rename(_iu="user_id")
+        joined = runs.left_join(first, runs.user_id == first._iu)
+        return run_counts(contexts, joined, {"no_index": joined._iu.isnull()})
+
+    periods = tuple(c.period for c in contexts)
+    key = ("no-index-runs", contexts[0].population.definition.name, periods, kinds)
+    return people, read_once(contexts[0], key, count)
+
+
+def _cohort_tallies(
+    contexts: Sequence[MetricContext],
+    facts: ir.Table,
+    sums: dict[str, Any],
+    kinds: dict[str, str],
+    no_index: Any,
+    outside: str,
+    indexed_cell: str,
+) -> list[Tally]:
+    """Each interval's cells: ``sums`` (aggregates of ``facts``, the members with their index
+    in the interval) per interval and group, ``no_index`` from the runs, and ``outside``
+    (members whose index lies in another interval) as the members less those with the index
+    inside (the sum ``indexed_cell``) less those with none."""
+    found = merged(sums_by_interval(contexts, facts, sums), no_index)
+    assert found is not None
+    return tallies(
+        contexts,
+        found,
+        kinds,
+        people="_members",
+        derived={
+            outside: lambda c: c["_members"] - (c.get(indexed_cell) or 0) - (c.get("no_index") or 0)
+        },
+    )
 
 
 def _extra(people: ir.Table) -> list[str]:
@@ -97,6 +162,28 @@ def _before_after_facts(context: MetricContext, plan: Plan) -> ir.Table:
 def _before_after_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
     people = _series_people(contexts, plan)
     return _before_after_of(contexts[0], plan, people.mutate(_cohort=people._inside))
+
+
+def _before_after_tally(contexts: Sequence[MetricContext], plan: Plan) -> list[Tally] | None:
+    """Every interval's before/after cells from the population's runs of intervals
+    (:func:`_indexed_runs`): only the members whose index lies in the interval have facts."""
+    found = _indexed_runs(contexts, plan)
+    if found is None:
+        return None
+    people, no_index = found
+    facts = _before_after_of(contexts[0], plan, people.mutate(_cohort=people._inside))
+    sums = {
+        "_inside": facts.count(),
+        "people": facts.cohort.ifelse(1, 0).sum(),
+        **{c: facts[c].sum() for c in _BEFORE_AFTER_SUMS},
+    }
+    kinds = {name: cell.kind for name, cell in BEFORE_AFTER.cells.items()}
+    return _cohort_tallies(
+        contexts, facts, sums, kinds, no_index, "index_outside_period", "_inside"
+    )
+
+
+_BEFORE_AFTER_SUMS = ("events_before", "events_after", "days_before", "days_after")
 
 
 def _before_after_of(
@@ -213,6 +300,7 @@ BEFORE_AFTER = CellMeasure(
     ),
     facts=_before_after_facts,
     series_facts=_before_after_series,
+    series_tally=_before_after_tally,
     cells={
         "people": Cell(COUNT, flag("cohort")),
         "events_before": Cell(COUNT, total("events_before")),
@@ -245,6 +333,26 @@ def _outcome_within_facts(context: MetricContext, plan: Plan) -> ir.Table:
 
 def _outcome_within_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
     return _outcome_within_of(contexts[0], plan, _series_people(contexts, plan))
+
+
+def _outcome_within_tally(contexts: Sequence[MetricContext], plan: Plan) -> list[Tally] | None:
+    """Every interval's outcome-within cells from the population's runs of intervals
+    (:func:`_indexed_runs`): only the members whose index lies in the interval have facts."""
+    found = _indexed_runs(contexts, plan)
+    if found is None:
+        return None
+    people, no_index = found
+    facts = _outcome_within_of(contexts[0], plan, people)
+    sums = {
+        "_inside": facts.count(),
+        "people": facts.cohort.ifelse(1, 0).sum(),
+        "with_outcome": facts.had.ifelse(1, 0).sum(),
+        "short_follow_up": facts.short.ifelse(1, 0).sum(),
+    }
+    kinds = {name: cell.kind for name, cell in OUTCOME_WITHIN.cells.items()}
+    return _cohort_tallies(
+        contexts, facts, sums, kinds, no_index, "index_outside_period", "_inside"
+    )
 
 
 def _outcome_within_of(
@@ -316,6 +424,7 @@ OUTCOME_WITHIN = CellMeasure(
     options=(Option("outcome", None, outcome_kind), INDEX_KINDS, days(365)),
     facts=_outcome_within_facts,
     series_facts=_outcome_within_series,
+    series_tally=_outcome_within_tally,
     cells={
         "people": Cell(COUNT, flag("cohort")),
         "with_outcome": Cell(COUNT, flag("had")),

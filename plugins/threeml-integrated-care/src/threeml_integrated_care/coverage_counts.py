@@ -84,23 +84,33 @@ def series_user_counts(contexts: Sequence[MetricContext], options: Sequence[Plan
     """Over a series: every interval's users by (area, sex, age band at the interval's end) in
     one join of the series' members (stored once for the series) with the users."""
     from threeml.engine.breakdowns import age_band_in
-    from threeml.metrics.interval_cells import INTERVAL
+    from threeml.metrics.interval_cells import INTERVAL, intervals_of_runs, member_runs
     from threeml_integrated_care.series_facts import series_members
 
     session = contexts[0].session
     assert session is not None
     if all(_users_key(c) in session.values for c in contexts):
         return
-    m = series_members(contexts)
     users = contexts[0].table("users").select("area", "sex", "birth_year", _uu="user_id")
-    j = m.inner_join(users, m.user_id == users._uu)
+    runs = member_runs(contexts)
+    if runs is not None:
+        # Counted per (run, area, sex, birth year) first: those rows, spread over the
+        # intervals their runs hold, are few; no row per (member, interval).
+        r = runs.inner_join(users, runs.user_id == users._uu)
+        per_run = r.group_by(["_i", "_t", "area", "sex", "birth_year"]).aggregate(_n=r.count())
+        j = intervals_of_runs(per_run, contexts)
+    else:
+        m = series_members(contexts)
+        j = m.inner_join(users, m.user_id == users._uu)
     keyed = j.select(
         _k=j[INTERVAL],
         area=j.area,
         sex=j.sex,
         band=age_band_in(j.birth_year, j._end.year()),
+        **({"_n": j._n} if runs is not None else {}),
     )
-    rows = keyed.group_by(["_k", "area", "sex", "band"]).aggregate(n=keyed.count())
+    counted = keyed._n.sum() if runs is not None else keyed.count()
+    rows = keyed.group_by(["_k", "area", "sex", "band"]).aggregate(n=counted)
     found: list[list[tuple[Key, int]]] = [[] for _ in contexts]
     for row in rows.to_pyarrow().to_pylist():
         found[row["_k"]].append(((row["area"], row["sex"], row["band"]), int(row["n"])))

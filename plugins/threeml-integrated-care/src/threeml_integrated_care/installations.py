@@ -9,14 +9,20 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from threeml.metrics.interval_cells import INTERVAL
+from threeml.metrics.interval_cells import INTERVAL, member_runs
 from threeml.metrics.measures import COUNT, STATISTIC, SUPPRESSED, MetricContext, MetricRow
 from threeml.records.codes import EndReason
 from threeml_integrated_care import stats
 from threeml_integrated_care.facts import FAR, deaths, enrolments, indexed, lit, outcomes, shift
 from threeml_integrated_care.options import SERVICE_KINDS, days
+from threeml_integrated_care.runs_cells import (
+    dated_in_intervals,
+    in_runs,
+    sums_by_interval,
+    tallies,
+)
 from threeml_integrated_care.series_facts import series_members, shared_series
-from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, flag
+from threeml_integrated_care.skeleton import Cell, CellMeasure, Cells, Plan, Tally, flag
 
 __all__ = ["RETENTION", "WAITING_TIME"]
 
@@ -79,6 +85,57 @@ def _retention_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table
 
     key = ("first-installed", tuple(sorted(kinds or ())))
     return _retention_of(contexts[0], plan, shared_series(contexts, key, build))
+
+
+def _installed_in_runs(contexts: Sequence[MetricContext], kinds: Any, runs: ir.Table) -> ir.Table:
+    """The enrolments (of ``kinds``) installed in an interval where their owner is a member
+    (a run holds it): ``_eu`` (the owner), ``_interval``, the run's breakdown columns,
+    ``referred_on`` and ``installed_on``. A row per installation, none per member."""
+    e = enrolments(contexts[0], kinds).select(
+        _eu="user_id", referred_on="referred_on", installed_on="installed_on"
+    )
+    dated = dated_in_intervals(contexts, e, "installed_on", follow_up=False)
+    return in_runs(dated, runs, user="_eu")
+
+
+def _retention_tally(contexts: Sequence[MetricContext], plan: Plan) -> list[Tally] | None:
+    """Every interval's retention cells from the population's runs of intervals: each
+    member's first installation in an interval is found from the installations dated in
+    it (:func:`_installed_in_runs`), and only those (person, interval) rows get retention
+    flags; the members with none are the population's count less them
+    (``not_installed``)."""
+    runs = member_runs(contexts)
+    if runs is None:
+        return None
+    kinds = plan["service_kinds"]
+
+    def build() -> ir.Table:
+        hits = _installed_in_runs(contexts, kinds, runs)
+        by = [c for c in hits.columns if c.startswith("_by_")]
+        first = hits.group_by(["_eu", INTERVAL, *by]).agg(index_on=hits.installed_on.min())
+        dead = deaths(contexts[0]).rename(_du="user_id")
+        people = first.left_join(dead, first._eu == dead._du)
+        return people.select(
+            *[c for c in first.columns if c != "_eu"], "died_on", user_id=people._eu
+        )
+
+    key = ("first-installed-runs", tuple(sorted(kinds or ())))
+    facts = _retention_of(contexts[0], plan, shared_series(contexts, key, build))
+    sums = sums_by_interval(
+        contexts,
+        facts,
+        {"_installed": facts.count(), **{c: facts[c].ifelse(1, 0).sum() for c in _COLUMNS}},
+    )
+    return tallies(
+        contexts,
+        sums,
+        {name: cell.kind for name, cell in RETENTION.cells.items()},
+        people="_members",
+        derived={
+            "people": lambda c: (c.get("retained") or 0) + (c.get("left") or 0),
+            "not_installed": lambda c: c["_members"] - (c.get("_installed") or 0),
+        },
+    )
 
 
 def _matching(left: ir.Table, right: ir.Table, keys: list[str], prefix: str) -> list[Any]:
@@ -184,6 +241,7 @@ RETENTION = CellMeasure(
     options=(days(91), SERVICE_KINDS),
     facts=_retention_facts,
     series_facts=_retention_series,
+    series_tally=_retention_tally,
     cells={
         "people": Cell(COUNT, lambda t: (t.retained | t.left).ifelse(1, 0).sum()),
         **{column: Cell(COUNT, flag(column)) for column in _COLUMNS},
@@ -214,7 +272,12 @@ def _waiting_facts(context: MetricContext, plan: Plan) -> ir.Table:
 
 def _waiting_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Table:
     """:func:`_waiting_facts` for every interval at once (``_interval`` and the breakdown
-    columns kept): each member's enrolments installed in the interval."""
+    columns kept): each member's enrolments installed in the interval; read from the
+    population's runs of intervals when it is in runs (no row per member)."""
+    runs = member_runs(contexts)
+    if runs is not None:
+        hits = _installed_in_runs(contexts, plan["service_kinds"], runs)
+        return _waits(hits.rename(user_id="_eu"), plan)
     m = series_members(contexts)
     e = enrolments(contexts[0], plan["service_kinds"])
     e = e.select(_eu="user_id", referred_on="referred_on", installed_on="installed_on")

@@ -41,7 +41,7 @@ from threeml_integrated_care.facts import (
 )
 from threeml_integrated_care.runs_cells import (
     Sums,
-    days_of_intervals,
+    dated_in_intervals,
     in_runs,
     sums_by_interval,
 )
@@ -165,8 +165,7 @@ def run_events(
         o = outcomes(contexts[0], [outcome]).select(_ou="user_id", _on="date")
         hits = p.inner_join(o, [p.user_id == o._ou, o._on >= p.plo, o._on <= p.hi])
         hits = hits.select(_eu=hits.user_id, _on=hits._on)
-        days = days_of_intervals(contexts)
-        dated = hits.inner_join(days, hits._on == days._day)
+        dated = dated_in_intervals(contexts, hits, "_on")
         mine = in_runs(dated.select("_eu", INTERVAL), runs, user="_eu")
         return sums_by_interval(contexts, mine, {"events": mine.count()})
 

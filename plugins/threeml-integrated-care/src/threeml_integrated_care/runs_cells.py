@@ -17,39 +17,45 @@ dated or spread over each interval reads them without a row per (member, interva
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from threeml.metrics.interval_cells import INTERVAL, RUN_END, RUN_START
 from threeml.metrics.measures import COUNT, MetricContext
 from threeml.metrics.summaries import cell_value
 from threeml_integrated_care.skeleton import Tally
 
-__all__ = ["days_of_intervals", "in_runs", "sums_by_interval", "tallies"]
+__all__ = ["dated_in_intervals", "in_runs", "run_counts", "sums_by_interval", "tallies"]
 
 #: Per interval, per breakdown group (or ``None`` for the total): raw sums by name.
 Sums = list[dict[tuple[str, Any] | None, dict[str, Any]]]
 
 
-def days_of_intervals(contexts: Sequence[MetricContext]) -> ir.Table:
-    """Per day of follow-up (``_day``), its interval (``_interval``): each interval's days up to
-    the extract date. A small table (a day per row), for an equality join by date."""
-    days: list[dt.date] = []
-    where: list[int] = []
+def dated_in_intervals(
+    contexts: Sequence[MetricContext], rows: ir.Table, day: str, *, follow_up: bool = True
+) -> ir.Table:
+    """``rows`` whose ``day`` lies in an interval, with that interval's position
+    (``_interval``): its days up to the extract date (with ``follow_up`` false, every day of
+    the interval). A ``CASE`` over the intervals' first and last days, not a join with a
+    table of days: a join there lets the engine join that table to the runs first (a row
+    per run and day, tens of millions at national scale)."""
+    when = []
     for k, context in enumerate(contexts):
-        day, last = context.period.start, min(context.period.end, context.extract_date)
-        while day <= last:
-            days.append(day)
-            where.append(k)
-            day += dt.timedelta(days=1)
-    return ibis.memtable(
-        pa.table({"_day": pa.array(days, pa.date32()), INTERVAL: pa.array(where, pa.int64())})
-    )
+        first, last = context.period.start, context.period.end
+        if follow_up:
+            last = min(last, context.extract_date)
+        if first <= last:
+            within = (rows[day] >= ibis.literal(first, "date")) & (
+                rows[day] <= ibis.literal(last, "date")
+            )
+            when.append((within, ibis.literal(k, "int64")))
+    if not when:
+        return rows.filter(ibis.literal(False)).mutate(**{INTERVAL: ibis.literal(0, "int64")})
+    found = rows.mutate(**{INTERVAL: ibis.cases(*when, else_=ibis.null("int64"))})
+    return found.filter(found[INTERVAL].notnull())
 
 
 def in_runs(rows: ir.Table, runs: ir.Table, user: str = "user_id") -> ir.Table:
@@ -61,6 +67,22 @@ def in_runs(rows: ir.Table, runs: ir.Table, user: str = "user_id") -> ir.Table:
         r, [rows[user] == r._ru, rows[INTERVAL] >= r._ri, rows[INTERVAL] < r._rt]
     )
     return joined.drop("_ru", "_ri", "_rt")
+
+
+def run_counts(
+    contexts: Sequence[MetricContext], runs: ir.Table, flags: Mapping[str, ir.BooleanValue]
+) -> Sums:
+    """Per interval and group, how many members of ``runs`` (the population's runs, or rows
+    with their columns) have each of ``flags`` true: the runs are counted per (run, group)
+    in one group-by, and those few rows spread over the intervals each run holds
+    (:func:`~threeml.metrics.interval_cells.intervals_of_runs`), with no row per member."""
+    from threeml.metrics.interval_cells import intervals_of_runs
+
+    by = [f"_by_{b}" for b in contexts[0].by]
+    counted = {name: flag.ifelse(1, 0).sum() for name, flag in flags.items()}
+    per_run = runs.group_by([RUN_START, RUN_END, *by]).aggregate(**counted)
+    spread = intervals_of_runs(per_run, contexts)
+    return sums_by_interval(contexts, spread, {name: spread[name].sum() for name in flags})
 
 
 def sums_by_interval(
