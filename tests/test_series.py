@@ -410,6 +410,29 @@ def test_runs_key_their_long_tables_by_numbers_and_give_back_the_text_ids() -> N
     assert INTERVAL in tables.flags.columns
 
 
+def test_rows_are_counted_with_a_filter_and_numbers_summed() -> None:
+    """The long tables' counts of rows (user flags, contact counts, figures) are counts with
+    a filter: the number of true rows per group, 0 (not NULL) where no row is true, NULL
+    rows not counted; a number (a plugin's contact test may give one) is summed."""
+    import ibis
+    import pyarrow as pa
+
+    from threeml.engine.series_aggregates import count_where
+
+    rows = pa.table(
+        {
+            "g": [1, 1, 1, 2, 2, 3],
+            "b": [True, False, True, False, None, None],
+            "n": [2, 0, 3, 1, 1, 4],
+        }
+    )
+    t = ibis.memtable(rows)
+    found = t.group_by("g").agg(b=count_where(t, t.b), n=count_where(t, t.n)).order_by("g")
+    assert "COUNT(*) FILTER" in ibis.to_sql(found, dialect="duckdb")
+    got = ibis.duckdb.connect().to_pyarrow(found).to_pylist()
+    assert got == [{"g": 1, "b": 2, "n": 5}, {"g": 2, "b": 0, "n": 2}, {"g": 3, "b": 0, "n": 4}]
+
+
 def test_records_through_contacts_alone_keep_their_cell_keys() -> None:
     """A month whose records come only through contacts (u1's e1 in February, for ``active``)
     has the key sum of those records, as the month alone has; the run's own key sum is empty

@@ -21,10 +21,24 @@ from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import handler_for
 from threeml.engine.flags import record_columns
 
-__all__ = ["Derived", "user_aggregates"]
+__all__ = ["Derived", "count_where", "user_aggregates"]
 
 #: A column of the user flags computed from their grouped row, not aggregated itself.
 Derived = Callable[[ir.Table], ir.Value]
+
+
+def count_where(table: ir.Table, where: ir.Value) -> ir.IntegerValue:
+    """The number of rows of ``table`` (in each group) where the boolean ``where`` is true.
+
+    A count with a filter, not the sum of the boolean cast to an integer: the same figure on
+    rows where ``where`` is never NULL (and 0, not NULL, where no row is), but a hash
+    group-by keeps an 8-byte count per group instead of a sum's wider state, and adds no
+    cast per row (about a third less work per group-by of millions of groups in DuckDB).
+    A number (a plugin's contact test may be one) is summed.
+    """
+    if where.type().is_boolean():
+        return table.count(where=where)
+    return where.sum()
 
 
 def user_aggregates(
@@ -60,7 +74,7 @@ def user_aggregates(
             continue
         contributes = ibis.or_(*through)
         # A user's enrolments: int32 keeps the stored flags narrow (they spill at scale).
-        wanted = {f"_n{j}": contributes.sum().cast("int32")}
+        wanted = {f"_n{j}": count_where(facts, contributes).cast("int32")}
         if keyed:
             wanted[f"_nk{j}"] = facts._ek.sum(where=contributes)
         for name, aggregate in wanted.items():
@@ -75,7 +89,7 @@ def user_aggregates(
         if c in apart:
             continue
         verdict = handler_for(c, compiler).series_user_aggregate(c, compiler, facts, m)
-        count = contributing[f"k{m[1:]}"].sum().cast("int32")
+        count = count_where(facts, contributing[f"k{m[1:]}"]).cast("int32")
         counted = next((n for n, a in per_user.items() if a.equals(count)), None)
         if counted is not None and verdict.equals(contributing[f"k{m[1:]}"].any()):
             derived[m] = functools.partial(_above_zero, counted)

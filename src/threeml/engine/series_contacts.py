@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 from threeml.definitions import Criterion
 from threeml.engine.compiler import Compiler, date_literal
 from threeml.engine.criteria import CriterionHandler, handler_for
+from threeml.engine.series_aggregates import count_where
 from threeml.engine.series_keys import ENROLMENT_TEXT, numbered_contacts
 from threeml.engine.series_runs import RUN_END, days_within
 
@@ -88,21 +89,23 @@ def contact_counts(
     # interval). The days carry their interval's columns: one join per contact.
     within = days_within(*days, interval).inner_join(intervals, interval)
     dated = contacts.inner_join(within, contacts.date == within._day).drop("_day")
-    counts = {names[c]: handlers[c].contact_test(c, compiler, dated).sum() for c in counted}
+    if others:
+        own: dict[str, ir.Value] = {}
+        for c in others:
+            own.update(handlers[c].series_fact_columns(c, compiler, dated, names[c]))
+        dated = dated.mutate(**own)
+    # Counts of the rows of the table grouped (a count refers to its table, not a column).
+    counts = {
+        names[c]: count_where(dated, handlers[c].contact_test(c, compiler, dated)) for c in counted
+    }
     if with_user:
         # For runs: each count capped where the criterion stops telling counts apart.
         for c in counted:
             cap = handlers[c].contact_cap(c)
             if cap is not None:
                 counts[names[c]] = ibis.least(counts[names[c]], cap)
-    if others:
-        own: dict[str, ir.Value] = {}
-        for c in others:
-            own.update(handlers[c].series_fact_columns(c, compiler, dated, names[c]))
-        facts = dated.mutate(**own)
-        for c in others:
-            counts[f"k{names[c][1:]}"] = handlers[c].contributes(c, facts, names[c]).any()
-        dated = facts
+    for c in others:
+        counts[f"k{names[c][1:]}"] = handlers[c].contributes(c, dated, names[c]).any()
     if "_ek" in dated.columns:
         counts["_ek"] = dated._ek.max()
     keys = ["enrolment_id", *(["user_id"] if with_user else []), interval]
@@ -150,7 +153,7 @@ def contact_months(
         by_contacts = ibis.or_(*[contributing[f"k{fact_names[c][1:]}"] for c in through])
         others = [per[f"k{fact_names[c][1:]}"] for c in criteria if c not in counted]
         alone = by_contacts & ~ibis.or_(*others) if others else by_contacts
-        aggregates[f"_x{name[2:]}"] = alone.sum()
+        aggregates[f"_x{name[2:]}"] = count_where(per, alone)
         if keyed:
             aggregates[f"_xk{name[2:]}"] = per._ek.sum(where=alone)
     months = per.group_by(["user_id", interval]).agg(**aggregates)

@@ -27,6 +27,7 @@ from threeml.engine.evaluate import (
     breakdowns_within,
 )
 from threeml.engine.results import BreakdownRow, CountResult
+from threeml.engine.series_aggregates import count_where
 from threeml.engine.series_facts import INTERVAL, SeriesTables
 from threeml.engine.series_runs import RUN_END, run_sums
 
@@ -72,7 +73,7 @@ def interval_sums(
     local = {name: m for name, m in masks.items() if in_rows.intersection(m)}
     everywhere = {name: m for name, m in masks.items() if name not in local}
     wanted = {name: _all(long, m) for name, m in local.items()}
-    metrics = {name: where.sum() for name, where in wanted.items()}
+    metrics = {name: count_where(long, where) for name, where in wanted.items()}
     metrics.update(key_sums(long, wanted, keys))
     metrics.update(extra or {})
     out: list[dict[str, int]] = [dict.fromkeys(metrics, 0) for _ in range(n)]
