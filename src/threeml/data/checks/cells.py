@@ -145,12 +145,23 @@ def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
 
 
 def _typed_value(
-    col: Column, value: ir.Value, *, trim: bool = True
+    col: Column, value: ir.Value, *, trim: bool = True, clean: bool = False
 ) -> tuple[ir.Value, ir.BooleanValue, ProblemKind, str]:
-    """The typed value of a source column, parsing text and converting compatible types."""
+    """The typed value of a source column, parsing text and converting compatible types.
+
+    ``clean``: a list column whose every list is known to hold distinct codes each in its
+    one form (:mod:`threeml.data.code_lists`), which typing would only sort.
+    """
     source = value.type()
     target = _TARGET_TYPES[col.type]
     if col.type is ColumnType.CODE_LIST and source.is_array():
+        if clean:
+            return (
+                ibis.coalesce(value, _NO_CODES).sort(),
+                ibis.literal(True),
+                ProblemKind.UNKNOWN_CODE,
+                "",
+            )
         return _code_list(value), ibis.literal(True), ProblemKind.UNKNOWN_CODE, ""
     if col.type is ColumnType.DATE and (source.is_date() or source.is_timestamp()):
         return value.cast("date"), ibis.literal(True), ProblemKind.NOT_A_DATE, ""
@@ -231,6 +242,7 @@ def cell_checks(
     trim: bool = True,
     window: DateWindow | None = None,
     references_checked: bool = False,
+    clean_lists: frozenset[str] = frozenset(),
 ) -> tuple[ir.Table, FlaggedChecks | None]:
     """Typed columns for ``raw`` and its cell checks (``None`` when the table has none).
 
@@ -239,7 +251,8 @@ def cell_checks(
     (Parquet, Arrow, databases) are taken as written, empty text counting as empty.
     ``window`` bounds the dates (:class:`~threeml.data.plausible.DateWindow`); without it
     dates are only parsed. Text, condition codes and dates also go through the
-    plausibility checks of :mod:`threeml.data.plausible`.
+    plausibility checks of :mod:`threeml.data.plausible`. ``clean_lists`` names the list
+    columns known to be clean (:func:`typed_table`).
 
     With ``references_checked`` (the table's references are checked by
     :func:`~threeml.data.checks.relational_checks`), a column that refers to another
@@ -300,7 +313,8 @@ def cell_checks(
             if col.maximum is not None:
                 outside |= parsed > col.maximum
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
-    return typed_table(spec, raw, trim=trim), flag_rows(spec.name, raw, checks)
+    typed = typed_table(spec, raw, trim=trim, clean_lists=clean_lists)
+    return typed, flag_rows(spec.name, raw, checks)
 
 
 def _checked_text(value: ir.StringValue, *, trim: bool) -> tuple[ir.BooleanValue, ir.StringValue]:
@@ -317,12 +331,20 @@ def _checked_text(value: ir.StringValue, *, trim: bool) -> tuple[ir.BooleanValue
     return value.notnull() & (value != ""), value
 
 
-def typed_table(spec: Table, raw: ir.Table, *, trim: bool = True) -> ir.Table:
+def typed_table(
+    spec: Table, raw: ir.Table, *, trim: bool = True, clean_lists: frozenset[str] = frozenset()
+) -> ir.Table:
     """Typed columns for ``raw``, as :func:`cell_checks` gives them, without its checks (for
-    an extract whose validation was kept: nothing of the checks needs building)."""
+    an extract whose validation was kept: nothing of the checks needs building).
+
+    ``clean_lists`` names the list columns of ``raw`` whose every list is ``NULL`` or holds
+    distinct codes each already in its one form (:func:`threeml.data.code_lists.clean_code_lists`
+    found so): those are only sorted, which gives the same lists as typing them in full.
+    """
     typed: dict[str, ir.Value] = {ROW: raw[ROW].cast("int64")}
     for col in spec.columns:
-        parsed = _typed_value(col, raw[col.name], trim=trim)[0]
+        clean = col.name in clean_lists
+        parsed = _typed_value(col, raw[col.name], trim=trim, clean=clean)[0]
         typed[col.name] = parsed.cast(_TARGET_TYPES[col.type]).name(col.name)
     for name in spec.extra_columns(raw.columns):  # kept as text, never checked
         typed[name] = _clean(raw[name], trim=trim).name(name)
