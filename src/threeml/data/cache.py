@@ -70,7 +70,7 @@ NO_CACHE_VARIABLE = "THREEML_NO_CACHE"
 LOCAL_FOLDER = ".threeml-cache"
 #: What a cache file says it is, and the layout of its content.
 FORMAT = "threeml-validation-cache"
-LAYOUT = 2
+LAYOUT = 3
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -219,14 +219,17 @@ class CachedValidation:
 
     ``set_aside_rows`` maps each table with rows set aside (lenient mode) to its rows as
     ``(row, kind)`` pairs; ``latest_date`` is the latest event date of the kept rows, when it
-    was computed (no extract date was given). The extract's fingerprint needs nothing kept
-    here: it is the files' stamps, which are the entry's key (:mod:`threeml.data.fingerprint`).
+    was computed (no extract date was given); ``clean_lists`` maps each table read from a file
+    to its list columns found already clean (:mod:`threeml.data.code_lists`). The extract's
+    fingerprint needs nothing kept here: it is the files' stamps, which are the entry's key
+    (:mod:`threeml.data.fingerprint`).
     """
 
     report: ValidationReport
     refused: bool
     latest_date: date | None = None
     set_aside_rows: Mapping[str, tuple[tuple[int, str], ...]] = field(factory=dict)
+    clean_lists: Mapping[str, tuple[str, ...]] = field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -241,6 +244,7 @@ class CachedValidation:
                 }
                 for table, rows in self.set_aside_rows.items()
             },
+            "clean_lists": {table: list(columns) for table, columns in self.clean_lists.items()},
         }
 
     @classmethod
@@ -257,6 +261,10 @@ class CachedValidation:
                     for row, kind in zip(rows["row"], rows["kind"], strict=True)
                 )
                 for table, rows in data["set_aside_rows"].items()
+            },
+            clean_lists={
+                str(table): tuple(str(column) for column in columns)
+                for table, columns in data["clean_lists"].items()
             },
         )
 

@@ -33,6 +33,7 @@ from threeml.data.checks import (
     typed_schema,
     typed_table,
 )
+from threeml.data.code_lists import clean_code_lists
 from threeml.data.plausible import DateWindow
 from threeml.data.report import Mode, Problem, ProblemKind
 from threeml.data.rules import ASIDE_SCHEMA, event_dates, set_aside_parts
@@ -84,10 +85,14 @@ def build_owned(
     columns = ", ".join(f"{identifier(n)} {_PROBLEM_TYPES[n]}" for n in PROBLEM_SCHEMA.names)
     con.execute(f"CREATE OR REPLACE TABLE _problems ({columns})")
     typed_names = frozenset(order)
+    clean_lists: dict[str, frozenset[str]] = {}
     for name in order:
         raw_schema = backend.get_schema(f"raw_{name}")
         references = checkable(TABLES[name], typed_names)
-        cells = (name, raw_schema, name in text_tables, window, references)
+        if name not in materialise:  # a view over a file: typed again on every read
+            clean_lists[name] = clean_code_lists(con, TABLES[name], raw_schema, f"raw_{name}")
+        clean = clean_lists.get(name, frozenset())
+        cells = (name, raw_schema, name in text_tables, window, references, clean)
         kind = "TABLE" if name in materialise else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {_typed_sql_of(*cells)}")
         # The cell checks scan the table once and keep only the failing rows, which are
@@ -142,7 +147,8 @@ def build_owned(
             for name in order
             if kept[name] == f"kept_{name}"
         }
-        result = CachedValidation(report, False, latest, aside_rows)
+        clean = {name: tuple(sorted(columns)) for name, columns in clean_lists.items() if columns}
+        result = CachedValidation(report, False, latest, aside_rows, clean)
         cache.store(result)
         return _accepted(backend, report, kept, extract_date, latest, KeptValidation(cache, result))
     return _accepted(backend, report, kept, extract_date, latest)
@@ -191,8 +197,11 @@ def _from_cache(
     kept: dict[str, str] = {}
     for name in order:
         raw_schema = backend.get_schema(f"raw_{name}")
+        clean = (
+            frozenset(cached.clean_lists.get(name, ())) if name not in materialise else frozenset()
+        )
         typed_sql = _typed_sql(
-            name, raw_schema, name in text_tables, DateWindow.for_run(extract_date)
+            name, raw_schema, name in text_tables, DateWindow.for_run(extract_date), clean
         )
         kind = "TABLE" if name in materialise else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {typed_sql}")
@@ -230,31 +239,46 @@ def _sql(expr: ir.Expr) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _typed_sql(name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow) -> str:
+def _typed_sql(
+    name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow, clean: frozenset[str]
+) -> str:
     """SQL for ``typed_<name>`` alone (a kept validation runs no check: none is compiled)."""
-    return _sql(typed_table(TABLES[name], ibis.table(raw_schema, name=f"raw_{name}"), trim=trim))
+    raw = ibis.table(raw_schema, name=f"raw_{name}")
+    return _sql(typed_table(TABLES[name], raw, trim=trim, clean_lists=clean))
 
 
 @functools.lru_cache(maxsize=512)
 def _cells(
-    name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow, references: bool
+    name: str,
+    raw_schema: ibis.Schema,
+    trim: bool,
+    window: DateWindow,
+    references: bool,
+    clean: frozenset[str],
 ) -> tuple[ir.Table, FlaggedChecks | None]:
-    """The typed table and cell checks of ``raw_<name>`` of this schema."""
+    """The typed table and cell checks of ``raw_<name>`` of this schema (``clean``: its
+    list columns found clean, :mod:`threeml.data.code_lists`)."""
     return cell_checks(
         TABLES[name],
         ibis.table(raw_schema, name=f"raw_{name}"),
         trim=trim,
         window=window,
         references_checked=references,
+        clean_lists=clean,
     )
 
 
 @functools.lru_cache(maxsize=512)
 def _typed_sql_of(
-    name: str, raw_schema: ibis.Schema, trim: bool, window: DateWindow, references: bool
+    name: str,
+    raw_schema: ibis.Schema,
+    trim: bool,
+    window: DateWindow,
+    references: bool,
+    clean: frozenset[str],
 ) -> str:
     """SQL for ``typed_<name>`` from ``raw_<name>`` of this schema."""
-    return _sql(_cells(name, raw_schema, trim, window, references)[0])
+    return _sql(_cells(name, raw_schema, trim, window, references, clean)[0])
 
 
 @functools.lru_cache(maxsize=512)
@@ -264,12 +288,13 @@ def _cell_sql(
     trim: bool,
     window: DateWindow,
     references: bool,
+    clean: frozenset[str],
     failing: frozenset[str] | None,
 ) -> str:
     """SQL for the cell checks of ``raw_<name>``: its failing rows, flagged (``failing`` is
     ``None``), or the problem rows of the checks ``failing`` names, read from the flagged
     rows kept as ``_flagged_<name>``."""
-    checks = _cells(name, raw_schema, trim, window, references)[1]
+    checks = _cells(name, raw_schema, trim, window, references, clean)[1]
     assert checks is not None
     if failing is None:
         return _sql(checks.flagged)

@@ -145,13 +145,29 @@ def _code_list(items: ir.ArrayValue) -> ir.ArrayValue:
 
 
 def _typed_value(
-    col: Column, value: ir.Value, *, trim: bool = True, text: ir.StringValue | None = None
+    col: Column,
+    value: ir.Value,
+    *,
+    trim: bool = True,
+    text: ir.StringValue | None = None,
+    clean: bool = False,
 ) -> tuple[ir.Value, ir.BooleanValue, ProblemKind, str]:
-    """The typed value of a source column, parsing text and converting compatible types
-    (``text``: the column's cleaned text, when it is already a column of its own)."""
+    """The typed value of a source column, parsing text and converting compatible types.
+
+    ``text``: the column's cleaned text, when it is already a column of its own. ``clean``:
+    a list column whose every list is known to hold distinct codes each in its one form
+    (:mod:`threeml.data.code_lists`), which typing would only sort.
+    """
     source = value.type()
     target = _TARGET_TYPES[col.type]
     if col.type is ColumnType.CODE_LIST and source.is_array():
+        if clean:
+            return (
+                ibis.coalesce(value, _NO_CODES).sort(),
+                ibis.literal(True),
+                ProblemKind.UNKNOWN_CODE,
+                "",
+            )
         return _code_list(value), ibis.literal(True), ProblemKind.UNKNOWN_CODE, ""
     if col.type is ColumnType.DATE and (source.is_date() or source.is_timestamp()):
         return value.cast("date"), ibis.literal(True), ProblemKind.NOT_A_DATE, ""
@@ -232,6 +248,7 @@ def cell_checks(
     trim: bool = True,
     window: DateWindow | None = None,
     references_checked: bool = False,
+    clean_lists: frozenset[str] = frozenset(),
 ) -> tuple[ir.Table, FlaggedChecks | None]:
     """Typed columns for ``raw`` and its cell checks (``None`` when the table has none).
 
@@ -240,7 +257,8 @@ def cell_checks(
     (Parquet, Arrow, databases) are taken as written, empty text counting as empty.
     ``window`` bounds the dates (:class:`~threeml.data.plausible.DateWindow`); without it
     dates are only parsed. Text, condition codes and dates also go through the
-    plausibility checks of :mod:`threeml.data.plausible`.
+    plausibility checks of :mod:`threeml.data.plausible`. ``clean_lists`` names the list
+    columns known to be clean (:func:`typed_table`).
 
     With ``references_checked`` (the table's references are checked by
     :func:`~threeml.data.checks.relational_checks`), a column that refers to another
@@ -262,7 +280,7 @@ def cell_checks(
             message, extras = message
         checks.append(Check(flag, column, kind, message, extras=extras))
 
-    staged, columns = _staged(spec, raw, trim=trim)
+    staged, columns = _staged(spec, raw, trim=trim, clean_lists=clean_lists)
     for col in spec.columns:
         value = staged[col.name]
         parsed, ok, kind, expected = columns[col.name]
@@ -313,7 +331,9 @@ _TEXT, _TYPED, _PARSES = "__text_", "__typed_", "__parses_"
 _Parsed = tuple[ir.Value, ir.BooleanValue, ProblemKind, str]
 
 
-def _staged(spec: Table, raw: ir.Table, *, trim: bool) -> tuple[ir.Table, dict[str, _Parsed]]:
+def _staged(
+    spec: Table, raw: ir.Table, *, trim: bool, clean_lists: frozenset[str] = frozenset()
+) -> tuple[ir.Table, dict[str, _Parsed]]:
     """``raw`` with each column's cleaned text, then its typed value and whether it parsed,
     as columns of their own; and per column what :func:`_typed_value` gives, read from them.
 
@@ -332,7 +352,9 @@ def _staged(spec: Table, raw: ir.Table, *, trim: bool) -> tuple[ir.Table, dict[s
     derived: dict[str, ir.Value] = {}
     for col in spec.columns:
         text = first[f"{_TEXT}{col.name}"] if f"{_TEXT}{col.name}" in cleaned else None
-        parsed, ok, kind, expected = _typed_value(col, first[col.name], trim=trim, text=text)
+        parsed, ok, kind, expected = _typed_value(
+            col, first[col.name], trim=trim, text=text, clean=col.name in clean_lists
+        )
         found[col.name] = (parsed, ok, kind, expected)
         if not (trim or _parses_text(col, raw[col.name])):
             continue  # a typed value, converted in place: nothing worth a column of its own
@@ -395,10 +417,17 @@ def _typed_from(
     return staged.select(**typed)
 
 
-def typed_table(spec: Table, raw: ir.Table, *, trim: bool = True) -> ir.Table:
+def typed_table(
+    spec: Table, raw: ir.Table, *, trim: bool = True, clean_lists: frozenset[str] = frozenset()
+) -> ir.Table:
     """Typed columns for ``raw``, as :func:`cell_checks` gives them, without its checks (for
-    an extract whose validation was kept: nothing of the checks needs building)."""
-    staged, columns = _staged(spec, raw, trim=trim)
+    an extract whose validation was kept: nothing of the checks needs building).
+
+    ``clean_lists`` names the list columns of ``raw`` whose every list is ``NULL`` or holds
+    distinct codes each already in its one form (:func:`threeml.data.code_lists.clean_code_lists`
+    found so): those are only sorted, which gives the same lists as typing them in full.
+    """
+    staged, columns = _staged(spec, raw, trim=trim, clean_lists=clean_lists)
     return _typed_from(spec, raw, staged, columns, trim=trim)
 
 
