@@ -419,8 +419,3 @@ def _result(
         members_expr=members,
         cell_keys=cell_keys,
     )
-
-
-# The figure helpers' old names here, for the series and members-only passes that import them
-# from this module; new code imports them from :mod:`threeml.engine.figures`.
-_all, _aggregate, _cell_keys, _materialise = all_of, aggregate, cell_keys, materialise

@@ -39,10 +39,10 @@ from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
-    _all,
     _check_breakdowns,
     count_many,
 )
+from threeml.engine.figures import all_of
 from threeml.engine.flags import Use, enrolment_facts_over, user_flags_over
 from threeml.engine.groupings import aggregate_groupings
 from threeml.engine.results import BreakdownRow, CountResult
@@ -267,7 +267,7 @@ def _lean(
     own = [n for n in carry if sources[n] != n]
     flags = user_flags_over(first, facts, fact_names, uses, by, own)
     masks = {
-        f"d{k}": _all(flags, [uses[compilers[p], c] for c in d.criteria])
+        f"d{k}": all_of(flags, [uses[compilers[p], c] for c in d.criteria])
         for k, (d, p) in enumerate(wanted)
     }
     kept = [f"_u_{name}" for name in own]

@@ -36,10 +36,10 @@ from threeml.engine.breakdowns import check_cardinality
 from threeml.engine.criteria import handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
-    _all,
     _check_breakdowns,
     _distinct_criteria,
 )
+from threeml.engine.figures import all_of
 from threeml.engine.membership import (
     FLAGGED_PERIODS,
     MemberRuns,
@@ -165,7 +165,7 @@ def _members(
             user_id=named._bu, **{c: named[c] for c in flags.columns if c != "user_id"}
         )
     masks = {
-        f"d{k}": _all(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
+        f"d{k}": all_of(flags, [columns[c] for c in d.criteria]) for k, d in enumerate(definitions)
     }
     end = flags[RUN_END] if RUN_END in flags.columns else flags[INTERVAL] + 1
     selected = flags.select("user_id", INTERVAL, *by, **{RUN_END: end.cast("int64")}, **masks)

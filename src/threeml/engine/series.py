@@ -30,13 +30,13 @@ from threeml.engine.cellkeys import KeyRequest, as_cell_key, dataset_seed, keyed
 from threeml.engine.criteria import PluginKindHandler, handler_for
 from threeml.engine.evaluate import (
     ENROLMENT_BREAKDOWNS,
-    _all,
     _check_breakdowns,
     _distinct_criteria,
-    _materialise,
     count_many,
     read_figures,
 )
+from threeml.engine.figures import all_of
+from threeml.engine.figures import materialise as materialise_table
 from threeml.engine.flags import record_columns
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series_contacts import merged_sums
@@ -174,7 +174,7 @@ def _one_pass(
         for d in definitions
         if any(isinstance(c, MemberOf) for c in d.criteria)
     ]
-    materialise = functools.partial(_materialise, dataset)
+    materialise = functools.partial(materialise_table, dataset)
     tables = series_tables(
         compiler,
         {c: n for c, n in columns.items() if not isinstance(c, MemberOf) and c not in plugins},
@@ -215,7 +215,7 @@ def _users(
         run: bool,
         in_rows: set[str],
     ):
-        materialise = functools.partial(_materialise, tables.compiler.dataset) if run else None
+        materialise = functools.partial(materialise_table, tables.compiler.dataset) if run else None
         return interval_sums(
             long,
             tables.base,
@@ -314,7 +314,7 @@ def _user_records(
     e = keyed(e, tables.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
     owners = tables.flags.select(*tables.columns.values(), _uid="user_id", _oi=INTERVAL)
     joined = e.inner_join(owners, [e.user_id == owners._uid, e[INTERVAL] == owners._oi])
-    table = _materialise(compiler.dataset, joined.drop("_uid", "_oi"), "series_records")
+    table = materialise_table(compiler.dataset, joined.drop("_uid", "_oi"), "series_records")
     contributing = {c: f"k{m[1:]}" for c, m in fact_names.items()}
     contributes = {}
     for d in definitions:
@@ -380,7 +380,7 @@ def _records_of(
     out = {}
     for j in picked:
         d = definitions[j]
-        counted = _all(flags, names[d.name])
+        counted = all_of(flags, names[d.name])
         column = tables.record_names[frozenset(c for c in d.criteria if c.about_enrolments)]
         out[f"r{j}"] = flags[column].sum(where=counted)
         if tables.keys is not None:

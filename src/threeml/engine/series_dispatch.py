@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from threeml.definitions import CountingDefinition, Criterion, MemberOf
 from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import PluginKindHandler, handler_for
-from threeml.engine.evaluate import ENROLMENT_BREAKDOWNS, _all
+from threeml.engine.evaluate import ENROLMENT_BREAKDOWNS
+from threeml.engine.figures import all_of
 from threeml.engine.series_facts import AGE_BREAKDOWNS, SeriesTables
 from threeml.records.codes import Unit
 
@@ -173,10 +174,10 @@ def add_members(
     """Each ``member-of`` criterion's flag in the long tables: every criterion it stands for
     true in the row. Read from the contact months when one of those is."""
     found = {columns[m]: [columns[c] for c in leaves] for m, leaves in members.items()}
-    tables.flags = tables.flags.mutate(**{n: _all(tables.flags, m) for n, m in found.items()})
+    tables.flags = tables.flags.mutate(**{n: all_of(tables.flags, m) for n, m in found.items()})
     if tables.months is not None:
         months = tables.months
-        tables.months = months.mutate(**{n: _all(months, m) for n, m in found.items()})
+        tables.months = months.mutate(**{n: all_of(months, m) for n, m in found.items()})
         tables.contact_columns |= {n for n, m in found.items() if tables.contact_columns & set(m)}
     tables.columns = dict(columns)
     tables.member_columns = set(found)

@@ -16,7 +16,8 @@ import ibis.expr.types as ir
 from threeml.definitions import CountingDefinition
 from threeml.engine.cellkeys import KeyRequest, as_cell_key, keyed
 from threeml.engine.criteria import handler_for
-from threeml.engine.evaluate import _all, _materialise, read_figures
+from threeml.engine.evaluate import read_figures
+from threeml.engine.figures import all_of, materialise
 from threeml.engine.results import CountResult
 from threeml.engine.series_facts import (
     AGE_BREAKDOWNS,
@@ -97,7 +98,7 @@ def _enrolment_flags(
         "enrolment_id", "user_id", "service_kind", "sector", INTERVAL, **grouping, **verdicts
     )
     flags = keyed(flags, tables.keys, _rk=("e", "enrolment_id"), _uk=("u", "user_id"))
-    flags = _materialise(compiler.dataset, flags, "series_enrolments")
+    flags = materialise(compiler.dataset, flags, "series_enrolments")
     e = compiler.enrolments.select("enrolment_id", "user_id")
     base = tables.base.rename(_uid="user_id")
     everywhere = e.inner_join(base, e.user_id == base._uid)
@@ -124,7 +125,7 @@ def _people_by_interval(
     """Per interval, the distinct people owning each enrolment definition's counted
     enrolments (and their cell keys)."""
     metrics = {
-        f"u{j}": flags.user_id.nunique(where=_all(flags, names[d.name]))
+        f"u{j}": flags.user_id.nunique(where=all_of(flags, names[d.name]))
         for j, d in enumerate(definitions)
     }
     out: list[dict[str, int]] = [dict.fromkeys(metrics, 0) for _ in range(n)]
@@ -133,7 +134,7 @@ def _people_by_interval(
         out[k].update({name: int(value or 0) for name, value in row.items()})
     if keys is not None:
         for j, d in enumerate(definitions):
-            people = flags.filter(_all(flags, names[d.name])).select(INTERVAL, "user_id", "_uk")
+            people = flags.filter(all_of(flags, names[d.name])).select(INTERVAL, "user_id", "_uk")
             people = people.distinct()
             summed = people.group_by(INTERVAL).agg(s=people._uk.sum()).to_pyarrow().to_pylist()
             found = {row[INTERVAL]: as_cell_key(row["s"], keys) for row in summed}

@@ -17,15 +17,13 @@ import ibis.expr.types as ir
 from threeml.definitions import CountingDefinition
 from threeml.engine.cellkeys import KeyRequest, key_sums
 from threeml.engine.evaluate import (
-    _aggregate,
-    _all,
-    _cell_keys,
     _members,
     _membership,
     _result,
     attrition_masks,
     breakdowns_within,
 )
+from threeml.engine.figures import aggregate, all_of, cell_keys
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series_aggregates import count_where
 from threeml.engine.series_facts import INTERVAL, SeriesTables
@@ -72,7 +70,7 @@ def interval_sums(
     """
     local = {name: m for name, m in masks.items() if in_rows.intersection(m)}
     everywhere = {name: m for name, m in masks.items() if name not in local}
-    wanted = {name: _all(long, m) for name, m in local.items()}
+    wanted = {name: all_of(long, m) for name, m in local.items()}
     metrics = {name: count_where(long, where) for name, where in wanted.items()}
     metrics.update(key_sums(long, wanted, keys))
     metrics.update(extra or {})
@@ -88,10 +86,10 @@ def interval_sums(
                 sums[name] += int(row[name] or 0)
             groups.append(row)
     if everywhere:
-        wanted = {name: _all(everywhere_table, m) for name, m in everywhere.items()}
+        wanted = {name: all_of(everywhere_table, m) for name, m in everywhere.items()}
         metrics = {name: where.sum() for name, where in wanted.items()}
         metrics.update(key_sums(everywhere_table, wanted, keys))
-        row = _aggregate(everywhere_table, metrics)
+        row = aggregate(everywhere_table, metrics)
         for sums in out:
             sums.update(row)
     return out, groups
@@ -142,7 +140,7 @@ def series_results(
                     rows,
                     _lazy(_membership, table, names[d.name], key),
                     _lazy(_members, table, names[d.name], key),
-                    _cell_keys(mine, people.get(f"u{j}_key"), records.get(f"r{j}_key"), keys),
+                    cell_keys(mine, people.get(f"u{j}_key"), records.get(f"r{j}_key"), keys),
                 )
             )
         out[d.name] = tuple(results)
