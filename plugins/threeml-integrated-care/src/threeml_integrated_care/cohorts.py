@@ -7,7 +7,7 @@ population members whose index lies in P.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ibis
@@ -165,19 +165,37 @@ def _before_after_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.Ta
 
 
 def _before_after_tally(contexts: Sequence[MetricContext], plan: Plan) -> list[Tally] | None:
-    """Every interval's before/after cells from the population's runs of intervals
-    (:func:`_indexed_runs`): only the members whose index lies in the interval have facts."""
+    """Every interval's before/after cells from the population's runs of intervals."""
+    return _indexed_tally(
+        contexts,
+        plan,
+        BEFORE_AFTER,
+        lambda people: _before_after_of(contexts[0], plan, people.mutate(_cohort=people._inside)),
+        lambda facts: {c: facts[c].sum() for c in _BEFORE_AFTER_SUMS},
+    )
+
+
+def _indexed_tally(
+    contexts: Sequence[MetricContext],
+    plan: Plan,
+    kind: CellMeasure,
+    facts_of: Callable[[ir.Table], ir.Table],
+    sums_of: Callable[[ir.Table], dict[str, ir.Value]],
+) -> list[Tally] | None:
+    """Every interval's cells of a cohort ``kind`` from the population's runs of intervals
+    (:func:`_indexed_runs`): only the members whose index lies in the interval have facts
+    (``facts_of`` the people), counted with the kind's own sums (``sums_of`` the facts)."""
     found = _indexed_runs(contexts, plan)
     if found is None:
         return None
     people, no_index = found
-    facts = _before_after_of(contexts[0], plan, people.mutate(_cohort=people._inside))
+    facts = facts_of(people)
     sums = {
         "_inside": facts.count(),
         "people": facts.cohort.ifelse(1, 0).sum(),
-        **{c: facts[c].sum() for c in _BEFORE_AFTER_SUMS},
+        **sums_of(facts),
     }
-    kinds = {name: cell.kind for name, cell in BEFORE_AFTER.cells.items()}
+    kinds = {name: cell.kind for name, cell in kind.cells.items()}
     return _cohort_tallies(
         contexts, facts, sums, kinds, no_index, "index_outside_period", "_inside"
     )
@@ -336,22 +354,16 @@ def _outcome_within_series(contexts: Sequence[MetricContext], plan: Plan) -> ir.
 
 
 def _outcome_within_tally(contexts: Sequence[MetricContext], plan: Plan) -> list[Tally] | None:
-    """Every interval's outcome-within cells from the population's runs of intervals
-    (:func:`_indexed_runs`): only the members whose index lies in the interval have facts."""
-    found = _indexed_runs(contexts, plan)
-    if found is None:
-        return None
-    people, no_index = found
-    facts = _outcome_within_of(contexts[0], plan, people)
-    sums = {
-        "_inside": facts.count(),
-        "people": facts.cohort.ifelse(1, 0).sum(),
-        "with_outcome": facts.had.ifelse(1, 0).sum(),
-        "short_follow_up": facts.short.ifelse(1, 0).sum(),
-    }
-    kinds = {name: cell.kind for name, cell in OUTCOME_WITHIN.cells.items()}
-    return _cohort_tallies(
-        contexts, facts, sums, kinds, no_index, "index_outside_period", "_inside"
+    """Every interval's outcome-within cells from the population's runs of intervals."""
+    return _indexed_tally(
+        contexts,
+        plan,
+        OUTCOME_WITHIN,
+        lambda people: _outcome_within_of(contexts[0], plan, people),
+        lambda facts: {
+            "with_outcome": facts.had.ifelse(1, 0).sum(),
+            "short_follow_up": facts.short.ifelse(1, 0).sum(),
+        },
     )
 
 
