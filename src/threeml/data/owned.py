@@ -96,9 +96,12 @@ def build_owned(
         kind = "TABLE" if name in materialise else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {_typed_sql_of(*cells)}")
         # The cell checks scan the table once and keep only the failing rows, which are
-        # then spread into problem rows.
-        spread = functools.partial(_cell_sql, *cells)
-        _run_flagged(con, f"_flagged_{name}", _cells(*cells)[1], spread)
+        # then spread into problem rows. A file (not CSV text) is first asked, in a scan
+        # that tests plain comparisons as it reads, whether every row passes: then no row
+        # is flagged and the filter is not run.
+        if name in text_tables or not _every_row_passes(con, *cells):
+            spread = functools.partial(_cell_sql, *cells)
+            _run_flagged(con, f"_flagged_{name}", _cells(*cells)[1], spread)
     small: list[str] = []  # checks over tables held in the engine: run as one statement
     large: list[str] = []  # checks that scan a file on disk: one statement each, streamed
     for name in order:
@@ -300,6 +303,43 @@ def _cell_sql(
         return _sql(checks.flagged)
     kept = ibis.table(checks.flagged.schema(), name=f"_flagged_{name}")
     return _sql(checks.problems(kept, failing))
+
+
+@functools.lru_cache(maxsize=512)
+def _passing_sql(
+    name: str,
+    raw_schema: ibis.Schema,
+    trim: bool,
+    window: DateWindow,
+    references: bool,
+    clean: frozenset[str],
+) -> str | None:
+    """SQL counting the rows of ``raw_<name>`` that pass every cell check's cheap test
+    (:meth:`~threeml.data.checks.FlaggedChecks.passing_rows`; ``None``: not every check
+    has one, or there is no check)."""
+    checks = _cells(name, raw_schema, trim, window, references, clean)[1]
+    if checks is None or not checks.cheaply_tested:
+        return None
+    return _sql(checks.passing_rows())
+
+
+def _every_row_passes(
+    con: Any,
+    name: str,
+    raw_schema: ibis.Schema,
+    trim: bool,
+    window: DateWindow,
+    references: bool,
+    clean: frozenset[str],
+) -> bool:
+    """Whether every row of ``raw_<name>`` passes every cell check's cheap test, so that
+    no row can be flagged (``False`` when not every check has a cheap test: the checks'
+    filter then decides)."""
+    sql = _passing_sql(name, raw_schema, trim, window, references, clean)
+    if sql is None:
+        return False
+    total, passing = con.execute(f"SELECT (SELECT count(*) FROM raw_{name}), ({sql})").fetchone()
+    return bool(total == passing)
 
 
 @functools.lru_cache(maxsize=512)

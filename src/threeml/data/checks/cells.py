@@ -8,6 +8,8 @@ implausible (:mod:`threeml.data.plausible`). Nothing here loops over data rows i
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any
 
 import ibis
@@ -17,7 +19,7 @@ import ibis.expr.types as ir
 
 from threeml.data.checks.flagged import Check, FlaggedChecks, flag_rows
 from threeml.data.checks.problems import ROW
-from threeml.data.plausible import DateWindow, plausibility_checks
+from threeml.data.plausible import EARLIEST_DATE, TEXT_LIMIT, DateWindow, plausibility_checks
 from threeml.data.report import ProblemKind
 from threeml.data.text import is_padded, trim_space
 from threeml.records.codes import CONDITION_SEPARATORS
@@ -274,11 +276,17 @@ def cell_checks(
     """
     checks: list[Check] = []
 
-    def check(flag: ir.BooleanValue, column: str, kind: ProblemKind, message: Any) -> None:
+    def check(
+        flag: ir.BooleanValue,
+        column: str,
+        kind: ProblemKind,
+        message: Any,
+        passes: ir.BooleanValue | None = None,
+    ) -> None:
         extras: dict[str, ir.Value] = {}
         if isinstance(message, tuple):
             message, extras = message
-        checks.append(Check(flag, column, kind, message, extras=extras))
+        checks.append(Check(flag, column, kind, message, extras=extras, passes=passes))
 
     staged, columns = _staged(spec, raw, trim=trim, clean_lists=clean_lists)
     for col in spec.columns:
@@ -289,7 +297,11 @@ def cell_checks(
         present = _present(value, text, trim=trim)
         if col.required:
             check(
-                ~present, col.name, ProblemKind.MISSING_VALUE, f"{col.name} is required and empty"
+                ~present,
+                col.name,
+                ProblemKind.MISSING_VALUE,
+                f"{col.name} is required and empty",
+                passes=present,
             )
         for flag, column, problem_kind, words in plausibility_checks(
             spec, col, value, text, parsed, window
@@ -300,7 +312,8 @@ def cell_checks(
                 and problem_kind is ProblemKind.CONTROL_CHARACTER
             ):
                 continue  # searched on the rows whose reference is not found
-            check(flag, column, problem_kind, words)
+            cheap = _cheap_pass(spec, col, problem_kind, text, parsed, window) if not trim else None
+            check(flag, column, problem_kind, words, cheap)
         if col.type in (ColumnType.CODE_LIST, ColumnType.ID, ColumnType.TEXT):
             continue
         if col.type is ColumnType.CODE:
@@ -309,19 +322,61 @@ def cell_checks(
             def message(rows: ir.Table, col: Column = col, name: str = name) -> ir.StringValue:
                 return _code_message(col, _clean(rows[name], trim=trim))
 
+            cheap = None
             if is_text and not trim:
                 ok = value.isin(list(col.codes))  # the value as written, when present
-            check(present & ~ok, col.name, kind, message)
+                cheap = _or_missing(col, value, ok)
+            check(present & ~ok, col.name, kind, message, cheap)
         elif not (isinstance(ok, ir.BooleanScalar) and _is_true_literal(ok)):
             check(present & ~ok, col.name, kind, expected)
         if col.minimum is not None or col.maximum is not None:
             outside = ibis.literal(False)
+            inside = []
             if col.minimum is not None:
                 outside |= parsed < col.minimum
+                inside.append(parsed >= col.minimum)
             if col.maximum is not None:
                 outside |= parsed > col.maximum
-            check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col))
+                inside.append(parsed <= col.maximum)
+            within = functools.reduce(operator.and_, inside)
+            cheap = None if trim else _or_missing(col, parsed, within)
+            check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col), cheap)
     return _typed_from(spec, raw, staged, columns, trim=trim), flag_rows(spec.name, staged, checks)
+
+
+@ibis.udf.scalar.builtin(name="strlen")
+def _bytes(text: str) -> int:
+    """The length of ``text`` in bytes (DuckDB's ``strlen``: read from the string's header,
+    where ``length`` counts its characters one by one); never fewer than its characters."""
+
+
+def _or_missing(col: Column, value: ir.Value, test: ir.BooleanValue) -> ir.BooleanValue:
+    """``test``, or a missing ``value`` for an optional column (a required one that is
+    missing fails its own check, so its cheap test may turn the row away)."""
+    return test if col.required else value.isnull() | test
+
+
+def _cheap_pass(
+    spec: Table,
+    col: Column,
+    kind: ProblemKind,
+    text: ir.StringValue | None,
+    parsed: ir.Value,
+    window: DateWindow | None,
+) -> ir.BooleanValue | None:
+    """A plausibility check's cheap test for a typed source (:attr:`Check.passes`): plain
+    comparisons of the value as stored, which DuckDB tests inside its scan of a Parquet
+    file (``None``: the check's own flag, negated). Only DuckDB runs these tests
+    (:mod:`threeml.data.owned`); other engines run the checks' filter alone."""
+    if kind is ProblemKind.TEXT_TOO_LONG and text is not None:
+        # A text of at most TEXT_LIMIT bytes has at most as many characters.
+        return _or_missing(col, text, _bytes(text) <= TEXT_LIMIT)
+    if kind is ProblemKind.IMPLAUSIBLE_DATE and window is not None:
+        within = parsed >= ibis.literal(EARLIEST_DATE)
+        if spec.name != "targets":  # a target's due date is a plan: no upper bound
+            within &= parsed <= ibis.literal(window.latest)
+        return _or_missing(col, parsed, within)
+    return None
 
 
 #: Prefixes of the columns :func:`_staged` adds: each text column's cleaned text, each
