@@ -77,6 +77,16 @@ MISMATCHED = {
 }
 
 
+#: Users nobody has, named by three tables whose references to the users are checked by one
+#: anti-join: enrolment E5 (row 6) names U8; outcome row 5 names U9; allocation row 4 names
+#: U7 followed by an ESC.
+DANGLING = {
+    "enrolments": VALID_CSV["enrolments"] + "E5,U8,S1,,2013-01-01,,\n",
+    "outcomes": VALID_CSV["outcomes"] + "U9,2013-08-02,ae_attendance,,\n",
+    "allocations": VALID_CSV["allocations"] + "U7\x1b,wsd,control,2013-01-07\n",
+}
+
+
 def found(report: ValidationReport) -> Counter[tuple]:
     """Every problem reported, as (table, kind, column, value, message), without the row."""
     return Counter((p.table, p.kind, p.column, p.value, p.message) for p in report.examples)
@@ -220,8 +230,31 @@ def test_a_duplicate_id_names_the_first_row_holding_it(make_folder: MakeFolder) 
     ]
 
 
+def test_users_named_by_three_tables_are_each_reported_on_their_own_row(
+    make_folder: MakeFolder,
+) -> None:
+    """Worked by hand: one anti-join against the users finds each table's unknown user."""
+    report = validate_folder(make_folder(**DANGLING), cache=False)
+    unknown = "no users row has this user_id; add it to users or correct the id"
+    assert {(p.file, p.row, p.column, p.kind, p.value, p.message) for p in report.examples} == {
+        ("enrolments.csv", 6, "user_id", ProblemKind.UNKNOWN_REFERENCE, "U8", unknown),
+        ("outcomes.csv", 5, "user_id", ProblemKind.UNKNOWN_REFERENCE, "U9", unknown),
+        ("allocations.csv", 4, "user_id", ProblemKind.UNKNOWN_REFERENCE, "U7\x1b", unknown),
+        (
+            "allocations.csv",
+            4,
+            "user_id",
+            ProblemKind.CONTROL_CHARACTER,
+            "U7\x1b",
+            CONTROL.format("user_id"),
+        ),
+    }
+
+
 @pytest.mark.parametrize(
-    "tables", [HOSTILE, MISMATCHED, {}], ids=["hostile", "mismatched", "valid"]
+    "tables",
+    [HOSTILE, MISMATCHED, DANGLING, {}],
+    ids=["hostile", "mismatched", "dangling", "valid"],
 )
 def test_a_connection_reports_what_a_folder_does(
     make_folder: MakeFolder, tables: dict[str, str]

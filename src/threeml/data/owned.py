@@ -27,7 +27,9 @@ from threeml.data.checks import (
     FlaggedChecks,
     cell_checks,
     checkable,
+    plain_references,
     referenced_tables,
+    references_together,
     relational_checks,
     row_checks,
     typed_schema,
@@ -104,6 +106,8 @@ def build_owned(
             _run_flagged(con, f"_flagged_{name}", _cells(*cells)[1], spread)
     small: list[str] = []  # checks over tables held in the engine: run as one statement
     large: list[str] = []  # checks that scan a file on disk: one statement each, streamed
+    together = _shared_references(order, typed_names)
+    apart = frozenset(ref for refs in together for ref in refs)
     for name in order:
         if checkable(TABLES[name], typed_names):
             _run_flagged(
@@ -113,7 +117,14 @@ def build_owned(
                 functools.partial(_row_rules_sql, name),
             )
             touched = {name, *referenced_tables(TABLES[name])}
-            (small if touched <= materialise else large).extend(_relational_sql(name, typed_names))
+            checked_apart = frozenset(column for table, column in apart if table == name)
+            sql = _relational_sql(name, typed_names, checked_apart)
+            (small if touched <= materialise else large).extend(sql)
+    for refs in together:
+        touched = {table for table, _ in refs} | {
+            TABLES[table].column(column).references[0] for table, column in refs
+        }
+        (small if touched <= materialise else large).append(_together_sql(refs, typed_names))
     if small:
         union = " UNION ALL ".join(f"SELECT * FROM ({sql})" for sql in small)
         con.execute(f"INSERT INTO _problems BY NAME {union}")
@@ -384,10 +395,41 @@ def _run_flagged(
 
 
 @functools.lru_cache(maxsize=512)
-def _relational_sql(name: str, present: frozenset[str]) -> tuple[str, ...]:
-    """SQL for the relational problems of ``typed_<name>``, given the typed tables present."""
+def _relational_sql(
+    name: str, present: frozenset[str], checked_apart: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """SQL for the relational problems of ``typed_<name>``, given the typed tables present,
+    but for the plain references of the columns ``checked_apart`` (see
+    :func:`_shared_references`)."""
     tables = {n: ibis.table(typed_schema(TABLES[n]), name=f"typed_{n}") for n in present}
-    return tuple(_sql(e) for e in relational_checks(TABLES[name], tables[name], tables))
+    checks = relational_checks(TABLES[name], tables[name], tables, checked_apart=checked_apart)
+    return tuple(_sql(e) for e in checks)
+
+
+def _shared_references(
+    order: list[str], present: frozenset[str]
+) -> list[tuple[tuple[str, str], ...]]:
+    """The plain references of the checked tables, grouped by the key they name, for the
+    keys named by more than one (the users' ids, named by the enrolments, the outcomes
+    and the allocations): each group is checked by one anti-join (:func:`_together_sql`),
+    which reads and hashes the key's table once."""
+    by_key: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for name in order:
+        spec = TABLES[name]
+        if not checkable(spec, present):
+            continue
+        for column in plain_references(spec):
+            by_key.setdefault(spec.column(column).references, []).append((name, column))
+    return [tuple(refs) for refs in by_key.values() if len(refs) > 1]
+
+
+@functools.lru_cache(maxsize=512)
+def _together_sql(refs: tuple[tuple[str, str], ...], present: frozenset[str]) -> str:
+    """SQL for the problems of the plain references ``refs`` ((table, column) pairs naming
+    one key), found by one anti-join (:func:`~threeml.data.checks.references_together`)."""
+    tables = {n: ibis.table(typed_schema(TABLES[n]), name=f"typed_{n}") for n in present}
+    parts = [(TABLES[table], column, tables[table]) for table, column in refs]
+    return _sql(references_together(parts, tables))
 
 
 @functools.lru_cache(maxsize=512)

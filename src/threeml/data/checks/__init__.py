@@ -19,7 +19,13 @@ from threeml.data.checks.cells import (
 )
 from threeml.data.checks.flagged import Check, FlaggedChecks, flag_rows
 from threeml.data.checks.problems import PROBLEM_SCHEMA, ROW, VALUE_LIMIT, problem_rows
-from threeml.data.checks.relational import checkable, referenced_tables, relational_checks
+from threeml.data.checks.relational import (
+    checkable,
+    plain_references,
+    referenced_tables,
+    references_together,
+    relational_checks,
+)
 from threeml.data.checks.row_rules import row_checks, row_rules
 
 __all__ = [
@@ -33,8 +39,10 @@ __all__ = [
     "checkable",
     "flag_rows",
     "parse_table",
+    "plain_references",
     "problem_rows",
     "referenced_tables",
+    "references_together",
     "relational_checks",
     "row_checks",
     "row_rules",

@@ -6,7 +6,7 @@ Each check selects its problem rows (:mod:`threeml.data.checks.problems`) from t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -18,7 +18,13 @@ from threeml.records.rows import MatchesReference
 from threeml.records.schema import Table
 from threeml.records.schema import table as table_spec
 
-__all__ = ["checkable", "referenced_tables", "relational_checks"]
+__all__ = [
+    "checkable",
+    "plain_references",
+    "referenced_tables",
+    "references_together",
+    "relational_checks",
+]
 
 
 def referenced_tables(spec: Table) -> set[str]:
@@ -32,8 +38,73 @@ def checkable(spec: Table, present: frozenset[str]) -> bool:
     return referenced_tables(spec) <= present
 
 
+def plain_references(spec: Table) -> tuple[str, ...]:
+    """The columns of ``spec`` whose reference :func:`relational_checks` checks on every
+    row (not only on the rows failing a :class:`~threeml.records.MatchesReference` rule)."""
+    suspects = _suspect_columns(spec)
+    return tuple(c.name for c in spec.columns if c.references and c.name not in suspects)
+
+
+def _suspect_columns(spec: Table) -> set[str]:
+    """The reference columns checked only on the rows failing a matching rule."""
+    columns: set[str] = set()
+    for rule in spec.rules:
+        if not isinstance(rule, MatchesReference) or not spec.column(rule.via).references:
+            continue
+        columns.add(rule.via)
+        other = table_spec(rule.table)
+        columns.update(
+            c
+            for c in rule.columns
+            if spec.column(c).references and spec.column(c).references == other.column(c).references
+        )
+    return columns
+
+
+def references_together(
+    refs: Sequence[tuple[Table, str, ir.Table]], tables: Mapping[str, ir.Table]
+) -> ir.Table:
+    """Problem rows for the plain references ``refs`` (each a table's spec, a column of it
+    and its typed table), all to one key, found by one anti-join against that key.
+
+    The same problems as :func:`relational_checks` reports for each of them apart, but the
+    key's table is read and hashed once rather than once per referring column (the
+    enrolments', outcomes' and allocations' users).
+    """
+    targets = {spec.column(column).references for spec, column, _ in refs}
+    if len(targets) != 1:
+        raise ValueError(f"references_together needs references to one key, not {targets}")
+    other_name, other_col = targets.pop()
+    other = tables[other_name]
+    keys = ibis.union(
+        *(
+            typed.select(
+                _table=ibis.literal(spec.name, type="string"),
+                _column=ibis.literal(column, type="string"),
+                _row=typed[ROW],
+                _value=typed[column].cast("string"),
+            )
+            for spec, column, typed in refs
+        ),
+        distinct=False,
+    )
+    keys = keys.filter(keys._value.notnull())
+    dangling = keys.anti_join(other, keys._value == other[other_col])
+    # The filter ends ibis's join chain, so that every part below reads these few rows.
+    dangling = dangling.filter(ibis.literal(True)).select("_table", "_column", ROW, "_value")
+    parts = []
+    for spec, column, _ in refs:
+        rows = dangling.filter((dangling._table == spec.name) & (dangling._column == column))
+        parts.append(_dangling_problems(spec, column, rows.select(ROW, _value=rows._value)))
+    return ibis.union(*parts, distinct=False)
+
+
 def relational_checks(
-    spec: Table, typed: ir.Table, tables: Mapping[str, ir.Table]
+    spec: Table,
+    typed: ir.Table,
+    tables: Mapping[str, ir.Table],
+    *,
+    checked_apart: Collection[str] = (),
 ) -> list[ir.Table]:
     """Problem rows for duplicate keys, dangling references and rules read across tables.
 
@@ -56,6 +127,9 @@ def relational_checks(
     A reference column's values are searched for control characters only on the rows
     whose value is not found in the other table (the cell checks leave that search out
     when the references are checked: see :func:`~threeml.data.checks.cells.cell_checks`).
+
+    The plain references named in ``checked_apart`` are left out: the caller checks them
+    with :func:`references_together`.
     """
     problems: list[ir.Table] = []
     if spec.key:
@@ -76,7 +150,7 @@ def relational_checks(
                 suspects[c] = rows
         matched.append(checks)
     for col in spec.columns:
-        if not col.references:
+        if not col.references or (col.name in checked_apart and col.name not in suspects):
             continue
         rows = suspects.get(col.name, typed)
         problem = _dangling(spec, col.name, rows, tables)
@@ -102,20 +176,28 @@ def _dangling(spec: Table, column: str, rows: ir.Table, tables: Mapping[str, ir.
         other, keys[column] == other[other_col]
     )
     # The filter ends ibis's join chain, so that both problems below read these few rows.
-    dangling = dangling.filter(ibis.literal(True)).select(ROW, column)
+    dangling = dangling.filter(ibis.literal(True))
+    return _dangling_problems(spec, column, dangling.select(ROW, _value=dangling[column]))
+
+
+def _dangling_problems(spec: Table, column: str, dangling: ir.Table) -> ir.Table:
+    """Problem rows for ``dangling`` (``_row`` and ``_value``: rows whose ``column`` names
+    no row of the table it refers to): each such value, and each holding a control
+    character."""
+    other_name, other_col = spec.column(column).references
     unknown = problem_rows(
         dangling,
         spec.name,
         column,
-        dangling[column],
+        dangling._value,
         ProblemKind.UNKNOWN_REFERENCE,
         f"no {other_name} row has this {other_col}; add it to {other_name} or correct the id",
     )
-    flag, _, kind, message = control_character_check(column, dangling[column])
+    flag, _, kind, message = control_character_check(column, dangling._value)
     control = dangling.filter(flag)
     return ibis.union(
         unknown,
-        problem_rows(control, spec.name, column, control[column], kind, message),
+        problem_rows(control, spec.name, column, control._value, kind, message),
         distinct=False,
     )
 
