@@ -6,14 +6,14 @@ other consistent set of values that puts a cell one or more away from its true v
 that cell's range is at least that wide: a witness, never a guess. :func:`local_witnesses`
 finds witnesses for most cells of a piece cheaply:
 
-0. without a solver: each cell moved alone, or against one other cell of an identity it is in
-   (the pair moved so that identity keeps its total), as far as every bound and every
-   identity either cell is in allows (:class:`_Moves`): a step along a line from a consistent
-   point, so the values reached are consistent too;
 1. solves of the whole piece, each pulling the cells not yet shown protected towards the side
    of their range with more room (all of them first, then a random half at a time: cells of
    one identity compete for its slack), kept while each shows enough more cells;
-2. for each cell left, a small programme over the free cells within a few identities of it
+2. for each cell left, without a solver: the cell moved alone, or against one other cell of
+   an identity it is in (the pair moved so that identity keeps its total), as far as every
+   bound and every identity either cell is in allows (:class:`_Moves`): a step along a line
+   from a consistent point, so the values reached are consistent too;
+3. for each cell still left, a small programme over the free cells within a few identities of it
    (:data:`RADII`), every other cell held at its true value: a solution, with the rest at the
    true values, is consistent with the whole piece, as every identity touching the
    neighbourhood is in the small programme and every other holds at the true values.
@@ -228,7 +228,8 @@ def local_witnesses(
 
     First the whole piece: the targets not yet shown are pulled towards the side of their
     range with more room (all of them, then a random half at a time, as cells of one identity
-    compete for its slack) while that shows enough of them. Then each target left, in small
+    compete for its slack) while that shows enough of them. Then each target left is moved
+    alone or against one partner (:class:`_Moves`), and each still left is looked at in small
     programmes around it (:data:`RADII`).
     """
     import highspy
@@ -248,13 +249,6 @@ def local_witnesses(
             np.maximum.at(seen_high, cells, values)
 
     pending = [key for key in targets if not shown(key)]
-    if pending:
-        moves = _Moves(piece, rows)
-        for key in pending:
-            if not shown(key):
-                for cells, values in moves.around(piece.column[key], needed[key]):
-                    record(cells, values)
-        pending = [key for key in pending if not shown(key)]
     if len(pending) > SWEEP_FROM:
         everything = np.flatnonzero(piece.free)
         model = _Model(highspy, piece, everything, np.arange(len(piece.lower)))
@@ -270,6 +264,13 @@ def local_witnesses(
             pending = [key for key in pending if not shown(key)]
             if len(pending) > 0.8 * before:
                 break
+    if pending:
+        moves = _Moves(piece, rows)
+        for key in pending:
+            if not shown(key):
+                for cells, values in moves.around(piece.column[key], needed[key]):
+                    record(cells, values)
+        pending = [key for key in pending if not shown(key)]
     for radius in RADII:
         left = []
         for key in pending:
