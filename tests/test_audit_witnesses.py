@@ -94,6 +94,26 @@ def test_a_point_that_is_not_consistent_is_not_used() -> None:
     assert ranges["a"][1] <= 4.0 + 1e-6  # never the inconsistent 9
 
 
+def test_a_cell_moved_against_another_of_its_identity_is_shown_without_a_solve(
+    monkeypatch,
+) -> None:
+    # a + b = t, t published exactly: neither moves alone, but a up and b down (or the other
+    # way) keeps t, as far as their bounds allow: a's range is seen whole, with no programme.
+    bounds = {"a": (0.0, 10.0), "b": (0.0, 10.0), "c": (0.0, 3.0), "t": (4.0, 4.0)}
+    tables = [AuditTable("t", "t", ["a", "b"]), AuditTable("u", "c", ["c"])]
+    truth = {"a": 1.0, "b": 3.0, "c": 3.0, "t": 4.0}
+
+    def no_solver(*args, **kwargs):
+        raise AssertionError("solved a programme")
+
+    monkeypatch.setattr(lp_local, "_Model", no_solver)
+    with _witnesses_everywhere(sweep_from=10**9):
+        ranges = feasible_ranges(
+            bounds, tables, ["a", "b"], needed={"a": 3, "b": 3}, point=truth, closed_form=False
+        )
+    assert ranges == {"a": (0.0, 4.0), "b": (0.0, 4.0)}
+
+
 def _flow(openings, data):
     intervals = split(YEAR, "quarter")
     return intervals, drawn_flow(data, intervals, openings)

@@ -9,7 +9,11 @@ finds witnesses for most cells of a piece cheaply:
 1. solves of the whole piece, each pulling the cells not yet shown protected towards the side
    of their range with more room (all of them first, then a random half at a time: cells of
    one identity compete for its slack), kept while each shows enough more cells;
-2. for each cell left, a small programme over the free cells within a few identities of it
+2. for each cell left, without a solver: the cell moved alone, or against one other cell of
+   an identity it is in (the pair moved so that identity keeps its total), as far as every
+   bound and every identity either cell is in allows (:class:`_Moves`): a step along a line
+   from a consistent point, so the values reached are consistent too;
+3. for each cell still left, a small programme over the free cells within a few identities of it
    (:data:`RADII`), every other cell held at its true value: a solution, with the rest at the
    true values, is consistent with the whole piece, as every identity touching the
    neighbourhood is in the small programme and every other holds at the true values.
@@ -32,13 +36,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_CELLS", "RADII", "SWEEP_FROM", "consistent", "local_witnesses", "quiet"]
+__all__ = ["MAX_CELLS", "PARTNERS", "RADII", "SWEEP_FROM", "consistent", "local_witnesses", "quiet"]
 
 #: How far (in identities) each neighbourhood reaches, tried in turn.
 RADII = (4, 8)
 
 #: Sweeps over the whole piece pay off from this many targets not yet shown protected.
 SWEEP_FROM = 8
+
+#: How many partners a cell is moved against, at most, before any solve (:class:`_Moves`).
+PARTNERS = 4
 
 #: A neighbourhood larger than this is not solved locally (the exact solve is as cheap).
 MAX_CELLS = 5000
@@ -221,7 +228,8 @@ def local_witnesses(
 
     First the whole piece: the targets not yet shown are pulled towards the side of their
     range with more room (all of them, then a random half at a time, as cells of one identity
-    compete for its slack) while that shows enough of them. Then each target left, in small
+    compete for its slack) while that shows enough of them. Then each target left is moved
+    alone or against one partner (:class:`_Moves`), and each still left is looked at in small
     programmes around it (:data:`RADII`).
     """
     import highspy
@@ -256,6 +264,13 @@ def local_witnesses(
             pending = [key for key in pending if not shown(key)]
             if len(pending) > 0.8 * before:
                 break
+    if pending:
+        moves = _Moves(piece, rows)
+        for key in pending:
+            if not shown(key):
+                for cells, values in moves.around(piece.column[key], needed[key]):
+                    record(cells, values)
+        pending = [key for key in pending if not shown(key)]
     for radius in RADII:
         left = []
         for key in pending:
@@ -294,6 +309,87 @@ def local_witnesses(
         if found is not None and _width(*found) < needed[key]:
             out[key] = found
     return out, [key for key in targets if key not in out]
+
+
+class _Moves:
+    """Consistent values found without a solver, by moving one cell, or two against each
+    other, along a line from the known point (the piece as plain lists: a move looks at a
+    handful of numbers)."""
+
+    def __init__(self, piece: _Piece, rows: Sequence[Row]) -> None:
+        self.point = piece.point.tolist()
+        self.low, self.high = piece.low.tolist(), piece.high.tolist()
+        self.free = piece.free.tolist()
+        # Per cell, its coefficient in each identity naming it.
+        self.entries: list[dict[int, float]] = [{} for _ in self.point]
+        totals = []
+        for r, (keys, coefficients, _, _) in enumerate(rows):
+            total = 0.0
+            for key, a in zip(keys, coefficients, strict=True):
+                c = piece.column[key]
+                self.entries[c][r] = self.entries[c].get(r, 0.0) + a
+                total += a * self.point[c]
+            totals.append(total)
+        self.slack_up = [row[3] - t for row, t in zip(rows, totals, strict=True)]
+        self.slack_down = [t - row[2] for row, t in zip(rows, totals, strict=True)]
+        self.members: list[list[tuple[int, float]]] = [[] for _ in rows]
+        for c, entries in enumerate(self.entries):
+            for r, a in entries.items():
+                self.members[r].append((c, a))
+        self.cap = float(len(self.point)) + 1e6
+
+    def around(self, seed: int, enough: float) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Consistent values found by moving ``seed`` each way, alone or against a partner.
+
+        A partner is a free cell sharing an identity with the seed, moved so that this
+        identity keeps its total. Either way every other cell keeps its known value, so only
+        the bounds of the moved cells and the identities naming them can stop the move, each
+        at its slack at the known point. Per direction, the longest step found (capped, so
+        every value is finite) as (cells, values); the search stops at a step of ``enough``
+        (the seed's range is then wide enough) and after :data:`PARTNERS` partners.
+        """
+        if not self.free[seed]:
+            return
+        partners: dict[int, float] = {}  # partner: its change per step of the seed
+        for r, a_seed in self.entries[seed].items():
+            for c, a in self.members[r]:
+                if c != seed and self.free[c] and c not in partners and a and a_seed:
+                    partners[c] = -a_seed / a
+            if len(partners) >= PARTNERS:
+                break
+        for sign in (1.0, -1.0):
+            best, best_move = 0.0, None
+            for partner in [None, *list(partners)[:PARTNERS]]:
+                move = [(seed, sign)]
+                if partner is not None:
+                    move.append((partner, sign * partners[partner]))
+                step = self.longest(move)
+                if step > best:
+                    best, best_move = step, move
+                    if step >= enough:
+                        break
+            if best_move is not None:
+                cells = np.array([c for c, _ in best_move], dtype=np.int64)
+                values = np.array([self.point[c] + best * d for c, d in best_move])
+                yield cells, values
+
+    def longest(self, move: Sequence[tuple[int, float]]) -> float:
+        """How far (up to the cap) the known point may go along ``move`` (per cell, its
+        change per step) keeping every moved cell within its bounds and every identity
+        naming one."""
+        step = self.cap
+        change: dict[int, float] = {}
+        for c, d in move:
+            room = self.high[c] - self.point[c] if d > 0 else self.point[c] - self.low[c]
+            step = min(step, room / abs(d))
+            for r, a in self.entries[c].items():
+                change[r] = change.get(r, 0.0) + a * d
+        for r, per_step in change.items():
+            if per_step > 0:
+                step = min(step, self.slack_up[r] / per_step)
+            elif per_step < 0:
+                step = min(step, self.slack_down[r] / -per_step)
+        return max(step, 0.0)
 
 
 def _relaxed_range(
