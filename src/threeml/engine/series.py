@@ -184,6 +184,7 @@ def _one_pass(
         record_sets,
         stream=streamed(by),
         keep_flags=bool(plugins),
+        slices=int(__import__("os").environ.get("THREEML_SERIES_SLICES", "1")),
     )
     if members:
         add_members(tables, columns, members)
