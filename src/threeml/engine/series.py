@@ -174,6 +174,8 @@ def _one_pass(
         for d in definitions
         if any(isinstance(c, MemberOf) for c in d.criteria)
     ]
+    # The criteria only definitions counting enrolments name: read from their own facts.
+    read = {c for d in definitions if d.unit is Unit.USERS for c in followed_criteria(d, members)}
     materialise = functools.partial(materialise_table, dataset)
     tables = series_tables(
         compiler,
@@ -185,6 +187,7 @@ def _one_pass(
         stream=streamed(by),
         keep_flags=bool(plugins),
         slices=int(__import__("os").environ.get("THREEML_SERIES_SLICES", "1")),
+        unread={c for c in columns if c.about_enrolments and c not in read},
     )
     if members:
         add_members(tables, columns, members)

@@ -29,7 +29,7 @@ read from contacts counted apart, in the (user, interval) rows that have contact
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import attrs
 import ibis
@@ -237,6 +237,7 @@ def series_tables(
     stream: bool = False,
     keep_flags: bool = False,
     slices: int = 1,
+    unread: Collection[Criterion] = (),
 ) -> SeriesTables:
     """Build the facts, the base and the user flags of a series (see the module docs).
 
@@ -256,6 +257,11 @@ def series_tables(
     (:func:`~.series_keys.person_slices`): every row of them is about one person, so the
     tables are the slices' stacked, and each statement's hash tables are a slice's size (at
     national scale, small enough not to spill). The user flags of each slice are stored.
+
+    ``unread`` are enrolment criteria no figure reads from the user flags (those only a
+    definition counting enrolments names: it reads its own facts,
+    :mod:`threeml.engine.series_enrolments`): their flag columns are false, with no
+    aggregate.
     """
     record_sets = list(record_sets)
     runs = stream and ordered(compiler.intervals) and not any(name in _AGE for name in user_columns)
@@ -286,6 +292,7 @@ def series_tables(
             part,
             stream,
             keep_flags or len(parts) > 1,
+            set(unread),
         )
         for part in parts
     ]
@@ -357,6 +364,7 @@ def _long_tables(
     numbered: ir.Table | None,
     stream: bool,
     keep_flags: bool,
+    unread: set[Criterion],
 ) -> _Long:
     """The facts and the user flags of the people of ``numbered`` (the numbered enrolments,
     or a slice of them; ``None``: per interval, keyed by the text ids)."""
@@ -374,8 +382,9 @@ def _long_tables(
         # Streamed, the facts are read once (by the group-by per user below).
         facts = materialise(facts, "series_facts")
     # The criteria read from contacts, when kept apart, hold in no run (their facts are 0):
-    # constants, not aggregates.
+    # constants, not aggregates; so are those no figure reads from the user flags.
     apart = {c for c, m in fact_names.items() if per is not None and m in per.columns}
+    apart |= unread & set(fact_names)
     per_user, record_names, derived = user_aggregates(
         compiler, facts, fact_names, record_sets, apart, keys is not None
     )
