@@ -70,12 +70,25 @@ from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
 __all__ = [
+    "PEOPLE_PER_SLICE",
     "count_series",
     "count_series_per_interval",
     "goes_together",
     "in_one_pass",
     "member_criteria",
+    "people_per_slice",
 ]
+
+#: On DuckDB, the most people the user flags of a series by runs are built for in one
+#: statement (:func:`~threeml.engine.series_facts.series_tables`): beyond it, one statement
+#: per slice of about this many people, whose hash tables stay within the engine's memory
+#: cap (at 3 million people, three slices).
+PEOPLE_PER_SLICE = 1_000_000
+
+
+def people_per_slice(dataset: Dataset) -> int | None:
+    """:data:`PEOPLE_PER_SLICE` on DuckDB; ``None`` (one statement) on other engines."""
+    return PEOPLE_PER_SLICE if getattr(dataset.backend, "name", None) == "duckdb" else None
 
 
 def count_series_per_interval(
@@ -186,7 +199,7 @@ def _one_pass(
         record_sets,
         stream=streamed(by),
         keep_flags=bool(plugins),
-        slices=int(__import__("os").environ.get("THREEML_SERIES_SLICES", "1")),
+        people_per_slice=people_per_slice(dataset),
         unread={c for c in columns if c.about_enrolments and c not in read},
     )
     if members:

@@ -236,7 +236,7 @@ def series_tables(
     record_sets: Iterable[frozenset[Criterion]] = (),
     stream: bool = False,
     keep_flags: bool = False,
-    slices: int = 1,
+    people_per_slice: int | None = None,
     unread: Collection[Criterion] = (),
 ) -> SeriesTables:
     """Build the facts, the base and the user flags of a series (see the module docs).
@@ -252,11 +252,12 @@ def series_tables(
     so a definition's records are a sum over the users it counts, with no further join. The
     empty set (a definition with no enrolment criterion) counts all the user's enrolments.
 
-    With ``slices`` above 1, when the long tables are per run (keyed by numbers), they are
-    built by that many statements each, one per slice of the people
-    (:func:`~.series_keys.person_slices`): every row of them is about one person, so the
-    tables are the slices' stacked, and each statement's hash tables are a slice's size (at
-    national scale, small enough not to spill). The user flags of each slice are stored.
+    With ``people_per_slice``, when the long tables are per run (keyed by numbers) and there
+    are more people than that, the facts and user flags are built by one statement per
+    slice of about that many people (:func:`~.series_keys.person_slices`): every row of them
+    is about one person, so the tables are the slices' stacked, and each statement's hash
+    tables are a slice's size. The user flags of each slice are stored; the contact months
+    are read in one statement all the same (reading the contacts is most of their cost).
 
     ``unread`` are enrolment criteria no figure reads from the user flags (those only a
     definition counting enrolments names: it reads its own facts,
@@ -278,6 +279,9 @@ def series_tables(
         numbered = materialise(
             numbered_enrolments(compiler.enrolments, people), "series_enrolments_numbered"
         )
+    slices = 1
+    if numbered is not None and people_per_slice is not None:
+        slices = -(-int(base.count().to_pyarrow().as_py()) // people_per_slice)
     parts = person_slices(numbered, slices)
     pieces = [
         _long_tables(
