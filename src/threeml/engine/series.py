@@ -82,8 +82,8 @@ __all__ = [
 #: On DuckDB, the most people the user flags of a series by runs are built for in one
 #: statement (:func:`~threeml.engine.series_facts.series_tables`): beyond it, one statement
 #: per slice of about this many people, whose hash tables stay within the engine's memory
-#: cap (at 3 million people, three slices).
-PEOPLE_PER_SLICE = 1_000_000
+#: cap (at 3 million people, six slices).
+PEOPLE_PER_SLICE = 500_000
 
 
 def people_per_slice(dataset: Dataset) -> int | None:

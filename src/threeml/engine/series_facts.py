@@ -254,7 +254,7 @@ def series_tables(
 
     With ``people_per_slice``, when the long tables are per run (keyed by numbers) and there
     are more people than that, the facts and user flags are built by one statement per
-    slice of about that many people (:func:`~.series_keys.person_slices`): every row of them
+    slice of at most that many people (:func:`~.series_keys.person_slices`): every row of them
     is about one person, so the tables are the slices' stacked, and each statement's hash
     tables are a slice's size. The user flags of each slice are stored; the contact months
     are read in one statement all the same (reading the contacts is most of their cost).
