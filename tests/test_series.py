@@ -32,6 +32,7 @@ from threeml.definitions import (
 )
 from threeml.definitions.cellkey import CellKeyMethod
 from threeml.definitions.kinds import registered_kinds
+from threeml.engine import series
 from threeml.engine.series import (
     count_series,
     count_series_per_interval,
@@ -96,9 +97,14 @@ def test_one_pass_equals_each_interval_alone(data: st.DataObject) -> None:
     # examples: the generated enrolments span many months, restart and leave gaps); the age
     # band, several breakdowns or one from the enrolments by (unit, interval) rows.
     by = data.draw(st.sampled_from([("area",), ("area",), ("age_band",), BY]), "by")
+    # By runs, the user flags are built per slice of the people above a number of them.
+    per_slice = data.draw(st.sampled_from([series.PEOPLE_PER_SLICE, 1, 4]), "people per slice")
     intervals = split(span, every)
     dataset = extract.dataset()
-    with mock.patch.dict(os.environ, SEED):
+    with (
+        mock.patch.dict(os.environ, SEED),
+        mock.patch.object(series, "PEOPLE_PER_SLICE", per_slice),
+    ):
         one_pass = count_series(definitions, dataset, intervals, by=by, cell_keys=keys)
         alone = count_series_per_interval(definitions, dataset, intervals, by=by, cell_keys=keys)
     assert_same_series(one_pass, alone)
@@ -408,6 +414,36 @@ def test_runs_key_their_long_tables_by_numbers_and_give_back_the_text_ids() -> N
     assert tables.flags.schema()["user_id"].is_integer()
     assert tables.base.schema()["user_id"].is_string()
     assert INTERVAL in tables.flags.columns
+
+
+def test_slices_of_the_people_stack_into_the_same_tables_and_figures(
+    runs_series: dict[str, Any],
+) -> None:
+    """Above a number of people, the runs' user flags are built per slice of the people
+    (each person in one slice) and stacked: the same rows, the same figures."""
+    from threeml.engine.series_facts import series_tables
+
+    dataset = make_dataset(**RUNS)
+    intervals = split("2013-01-01:2013-06-30", "month")
+    compiler = SeriesCompiler(dataset, intervals)
+    columns = {c: f"c{j}" for j, c in enumerate(STANDARD[2].criteria)}
+    flags = {}
+    for per_slice in (None, 1, 2):
+        tables = series_tables(
+            compiler,
+            columns,
+            ["area"],
+            None,
+            lambda e, _: e,
+            stream=True,
+            people_per_slice=per_slice,
+        )
+        flags[per_slice] = tables.flags.order_by(["user_id", "_i"]).to_pyarrow()
+    assert flags[1] == flags[None] and flags[2] == flags[None]
+    assert flags[None].num_rows > 3  # several runs of several people
+    with mock.patch.object(series, "PEOPLE_PER_SLICE", 1):
+        one_pass = count_series(STANDARD, dataset, intervals, by=("area",))
+    assert_same_series(one_pass, runs_series["alone"])
 
 
 def test_rows_are_counted_with_a_filter_and_numbers_summed() -> None:

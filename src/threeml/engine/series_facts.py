@@ -29,8 +29,9 @@ read from contacts counted apart, in the (user, interval) rows that have contact
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
+import attrs
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -58,6 +59,8 @@ from threeml.engine.series_keys import (
     PERSON,
     numbered_enrolments,
     numbered_people,
+    person_slices,
+    stacked,
 )
 from threeml.engine.series_runs import (
     RUN_END,
@@ -233,6 +236,8 @@ def series_tables(
     record_sets: Iterable[frozenset[Criterion]] = (),
     stream: bool = False,
     keep_flags: bool = False,
+    people_per_slice: int | None = None,
+    unread: Collection[Criterion] = (),
 ) -> SeriesTables:
     """Build the facts, the base and the user flags of a series (see the module docs).
 
@@ -246,8 +251,19 @@ def series_tables(
     in the interval (``_n<j>``, and with ``keys`` the sum of their record keys, ``_nk<j>``),
     so a definition's records are a sum over the users it counts, with no further join. The
     empty set (a definition with no enrolment criterion) counts all the user's enrolments.
+
+    With ``people_per_slice``, when the long tables are per run (keyed by numbers) and there
+    are more people than that, the facts and user flags are built by one statement per
+    slice of at most that many people (:func:`~.series_keys.person_slices`): every row of them
+    is about one person, so the tables are the slices' stacked, and each statement's hash
+    tables are a slice's size. The user flags of each slice are stored; the contact months
+    are read in one statement all the same (reading the contacts is most of their cost).
+
+    ``unread`` are enrolment criteria no figure reads from the user flags (those only a
+    definition counting enrolments names: it reads its own facts,
+    :mod:`threeml.engine.series_enrolments`): their flag columns are false, with no
+    aggregate.
     """
-    criteria = [c for c in columns if c.about_enrolments]
     record_sets = list(record_sets)
     runs = stream and ordered(compiler.intervals) and not any(name in _AGE for name in user_columns)
     # Per run, the long tables are keyed by numbers (:mod:`.series_keys`), made in the base.
@@ -257,21 +273,122 @@ def series_tables(
         base = _with_all_enrolments(compiler, base, keys)
     base = materialise(base, "series_base")
     person = PERSON if runs else "user_id"
+    numbered = None
+    if runs:
+        people = base.select("user_id", PERSON)
+        numbered = materialise(
+            numbered_enrolments(compiler.enrolments, people), "series_enrolments_numbered"
+        )
+    slices = 1
+    if numbered is not None and people_per_slice is not None:
+        slices = -(-int(base.count().to_pyarrow().as_py()) // people_per_slice)
+    parts = person_slices(numbered, slices)
+    pieces = [
+        _long_tables(
+            compiler,
+            columns,
+            user_columns,
+            keys,
+            materialise,
+            record_sets,
+            base,
+            person,
+            part,
+            stream,
+            keep_flags or len(parts) > 1,
+            set(unread),
+        )
+        for part in parts
+    ]
+    first = pieces[0]
+    long = stacked([p.long for p in pieces])
+    tables = SeriesTables(
+        compiler,
+        stacked([p.facts for p in pieces]),
+        first.fact_names,
+        base,
+        long,
+        columns,
+        user_columns,
+        keys,
+    )
+    tables.record_names = first.record_names
+    tables.streamed = stream
+    tables.runs = first.runs
+    tables.person = person
+    if first.per is not None:
+        # The contact months of everyone in one statement: its cost is reading the
+        # contacts, which a statement per slice would repeat.
+        per = first.per
+        if len(pieces) > 1:
+            criteria = [c for c in columns if c.about_enrolments]
+            _, _, per = _facts(
+                compiler, criteria, keys, materialise, record_sets=record_sets, numbered=numbered
+            )
+            assert per is not None
+        tables.months = contact_months(
+            compiler,
+            per,
+            long,
+            _owners(base, person, "user_id"),
+            first.fact_names,
+            columns,
+            first.record_names,
+            keys is not None,
+            INTERVAL,
+        )
+        tables.contact_columns = {
+            columns[c] for c, m in first.fact_names.items() if m in per.columns
+        }
+    return tables
+
+
+@attrs.frozen
+class _Long:
+    """The long tables of one slice of the people (see :func:`_long_tables`)."""
+
+    facts: ir.Table
+    fact_names: Mapping[Criterion, str]
+    long: ir.Table
+    record_names: Mapping[frozenset[Criterion], str]
+    runs: bool
+    #: The contacts counted per (enrolment, interval) when kept apart (:func:`_facts`).
+    per: ir.Table | None
+
+
+def _long_tables(
+    compiler: SeriesCompiler,
+    columns: Mapping[Criterion, str],
+    user_columns: Sequence[str],
+    keys: KeyRequest | None,
+    materialise: Callable[[ir.Table, str], ir.Table],
+    record_sets: Sequence[frozenset[Criterion]],
+    base: ir.Table,
+    person: str,
+    numbered: ir.Table | None,
+    stream: bool,
+    keep_flags: bool,
+    unread: set[Criterion],
+) -> _Long:
+    """The facts and the user flags of the people of ``numbered`` (the numbered enrolments,
+    or a slice of them; ``None``: per interval, keyed by the text ids)."""
+    criteria = [c for c in columns if c.about_enrolments]
     facts, fact_names, per = _facts(
         compiler,
         criteria,
         keys,
-        materialise if runs else None,
+        materialise if numbered is not None else None,
         record_sets=record_sets,
-        people=base.select("user_id", PERSON) if runs else None,
+        numbered=numbered,
     )
     ends = [RUN_END] if RUN_END in facts.columns else []
     if not stream:
         # Streamed, the facts are read once (by the group-by per user below).
         facts = materialise(facts, "series_facts")
     # The criteria read from contacts, when kept apart, hold in no run (their facts are 0):
-    # constants, not aggregates.
+    # constants, not aggregates; so are those no figure reads from the user flags.
     apart = {c for c, m in fact_names.items() if per is not None and m in per.columns}
+    apart |= unread & set(fact_names)
     per_user, record_names, derived = user_aggregates(
         compiler, facts, fact_names, record_sets, apart, keys is not None
     )
@@ -305,25 +422,7 @@ def series_tables(
     long = joined.select("user_id", INTERVAL, *ends, **kept, **grouping, **flags)
     if not stream or per is not None or keep_flags:
         long = materialise(long, "series_flags")
-    tables = SeriesTables(compiler, facts, fact_names, base, long, columns, user_columns, keys)
-    tables.record_names = record_names
-    tables.streamed = stream
-    tables.runs = bool(ends)
-    tables.person = person
-    if per is not None:
-        tables.months = contact_months(
-            compiler,
-            per,
-            long,
-            _owners(base, person, "user_id"),
-            fact_names,
-            columns,
-            record_names,
-            keys is not None,
-            INTERVAL,
-        )
-        tables.contact_columns = {columns[c] for c in fact_names if fact_names[c] in per.columns}
-    return tables
+    return _Long(facts, fact_names, long, record_names, bool(ends), per)
 
 
 def interval_age_band(table: ir.Table) -> ir.Value:
@@ -348,7 +447,7 @@ def _facts(
     materialise: Callable[[ir.Table, str], ir.Table] | None = None,
     narrow: bool = False,
     record_sets: Sequence[frozenset[Criterion]] = (),
-    people: ir.Table | None = None,
+    numbered: ir.Table | None = None,
 ) -> tuple[ir.Table, dict[Criterion, str], ir.Table | None]:
     """(enrolment, interval) rows where the enrolment can matter, a column per criterion.
 
@@ -359,9 +458,10 @@ def _facts(
 
     With ``materialise``, and when every criterion says which dates it compares with its
     interval's days, the rows are per (enrolment, run) instead (:mod:`.series_runs`: the
-    interval ``_i`` is the run's first, :data:`RUN_END` the first after it). With ``people``
-    (``user_id`` and :data:`~.series_keys.PERSON`), ``enrolment_id`` and ``user_id`` are
-    numbers (:func:`~.series_keys.numbered_enrolments`, stored once).
+    interval ``_i`` is the run's first, :data:`RUN_END` the first after it). With
+    ``numbered`` (the stored :func:`~.series_keys.numbered_enrolments`, or a slice of their
+    people: :func:`~.series_keys.person_slices`), ``enrolment_id`` and ``user_id`` are
+    numbers.
     """
     names = {c: f"m{j}" for j, c in enumerate(criteria)}
     handlers = {c: handler_for(c, compiler) for c in criteria}
@@ -371,12 +471,9 @@ def _facts(
     columns = compiler.interval_columns(windows, contact_windows)
 
     enrolments, text = compiler.enrolments, "enrolment_id"
-    if people is not None:
+    if numbered is not None:
         assert materialise is not None
-        enrolments = materialise(
-            numbered_enrolments(enrolments, people), "series_enrolments_numbered"
-        )
-        text = ENROLMENT_TEXT
+        enrolments, text = numbered, ENROLMENT_TEXT
 
     def prepared(chosen: Sequence[Criterion]) -> ir.Table:
         """The enrolments with the series columns of the ``chosen`` criteria (and keys)."""
@@ -421,7 +518,7 @@ def _facts(
             dates is not None,
             (columns[_LOW_CONTACTS], columns[_END]),
             INTERVAL,
-            prepared(others) if split or people is not None else None,
+            prepared(others) if split or numbered is not None else None,
             others,
         )
     point = {handlers[c].window_date(c) for c in criteria} if narrow else {None}

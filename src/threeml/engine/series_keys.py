@@ -20,6 +20,8 @@ read back from the base (by :data:`PERSON`) only when a membership is asked for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 
@@ -31,6 +33,8 @@ __all__ = [
     "numbered_contacts",
     "numbered_enrolments",
     "numbered_people",
+    "person_slices",
+    "stacked",
 ]
 
 #: The base's column of each user's number (``user_id`` of the long tables).
@@ -67,3 +71,20 @@ def numbered_contacts(compiler: Compiler, enrolments: ir.Table) -> ir.Table:
     counted = compiler.contacts_counting_on(own)
     counted = counted.drop("user_id", "enrolment_id")
     return counted.rename(user_id=_OWNER, enrolment_id=_NUMBER)
+
+
+def person_slices(numbered: ir.Table | None, slices: int) -> list[ir.Table | None]:
+    """The numbered enrolments (:func:`numbered_enrolments`) cut into ``slices`` parts by
+    their owner's number (``user_id % slices``): each person's enrolments in one part, so
+    that everything built from a part is about its people alone. One part (``numbered``
+    itself) when ``slices`` is 1 or there are no numbers (``None``)."""
+    if numbered is None or slices <= 1:
+        return [numbered]
+    return [numbered.filter(numbered.user_id % slices == s) for s in range(slices)]
+
+
+def stacked(tables: Sequence[ir.Table]) -> ir.Table:
+    """The rows of all ``tables`` (the same columns) in one (the table itself when one)."""
+    if len(tables) == 1:
+        return tables[0]
+    return ibis.union(*tables, distinct=False)
