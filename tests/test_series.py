@@ -331,7 +331,7 @@ RUNS_EXPECTED = {
 
 @pytest.fixture(scope="module")
 def runs_series() -> dict[str, Any]:
-    import threeml.engine.series_facts as facts
+    import threeml.engine.series_tables as facts
 
     dataset = make_dataset(**RUNS)
     intervals = split("2013-01-01:2013-06-30", "month")
@@ -397,7 +397,8 @@ def _by_area_both_ways(dataset: Any, intervals: Any) -> dict[str, Any]:
 
 
 def test_runs_key_their_long_tables_by_numbers_and_give_back_the_text_ids() -> None:
-    from threeml.engine.series_facts import INTERVAL, series_tables
+    from threeml.engine.series_facts import INTERVAL
+    from threeml.engine.series_tables import series_tables
 
     numbered = {name: _renamed(table) for name, table in RUNS.items()}
     dataset = make_dataset(**numbered)
@@ -421,7 +422,7 @@ def test_slices_of_the_people_stack_into_the_same_tables_and_figures(
 ) -> None:
     """Above a number of people, the runs' user flags are built per slice of the people
     (each person in one slice) and stacked: the same rows, the same figures."""
-    from threeml.engine.series_facts import series_tables
+    from threeml.engine.series_tables import series_tables
 
     dataset = make_dataset(**RUNS)
     intervals = split("2013-01-01:2013-06-30", "month")
@@ -518,7 +519,7 @@ MIXED_EXTRACT = dict(
 
 
 def test_records_through_contacts_alone_are_read_from_each_contact_row() -> None:
-    import threeml.engine.series_facts as facts
+    import threeml.engine.series_tables as facts
 
     dataset = make_dataset(**MIXED_EXTRACT)
     intervals = split("2013-01-01:2013-03-31", "month")

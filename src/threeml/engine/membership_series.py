@@ -2,7 +2,7 @@
 
 What :func:`~threeml.engine.membership.count_members` is to one period,
 :func:`count_members_series` is to a series: the (user, interval) flags of the series' one
-pass (:func:`~threeml.engine.series_facts.series_tables`, read once as an expression), of
+pass (:func:`~threeml.engine.series_tables.series_tables`, read once as an expression), of
 which only each definition's final mask is kept, in one small table stored in the engine
 (``user_id``, the interval, the breakdown columns of that interval, a boolean per
 definition), filtered to the members of any definition in any interval. When the intervals
@@ -50,8 +50,9 @@ from threeml.engine.membership import (
 )
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series import count_series, in_one_pass
-from threeml.engine.series_facts import AGE_BREAKDOWNS, INTERVAL, SeriesCompiler, series_tables
+from threeml.engine.series_facts import AGE_BREAKDOWNS, INTERVAL, SeriesCompiler
 from threeml.engine.series_runs import RUN_END, ordered, run_sums
+from threeml.engine.series_tables import series_tables
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 

@@ -49,12 +49,7 @@ from threeml.engine.series_dispatch import (
     streamed,
 )
 from threeml.engine.series_enrolments import enrolment_series
-from threeml.engine.series_facts import (
-    INTERVAL,
-    SeriesCompiler,
-    SeriesTables,
-    series_tables,
-)
+from threeml.engine.series_facts import INTERVAL, SeriesCompiler
 from threeml.engine.series_figures import (
     Figures,
     counts_by_interval,
@@ -66,6 +61,7 @@ from threeml.engine.series_figures import (
 )
 from threeml.engine.series_runs import RUN_END
 from threeml.engine.series_sets import add_sets
+from threeml.engine.series_tables import SeriesTables, series_tables
 from threeml.records.codes import Unit
 from threeml.records.intervals import Interval
 
@@ -80,7 +76,7 @@ __all__ = [
 ]
 
 #: On DuckDB, the most people the user flags of a series by runs are built for in one
-#: statement (:func:`~threeml.engine.series_facts.series_tables`): beyond it, one statement
+#: statement (:func:`~threeml.engine.series_tables.series_tables`): beyond it, one statement
 #: per slice of at most this many people, with hash tables a slice's size (at 3 million
 #: people, six slices: about a fifth less time than one statement, in the 2026-12-08 runs).
 PEOPLE_PER_SLICE = 500_000

@@ -1,7 +1,7 @@
 """Which definitions a series takes into its one pass, and what ``member-of`` stands for there.
 
 :func:`in_one_pass` says which definitions the long tables of
-:func:`~threeml.engine.series_facts.series_tables` evaluate on their own;
+:func:`~threeml.engine.series_tables.series_tables` evaluate on their own;
 :func:`goes_together` what :func:`~threeml.engine.series.count_series` takes into its one
 pass besides: ``member-of`` read as the named definition's criteria in each interval
 (:func:`member_criteria`, :func:`add_members`) and plugins' criterion kinds read from their
@@ -17,7 +17,8 @@ from threeml.engine.compiler import Compiler
 from threeml.engine.criteria import PluginKindHandler, handler_for
 from threeml.engine.evaluate import ENROLMENT_BREAKDOWNS
 from threeml.engine.figures import all_of
-from threeml.engine.series_facts import AGE_BREAKDOWNS, SeriesTables
+from threeml.engine.series_facts import AGE_BREAKDOWNS
+from threeml.engine.series_tables import SeriesTables
 from threeml.records.codes import Unit
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 
 
 def in_one_pass(definition: CountingDefinition, compiler: Compiler) -> bool:
-    """Whether the series' long tables (:func:`~threeml.engine.series_facts.series_tables`)
+    """Whether the series' long tables (:func:`~threeml.engine.series_tables.series_tables`)
     evaluate ``definition`` on their own: every criterion's handler interval-aware (no
     ``member-of``, no plugin's kind), one criterion at least about enrolments (a user counted
     in an interval then has facts there), and a definition counting enrolments judging each

@@ -22,7 +22,6 @@ from threeml.engine.results import CountResult
 from threeml.engine.series_facts import (
     AGE_BREAKDOWNS,
     INTERVAL,
-    SeriesTables,
     enrolment_facts,
     interval_age_band,
 )
@@ -35,6 +34,7 @@ from threeml.engine.series_figures import (
     series_breakdowns,
     series_results,
 )
+from threeml.engine.series_tables import SeriesTables
 
 __all__ = ["enrolment_series"]
 

@@ -26,8 +26,9 @@ from threeml.engine.evaluate import (
 from threeml.engine.figures import aggregate, all_of, cell_keys
 from threeml.engine.results import BreakdownRow, CountResult
 from threeml.engine.series_aggregates import count_where
-from threeml.engine.series_facts import INTERVAL, SeriesTables
+from threeml.engine.series_facts import INTERVAL
 from threeml.engine.series_runs import RUN_END, run_sums
+from threeml.engine.series_tables import SeriesTables
 
 __all__ = [
     "Figures",

@@ -26,8 +26,9 @@ from threeml.definitions import Criterion
 from threeml.engine.compiler import Compiler
 from threeml.engine.errors import EvaluationError
 from threeml.engine.handlers import PluginKindHandler
-from threeml.engine.series_facts import INTERVAL, SeriesCompiler, SeriesTables
+from threeml.engine.series_facts import INTERVAL, SeriesCompiler
 from threeml.engine.series_runs import RUN_END
+from threeml.engine.series_tables import SeriesTables
 
 __all__ = ["add_sets", "set_rows", "user_sets"]
 
