@@ -31,7 +31,6 @@ from threeml.data.checks import (
     referenced_tables,
     references_together,
     relational_checks,
-    row_checks,
     typed_schema,
     typed_table,
 )
@@ -109,13 +108,7 @@ def build_owned(
     together = _shared_references(order, typed_names)
     apart = frozenset(ref for refs in together for ref in refs)
     for name in order:
-        if checkable(TABLES[name], typed_names):
-            _run_flagged(
-                con,
-                f"_flagged_rules_{name}",
-                _row_rules(name),
-                functools.partial(_row_rules_sql, name),
-            )
+        if checkable(TABLES[name], typed_names):  # (its row rules ran with its cell checks)
             touched = {name, *referenced_tables(TABLES[name])}
             checked_apart = frozenset(column for table, column in apart if table == name)
             sql = _relational_sql(name, typed_names, checked_apart)
@@ -279,6 +272,7 @@ def _cells(
         window=window,
         references_checked=references,
         clean_lists=clean,
+        rules=references,
     )
 
 
@@ -351,24 +345,6 @@ def _every_row_passes(
         return False
     total, passing = con.execute(f"SELECT (SELECT count(*) FROM raw_{name}), ({sql})").fetchone()
     return bool(total == passing)
-
-
-@functools.lru_cache(maxsize=512)
-def _row_rules(name: str) -> FlaggedChecks | None:
-    """The row rules of ``typed_<name>`` (:func:`~threeml.data.checks.row_checks`)."""
-    return row_checks(TABLES[name], ibis.table(typed_schema(TABLES[name]), name=f"typed_{name}"))
-
-
-@functools.lru_cache(maxsize=512)
-def _row_rules_sql(name: str, failing: frozenset[str] | None) -> str:
-    """SQL for the row rules of ``typed_<name>``: as :func:`_cell_sql`, kept as
-    ``_flagged_rules_<name>``."""
-    checks = _row_rules(name)
-    assert checks is not None
-    if failing is None:
-        return _sql(checks.flagged)
-    kept = ibis.table(checks.flagged.schema(), name=f"_flagged_rules_{name}")
-    return _sql(checks.problems(kept, failing))
 
 
 def _run_flagged(
