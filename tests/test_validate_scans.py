@@ -378,3 +378,44 @@ def test_row_rules_in_the_cell_checks_filter_report_what_the_typed_table_keeps(
     assert sorted(kept) == ["E1", "E2", "E3", "E4", "E6", "E7", "E8"]
     aside = lenient.report.set_aside
     assert aside[("enrolments", ProblemKind.DATE_ORDER)] == 1
+
+
+@pytest.mark.parametrize(
+    ("users", "by_hand"),
+    [
+        (VALID_CSV["users"], set()),
+        (
+            VALID_CSV["users"]
+            + "U4,Kent\x07,1960,F,,\nU5,Kent,1961,\x1bM,,\nU6,Kent\x07,1962,F,,\n",
+            {(4, "area", "Kent\x07"), (5, "sex", "\x1bM"), (6, "area", "Kent\x07")},
+        ),
+    ],
+    ids=["clean", "control"],
+)
+def test_few_valued_text_is_searched_on_its_distinct_values(
+    make_folder: MakeFolder, users: str, by_hand: set[tuple]
+) -> None:
+    """A Parquet file's area and sex are searched for control characters on their distinct
+    values; only a column where one holds one has its rows searched, and each row holding it
+    is reported, as a connection threeml does not own (which searches every row) reports."""
+    from threeml.data.few_values import free_of_control_characters
+    from threeml.records.schema import TABLES
+
+    folder, con = _as_parquet(make_folder(users=users))
+    con.execute(f"CREATE VIEW raw_users AS FROM '{folder / 'users.parquet'}'")
+    schema = ibis.duckdb.from_connection(con).get_schema("raw_users")
+    free = free_of_control_characters(con, TABLES["users"], schema, "raw_users")
+    assert free == {"area", "sex"} - {column for _, column, _ in by_hand}
+    con.execute("DROP VIEW raw_users")
+    report = validate_folder(folder, cache=False)
+    control = {
+        (p.row, p.column, p.value)
+        for p in report.examples
+        if p.kind is ProblemKind.CONTROL_CHARACTER
+    }
+    assert control == by_hand
+    try:
+        in_place = Dataset.from_connection(ibis.duckdb.from_connection(con)).report
+    except InvalidDataset as refused:
+        in_place = refused.report
+    assert found(in_place) == found(report)

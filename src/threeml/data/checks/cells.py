@@ -253,6 +253,7 @@ def cell_checks(
     references_checked: bool = False,
     clean_lists: frozenset[str] = frozenset(),
     rules: bool = False,
+    searched: frozenset[str] = frozenset(),
 ) -> tuple[ir.Table, FlaggedChecks | None]:
     """Typed columns for ``raw`` and its cell checks (``None`` when the table has none).
 
@@ -277,7 +278,9 @@ def cell_checks(
     columns it has, and nothing is kept of the rows that pass. With ``rules``, the table's
     row rules (:func:`~threeml.data.checks.row_checks`, which would otherwise scan the
     typed table again) are terms of the same filter, reading the typed values
-    (:func:`~threeml.data.checks.row_rules.folded_row_checks`).
+    (:func:`~threeml.data.checks.row_rules.folded_row_checks`). ``searched`` names the
+    text columns of a typed source (not ``trim``) whose distinct values were found free of
+    control characters (:mod:`threeml.data.few_values`): their rows are not searched again.
     """
     checks: list[Check] = []
 
@@ -317,6 +320,8 @@ def cell_checks(
                 and problem_kind is ProblemKind.CONTROL_CHARACTER
             ):
                 continue  # searched on the rows whose reference is not found
+            if not trim and col.name in searched and problem_kind is ProblemKind.CONTROL_CHARACTER:
+                continue  # no distinct value of the column holds one
             cheap = _cheap_pass(spec, col, problem_kind, text, parsed, window) if not trim else None
             check(flag, column, problem_kind, words, cheap)
         if col.type in (ColumnType.CODE_LIST, ColumnType.ID, ColumnType.TEXT):
