@@ -298,3 +298,124 @@ def test_each_check_names_the_parsed_value_as_a_column_not_the_whole_parse(trim:
         flagged = str(ibis.to_sql(checks.flagged, dialect="duckdb"))
         assert len(flagged) < 100_000, (name, len(flagged))
         assert len(str(ibis.to_sql(typed, dialect="duckdb"))) < 60_000, name
+
+
+#: Every row rule broken, with the values a typed table reads differently from the file
+#: (rows numbered as in a Parquet file, from 1; a CSV file's header is its row 1): enrolment
+#: 5 was referred after it was installed and installed after it ended; enrolment 6 ends with
+#: an empty end_reason (empty text is no reason); enrolment 7 has a reason but no end;
+#: enrolment 8 has neither (its empty end_reason is no reason either: nothing to report);
+#: outcome 4 is an admission of negative length.
+RULES = {
+    "enrolments": VALID_CSV["enrolments"]
+    + "E5,U2,S1,2013-05-09,2013-05-08,2013-05-01,moved\n"
+    + "E6,U3,S1,,2013-01-01,2013-02-01,\n"
+    + "E7,U3,S1,,2013-01-01,,died\n"
+    + "E8,U2,S1,,2013-01-02,,\n",
+    "outcomes": VALID_CSV["outcomes"] + "U2,2013-08-02,emergency_admission,-2,\n",
+}
+
+_RULES_BY_HAND = {
+    ("enrolments", 5, "installed_on", ProblemKind.DATE_ORDER, "2013-05-08"),
+    ("enrolments", 5, "ended_on", ProblemKind.DATE_ORDER, "2013-05-01"),
+    ("enrolments", 6, "end_reason", ProblemKind.INCONSISTENT_END, "2013-02-01"),
+    ("enrolments", 7, "end_reason", ProblemKind.INCONSISTENT_END, "died"),
+    ("outcomes", 4, "value", ProblemKind.OUT_OF_RANGE, "-2.0"),
+}
+
+
+def _as_parquet(folder: Path) -> tuple[Path, duckdb.DuckDBPyConnection]:
+    """The folder's CSV files as Parquet, typed as an exporter writes them (dates as dates,
+    numbers as numbers) and an empty end_reason kept as empty text, not NULL; and the
+    connection holding them as tables."""
+    con = duckdb.connect()
+    for path in sorted(folder.glob("*.csv")):
+        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv('{path}', header = true)")
+    con.execute("UPDATE enrolments SET end_reason = '' WHERE end_reason IS NULL")
+    target = folder.with_name(folder.name + "-parquet")
+    target.mkdir()
+    for path in sorted(folder.glob("*.csv")):
+        con.execute(f"COPY {path.stem} TO '{target / path.stem}.parquet' (FORMAT parquet)")
+    return target, con
+
+
+@pytest.mark.parametrize("parquet", [False, True], ids=["csv", "parquet"])
+def test_row_rules_in_the_cell_checks_filter_report_what_the_typed_table_keeps(
+    make_folder: MakeFolder, parquet: bool
+) -> None:
+    """The row rules run in the cell checks' one filter, reading the typed values there;
+    on a connection threeml does not own they run over the typed table, as before. Both
+    report the problems worked out by hand, and lenient mode sets aside the same rows."""
+    folder = make_folder(**RULES)
+    if parquet:
+        folder, con = _as_parquet(folder)
+    else:
+        con = duckdb.connect()
+        for path in sorted(folder.glob("*.csv")):
+            con.execute(
+                f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv('{path}', "
+                "all_varchar = true, header = true)"
+            )
+    report = validate_folder(folder, cache=False)
+    header = 0 if parquet else 1
+    rules = {
+        (p.table, p.row - header, p.column, p.kind, p.value)
+        for p in report.examples
+        if p.kind
+        in (ProblemKind.DATE_ORDER, ProblemKind.INCONSISTENT_END, ProblemKind.OUT_OF_RANGE)
+    }
+    assert rules == _RULES_BY_HAND
+    assert report.counts[("enrolments", ProblemKind.DATE_ORDER)] == 3
+    assert report.counts[("enrolments", ProblemKind.INCONSISTENT_END)] == 2
+    try:
+        in_place = Dataset.from_connection(ibis.duckdb.from_connection(con)).report
+    except InvalidDataset as refused:
+        in_place = refused.report
+    assert found(in_place) == found(report)
+    lenient = Dataset.from_folder(folder, mode=Mode.LENIENT, cache=False, max_set_aside=1.0)
+    kept = lenient.table("enrolments").to_pyarrow().column("enrolment_id").to_pylist()
+    # Rows out of date order are set aside; an inconsistent end is reported and kept.
+    assert sorted(kept) == ["E1", "E2", "E3", "E4", "E6", "E7", "E8"]
+    aside = lenient.report.set_aside
+    assert aside[("enrolments", ProblemKind.DATE_ORDER)] == 1
+
+
+@pytest.mark.parametrize(
+    ("users", "by_hand"),
+    [
+        (VALID_CSV["users"], set()),
+        (
+            VALID_CSV["users"]
+            + "U4,Kent\x07,1960,F,,\nU5,Kent,1961,\x1bM,,\nU6,Kent\x07,1962,F,,\n",
+            {(4, "area", "Kent\x07"), (5, "sex", "\x1bM"), (6, "area", "Kent\x07")},
+        ),
+    ],
+    ids=["clean", "control"],
+)
+def test_few_valued_text_is_searched_on_its_distinct_values(
+    make_folder: MakeFolder, users: str, by_hand: set[tuple]
+) -> None:
+    """A Parquet file's area and sex are searched for control characters on their distinct
+    values; only a column where one holds one has its rows searched, and each row holding it
+    is reported, as a connection threeml does not own (which searches every row) reports."""
+    from threeml.data.few_values import free_of_control_characters
+    from threeml.records.schema import TABLES
+
+    folder, con = _as_parquet(make_folder(users=users))
+    con.execute(f"CREATE VIEW raw_users AS FROM '{folder / 'users.parquet'}'")
+    schema = ibis.duckdb.from_connection(con).get_schema("raw_users")
+    free = free_of_control_characters(con, TABLES["users"], schema, "raw_users")
+    assert free == {"area", "sex"} - {column for _, column, _ in by_hand}
+    con.execute("DROP VIEW raw_users")
+    report = validate_folder(folder, cache=False)
+    control = {
+        (p.row, p.column, p.value)
+        for p in report.examples
+        if p.kind is ProblemKind.CONTROL_CHARACTER
+    }
+    assert control == by_hand
+    try:
+        in_place = Dataset.from_connection(ibis.duckdb.from_connection(con)).report
+    except InvalidDataset as refused:
+        in_place = refused.report
+    assert found(in_place) == found(report)

@@ -31,11 +31,11 @@ from threeml.data.checks import (
     referenced_tables,
     references_together,
     relational_checks,
-    row_checks,
     typed_schema,
     typed_table,
 )
 from threeml.data.code_lists import clean_code_lists
+from threeml.data.few_values import free_of_control_characters
 from threeml.data.plausible import DateWindow
 from threeml.data.report import Mode, Problem, ProblemKind
 from threeml.data.rules import ASIDE_SCHEMA, event_dates, set_aside_parts
@@ -94,7 +94,12 @@ def build_owned(
         if name not in materialise:  # a view over a file: typed again on every read
             clean_lists[name] = clean_code_lists(con, TABLES[name], raw_schema, f"raw_{name}")
         clean = clean_lists.get(name, frozenset())
-        cells = (name, raw_schema, name in text_tables, window, references, clean)
+        searched = (
+            frozenset()
+            if name in text_tables
+            else free_of_control_characters(con, TABLES[name], raw_schema, f"raw_{name}")
+        )
+        cells = (name, raw_schema, name in text_tables, window, references, clean, searched)
         kind = "TABLE" if name in materialise else "VIEW"
         con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {_typed_sql_of(*cells)}")
         # The cell checks scan the table once and keep only the failing rows, which are
@@ -109,13 +114,7 @@ def build_owned(
     together = _shared_references(order, typed_names)
     apart = frozenset(ref for refs in together for ref in refs)
     for name in order:
-        if checkable(TABLES[name], typed_names):
-            _run_flagged(
-                con,
-                f"_flagged_rules_{name}",
-                _row_rules(name),
-                functools.partial(_row_rules_sql, name),
-            )
+        if checkable(TABLES[name], typed_names):  # (its row rules ran with its cell checks)
             touched = {name, *referenced_tables(TABLES[name])}
             checked_apart = frozenset(column for table, column in apart if table == name)
             sql = _relational_sql(name, typed_names, checked_apart)
@@ -269,6 +268,7 @@ def _cells(
     window: DateWindow,
     references: bool,
     clean: frozenset[str],
+    searched: frozenset[str],
 ) -> tuple[ir.Table, FlaggedChecks | None]:
     """The typed table and cell checks of ``raw_<name>`` of this schema (``clean``: its
     list columns found clean, :mod:`threeml.data.code_lists`)."""
@@ -279,6 +279,8 @@ def _cells(
         window=window,
         references_checked=references,
         clean_lists=clean,
+        rules=references,
+        searched=searched,
     )
 
 
@@ -290,9 +292,10 @@ def _typed_sql_of(
     window: DateWindow,
     references: bool,
     clean: frozenset[str],
+    searched: frozenset[str],
 ) -> str:
     """SQL for ``typed_<name>`` from ``raw_<name>`` of this schema."""
-    return _sql(_cells(name, raw_schema, trim, window, references, clean)[0])
+    return _sql(_cells(name, raw_schema, trim, window, references, clean, searched)[0])
 
 
 @functools.lru_cache(maxsize=512)
@@ -303,12 +306,13 @@ def _cell_sql(
     window: DateWindow,
     references: bool,
     clean: frozenset[str],
+    searched: frozenset[str],
     failing: frozenset[str] | None,
 ) -> str:
     """SQL for the cell checks of ``raw_<name>``: its failing rows, flagged (``failing`` is
     ``None``), or the problem rows of the checks ``failing`` names, read from the flagged
     rows kept as ``_flagged_<name>``."""
-    checks = _cells(name, raw_schema, trim, window, references, clean)[1]
+    checks = _cells(name, raw_schema, trim, window, references, clean, searched)[1]
     assert checks is not None
     if failing is None:
         return _sql(checks.flagged)
@@ -324,11 +328,12 @@ def _passing_sql(
     window: DateWindow,
     references: bool,
     clean: frozenset[str],
+    searched: frozenset[str],
 ) -> str | None:
     """SQL counting the rows of ``raw_<name>`` that pass every cell check's cheap test
     (:meth:`~threeml.data.checks.FlaggedChecks.passing_rows`; ``None``: not every check
     has one, or there is no check)."""
-    checks = _cells(name, raw_schema, trim, window, references, clean)[1]
+    checks = _cells(name, raw_schema, trim, window, references, clean, searched)[1]
     if checks is None or not checks.cheaply_tested:
         return None
     return _sql(checks.passing_rows())
@@ -342,33 +347,16 @@ def _every_row_passes(
     window: DateWindow,
     references: bool,
     clean: frozenset[str],
+    searched: frozenset[str],
 ) -> bool:
     """Whether every row of ``raw_<name>`` passes every cell check's cheap test, so that
     no row can be flagged (``False`` when not every check has a cheap test: the checks'
     filter then decides)."""
-    sql = _passing_sql(name, raw_schema, trim, window, references, clean)
+    sql = _passing_sql(name, raw_schema, trim, window, references, clean, searched)
     if sql is None:
         return False
     total, passing = con.execute(f"SELECT (SELECT count(*) FROM raw_{name}), ({sql})").fetchone()
     return bool(total == passing)
-
-
-@functools.lru_cache(maxsize=512)
-def _row_rules(name: str) -> FlaggedChecks | None:
-    """The row rules of ``typed_<name>`` (:func:`~threeml.data.checks.row_checks`)."""
-    return row_checks(TABLES[name], ibis.table(typed_schema(TABLES[name]), name=f"typed_{name}"))
-
-
-@functools.lru_cache(maxsize=512)
-def _row_rules_sql(name: str, failing: frozenset[str] | None) -> str:
-    """SQL for the row rules of ``typed_<name>``: as :func:`_cell_sql`, kept as
-    ``_flagged_rules_<name>``."""
-    checks = _row_rules(name)
-    assert checks is not None
-    if failing is None:
-        return _sql(checks.flagged)
-    kept = ibis.table(checks.flagged.schema(), name=f"_flagged_rules_{name}")
-    return _sql(checks.problems(kept, failing))
 
 
 def _run_flagged(

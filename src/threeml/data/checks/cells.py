@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 
 from threeml.data.checks.flagged import Check, FlaggedChecks, flag_rows
 from threeml.data.checks.problems import ROW
+from threeml.data.checks.row_rules import folded_row_checks, row_rule_columns
 from threeml.data.plausible import EARLIEST_DATE, TEXT_LIMIT, DateWindow, plausibility_checks
 from threeml.data.report import ProblemKind
 from threeml.data.text import is_padded, trim_space
@@ -251,6 +252,8 @@ def cell_checks(
     window: DateWindow | None = None,
     references_checked: bool = False,
     clean_lists: frozenset[str] = frozenset(),
+    rules: bool = False,
+    searched: frozenset[str] = frozenset(),
 ) -> tuple[ir.Table, FlaggedChecks | None]:
     """Typed columns for ``raw`` and its cell checks (``None`` when the table has none).
 
@@ -272,7 +275,12 @@ def cell_checks(
     Every cell check of the table is one boolean term of a single filter over ``raw``
     (:func:`~threeml.data.checks.flagged.flag_rows`); only the rows failing some check get
     their flags and message columns, so a large table is scanned once however many
-    columns it has, and nothing is kept of the rows that pass.
+    columns it has, and nothing is kept of the rows that pass. With ``rules``, the table's
+    row rules (:func:`~threeml.data.checks.row_checks`, which would otherwise scan the
+    typed table again) are terms of the same filter, reading the typed values
+    (:func:`~threeml.data.checks.row_rules.folded_row_checks`). ``searched`` names the
+    text columns of a typed source (not ``trim``) whose distinct values were found free of
+    control characters (:mod:`threeml.data.few_values`): their rows are not searched again.
     """
     checks: list[Check] = []
 
@@ -312,6 +320,8 @@ def cell_checks(
                 and problem_kind is ProblemKind.CONTROL_CHARACTER
             ):
                 continue  # searched on the rows whose reference is not found
+            if not trim and col.name in searched and problem_kind is ProblemKind.CONTROL_CHARACTER:
+                continue  # no distinct value of the column holds one
             cheap = _cheap_pass(spec, col, problem_kind, text, parsed, window) if not trim else None
             check(flag, column, problem_kind, words, cheap)
         if col.type in (ColumnType.CODE_LIST, ColumnType.ID, ColumnType.TEXT):
@@ -341,6 +351,12 @@ def cell_checks(
             within = functools.reduce(operator.and_, inside)
             cheap = None if trim else _or_missing(col, parsed, within)
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col), cheap)
+    if rules:
+        typed = {
+            name: columns[name][0].cast(_TARGET_TYPES[spec.column(name).type])
+            for name in row_rule_columns(spec)
+        }
+        checks.extend(folded_row_checks(spec, staged, typed))
     return _typed_from(spec, raw, staged, columns, trim=trim), flag_rows(spec.name, staged, checks)
 
 
