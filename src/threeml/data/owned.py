@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+import attrs
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -99,16 +100,18 @@ def build_owned(
             if name in text_tables
             else free_of_control_characters(con, TABLES[name], raw_schema, f"raw_{name}")
         )
-        cells = (name, raw_schema, name in text_tables, window, references, clean, searched)
+        cells = _TableChecks(
+            name, raw_schema, name in text_tables, window, references, clean, searched
+        )
         kind = "TABLE" if name in materialise else "VIEW"
-        con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {_typed_sql_of(*cells)}")
+        con.execute(f"CREATE OR REPLACE {kind} typed_{name} AS {_typed_sql_of(cells)}")
         # The cell checks scan the table once and keep only the failing rows, which are
         # then spread into problem rows. A file (not CSV text) is first asked, in a scan
         # that tests plain comparisons as it reads, whether every row passes: then no row
         # is flagged and the filter is not run.
-        if name in text_tables or not _every_row_passes(con, *cells):
-            spread = functools.partial(_cell_sql, *cells)
-            _run_flagged(con, f"_flagged_{name}", _cells(*cells)[1], spread)
+        if name in text_tables or not _every_row_passes(con, cells):
+            spread = functools.partial(_cell_sql, cells)
+            _run_flagged(con, f"_flagged_{name}", _cells(cells)[1], spread)
     small: list[str] = []  # checks over tables held in the engine: run as one statement
     large: list[str] = []  # checks that scan a file on disk: one statement each, streamed
     together = _shared_references(order, typed_names)
@@ -260,102 +263,78 @@ def _typed_sql(
     return _sql(typed_table(TABLES[name], raw, trim=trim, clean_lists=clean))
 
 
+@attrs.frozen
+class _TableChecks:
+    """What one table's typed relation and cell checks are compiled from, and so the key of
+    the compiled SQL below: ``raw_<name>`` of this schema, its cells trimmed (CSV text) or
+    not, the plausible dates' window, whether its references are checked (and its row rules
+    with its cells), its list columns found clean (:mod:`threeml.data.code_lists`) and its
+    columns found free of control characters (:mod:`threeml.data.few_values`)."""
+
+    name: str
+    raw_schema: ibis.Schema
+    trim: bool
+    window: DateWindow
+    references: bool
+    clean: frozenset[str]
+    searched: frozenset[str]
+
+
 @functools.lru_cache(maxsize=512)
-def _cells(
-    name: str,
-    raw_schema: ibis.Schema,
-    trim: bool,
-    window: DateWindow,
-    references: bool,
-    clean: frozenset[str],
-    searched: frozenset[str],
-) -> tuple[ir.Table, FlaggedChecks | None]:
-    """The typed table and cell checks of ``raw_<name>`` of this schema (``clean``: its
-    list columns found clean, :mod:`threeml.data.code_lists`)."""
+def _cells(key: _TableChecks) -> tuple[ir.Table, FlaggedChecks | None]:
+    """The typed table and cell checks of ``raw_<name>``."""
     return cell_checks(
-        TABLES[name],
-        ibis.table(raw_schema, name=f"raw_{name}"),
-        trim=trim,
-        window=window,
-        references_checked=references,
-        clean_lists=clean,
-        rules=references,
-        searched=searched,
+        TABLES[key.name],
+        ibis.table(key.raw_schema, name=f"raw_{key.name}"),
+        trim=key.trim,
+        window=key.window,
+        references_checked=key.references,
+        clean_lists=key.clean,
+        rules=key.references,
+        searched=key.searched,
     )
 
 
 @functools.lru_cache(maxsize=512)
-def _typed_sql_of(
-    name: str,
-    raw_schema: ibis.Schema,
-    trim: bool,
-    window: DateWindow,
-    references: bool,
-    clean: frozenset[str],
-    searched: frozenset[str],
-) -> str:
-    """SQL for ``typed_<name>`` from ``raw_<name>`` of this schema."""
-    return _sql(_cells(name, raw_schema, trim, window, references, clean, searched)[0])
+def _typed_sql_of(key: _TableChecks) -> str:
+    """SQL for ``typed_<name>`` from ``raw_<name>``."""
+    return _sql(_cells(key)[0])
 
 
 @functools.lru_cache(maxsize=512)
-def _cell_sql(
-    name: str,
-    raw_schema: ibis.Schema,
-    trim: bool,
-    window: DateWindow,
-    references: bool,
-    clean: frozenset[str],
-    searched: frozenset[str],
-    failing: frozenset[str] | None,
-) -> str:
+def _cell_sql(key: _TableChecks, failing: frozenset[str] | None) -> str:
     """SQL for the cell checks of ``raw_<name>``: its failing rows, flagged (``failing`` is
     ``None``), or the problem rows of the checks ``failing`` names, read from the flagged
     rows kept as ``_flagged_<name>``."""
-    checks = _cells(name, raw_schema, trim, window, references, clean, searched)[1]
+    checks = _cells(key)[1]
     assert checks is not None
     if failing is None:
         return _sql(checks.flagged)
-    kept = ibis.table(checks.flagged.schema(), name=f"_flagged_{name}")
+    kept = ibis.table(checks.flagged.schema(), name=f"_flagged_{key.name}")
     return _sql(checks.problems(kept, failing))
 
 
 @functools.lru_cache(maxsize=512)
-def _passing_sql(
-    name: str,
-    raw_schema: ibis.Schema,
-    trim: bool,
-    window: DateWindow,
-    references: bool,
-    clean: frozenset[str],
-    searched: frozenset[str],
-) -> str | None:
+def _passing_sql(key: _TableChecks) -> str | None:
     """SQL counting the rows of ``raw_<name>`` that pass every cell check's cheap test
     (:meth:`~threeml.data.checks.FlaggedChecks.passing_rows`; ``None``: not every check
     has one, or there is no check)."""
-    checks = _cells(name, raw_schema, trim, window, references, clean, searched)[1]
+    checks = _cells(key)[1]
     if checks is None or not checks.cheaply_tested:
         return None
     return _sql(checks.passing_rows())
 
 
-def _every_row_passes(
-    con: Any,
-    name: str,
-    raw_schema: ibis.Schema,
-    trim: bool,
-    window: DateWindow,
-    references: bool,
-    clean: frozenset[str],
-    searched: frozenset[str],
-) -> bool:
+def _every_row_passes(con: Any, key: _TableChecks) -> bool:
     """Whether every row of ``raw_<name>`` passes every cell check's cheap test, so that
     no row can be flagged (``False`` when not every check has a cheap test: the checks'
     filter then decides)."""
-    sql = _passing_sql(name, raw_schema, trim, window, references, clean, searched)
+    sql = _passing_sql(key)
     if sql is None:
         return False
-    total, passing = con.execute(f"SELECT (SELECT count(*) FROM raw_{name}), ({sql})").fetchone()
+    total, passing = con.execute(
+        f"SELECT (SELECT count(*) FROM raw_{key.name}), ({sql})"
+    ).fetchone()
     return bool(total == passing)
 
 
