@@ -17,10 +17,11 @@ import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from threeml.data.checks.cheap_tests import cheap_pass, or_missing
 from threeml.data.checks.flagged import Check, FlaggedChecks, flag_rows
 from threeml.data.checks.problems import ROW
 from threeml.data.checks.row_rules import folded_row_checks, row_rule_columns
-from threeml.data.plausible import EARLIEST_DATE, TEXT_LIMIT, DateWindow, plausibility_checks
+from threeml.data.plausible import DateWindow, plausibility_checks
 from threeml.data.report import ProblemKind
 from threeml.data.text import is_padded, trim_space
 from threeml.records.codes import CONDITION_SEPARATORS
@@ -322,7 +323,7 @@ def cell_checks(
                 continue  # searched on the rows whose reference is not found
             if not trim and col.name in searched and problem_kind is ProblemKind.CONTROL_CHARACTER:
                 continue  # no distinct value of the column holds one
-            cheap = _cheap_pass(spec, col, problem_kind, text, parsed, window) if not trim else None
+            cheap = cheap_pass(spec, col, problem_kind, text, parsed, window) if not trim else None
             check(flag, column, problem_kind, words, cheap)
         if col.type in (ColumnType.CODE_LIST, ColumnType.ID, ColumnType.TEXT):
             continue
@@ -335,7 +336,7 @@ def cell_checks(
             cheap = None
             if is_text and not trim:
                 ok = value.isin(list(col.codes))  # the value as written, when present
-                cheap = _or_missing(col, value, ok)
+                cheap = or_missing(col, value, ok)
             check(present & ~ok, col.name, kind, message, cheap)
         elif not (isinstance(ok, ir.BooleanScalar) and _is_true_literal(ok)):
             check(present & ~ok, col.name, kind, expected)
@@ -349,7 +350,7 @@ def cell_checks(
                 outside |= parsed > col.maximum
                 inside.append(parsed <= col.maximum)
             within = functools.reduce(operator.and_, inside)
-            cheap = None if trim else _or_missing(col, parsed, within)
+            cheap = None if trim else or_missing(col, parsed, within)
             check(outside, col.name, ProblemKind.OUT_OF_RANGE, _bounds_words(col), cheap)
     if rules:
         typed = {
@@ -358,41 +359,6 @@ def cell_checks(
         }
         checks.extend(folded_row_checks(spec, staged, typed))
     return _typed_from(spec, raw, staged, columns, trim=trim), flag_rows(spec.name, staged, checks)
-
-
-@ibis.udf.scalar.builtin(name="strlen")
-def _bytes(text: str) -> int:
-    """The length of ``text`` in bytes (DuckDB's ``strlen``: read from the string's header,
-    where ``length`` counts its characters one by one); never fewer than its characters."""
-
-
-def _or_missing(col: Column, value: ir.Value, test: ir.BooleanValue) -> ir.BooleanValue:
-    """``test``, or a missing ``value`` for an optional column (a required one that is
-    missing fails its own check, so its cheap test may turn the row away)."""
-    return test if col.required else value.isnull() | test
-
-
-def _cheap_pass(
-    spec: Table,
-    col: Column,
-    kind: ProblemKind,
-    text: ir.StringValue | None,
-    parsed: ir.Value,
-    window: DateWindow | None,
-) -> ir.BooleanValue | None:
-    """A plausibility check's cheap test for a typed source (:attr:`Check.passes`): plain
-    comparisons of the value as stored, which DuckDB tests inside its scan of a Parquet
-    file (``None``: the check's own flag, negated). Only DuckDB runs these tests
-    (:mod:`threeml.data.owned`); other engines run the checks' filter alone."""
-    if kind is ProblemKind.TEXT_TOO_LONG and text is not None:
-        # A text of at most TEXT_LIMIT bytes has at most as many characters.
-        return _or_missing(col, text, _bytes(text) <= TEXT_LIMIT)
-    if kind is ProblemKind.IMPLAUSIBLE_DATE and window is not None:
-        within = parsed >= ibis.literal(EARLIEST_DATE)
-        if spec.name != "targets":  # a target's due date is a plan: no upper bound
-            within &= parsed <= ibis.literal(window.latest)
-        return _or_missing(col, parsed, within)
-    return None
 
 
 #: Prefixes of the columns :func:`_staged` adds: each text column's cleaned text, each
